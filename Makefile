@@ -1,0 +1,58 @@
+# Thin wrapper over meson/ninja. `make run` and `make test` install what is
+# missing (apt-get when root; otherwise they print the apt-get line), build,
+# and go on.
+PREFIX ?= /usr/local
+BUILD ?= build
+MESON_OPTS ?=
+
+# Debian packages, grouped by what needs them.
+BUILD_PKGS = gcc pkg-config meson ninja-build libseccomp-dev libjansson-dev \
+	libc-ares-dev libssl-dev
+TEST_PKGS = iproute2 util-linux procps curl python3 git passwd
+BENCH_PKGS = hyperfine bubblewrap wrk time
+FUZZ_PKGS = clang libclang-rt-14-dev
+
+.PHONY: all build run test install bench fuzz clean deps deps-test deps-bench deps-fuzz asan
+
+all: build
+
+deps:
+	@scripts/deps.sh $(BUILD_PKGS)
+deps-test:
+	@scripts/deps.sh $(BUILD_PKGS) $(TEST_PKGS)
+deps-bench:
+	@scripts/deps.sh $(BUILD_PKGS) $(TEST_PKGS) $(BENCH_PKGS)
+deps-fuzz:
+	@scripts/deps.sh $(BUILD_PKGS) $(FUZZ_PKGS)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: build
+	@scripts/demo.sh $(BUILD)/cordon
+
+test: deps-test $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	@tests/run.sh $(BUILD)
+
+# The test suite under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan: deps-test
+	[ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C build-asan
+	@ASAN_OPTIONS=detect_leaks=1 tests/run.sh build-asan
+
+install: build
+	install -D -m 0755 $(BUILD)/cordon $(DESTDIR)$(PREFIX)/bin/cordon
+	install -D -m 0644 man/cordon.1 $(DESTDIR)$(PREFIX)/share/man/man1/cordon.1
+
+bench: deps-bench build
+	@bench/run.sh $(BUILD)/cordon
+
+fuzz: deps-fuzz
+	@fuzz/run.sh
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz

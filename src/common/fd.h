@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CORDON_COMMON_FD_H
+#define CORDON_COMMON_FD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * fd helpers. All are async-signal-safe (no allocation, no stdio) and may be
+ * used in the sandbox child after clone.
+ */
+
+/* Write all of buf, retrying on EINTR and short writes. 0 or -1 (errno). */
+int fd_write_all(int fd, const void *buf, size_t len);
+
+/* Read exactly len bytes. Returns len, the number read before EOF, or -1. */
+ssize_t fd_read_all(int fd, void *buf, size_t len);
+
+/* Write a whole small file (open O_WRONLY|O_CLOEXEC, no create). 0 or -1. */
+int fd_write_file(const char *path, const char *data, size_t len);
+
+/* Send / receive one fd plus a small payload over a unix socket (SCM_RIGHTS). */
+int fd_send(int sock, int fd, const void *data, size_t len);
+int fd_recv(int sock, int *fd, void *data, size_t len);
+
+/* Set or clear FD_CLOEXEC / O_NONBLOCK. 0 or -1. */
+int fd_set_cloexec(int fd, int on);
+int fd_set_nonblock(int fd, int on);
+
+#endif

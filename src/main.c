@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* cordon: subcommand dispatch only. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "config.h"
+
+static int cmd_help(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{ "run", cli_run, "run a command in a fresh sandbox" },
+	{ "help", cmd_help, "this text" },
+	{ "version", cmd_version, "print the version" },
+};
+
+static int
+cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("Usage: cordon COMMAND [OPTIONS] [ARGS...]\n\n"
+	       "A sandbox for AI coding agents: the host read-only, the workspace\n"
+	       "writable, no network but through cordon, no capabilities.\n\n"
+	       "Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+	printf("\n`cordon COMMAND --help` for a command's options.\n"
+	       "Example: cordon run -- bash\n");
+	return 0;
+}
+
+static int
+cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("cordon %s\n", CORDON_VERSION);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2)
+		return cmd_help(argc, argv) == 0 ? 125 : 125;
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cmd_help(argc, argv);
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(argc, argv);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "cordon: unknown command '%s'\nHint: `cordon --help` lists the commands\n",
+		argv[1]);
+	return 125;
+}

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pid 1 of the sandbox, and the exec of the command.
+ *
+ * After the pipeline (sandbox.c) has built the walls, pid 1 forks the
+ * command and stays as a tiny init: it reaps every zombie, forwards the
+ * signals the supervisor relays, and exits with the command's status as
+ * soon as the command ends (the kernel then kills whatever is left in the
+ * pid namespace). No allocation, no stdio from clone to exec.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fd.h"
+#include "sandbox/child.h"
+#include "sandbox/steps.h"
+
+/* Signals the supervisor relays and pid 1 forwards to the command. */
+const int sb_forwarded_signals[] = {
+	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGALRM,
+};
+const size_t sb_n_forwarded_signals = ARRAY_SIZE(sb_forwarded_signals);
+
+static void
+send_msg(int fd, uint32_t type, int step, int err, int pid, const char *detail)
+{
+	struct sb_msg msg;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.type = type;
+	msg.step = step;
+	msg.err = err;
+	msg.pid = pid;
+	if (detail != NULL) {
+		size_t n = strlen(detail);
+
+		if (n >= sizeof(msg.detail))
+			n = sizeof(msg.detail) - 1;
+		memcpy(msg.detail, detail, n);
+	}
+	(void)fd_write_all(fd, &msg, sizeof(msg));
+}
+
+__attribute__((noreturn)) void
+sb_child_fail(struct sb_child_ctx *ctx, int step)
+{
+	send_msg(ctx->ctl_fd, SB_MSG_FAIL, step, errno, 0, ctx->detail);
+	_exit(SB_EXIT_SETUP);
+}
+
+int
+sb_close_fds(int keep)
+{
+	/* Close everything above 2 except keep (Linux >= 5.9 close_range). */
+	if (keep > 3 && syscall(SYS_close_range, 3, keep - 1, 0) < 0)
+		return -1;
+	if (keep < 0)
+		return (int)syscall(SYS_close_range, 3, ~0U, 0);
+	return (int)syscall(SYS_close_range, keep + 1, ~0U, 0);
+}
+
+/* Value of NAME in envp, or NULL. */
+static const char *
+env_get(char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; envp != NULL && *envp != NULL; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+/*
+ * execvp without allocation, and with the shell's answer to "which error":
+ * ENOENT (127) unless some PATH entry holds a file by that name that could
+ * not be run, then that error (126). glibc's execvp reports EACCES when any
+ * PATH directory is unreadable, which would turn "not found" into 126.
+ */
+static void
+exec_search(char *const *argv, char *const *envp)
+{
+	const char *file = argv[0], *path, *p;
+	char buf[PATH_MAX];
+	int found_err = 0;
+
+	if (strchr(file, '/') != NULL) {
+		execve(file, argv, envp);
+		return;
+	}
+	path = env_get(envp, "PATH");
+	if (path == NULL)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path;; p++) {
+		const char *end = strchrnul(p, ':');
+		size_t dl = (size_t)(end - p), fl = strlen(file);
+
+		if (dl == 0) {
+			p = ".";
+			dl = 1;
+		}
+		if (dl + 1 + fl + 1 <= sizeof(buf)) {
+			memcpy(buf, p, dl);
+			buf[dl] = '/';
+			memcpy(buf + dl + 1, file, fl + 1);
+			execve(buf, argv, envp);
+			if (errno != ENOENT && errno != ENOTDIR && access(buf, F_OK) == 0 &&
+			    found_err == 0)
+				found_err = errno;
+		}
+		if (*end == '\0')
+			break;
+		p = end;
+	}
+	errno = found_err ? found_err : ENOENT;
+}
+
+static void
+noop_handler(int sig)
+{
+	(void)sig;
+}
+
+__attribute__((noreturn)) static void
+exec_command(struct sb_child_ctx *ctx, int errfd, const sigset_t *oldmask)
+{
+	struct sigaction sa;
+	int e;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (size_t i = 0; i < sb_n_forwarded_signals; i++)
+		sigaction(sb_forwarded_signals[i], &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	/*
+	 * A new session: the command has no controlling terminal, so TIOCSTI
+	 * (which the kernel allows only on one's controlling tty) cannot push
+	 * input into the user's shell. seccomp refuses it as well.
+	 */
+	if (setsid() < 0)
+		goto fail;
+	/* Every fd but 0, 1, 2 closes at exec, including the caller's leaks. */
+	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		goto fail;
+	exec_search(ctx->spec->argv, ctx->spec->envp);
+fail:
+	e = errno;
+	(void)fd_write_all(errfd, &e, sizeof(e));
+	_exit(SB_EXIT_NOT_FOUND);
+}
+
+__attribute__((noreturn)) void
+sb_child_init(struct sb_child_ctx *ctx)
+{
+	struct sigaction sa;
+	sigset_t set, oldmask;
+	int sfd, pipefd[2], e = 0, status;
+	pid_t cmd;
+	ssize_t n;
+
+	/*
+	 * pid 1 drops signals it has no handler for, even when blocked for
+	 * signalfd: install a handler, then block and read them.
+	 */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = noop_handler;
+	sigemptyset(&set);
+	for (size_t i = 0; i < sb_n_forwarded_signals; i++) {
+		sigaction(sb_forwarded_signals[i], &sa, NULL);
+		sigaddset(&set, sb_forwarded_signals[i]);
+	}
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, &oldmask) < 0)
+		sb_child_fail(ctx, SB_STEP_FORK);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0 || pipe2(pipefd, O_CLOEXEC) < 0)
+		sb_child_fail(ctx, SB_STEP_FORK);
+
+	cmd = fork();
+	if (cmd < 0)
+		sb_child_fail(ctx, SB_STEP_FORK);
+	if (cmd == 0) {
+		close(pipefd[0]);
+		exec_command(ctx, pipefd[1], &oldmask);
+	}
+	close(pipefd[1]);
+	n = fd_read_all(pipefd[0], &e, sizeof(e));
+	close(pipefd[0]);
+	if (n == (ssize_t)sizeof(e)) {
+		send_msg(ctx->ctl_fd, SB_MSG_EXEC_FAIL, 0, e, 0, ctx->spec->argv[0]);
+		_exit(e == ENOENT ? SB_EXIT_NOT_FOUND : SB_EXIT_CANNOT_EXEC);
+	}
+	send_msg(ctx->ctl_fd, SB_MSG_STARTED, 0, 0, cmd, NULL);
+
+	for (;;) {
+		struct signalfd_siginfo si;
+		pid_t p;
+
+		if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si)) {
+			if (errno == EINTR)
+				continue;
+			_exit(SB_EXIT_SETUP);
+		}
+		if (si.ssi_signo != SIGCHLD) {
+			kill(cmd, (int)si.ssi_signo);
+			continue;
+		}
+		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (p != cmd)
+				continue;
+			if (WIFEXITED(status))
+				_exit(WEXITSTATUS(status));
+			/*
+			 * pid 1 cannot die of the command's signal; report it the
+			 * way shells do, 128 + N. The supervisor sees the same.
+			 */
+			_exit(128 + WTERMSIG(status));
+		}
+	}
+}

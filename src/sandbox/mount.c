@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The mount tree of the sandbox, built in the child after the id maps are
+ * written. Async-signal-safe: no allocation, no stdio.
+ *
+ * Order (each a step of the pipeline):
+ *   private    make every mount private, so nothing propagates either way
+ *              (not slave: a host mount appearing later would be writable)
+ *   base       tmpfs at /tmp, pivot into it; host root now at /oldroot
+ *   root       /oldroot bound recursively at /newroot, then read-only,
+ *              nosuid, nodev with one recursive mount_setattr (submounts too)
+ *   proc       fresh proc for the new pid ns; dangerous entries masked
+ *   dev        tmpfs with null zero full random urandom tty, own devpts
+ *   tmpfs      private /tmp, /run, /dev/shm
+ *   workspace  read-write bind (idmapped tree when invoked by root)
+ *   extra      spec mounts in path-depth order: rw, ro, masks
+ *   pivot      pivot_root into /newroot, detach the old tree
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "sandbox/mountapi.h"
+#include "sandbox/steps.h"
+
+#define NEWROOT "/newroot"
+#define OLDROOT "/oldroot"
+#define EMPTY_FILE "/.empty"
+
+/* Build "<prefix><path>" into buf (PATH_MAX). -1 ENAMETOOLONG. */
+static int
+join(char *buf, const char *prefix, const char *path)
+{
+	size_t a = strlen(prefix), b = strlen(path);
+
+	if (a + b + 1 > PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, prefix, a);
+	memcpy(buf + a, path, b + 1);
+	return 0;
+}
+
+static void
+set_detail(struct sb_child_ctx *ctx, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (ctx->detail == NULL || ctx->detail_len == 0)
+		return;
+	if (n >= ctx->detail_len)
+		n = ctx->detail_len - 1;
+	memcpy(ctx->detail, path, n);
+	ctx->detail[n] = '\0';
+}
+
+static int
+setattr_path(const char *path, uint64_t set, uint64_t clr, int recursive)
+{
+	struct mount_attr attr = { .attr_set = set, .attr_clr = clr };
+
+	return (int)sys_mount_setattr(AT_FDCWD, path, recursive ? AT_RECURSIVE : 0, &attr,
+				      sizeof(attr));
+}
+
+/*
+ * mkdir -p for a mount point under NEWROOT, only where the parent is
+ * writable to us (our own tmpfs mounts). Existing entries are fine.
+ */
+static int
+ensure_dir(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int
+ensure_file(const char *path)
+{
+	int fd;
+	char buf[PATH_MAX];
+	char *slash;
+
+	if (access(path, F_OK) == 0)
+		return 0;
+	if (join(buf, "", path) < 0)
+		return -1;
+	slash = strrchr(buf, '/');
+	if (slash != NULL && slash != buf) {
+		*slash = '\0';
+		if (ensure_dir(buf) < 0)
+			return -1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0444);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+int
+sb_mount_make_private(struct sb_child_ctx *ctx)
+{
+	set_detail(ctx, "/");
+	return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+}
+
+int
+sb_mount_base(struct sb_child_ctx *ctx)
+{
+	int fd;
+
+	/* The base is a tmpfs at /tmp of our private tree (bubblewrap's trick). */
+	set_detail(ctx, "/tmp");
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+		return -1;
+	if (mkdir("/tmp" NEWROOT, 0755) < 0 || mkdir("/tmp" OLDROOT, 0755) < 0)
+		return -1;
+	fd = open("/tmp" EMPTY_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	if (syscall(SYS_pivot_root, "/tmp", "/tmp" OLDROOT) < 0)
+		return -1;
+	return chdir("/");
+}
+
+int
+sb_mount_root(struct sb_child_ctx *ctx)
+{
+	uint64_t set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+
+	set_detail(ctx, "/");
+	if (mount(OLDROOT, NEWROOT, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -1;
+	if (ctx->spec->test_flags & SB_TEST_NO_RO_ROOT)
+		set &= ~(uint64_t)MOUNT_ATTR_RDONLY;
+	/* One call covers every submount: no window, no missed mount. */
+	return setattr_path(NEWROOT, set, 0, 1);
+}
+
+/* Entries of a fresh /proc that leak host state or allow host writes. */
+static const char *const proc_ro[] = {
+	"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs",
+};
+static const char *const proc_mask_files[] = {
+	"/proc/kcore", "/proc/keys", "/proc/key-users", "/proc/timer_list", "/proc/sched_debug",
+	"/proc/latency_stats", "/proc/timer_stats", "/proc/kallsyms", "/proc/kmsg",
+	"/proc/config.gz",
+};
+static const char *const proc_mask_dirs[] = {
+	"/proc/acpi", "/proc/scsi", "/proc/asound", "/proc/driver",
+	"/sys/firmware", "/sys/kernel/debug", "/sys/kernel/tracing", "/sys/kernel/security",
+	"/sys/fs/bpf",
+};
+
+static int
+mask_file(const char *target)
+{
+	if (mount(EMPTY_FILE, target, NULL, MS_BIND, NULL) < 0)
+		return -1;
+	return setattr_path(target, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					    MOUNT_ATTR_NOEXEC,
+			    0, 0);
+}
+
+static int
+mask_dir(const char *target)
+{
+	return mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		     "size=0,mode=0555");
+}
+
+static int
+ro_bind_self(const char *target)
+{
+	if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -1;
+	return setattr_path(target, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0,
+			    1);
+}
+
+int
+sb_mount_proc(struct sb_child_ctx *ctx)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+
+	/*
+	 * The kernel allows this mount in a user namespace only while a fully
+	 * visible proc exists in this mount namespace (/oldroot/proc, untouched
+	 * so far), and only with nosuid,nodev,noexec like the host's.
+	 */
+	set_detail(ctx, "/proc");
+	if (mount("proc", NEWROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(proc_ro); i++) {
+		if (join(buf, NEWROOT, proc_ro[i]) < 0)
+			return -1;
+		set_detail(ctx, proc_ro[i]);
+		if (lstat(buf, &st) < 0)
+			continue;
+		if (ro_bind_self(buf) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(proc_mask_files); i++) {
+		if (join(buf, NEWROOT, proc_mask_files[i]) < 0)
+			return -1;
+		set_detail(ctx, proc_mask_files[i]);
+		if (lstat(buf, &st) < 0)
+			continue;
+		if (mask_file(buf) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(proc_mask_dirs); i++) {
+		if (join(buf, NEWROOT, proc_mask_dirs[i]) < 0)
+			return -1;
+		set_detail(ctx, proc_mask_dirs[i]);
+		if (lstat(buf, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		if (mask_dir(buf) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+
+int
+sb_mount_dev(struct sb_child_ctx *ctx)
+{
+	static const struct {
+		const char *target, *link;
+	} links[] = {
+		{ NEWROOT "/dev/ptmx", "pts/ptmx" },	   { NEWROOT "/dev/fd", "/proc/self/fd" },
+		{ NEWROOT "/dev/stdin", "/proc/self/fd/0" }, { NEWROOT "/dev/stdout", "/proc/self/fd/1" },
+		{ NEWROOT "/dev/stderr", "/proc/self/fd/2" }, { NEWROOT "/dev/core", "/proc/kcore" },
+	};
+	char src[PATH_MAX], dst[PATH_MAX];
+
+	set_detail(ctx, "/dev");
+	if (mount("tmpfs", NEWROOT "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755") < 0)
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
+		if (join(src, OLDROOT "/dev/", dev_nodes[i]) < 0 ||
+		    join(dst, NEWROOT "/dev/", dev_nodes[i]) < 0)
+			return -1;
+		set_detail(ctx, src + strlen(OLDROOT));
+		if (ensure_file(dst) < 0)
+			return -1;
+		if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+			return -1;
+		if (setattr_path(dst, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, 0, 0) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
+		if (symlink(links[i].link, links[i].target) < 0)
+			return -1;
+	set_detail(ctx, "/dev/pts");
+	if (mkdir(NEWROOT "/dev/pts", 0755) < 0 || mkdir(NEWROOT "/dev/shm", 01777) < 0)
+		return -1;
+	if (mount("devpts", NEWROOT "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		  "newinstance,ptmxmode=0666,mode=620") < 0)
+		return -1;
+	set_detail(ctx, "/dev/shm");
+	if (mount("tmpfs", NEWROOT "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=1777") < 0)
+		return -1;
+	/* Nothing may add device nodes or files to /dev itself. */
+	set_detail(ctx, "/dev");
+	return setattr_path(NEWROOT "/dev", MOUNT_ATTR_RDONLY, 0, 0);
+}
+
+int
+sb_mount_tmpfs(struct sb_child_ctx *ctx)
+{
+	set_detail(ctx, "/tmp");
+	if (mount("tmpfs", NEWROOT "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+		return -1;
+	set_detail(ctx, "/run");
+	if (mount("tmpfs", NEWROOT "/run", "tmpfs", MS_NOSUID | MS_NODEV, ctx->run_opts) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Bind the host path read-write (or mount the prepared idmapped tree) at
+ * the same path under NEWROOT. The mount point may have to be created
+ * inside one of our tmpfs mounts (a workspace under /tmp).
+ */
+static int
+bind_rw(struct sb_child_ctx *ctx, const char *path, int tree_fd)
+{
+	char src[PATH_MAX], dst[PATH_MAX];
+	struct stat st;
+
+	set_detail(ctx, path);
+	if (join(src, OLDROOT, path) < 0 || join(dst, NEWROOT, path) < 0)
+		return -1;
+	if (stat(src, &st) < 0)
+		return -1;
+	if (S_ISDIR(st.st_mode) ? ensure_dir(dst) < 0 : ensure_file(dst) < 0)
+		return -1;
+	if (tree_fd >= 0)
+		return (int)sys_move_mount(tree_fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH);
+	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -1;
+	return setattr_path(dst, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, MOUNT_ATTR_RDONLY, 1);
+}
+
+static struct sb_prepared *
+prepared_for(struct sb_child_ctx *ctx, const char *path)
+{
+	for (size_t i = 0; i < ctx->n_prepared; i++)
+		if (strcmp(ctx->prepared[i].path, path) == 0)
+			return &ctx->prepared[i];
+	return NULL;
+}
+
+int
+sb_mount_workspace(struct sb_child_ctx *ctx)
+{
+	struct sb_prepared *p = prepared_for(ctx, ctx->spec->workspace);
+
+	return bind_rw(ctx, ctx->spec->workspace, p ? p->tree_fd : -1);
+}
+
+static int
+depth(const char *path)
+{
+	int d = 0;
+
+	for (; *path; path++)
+		d += *path == '/';
+	return d;
+}
+
+static int
+apply_mount(struct sb_child_ctx *ctx, const struct sb_mount *m)
+{
+	char src[PATH_MAX], dst[PATH_MAX];
+	struct sb_prepared *p;
+	struct stat st;
+
+	set_detail(ctx, m->path);
+	if (join(src, OLDROOT, m->path) < 0 || join(dst, NEWROOT, m->path) < 0)
+		return -1;
+	switch (m->kind) {
+	case SB_MOUNT_RW:
+		p = prepared_for(ctx, m->path);
+		return bind_rw(ctx, m->path, p ? p->tree_fd : -1);
+	case SB_MOUNT_RO:
+		if (stat(src, &st) < 0)
+			return -1;
+		if (S_ISDIR(st.st_mode) ? ensure_dir(dst) < 0 : ensure_file(dst) < 0)
+			return -1;
+		if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return -1;
+		return setattr_path(dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+				    0, 1);
+	case SB_MOUNT_MASK:
+		/* Mask what is visible inside: stat through the new tree. */
+		if (lstat(dst, &st) < 0)
+			return errno == ENOENT ? 0 : -1;
+		return S_ISDIR(st.st_mode) ? mask_dir(dst) : mask_file(dst);
+	case SB_MOUNT_TMPFS:
+		if (ensure_dir(dst) < 0)
+			return -1;
+		return mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+}
+
+int
+sb_mount_extra(struct sb_child_ctx *ctx)
+{
+	const struct sb_spec *spec = ctx->spec;
+	int maxd = 0;
+
+	/*
+	 * Shallow paths first, so a rule on a path inside another rule's path
+	 * lands on top of it; at equal depth, binds before masks. No sorting
+	 * (no allocation): one pass per depth and kind.
+	 */
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (depth(spec->mounts[i].path) > maxd)
+			maxd = depth(spec->mounts[i].path);
+	for (int d = 0; d <= maxd; d++)
+		for (int pass = 0; pass < 2; pass++)
+			for (size_t i = 0; i < spec->n_mounts; i++) {
+				const struct sb_mount *m = &spec->mounts[i];
+				int is_mask = m->kind == SB_MOUNT_MASK;
+
+				if (depth(m->path) != d || is_mask != pass)
+					continue;
+				if (apply_mount(ctx, m) < 0)
+					return -1;
+			}
+	return 0;
+}
+
+int
+sb_mount_pivot(struct sb_child_ctx *ctx)
+{
+	set_detail(ctx, "/");
+	if (chdir(NEWROOT) < 0)
+		return -1;
+	/* pivot_root(".", ".") stacks the old root on top; detach it. */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return -1;
+	if (umount2(".", MNT_DETACH) < 0)
+		return -1;
+	return chdir("/");
+}

@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sandbox pipeline: one ordered list of steps, run in the child (pid 1
+ * of the new pid namespace) after clone. The order is security-relevant:
+ *
+ *   1. ids/userns    supervisor writes the id maps, child waits for them
+ *   2. hostname      uts namespace
+ *   3. mounts        private tree, read-only host, proc, dev, tmpfs,
+ *                    workspace, policy mounts, pivot_root
+ *   4. network       loopback up in the empty network namespace
+ *   5. privileges    bounding set, id switch, capabilities, no_new_privs
+ *   6. seccomp       last wall before exec
+ *   7. fds           everything but the control socket closed
+ *   8. exec          fork the command, stay as init (child.c)
+ *
+ * Mounts need the capabilities the user namespace gives us, so they come
+ * before dropping them; seccomp would refuse mount-family calls, so it comes
+ * after. Every function here but sb_spawn/sb_wait runs in the child.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fd.h"
+#include "sandbox/child.h"
+#include "sandbox/sandbox.h"
+#include "sandbox/steps.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+static int
+step_sync(struct sb_child_ctx *ctx)
+{
+	struct sb_msg msg;
+
+	/*
+	 * Die with the supervisor, even by SIGKILL. Armed before waiting, so a
+	 * supervisor that died already shows as EOF here.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return -1;
+	if (fd_read_all(ctx->ctl_fd, &msg, sizeof(msg)) != (ssize_t)sizeof(msg) ||
+	    msg.type != SB_MSG_GO) {
+		errno = EPIPE;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+step_hostname(struct sb_child_ctx *ctx)
+{
+	const char *name = ctx->spec->hostname ? ctx->spec->hostname : "cordon";
+
+	return sethostname(name, strlen(name));
+}
+
+static int
+step_chdir(struct sb_child_ctx *ctx)
+{
+	return chdir(ctx->spec->workspace);
+}
+
+static int
+step_close_fds(struct sb_child_ctx *ctx)
+{
+	return sb_close_fds(ctx->ctl_fd);
+}
+
+static const struct {
+	enum sb_step step;
+	int (*fn)(struct sb_child_ctx *ctx);
+} pipeline[] = {
+	{ SB_STEP_SYNC, step_sync },
+	{ SB_STEP_HOSTNAME, step_hostname },
+	{ SB_STEP_MOUNT_PRIVATE, sb_mount_make_private },
+	{ SB_STEP_MOUNT_BASE, sb_mount_base },
+	{ SB_STEP_MOUNT_ROOT, sb_mount_root },
+	{ SB_STEP_MOUNT_PROC, sb_mount_proc },
+	{ SB_STEP_MOUNT_DEV, sb_mount_dev },
+	{ SB_STEP_MOUNT_TMPFS, sb_mount_tmpfs },
+	{ SB_STEP_MOUNT_WORKSPACE, sb_mount_workspace },
+	{ SB_STEP_MOUNT_EXTRA, sb_mount_extra },
+	{ SB_STEP_PIVOT, sb_mount_pivot },
+	{ SB_STEP_CHDIR, step_chdir },
+	{ SB_STEP_NET_LO, sb_net_lo_up },
+	{ SB_STEP_CAPS_BOUND, sb_caps_bound },
+	{ SB_STEP_IDS, sb_ids_switch },
+	{ SB_STEP_CAPS, sb_caps_clear },
+	{ SB_STEP_NO_NEW_PRIVS, sb_no_new_privs },
+	{ SB_STEP_SECCOMP, sb_seccomp_apply },
+	{ SB_STEP_CLOSE_FDS, step_close_fds },
+};
+
+static const char *const step_names[SB_STEP__MAX] = {
+	[SB_STEP_NONE] = "start",
+	[SB_STEP_SYNC] = "waiting for the id maps",
+	[SB_STEP_HOSTNAME] = "setting the hostname",
+	[SB_STEP_MOUNT_PRIVATE] = "making the mount tree private",
+	[SB_STEP_MOUNT_BASE] = "mounting the sandbox base",
+	[SB_STEP_MOUNT_ROOT] = "mounting the host root read-only",
+	[SB_STEP_MOUNT_PROC] = "mounting /proc",
+	[SB_STEP_MOUNT_DEV] = "building /dev",
+	[SB_STEP_MOUNT_TMPFS] = "mounting private /tmp and /run",
+	[SB_STEP_MOUNT_WORKSPACE] = "mounting the workspace",
+	[SB_STEP_MOUNT_EXTRA] = "applying policy mounts",
+	[SB_STEP_PIVOT] = "switching to the new root",
+	[SB_STEP_NET_LO] = "bringing up loopback",
+	[SB_STEP_CAPS_BOUND] = "emptying the capability bounding set",
+	[SB_STEP_IDS] = "switching to the sandbox user",
+	[SB_STEP_CAPS] = "dropping capabilities",
+	[SB_STEP_NO_NEW_PRIVS] = "setting no_new_privs",
+	[SB_STEP_SECCOMP] = "loading the seccomp filter",
+	[SB_STEP_CLOSE_FDS] = "closing inherited file descriptors",
+	[SB_STEP_FORK] = "starting the command",
+	[SB_STEP_CHDIR] = "entering the workspace",
+};
+
+const char *
+sb_step_name(enum sb_step step)
+{
+	if ((int)step < 0 || step >= SB_STEP__MAX || step_names[step] == NULL)
+		return "unknown step";
+	return step_names[step];
+}
+
+__attribute__((noreturn)) void
+sb_child_main(struct sb_child_ctx *ctx)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(pipeline); i++) {
+		if (ctx->detail != NULL)
+			ctx->detail[0] = '\0';
+		if (pipeline[i].fn(ctx) < 0)
+			sb_child_fail(ctx, pipeline[i].step);
+	}
+	sb_child_init(ctx);
+}
+
+/* ---- supervisor side ---- */
+
+static pid_t
+clone_sandbox(int *pidfd)
+{
+	const uint64_t flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |
+			       CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_PIDFD;
+	struct clone_args args;
+	long pid;
+
+	memset(&args, 0, sizeof(args));
+	args.flags = flags;
+	args.pidfd = (uint64_t)(uintptr_t)pidfd;
+	args.exit_signal = SIGCHLD;
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0 && errno == ENOSYS) {
+		/*
+		 * Container seccomp profiles often answer ENOSYS to clone3 so
+		 * that the C library falls back to clone; so do we.
+		 */
+		pid = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, pidfd, NULL, 0);
+	}
+	return (pid_t)pid;
+}
+
+static void
+describe_failure(const struct sb_msg *msg, const struct sb_spec *spec, struct cordon_err *err)
+{
+	const char *detail = msg->detail[0] ? msg->detail : NULL;
+
+	cordon_err_set(err, msg->err, "sandbox setup failed while %s%s%s",
+		       sb_step_name((enum sb_step)msg->step), detail ? " at " : "",
+		       detail ? detail : "");
+	switch (msg->step) {
+	case SB_STEP_MOUNT_PROC:
+		cordon_err_hint(err, "a fresh /proc can be mounted only where the host /proc "
+				     "is fully visible; inside a container whose /proc is partly "
+				     "covered, run the container with an unmasked /proc");
+		break;
+	case SB_STEP_MOUNT_WORKSPACE:
+	case SB_STEP_MOUNT_EXTRA:
+		cordon_err_hint(err, "check that the path exists and is a directory or file "
+				     "you can read (workspace: %s)",
+				spec->workspace);
+		break;
+	case SB_STEP_SECCOMP:
+		cordon_err_hint(err, "this kernel refused the seccomp filter; cordon needs "
+				     "CONFIG_SECCOMP_FILTER");
+		break;
+	default:
+		cordon_err_hint(err, "run with --verbose for details; `cordon check` tests "
+				     "what this machine supports");
+		break;
+	}
+}
+
+int
+sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
+	 struct cordon_err *err)
+{
+	struct sb_prepared prepared[1 + 64];
+	struct sb_child_ctx ctx;
+	struct sock_fprog prog;
+	struct sb_ids ids;
+	char detail[200], run_opts[64];
+	_cleanup_close_ int pidfd = -1, ctl = -1;
+	int sp[2], r = -1;
+	size_t n_prepared = 0;
+	pid_t pid;
+
+	*exit_status = SB_EXIT_SETUP;
+	memset(sess, 0, sizeof(*sess));
+	sess->pidfd = sess->ctl_fd = -1;
+	if (sb_ids_choose(&ids, spec->workspace) < 0)
+		return cordon_err_set(err, errno, "choose sandbox ids");
+
+	prepared[n_prepared++].path = spec->workspace;
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		if (spec->mounts[i].kind != SB_MOUNT_RW)
+			continue;
+		if (n_prepared == ARRAY_SIZE(prepared))
+			return cordon_err_set(err, E2BIG, "more than %zu read-write paths",
+					      ARRAY_SIZE(prepared) - 1);
+		prepared[n_prepared++].path = spec->mounts[i].path;
+	}
+	for (size_t i = 0; i < n_prepared; i++)
+		prepared[i].tree_fd = -1;
+	if (sb_idmap_prepare(&ids, prepared, n_prepared, err) < 0)
+		goto out_prepared;
+	if (sb_seccomp_compile(spec, &prog, err) < 0)
+		goto out_prepared;
+	snprintf(run_opts, sizeof(run_opts), "mode=0755,uid=%u,gid=%u", (unsigned)ids.inner_uid,
+		 (unsigned)ids.inner_gid);
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+		cordon_err_set(err, errno, "socketpair");
+		goto out_prog;
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.spec = spec;
+	ctx.ids = &ids;
+	ctx.prepared = prepared;
+	ctx.n_prepared = n_prepared;
+	ctx.ctl_fd = sp[1];
+	ctx.run_opts = run_opts;
+	ctx.seccomp_prog = &prog;
+	ctx.detail = detail;
+	ctx.detail_len = sizeof(detail);
+	fflush(NULL);
+
+	pid = clone_sandbox(&pidfd);
+	if (pid < 0) {
+		int e = errno;
+
+		close(sp[0]);
+		close(sp[1]);
+		sb_userns_diagnose(e, err);
+		goto out_prog;
+	}
+	if (pid == 0) {
+		close(sp[0]);
+		sb_child_main(&ctx);
+	}
+	close(sp[1]);
+	ctl = sp[0];
+
+	if (sb_ids_write_maps(pid, &ids, err) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		goto out_prog;
+	}
+	{
+		struct sb_msg go = { .type = SB_MSG_GO };
+
+		if (fd_write_all(ctl, &go, sizeof(go)) < 0) {
+			cordon_err_set(err, errno, "start the sandbox");
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			goto out_prog;
+		}
+	}
+	for (;;) {
+		struct sb_msg msg;
+		ssize_t n = RETRY_EINTR(read(ctl, &msg, sizeof(msg)));
+
+		if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_STARTED) {
+			sess->pid = pid;
+			sess->pidfd = steal_fd(pidfd);
+			sess->ctl_fd = steal_fd(ctl);
+			sess->inner_uid = ids.inner_uid;
+			sess->kernel_uid = ids.outer_uid;
+			r = 0;
+			break;
+		}
+		if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_FAIL) {
+			describe_failure(&msg, spec, err);
+		} else if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_EXEC_FAIL) {
+			cordon_err_set(err, msg.err, "cannot run %s", spec->argv[0]);
+			if (msg.err == ENOENT)
+				cordon_err_hint(err, "no such command in the sandbox's PATH; the "
+						     "sandbox sees the host's programs read-only");
+			else
+				cordon_err_hint(err, "check that %s is an executable the sandbox "
+						     "user may run",
+						spec->argv[0]);
+			*exit_status = msg.err == ENOENT ? SB_EXIT_NOT_FOUND : SB_EXIT_CANNOT_EXEC;
+		} else {
+			cordon_err_set(err, n < 0 ? errno : EPIPE,
+				       "sandbox init ended before starting the command");
+		}
+		waitpid(pid, NULL, 0);
+		break;
+	}
+out_prog:
+	sb_seccomp_free(&prog);
+out_prepared:
+	for (size_t i = 0; i < n_prepared; i++)
+		if (prepared[i].tree_fd >= 0)
+			close(prepared[i].tree_fd);
+	return r;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CORDON_SANDBOX_SANDBOX_H
+#define CORDON_SANDBOX_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+
+/*
+ * The sandbox's input: what to mount where, what to run, which walls to
+ * raise. Built by cli/ (and, later, by the policy layer); the sandbox knows
+ * nothing of JSON. All paths are absolute and canonical (no symlinks, no
+ * "..") by the time they reach here: cli/ resolves them with realpath.
+ */
+enum sb_mount_kind {
+	SB_MOUNT_RW,		/* bind host path read-write at the same path */
+	SB_MOUNT_RO,		/* bind host path read-only at the same path */
+	SB_MOUNT_MASK,		/* deny read: empty read-only file / empty tmpfs over it */
+	SB_MOUNT_TMPFS,		/* private writable tmpfs */
+};
+
+struct sb_mount {
+	enum sb_mount_kind kind;
+	char *path;		/* absolute, canonical; same inside and outside */
+	char *origin;		/* where the rule came from, for messages (may be NULL) */
+};
+
+/* Test-only switches: turn one wall off to prove a test sees the wall. */
+enum {
+	SB_TEST_NO_RO_ROOT = 1u << 0,	/* host / stays writable where the kernel allows */
+};
+
+struct sb_spec {
+	const char *workspace;		/* canonical, read-write, also the cwd */
+	char *const *argv;		/* command, argv[0] looked up in PATH */
+	char *const *envp;		/* environment for the command */
+	struct sb_mount *mounts;	/* extra mounts, applied in path-depth order */
+	size_t n_mounts;
+	const char *hostname;		/* "cordon" */
+	uint32_t test_flags;		/* SB_TEST_* (only honoured with CORDON_TEST_HOOKS=1) */
+};
+
+/* A running sandbox, as seen by the supervisor. */
+struct sb_session {
+	pid_t pid;		/* pid 1 of the sandbox, in the supervisor's pid ns */
+	int pidfd;		/* pidfd of that process, CLOEXEC */
+	int ctl_fd;		/* supervisor end of the control socket */
+	uid_t inner_uid;	/* uid the command runs as inside */
+	uid_t kernel_uid;	/* the kernel uid behind it (differs when invoked by root) */
+};
+
+/* Exit statuses (DESIGN.md §2). */
+enum {
+	SB_EXIT_SETUP = 125,
+	SB_EXIT_CANNOT_EXEC = 126,
+	SB_EXIT_NOT_FOUND = 127,
+};
+
+/*
+ * Build the sandbox described by spec and start its command. On success
+ * fills sess (the caller owns sess->pidfd and sess->ctl_fd) and returns 0
+ * once the command has been exec'd. On failure returns -1 with err set,
+ * err->code holding the errno, and the exit status to use in *exit_status
+ * (125 setup, 126 cannot execute, 127 not found); nothing is left running.
+ * Not safe after fork.
+ */
+int sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
+	     struct cordon_err *err);
+
+/*
+ * Diagnose why a user namespace cannot be created here. Fills err with the
+ * cause and a hint. Always returns -1.
+ */
+int sb_userns_diagnose(int code, struct cordon_err *err);
+
+#endif

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CORDON_SANDBOX_STEPS_H
+#define CORDON_SANDBOX_STEPS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sandbox/sandbox.h"
+
+/*
+ * Internal to sandbox/: the steps of the child pipeline, the control
+ * protocol between child and supervisor, and the state the supervisor
+ * prepares before clone. Everything called in the child is
+ * async-signal-safe: no allocation, no stdio. A step returns 0 or -1 with
+ * errno set; the pipeline reports {step, errno} and exits.
+ */
+enum sb_step {
+	SB_STEP_NONE = 0,
+	SB_STEP_SYNC,		/* waiting for the supervisor to write the id maps */
+	SB_STEP_HOSTNAME,
+	SB_STEP_MOUNT_PRIVATE,
+	SB_STEP_MOUNT_BASE,
+	SB_STEP_MOUNT_ROOT,
+	SB_STEP_MOUNT_PROC,
+	SB_STEP_MOUNT_DEV,
+	SB_STEP_MOUNT_TMPFS,
+	SB_STEP_MOUNT_WORKSPACE,
+	SB_STEP_MOUNT_EXTRA,
+	SB_STEP_PIVOT,
+	SB_STEP_NET_LO,
+	SB_STEP_CAPS_BOUND,
+	SB_STEP_IDS,
+	SB_STEP_CAPS,
+	SB_STEP_NO_NEW_PRIVS,
+	SB_STEP_SECCOMP,
+	SB_STEP_CLOSE_FDS,
+	SB_STEP_FORK,
+	SB_STEP_CHDIR,
+	SB_STEP__MAX,
+};
+
+/* Human name of a step, for messages. */
+const char *sb_step_name(enum sb_step step);
+
+enum sb_msg_type {
+	SB_MSG_GO = 1,		/* supervisor -> child: maps are written, go on */
+	SB_MSG_FAIL,		/* child -> supervisor: step failed with err */
+	SB_MSG_EXEC_FAIL,	/* child -> supervisor: execve failed with err */
+	SB_MSG_STARTED,		/* child -> supervisor: command exec'd, pid inside */
+};
+
+struct sb_msg {
+	uint32_t type;
+	int32_t step;
+	int32_t err;
+	int32_t pid;
+	char detail[200];	/* the path a failing step was working on */
+};
+
+/* Id set-up decided by the supervisor before clone. */
+struct sb_ids {
+	uid_t inner_uid, outer_uid;	/* outer = kernel uid behind inner */
+	gid_t inner_gid, outer_gid;
+	int privileged;			/* invoked by root: idmapped read-write mounts */
+};
+
+/* One read-write mount prepared by the supervisor (idmapped tree fd). */
+struct sb_prepared {
+	const char *path;
+	int tree_fd;			/* -1: plain bind in the child */
+};
+
+struct sb_child_ctx {
+	const struct sb_spec *spec;
+	const struct sb_ids *ids;
+	struct sb_prepared *prepared;	/* workspace first, then RW mounts in order */
+	size_t n_prepared;
+	int ctl_fd;
+	const char *run_opts;		/* tmpfs options for /run, made before clone */
+	const void *seccomp_prog;	/* struct sock_fprog, compiled before clone */
+	char *detail;			/* where a step writes the path it failed on */
+	size_t detail_len;
+};
+
+/* userns.c (supervisor side) */
+int sb_ids_choose(struct sb_ids *ids, const char *workspace);
+int sb_ids_write_maps(pid_t pid, const struct sb_ids *ids, struct cordon_err *err);
+int sb_idmap_prepare(const struct sb_ids *ids, struct sb_prepared *p, size_t n,
+		     struct cordon_err *err);
+
+/* mount.c (child) */
+int sb_mount_make_private(struct sb_child_ctx *ctx);
+int sb_mount_base(struct sb_child_ctx *ctx);
+int sb_mount_root(struct sb_child_ctx *ctx);
+int sb_mount_proc(struct sb_child_ctx *ctx);
+int sb_mount_dev(struct sb_child_ctx *ctx);
+int sb_mount_tmpfs(struct sb_child_ctx *ctx);
+int sb_mount_workspace(struct sb_child_ctx *ctx);
+int sb_mount_extra(struct sb_child_ctx *ctx);
+int sb_mount_pivot(struct sb_child_ctx *ctx);
+
+/* net_lo.c (child) */
+int sb_net_lo_up(struct sb_child_ctx *ctx);
+
+/* caps.c (child) */
+int sb_ids_switch(struct sb_child_ctx *ctx);
+int sb_caps_bound(struct sb_child_ctx *ctx);
+int sb_caps_clear(struct sb_child_ctx *ctx);
+int sb_no_new_privs(struct sb_child_ctx *ctx);
+
+/* seccomp.c: compile in the supervisor (allocates), load in the child */
+struct sock_fprog;
+int sb_seccomp_compile(const struct sb_spec *spec, struct sock_fprog *prog,
+		       struct cordon_err *err);
+void sb_seccomp_free(struct sock_fprog *prog);
+int sb_seccomp_apply(struct sb_child_ctx *ctx);
+
+/* child.c (child) */
+__attribute__((noreturn)) void sb_child_main(struct sb_child_ctx *ctx);
+int sb_close_fds(int keep);
+
+#endif

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * User namespace: which ids the command runs as, the id maps, and (when
+ * cordon is invoked by root) idmapped read-write mounts.
+ *
+ * Unprivileged invoker: inside uid = outside uid, one-line maps, setgroups
+ * denied. That is all an unprivileged user can do, and it is enough: the
+ * kernel uid behind the command is the user's own.
+ *
+ * Root invoker: mapping inside 1000 -> outside 0 would leave kernel uid 0
+ * behind the command, so root-owned 0600 files and /root would still pass
+ * owner checks (a peer's known weakness). Instead the command runs as an
+ * otherwise unused kernel uid (SB_SANDBOX_KUID), with no supplementary
+ * groups. The workspace and other read-write paths are mounted idmapped
+ * (Linux >= 5.12, mount_setattr MOUNT_ATTR_IDMAP), so that files owned by
+ * the path's owner appear owned by the sandbox uid and new files land on
+ * disk owned by that same owner.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fd.h"
+#include "sandbox/mountapi.h"
+#include "sandbox/steps.h"
+
+/* Kernel uid/gid the command runs as when cordon is invoked by root. */
+#define SB_SANDBOX_KUID 2147418112u
+/* What `id -u` shows inside in that case. */
+#define SB_SANDBOX_INNER_UID 1000u
+
+/*
+ * Real root: euid 0 in the initial user namespace, whose uid_map is the
+ * identity over the whole range. uid 0 of a nested user namespace cannot
+ * map other ids and is treated as the ordinary user it is.
+ */
+static int
+is_real_root(void)
+{
+	char buf[128] = { 0 };
+	unsigned a, b, c;
+	_cleanup_close_ int fd = -1;
+
+	if (geteuid() != 0)
+		return 0;
+	fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0)
+		return 0;
+	return sscanf(buf, "%u %u %u", &a, &b, &c) == 3 && a == 0 && b == 0 && c == 4294967295u;
+}
+
+int
+sb_ids_choose(struct sb_ids *ids, const char *workspace)
+{
+	struct stat st;
+
+	memset(ids, 0, sizeof(*ids));
+	if (!is_real_root()) {
+		/*
+		 * Root of a nested user namespace (say `unshare -Ur cordon`)
+		 * shows as 1000 inside: never uid 0 in the sandbox.
+		 */
+		ids->outer_uid = geteuid();
+		ids->outer_gid = getegid();
+		ids->inner_uid = ids->outer_uid ? ids->outer_uid : SB_SANDBOX_INNER_UID;
+		ids->inner_gid = ids->outer_gid ? ids->outer_gid : SB_SANDBOX_INNER_UID;
+		return 0;
+	}
+	ids->privileged = 1;
+	ids->outer_uid = SB_SANDBOX_KUID;
+	ids->outer_gid = SB_SANDBOX_KUID;
+	ids->inner_uid = SB_SANDBOX_INNER_UID;
+	ids->inner_gid = SB_SANDBOX_INNER_UID;
+	/* Show the workspace owner's uid inside when it is not root. */
+	if (stat(workspace, &st) == 0) {
+		if (st.st_uid != 0)
+			ids->inner_uid = st.st_uid;
+		if (st.st_gid != 0)
+			ids->inner_gid = st.st_gid;
+	}
+	return 0;
+}
+
+/* Write a one- or two-line id map (second line when setup_root). */
+static int
+write_map2(pid_t pid, const char *file, unsigned inner, unsigned outer, int setup_root)
+{
+	char path[64], line[96];
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	if (setup_root)
+		n = snprintf(line, sizeof(line), "0 0 1\n%u %u 1\n", inner, outer);
+	else
+		n = snprintf(line, sizeof(line), "%u %u 1\n", inner, outer);
+	return fd_write_file(path, line, (size_t)n);
+}
+
+static int
+write_map(pid_t pid, const char *file, unsigned inner, unsigned outer)
+{
+	return write_map2(pid, file, inner, outer, 0);
+}
+
+int
+sb_ids_write_maps(pid_t pid, const struct sb_ids *ids, struct cordon_err *err)
+{
+	char path[64];
+
+	/*
+	 * Unprivileged writers must deny setgroups before writing gid_map
+	 * (Linux >= 3.19). Root keeps it so the child can drop root's
+	 * supplementary groups with setgroups(0, NULL).
+	 */
+	if (!ids->privileged) {
+		snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+		if (fd_write_file(path, "deny", 4) < 0 && errno != ENOENT)
+			return cordon_err_set(err, errno, "write %s", path);
+	}
+	/*
+	 * Root invoker: the child does its mount work as kernel uid 0 (it must
+	 * create inodes in its own tmpfs, which needs a mapped fsuid, and look
+	 * up root-only host paths), then switches to inner_uid = the
+	 * unprivileged kernel uid before anything else runs. Nothing inside can
+	 * get back to uid 0: empty bounding set, no_new_privs, nosuid mounts.
+	 */
+	if (write_map2(pid, "uid_map", ids->inner_uid, ids->outer_uid, ids->privileged) < 0)
+		return cordon_err_set(err, errno, "write /proc/%d/uid_map", (int)pid);
+	if (write_map2(pid, "gid_map", ids->inner_gid, ids->outer_gid, ids->privileged) < 0)
+		return cordon_err_set(err, errno, "write /proc/%d/gid_map", (int)pid);
+	return 0;
+}
+
+/*
+ * A user namespace fd whose map is "owner -> sandbox uid", for idmapped
+ * mounts. The namespace is held by a short-lived child that we kill once
+ * its ns file is open.
+ */
+static int
+idmap_userns(uid_t owner_uid, gid_t owner_gid, const struct sb_ids *ids, struct cordon_err *err)
+{
+	_cleanup_kill_pid_ pid_t pid = -1;
+	_cleanup_close_ int fd = -1;
+	int pipefd[2];
+	char path[64], c = 0;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return cordon_err_set(err, errno, "pipe");
+	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, 0);
+	if (pid < 0) {
+		int e = errno;
+
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return sb_userns_diagnose(e, err);
+	}
+	if (pid == 0) {
+		close(pipefd[1]);
+		/* Wait until the parent has what it needs, then go. */
+		(void)!read(pipefd[0], &c, 1);
+		_exit(0);
+	}
+	close(pipefd[0]);
+	if (write_map(pid, "uid_map", owner_uid, ids->outer_uid) < 0 ||
+	    write_map(pid, "gid_map", owner_gid, ids->outer_gid) < 0) {
+		close(pipefd[1]);
+		return cordon_err_set(err, errno, "write id map for an idmapped mount");
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	close(pipefd[1]);
+	if (fd < 0)
+		return cordon_err_set(err, errno, "open %s", path);
+	return steal_fd(fd);
+}
+
+int
+sb_idmap_prepare(const struct sb_ids *ids, struct sb_prepared *p, size_t n,
+		 struct cordon_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_close_ int userns = -1, tree = -1;
+		struct mount_attr attr = { 0 };
+		struct stat st;
+
+		p[i].tree_fd = -1;
+		if (!ids->privileged)
+			continue;
+		if (stat(p[i].path, &st) < 0)
+			return cordon_err_set(err, errno, "stat %s", p[i].path);
+		userns = idmap_userns(st.st_uid, st.st_gid, ids, err);
+		if (userns < 0)
+			return -1;
+		tree = (int)sys_open_tree(AT_FDCWD, p[i].path,
+					  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (tree < 0)
+			return cordon_err_set(err, errno, "open_tree %s", p[i].path);
+		attr.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+		attr.userns_fd = (uint64_t)userns;
+		if (sys_mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+			cordon_err_set(err, errno, "idmapped mount of %s", p[i].path);
+			cordon_err_hint(err,
+					"cordon, run by root, maps read-write paths to an unprivileged "
+					"sandbox uid with idmapped mounts; this file system does not "
+					"support them. Run cordon as an ordinary user, or put the "
+					"workspace on ext4, xfs, btrfs, tmpfs or overlayfs.");
+			return -1;
+		}
+		p[i].tree_fd = steal_fd(tree);
+	}
+	return 0;
+}
+
+static int
+read_int_file(const char *path, long *v)
+{
+	char buf[32] = { 0 };
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0)
+		return -1;
+	return sscanf(buf, "%ld", v) == 1 ? 0 : -1;
+}
+
+int
+sb_userns_diagnose(int code, struct cordon_err *err)
+{
+	long v;
+
+	cordon_err_set(err, code, "cannot create the sandbox's user namespace");
+	if (read_int_file("/proc/sys/kernel/unprivileged_userns_clone", &v) == 0 && v == 0 &&
+	    geteuid() != 0)
+		return cordon_err_hint(err,
+				       "unprivileged user namespaces are disabled "
+				       "(kernel.unprivileged_userns_clone = 0). Enable them: "
+				       "sudo sysctl -w kernel.unprivileged_userns_clone=1");
+	if (read_int_file("/proc/sys/user/max_user_namespaces", &v) == 0 && v == 0)
+		return cordon_err_hint(err, "user namespaces are disabled here "
+					    "(user.max_user_namespaces = 0). Enable them: "
+					    "sudo sysctl -w user.max_user_namespaces=15000");
+	if (read_int_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", &v) == 0 &&
+	    v == 1 && geteuid() != 0)
+		return cordon_err_hint(err,
+				       "AppArmor restricts unprivileged user namespaces "
+				       "(kernel.apparmor_restrict_unprivileged_userns = 1). Install "
+				       "an AppArmor profile that allows userns for cordon, or: sudo "
+				       "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0");
+	if (code == ENOSPC || code == EUSERS)
+		return cordon_err_hint(err, "the limit on user namespaces is reached "
+					    "(user.max_user_namespaces, or nesting deeper than 32). "
+					    "Raise it: sudo sysctl -w user.max_user_namespaces=15000");
+	if (code == EPERM || code == ENOSYS)
+		return cordon_err_hint(err,
+				       "creating namespaces is refused, most likely by the seccomp "
+				       "profile of an enclosing container (Docker's default profile "
+				       "blocks it). Run the container with a profile that allows "
+				       "clone/unshare of namespaces, or use `cordon proxy` alone.");
+	return cordon_err_hint(err, "check that this kernel has user namespaces "
+				    "(CONFIG_USER_NS) and that no security module refuses them");
+}

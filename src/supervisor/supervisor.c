@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "sandbox/child.h"
+#include "supervisor/supervisor.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+static void
+on_signal(struct px_loop *loop, struct px_watch *w, uint32_t events)
+{
+	struct sv_supervisor *sv = px_container_of(w, struct sv_supervisor, w_signal);
+	struct signalfd_siginfo si;
+
+	(void)loop;
+	(void)events;
+	while (read(sv->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		/* pidfd_send_signal: no pid reuse race (Linux >= 5.1). */
+		if (syscall(SYS_pidfd_send_signal, sv->sess.pidfd, (int)si.ssi_signo, NULL, 0) < 0 &&
+		    errno != ESRCH)
+			log_warn("relay signal %u", si.ssi_signo);
+	}
+}
+
+static void
+on_exit_of_sandbox(struct px_loop *loop, struct px_watch *w, uint32_t events)
+{
+	struct sv_supervisor *sv = px_container_of(w, struct sv_supervisor, w_pidfd);
+	siginfo_t si;
+
+	(void)events;
+	memset(&si, 0, sizeof(si));
+	if (RETRY_EINTR(waitid((idtype_t)P_PIDFD, (id_t)sv->sess.pidfd, &si, WEXITED)) < 0) {
+		log_warn("wait for the sandbox");
+		sv->exit_status = SB_EXIT_SETUP;
+	} else if (si.si_code == CLD_EXITED) {
+		sv->exit_status = si.si_status;
+	} else {
+		/* pid 1 itself killed (OOM killer, SIGKILL from the host). */
+		sv->exit_status = 128 + si.si_status;
+	}
+	sv->done = 1;
+	px_loop_del(loop, w);
+	px_loop_stop(loop);
+}
+
+int
+sv_init(struct sv_supervisor *sv, const struct sb_session *sess, struct cordon_err *err)
+{
+	sigset_t set;
+
+	memset(sv, 0, sizeof(*sv));
+	sv->sigfd = -1;
+	sv->sess = *sess;
+	sv->loop = px_loop_new();
+	if (sv->loop == NULL)
+		return cordon_err_set(err, errno, "create the event loop");
+	sigemptyset(&set);
+	for (size_t i = 0; i < sb_n_forwarded_signals; i++)
+		sigaddset(&set, sb_forwarded_signals[i]);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return cordon_err_set(err, errno, "block signals");
+	sv->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sv->sigfd < 0)
+		return cordon_err_set(err, errno, "signalfd");
+	if (px_loop_add(sv->loop, &sv->w_signal, sv->sigfd, EPOLLIN, on_signal) < 0 ||
+	    px_loop_add(sv->loop, &sv->w_pidfd, sv->sess.pidfd, EPOLLIN, on_exit_of_sandbox) < 0)
+		return cordon_err_set(err, errno, "watch the sandbox");
+	return 0;
+}
+
+int
+sv_run(struct sv_supervisor *sv)
+{
+	if (px_loop_run(sv->loop) < 0 && !sv->done) {
+		log_warn("event loop");
+		syscall(SYS_pidfd_send_signal, sv->sess.pidfd, SIGKILL, NULL, 0);
+		return SB_EXIT_SETUP;
+	}
+	return sv->exit_status;
+}
+
+void
+sv_fini(struct sv_supervisor *sv)
+{
+	if (sv->sigfd >= 0)
+		close(sv->sigfd);
+	sv->sigfd = -1;
+	if (sv->sess.pidfd >= 0)
+		close(sv->sess.pidfd);
+	sv->sess.pidfd = -1;
+	if (sv->sess.ctl_fd >= 0)
+		close(sv->sess.ctl_fd);
+	sv->sess.ctl_fd = -1;
+	px_loop_free(sv->loop);
+	sv->loop = NULL;
+}

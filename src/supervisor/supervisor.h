@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CORDON_SUPERVISOR_SUPERVISOR_H
+#define CORDON_SUPERVISOR_SUPERVISOR_H
+
+#include "common/err.h"
+#include "proxy/loop.h"
+#include "sandbox/sandbox.h"
+
+/*
+ * The supervisor: one process outside the sandbox, one event loop. It
+ * relays signals to the sandbox and learns of its end through the pidfd;
+ * the proxy, seccomp notifications and the control socket join the same
+ * loop.
+ */
+struct sv_supervisor {
+	struct px_loop *loop;
+	struct sb_session sess;
+	struct px_watch w_signal, w_pidfd;
+	int sigfd;
+	int exit_status;	/* the command's, as the shell reports it */
+	int done;
+};
+
+/*
+ * Take over a started session: block and relay the forwarded signals.
+ * Returns 0 or -1 with err set. The supervisor owns sess's fds afterwards.
+ */
+int sv_init(struct sv_supervisor *sv, const struct sb_session *sess, struct cordon_err *err);
+
+/* Run the loop until the sandbox ends; returns the command's exit status. */
+int sv_run(struct sv_supervisor *sv);
+
+/* Release everything sv_init acquired. */
+void sv_fini(struct sv_supervisor *sv);
+
+#endif

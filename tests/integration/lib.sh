@@ -1,0 +1,103 @@
+# Bash TAP helpers for cordon's integration suites. Source it.
+# The runner sets: CORDON (binary), CORDON_TEST_TMP (scratch dir this user
+# owns, world-traversable), CORDON_TEST_AS (root|user), CORDON_SRC.
+set -u
+: "${CORDON:?run through tests/run.sh}"
+: "${CORDON_TEST_TMP:?run through tests/run.sh}"
+T=$CORDON_TEST_TMP
+PY=/usr/bin/python3
+_n=0
+_failed=0
+_pids=()
+
+# Processes this suite started: ended by pid on exit, never by name.
+track_pid() { _pids+=("$1"); }
+_cleanup() {
+	local p
+	for p in "${_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	[ "$(type -t suite_cleanup)" = function ] && suite_cleanup
+	return 0
+}
+trap _cleanup EXIT
+
+ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
+not_ok() { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $*"; }
+skip() { _n=$((_n + 1)); echo "ok $_n - $1 # SKIP $2"; }
+diag() { echo "# $*"; }
+done_testing() { echo "1..$_n"; [ "$_failed" -eq 0 ]; }
+
+# check DESC CMD...: pass when CMD succeeds.
+check() {
+	local desc=$1; shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# run_capture CMD...: sets OUT (stdout+stderr) and RC.
+run_capture() {
+	OUT=$("$@" 2>&1)
+	RC=$?
+}
+
+# expect_fail DESC REGEX CMD...: CMD must fail (non-zero) and its output
+# must match REGEX (the reason, not just the status).
+expect_fail() {
+	local desc=$1 re=$2; shift 2
+	run_capture "$@"
+	if [ "$RC" -ne 0 ] && printf '%s' "$OUT" | grep -Eq -- "$re"; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		diag "exit $RC, wanted failure matching /$re/; output:"
+		printf '%s\n' "$OUT" | head -20 | sed 's/^/#   /'
+	fi
+}
+
+# expect_status DESC STATUS CMD...
+expect_status() {
+	local desc=$1 want=$2; shift 2
+	run_capture "$@"
+	if [ "$RC" -eq "$want" ]; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		diag "exit $RC, wanted $want; output:"
+		printf '%s\n' "$OUT" | head -20 | sed 's/^/#   /'
+	fi
+}
+
+# expect_output DESC REGEX CMD...: CMD succeeds and output matches REGEX.
+expect_output() {
+	local desc=$1 re=$2; shift 2
+	run_capture "$@"
+	if [ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -Eq -- "$re"; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		diag "exit $RC, wanted success matching /$re/; output:"
+		printf '%s\n' "$OUT" | head -20 | sed 's/^/#   /'
+	fi
+}
+
+# A fresh workspace directory owned by the invoking user.
+new_ws() {
+	local d
+	d=$(mktemp -d "$T/ws.XXXXXX")
+	chmod 755 "$d"
+	echo "$d"
+}
+
+# sb WS CMD...: run CMD in a sandbox with workspace WS.
+sb() {
+	local ws=$1; shift
+	(cd "$ws" && "$CORDON" run -- "$@")
+}
+
+# wait_for COND_CMD...: poll up to ~5 s.
+wait_for() {
+	local i
+	for i in $(seq 1 50); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}

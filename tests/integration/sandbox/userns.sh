@@ -1,0 +1,23 @@
+#!/bin/bash
+# Fail closed: no user namespaces, no sandbox, and the reason is given.
+. "$(dirname "$0")/../lib.sh"
+
+ws=$(new_ws)
+# Inside a user namespace we own, max_user_namespaces can be set to 0 for
+# our subtree: exactly what a distribution that disables them looks like.
+if unshare -Ur true 2>/dev/null; then
+	expect_status "no user namespaces: exit 125, nothing runs" 125 \
+		unshare -Ur sh -c "echo 0 > /proc/sys/user/max_user_namespaces; cd '$ws'; exec '$CORDON' run -- touch ran"
+	check "the command did not run" test ! -e "$ws/ran"
+	expect_fail "the error names the cause and the fix" \
+		"user namespaces are disabled.*sysctl -w user.max_user_namespaces" \
+		unshare -Ur sh -c "echo 0 > /proc/sys/user/max_user_namespaces; cd '$ws'; exec '$CORDON' run -- true"
+	expect_output "root of a nested user namespace still runs as non-zero uid" "^1000$" \
+		unshare -Ur sh -c "cd '$ws'; exec '$CORDON' run -- id -u"
+else
+	skip "no user namespaces: exit 125" "cannot create a user namespace to simulate it"
+	skip "the command did not run" "as above"
+	skip "the error names the cause" "as above"
+	skip "nested user namespace root" "as above"
+fi
+done_testing
