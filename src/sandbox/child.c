@@ -52,6 +52,17 @@ send_msg(int fd, uint32_t type, int step, int err, int pid, const char *detail)
 	(void)fd_write_all(fd, &msg, sizeof(msg));
 }
 
+int
+sb_child_send_fd(struct sb_child_ctx *ctx, enum sb_fd_kind kind, int fd)
+{
+	struct sb_msg msg;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.type = SB_MSG_FD;
+	msg.step = (int32_t)kind;
+	return fd_send(ctx->ctl_fd, fd, &msg, sizeof(msg));
+}
+
 __attribute__((noreturn)) void
 sb_child_fail(struct sb_child_ctx *ctx, int step)
 {

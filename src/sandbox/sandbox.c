@@ -226,6 +226,8 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	*exit_status = SB_EXIT_SETUP;
 	memset(sess, 0, sizeof(*sess));
 	sess->pidfd = sess->ctl_fd = -1;
+	for (int k = 0; k < SB_FD__MAX; k++)
+		sess->fds[k] = -1;
 	if (sb_ids_choose(&ids, spec->workspace) < 0)
 		return cordon_err_set(err, errno, "choose sandbox ids");
 
@@ -296,8 +298,26 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	}
 	for (;;) {
 		struct sb_msg msg;
-		ssize_t n = RETRY_EINTR(read(ctl, &msg, sizeof(msg)));
+		ssize_t n = (ssize_t)sizeof(msg);
+		int fd = -1;
 
+		if (fd_recv(ctl, &fd, &msg, sizeof(msg)) < 0)
+			n = errno == EPIPE ? 0 : -1;
+		if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_FD) {
+			if (msg.step < 0 || msg.step >= SB_FD__MAX || fd < 0 ||
+			    sess->fds[msg.step] >= 0) {
+				if (fd >= 0)
+					close(fd);
+				cordon_err_set(err, EPROTO, "sandbox sent an unexpected fd");
+				kill(pid, SIGKILL);
+				waitpid(pid, NULL, 0);
+				break;
+			}
+			sess->fds[msg.step] = fd;
+			continue;
+		}
+		if (fd >= 0)
+			close(fd);
 		if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_STARTED) {
 			sess->pid = pid;
 			sess->pidfd = steal_fd(pidfd);
@@ -326,6 +346,12 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 		waitpid(pid, NULL, 0);
 		break;
 	}
+	if (r < 0)
+		for (int k = 0; k < SB_FD__MAX; k++)
+			if (sess->fds[k] >= 0) {
+				close(sess->fds[k]);
+				sess->fds[k] = -1;
+			}
 out_prog:
 	sb_seccomp_free(&prog);
 out_prepared:

@@ -43,6 +43,14 @@ struct sb_spec {
 	uint32_t test_flags;		/* SB_TEST_* (only honoured with CORDON_TEST_HOOKS=1) */
 };
 
+/* fds the child hands to the supervisor before the command starts. */
+enum sb_fd_kind {
+	SB_FD_PROXY = 0,	/* listening socket inside the sandbox's network ns */
+	SB_FD_PROXY2,		/* a second listener (e.g. SOCKS5 on its own port) */
+	SB_FD_NOTIFY,		/* seccomp user-notification listener */
+	SB_FD__MAX,
+};
+
 /* A running sandbox, as seen by the supervisor. */
 struct sb_session {
 	pid_t pid;		/* pid 1 of the sandbox, in the supervisor's pid ns */
@@ -50,6 +58,7 @@ struct sb_session {
 	int ctl_fd;		/* supervisor end of the control socket */
 	uid_t inner_uid;	/* uid the command runs as inside */
 	uid_t kernel_uid;	/* the kernel uid behind it (differs when invoked by root) */
+	int fds[SB_FD__MAX];	/* received from the child, -1 when absent; caller owns */
 };
 
 /* Exit statuses (DESIGN.md §2). */

@@ -47,6 +47,7 @@ enum sb_msg_type {
 	SB_MSG_FAIL,		/* child -> supervisor: step failed with err */
 	SB_MSG_EXEC_FAIL,	/* child -> supervisor: execve failed with err */
 	SB_MSG_STARTED,		/* child -> supervisor: command exec'd, pid inside */
+	SB_MSG_FD,		/* child -> supervisor: an fd (SCM_RIGHTS); step = enum sb_fd_kind */
 };
 
 struct sb_msg {
@@ -114,6 +115,12 @@ int sb_seccomp_compile(const struct sb_spec *spec, struct sock_fprog *prog,
 		       struct cordon_err *err);
 void sb_seccomp_free(struct sock_fprog *prog);
 int sb_seccomp_apply(struct sb_child_ctx *ctx);
+
+/*
+ * Send an fd of the given kind to the supervisor (SB_MSG_FD). Child side;
+ * async-signal-safe. The supervisor stores it in sess->fds[kind].
+ */
+int sb_child_send_fd(struct sb_child_ctx *ctx, enum sb_fd_kind kind, int fd);
 
 /* child.c (child) */
 __attribute__((noreturn)) void sb_child_main(struct sb_child_ctx *ctx);

@@ -104,6 +104,11 @@ sv_fini(struct sv_supervisor *sv)
 	if (sv->sess.ctl_fd >= 0)
 		close(sv->sess.ctl_fd);
 	sv->sess.ctl_fd = -1;
+	for (int k = 0; k < SB_FD__MAX; k++) {
+		if (sv->sess.fds[k] >= 0)
+			close(sv->sess.fds[k]);
+		sv->sess.fds[k] = -1;
+	}
 	px_loop_free(sv->loop);
 	sv->loop = NULL;
 }
