@@ -211,6 +211,8 @@ cli_run(int argc, char **argv)
 		goto out;
 	}
 	status = sv_run(&sv);
+	if (sv.start_state < 0)
+		cli_print_err(&sv.start_err);
 	sv_fini(&sv);
 out:
 	for (size_t i = 0; i < n_mounts; i++)

@@ -199,6 +199,7 @@ sb_child_init(struct sb_child_ctx *ctx)
 	if (sfd < 0 || pipe2(pipefd, O_CLOEXEC) < 0)
 		sb_child_fail(ctx, SB_STEP_FORK);
 
+	send_msg(ctx->ctl_fd, SB_MSG_READY, 0, 0, 0, NULL);
 	cmd = fork();
 	if (cmd < 0)
 		sb_child_fail(ctx, SB_STEP_FORK);

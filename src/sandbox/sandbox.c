@@ -106,6 +106,7 @@ static const struct {
 	{ SB_STEP_CAPS, sb_caps_clear },
 	{ SB_STEP_NO_NEW_PRIVS, sb_no_new_privs },
 	{ SB_STEP_SECCOMP, sb_seccomp_apply },
+	{ SB_STEP_NOTIFY, sb_notify_apply },
 	{ SB_STEP_CLOSE_FDS, step_close_fds },
 };
 
@@ -128,6 +129,7 @@ static const char *const step_names[SB_STEP__MAX] = {
 	[SB_STEP_CAPS] = "dropping capabilities",
 	[SB_STEP_NO_NEW_PRIVS] = "setting no_new_privs",
 	[SB_STEP_SECCOMP] = "loading the seccomp filter",
+	[SB_STEP_NOTIFY] = "loading the seccomp notification filter",
 	[SB_STEP_CLOSE_FDS] = "closing inherited file descriptors",
 	[SB_STEP_FORK] = "starting the command",
 	[SB_STEP_CHDIR] = "entering the workspace",
@@ -154,6 +156,31 @@ sb_child_main(struct sb_child_ctx *ctx)
 }
 
 /* ---- supervisor side ---- */
+
+int
+sb_read_start(struct sb_session *sess, int *exit_status, struct cordon_err *err)
+{
+	struct sb_msg msg;
+	ssize_t n = RETRY_EINTR(read(sess->ctl_fd, &msg, sizeof(msg)));
+
+	if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_STARTED)
+		return 1;
+	if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_EXEC_FAIL) {
+		msg.detail[sizeof(msg.detail) - 1] = '\0';
+		cordon_err_set(err, msg.err, "cannot run %s", msg.detail);
+		if (msg.err == ENOENT)
+			cordon_err_hint(err, "no such command in the sandbox's PATH; the "
+					     "sandbox sees the host's programs read-only");
+		else
+			cordon_err_hint(err, "check that %s is an executable the sandbox user "
+					     "may run",
+					msg.detail);
+		*exit_status = msg.err == ENOENT ? SB_EXIT_NOT_FOUND : SB_EXIT_CANNOT_EXEC;
+		return 0;
+	}
+	return cordon_err_set(err, n < 0 ? errno : EPIPE,
+			      "sandbox init ended before starting the command");
+}
 
 static pid_t
 clone_sandbox(int *pidfd)
@@ -215,7 +242,7 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 {
 	struct sb_prepared prepared[1 + 64];
 	struct sb_child_ctx ctx;
-	struct sock_fprog prog;
+	struct sock_fprog prog, nprog;
 	struct sb_ids ids;
 	char detail[200], run_opts[64];
 	_cleanup_close_ int pidfd = -1, ctl = -1;
@@ -244,8 +271,11 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 		prepared[i].tree_fd = -1;
 	if (sb_idmap_prepare(&ids, prepared, n_prepared, err) < 0)
 		goto out_prepared;
+	memset(&nprog, 0, sizeof(nprog));
 	if (sb_seccomp_compile(spec, &prog, err) < 0)
 		goto out_prepared;
+	if (sb_notify_compile(spec, &nprog, err) < 0)
+		goto out_prog;
 	snprintf(run_opts, sizeof(run_opts), "mode=0755,uid=%u,gid=%u", (unsigned)ids.inner_uid,
 		 (unsigned)ids.inner_gid);
 
@@ -261,6 +291,7 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	ctx.ctl_fd = sp[1];
 	ctx.run_opts = run_opts;
 	ctx.seccomp_prog = &prog;
+	ctx.notify_prog = nprog.len ? &nprog : NULL;
 	ctx.detail = detail;
 	ctx.detail_len = sizeof(detail);
 	fflush(NULL);
@@ -318,7 +349,7 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 		}
 		if (fd >= 0)
 			close(fd);
-		if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_STARTED) {
+		if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_READY) {
 			sess->pid = pid;
 			sess->pidfd = steal_fd(pidfd);
 			sess->ctl_fd = steal_fd(ctl);
@@ -329,16 +360,6 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 		}
 		if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_FAIL) {
 			describe_failure(&msg, spec, err);
-		} else if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_EXEC_FAIL) {
-			cordon_err_set(err, msg.err, "cannot run %s", spec->argv[0]);
-			if (msg.err == ENOENT)
-				cordon_err_hint(err, "no such command in the sandbox's PATH; the "
-						     "sandbox sees the host's programs read-only");
-			else
-				cordon_err_hint(err, "check that %s is an executable the sandbox "
-						     "user may run",
-						spec->argv[0]);
-			*exit_status = msg.err == ENOENT ? SB_EXIT_NOT_FOUND : SB_EXIT_CANNOT_EXEC;
 		} else {
 			cordon_err_set(err, n < 0 ? errno : EPIPE,
 				       "sandbox init ended before starting the command");
@@ -354,6 +375,7 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 			}
 out_prog:
 	sb_seccomp_free(&prog);
+	sb_seccomp_free(&nprog);
 out_prepared:
 	for (size_t i = 0; i < n_prepared; i++)
 		if (prepared[i].tree_fd >= 0)

@@ -28,6 +28,12 @@ struct sb_mount {
 	char *origin;		/* where the rule came from, for messages (may be NULL) */
 };
 
+/* Syscalls the supervisor is notified of (seccomp user notification). */
+enum {
+	SB_NOTIFY_EXEC = 1u << 0,	/* execve, execveat: exec audit */
+	SB_NOTIFY_CONNECT = 1u << 1,	/* connect: unix-socket policy */
+};
+
 /* Test-only switches: turn one wall off to prove a test sees the wall. */
 enum {
 	SB_TEST_NO_RO_ROOT = 1u << 0,	/* host / stays writable where the kernel allows */
@@ -41,6 +47,7 @@ struct sb_spec {
 	size_t n_mounts;
 	const char *hostname;		/* "cordon" */
 	uint32_t test_flags;		/* SB_TEST_* (only honoured with CORDON_TEST_HOOKS=1) */
+	uint32_t notify;		/* SB_NOTIFY_*: 0 = no user-notification filter */
 };
 
 /* fds the child hands to the supervisor before the command starts. */
@@ -69,15 +76,24 @@ enum {
 };
 
 /*
- * Build the sandbox described by spec and start its command. On success
- * fills sess (the caller owns sess->pidfd and sess->ctl_fd) and returns 0
- * once the command has been exec'd. On failure returns -1 with err set,
- * err->code holding the errno, and the exit status to use in *exit_status
- * (125 setup, 126 cannot execute, 127 not found); nothing is left running.
- * Not safe after fork.
+ * Build the sandbox described by spec. On success fills sess (the caller
+ * owns sess->pidfd, sess->ctl_fd and sess->fds[]) and returns 0 once every
+ * wall is up and pid 1 is about to fork the command: the supervisor must
+ * then serve sess->fds[SB_FD_NOTIFY] (the command's own execve may wait on
+ * it) and read the command's start or exec failure from sess->ctl_fd with
+ * sb_read_start(). On failure returns -1 with err set and the exit status
+ * to use in *exit_status (125); nothing is left running. Not safe after
+ * fork.
  */
 int sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	     struct cordon_err *err);
+
+/*
+ * Read pid 1's report on the command's start from sess->ctl_fd (readable).
+ * Returns 1 when the command runs, 0 when it could not be executed (err set,
+ * *exit_status 126 or 127), -1 on a protocol error (err set).
+ */
+int sb_read_start(struct sb_session *sess, int *exit_status, struct cordon_err *err);
 
 /*
  * Diagnose why a user namespace cannot be created here. Fills err with the

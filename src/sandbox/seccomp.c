@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -44,8 +43,6 @@ int
 sb_seccomp_compile(const struct sb_spec *spec, struct sock_fprog *prog, struct cordon_err *err)
 {
 	scmp_filter_ctx ctx;
-	_cleanup_close_ int memfd = -1;
-	off_t size;
 	int r;
 
 	(void)spec;
@@ -76,31 +73,11 @@ sb_seccomp_compile(const struct sb_spec *spec, struct sock_fprog *prog, struct c
 		}
 	}
 
-	memfd = memfd_create("cordon-seccomp", MFD_CLOEXEC);
-	if (memfd < 0) {
-		seccomp_release(ctx);
-		return cordon_err_set(err, errno, "memfd_create");
-	}
-	r = seccomp_export_bpf(ctx, memfd);
-	if (r < 0)
-		goto fail;
+	r = sb_bpf_export(ctx, prog, err);
 	seccomp_release(ctx);
-	ctx = NULL;
-	size = lseek(memfd, 0, SEEK_END);
-	if (size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0)
-		return cordon_err_set(err, EINVAL, "seccomp: exported filter has bad size");
-	prog->filter = malloc((size_t)size);
-	if (prog->filter == NULL)
-		return cordon_err_set(err, ENOMEM, "seccomp filter");
-	if (pread(memfd, prog->filter, (size_t)size, 0) != size) {
-		sb_seccomp_free(prog);
-		return cordon_err_set(err, EIO, "seccomp: read back filter");
-	}
-	prog->len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
-	return 0;
+	return r;
 fail:
-	if (ctx != NULL)
-		seccomp_release(ctx);
+	seccomp_release(ctx);
 	return cordon_err_set(err, -r, "seccomp filter");
 }
 

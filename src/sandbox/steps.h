@@ -33,6 +33,7 @@ enum sb_step {
 	SB_STEP_CAPS,
 	SB_STEP_NO_NEW_PRIVS,
 	SB_STEP_SECCOMP,
+	SB_STEP_NOTIFY,
 	SB_STEP_CLOSE_FDS,
 	SB_STEP_FORK,
 	SB_STEP_CHDIR,
@@ -48,6 +49,7 @@ enum sb_msg_type {
 	SB_MSG_EXEC_FAIL,	/* child -> supervisor: execve failed with err */
 	SB_MSG_STARTED,		/* child -> supervisor: command exec'd, pid inside */
 	SB_MSG_FD,		/* child -> supervisor: an fd (SCM_RIGHTS); step = enum sb_fd_kind */
+	SB_MSG_READY,		/* child -> supervisor: walls are up, command about to fork */
 };
 
 struct sb_msg {
@@ -79,6 +81,7 @@ struct sb_child_ctx {
 	int ctl_fd;
 	const char *run_opts;		/* tmpfs options for /run, made before clone */
 	const void *seccomp_prog;	/* struct sock_fprog, compiled before clone */
+	const void *notify_prog;	/* struct sock_fprog or NULL: user-notification filter */
 	char *detail;			/* where a step writes the path it failed on */
 	size_t detail_len;
 };
@@ -115,6 +118,12 @@ int sb_seccomp_compile(const struct sb_spec *spec, struct sock_fprog *prog,
 		       struct cordon_err *err);
 void sb_seccomp_free(struct sock_fprog *prog);
 int sb_seccomp_apply(struct sb_child_ctx *ctx);
+
+/* notify.c: the one user-notification filter (see spec->notify) */
+int sb_bpf_export(void *scmp_ctx, struct sock_fprog *prog, struct cordon_err *err);
+int sb_notify_compile(const struct sb_spec *spec, struct sock_fprog *prog,
+		      struct cordon_err *err);
+int sb_notify_apply(struct sb_child_ctx *ctx);
 
 /*
  * Send an fd of the given kind to the supervisor (SB_MSG_FD). Child side;

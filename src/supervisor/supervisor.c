@@ -56,6 +56,30 @@ on_exit_of_sandbox(struct px_loop *loop, struct px_watch *w, uint32_t events)
 	px_loop_stop(loop);
 }
 
+static void
+read_start(struct sv_supervisor *sv)
+{
+	int status = SB_EXIT_SETUP;
+	int r;
+
+	if (sv->start_state != 0)
+		return;
+	r = sb_read_start(&sv->sess, &status, &sv->start_err);
+	sv->start_state = r == 1 ? 1 : -1;
+}
+
+static void
+on_ctl(struct px_loop *loop, struct px_watch *w, uint32_t events)
+{
+	struct sv_supervisor *sv = px_container_of(w, struct sv_supervisor, w_ctl);
+
+	(void)events;
+	read_start(sv);
+	/* One message is all pid 1 sends; EOF follows when it exits. */
+	px_loop_del(loop, w);
+	w->fd = -1;
+}
+
 int
 sv_init(struct sv_supervisor *sv, const struct sb_session *sess, struct cordon_err *err)
 {
@@ -64,6 +88,8 @@ sv_init(struct sv_supervisor *sv, const struct sb_session *sess, struct cordon_e
 	memset(sv, 0, sizeof(*sv));
 	sv->sigfd = -1;
 	sv->sess = *sess;
+	sv->w_ctl.fd = -1;
+	sv_notify_init(&sv->notify);
 	sv->loop = px_loop_new();
 	if (sv->loop == NULL)
 		return cordon_err_set(err, errno, "create the event loop");
@@ -78,6 +104,15 @@ sv_init(struct sv_supervisor *sv, const struct sb_session *sess, struct cordon_e
 	if (px_loop_add(sv->loop, &sv->w_signal, sv->sigfd, EPOLLIN, on_signal) < 0 ||
 	    px_loop_add(sv->loop, &sv->w_pidfd, sv->sess.pidfd, EPOLLIN, on_exit_of_sandbox) < 0)
 		return cordon_err_set(err, errno, "watch the sandbox");
+	if (px_loop_add(sv->loop, &sv->w_ctl, sv->sess.ctl_fd, EPOLLIN, on_ctl) < 0)
+		return cordon_err_set(err, errno, "watch the sandbox");
+	if (sv->sess.fds[SB_FD_NOTIFY] >= 0) {
+		int fd = sv->sess.fds[SB_FD_NOTIFY];
+
+		sv->sess.fds[SB_FD_NOTIFY] = -1;
+		if (sv_notify_attach(&sv->notify, sv->loop, fd) < 0)
+			return cordon_err_set(err, errno, "serve seccomp notifications");
+	}
 	return 0;
 }
 
@@ -89,12 +124,15 @@ sv_run(struct sv_supervisor *sv)
 		syscall(SYS_pidfd_send_signal, sv->sess.pidfd, SIGKILL, NULL, 0);
 		return SB_EXIT_SETUP;
 	}
+	/* pid 1 may have exited before its start report was read. */
+	read_start(sv);
 	return sv->exit_status;
 }
 
 void
 sv_fini(struct sv_supervisor *sv)
 {
+	sv_notify_fini(&sv->notify, sv->loop);
 	if (sv->sigfd >= 0)
 		close(sv->sigfd);
 	sv->sigfd = -1;

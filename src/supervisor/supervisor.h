@@ -5,6 +5,7 @@
 #include "common/err.h"
 #include "proxy/loop.h"
 #include "sandbox/sandbox.h"
+#include "supervisor/notify.h"
 
 /*
  * The supervisor: one process outside the sandbox, one event loop. It
@@ -15,19 +16,28 @@
 struct sv_supervisor {
 	struct px_loop *loop;
 	struct sb_session sess;
-	struct px_watch w_signal, w_pidfd;
+	struct px_watch w_signal, w_pidfd, w_ctl;
+	struct sv_notify notify;	/* seccomp user notifications (exec audit, sockets) */
 	int sigfd;
 	int exit_status;	/* the command's, as the shell reports it */
 	int done;
+	int start_state;	/* 0 unknown, 1 command running, -1 it never ran */
+	struct cordon_err start_err;	/* why it never ran (start_state -1) */
 };
 
 /*
- * Take over a started session: block and relay the forwarded signals.
- * Returns 0 or -1 with err set. The supervisor owns sess's fds afterwards.
+ * Take over a session from sb_spawn: block and relay the forwarded signals,
+ * serve seccomp notifications, learn whether the command started. Handlers
+ * for notifications are registered on sv->notify before sv_run. Returns 0
+ * or -1 with err set. The supervisor owns sess's fds afterwards.
  */
 int sv_init(struct sv_supervisor *sv, const struct sb_session *sess, struct cordon_err *err);
 
-/* Run the loop until the sandbox ends; returns the command's exit status. */
+/*
+ * Run the loop until the sandbox ends; returns the command's exit status.
+ * When the command could not be executed, sv->start_state is -1 and
+ * sv->start_err says why (the caller prints it).
+ */
 int sv_run(struct sv_supervisor *sv);
 
 /* Release everything sv_init acquired. */
