@@ -38,8 +38,10 @@ cmd_help(int argc, char **argv)
 static int
 cmd_version(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("Usage: cordon version\n\nPrint cordon's version.\n");
+		return 0;
+	}
 	printf("cordon %s\n", CORDON_VERSION);
 	return 0;
 }

@@ -1,0 +1,23 @@
+#!/bin/bash
+# `make bench`: every benchmark, results as JSON in bench/results/, then a
+# summary of ratios (cordon / peer) to copy into BENCHMARKS.md.
+set -eu
+CORDON=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=$HERE/results
+mkdir -p "$OUT"
+"$HERE/startup.sh" "$CORDON" "$OUT"
+if [ "$(id -u)" -eq 0 ] && id cordon-test >/dev/null 2>&1; then
+	# The same as an unprivileged user, from a copy it can reach.
+	tmp=$(mktemp -d /var/tmp/cordon-bench-user.XXXXXX)
+	chmod 755 "$tmp"
+	cp "$CORDON" "$HERE/startup.sh" "$tmp/"
+	chown -R cordon-test "$tmp"
+	(cd "$tmp" && setpriv --reuid=cordon-test --regid=cordon-test --init-groups \
+		env HOME="$tmp" ./startup.sh "$tmp/cordon" "$tmp") || true
+	cp "$tmp"/startup-*.json "$OUT/" 2>/dev/null || true
+	rm -rf "$tmp"
+fi
+"$HERE/workload.sh" "$CORDON" "$OUT"
+for f in "$HERE"/*/run.sh; do [ -x "$f" ] && "$f" "$CORDON" "$OUT"; done
+python3 "$HERE/summary.py" "$OUT"
