@@ -15,6 +15,19 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "run", cli_run, "run a command in a fresh sandbox" },
+	{ "hook", cli_hook, "Claude Code PreToolUse hook (reads JSON on stdin)" },
+	{ "shim", cli_shim, "install a wrapper that runs an agent through cordon" },
+	{ "claude", cli_agent, "Claude Code in a sandbox with its preset" },
+	{ "codex", cli_agent, "Codex CLI in a sandbox with its preset" },
+	{ "gemini", cli_agent, "Gemini CLI in a sandbox with its preset" },
+	{ "allow", cli_allow, "allow a domain in a running sandbox" },
+	{ "proxy", cli_proxy, "the egress proxy alone (containers, VMs, CI)" },
+	{ "check", cli_check, "prove the boundary holds on this machine" },
+	{ "log", cli_log, "show or verify the audit log" },
+	{ "policy", cli_policy, "show the effective policy, validate settings files" },
+	{ "trust", cli_trust, "let a workspace's .cordon/settings.json widen the policy" },
+	{ "untrust", cli_untrust, "make a workspace's settings tighten-only again" },
+	{ "__probe", cli_probe, NULL },
 	{ "help", cmd_help, "this text" },
 	{ "version", cmd_version, "print the version" },
 };
@@ -29,7 +42,8 @@ cmd_help(int argc, char **argv)
 	       "writable, no network but through cordon, no capabilities.\n\n"
 	       "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+		if (commands[i].summary != NULL)
+			printf("  %-10s %s\n", commands[i].name, commands[i].summary);
 	printf("\n`cordon COMMAND --help` for a command's options.\n"
 	       "Example: cordon run -- bash\n");
 	return 0;

@@ -128,6 +128,13 @@ def main():
         env.update(t.get("env") or {})
         run(name, t["cmd"], env=env, cwd=t.get("workdir") or build)
 
+    if not os.access(cordon, os.X_OK):
+        totals["failed"] += 1
+        failures.append(f"build: {cordon} missing: the build failed")
+        sys.stdout.write(f"\nFailures:\n  build: {cordon} missing\n")
+        sys.stdout.write(f"{totals['passed']} passed, {totals['failed']} failed, "
+                         f"{totals['skipped']} skipped\n")
+        return 1
     is_root = os.geteuid() == 0
     # Not under /tmp: the sandbox has a private /tmp, and tests need host
     # directories that are visible (read-only) inside.
@@ -144,6 +151,13 @@ def main():
                 d = tempfile.mkdtemp(prefix=f"{suite}-{label}.", dir=scratch)
                 os.chmod(d, 0o755)
                 shutil.copy2(cordon, os.path.join(d, "cordon"))
+                # C probes (tests/probes) go next to the binary.
+                probes = os.path.join(build, "tests", "probes")
+                if os.path.isdir(probes):
+                    for p in os.listdir(probes):
+                        pp = os.path.join(probes, p)
+                        if p.startswith("cordon-") and os.path.isfile(pp) and os.access(pp, os.X_OK):
+                            shutil.copy2(os.path.join(probes, p), os.path.join(d, p))
                 shutil.copytree(path, os.path.join(d, "suite"))
                 for extra in ("tests/integration/lib.sh",):
                     if os.path.exists(os.path.join(ROOT, extra)):

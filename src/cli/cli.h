@@ -9,6 +9,21 @@
  * returns the process exit status. Errors are printed here, once.
  */
 int cli_run(int argc, char **argv);
+int cli_hook(int argc, char **argv);
+int cli_agent(int argc, char **argv);
+int cli_shim(int argc, char **argv);
+int cli_proxy(int argc, char **argv);
+int cli_allow(int argc, char **argv);
+
+/* CORDON_TEST_HOOKS=1 in the environment: test-only switches are honoured. */
+int cli_test_hooks(void);
+int cli_check(int argc, char **argv);
+int cli_probe(int argc, char **argv);
+int cli_log(int argc, char **argv);
+/* cli/policy.c: `cordon policy show|validate`, `cordon trust|untrust`. */
+int cli_policy(int argc, char **argv);
+int cli_trust(int argc, char **argv);
+int cli_untrust(int argc, char **argv);
 
 /* Print "cordon: <msg>" and, when set, "Hint: <hint>" to stderr. */
 void cli_print_err(const struct cordon_err *err);

@@ -199,6 +199,11 @@ sb_child_init(struct sb_child_ctx *ctx)
 	if (sfd < 0 || pipe2(pipefd, O_CLOEXEC) < 0)
 		sb_child_fail(ctx, SB_STEP_FORK);
 
+	/*
+	 * pid 1 stays dumpable: the supervisor opens /proc/<pid 1>/root to
+	 * resolve paths inside the sandbox, which a non-dumpable task would
+	 * refuse. The command cannot ptrace it: seccomp denies ptrace.
+	 */
 	send_msg(ctx->ctl_fd, SB_MSG_READY, 0, 0, 0, NULL);
 	cmd = fork();
 	if (cmd < 0)

@@ -23,6 +23,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -181,21 +182,108 @@ static const char *const proc_mask_dirs[] = {
 	"/sys/fs/bpf",
 };
 
+/*
+ * Open path without following any symlink (openat2 RESOLVE_NO_SYMLINKS,
+ * Linux >= 5.6). The paths in the spec were canonical when the supervisor
+ * resolved them, so a symlink now means a component was swapped since (by
+ * another process sharing the workspace): refuse rather than follow it.
+ * Returns an O_PATH fd or -1 (ELOOP on a symlink).
+ */
+static int
+open_nofollow(const char *path)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+
+	return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+}
+
+/*
+ * Bind what src_fd refers to onto what dst_fd refers to, entirely by fd:
+ * clone the tree (open_tree), set its attributes while it is detached, then
+ * attach it (move_mount). No path is looked up twice, so nothing can be
+ * swapped in between.
+ */
+static int
+bind_fd(int src_fd, int dst_fd, uint64_t set, uint64_t clr, int recursive)
+{
+	struct mount_attr attr = { .attr_set = set, .attr_clr = clr };
+	int tree, r;
+
+	tree = (int)sys_open_tree(src_fd, "",
+				  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+					  (recursive ? AT_RECURSIVE : 0));
+	if (tree < 0)
+		return -1;
+	r = (int)sys_mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
+				   sizeof(attr));
+	if (r == 0)
+		r = (int)sys_move_mount(tree, "", dst_fd, "",
+					MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+	close(tree);
+	return r;
+}
+
+/* Bind src onto dst (both paths resolved without symlinks). */
+static int
+bind_path(const char *src, const char *dst, uint64_t set, uint64_t clr, int recursive)
+{
+	int s = open_nofollow(src), d = s < 0 ? -1 : open_nofollow(dst), r = -1;
+
+	if (s >= 0 && d >= 0)
+		r = bind_fd(s, d, set, clr, recursive);
+	if (s >= 0)
+		close(s);
+	if (d >= 0)
+		close(d);
+	return r;
+}
+
 static int
 mask_file(const char *target)
 {
-	if (mount(EMPTY_FILE, target, NULL, MS_BIND, NULL) < 0)
-		return -1;
-	return setattr_path(target, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-					    MOUNT_ATTR_NOEXEC,
-			    0, 0);
+	return bind_path(EMPTY_FILE, target,
+			 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+			 0, 0);
+}
+
+/* "/oldroot/proc/self/fd/N": the host proc, where our own fds are listed. */
+static void
+fd_magic_path(char *buf, size_t len, int fd)
+{
+	static const char prefix[] = OLDROOT "/proc/self/fd/";
+	char digits[16];
+	int n = 0;
+
+	do
+		digits[n++] = (char)('0' + fd % 10);
+	while ((fd /= 10) > 0 && n < (int)sizeof(digits));
+	if (sizeof(prefix) + (size_t)n > len) {
+		buf[0] = '\0';
+		return;
+	}
+	memcpy(buf, prefix, sizeof(prefix) - 1);
+	for (int i = 0; i < n; i++)
+		buf[sizeof(prefix) - 1 + (size_t)i] = digits[n - 1 - i];
+	buf[sizeof(prefix) - 1 + (size_t)n] = '\0';
 }
 
 static int
 mask_dir(const char *target)
 {
-	return mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		     "size=0,mode=0555");
+	char magic[64];
+	int fd = open_nofollow(target), r;
+
+	if (fd < 0)
+		return -1;
+	/* mount(2) onto the fd's magic link: the directory we opened, no other. */
+	fd_magic_path(magic, sizeof(magic), fd);
+	r = mount("tmpfs", magic, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "size=0,mode=0555");
+	close(fd);
+	return r;
 }
 
 static int
@@ -328,11 +416,17 @@ bind_rw(struct sb_child_ctx *ctx, const char *path, int tree_fd)
 		return -1;
 	if (S_ISDIR(st.st_mode) ? ensure_dir(dst) < 0 : ensure_file(dst) < 0)
 		return -1;
-	if (tree_fd >= 0)
-		return (int)sys_move_mount(tree_fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH);
-	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return -1;
-	return setattr_path(dst, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, MOUNT_ATTR_RDONLY, 1);
+	if (tree_fd >= 0) {
+		int d = open_nofollow(dst), r;
+
+		if (d < 0)
+			return -1;
+		r = (int)sys_move_mount(tree_fd, "", d, "",
+					MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+		close(d);
+		return r;
+	}
+	return bind_path(src, dst, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, MOUNT_ATTR_RDONLY, 1);
 }
 
 static struct sb_prepared *
@@ -370,7 +464,8 @@ apply_mount(struct sb_child_ctx *ctx, const struct sb_mount *m)
 	struct stat st;
 
 	set_detail(ctx, m->path);
-	if (join(src, OLDROOT, m->path) < 0 || join(dst, NEWROOT, m->path) < 0)
+	if (join(src, OLDROOT, m->path) < 0 ||
+	    join(dst, NEWROOT, m->kind == SB_MOUNT_RO && m->target ? m->target : m->path) < 0)
 		return -1;
 	switch (m->kind) {
 	case SB_MOUNT_RW:
@@ -381,10 +476,8 @@ apply_mount(struct sb_child_ctx *ctx, const struct sb_mount *m)
 			return -1;
 		if (S_ISDIR(st.st_mode) ? ensure_dir(dst) < 0 : ensure_file(dst) < 0)
 			return -1;
-		if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
-			return -1;
-		return setattr_path(dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
-				    0, 1);
+		return bind_path(src, dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+				 0, 1);
 	case SB_MOUNT_MASK:
 		/* Mask what is visible inside: stat through the new tree. */
 		if (lstat(dst, &st) < 0)
@@ -411,16 +504,23 @@ sb_mount_extra(struct sb_child_ctx *ctx)
 	 * lands on top of it; at equal depth, binds before masks. No sorting
 	 * (no allocation): one pass per depth and kind.
 	 */
-	for (size_t i = 0; i < spec->n_mounts; i++)
-		if (depth(spec->mounts[i].path) > maxd)
-			maxd = depth(spec->mounts[i].path);
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct sb_mount *m = &spec->mounts[i];
+		const char *where = m->kind == SB_MOUNT_RO && m->target ? m->target : m->path;
+
+		if (depth(where) > maxd)
+			maxd = depth(where);
+	}
 	for (int d = 0; d <= maxd; d++)
 		for (int pass = 0; pass < 2; pass++)
 			for (size_t i = 0; i < spec->n_mounts; i++) {
 				const struct sb_mount *m = &spec->mounts[i];
 				int is_mask = m->kind == SB_MOUNT_MASK;
 
-				if (depth(m->path) != d || is_mask != pass)
+				const char *where = m->kind == SB_MOUNT_RO && m->target ? m->target
+											 : m->path;
+
+				if (depth(where) != d || is_mask != pass)
 					continue;
 				if (apply_mount(ctx, m) < 0)
 					return -1;

@@ -101,10 +101,13 @@ static const struct {
 	{ SB_STEP_PIVOT, sb_mount_pivot },
 	{ SB_STEP_CHDIR, step_chdir },
 	{ SB_STEP_NET_LO, sb_net_lo_up },
+	{ SB_STEP_PROXY_LISTENER, sb_proxy_listener },
+	{ SB_STEP_CGROUP, sb_resources_enter },
 	{ SB_STEP_CAPS_BOUND, sb_caps_bound },
 	{ SB_STEP_IDS, sb_ids_switch },
 	{ SB_STEP_CAPS, sb_caps_clear },
 	{ SB_STEP_NO_NEW_PRIVS, sb_no_new_privs },
+	{ SB_STEP_LANDLOCK, sb_landlock_apply },
 	{ SB_STEP_SECCOMP, sb_seccomp_apply },
 	{ SB_STEP_NOTIFY, sb_notify_apply },
 	{ SB_STEP_CLOSE_FDS, step_close_fds },
@@ -124,10 +127,13 @@ static const char *const step_names[SB_STEP__MAX] = {
 	[SB_STEP_MOUNT_EXTRA] = "applying policy mounts",
 	[SB_STEP_PIVOT] = "switching to the new root",
 	[SB_STEP_NET_LO] = "bringing up loopback",
+	[SB_STEP_PROXY_LISTENER] = "opening the proxy listener on 127.0.0.1",
 	[SB_STEP_CAPS_BOUND] = "emptying the capability bounding set",
 	[SB_STEP_IDS] = "switching to the sandbox user",
 	[SB_STEP_CAPS] = "dropping capabilities",
 	[SB_STEP_NO_NEW_PRIVS] = "setting no_new_privs",
+	[SB_STEP_CGROUP] = "entering the sandbox's cgroup and limits",
+	[SB_STEP_LANDLOCK] = "enforcing the Landlock ruleset",
 	[SB_STEP_SECCOMP] = "loading the seccomp filter",
 	[SB_STEP_NOTIFY] = "loading the seccomp notification filter",
 	[SB_STEP_CLOSE_FDS] = "closing inherited file descriptors",
@@ -229,6 +235,14 @@ describe_failure(const struct sb_msg *msg, const struct sb_spec *spec, struct co
 		cordon_err_hint(err, "this kernel refused the seccomp filter; cordon needs "
 				     "CONFIG_SECCOMP_FILTER");
 		break;
+	case SB_STEP_LANDLOCK:
+		cordon_err_hint(err, "this kernel refused the Landlock ruleset; `cordon check` "
+				     "shows the Landlock ABI here");
+		break;
+	case SB_STEP_CGROUP:
+		cordon_err_hint(err, "the cgroup namespace or resource limits could not be set "
+				     "up; run without --memory/--cpus/--pids to see if they cause it");
+		break;
 	default:
 		cordon_err_hint(err, "run with --verbose for details; `cordon check` tests "
 				     "what this machine supports");
@@ -243,6 +257,8 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	struct sb_prepared prepared[1 + 64];
 	struct sb_child_ctx ctx;
 	struct sock_fprog prog, nprog;
+	struct sb_landlock ll;
+	struct sb_resources *res = NULL;
 	struct sb_ids ids;
 	char detail[200], run_opts[64];
 	_cleanup_close_ int pidfd = -1, ctl = -1;
@@ -269,12 +285,23 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	}
 	for (size_t i = 0; i < n_prepared; i++)
 		prepared[i].tree_fd = -1;
-	if (sb_idmap_prepare(&ids, prepared, n_prepared, err) < 0)
-		goto out_prepared;
+	if (sb_idmap_prepare(&ids, prepared, n_prepared, err) < 0) {
+		if (!ids.privileged || err->code != EINVAL ||
+		    sb_ids_owner_fallback(&ids, prepared, n_prepared) < 0)
+			goto out_prepared;
+		for (size_t i = 0; i < n_prepared; i++)
+			if (prepared[i].tree_fd >= 0) {
+				close(prepared[i].tree_fd);
+				prepared[i].tree_fd = -1;
+			}
+		cordon_err_clear(err);
+	}
 	memset(&nprog, 0, sizeof(nprog));
 	if (sb_seccomp_compile(spec, &prog, err) < 0)
 		goto out_prepared;
 	if (sb_notify_compile(spec, &nprog, err) < 0)
+		goto out_prog;
+	if (sb_landlock_prepare(spec, &ll, err) < 0 || sb_resources_prepare(spec, &res, err) < 0)
 		goto out_prog;
 	snprintf(run_opts, sizeof(run_opts), "mode=0755,uid=%u,gid=%u", (unsigned)ids.inner_uid,
 		 (unsigned)ids.inner_gid);
@@ -292,6 +319,8 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	ctx.run_opts = run_opts;
 	ctx.seccomp_prog = &prog;
 	ctx.notify_prog = nprog.len ? &nprog : NULL;
+	ctx.landlock = &ll;
+	ctx.res = res;
 	ctx.detail = detail;
 	ctx.detail_len = sizeof(detail);
 	fflush(NULL);
@@ -312,7 +341,7 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	close(sp[1]);
 	ctl = sp[0];
 
-	if (sb_ids_write_maps(pid, &ids, err) < 0) {
+	if (sb_ids_write_maps(pid, &ids, err) < 0 || sb_resources_attach(res, pid, err) < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		goto out_prog;
@@ -355,6 +384,8 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 			sess->ctl_fd = steal_fd(ctl);
 			sess->inner_uid = ids.inner_uid;
 			sess->kernel_uid = ids.outer_uid;
+			sb_walls_describe(spec, &ll, res, sess->walls, sizeof(sess->walls));
+			sess->res = steal_ptr(res);
 			r = 0;
 			break;
 		}
@@ -374,6 +405,7 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 				sess->fds[k] = -1;
 			}
 out_prog:
+	sb_resources_free(res);
 	sb_seccomp_free(&prog);
 	sb_seccomp_free(&nprog);
 out_prepared:

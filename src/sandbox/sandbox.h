@@ -26,6 +26,8 @@ struct sb_mount {
 	enum sb_mount_kind kind;
 	char *path;		/* absolute, canonical; same inside and outside */
 	char *origin;		/* where the rule came from, for messages (may be NULL) */
+	char *target;		/* SB_MOUNT_RO only: path inside when not `path` (NULL = same);
+				   must lie in a sandbox-private tmpfs (/run, /tmp) */
 };
 
 /* Syscalls the supervisor is notified of (seccomp user notification). */
@@ -37,6 +39,8 @@ enum {
 /* Test-only switches: turn one wall off to prove a test sees the wall. */
 enum {
 	SB_TEST_NO_RO_ROOT = 1u << 0,	/* host / stays writable where the kernel allows */
+	SB_TEST_NO_LANDLOCK = 1u << 8,	/* no Landlock ruleset (walls tests, bench) */
+	SB_TEST_NO_SECCOMP = 1u << 9,	/* no seccomp deny filter (walls tests, bench) */
 };
 
 struct sb_spec {
@@ -47,7 +51,17 @@ struct sb_spec {
 	size_t n_mounts;
 	const char *hostname;		/* "cordon" */
 	uint32_t test_flags;		/* SB_TEST_* (only honoured with CORDON_TEST_HOOKS=1) */
+	uint16_t proxy_port;		/* egress proxy listener on 127.0.0.1 inside; 0 = none */
 	uint32_t notify;		/* SB_NOTIFY_*: 0 = no user-notification filter */
+	/* Kernel walls (seccomp.c, landlock.c, cgroup.c; supervisor/unixsock.c). */
+	bool allow_ptrace;		/* seccomp: let debuggers ptrace inside */
+	bool no_tcp_bind;		/* Landlock: no TCP listening (allowLocalBinding false) */
+	bool best_effort;		/* a missing kernel feature weakens, not refuses */
+	uint64_t memory_max;		/* bytes; 0 = no limit */
+	uint32_t cpu_millis;		/* 1000 = one CPU; 0 = no limit */
+	uint32_t pids_max;		/* 0 = no limit */
+	char *const *unix_sockets;	/* host unix sockets allowed (paths or globs) */
+	size_t n_unix_sockets;
 };
 
 /* fds the child hands to the supervisor before the command starts. */
@@ -66,6 +80,8 @@ struct sb_session {
 	uid_t inner_uid;	/* uid the command runs as inside */
 	uid_t kernel_uid;	/* the kernel uid behind it (differs when invoked by root) */
 	int fds[SB_FD__MAX];	/* received from the child, -1 when absent; caller owns */
+	struct sb_resources *res;	/* resource limits or NULL; release with sb_resources_release */
+	char walls[160];	/* "seccomp; Landlock ABI 7 ...; limits: cgroup v1" for logs */
 };
 
 /* Exit statuses (DESIGN.md §2). */
@@ -100,5 +116,41 @@ int sb_read_start(struct sb_session *sess, int *exit_status, struct cordon_err *
  * cause and a hint. Always returns -1.
  */
 int sb_userns_diagnose(int code, struct cordon_err *err);
+
+/*
+ * Landlock ABI version of the running kernel, 0 when Landlock is missing or
+ * disabled. A syscall, no allocation; for `cordon check` and the audit.
+ */
+int sb_landlock_abi(void);
+
+/* How resource limits are enforced (cgroup.c). */
+enum sb_res_mech {
+	SB_RES_NONE = 0,	/* no limit asked for */
+	SB_RES_CGROUP2,		/* a delegated cgroup v2 subtree */
+	SB_RES_CGROUP1,		/* cgroup v1 controllers (root on a hybrid host) */
+	SB_RES_RLIMIT,		/* setrlimit: RLIMIT_DATA, RLIMIT_NPROC; no cpu */
+};
+
+/* "cgroup v2", "cgroup v1", "rlimits", "none". */
+const char *sb_res_mech_name(enum sb_res_mech mech);
+
+/*
+ * The mechanism sb_spawn would use here for memory/pids (and cpu when
+ * want_cpu), without creating anything. For `cordon check` and the audit.
+ */
+enum sb_res_mech sb_resources_probe(int want_cpu);
+
+/* Mechanism in force for a running or ended session. */
+enum sb_res_mech sb_resources_mech(const struct sb_session *sess);
+
+/*
+ * After the sandbox ended with exit_status: when a limit killed it (the
+ * memory limit's OOM kill), fill err ("killed: memory limit 128M reached")
+ * and return -1; else 0. Reads the cgroup's counters; call before release.
+ */
+int sb_resources_report(const struct sb_session *sess, int exit_status, struct cordon_err *err);
+
+/* Remove the session's cgroup (after the sandbox ended) and free. NULL-safe. */
+void sb_resources_release(struct sb_session *sess);
 
 #endif

@@ -4,19 +4,31 @@
  * supervisor (libseccomp allocates) and loaded in the child with one
  * syscall, last before exec.
  *
- * Default allow, deny list answering EPERM. Foreign architectures (x32,
- * i386 on x86_64) are killed: their syscall numbers would slip past a list
- * written for the native ABI.
+ * Default allow, with a deny list. The answer is EPERM, except where
+ * callers probe for a feature and fall back when the kernel lacks it: those
+ * get ENOSYS (clone3 -> the C library falls back to clone, whose flags a
+ * filter can see; io_uring -> runtimes fall back to epoll/threads).
+ *
+ * Foreign architectures (i386 on x86_64) and the x32 ABI are killed: their
+ * syscall numbers would slip past a list written for the native ABI.
+ *
+ * personality() is checked by a second, hand-written filter (see
+ * personality_filter below): libseccomp cannot say "this bit set, and the
+ * value is not the 0xffffffff query" in one rule.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <seccomp.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -26,6 +38,70 @@
 #ifndef TIOCLINUX
 #define TIOCLINUX 0x541C
 #endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef NETLINK_ROUTE
+#define NETLINK_ROUTE 0
+#endif
+/* Highest address family number the kernel knows today (AF_MAX - 1 is 45). */
+#define SB_AF_LAST 45
+
+struct deny {
+	const char *name;
+	int err;
+};
+
+/* Whole syscalls refused. */
+static const struct deny deny_list[] = {
+	/* mount family, old and new API: the mount tree is the first wall */
+	{ "mount", EPERM },
+	{ "umount", EPERM },
+	{ "umount2", EPERM },
+	{ "fsopen", EPERM },
+	{ "fsconfig", EPERM },
+	{ "fsmount", EPERM },
+	{ "fspick", EPERM },
+	{ "move_mount", EPERM },
+	{ "open_tree", EPERM },
+	{ "mount_setattr", EPERM },
+	{ "pivot_root", EPERM },
+	/* kernel attack surface with a long CVE history */
+	{ "bpf", EPERM },
+	{ "perf_event_open", EPERM },
+	{ "userfaultfd", EPERM },
+	{ "keyctl", EPERM },
+	{ "add_key", EPERM },
+	{ "request_key", EPERM },
+	{ "io_uring_setup", ENOSYS },
+	{ "io_uring_enter", ENOSYS },
+	{ "io_uring_register", ENOSYS },
+	/* the machine itself */
+	{ "kexec_load", EPERM },
+	{ "kexec_file_load", EPERM },
+	{ "init_module", EPERM },
+	{ "finit_module", EPERM },
+	{ "delete_module", EPERM },
+	{ "swapon", EPERM },
+	{ "swapoff", EPERM },
+	{ "reboot", EPERM },
+	{ "acct", EPERM },
+	{ "quotactl", EPERM },
+	{ "quotactl_fd", EPERM },
+	/* other namespaces: joining is never needed inside */
+	{ "setns", EPERM },
+	/*
+	 * clone3 passes its flags in memory, out of a filter's sight. ENOSYS
+	 * makes glibc (>= 2.34) and musl fall back to clone, checked below.
+	 */
+	{ "clone3", ENOSYS },
+};
+
+/* Namespace flags refused in clone and unshare: no nested namespaces. */
+static const unsigned long ns_flags[] = {
+	CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+	CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
+};
 
 static int
 add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n,
@@ -39,13 +115,78 @@ add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n,
 	return 0;
 }
 
+static int
+add_named(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
+	  const struct scmp_arg_cmp *cmp, struct cordon_err *err)
+{
+	int nr = seccomp_syscall_resolve_name(name);
+
+	/* Unknown to this libseccomp or absent on this architecture. */
+	if (nr == __NR_SCMP_ERROR)
+		return 0;
+	if (add_rule(ctx, action, nr, n, cmp, err) < 0)
+		return cordon_err_wrap(err, "%s", name);
+	return 0;
+}
+
+/* clone / unshare with any namespace flag: one rule per flag bit. */
+static int
+add_ns_rules(scmp_filter_ctx ctx, struct cordon_err *err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(ns_flags); i++) {
+		struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]);
+
+		if (add_named(ctx, SCMP_ACT_ERRNO(EPERM), "clone", 1, &c, err) < 0 ||
+		    add_named(ctx, SCMP_ACT_ERRNO(EPERM), "unshare", 1, &c, err) < 0)
+			return -1;
+	}
+	/* CLONE_NEWTIME shares its bit with the exit signal in clone(): unshare only. */
+	{
+		struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWTIME, CLONE_NEWTIME);
+
+		if (add_named(ctx, SCMP_ACT_ERRNO(EPERM), "unshare", 1, &c, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * socket(): unix, inet, inet6, and netlink with NETLINK_ROUTE only (ip,
+ * getifaddrs). Everything else (packet, vsock, bluetooth, alg, ...) is
+ * refused. The kernel reads the family as an int: compare the low 32 bits,
+ * and refuse any value with high bits set outright.
+ */
+static int
+add_socket_rules(scmp_filter_ctx ctx, struct cordon_err *err)
+{
+	for (int af = 0; af <= SB_AF_LAST; af++) {
+		struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, (scmp_datum_t)af);
+
+		if (af == AF_UNIX || af == AF_INET || af == AF_INET6 || af == AF_NETLINK)
+			continue;
+		if (add_named(ctx, SCMP_ACT_ERRNO(EPERM), "socket", 1, &c, err) < 0)
+			return -1;
+	}
+	{
+		struct scmp_arg_cmp big = SCMP_A0(SCMP_CMP_GT, SB_AF_LAST);
+		struct scmp_arg_cmp nl[2] = {
+			SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, AF_NETLINK),
+			SCMP_A2(SCMP_CMP_NE, NETLINK_ROUTE),
+		};
+
+		if (add_named(ctx, SCMP_ACT_ERRNO(EPERM), "socket", 1, &big, err) < 0 ||
+		    add_named(ctx, SCMP_ACT_ERRNO(EPERM), "socket", 2, nl, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 sb_seccomp_compile(const struct sb_spec *spec, struct sock_fprog *prog, struct cordon_err *err)
 {
 	scmp_filter_ctx ctx;
 	int r;
 
-	(void)spec;
 	memset(prog, 0, sizeof(*prog));
 	ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (ctx == NULL)
@@ -54,6 +195,16 @@ sb_seccomp_compile(const struct sb_spec *spec, struct sock_fprog *prog, struct c
 	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	if (r < 0)
 		goto fail;
+
+	for (size_t i = 0; i < ARRAY_SIZE(deny_list); i++)
+		if (add_named(ctx, SCMP_ACT_ERRNO((uint32_t)deny_list[i].err), deny_list[i].name, 0,
+			      NULL, err) < 0)
+			goto fail_err;
+	if (!spec->allow_ptrace &&
+	    add_named(ctx, SCMP_ACT_ERRNO(EPERM), "ptrace", 0, NULL, err) < 0)
+		goto fail_err;
+	if (add_ns_rules(ctx, err) < 0 || add_socket_rules(ctx, err) < 0)
+		goto fail_err;
 
 	/*
 	 * ioctl(fd, TIOCSTI/TIOCLINUX, ...): pushing characters into the
@@ -67,15 +218,16 @@ sb_seccomp_compile(const struct sb_spec *spec, struct sock_fprog *prog, struct c
 		struct scmp_arg_cmp lnx = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX);
 
 		if (add_rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, &sti, err) < 0 ||
-		    add_rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, &lnx, err) < 0) {
-			seccomp_release(ctx);
-			return -1;
-		}
+		    add_rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, &lnx, err) < 0)
+			goto fail_err;
 	}
 
 	r = sb_bpf_export(ctx, prog, err);
 	seccomp_release(ctx);
 	return r;
+fail_err:
+	seccomp_release(ctx);
+	return -1;
 fail:
 	seccomp_release(ctx);
 	return cordon_err_set(err, -r, "seccomp filter");
@@ -89,15 +241,61 @@ sb_seccomp_free(struct sock_fprog *prog)
 	prog->len = 0;
 }
 
+/*
+ * personality(2): allow only the values Docker's profile allows (PER_LINUX,
+ * PER_LINUX32, UNAME26 and their mix) and the 0xffffffff query. Anything
+ * else, above all ADDR_NO_RANDOMIZE (`setarch -R`, which turns ASLR off for
+ * what runs next) and READ_IMPLIES_EXEC, gets EPERM. The kernel reads the
+ * argument as an unsigned int; a value with high bits set is refused.
+ * Static, no allocation: loaded in the child as is.
+ */
+#if defined(__x86_64__)
+#define SB_NATIVE_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SB_NATIVE_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+#ifdef SB_NATIVE_ARCH
+#define SD_ARG0_LO (offsetof(struct seccomp_data, args[0]))
+#define SD_ARG0_HI (offsetof(struct seccomp_data, args[0]) + 4)
+static struct sock_filter personality_insns[] = {
+	/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SB_NATIVE_ARCH, 0, 11),
+	/* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_personality, 0, 9),
+	/* 4 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SD_ARG0_HI),
+	/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 6),
+	/* 6 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SD_ARG0_LO),
+	/* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x0, 5, 0),
+	/* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x8, 4, 0),
+	/* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x20000, 3, 0),
+	/* 10 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x20008, 2, 0),
+	/* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xffffffffu, 1, 0),
+	/* 12 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+	/* 13 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+};
+static const struct sock_fprog personality_filter = {
+	.len = (unsigned short)ARRAY_SIZE(personality_insns),
+	.filter = personality_insns,
+};
+#endif
+
 int
 sb_seccomp_apply(struct sb_child_ctx *ctx)
 {
 	const struct sock_fprog *prog = ctx->seccomp_prog;
 
+	if (ctx->spec->test_flags & SB_TEST_NO_SECCOMP)
+		return 0;
 	if (prog == NULL || prog->len == 0) {
 		errno = EINVAL;
 		return -1;
 	}
+#ifdef SB_NATIVE_ARCH
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC,
+		    &personality_filter) < 0)
+		return -1;
+#endif
 	/* TSYNC: no thread exists here, but it costs nothing to be sure. */
 	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, prog);
 }

@@ -28,10 +28,13 @@ enum sb_step {
 	SB_STEP_MOUNT_EXTRA,
 	SB_STEP_PIVOT,
 	SB_STEP_NET_LO,
+	SB_STEP_PROXY_LISTENER,
 	SB_STEP_CAPS_BOUND,
 	SB_STEP_IDS,
 	SB_STEP_CAPS,
 	SB_STEP_NO_NEW_PRIVS,
+	SB_STEP_CGROUP,		/* own cgroup namespace root, or rlimits */
+	SB_STEP_LANDLOCK,
 	SB_STEP_SECCOMP,
 	SB_STEP_NOTIFY,
 	SB_STEP_CLOSE_FDS,
@@ -82,6 +85,8 @@ struct sb_child_ctx {
 	const char *run_opts;		/* tmpfs options for /run, made before clone */
 	const void *seccomp_prog;	/* struct sock_fprog, compiled before clone */
 	const void *notify_prog;	/* struct sock_fprog or NULL: user-notification filter */
+	const struct sb_landlock *landlock;	/* rules prepared before clone (landlock.c) */
+	const struct sb_resources *res;	/* limits prepared before clone (cgroup.c) or NULL */
 	char *detail;			/* where a step writes the path it failed on */
 	size_t detail_len;
 };
@@ -89,6 +94,13 @@ struct sb_child_ctx {
 /* userns.c (supervisor side) */
 int sb_ids_choose(struct sb_ids *ids, const char *workspace);
 int sb_ids_write_maps(pid_t pid, const struct sb_ids *ids, struct cordon_err *err);
+/*
+ * Root invoker on a file system without idmapped mounts: when every
+ * read-write path belongs to one non-root user, run the command as that
+ * user's kernel uid (still not root, no idmap needed). 0, or -1 if the
+ * paths have no common non-root owner.
+ */
+int sb_ids_owner_fallback(struct sb_ids *ids, const struct sb_prepared *p, size_t n);
 int sb_idmap_prepare(const struct sb_ids *ids, struct sb_prepared *p, size_t n,
 		     struct cordon_err *err);
 
@@ -105,6 +117,8 @@ int sb_mount_pivot(struct sb_child_ctx *ctx);
 
 /* net_lo.c (child) */
 int sb_net_lo_up(struct sb_child_ctx *ctx);
+/* Listen on 127.0.0.1:spec->proxy_port and hand the socket to the supervisor. */
+int sb_proxy_listener(struct sb_child_ctx *ctx);
 
 /* caps.c (child) */
 int sb_ids_switch(struct sb_child_ctx *ctx);
@@ -118,6 +132,44 @@ int sb_seccomp_compile(const struct sb_spec *spec, struct sock_fprog *prog,
 		       struct cordon_err *err);
 void sb_seccomp_free(struct sock_fprog *prog);
 int sb_seccomp_apply(struct sb_child_ctx *ctx);
+
+/*
+ * landlock.c: sb_landlock_prepare runs in the supervisor before clone
+ * (decides what the kernel's ABI allows, fails closed with err), fills ll
+ * with path strings that stay valid while spec lives; sb_landlock_apply
+ * runs in the child after pivot_root and no_new_privs (async-signal-safe).
+ */
+#define SB_LL_MAX_PATHS 80
+struct sb_landlock {
+	int abi;			/* 0: no ruleset (test switch or best effort) */
+	uint64_t handled_fs, handled_net, scoped;
+	struct {
+		const char *path;
+		uint64_t access;
+	} paths[SB_LL_MAX_PATHS];
+	size_t n_paths;
+	char missing[96];		/* parts this kernel lacks, for messages */
+};
+int sb_landlock_prepare(const struct sb_spec *spec, struct sb_landlock *ll,
+			struct cordon_err *err);
+int sb_landlock_describe(const struct sb_landlock *ll, char *buf, size_t len);
+int sb_landlock_apply(struct sb_child_ctx *ctx);
+
+/*
+ * cgroup.c: resource limits. prepare (supervisor, before clone) picks the
+ * mechanism and creates the cgroup, NULL *res when no limit is asked for;
+ * attach (supervisor, after clone, before GO) moves pid 1 into it; enter
+ * (child step) gives the sandbox its own cgroup namespace root or sets the
+ * rlimits; free undoes prepare on a failed spawn.
+ */
+int sb_resources_prepare(const struct sb_spec *spec, struct sb_resources **res,
+			 struct cordon_err *err);
+int sb_resources_attach(struct sb_resources *res, pid_t pid, struct cordon_err *err);
+int sb_resources_enter(struct sb_child_ctx *ctx);
+void sb_resources_free(struct sb_resources *res);
+/* One line naming the walls in force ("seccomp, Landlock ABI 7 ..."); logged with -v. */
+void sb_walls_describe(const struct sb_spec *spec, const struct sb_landlock *ll,
+		       const struct sb_resources *res, char *buf, size_t len);
 
 /* notify.c: the one user-notification filter (see spec->notify) */
 int sb_bpf_export(void *scmp_ctx, struct sock_fprog *prog, struct cordon_err *err);

@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -181,6 +182,25 @@ idmap_userns(uid_t owner_uid, gid_t owner_gid, const struct sb_ids *ids, struct 
 	if (fd < 0)
 		return cordon_err_set(err, errno, "open %s", path);
 	return steal_fd(fd);
+}
+
+int
+sb_ids_owner_fallback(struct sb_ids *ids, const struct sb_prepared *p, size_t n)
+{
+	struct passwd *pw;
+	uid_t owner = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+
+		if (stat(p[i].path, &st) < 0 || st.st_uid == 0 || (i > 0 && st.st_uid != owner))
+			return -1;
+		owner = st.st_uid;
+	}
+	pw = getpwuid(owner);
+	ids->outer_uid = ids->inner_uid = owner;
+	ids->outer_gid = ids->inner_gid = pw != NULL && pw->pw_gid != 0 ? pw->pw_gid : owner;
+	return 0;
 }
 
 int

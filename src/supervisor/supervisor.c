@@ -11,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "proxy/proxy.h"
 #include "sandbox/child.h"
 #include "supervisor/supervisor.h"
 
@@ -147,6 +148,9 @@ sv_fini(struct sv_supervisor *sv)
 			close(sv->sess.fds[k]);
 		sv->sess.fds[k] = -1;
 	}
+	sv_control_close(&sv->control);
+	px_proxy_free(sv->proxy);
+	sv->proxy = NULL;
 	px_loop_free(sv->loop);
 	sv->loop = NULL;
 }

@@ -5,7 +5,10 @@
 #include "common/err.h"
 #include "proxy/loop.h"
 #include "sandbox/sandbox.h"
+#include "supervisor/control.h"
 #include "supervisor/notify.h"
+
+struct cordon_audit;
 
 /*
  * The supervisor: one process outside the sandbox, one event loop. It
@@ -23,6 +26,9 @@ struct sv_supervisor {
 	int done;
 	int start_state;	/* 0 unknown, 1 command running, -1 it never ran */
 	struct cordon_err start_err;	/* why it never ran (start_state -1) */
+	struct cordon_audit *audit;	/* audit log or NULL; not owned (cli/run.c) */
+	struct px_proxy *proxy;		/* egress proxy or NULL (sv_proxy_start) */
+	struct sv_control control;	/* `cordon allow` socket (sv_proxy_start) */
 };
 
 /*

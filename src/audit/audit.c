@@ -1,0 +1,708 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The audit log writer: JSON Lines, schema v1 (docs/audit-schema.md), a
+ * SHA-256 hash chain, one record per write(2) on an O_APPEND fd.
+ *
+ * Concurrency: several cordon sessions may share one log file. Each record
+ * is written under flock(LOCK_EX); the writer remembers the file size after
+ * its own last record and, when the file grew meanwhile (another session
+ * wrote), reads the new last line to link to it. So the file is one chain
+ * in file order, whoever wrote each line.
+ *
+ * Strings: argv and paths come from the sandbox and may hold any bytes.
+ * JSON needs UTF-8, so every string goes through audit_utf8_sanitize()
+ * (invalid bytes become U+FFFD) and jansson escapes the rest
+ * (JSON_ENSURE_ASCII: control characters, newlines and non-ASCII are
+ * \u-escaped, so a record is always exactly one line of ASCII).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "common/cleanup.h"
+#include "config.h"
+
+struct cordon_audit {
+	int fd;
+	char *path;
+	bool fail_closed;
+	char session[AUDIT_SESSION_ID_LEN + 1];
+	uint64_t seq;
+	char prev[AUDIT_HASH_HEX + 1];
+	off_t end;			/* file size after our last record, -1 unknown */
+	struct audit_counters c;
+	bool failed;
+	struct cordon_err fail;
+	struct audit_export *ex;
+	struct timespec start;
+};
+
+/* The JSON flags of every record: one line of ASCII, fields in order. */
+#define AUDIT_JSON_FLAGS (JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER)
+
+static const char zero_hash[AUDIT_HASH_HEX + 1] =
+	"0000000000000000000000000000000000000000000000000000000000000000";
+
+int
+audit_sha256_hex(const void *buf, size_t len, char hex[AUDIT_HASH_HEX + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32)
+		return -1;
+	for (unsigned int i = 0; i < n; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[AUDIT_HASH_HEX] = '\0';
+	return 0;
+}
+
+/* Length of the well-formed UTF-8 sequence at s (1..4), or 0 if ill-formed. */
+static size_t
+utf8_seq(const unsigned char *s, size_t len)
+{
+	unsigned char c = s[0];
+	size_t n;
+	unsigned int cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (len < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+size_t
+audit_utf8_sanitize(const char *s, size_t len, char *out, size_t out_size)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, o = 0;
+
+	if (out_size == 0)
+		return 0;
+	while (i < len) {
+		size_t n = utf8_seq(u + i, len - i);
+
+		if (n == 0) {
+			if (o + 3 >= out_size)
+				break;
+			out[o++] = (char)0xef;
+			out[o++] = (char)0xbf;
+			out[o++] = (char)0xbd;
+			i++;
+			continue;
+		}
+		if (o + n >= out_size)
+			break;
+		memcpy(out + o, u + i, n);
+		o += n;
+		i += n;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* A JSON string for len bytes of s (sanitised), or JSON null for NULL. */
+static json_t *
+jstrn(const char *s, size_t len)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t n;
+
+	if (s == NULL)
+		return json_null();
+	if (len > SIZE_MAX / 3 - 1)
+		return NULL;
+	buf = malloc(len * 3 + 1);
+	if (buf == NULL)
+		return NULL;
+	n = audit_utf8_sanitize(s, len, buf, len * 3 + 1);
+	return json_stringn(buf, n);
+}
+
+static json_t *
+jstr(const char *s)
+{
+	return jstrn(s, s ? strlen(s) : 0);
+}
+
+static int
+set(json_t *o, const char *key, json_t *v)
+{
+	return v == NULL ? -1 : json_object_set_new(o, key, v);
+}
+
+static void
+timestamp(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, size - n, ".%06dZ", (int)(ts.tv_nsec / 1000) % 1000000);
+}
+
+char *
+audit_default_path(struct cordon_err *err)
+{
+	const char *state = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	char *p = NULL;
+
+	if (state != NULL && state[0] == '/') {
+		if (asprintf(&p, "%s/cordon/audit/" AUDIT_LOG_NAME, state) < 0)
+			p = NULL;
+	} else {
+		if (home == NULL || home[0] != '/') {
+			struct passwd *pw = getpwuid(geteuid());
+
+			home = pw != NULL ? pw->pw_dir : NULL;
+		}
+		if (home == NULL || home[0] != '/') {
+			cordon_err_set(err, 0, "cannot find a home directory for the audit log");
+			cordon_err_hint(err, "set HOME or XDG_STATE_HOME, or pass --audit-log PATH");
+			return NULL;
+		}
+		if (asprintf(&p, "%s/.local/state/cordon/audit/" AUDIT_LOG_NAME,
+			     strcmp(home, "/") == 0 ? "" : home) < 0)
+			p = NULL;
+	}
+	if (p == NULL)
+		cordon_err_set(err, ENOMEM, "audit log path");
+	return p;
+}
+
+/* mkdir -p for the parents of path; new directories get mode 0700. */
+static int
+make_parents(const char *path, struct cordon_err *err)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf))
+		return cordon_err_set(err, ENAMETOOLONG, "audit log %s", path);
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return cordon_err_set(err, errno, "create audit directory %s", buf);
+		*p = '/';
+	}
+	return 0;
+}
+
+/*
+ * Under the lock: make a->prev the hash of the file's last line, if the file
+ * changed since our last record. *need_nl is set when the file ends in the
+ * middle of a line (a crash or a cut): the next record starts on a new line
+ * and the damage stays visible to verify.
+ */
+static int
+link_tail(struct cordon_audit *a, off_t size, bool *need_nl)
+{
+	_cleanup_free_ char *buf = NULL;
+	off_t start;
+	size_t n;
+	ssize_t r;
+	char *line;
+
+	*need_nl = false;
+	if (size == a->end)
+		return 0;
+	if (size == 0) {
+		memcpy(a->prev, zero_hash, sizeof(zero_hash));
+		return 0;
+	}
+	start = size > AUDIT_MAX_LINE + 1 ? size - (AUDIT_MAX_LINE + 1) : 0;
+	n = (size_t)(size - start);
+	buf = malloc(n + 1);
+	if (buf == NULL)
+		return -1;
+	r = pread(a->fd, buf, n, start);
+	if (r < 0)
+		return -1;
+	if ((size_t)r != n) {
+		errno = EIO;
+		return -1;
+	}
+	if (buf[n - 1] != '\n')
+		*need_nl = true;
+	else
+		n--;
+	buf[n] = '\0';
+	line = memrchr(buf, '\n', n);
+	line = line != NULL ? line + 1 : buf;
+	return audit_sha256_hex(line, n - (size_t)(line - buf), a->prev);
+}
+
+static void
+remember_failure(struct cordon_audit *a, const struct cordon_err *err)
+{
+	a->c.write_errors++;
+	if (!a->failed) {
+		a->failed = true;
+		a->fail = *err;
+	}
+}
+
+/*
+ * Finish rec (add "prev"), link it, write it with one write(2). Steals rec.
+ * The caller filled v, type, ts, session, seq first (insertion order is
+ * the field order in the file).
+ */
+static int
+emit(struct cordon_audit *a, json_t *rec, const char *type, struct cordon_err *err)
+{
+	_cleanup_free_ char *text = NULL;
+	struct stat st;
+	bool need_nl = false;
+	size_t len;
+	ssize_t w;
+	int r = -1;
+
+	if (rec == NULL) {
+		cordon_err_set(err, ENOMEM, "audit record");
+		remember_failure(a, err);
+		return -1;
+	}
+	if (RETRY_EINTR(flock(a->fd, LOCK_EX)) < 0) {
+		cordon_err_set(err, errno, "audit log %s: lock", a->path);
+		goto out;
+	}
+	if (fstat(a->fd, &st) < 0 || link_tail(a, st.st_size, &need_nl) < 0) {
+		cordon_err_set(err, errno, "audit log %s: read the last record", a->path);
+		goto unlock;
+	}
+	if (json_object_set_new(rec, "prev", json_string(a->prev)) < 0) {
+		cordon_err_set(err, ENOMEM, "audit record");
+		goto unlock;
+	}
+	{
+		char *body = json_dumps(rec, AUDIT_JSON_FLAGS);
+		size_t blen;
+
+		if (body == NULL) {
+			cordon_err_set(err, ENOMEM, "audit record");
+			goto unlock;
+		}
+		blen = strlen(body);
+		text = malloc(blen + 3);
+		if (text == NULL) {
+			free(body);
+			cordon_err_set(err, ENOMEM, "audit record");
+			goto unlock;
+		}
+		len = 0;
+		if (need_nl)
+			text[len++] = '\n';
+		memcpy(text + len, body, blen);
+		len += blen;
+		text[len++] = '\n';
+		text[len] = '\0';
+		free(body);
+	}
+	w = RETRY_EINTR(write(a->fd, text, len));
+	if (w != (ssize_t)len) {
+		int e = w < 0 ? errno : ENOSPC;
+
+		/* Never leave half a record behind: cut back to where we began. */
+		if (w > 0 && ftruncate(a->fd, st.st_size) < 0)
+			a->end = -1;
+		else
+			a->end = st.st_size;
+		cordon_err_set(err, e, "audit log %s: cannot write the %s record", a->path, type);
+		if (e == ENOSPC || e == EDQUOT)
+			cordon_err_hint(err, "free space on the filesystem holding the audit log, "
+					     "or point --audit-log at another one");
+		else
+			cordon_err_hint(err, "check the audit log's filesystem and permissions");
+		goto unlock;
+	}
+	a->end = st.st_size + (off_t)len;
+	{
+		const char *line = text + (need_nl ? 1 : 0);
+		size_t llen = len - 1 - (need_nl ? 1 : 0);
+
+		if (audit_sha256_hex(line, llen, a->prev) < 0)
+			a->end = -1;	/* re-read on the next record */
+		if (a->ex != NULL)
+			audit_export_push(a->ex, line, llen, type, a->session);
+	}
+	a->seq++;
+	a->c.records++;
+	r = 0;
+unlock:
+	flock(a->fd, LOCK_UN);
+out:
+	json_decref(rec);
+	if (r < 0)
+		remember_failure(a, err);
+	return r;
+}
+
+/* A new record with the common header fields. NULL on ENOMEM. */
+static json_t *
+record(struct cordon_audit *a, const char *type)
+{
+	json_t *o = json_object();
+	char ts[48];
+
+	if (o == NULL)
+		return NULL;
+	timestamp(ts, sizeof(ts));
+	if (set(o, "v", json_integer(AUDIT_SCHEMA_VERSION)) < 0 ||
+	    set(o, "type", json_string(type)) < 0 || set(o, "ts", json_string(ts)) < 0 ||
+	    set(o, "session", json_string(a->session)) < 0 ||
+	    set(o, "seq", json_integer((json_int_t)a->seq)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *
+jargvn(const char *const *argv, const size_t *len, size_t argc)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr != NULL && i < argc; i++)
+		if (json_array_append_new(arr, jstrn(argv[i], len[i])) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	return arr;
+}
+
+char *
+audit_format_argv(const char *const *argv, const size_t *len, size_t argc)
+{
+	json_t *arr = jargvn(argv, len, argc);
+	char *out;
+
+	if (arr == NULL)
+		return NULL;
+	out = json_dumps(arr, AUDIT_JSON_FLAGS);
+	json_decref(arr);
+	return out;
+}
+
+static json_t *
+jargv(char *const *argv)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr != NULL && argv != NULL && argv[i] != NULL; i++)
+		if (json_array_append_new(arr, jstr(argv[i])) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	return arr;
+}
+
+struct cordon_audit *
+audit_open(const struct audit_options *opts, struct cordon_err *err)
+{
+	_cleanup_free_ char *path = NULL;
+	struct cordon_audit *a;
+	unsigned char rnd[AUDIT_SESSION_ID_LEN / 2];
+	struct stat st;
+
+	path = opts->path ? strdup(opts->path) : audit_default_path(err);
+	if (path == NULL) {
+		if (opts->path)
+			cordon_err_set(err, ENOMEM, "audit log path");
+		return NULL;
+	}
+	if (make_parents(path, err) < 0) {
+		cordon_err_hint(err, "choose a writable place with --audit-log PATH");
+		return NULL;
+	}
+	a = calloc(1, sizeof(*a));
+	if (a == NULL) {
+		cordon_err_set(err, ENOMEM, "audit log");
+		return NULL;
+	}
+	a->fail_closed = opts->fail_closed;
+	a->end = -1;
+	memcpy(a->prev, zero_hash, sizeof(zero_hash));
+	a->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (a->fd < 0) {
+		cordon_err_set(err, errno, "open audit log %s", path);
+		cordon_err_hint(err, "the audit log must be a regular file you can write (not a "
+				     "symlink); choose another with --audit-log PATH");
+		goto fail;
+	}
+	if (fstat(a->fd, &st) < 0) {
+		cordon_err_set(err, errno, "audit log %s", path);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cordon_err_set(err, EINVAL, "audit log %s is not a regular file", path);
+		cordon_err_hint(err, "choose another with --audit-log PATH");
+		goto fail;
+	}
+	a->path = realpath(path, NULL);
+	if (a->path == NULL) {
+		cordon_err_set(err, errno, "audit log %s", path);
+		goto fail;
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		cordon_err_set(err, errno, "session id");
+		goto fail;
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(a->session + 2 * i, 3, "%02x", rnd[i]);
+	if (audit_export_start(opts, &a->ex, err) < 0)
+		goto fail;
+	return a;
+fail:
+	audit_close(a);
+	return NULL;
+}
+
+void
+audit_close(struct cordon_audit *a)
+{
+	if (a == NULL)
+		return;
+	audit_export_stop(a->ex, 3000);
+	a->ex = NULL;
+	if (a->fd >= 0)
+		close(a->fd);
+	free(a->path);
+	free(a);
+}
+
+const char *
+audit_path(const struct cordon_audit *a)
+{
+	return a->path;
+}
+
+const char *
+audit_session_id(const struct cordon_audit *a)
+{
+	return a->session;
+}
+
+bool
+audit_fail_closed(const struct cordon_audit *a)
+{
+	return a->fail_closed;
+}
+
+const struct audit_counters *
+audit_counters(const struct cordon_audit *a)
+{
+	return &a->c;
+}
+
+uint64_t
+audit_export_dropped(const struct cordon_audit *a)
+{
+	return a->ex != NULL ? audit_export_dropped_count(a->ex) : 0;
+}
+
+const struct cordon_err *
+audit_failed(const struct cordon_audit *a)
+{
+	return a->failed ? &a->fail : NULL;
+}
+
+int
+audit_session_start(struct cordon_audit *a, const struct audit_session_info *info,
+		    struct cordon_err *err)
+{
+	json_t *o = record(a, "session_start");
+	json_t *layers = json_object(), *ns = json_array();
+	char host[256];
+
+	clock_gettime(CLOCK_MONOTONIC, &a->start);
+	if (gethostname(host, sizeof(host)) < 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	for (size_t i = 0; ns != NULL && info->layers && info->layers->namespaces &&
+			   info->layers->namespaces[i];
+	     i++)
+		json_array_append_new(ns, json_string(info->layers->namespaces[i]));
+	if (o == NULL || layers == NULL || ns == NULL || set(o, "argv", jargv(info->argv)) < 0 ||
+	    set(o, "cwd", jstr(info->cwd)) < 0 || set(o, "user", jstr(info->user)) < 0 ||
+	    set(o, "uid", json_integer((json_int_t)info->uid)) < 0 ||
+	    set(o, "host", jstr(host)) < 0 || set(o, "pid", json_integer(getpid())) < 0 ||
+	    set(o, "cordon", json_string(CORDON_VERSION)) < 0 ||
+	    set(o, "policy_digest", jstr(info->policy_digest)) < 0 ||
+	    set(layers, "namespaces", steal_ptr(ns)) < 0 ||
+	    set(layers, "seccomp", json_boolean(info->layers && info->layers->seccomp)) < 0 ||
+	    set(layers, "landlock_abi",
+		json_integer(info->layers ? info->layers->landlock_abi : 0)) < 0 ||
+	    set(layers, "limits",
+		jstr(info->layers && info->layers->limits ? info->layers->limits : "none")) < 0 ||
+	    set(layers, "exec_audit", json_boolean(info->layers && info->layers->exec_audit)) < 0 ||
+	    set(o, "layers", steal_ptr(layers)) < 0 ||
+	    set(o, "fail_closed", json_boolean(a->fail_closed)) < 0) {
+		json_decref(o);
+		json_decref(layers);
+		json_decref(ns);
+		o = NULL;
+	}
+	return emit(a, o, "session_start", err);
+}
+
+int
+audit_session_end(struct cordon_audit *a, const struct audit_session_end *end,
+		  struct cordon_err *err)
+{
+	json_t *o = record(a, "session_end");
+	json_t *c = json_object();
+	struct timespec now;
+	uint64_t ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (uint64_t)(now.tv_sec - a->start.tv_sec) * 1000u +
+	     (uint64_t)((now.tv_nsec - a->start.tv_nsec) / 1000000);
+	if (a->start.tv_sec == 0 && a->start.tv_nsec == 0)
+		ms = 0;
+
+	if (o == NULL || c == NULL || set(o, "status", json_integer(end->status)) < 0 ||
+	    set(o, "reason", jstr(end->reason ? end->reason : "exit")) < 0 ||
+	    set(o, "duration_ms", json_integer((json_int_t)ms)) < 0 ||
+	    set(c, "records", json_integer((json_int_t)a->c.records)) < 0 ||
+	    set(c, "exec", json_integer((json_int_t)a->c.exec)) < 0 ||
+	    set(c, "net", json_integer((json_int_t)a->c.net)) < 0 ||
+	    set(c, "net_denied", json_integer((json_int_t)a->c.net_denied)) < 0 ||
+	    set(c, "violations", json_integer((json_int_t)a->c.violations)) < 0 ||
+	    set(c, "policy", json_integer((json_int_t)a->c.policy)) < 0 ||
+	    set(c, "credential", json_integer((json_int_t)a->c.credential)) < 0 ||
+	    set(c, "write_errors", json_integer((json_int_t)a->c.write_errors)) < 0 ||
+	    set(c, "export_dropped", json_integer((json_int_t)audit_export_dropped(a))) < 0 ||
+	    set(o, "counters", steal_ptr(c)) < 0) {
+		json_decref(o);
+		json_decref(c);
+		o = NULL;
+	}
+	return emit(a, o, "session_end", err);
+}
+
+int
+audit_exec(struct cordon_audit *a, const struct audit_exec_event *ev, struct cordon_err *err)
+{
+	json_t *o = record(a, "exec");
+	json_t *argv = jargvn(ev->argv, ev->argv_len, ev->argc);
+
+	if (o == NULL || argv == NULL || set(o, "pid", json_integer(ev->pid)) < 0 ||
+	    set(o, "syscall", jstr(ev->syscall)) < 0 ||
+	    (strcmp(ev->syscall, "execveat") == 0 &&
+	     (set(o, "dirfd", json_integer(ev->dirfd)) < 0 ||
+	      set(o, "flags", json_integer(ev->flags)) < 0)) ||
+	    set(o, "path", jstrn(ev->path, ev->path_len)) < 0 ||
+	    set(o, "argv", steal_ptr(argv)) < 0 ||
+	    set(o, "truncated", json_boolean(ev->truncated)) < 0) {
+		json_decref(o);
+		json_decref(argv);
+		o = NULL;
+	}
+	a->c.exec++;
+	return emit(a, o, "exec", err);
+}
+
+int
+audit_net(struct cordon_audit *a, const struct audit_net_event *ev, struct cordon_err *err)
+{
+	json_t *o = record(a, "net");
+
+	if (o == NULL || set(o, "host", jstr(ev->host)) < 0 ||
+	    set(o, "port", json_integer(ev->port)) < 0 || set(o, "address", jstr(ev->address)) < 0 ||
+	    set(o, "protocol", jstr(ev->protocol)) < 0 ||
+	    set(o, "decision", jstr(ev->decision)) < 0 || set(o, "rule", jstr(ev->rule)) < 0 ||
+	    set(o, "reason", jstr(ev->reason)) < 0 ||
+	    set(o, "bytes_up", json_integer((json_int_t)ev->bytes_up)) < 0 ||
+	    set(o, "bytes_down", json_integer((json_int_t)ev->bytes_down)) < 0 ||
+	    set(o, "duration_ms", json_integer((json_int_t)ev->duration_ms)) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	a->c.net++;
+	if (ev->decision != NULL && strcmp(ev->decision, "allow") != 0)
+		a->c.net_denied++;
+	return emit(a, o, "net", err);
+}
+
+int
+audit_violation(struct cordon_audit *a, const struct audit_violation *v, struct cordon_err *err)
+{
+	json_t *o = record(a, "violation");
+
+	if (o == NULL || set(o, "kind", jstr(v->kind)) < 0 || set(o, "what", jstr(v->what)) < 0 ||
+	    set(o, "reason", jstr(v->reason)) < 0 ||
+	    set(o, "pid", v->pid > 0 ? json_integer(v->pid) : json_null()) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	a->c.violations++;
+	return emit(a, o, "violation", err);
+}
+
+int
+audit_policy(struct cordon_audit *a, const struct audit_policy_change *p, struct cordon_err *err)
+{
+	json_t *o = record(a, "policy");
+
+	if (o == NULL || set(o, "action", jstr(p->action)) < 0 ||
+	    set(o, "target", jstr(p->target)) < 0 || set(o, "origin", jstr(p->origin)) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	a->c.policy++;
+	return emit(a, o, "policy", err);
+}
+
+int
+audit_credential(struct cordon_audit *a, const struct audit_credential *c, struct cordon_err *err)
+{
+	json_t *o = record(a, "credential");
+
+	if (o == NULL || set(o, "name", jstr(c->name)) < 0 || set(o, "host", jstr(c->host)) < 0 ||
+	    set(o, "header", jstr(c->header)) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	a->c.credential++;
+	return emit(a, o, "credential", err);
+}

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CORDON_AUDIT_AUDIT_H
+#define CORDON_AUDIT_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+
+/*
+ * The audit log: JSON Lines, schema v1 (docs/audit-schema.md), one record
+ * per write(2) on an O_APPEND fd, each carrying "prev", the SHA-256 of the
+ * previous line of the same file (without its newline). Several sessions
+ * may append to one file at once: every write happens under flock(), and a
+ * writer that finds the file grew since its own last record re-reads the
+ * last line to link to it. The log never goes through log_*.
+ *
+ * Not safe after fork (allocates, takes locks). One struct cordon_audit per
+ * session; audit_close releases it.
+ */
+
+#define AUDIT_SCHEMA_VERSION 1
+#define AUDIT_HASH_HEX 64		/* hex SHA-256 */
+#define AUDIT_SESSION_ID_LEN 32		/* hex, 128 random bits */
+#define AUDIT_MAX_LINE (256 * 1024)	/* longest record cordon writes or reads */
+#define AUDIT_LOG_NAME "audit.jsonl"	/* file name inside the audit directory */
+
+/* Exec records: bounds on what is copied from the target (documented). */
+#define AUDIT_EXEC_MAX_ARGS 256		/* argv entries recorded */
+#define AUDIT_EXEC_MAX_ARG 4096		/* bytes per argv entry */
+#define AUDIT_EXEC_MAX_ARGV_BYTES 65536	/* bytes of argv in total */
+#define AUDIT_EXEC_MAX_PATH 4096	/* bytes of the path */
+
+struct cordon_audit;
+struct audit_export;
+
+struct audit_options {
+	const char *path;		/* log file; NULL: audit_default_path() */
+	bool fail_closed;		/* a record that cannot be written stops the session */
+	const char *otlp_endpoint;	/* "http://host:port[/path]" or NULL */
+	bool syslog;			/* also send every record to syslog(3) */
+};
+
+/* Counters, reported in the session end record. */
+struct audit_counters {
+	uint64_t records;	/* written by this session, end record excluded */
+	uint64_t exec;
+	uint64_t net;
+	uint64_t net_denied;
+	uint64_t violations;
+	uint64_t policy;
+	uint64_t credential;
+	uint64_t write_errors;
+};
+
+/* Layers in force, for the session start record. */
+struct audit_layers {
+	const char *const *namespaces;	/* NULL-terminated names: "user", "mnt", ... */
+	bool seccomp;
+	int landlock_abi;		/* 0: none or unknown */
+	const char *limits;		/* "none", "cgroup", ... */
+	bool exec_audit;
+};
+
+struct audit_session_info {
+	char *const *argv;		/* the command, NULL-terminated */
+	const char *cwd;		/* the workspace */
+	const char *user;		/* login name, may be NULL */
+	uid_t uid;
+	const char *policy_digest;	/* "sha256:<hex>" */
+	const struct audit_layers *layers;
+};
+
+struct audit_session_end {
+	int status;		/* exit status cordon returns */
+	const char *reason;	/* "exit", "not-started", "setup-error", "audit-failure" */
+};
+
+struct audit_exec_event {
+	pid_t pid;			/* in the supervisor's pid namespace */
+	const char *syscall;		/* "execve" or "execveat" */
+	int dirfd;			/* execveat only, else AT_FDCWD */
+	int flags;			/* execveat flags */
+	const char *path;		/* bytes as read; need not be UTF-8 */
+	size_t path_len;
+	const char *const *argv;	/* entries as read; each need not be UTF-8 */
+	const size_t *argv_len;
+	size_t argc;			/* entries in argv */
+	bool truncated;			/* argv or path cut at the AUDIT_EXEC_* bounds */
+};
+
+struct audit_net_event {
+	const char *host;		/* as requested (name or literal) */
+	uint16_t port;
+	const char *address;		/* resolved address connected to, or NULL */
+	const char *protocol;		/* "http-connect", "http", "socks5", ... */
+	const char *decision;		/* "allow" or "deny" */
+	const char *rule;		/* rule that decided, or NULL (default deny) */
+	const char *reason;		/* why denied, or NULL */
+	uint64_t bytes_up, bytes_down;	/* client->upstream, upstream->client */
+	uint64_t duration_ms;
+};
+
+struct audit_violation {
+	const char *kind;	/* "net", "fs", "syscall", "socket", "exec", ... */
+	const char *what;	/* the object: a path, a host, a syscall name */
+	const char *reason;	/* why it was refused */
+	pid_t pid;		/* 0 when unknown */
+};
+
+struct audit_policy_change {
+	const char *action;	/* "allow-domain", ... */
+	const char *target;	/* "example.com" */
+	const char *origin;	/* who asked: "cordon allow" */
+};
+
+struct audit_credential {
+	const char *name;	/* the credential's name; never its value */
+	const char *host;	/* where it was injected */
+	const char *header;	/* which header, or NULL */
+};
+
+/*
+ * Default log path: $XDG_STATE_HOME/cordon/audit/audit.jsonl, else
+ * $HOME/.local/state/cordon/audit/audit.jsonl, else from the password
+ * database. Returns a malloc'd string or NULL with err set.
+ */
+char *audit_default_path(struct cordon_err *err);
+
+/*
+ * Open (create 0600; parent directories 0700) the log at opts->path or the
+ * default, read its last line under flock to link to it, start the export
+ * sinks. Returns the handle, or NULL with err set (then the session must
+ * not start). Not safe after fork.
+ */
+struct cordon_audit *audit_open(const struct audit_options *opts, struct cordon_err *err);
+
+/* Flush the exporters (bounded wait) and release everything. NULL is fine. */
+void audit_close(struct cordon_audit *a);
+
+/* Path of the open log file (canonical) and the session id. */
+const char *audit_path(const struct cordon_audit *a);
+const char *audit_session_id(const struct cordon_audit *a);
+bool audit_fail_closed(const struct cordon_audit *a);
+const struct audit_counters *audit_counters(const struct cordon_audit *a);
+/* Records the exporters had to drop (queue full or collector unreachable). */
+uint64_t audit_export_dropped(const struct cordon_audit *a);
+
+/*
+ * Record writers. Each builds one record, links it to the chain and writes
+ * it with one write(2). 0, or -1 with err set (the record is lost; under
+ * failClosed the caller stops the session). A failure is remembered: see
+ * audit_failed().
+ */
+int audit_session_start(struct cordon_audit *a, const struct audit_session_info *info,
+			struct cordon_err *err);
+int audit_session_end(struct cordon_audit *a, const struct audit_session_end *end,
+		      struct cordon_err *err);
+int audit_exec(struct cordon_audit *a, const struct audit_exec_event *ev, struct cordon_err *err);
+int audit_net(struct cordon_audit *a, const struct audit_net_event *ev, struct cordon_err *err);
+int audit_violation(struct cordon_audit *a, const struct audit_violation *v,
+		    struct cordon_err *err);
+int audit_policy(struct cordon_audit *a, const struct audit_policy_change *p,
+		 struct cordon_err *err);
+int audit_credential(struct cordon_audit *a, const struct audit_credential *c,
+		     struct cordon_err *err);
+
+/*
+ * The first write failure of this session, or NULL. Lets code that has no
+ * err to return (an event handler) report it later.
+ */
+const struct cordon_err *audit_failed(const struct cordon_audit *a);
+
+/*
+ * Make s (len bytes, any content) valid UTF-8: every byte that is not part
+ * of a well-formed sequence (RFC 3629: no overlongs, no surrogates, nothing
+ * above U+10FFFF) becomes U+FFFD. Writes at most out_size - 1 bytes and a
+ * NUL; a multi-byte character never gets cut. Returns the length written.
+ * Pure; NUL bytes in s are kept (JSON escapes them as \u0000).
+ */
+size_t audit_utf8_sanitize(const char *s, size_t len, char *out, size_t out_size);
+
+/*
+ * argv as the JSON array text an exec record holds (sanitised, escaped,
+ * one line of ASCII). malloc'd, or NULL (ENOMEM). Pure; fuzzed.
+ */
+char *audit_format_argv(const char *const *argv, const size_t *len, size_t argc);
+
+/* Lowercase hex SHA-256 of buf into hex[AUDIT_HASH_HEX + 1]. 0 or -1. */
+int audit_sha256_hex(const void *buf, size_t len, char hex[AUDIT_HASH_HEX + 1]);
+
+/* ---- session.c: what `cordon run` records around a sandbox ---- */
+
+struct sb_spec;
+struct sb_mount;
+
+/*
+ * Digest of the sandbox spec ("sha256:<hex>" into out): SHA-256 over a
+ * canonical text summary (workspace, each mount as kind:path in order,
+ * notify set). Stands in for the policy digest until the policy layer
+ * provides one. 0 or -1.
+ */
+int audit_spec_digest(const struct sb_spec *spec, char out[8 + AUDIT_HASH_HEX]);
+
+/*
+ * What to mask inside the sandbox so that it can neither read nor write the
+ * log: the log's directory, unless that directory is "/", the workspace, or
+ * holds the workspace or a path of spec's mounts (masking it would hide
+ * them): then the log file alone. Returns a malloc'd canonical path, or
+ * NULL (ENOMEM).
+ */
+char *audit_mask_path(const struct cordon_audit *a, const struct sb_spec *spec);
+
+/*
+ * Write the session start record for spec (argv, cwd, user, digest,
+ * layers). 0 or -1 with err set.
+ */
+int audit_run_start(struct cordon_audit *a, const struct sb_spec *spec, bool exec_audit,
+		    struct cordon_err *err);
+
+/* ---- verify.c ---- */
+
+enum audit_verify_result {
+	AUDIT_VERIFY_OK = 0,
+	AUDIT_VERIFY_BROKEN,	/* a link, a record or the JSON is wrong at line */
+	AUDIT_VERIFY_TRUNCATED,	/* the last line has no newline: cut mid-record */
+	AUDIT_VERIFY_OPEN,	/* chain intact, but sessions without an end record */
+};
+
+struct audit_verify_report {
+	enum audit_verify_result result;
+	uint64_t lines;		/* records read */
+	uint64_t sessions;	/* session start records */
+	uint64_t line;		/* where the first problem is (1-based), 0 if none */
+	uint64_t open_sessions;
+	char open_session[AUDIT_SESSION_ID_LEN + 1];	/* the first open one */
+	uint64_t open_line;	/* its start record */
+	char detail[256];	/* what is wrong at line */
+};
+
+/*
+ * Check the chain of the log at path. Returns 0 with rep filled (whatever
+ * rep->result is), or -1 with err set when the file cannot be read.
+ */
+int audit_verify_file(const char *path, struct audit_verify_report *rep, struct cordon_err *err);
+
+/*
+ * Check a log held in memory (pure: no syscalls). Same report as
+ * audit_verify_file. Used by the file variant, the unit tests and the fuzzer.
+ */
+void audit_verify_buf(const char *buf, size_t len, struct audit_verify_report *rep);
+
+/* ---- export.c: OTLP/HTTP JSON logs and syslog, off the event loop ---- */
+
+/*
+ * Start the exporters opts asks for (NULL and 0 when none). The sender
+ * runs in its own thread with a bounded queue (drop-oldest), batches, and
+ * retries with backoff; it never blocks the caller.
+ */
+int audit_export_start(const struct audit_options *opts, struct audit_export **out,
+		       struct cordon_err *err);
+/* Queue one record (a copy is taken). Never blocks on the network. */
+void audit_export_push(struct audit_export *ex, const char *line, size_t len, const char *type,
+		       const char *session);
+/* Flush for at most timeout_ms, stop the thread, free. NULL is fine. */
+void audit_export_stop(struct audit_export *ex, unsigned timeout_ms);
+uint64_t audit_export_dropped_count(struct audit_export *ex);
+
+/*
+ * Parse "http://host[:port][/path]" into parts (pure). path defaults to
+ * "/v1/logs", port to 80. 0 or -1 with err (https is not supported).
+ */
+int audit_otlp_parse_url(const char *url, char *host, size_t host_size, char *port,
+			 size_t port_size, char *path, size_t path_size, struct cordon_err *err);
+
+/*
+ * Build the OTLP/HTTP JSON body for n records (pure). Returns a malloc'd
+ * NUL-terminated string or NULL (ENOMEM).
+ */
+char *audit_otlp_body(const char *const *lines, const size_t *lens, const char *const *types,
+		      const char *const *sessions, size_t n);
+
+#endif

@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `cordon log`: read the audit log (docs/audit-schema.md).
+ *
+ *   cordon log [--file PATH] [--json] [--net] [--exec] [--session ID]
+ *              [--since T] [--follow]
+ *   cordon log verify [--file PATH]
+ *
+ * The human view prints the sessions, the exec timeline, a network summary
+ * (host, port, decision, rule, count, last seen), violations and policy
+ * changes. --json prints the matching records as they are in the file.
+ * --follow keeps reading as records are appended (one line per record).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "cli/cli.h"
+#include "common/cleanup.h"
+
+static const char log_usage[] =
+	"Usage: cordon log [OPTIONS]\n"
+	"       cordon log verify [--file PATH]\n"
+	"\n"
+	"Show the audit log: sessions, the programs run inside, network decisions,\n"
+	"violations, policy changes. `verify` checks the hash chain.\n"
+	"\n"
+	"Options:\n"
+	"  -f, --file PATH    audit log (default: ~/.local/state/cordon/audit/audit.jsonl;\n"
+	"                     --audit-log is the same)\n"
+	"      --json         print the matching records as JSON Lines\n"
+	"      --net          network decisions only\n"
+	"      --exec         exec records only\n"
+	"      --session ID   one session (a prefix of its id is enough)\n"
+	"      --since T      records at or after T: 2026-01-31T12:00, or 30s, 10m, 2h, 3d ago\n"
+	"      --follow       keep printing records as they are written\n"
+	"  -h, --help         this text\n"
+	"\n"
+	"verify exit status: 0 chain intact and every session ended; 1 a record was\n"
+	"changed, deleted or cut (the first bad line is named); 2 chain intact but\n"
+	"some session has no end record (still running, killed, or its tail cut).\n";
+
+enum { OPT_JSON = 256, OPT_NET, OPT_EXEC, OPT_SESSION, OPT_SINCE, OPT_FOLLOW };
+
+struct log_filter {
+	bool json, net, exec, follow;
+	const char *session;
+	char since[40];		/* "" or a timestamp prefix compared as text */
+};
+
+/* One row of the network summary. */
+struct net_row {
+	char *host;
+	json_int_t port;
+	char *decision;
+	char *rule;
+	unsigned long count;
+	char last[40];
+};
+
+struct log_view {
+	struct net_row *net;
+	size_t n_net, cap_net;
+	unsigned long sessions, execs, violations, policies;
+};
+
+static volatile sig_atomic_t stop_follow;
+
+static void
+on_int(int sig)
+{
+	(void)sig;
+	stop_follow = 1;
+}
+
+static const char *
+str(json_t *rec, const char *key)
+{
+	const char *s = json_string_value(json_object_get(rec, key));
+
+	return s != NULL ? s : "";
+}
+
+/* "30s", "10m", "2h", "3d" ago, or an absolute time (UTC). 0 or -1. */
+static int
+parse_since(const char *arg, char *out, size_t size)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (end != arg && v >= 0 && end[0] != '\0' && end[1] == '\0' && strchr("smhd", end[0])) {
+		long mult = end[0] == 's' ? 1 : end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : 86400;
+		time_t t = time(NULL) - (time_t)(v * mult);
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
+		return 0;
+	}
+	if (strlen(arg) < 4 || strlen(arg) >= size || strspn(arg, "0123456789-:T .Z") != strlen(arg))
+		return -1;
+	snprintf(out, size, "%s", arg);
+	for (char *p = out; *p; p++)
+		if (*p == ' ')
+			*p = 'T';
+	if (out[strlen(out) - 1] == 'Z')
+		out[strlen(out) - 1] = '\0';
+	return 0;
+}
+
+static bool
+wanted(const struct log_filter *f, json_t *rec)
+{
+	const char *type = str(rec, "type");
+
+	if (f->session != NULL && strncmp(str(rec, "session"), f->session, strlen(f->session)) != 0)
+		return false;
+	if (f->since[0] && strcmp(str(rec, "ts"), f->since) < 0)
+		return false;
+	if (f->net || f->exec)
+		return (f->net && strcmp(type, "net") == 0) || (f->exec && strcmp(type, "exec") == 0);
+	return true;
+}
+
+/* "HH:MM:SS.mmm" out of an RFC 3339 timestamp. */
+static const char *
+clock_of(const char *ts, char *buf, size_t size)
+{
+	snprintf(buf, size, "%.12s", strlen(ts) >= 23 ? ts + 11 : ts);
+	return buf;
+}
+
+static void
+print_argv(FILE *out, json_t *argv)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(argv, i, v) {
+		const char *s = json_string_value(v);
+
+		if (s == NULL)
+			continue;
+		/* Quote what a reader could misread; control bytes shown as '?'. */
+		if (s[0] != '\0' && strpbrk(s, " \t\n'\"\\$`") == NULL) {
+			fprintf(out, "%s%s", i ? " " : "", s);
+			continue;
+		}
+		fprintf(out, "%s'", i ? " " : "");
+		for (const char *p = s; *p; p++) {
+			if (*p == '\'')
+				fputs("'\\''", out);
+			else if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				fputc('?', out);
+			else
+				fputc(*p, out);
+		}
+		fputc('\'', out);
+	}
+}
+
+/* One record as one human line (the --follow view and the timelines). */
+static void
+print_line(FILE *out, json_t *rec)
+{
+	const char *type = str(rec, "type");
+	char clk[16];
+
+	fprintf(out, "%s  ", clock_of(str(rec, "ts"), clk, sizeof(clk)));
+	if (strcmp(type, "exec") == 0) {
+		fprintf(out, "exec  pid %-7lld ", (long long)json_integer_value(json_object_get(rec, "pid")));
+		print_argv(out, json_object_get(rec, "argv"));
+		if (strcmp(str(rec, "path"), "") != 0) {
+			json_t *a0 = json_array_get(json_object_get(rec, "argv"), 0);
+
+			if (a0 == NULL || strcmp(json_string_value(a0) ? json_string_value(a0) : "",
+						 str(rec, "path")) != 0)
+				fprintf(out, "  (%s)", str(rec, "path"));
+		}
+		if (json_is_true(json_object_get(rec, "truncated")))
+			fputs("  [truncated]", out);
+	} else if (strcmp(type, "net") == 0) {
+		fprintf(out, "net   %s %s:%lld", str(rec, "decision"), str(rec, "host"),
+			(long long)json_integer_value(json_object_get(rec, "port")));
+		if (json_string_value(json_object_get(rec, "rule")))
+			fprintf(out, " rule %s", str(rec, "rule"));
+		if (json_string_value(json_object_get(rec, "reason")))
+			fprintf(out, " (%s)", str(rec, "reason"));
+	} else if (strcmp(type, "violation") == 0) {
+		fprintf(out, "DENY  %s %s: %s", str(rec, "kind"), str(rec, "what"), str(rec, "reason"));
+	} else if (strcmp(type, "policy") == 0) {
+		fprintf(out, "policy %s %s (by %s)", str(rec, "action"), str(rec, "target"),
+			str(rec, "origin"));
+	} else if (strcmp(type, "credential") == 0) {
+		fprintf(out, "cred  %s injected for %s", str(rec, "name"), str(rec, "host"));
+	} else if (strcmp(type, "session_start") == 0) {
+		fprintf(out, "start session %.12s by %s in %s: ", str(rec, "session"), str(rec, "user"),
+			str(rec, "cwd"));
+		print_argv(out, json_object_get(rec, "argv"));
+	} else if (strcmp(type, "session_end") == 0) {
+		json_t *c = json_object_get(rec, "counters");
+
+		fprintf(out, "end   session %.12s status %lld (%s) after %lld ms, %lld execs, %lld "
+			     "connections",
+			str(rec, "session"), (long long)json_integer_value(json_object_get(rec, "status")),
+			str(rec, "reason"),
+			(long long)json_integer_value(json_object_get(rec, "duration_ms")),
+			(long long)json_integer_value(json_object_get(c, "exec")),
+			(long long)json_integer_value(json_object_get(c, "net")));
+	} else {
+		fprintf(out, "%s", type);
+	}
+	fputc('\n', out);
+}
+
+static void
+net_add(struct log_view *v, json_t *rec)
+{
+	const char *host = str(rec, "host"), *decision = str(rec, "decision");
+	const char *rule = str(rec, "rule");
+	json_int_t port = json_integer_value(json_object_get(rec, "port"));
+	struct net_row *r = NULL;
+
+	for (size_t i = 0; i < v->n_net; i++)
+		if (strcmp(v->net[i].host, host) == 0 && v->net[i].port == port &&
+		    strcmp(v->net[i].decision, decision) == 0 && strcmp(v->net[i].rule, rule) == 0)
+			r = &v->net[i];
+	if (r == NULL) {
+		if (v->n_net == v->cap_net) {
+			size_t cap = v->cap_net ? v->cap_net * 2 : 16;
+			struct net_row *n = realloc(v->net, cap * sizeof(*n));
+
+			if (n == NULL)
+				return;
+			v->net = n;
+			v->cap_net = cap;
+		}
+		r = &v->net[v->n_net++];
+		memset(r, 0, sizeof(*r));
+		r->host = strdup(host);
+		r->decision = strdup(decision);
+		r->rule = strdup(rule);
+		r->port = port;
+		if (r->host == NULL || r->decision == NULL || r->rule == NULL) {
+			v->n_net--;
+			free(r->host);
+			free(r->decision);
+			free(r->rule);
+			return;
+		}
+	}
+	r->count++;
+	snprintf(r->last, sizeof(r->last), "%s", str(rec, "ts"));
+}
+
+/* Read the file from *off, handing each complete line to fn. */
+static int
+read_lines(FILE *f, off_t *off, void (*fn)(void *arg, const char *line, size_t len), void *arg)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (fseeko(f, *off, SEEK_SET) < 0)
+		return -1;
+	clearerr(f);
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] != '\n')
+			break;	/* a record still being written: read it next time */
+		*off += n;
+		fn(arg, line, (size_t)n - 1);
+	}
+	return 0;
+}
+
+struct log_ctx {
+	const struct log_filter *f;
+	struct log_view *v;
+	FILE *out;
+	bool live;	/* --follow: one line per record, no summary */
+};
+
+static void
+on_line(void *arg, const char *line, size_t len)
+{
+	struct log_ctx *c = arg;
+	json_error_t jerr;
+	json_t *rec = json_loadb(line, len, 0, &jerr);
+	const char *type;
+
+	if (rec == NULL)
+		return;
+	if (!wanted(c->f, rec)) {
+		json_decref(rec);
+		return;
+	}
+	type = str(rec, "type");
+	if (c->f->json) {
+		fprintf(c->out, "%.*s\n", (int)len, line);
+	} else if (c->live) {
+		print_line(c->out, rec);
+	} else if (strcmp(type, "net") == 0) {
+		net_add(c->v, rec);
+	} else {
+		if (strcmp(type, "session_start") == 0)
+			c->v->sessions++;
+		else if (strcmp(type, "exec") == 0)
+			c->v->execs++;
+		else if (strcmp(type, "violation") == 0)
+			c->v->violations++;
+		else if (strcmp(type, "policy") == 0)
+			c->v->policies++;
+		/* The timeline: everything but network decisions, in order. */
+		print_line(c->out, rec);
+	}
+	json_decref(rec);
+}
+
+static void
+print_net_summary(FILE *out, struct log_view *v)
+{
+	if (v->n_net == 0)
+		return;
+	fprintf(out, "\nNetwork (%zu destinations)\n", v->n_net);
+	fprintf(out, "  %-32s %5s  %-8s %-24s %6s  %s\n", "HOST", "PORT", "DECISION", "RULE",
+		"COUNT", "LAST SEEN");
+	for (size_t i = 0; i < v->n_net; i++) {
+		struct net_row *r = &v->net[i];
+
+		fprintf(out, "  %-32s %5lld  %-8s %-24s %6lu  %s\n", r->host, (long long)r->port,
+			strcmp(r->decision, "allow") == 0 ? "allowed" : "denied",
+			r->rule[0] ? r->rule : "-", r->count, r->last);
+	}
+}
+
+static void
+free_view(struct log_view *v)
+{
+	for (size_t i = 0; i < v->n_net; i++) {
+		free(v->net[i].host);
+		free(v->net[i].decision);
+		free(v->net[i].rule);
+	}
+	free(v->net);
+}
+
+static int
+log_verify(const char *path)
+{
+	struct audit_verify_report rep;
+	struct cordon_err err = { 0 };
+
+	if (audit_verify_file(path, &rep, &err) < 0) {
+		cordon_err_hint(&err, "pass the log with --file PATH");
+		cli_print_err(&err);
+		return 125;
+	}
+	switch (rep.result) {
+	case AUDIT_VERIFY_OK:
+		printf("audit log %s: OK (%llu records, %llu sessions)\n", path,
+		       (unsigned long long)rep.lines, (unsigned long long)rep.sessions);
+		return 0;
+	case AUDIT_VERIFY_BROKEN:
+	case AUDIT_VERIFY_TRUNCATED:
+		cordon_err_set(&err, 0, "audit log %s: %s at line %llu: %s", path,
+			       rep.result == AUDIT_VERIFY_BROKEN ? "BROKEN" : "TRUNCATED",
+			       (unsigned long long)rep.line, rep.detail);
+		cordon_err_hint(&err, "the log was modified after cordon wrote it; records up to "
+				      "line %llu are intact; compare with an exported copy (OTLP, "
+				      "syslog)",
+				(unsigned long long)(rep.line > 0 ? rep.line - 1 : 0));
+		cli_print_err(&err);
+		return 1;
+	case AUDIT_VERIFY_OPEN:
+		printf("audit log %s: chain intact (%llu records, %llu sessions), but %llu "
+		       "session(s) have no end record; first: %s (started at line %llu): still "
+		       "running, killed, or its last records were cut off\n",
+		       path, (unsigned long long)rep.lines, (unsigned long long)rep.sessions,
+		       (unsigned long long)rep.open_sessions, rep.open_session,
+		       (unsigned long long)rep.open_line);
+		return 2;
+	default:
+		return 1;
+	}
+}
+
+int
+cli_log(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "file", required_argument, NULL, 'f' },
+		{ "audit-log", required_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "net", no_argument, NULL, OPT_NET },
+		{ "exec", no_argument, NULL, OPT_EXEC },
+		{ "session", required_argument, NULL, OPT_SESSION },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "follow", no_argument, NULL, OPT_FOLLOW },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct log_filter f = { 0 };
+	struct log_view v = { 0 };
+	struct cordon_err err = { 0 };
+	_cleanup_free_ char *def = NULL;
+	_cleanup_fclose_ FILE *in = NULL;
+	const char *path = NULL;
+	bool verify = false;
+	off_t off = 0;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			path = optarg;
+			break;
+		case OPT_JSON:
+			f.json = true;
+			break;
+		case OPT_NET:
+			f.net = true;
+			break;
+		case OPT_EXEC:
+			f.exec = true;
+			break;
+		case OPT_SESSION:
+			f.session = optarg;
+			break;
+		case OPT_SINCE:
+			if (parse_since(optarg, f.since, sizeof(f.since)) < 0)
+				return cli_usage_error("log", "--since %s: not a time (2026-01-31T12:00) "
+							      "nor an age (30s, 10m, 2h, 3d)",
+						       optarg);
+			break;
+		case OPT_FOLLOW:
+			f.follow = true;
+			break;
+		case 'h':
+			fputs(log_usage, stdout);
+			return 0;
+		default:
+			return cli_usage_error("log", "unknown option");
+		}
+	}
+	if (optind < argc && strcmp(argv[optind], "verify") == 0) {
+		verify = true;
+		optind++;
+	}
+	if (optind < argc)
+		return cli_usage_error("log", "unexpected argument '%s'", argv[optind]);
+	if (path == NULL) {
+		def = audit_default_path(&err);
+		if (def == NULL) {
+			cli_print_err(&err);
+			return 125;
+		}
+		path = def;
+	}
+	if (verify)
+		return log_verify(path);
+
+	in = fopen(path, "re");
+	if (in == NULL) {
+		cordon_err_set(&err, errno, "open audit log %s", path);
+		cordon_err_hint(&err, errno == ENOENT ? "no sandbox has run with this log yet; "
+							"pass another with --file PATH"
+						      : "pass the log with --file PATH");
+		cli_print_err(&err);
+		return 125;
+	}
+	{
+		struct log_ctx ctx = { .f = &f, .v = &v, .out = stdout, .live = f.follow };
+
+		if (!f.json && !f.follow && !f.net)
+			printf("Timeline (%s)\n", path);
+		read_lines(in, &off, on_line, &ctx);
+		if (!f.json && !f.follow)
+			print_net_summary(stdout, &v);
+		if (!f.json && !f.follow && !f.net && v.sessions == 0 && v.execs == 0 &&
+		    v.n_net == 0)
+			printf("(no matching records)\n");
+		fflush(stdout);
+		if (f.follow) {
+			struct sigaction sa = { .sa_handler = on_int };
+
+			sigaction(SIGINT, &sa, NULL);
+			sigaction(SIGTERM, &sa, NULL);
+			while (!stop_follow) {
+				struct timespec ts = { 0, 200 * 1000 * 1000 };
+
+				nanosleep(&ts, NULL);
+				read_lines(in, &off, on_line, &ctx);
+				fflush(stdout);
+			}
+		}
+	}
+	free_view(&v);
+	return 0;
+}

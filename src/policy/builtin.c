@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The built-in layer (always on, overridable only explicitly) and the
+ * named profiles. Pure. Package-registry hosts never appear here: presets
+ * that need them read the user's own tool configuration at run time.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "policy/internal.h"
+
+/* Credential locations: unreadable inside. `~` is $HOME (see plan.c). */
+static const char *const deny_read[] = {
+	"~/.ssh",
+	"~/.aws",
+	"~/.config/gcloud",
+	"~/.azure",
+	"~/.kube",
+	"~/.docker/config.json",
+	"~/.netrc",
+	"~/.git-credentials",
+	"~/.npmrc",
+	"~/.pypirc",
+	"~/.gnupg",
+	"~/.config/gh",
+	"~/.config/hub",
+	"~/.cargo/credentials",
+	"~/.cargo/credentials.toml",
+	"~/.vault-token",
+	"~/.terraform.d/credentials.tfrc.json",
+	"~/.config/containers/auth.json",
+	"~/.password-store",
+	"~/.local/share/keyrings",
+	"~/.local/share/kwalletd",
+	"~/.config/1Password",
+	"~/.config/Bitwarden",
+	"~/.config/KeePassXC",
+	"~/.mozilla",
+	"~/.thunderbird",
+	"~/.config/google-chrome",
+	"~/.config/chromium",
+	"~/.config/BraveSoftware",
+	"~/.config/microsoft-edge",
+	"~/snap/firefox",
+	".env*",
+	"/etc/shadow",
+	"/etc/shadow-",
+	"/etc/gshadow",
+	"/etc/gshadow-",
+	"/etc/ssh/ssh_host_*_key",
+	"/etc/ssl/private",
+};
+
+/*
+ * Files that run later outside the sandbox, or that decide what the next
+ * run may do: not writable, even inside the workspace, even when they do
+ * not exist yet (those are quarantined at the end of the session).
+ */
+static const char *const deny_write[] = {
+	"~/.bashrc",
+	"~/.bash_profile",
+	"~/.bash_login",
+	"~/.bash_logout",
+	"~/.profile",
+	"~/.zshrc",
+	"~/.zshenv",
+	"~/.zprofile",
+	"~/.zlogin",
+	"~/.config/fish",
+	"~/.gitconfig",
+	"~/.config/git",
+	"~/.config/autostart",
+	"~/.config/systemd/user",
+	"~/.config/cordon",
+	"~/.local/state/cordon",
+	"~/.claude/settings.json",
+	".git/hooks",
+	".git/config",
+	".gitmodules",
+	".vscode",
+	".idea",
+	".claude",
+	".mcp.json",
+	".envrc",
+	".cordon",
+};
+
+static const char *const env_deny[] = {
+	"*_TOKEN", "*_SECRET*", "*_KEY", "*PASSWORD*", "*PASSWD*", "*_CREDENTIALS",
+	"AWS_*",   "SSH_AUTH_SOCK", "GPG_AGENT_INFO", "GITHUB_TOKEN", "ANTHROPIC_API_KEY",
+};
+
+void
+policy_builtin(struct cordon_policy *pol)
+{
+	struct policy_origin o = { POLICY_LAYER_BUILTIN, NULL, 0, 0 };
+
+	for (size_t i = 0; i < ARRAY_SIZE(deny_read); i++)
+		policy_rules_add(pol, POLICY_FS_DENY_READ, deny_read[i], o);
+	for (size_t i = 0; i < ARRAY_SIZE(deny_write); i++)
+		policy_rules_add(pol, POLICY_FS_DENY_WRITE, deny_write[i], o);
+	for (size_t i = 0; i < ARRAY_SIZE(env_deny); i++)
+		policy_rules_add(pol, POLICY_CRED_ENV_DENY, env_deny[i], o);
+}
+
+struct profile {
+	const char *name;
+	const char *const *allow_write;
+	const char *const *domains;
+	const char *const *env_allow;
+	const char *const *env_deny;
+};
+
+static const char *const claude_write[] = { "~/.claude", "~/.claude.json", NULL };
+static const char *const claude_domains[] = { "api.anthropic.com", "statsig.anthropic.com",
+					      "console.anthropic.com", NULL };
+static const char *const codex_write[] = { "~/.codex", NULL };
+static const char *const codex_domains[] = { "api.openai.com", "auth.openai.com", "chatgpt.com",
+					     NULL };
+static const char *const gemini_write[] = { "~/.gemini", NULL };
+static const char *const gemini_domains[] = { "generativelanguage.googleapis.com",
+					      "cloudcode-pa.googleapis.com",
+					      "oauth2.googleapis.com", NULL };
+static const char *const strict_env_allow[] = { "PATH", "HOME", "USER", "LOGNAME", "SHELL",
+						"TERM", "COLORTERM", "LANG", "LC_*", "TZ",
+						"TMPDIR", NULL };
+static const char *const strict_env_deny[] = { "*", NULL };
+static const char *const none[] = { NULL };
+
+static const struct profile profiles[] = {
+	{ "default", none, none, none, none },
+	{ "claude", claude_write, claude_domains, none, none },
+	{ "codex", codex_write, codex_domains, none, none },
+	{ "gemini", gemini_write, gemini_domains, none, none },
+	{ "strict", none, none, strict_env_allow, strict_env_deny },
+};
+
+static const char *const profile_names[] = { "default", "claude", "codex", "gemini", "strict",
+					     NULL };
+
+const char *const *
+policy_profile_names(void)
+{
+	return profile_names;
+}
+
+int
+policy_profile(struct cordon_policy *pol, const char *name, struct cordon_err *err)
+{
+	struct policy_origin o = { POLICY_LAYER_PROFILE, NULL, 0, 0 };
+
+	for (size_t i = 0; i < ARRAY_SIZE(profiles); i++) {
+		const struct profile *p = &profiles[i];
+		char label[80];
+
+		if (strcmp(p->name, name) != 0)
+			continue;
+		snprintf(label, sizeof(label), "%s", p->name);
+		o.file = label;
+		for (const char *const *s = p->allow_write; *s; s++)
+			policy_rules_add(pol, POLICY_FS_ALLOW_WRITE, *s, o);
+		for (const char *const *s = p->domains; *s; s++)
+			policy_rules_add(pol, POLICY_NET_ALLOWED_DOMAINS, *s, o);
+		for (const char *const *s = p->env_allow; *s; s++)
+			policy_rules_add(pol, POLICY_CRED_ENV_ALLOW, *s, o);
+		for (const char *const *s = p->env_deny; *s; s++)
+			policy_rules_add(pol, POLICY_CRED_ENV_DENY, *s, o);
+		if (strcmp(p->name, "strict") == 0) {
+			struct policy_value *v = &pol->scalars[POLICY_FAIL_IF_UNAVAILABLE];
+
+			v->set = true;
+			v->b = true;
+			v->origin = o;
+			v->origin.file = policy_strdup(pol, label);
+		}
+		return 0;
+	}
+	cordon_err_set(err, 0, "no profile named \"%s\"", name);
+	return cordon_err_hint(err, "known profiles: default, claude, codex, gemini, strict");
+}

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The layers on disk (see load.h): find, read (bounded), parse, merge; and
+ * the trust store, written atomically outside any workspace.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fd.h"
+#include "common/xalloc.h"
+#include "policy/internal.h"
+#include "policy/load.h"
+
+static bool
+test_hooks(void)
+{
+	const char *t = getenv("CORDON_TEST_HOOKS");
+
+	return t != NULL && strcmp(t, "1") == 0;
+}
+
+int
+policy_home(char *buf, size_t len)
+{
+	const char *h = getenv("HOME");
+	struct passwd *pw;
+
+	if (h != NULL && h[0] == '/') {
+		if (strlen(h) >= len)
+			return -1;
+		memcpy(buf, h, strlen(h) + 1);
+		return 0;
+	}
+	pw = getpwuid(getuid());
+	if (pw == NULL || pw->pw_dir == NULL || pw->pw_dir[0] != '/' || strlen(pw->pw_dir) >= len)
+		return -1;
+	memcpy(buf, pw->pw_dir, strlen(pw->pw_dir) + 1);
+	return 0;
+}
+
+int
+policy_config_dir(const char *home, char *buf, size_t len)
+{
+	const char *x = getenv("XDG_CONFIG_HOME");
+	int n;
+
+	if (test_hooks() && getenv("CORDON_TEST_CONFIG_DIR") != NULL)
+		n = snprintf(buf, len, "%s", getenv("CORDON_TEST_CONFIG_DIR"));
+	else if (x != NULL && x[0] == '/')
+		n = snprintf(buf, len, "%s/cordon", x);
+	else if (home != NULL)
+		n = snprintf(buf, len, "%s/.config/cordon", home);
+	else
+		return -1;
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+const char *
+policy_managed_path(void)
+{
+	const char *t = getenv("CORDON_TEST_MANAGED_SETTINGS");
+	struct stat st;
+
+	if (test_hooks() && t != NULL && lstat(POLICY_MANAGED_PATH, &st) < 0 && errno == ENOENT)
+		return t;
+	return POLICY_MANAGED_PATH;
+}
+
+int
+policy_read_file(const char *path, char **text, size_t *len, struct cordon_err *err)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	char *buf;
+	ssize_t n;
+
+	*text = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 1;
+		cordon_err_set(err, errno, "read settings %s", path);
+		return cordon_err_hint(err, "make the file readable or remove it");
+	}
+	if (fstat(fd, &st) < 0)
+		return cordon_err_set(err, errno, "read settings %s", path);
+	if (!S_ISREG(st.st_mode)) {
+		cordon_err_set(err, 0, "read settings %s: not a regular file", path);
+		return cordon_err_hint(err, "settings must be a plain JSON file");
+	}
+	if (st.st_size > (off_t)POLICY_MAX_FILE_SIZE) {
+		cordon_err_set(err, 0, "%s: settings file larger than %u bytes", path,
+			       POLICY_MAX_FILE_SIZE);
+		return cordon_err_hint(err, "settings files are small; check that %s is the file "
+					    "you mean",
+				       path);
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	n = fd_read_all(fd, buf, (size_t)st.st_size);
+	if (n < 0) {
+		free(buf);
+		return cordon_err_set(err, errno, "read settings %s", path);
+	}
+	buf[n] = '\0';
+	*text = buf;
+	*len = (size_t)n;
+	return 0;
+}
+
+int
+policy_load_file(struct cordon_policy *pol, const char *path, enum policy_layer layer,
+		 unsigned flags, struct cordon_err *err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r;
+
+	r = policy_read_file(path, &text, &len, err);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	return policy_parse(pol, text, len, path, layer, flags, err);
+}
+
+static int
+merge_file(struct cordon_policy *eff, const char *path, enum policy_layer layer, unsigned flags,
+	   bool trusted, const struct cordon_policy *locks, struct cordon_err *err)
+{
+	struct cordon_policy one;
+	int r;
+
+	policy_init(&one);
+	r = policy_load_file(&one, path, layer, flags, err);
+	if (r == 0)
+		r = policy_merge(eff, &one, layer, trusted, locks, err);
+	policy_free(&one);
+	return r;
+}
+
+int
+policy_load(struct cordon_policy *eff, const struct policy_load_opts *o, struct cordon_err *err)
+{
+	struct cordon_policy managed, layer;
+	char dir[PATH_MAX], path[PATH_MAX + 64];
+	bool trusted = false;
+	int r = -1;
+
+	policy_init(eff);
+	policy_init(&managed);
+	policy_init(&layer);
+	if (policy_load_file(&managed, policy_managed_path(), POLICY_LAYER_MANAGED,
+			     POLICY_PARSE_MANAGED, err) < 0)
+		goto out;
+	policy_builtin(&layer);
+	if (policy_merge(eff, &layer, POLICY_LAYER_BUILTIN, true, &managed, err) < 0)
+		goto out;
+	policy_free(&layer);
+	if (o->profile != NULL) {
+		if (policy_profile(&layer, o->profile, err) < 0 ||
+		    policy_merge(eff, &layer, POLICY_LAYER_PROFILE, true, &managed, err) < 0)
+			goto out;
+		policy_free(&layer);
+	}
+	if (policy_config_dir(o->home, dir, sizeof(dir)) == 0) {
+		snprintf(path, sizeof(path), "%s/settings.json", dir);
+		if (merge_file(eff, path, POLICY_LAYER_USER, 0, true, &managed, err) < 0)
+			goto out;
+	}
+	if (o->claude_settings) {
+		if (o->home == NULL) {
+			cordon_err_set(err, 0, "--claude-settings: no home directory");
+			cordon_err_hint(err, "set HOME");
+			goto out;
+		}
+		snprintf(path, sizeof(path), "%s/.claude/settings.json", o->home);
+		if (merge_file(eff, path, POLICY_LAYER_CLAUDE, POLICY_PARSE_CLAUDE, true, &managed,
+			       err) < 0)
+			goto out;
+	}
+	if (o->workspace != NULL) {
+		if (policy_trust_check(o->home, o->workspace, &trusted, err) < 0)
+			goto out;
+		snprintf(path, sizeof(path), "%s/.cordon/settings.json", o->workspace);
+		if (merge_file(eff, path, POLICY_LAYER_PROJECT, 0, trusted, &managed, err) < 0)
+			goto out;
+	}
+	if (o->policy_file != NULL) {
+		struct stat st;
+
+		if (stat(o->policy_file, &st) < 0) {
+			cordon_err_set(err, errno, "--policy %s", o->policy_file);
+			cordon_err_hint(err, "give the path of a settings file");
+			goto out;
+		}
+		if (merge_file(eff, o->policy_file, POLICY_LAYER_CLI, 0, true, &managed, err) < 0)
+			goto out;
+	}
+	if (o->cli != NULL && policy_merge(eff, o->cli, POLICY_LAYER_CLI, true, &managed, err) < 0)
+		goto out;
+	if (policy_merge(eff, &managed, POLICY_LAYER_MANAGED, true, &managed, err) < 0)
+		goto out;
+	r = 0;
+out:
+	policy_free(&managed);
+	policy_free(&layer);
+	if (r < 0)
+		policy_free(eff);
+	return r;
+}
+
+/* ---- trust store ---- */
+
+static int
+trust_path(const char *home, char *buf, size_t len, struct cordon_err *err)
+{
+	char dir[PATH_MAX];
+
+	if (policy_config_dir(home, dir, sizeof(dir)) < 0 ||
+	    (size_t)snprintf(buf, len, "%s/trusted.json", dir) >= len) {
+		cordon_err_set(err, 0, "no place for the trust store");
+		return cordon_err_hint(err, "set HOME (or XDG_CONFIG_HOME)");
+	}
+	return 0;
+}
+
+int
+policy_trust_list(const char *home, char ***dirs, size_t *n, struct cordon_err *err)
+{
+	_cleanup_free_ char *text = NULL;
+	char path[PATH_MAX + 16];
+	size_t len;
+	int r;
+
+	*dirs = NULL;
+	*n = 0;
+	if (trust_path(home, path, sizeof(path), err) < 0)
+		return -1;
+	r = policy_read_file(path, &text, &len, err);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	return policy_trust_parse(text, len, path, dirs, n, err);
+}
+
+static void
+free_dirs(char **dirs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(dirs[i]);
+	free(dirs);
+}
+
+int
+policy_trust_check(const char *home, const char *dir, bool *trusted, struct cordon_err *err)
+{
+	char **dirs;
+	size_t n;
+
+	*trusted = false;
+	if (policy_trust_list(home, &dirs, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(dirs[i], dir) == 0)
+			*trusted = true;
+	free_dirs(dirs, n);
+	return 0;
+}
+
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(buf))
+		return -1;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+int
+policy_trust_set(const char *home, const char *dir, bool trust, struct cordon_err *err)
+{
+	char path[PATH_MAX + 16], tmp[PATH_MAX + 32], cdir[PATH_MAX];
+	_cleanup_free_ char *out = NULL;
+	_cleanup_close_ int fd = -1;
+	char **dirs;
+	size_t n, k = 0;
+	bool present = false;
+
+	if (trust_path(home, path, sizeof(path), err) < 0)
+		return -1;
+	if (policy_trust_list(home, &dirs, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(dirs[i], dir) == 0) {
+			present = true;
+			if (!trust) {
+				free(dirs[i]);
+				continue;
+			}
+		}
+		dirs[k++] = dirs[i];
+	}
+	if (trust && !present) {
+		dirs = xrealloc(dirs, (k + 1) * sizeof(*dirs));
+		dirs[k++] = xstrdup(dir);
+	}
+	out = policy_trust_render(dirs, k);
+	free_dirs(dirs, k);
+	policy_config_dir(home, cdir, sizeof(cdir));
+	if (mkdir_p(cdir, 0700) < 0)
+		return cordon_err_set(err, errno, "create %s", cdir);
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return cordon_err_set(err, errno, "write %s", tmp);
+	if (fd_write_all(fd, out, strlen(out)) < 0 || fsync(fd) < 0) {
+		cordon_err_set(err, errno, "write %s", tmp);
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) < 0) {
+		cordon_err_set(err, errno, "rename %s to %s", tmp, path);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}

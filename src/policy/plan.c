@@ -1,0 +1,780 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The effective policy turned into mounts for this machine (see plan.h).
+ * Reads the file system (realpath, lstat, readdir), never writes.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/xalloc.h"
+#include "policy/plan.h"
+
+struct cand {
+	enum policy_mount_kind kind;
+	char *path;
+	char *origin;
+	bool is_dir;
+	bool dead;
+};
+
+struct cands {
+	struct cand *v;
+	size_t n, cap;
+};
+
+struct builder {
+	const struct cordon_policy *pol;
+	const struct policy_ctx *ctx;
+	struct policy_plan *plan;
+	struct cands c;		/* every candidate mount */
+	char **allow_read;
+	size_t n_allow_read;
+	char **watch;
+	size_t n_watch;
+	bool truncated;
+	/* for the glob callback */
+	enum policy_mount_kind cur_kind;
+	const char *cur_origin;
+	bool cur_allow_read;
+};
+
+static void
+strv_push(char ***v, size_t *n, char *s)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = s;
+}
+
+static void
+plan_note(struct policy_plan *plan, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+plan_note(struct policy_plan *plan, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	strv_push(&plan->notes, &plan->n_notes, s);
+}
+
+bool
+policy_path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return path[0] == '/';
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static bool
+strictly_within(const char *path, const char *dir)
+{
+	return strcmp(path, dir) != 0 && policy_path_within(path, dir);
+}
+
+int
+policy_path_expand(const char *value, const struct policy_ctx *ctx, char *out, size_t len)
+{
+	char tmp[PATH_MAX * 2];
+	size_t o = 0;
+	const char *p;
+	int n;
+
+	if (value[0] == '~' && (value[1] == '\0' || value[1] == '/')) {
+		if (ctx->home == NULL) {
+			errno = ENOENT;
+			return -1;
+		}
+		n = snprintf(tmp, sizeof(tmp), "%s/%s", ctx->home, value + 1);
+	} else if (value[0] == '/') {
+		n = snprintf(tmp, sizeof(tmp), "%s", value);
+	} else {
+		n = snprintf(tmp, sizeof(tmp), "%s/%s", ctx->workspace, value);
+	}
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* Lexical clean-up: components, dropping "." and resolving "..". */
+	if (len < 2) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	out[0] = '\0';
+	p = tmp;
+	while (*p) {
+		const char *s;
+		size_t k;
+
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		s = p;
+		while (*p && *p != '/')
+			p++;
+		k = (size_t)(p - s);
+		if (k == 1 && s[0] == '.')
+			continue;
+		if (k == 2 && s[0] == '.' && s[1] == '.') {
+			char *slash = strrchr(out, '/');
+
+			if (slash != NULL)
+				*slash = '\0';
+			o = strlen(out);
+			continue;
+		}
+		if (o + 1 + k + 1 > len) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		out[o++] = '/';
+		memcpy(out + o, s, k);
+		o += k;
+		out[o] = '\0';
+	}
+	if (o == 0) {
+		out[0] = '/';
+		out[1] = '\0';
+	}
+	return 0;
+}
+
+/* ---- glob walk ---- */
+
+struct gw {
+	void (*fn)(const char *path, void *arg);
+	void *arg;
+	size_t entries;
+	bool truncated;
+	bool enter_git, enter_nm;
+};
+
+static void gw_dir(struct gw *g, char *path, size_t plen, char **comps, size_t nc,
+		   unsigned depth);
+
+static bool
+append(char *path, size_t plen, const char *name, size_t *out)
+{
+	size_t k = strlen(name);
+	size_t base = (plen == 1 && path[0] == '/') ? 0 : plen;
+
+	if (base + 1 + k + 1 > PATH_MAX)
+		return false;
+	path[base] = '/';
+	memcpy(path + base + 1, name, k + 1);
+	*out = base + 1 + k;
+	return true;
+}
+
+static bool
+is_dir_entry(const char *path, const struct dirent *e)
+{
+	struct stat st;
+
+	if (e->d_type == DT_DIR)
+		return true;
+	if (e->d_type != DT_UNKNOWN)
+		return false;
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The entry path[0..plen) named name matched comps[0]: go on with the rest. */
+static void
+gw_matched(struct gw *g, char *path, size_t plen, bool is_dir, char **comps, size_t nc,
+	   unsigned depth)
+{
+	if (nc == 1)
+		g->fn(path, g->arg);
+	else if (is_dir)
+		gw_dir(g, path, plen, comps + 1, nc - 1, depth + 1);
+}
+
+static void
+gw_dir(struct gw *g, char *path, size_t plen, char **comps, size_t nc, unsigned depth)
+{
+	const char *c = comps[0];
+	bool star2 = strcmp(c, "**") == 0;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *e;
+
+	if (depth > POLICY_GLOB_MAX_DEPTH) {
+		g->truncated = true;
+		return;
+	}
+	if (!star2 && !policy_has_glob(c)) {
+		struct stat st;
+		size_t n;
+
+		if (!append(path, plen, c, &n))
+			return;
+		if (lstat(path, &st) == 0) {
+			bool dir = S_ISDIR(st.st_mode) ||
+				   (S_ISLNK(st.st_mode) && stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+
+			gw_matched(g, path, n, dir, comps, nc, depth);
+		}
+		path[plen] = '\0';
+		return;
+	}
+	d = opendir(path);
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		const char *name = e->d_name;
+		bool dir;
+		size_t n;
+
+		if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+			continue;
+		if (++g->entries > POLICY_GLOB_MAX_ENTRIES) {
+			g->truncated = true;
+			break;
+		}
+		if (!append(path, plen, name, &n))
+			continue;
+		dir = is_dir_entry(path, e);
+		if (star2) {
+			/* `**` matching no directory: the next component applies here. */
+			const char *next = comps[1];
+
+			if (strcmp(next, name) == 0 ||
+			    (policy_has_glob(next) && fnmatch(next, name, 0) == 0))
+				gw_matched(g, path, n, dir, comps + 1, nc - 1, depth);
+			if (dir && !(strcmp(name, ".git") == 0 && !g->enter_git) &&
+			    !(strcmp(name, "node_modules") == 0 && !g->enter_nm))
+				gw_dir(g, path, n, comps, nc, depth + 1);
+		} else if (fnmatch(c, name, 0) == 0) {
+			gw_matched(g, path, n, dir, comps, nc, depth);
+		}
+		path[plen] = '\0';
+		if (g->truncated)
+			break;
+	}
+	path[plen] = '\0';
+}
+
+size_t
+policy_glob(const char *pattern, void (*fn)(const char *path, void *arg), void *arg)
+{
+	char buf[PATH_MAX], base[PATH_MAX];
+	char *comps[PATH_MAX / 2];
+	size_t nc = 0, first_glob = (size_t)-1, blen;
+	struct gw g = { fn, arg, 0, false, false, false };
+	char *save = NULL, *tok;
+
+	if (strlen(pattern) >= sizeof(buf) || pattern[0] != '/')
+		return 0;
+	memcpy(buf, pattern, strlen(pattern) + 1);
+	for (tok = strtok_r(buf, "/", &save); tok != NULL; tok = strtok_r(NULL, "/", &save)) {
+		/* `**` followed by `**` is one `**`. */
+		if (nc > 0 && strcmp(tok, "**") == 0 && strcmp(comps[nc - 1], "**") == 0)
+			continue;
+		if (nc == ARRAY_SIZE(comps))
+			return 0;
+		comps[nc++] = tok;
+	}
+	/* A trailing `**` (all below a directory) is the directory itself. */
+	while (nc > 0 && strcmp(comps[nc - 1], "**") == 0)
+		nc--;
+	for (size_t i = 0; i < nc; i++) {
+		if (strcmp(comps[i], ".git") == 0)
+			g.enter_git = true;
+		if (strcmp(comps[i], "node_modules") == 0)
+			g.enter_nm = true;
+		if (first_glob == (size_t)-1 && (strcmp(comps[i], "**") == 0 || policy_has_glob(comps[i])))
+			first_glob = i;
+	}
+	/* The literal prefix, resolved once. */
+	base[0] = '/';
+	base[1] = '\0';
+	blen = 1;
+	if (first_glob == (size_t)-1)
+		first_glob = nc > 0 ? nc - 1 : 0;
+	for (size_t i = 0; i < first_glob; i++) {
+		size_t n;
+
+		if (!append(base, blen, comps[i], &n))
+			return 0;
+		blen = n;
+	}
+	{
+		char *real = realpath(base, NULL);
+
+		if (real == NULL)
+			return 0;
+		if (strlen(real) >= sizeof(base)) {
+			free(real);
+			return 0;
+		}
+		memcpy(base, real, strlen(real) + 1);
+		blen = strlen(base);
+		free(real);
+	}
+	if (nc == 0 || first_glob >= nc) {
+		fn(base, arg);
+		return 0;
+	}
+	gw_dir(&g, base, blen, comps + first_glob, nc - first_glob, 0);
+	return g.truncated ? (size_t)-1 : g.entries;
+}
+
+/* ---- candidates ---- */
+
+static void
+cand_add(struct builder *b, enum policy_mount_kind kind, const char *path, const char *origin)
+{
+	struct cands *c = &b->c;
+	struct stat st;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (!c->v[i].dead && c->v[i].kind == kind && strcmp(c->v[i].path, path) == 0)
+			return;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 64;
+		c->v = xrealloc(c->v, c->cap * sizeof(*c->v));
+	}
+	c->v[c->n].kind = kind;
+	c->v[c->n].path = xstrdup(path);
+	c->v[c->n].origin = xstrdup(origin);
+	c->v[c->n].is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	c->v[c->n].dead = false;
+	c->n++;
+}
+
+static void
+on_match(const char *path, void *arg)
+{
+	struct builder *b = arg;
+	char *real = realpath(path, NULL);
+
+	if (real == NULL)
+		return;
+	if (b->cur_allow_read)
+		strv_push(&b->allow_read, &b->n_allow_read, real);
+	else {
+		cand_add(b, b->cur_kind, real, b->cur_origin);
+		free(real);
+	}
+}
+
+static const char *
+kind_word(enum policy_mount_kind k)
+{
+	switch (k) {
+	case POLICY_MOUNT_RW: return "allowWrite";
+	case POLICY_MOUNT_RO: return "denyWrite";
+	case POLICY_MOUNT_MASK: return "denyRead";
+	default: return "rule";
+	}
+}
+
+/*
+ * One rule: expand, glob or realpath, then add. allow_read collects into
+ * b->allow_read instead of adding a mount.
+ */
+static int
+add_rule(struct builder *b, const struct policy_rule *r, enum policy_mount_kind kind,
+	 bool allow_read, struct cordon_err *err)
+{
+	char abs[PATH_MAX], org[PATH_MAX + 64], where[300];
+	char *real;
+
+	policy_origin_format(&r->origin, where, sizeof(where));
+	snprintf(org, sizeof(org), "%s rule \"%s\"", where, r->value);
+	if (policy_path_expand(r->value, b->ctx, abs, sizeof(abs)) < 0) {
+		plan_note(b->plan, "skipped %s \"%s\" (%s): no home directory or path too long",
+			  allow_read ? "allowRead" : kind_word(kind), r->value, where);
+		return 0;
+	}
+	if (strcmp(abs, "/") == 0 && !allow_read) {
+		cordon_err_set(err, 0, "%s: refusing %s on / itself", org, kind_word(kind));
+		return cordon_err_hint(err, "name the directories you mean");
+	}
+	b->cur_kind = kind;
+	b->cur_origin = org;
+	b->cur_allow_read = allow_read;
+	if (policy_has_glob(abs)) {
+		size_t n = policy_glob(abs, on_match, b);
+
+		if (n == (size_t)-1) {
+			b->truncated = true;
+			plan_note(b->plan, "glob \"%s\" (%s): walk stopped at %u entries or depth %u",
+				  r->value, where, POLICY_GLOB_MAX_ENTRIES, POLICY_GLOB_MAX_DEPTH);
+		} else {
+			b->plan->walked += n;
+		}
+		return 0;
+	}
+	real = realpath(abs, NULL);
+	if (real == NULL) {
+		if (allow_read)
+			return 0;
+		switch (kind) {
+		case POLICY_MOUNT_RO: {
+			/* Canonicalise what exists of it: the watch must name the real place. */
+			char parent[PATH_MAX], *slash, *rp;
+
+			memcpy(parent, abs, strlen(abs) + 1);
+			for (;;) {
+				slash = strrchr(parent, '/');
+				if (slash == NULL || slash == parent)
+					break;
+				*slash = '\0';
+				rp = realpath(parent, NULL);
+				if (rp != NULL) {
+					char w[PATH_MAX * 2];
+
+					snprintf(w, sizeof(w), "%s%s", strcmp(rp, "/") ? rp : "",
+						 abs + strlen(parent));
+					free(rp);
+					if (strlen(w) < PATH_MAX)
+						strv_push(&b->watch, &b->n_watch, xstrdup(w));
+					break;
+				}
+			}
+			return 0;
+		}
+		case POLICY_MOUNT_RW:
+			if (r->origin.layer != POLICY_LAYER_BUILTIN &&
+			    r->origin.layer != POLICY_LAYER_PROFILE)
+				plan_note(b->plan, "skipped allowWrite \"%s\" (%s): does not exist",
+					  r->value, where);
+			return 0;
+		case POLICY_MOUNT_MASK:
+		default:
+			return 0;	/* nothing there to read */
+		}
+	}
+	if (allow_read) {
+		strv_push(&b->allow_read, &b->n_allow_read, real);
+		return 0;
+	}
+	if (strcmp(real, "/") == 0) {
+		free(real);
+		cordon_err_set(err, 0, "%s: resolves to / itself", org);
+		return cordon_err_hint(err, "name the directories you mean");
+	}
+	cand_add(b, kind, real, org);
+	free(real);
+	return 0;
+}
+
+static bool
+in_writable(const struct builder *b, const char *path)
+{
+	if (policy_path_within(path, b->ctx->workspace))
+		return true;
+	for (size_t i = 0; i < b->c.n; i++)
+		if (!b->c.v[i].dead && b->c.v[i].kind == POLICY_MOUNT_RW &&
+		    policy_path_within(path, b->c.v[i].path))
+			return true;
+	return false;
+}
+
+/* Holes of a masked directory: paths inside it that must stay visible. */
+static bool
+is_hole_or_above(const struct builder *b, const char *path, bool *exact)
+{
+	bool above = false;
+
+	*exact = false;
+	for (size_t i = 0; i < b->n_allow_read; i++) {
+		if (strcmp(b->allow_read[i], path) == 0)
+			*exact = true;
+		else if (strictly_within(b->allow_read[i], path))
+			above = true;
+	}
+	for (size_t i = 0; i < b->c.n; i++) {
+		const struct cand *c = &b->c.v[i];
+
+		if (c->dead || c->kind != POLICY_MOUNT_RW)
+			continue;
+		if (strcmp(c->path, path) == 0)
+			*exact = true;
+		else if (strictly_within(c->path, path))
+			above = true;
+	}
+	if (strcmp(b->ctx->workspace, path) == 0)
+		*exact = true;
+	else if (strictly_within(b->ctx->workspace, path))
+		above = true;
+	return *exact || above;
+}
+
+/* Mask every entry of dir except the holes, recursing towards them. */
+static int
+mask_around(struct builder *b, const char *dir, const char *origin, unsigned depth,
+	    struct cordon_err *err)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *e;
+
+	if (depth > POLICY_GLOB_MAX_DEPTH) {
+		cordon_err_set(err, ELOOP, "mask %s around allowed paths", dir);
+		return cordon_err_hint(err, "simplify the allowRead/allowWrite paths inside %s",
+				       dir);
+	}
+	d = opendir(dir);
+	if (d == NULL) {
+		cordon_err_set(err, errno, "%s: open %s to leave the allowed paths inside it "
+					   "visible",
+			       origin, dir);
+		return cordon_err_hint(err, "make the directory readable, or drop the allowRead "
+					    "/ allowWrite rule inside it");
+	}
+	while ((e = readdir(d)) != NULL) {
+		char child[PATH_MAX];
+		bool exact;
+		struct stat st;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (snprintf(child, sizeof(child), "%s/%s", strcmp(dir, "/") ? dir : "",
+			     e->d_name) >= (int)sizeof(child))
+			continue;
+		if (is_hole_or_above(b, child, &exact)) {
+			if (exact)
+				continue;
+			if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode)) {
+				if (mask_around(b, child, origin, depth + 1, err) < 0)
+					return -1;
+				continue;
+			}
+		}
+		cand_add(b, POLICY_MOUNT_MASK, child, origin);
+	}
+	return 0;
+}
+
+static void
+plan_push(struct policy_plan *plan, const struct cand *c)
+{
+	plan->mounts = xrealloc(plan->mounts, (plan->n_mounts + 1) * sizeof(*plan->mounts));
+	plan->mounts[plan->n_mounts].kind = c->kind;
+	plan->mounts[plan->n_mounts].path = xstrdup(c->path);
+	plan->mounts[plan->n_mounts].origin = xstrdup(c->origin);
+	plan->n_mounts++;
+}
+
+static int
+degrade(struct builder *b, bool allow_degraded, struct cordon_err *err, const char *what)
+{
+	if (!policy_fail_if_unavailable(b->pol) || allow_degraded) {
+		b->plan->degraded = true;
+		plan_note(b->plan, "DEGRADED: %s", what);
+		return 0;
+	}
+	cordon_err_set(err, 0, "the policy cannot be enforced exactly: %s", what);
+	return cordon_err_hint(err, "narrow the rule, or accept a weaker sandbox explicitly "
+				    "with --allow-degraded (or \"failIfUnavailable\": false)");
+}
+
+static int
+resolve(struct builder *b, bool allow_degraded, struct cordon_err *err)
+{
+	struct cands *c = &b->c;
+	size_t n_rw = 0, n_total = 0, n0;
+
+	/* allowRead (and the workspace) beat denyRead at the same path. */
+	for (size_t i = 0; i < c->n; i++) {
+		struct cand *m = &c->v[i];
+
+		if (m->kind != POLICY_MOUNT_MASK)
+			continue;
+		for (size_t k = 0; k < b->n_allow_read && !m->dead; k++)
+			if (strcmp(b->allow_read[k], m->path) == 0)
+				m->dead = true;
+		if (!m->dead && strcmp(m->path, b->ctx->workspace) == 0) {
+			plan_note(b->plan, "not masking the workspace itself (%s)", m->origin);
+			m->dead = true;
+		}
+	}
+	/* denyWrite beats allowWrite; allowWrite inside the workspace is moot. */
+	for (size_t i = 0; i < c->n; i++) {
+		struct cand *w = &c->v[i];
+
+		if (w->dead || w->kind != POLICY_MOUNT_RW)
+			continue;
+		if (policy_path_within(w->path, b->ctx->workspace)) {
+			w->dead = true;
+			continue;
+		}
+		for (size_t k = 0; k < c->n && !w->dead; k++) {
+			const struct cand *x = &c->v[k];
+
+			if (!x->dead && x->kind == POLICY_MOUNT_RO && policy_path_within(w->path, x->path)) {
+				plan_note(b->plan, "%s: not writable, %s wins", w->origin, x->origin);
+				w->dead = true;
+			}
+		}
+		for (size_t k = 0; k < b->n_watch && !w->dead; k++)
+			if (policy_path_within(w->path, b->watch[k]))
+				w->dead = true;
+	}
+	/* Read-only re-binds matter only where something is writable. */
+	for (size_t i = 0; i < c->n; i++)
+		if (!c->v[i].dead && c->v[i].kind == POLICY_MOUNT_RO && !in_writable(b, c->v[i].path))
+			c->v[i].dead = true;
+	for (size_t i = 0; i < b->n_watch; i++)
+		if (in_writable(b, b->watch[i]))
+			strv_push(&b->plan->watch, &b->plan->n_watch, xstrdup(b->watch[i]));
+	/* Masked directories with allowed paths inside: mask around them. */
+	n0 = c->n;
+	for (size_t i = 0; i < n0; i++) {
+		struct cand *m = &c->v[i];
+		bool exact;
+		char *path, *origin;
+
+		if (m->dead || m->kind != POLICY_MOUNT_MASK || !m->is_dir)
+			continue;
+		if (!is_hole_or_above(b, m->path, &exact))
+			continue;
+		m->dead = true;
+		path = xstrdup(m->path);
+		origin = xstrdup(m->origin);
+		if (mask_around(b, path, origin, 0, err) < 0) {
+			free(path);
+			free(origin);
+			return -1;
+		}
+		free(path);
+		free(origin);
+	}
+	/* Anything inside a masked directory is gone already; same path: strongest. */
+	for (size_t i = 0; i < c->n; i++) {
+		struct cand *x = &c->v[i];
+
+		for (size_t k = 0; k < c->n && !x->dead; k++) {
+			const struct cand *m = &c->v[k];
+
+			if (k == i || m->dead || m->kind != POLICY_MOUNT_MASK)
+				continue;
+			if (m->is_dir && strictly_within(x->path, m->path))
+				x->dead = true;
+			else if (strcmp(x->path, m->path) == 0 && x->kind != POLICY_MOUNT_MASK)
+				x->dead = true;
+		}
+		for (size_t k = 0; k < c->n && !x->dead; k++) {
+			const struct cand *r = &c->v[k];
+
+			if (k != i && !r->dead && r->kind == POLICY_MOUNT_RO &&
+			    x->kind == POLICY_MOUNT_RW && strcmp(x->path, r->path) == 0)
+				x->dead = true;
+		}
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->v[i].dead)
+			continue;
+		if (c->v[i].kind == POLICY_MOUNT_RW && ++n_rw > POLICY_MAX_RW_MOUNTS) {
+			char what[PATH_MAX + 64];
+
+			snprintf(what, sizeof(what), "more than %u read-write paths; %s dropped",
+				 POLICY_MAX_RW_MOUNTS, c->v[i].path);
+			if (degrade(b, allow_degraded, err, what) < 0)
+				return -1;
+			c->v[i].dead = true;	/* dropping a write permission is not weaker */
+			continue;
+		}
+		if (++n_total > POLICY_MAX_MOUNTS) {
+			char what[PATH_MAX + 64];
+
+			snprintf(what, sizeof(what), "more than %u path rules; %s (%s) not applied",
+				 POLICY_MAX_MOUNTS, c->v[i].path, kind_word(c->v[i].kind));
+			if (degrade(b, allow_degraded, err, what) < 0)
+				return -1;
+			continue;
+		}
+		plan_push(b->plan, &c->v[i]);
+		if (c->v[i].kind == POLICY_MOUNT_RO)
+			strv_push(&b->plan->protect, &b->plan->n_protect, xstrdup(c->v[i].path));
+	}
+	if (b->truncated &&
+	    degrade(b, allow_degraded, err, "a glob walk hit its limit; matches beyond it are "
+					    "not masked") < 0)
+		return -1;
+	return 0;
+}
+
+int
+policy_plan_build(const struct cordon_policy *pol, const struct policy_ctx *ctx,
+		  bool allow_degraded, struct policy_plan *plan, struct cordon_err *err)
+{
+	static const struct {
+		enum policy_list list;
+		enum policy_mount_kind kind;
+		bool allow_read;
+	} order[] = {
+		{ POLICY_FS_DENY_READ, POLICY_MOUNT_MASK, false },
+		{ POLICY_CRED_FILES_DENY, POLICY_MOUNT_MASK, false },
+		{ POLICY_FS_ALLOW_READ, POLICY_MOUNT_MASK, true },
+		{ POLICY_CRED_FILES_ALLOW, POLICY_MOUNT_MASK, true },
+		{ POLICY_FS_DENY_WRITE, POLICY_MOUNT_RO, false },
+		{ POLICY_FS_ALLOW_WRITE, POLICY_MOUNT_RW, false },
+	};
+	struct builder b;
+	int r = 0;
+
+	memset(plan, 0, sizeof(*plan));
+	memset(&b, 0, sizeof(b));
+	b.pol = pol;
+	b.ctx = ctx;
+	b.plan = plan;
+	for (size_t o = 0; o < ARRAY_SIZE(order) && r == 0; o++) {
+		const struct policy_rules *rules = &pol->lists[order[o].list];
+
+		for (size_t i = 0; i < rules->n && r == 0; i++)
+			r = add_rule(&b, &rules->v[i], order[o].kind, order[o].allow_read, err);
+	}
+	if (r == 0)
+		r = resolve(&b, allow_degraded, err);
+	for (size_t i = 0; i < b.c.n; i++) {
+		free(b.c.v[i].path);
+		free(b.c.v[i].origin);
+	}
+	free(b.c.v);
+	for (size_t i = 0; i < b.n_allow_read; i++)
+		free(b.allow_read[i]);
+	free(b.allow_read);
+	for (size_t i = 0; i < b.n_watch; i++)
+		free(b.watch[i]);
+	free(b.watch);
+	if (r < 0)
+		policy_plan_free(plan);
+	return r;
+}
+
+void
+policy_plan_free(struct policy_plan *plan)
+{
+	for (size_t i = 0; i < plan->n_mounts; i++) {
+		free(plan->mounts[i].path);
+		free(plan->mounts[i].origin);
+	}
+	free(plan->mounts);
+	for (size_t i = 0; i < plan->n_watch; i++)
+		free(plan->watch[i]);
+	free(plan->watch);
+	for (size_t i = 0; i < plan->n_protect; i++)
+		free(plan->protect[i]);
+	free(plan->protect);
+	for (size_t i = 0; i < plan->n_notes; i++)
+		free(plan->notes[i]);
+	free(plan->notes);
+	memset(plan, 0, sizeof(*plan));
+}

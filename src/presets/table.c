@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The preset table. Agent API hosts are the agents' own endpoints; no
+ * package-registry host appears here (see resolve.c).
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "presets/presets.h"
+
+#define L(...)                                                                                     \
+	(const char *const[])                                                                      \
+	{                                                                                          \
+		__VA_ARGS__, NULL                                                                  \
+	}
+#define NONE ((const char *const[]){ NULL })
+
+/*
+ * Claude Code: settings passed on its command line turn its own bubblewrap
+ * sandbox off (it cannot nest inside cordon's, and cordon is the boundary)
+ * and add cordon's PreToolUse hook. Flag settings are a layer the agent
+ * cannot edit, unlike ~/.claude/settings.json (which stays read-only too).
+ */
+static const struct cordon_preset presets[] = {
+	{
+		.name = "claude",
+		.kind = PRESET_AGENT,
+		.summary = "Claude Code",
+		.program = "claude",
+		.domains = L("api.anthropic.com", "claude.ai", "console.anthropic.com",
+			     "platform.claude.com"),
+		.writable = L("~/.claude", "~/.claude.json"),
+		.readonly = L("~/.claude/settings.json", "~/.claude/settings.local.json",
+			      "~/.claude/hooks", "~/.claude/commands", "~/.claude/agents",
+			      "./.claude/settings.json", "./.claude/settings.local.json",
+			      "./.mcp.json"),
+		.env_set = L("IS_SANDBOX=1", "CORDON_PROFILE=claude",
+			     "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "DISABLE_AUTOUPDATER=1"),
+		.env_pass = L("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"),
+		.agent_args = L("--settings",
+				"{\"sandbox\":{\"enabled\":false},\"hooks\":{\"PreToolUse\":[{"
+				"\"matcher\":\"Bash\",\"hooks\":[{\"type\":\"command\","
+				"\"command\":\"@CORDON@ hook claude\"}]}]}}"),
+	},
+	{
+		.name = "codex",
+		.kind = PRESET_AGENT,
+		.summary = "OpenAI Codex CLI",
+		.program = "codex",
+		.domains = L("api.openai.com", "auth.openai.com", "chatgpt.com"),
+		.writable = L("~/.codex"),
+		.readonly = L("~/.codex/config.toml", "~/.codex/rules", "./.codex/config.toml"),
+		.env_set = L("IS_SANDBOX=1", "CORDON_PROFILE=codex"),
+		.env_pass = L("OPENAI_API_KEY", "CODEX_API_KEY"),
+		/* Codex's own sandbox (Landlock/seccomp) off: cordon is the boundary. */
+		.agent_args = L("-c", "sandbox_mode=\"danger-full-access\""),
+	},
+	{
+		.name = "gemini",
+		.kind = PRESET_AGENT,
+		.summary = "Gemini CLI",
+		.program = "gemini",
+		.domains = L("generativelanguage.googleapis.com", "cloudcode-pa.googleapis.com",
+			     "oauth2.googleapis.com", "accounts.google.com"),
+		.writable = L("~/.gemini"),
+		.readonly = L("~/.gemini/settings.json", "./.gemini/settings.json"),
+		/* GEMINI_SANDBOX=false: its docker/seatbelt sandbox stays off. */
+		.env_set = L("IS_SANDBOX=1", "CORDON_PROFILE=gemini", "GEMINI_SANDBOX=false"),
+		.env_pass = L("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+		.agent_args = NONE,
+	},
+	{
+		.name = "node",
+		.kind = PRESET_TOOLCHAIN,
+		.summary = "Node.js: npm, yarn, pnpm",
+		.domains = NONE,
+		.writable = L("~/.npm", "~/.cache/yarn", "~/.yarn/berry", "~/.cache/pnpm",
+			      "~/.local/share/pnpm", "~/.cache/node-gyp"),
+		.readonly = NONE,
+		.env_set = L("CORDON_PROFILE=node", "npm_config_update_notifier=false"),
+		.env_pass = NONE,
+		.agent_args = NONE,
+		.registries = PRESET_REG_NPM,
+	},
+	{
+		.name = "python",
+		.kind = PRESET_TOOLCHAIN,
+		.summary = "Python: pip, venv, uv",
+		.domains = NONE,
+		.writable = L("~/.cache/pip", "~/.cache/uv", "~/.local/share/uv"),
+		.readonly = NONE,
+		.env_set = L("CORDON_PROFILE=python", "PIP_DISABLE_PIP_VERSION_CHECK=1"),
+		.env_pass = NONE,
+		.agent_args = NONE,
+		.registries = PRESET_REG_PIP,
+	},
+	{
+		.name = "rust",
+		.kind = PRESET_TOOLCHAIN,
+		.summary = "Rust: cargo",
+		.domains = NONE,
+		/* Not ~/.cargo/bin: a binary planted there runs later, outside. */
+		.writable = L("~/.cargo/registry", "~/.cargo/git"),
+		.readonly = L("~/.cargo/config.toml", "~/.cargo/config"),
+		.env_set = L("CORDON_PROFILE=rust", "CARGO_NET_GIT_FETCH_WITH_CLI=true"),
+		.env_pass = NONE,
+		.agent_args = NONE,
+		.registries = PRESET_REG_CARGO,
+	},
+	{
+		.name = "go",
+		.kind = PRESET_TOOLCHAIN,
+		.summary = "Go modules",
+		.domains = NONE,
+		.writable = L("~/go/pkg/mod", "~/.cache/go-build"),
+		.readonly = NONE,
+		.env_set = L("CORDON_PROFILE=go"),
+		.env_pass = NONE,
+		.agent_args = NONE,
+		.registries = PRESET_REG_GO,
+	},
+	{
+		.name = "java",
+		.kind = PRESET_TOOLCHAIN,
+		.summary = "Java: gradle, maven",
+		.domains = NONE,
+		.writable = L("~/.gradle/caches", "~/.gradle/wrapper", "~/.m2/repository"),
+		.readonly = L("~/.gradle/init.d", "~/.gradle/init.gradle", "~/.m2/settings.xml"),
+		.env_set = L("CORDON_PROFILE=java"),
+		.env_pass = NONE,
+		.agent_args = NONE,
+		.registries = PRESET_REG_MAVEN,
+	},
+};
+
+const struct cordon_preset *
+preset_lookup(const char *name)
+{
+	static const struct {
+		const char *alias, *name;
+	} aliases[] = {
+		{ "npm", "node" }, { "nodejs", "node" }, { "pip", "python" }, { "uv", "python" },
+		{ "cargo", "rust" }, { "golang", "go" }, { "gradle", "java" }, { "maven", "java" },
+		{ "claude-code", "claude" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
+		if (strcmp(name, aliases[i].alias) == 0)
+			name = aliases[i].name;
+	for (size_t i = 0; i < ARRAY_SIZE(presets); i++)
+		if (strcmp(name, presets[i].name) == 0)
+			return &presets[i];
+	return NULL;
+}
+
+const struct cordon_preset *
+preset_all(size_t *n)
+{
+	*n = ARRAY_SIZE(presets);
+	return presets;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CORDON_PROXY_CONN_H
+#define CORDON_PROXY_CONN_H
+
+#include "proxy/http.h"
+#include "proxy/proxy.h"
+#include "proxy/resolve.h"
+
+/* Internal to proxy/: the proxy object and one client connection. */
+
+enum px_state {
+	PX_STATE_ACCEPTED = 0,	/* waiting for the first byte */
+	PX_STATE_REQUEST,	/* reading a request head / SOCKS5 handshake */
+	PX_STATE_POLICY,	/* deciding, resolving */
+	PX_STATE_CONNECTING,	/* TCP connect to the upstream in progress */
+	PX_STATE_TUNNEL,	/* relaying (spliced tunnel, or framed HTTP) */
+	PX_STATE_CLOSING,	/* flushing a final answer, then close */
+};
+
+struct px_listener {
+	struct px_watch w;
+	struct px_proxy *px;
+	struct px_listener *next;
+};
+
+struct px_proxy {
+	struct px_loop *loop;
+	struct px_config cfg;
+	struct px_rules rules;
+	struct px_resolver *res;
+	struct px_listener *listeners;
+	struct px_conn *conns;
+	unsigned n_conns;
+	int accept_paused;
+	struct px_timer resume;
+};
+
+/* Start serving a freshly accepted client socket (non-blocking). */
+void px_conn_accept(struct px_proxy *px, int fd);
+
+/* Close every connection (px_proxy_free). */
+void px_conn_close_all(struct px_proxy *px);
+
+/* Resume paused accepting (a slot or fd was freed). */
+void px_proxy_resume_accept(struct px_proxy *px);
+
+#endif

@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fd.h"
+#include "common/log.h"
+#include "proxy/proxy.h"
+#include "supervisor/control.h"
+#include "supervisor/supervisor.h"
+
+static int
+mkdir_owned(const char *path, struct cordon_err *err)
+{
+	struct stat st;
+
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return cordon_err_set(err, errno, "create %s", path);
+	if (lstat(path, &st) < 0)
+		return cordon_err_set(err, errno, "stat %s", path);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+		cordon_err_set(err, EPERM, "%s is not a directory owned by you", path);
+		return cordon_err_hint(err, "remove it, or set XDG_RUNTIME_DIR to a private "
+					    "directory");
+	}
+	if ((st.st_mode & 077) != 0 && chmod(path, 0700) < 0)
+		return cordon_err_set(err, errno, "chmod %s", path);
+	return 0;
+}
+
+int
+sv_control_dir(char *out, size_t len, int create, struct cordon_err *err)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	const char *home = getenv("HOME");
+	char tmp[4096];
+
+	if (xdg != NULL && xdg[0] == '/') {
+		snprintf(out, len, "%s/cordon", xdg);
+	} else if (geteuid() == 0) {
+		snprintf(out, len, "/run/cordon");
+	} else if (home != NULL && home[0] == '/') {
+		if (create) {
+			snprintf(tmp, sizeof(tmp), "%s/.local", home);
+			mkdir(tmp, 0755);
+			snprintf(tmp, sizeof(tmp), "%s/.local/state", home);
+			mkdir(tmp, 0700);
+			snprintf(tmp, sizeof(tmp), "%s/.local/state/cordon", home);
+			if (mkdir_owned(tmp, err) < 0)
+				return -1;
+		}
+		snprintf(out, len, "%s/.local/state/cordon/run", home);
+	} else {
+		cordon_err_set(err, ENOENT, "no place for the control socket");
+		return cordon_err_hint(err, "set XDG_RUNTIME_DIR or HOME");
+	}
+	if (strlen(out) + 1 >= len || strlen(out) > 80) {
+		cordon_err_set(err, ENAMETOOLONG, "control directory %s", out);
+		return cordon_err_hint(err, "set XDG_RUNTIME_DIR to a shorter path");
+	}
+	if (create && mkdir_owned(out, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+id_ok(const char *id)
+{
+	if (id == NULL || id[0] == '\0' || id[0] == '.' || strlen(id) > 20)
+		return 0;
+	for (const char *p = id; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
+			return 0;
+	return 1;
+}
+
+/* Is pid in our network namespace? (a sandboxed peer is not) */
+static int
+same_netns(pid_t pid)
+{
+	char path[64];
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	if (stat(path, &a) < 0 || stat("/proc/self/ns/net", &b) < 0)
+		return 0;
+	return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+static void
+answer(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+answer(int fd, const char *fmt, ...)
+{
+	char buf[600];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	send(fd, buf, (size_t)n, MSG_NOSIGNAL);
+}
+
+static void
+serve_one(struct sv_control *ctl, int fd)
+{
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	struct timeval tv = { .tv_sec = 1, .tv_usec = 0 };
+	char buf[512];
+	ssize_t n;
+	size_t len = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != geteuid()) {
+		answer(fd, "error permission denied: not your session");
+		return;
+	}
+	if (!same_netns(cred.pid)) {
+		answer(fd, "error permission denied: requests from inside a sandbox are refused");
+		return;
+	}
+	/* one short line; a peer of our own uid that stalls gets a second at most */
+	fd_set_nonblock(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (len < sizeof(buf) - 1) {
+		n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (memchr(buf, '\n', len) != NULL)
+			break;
+	}
+	buf[len] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (strncmp(buf, "allow ", 6) == 0 && buf[6] != '\0') {
+		struct cordon_err err = { 0 };
+
+		if (ctl->on_allow(ctl->arg, buf + 6, &err) < 0)
+			answer(fd, "error %s%s%s", err.msg, err.hint[0] ? "\nHint: " : "", err.hint);
+		else
+			answer(fd, "ok %s is now allowed in this session", buf + 6);
+		return;
+	}
+	answer(fd, "error unknown request");
+}
+
+static void
+on_control(struct px_loop *loop, struct px_watch *w, uint32_t events)
+{
+	struct sv_control *ctl = px_container_of(w, struct sv_control, w);
+
+	(void)loop;
+	(void)events;
+	for (int i = 0; i < 16; i++) {
+		_cleanup_close_ int fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd < 0)
+			return;
+		serve_one(ctl, fd);
+	}
+}
+
+int
+sv_control_open(struct sv_control *ctl, struct px_loop *loop, const char *id,
+		sv_allow_fn on_allow, void *arg, struct cordon_err *err)
+{
+	struct sockaddr_un sa;
+	char dir[128];
+	_cleanup_close_ int fd = -1;
+	mode_t old;
+	int r;
+
+	memset(ctl, 0, sizeof(*ctl));
+	ctl->w.fd = -1;
+	if (!id_ok(id)) {
+		cordon_err_set(err, EINVAL, "bad session id '%s'", id ? id : "");
+		return cordon_err_hint(err, "use letters, digits, '.', '_' and '-' (20 at most)");
+	}
+	if (sv_control_dir(dir, sizeof(dir), 1, err) < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.80s/%.20s.sock", dir, id);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return cordon_err_set(err, errno, "control socket");
+	/* a stale socket of a session that died: connect fails, remove it */
+	{
+		_cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+		    errno == ECONNREFUSED)
+			unlink(sa.sun_path);
+	}
+	old = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0) {
+		cordon_err_set(err, errno, "bind %s", sa.sun_path);
+		if (errno == EADDRINUSE)
+			cordon_err_hint(err, "another cordon session uses the id '%s'", id);
+		return -1;
+	}
+	if (chmod(sa.sun_path, 0600) < 0 || listen(fd, 16) < 0) {
+		cordon_err_set(err, errno, "listen on %s", sa.sun_path);
+		unlink(sa.sun_path);
+		return -1;
+	}
+	if (px_loop_add(loop, &ctl->w, fd, EPOLLIN, on_control) < 0) {
+		cordon_err_set(err, errno, "watch the control socket");
+		unlink(sa.sun_path);
+		return -1;
+	}
+	ctl->loop = loop;
+	ctl->on_allow = on_allow;
+	ctl->arg = arg;
+	memcpy(ctl->path, sa.sun_path, sizeof(ctl->path));
+	ctl->w.fd = steal_fd(fd);
+	return 0;
+}
+
+void
+sv_control_close(struct sv_control *ctl)
+{
+	if (ctl->loop == NULL || ctl->w.fd < 0)
+		return;
+	px_loop_del(ctl->loop, &ctl->w);
+	close(ctl->w.fd);
+	ctl->w.fd = -1;
+	unlink(ctl->path);
+	ctl->path[0] = '\0';
+	ctl->loop = NULL;
+}
+
+/* The only live session in dir, or an error listing them. */
+static int
+pick_session(const char *dir, char *id, size_t idlen, struct cordon_err *err)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *e;
+	char found[512] = "";
+	int n = 0;
+
+	if (d == NULL) {
+		cordon_err_set(err, errno, "no running cordon session (%s)", dir);
+		return cordon_err_hint(err, "start one with `cordon run ...`; `cordon allow` "
+					    "widens a running session");
+	}
+	while ((e = readdir(d)) != NULL) {
+		size_t l = strlen(e->d_name);
+
+		if (l < 6 || strcmp(e->d_name + l - 5, ".sock") != 0)
+			continue;
+		if (n++ == 0)
+			snprintf(id, idlen, "%.*s", (int)(l - 5), e->d_name);
+		if (strlen(found) + l + 2 < sizeof(found)) {
+			strcat(found, found[0] ? ", " : "");
+			strncat(found, e->d_name, l - 5);
+		}
+	}
+	if (n == 1)
+		return 0;
+	if (n == 0) {
+		cordon_err_set(err, ENOENT, "no running cordon session");
+		return cordon_err_hint(err, "start one with `cordon run ...`");
+	}
+	cordon_err_set(err, 0, "%d cordon sessions are running: %s", n, found);
+	return cordon_err_hint(err, "choose one with --session ID or --name NAME");
+}
+
+int
+sv_control_allow(const char *id, const char *pattern, char *reply, size_t replylen,
+		 struct cordon_err *err)
+{
+	struct sockaddr_un sa;
+	char dir[128], pick[64], buf[1024];
+	_cleanup_close_ int fd = -1;
+	size_t len = 0;
+	ssize_t n;
+
+	if (sv_control_dir(dir, sizeof(dir), 0, err) < 0)
+		return -1;
+	if (id == NULL) {
+		if (pick_session(dir, pick, sizeof(pick), err) < 0)
+			return -1;
+		id = pick;
+	}
+	if (!id_ok(id)) {
+		cordon_err_set(err, EINVAL, "bad session id '%s'", id);
+		return cordon_err_hint(err, "`ls %s` lists the sessions", dir);
+	}
+	if (strchr(pattern, '\n') != NULL || strlen(pattern) > 400) {
+		cordon_err_set(err, EINVAL, "bad pattern");
+		return cordon_err_hint(err, "give one host name, wildcard or CIDR");
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.80s/%.20s.sock", dir, id);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return cordon_err_set(err, errno, "socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		cordon_err_set(err, errno, "connect to session %s (%s)", id, sa.sun_path);
+		return cordon_err_hint(err, "is that `cordon run` still running? `ls %s` lists "
+					    "the sessions",
+				       dir);
+	}
+	snprintf(buf, sizeof(buf), "allow %s\n", pattern);
+	if (fd_write_all(fd, buf, strlen(buf)) < 0)
+		return cordon_err_set(err, errno, "send to session %s", id);
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	if (strncmp(buf, "ok ", 3) == 0) {
+		snprintf(reply, replylen, "%s", buf + 3);
+		return 0;
+	}
+	if (strncmp(buf, "error ", 6) == 0) {
+		char *hint = strstr(buf, "\nHint: ");
+
+		if (hint != NULL) {
+			*hint = '\0';
+			cordon_err_set(err, 0, "session %s: %s", id, buf + 6);
+			return cordon_err_hint(err, "%s", hint + 7);
+		}
+		cordon_err_set(err, 0, "session %s: %s", id, buf + 6);
+		return cordon_err_hint(err, "check the pattern: host, *.suffix or CIDR, "
+					    "optionally :PORT");
+	}
+	cordon_err_set(err, EPROTO, "session %s gave no answer", id);
+	return cordon_err_hint(err, "is it a cordon of the same version?");
+}
+
+static int
+allow_live(void *arg, const char *pattern, struct cordon_err *err)
+{
+	struct sv_supervisor *sv = arg;
+
+	if (px_proxy_add_rule(sv->proxy, pattern, 0, err) < 0)
+		return -1;
+	log_info("network policy widened: %s allowed (cordon allow)", pattern);
+	return 0;
+}
+
+int
+sv_proxy_start(struct sv_supervisor *sv, const struct px_config *cfg, const char *id,
+	       struct cordon_err *err)
+{
+	char pid_id[24];
+	int fd = sv->sess.fds[SB_FD_PROXY];
+
+	if (fd < 0) {
+		cordon_err_set(err, EBADF, "the sandbox sent no proxy listener");
+		return cordon_err_hint(err, "this is a bug in cordon; please report it");
+	}
+	sv->proxy = px_proxy_new(sv->loop, cfg, err);
+	if (sv->proxy == NULL)
+		return -1;
+	sv->sess.fds[SB_FD_PROXY] = -1;
+	if (px_proxy_add_listener(sv->proxy, fd, err) < 0)
+		return -1;
+	if (sv->sess.fds[SB_FD_PROXY2] >= 0) {
+		fd = sv->sess.fds[SB_FD_PROXY2];
+		sv->sess.fds[SB_FD_PROXY2] = -1;
+		if (px_proxy_add_listener(sv->proxy, fd, err) < 0)
+			return -1;
+	}
+	if (id == NULL) {
+		snprintf(pid_id, sizeof(pid_id), "%d", (int)getpid());
+		id = pid_id;
+	}
+	if (sv_control_open(&sv->control, sv->loop, id, allow_live, sv, err) < 0) {
+		/* the proxy works without live widening; say so and go on */
+		log_warnx("no control socket (`cordon allow` will not reach this session): %s",
+			  err->msg);
+		cordon_err_clear(err);
+	}
+	log_debug("session id %s, control socket %s", id, sv->control.path);
+	return 0;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CORDON_SUPERVISOR_CONTROL_H
+#define CORDON_SUPERVISOR_CONTROL_H
+
+#include <stddef.h>
+
+#include "common/err.h"
+#include "proxy/loop.h"
+
+/*
+ * The control socket of a running `cordon run`: `cordon allow DOMAIN` sends
+ * "allow DOMAIN\n" and reads "ok ...\n" or "error ...\n". The socket lives
+ * outside the sandbox, in $XDG_RUNTIME_DIR/cordon/ (the sandbox has its own
+ * /run) or ~/.local/state/cordon/run/, a 0700 directory; the socket is 0600.
+ * Peers must have our uid and our network namespace (so a sandboxed process
+ * that reaches the socket file anyway is refused).
+ */
+typedef int (*sv_allow_fn)(void *arg, const char *pattern, struct cordon_err *err);
+
+struct sv_control {
+	struct px_loop *loop;
+	struct px_watch w;
+	char path[108];
+	sv_allow_fn on_allow;
+	void *arg;
+};
+
+/*
+ * The directory of control sockets, created (0700) when create is set.
+ * Refuses a directory not owned by us or open to others. 0 or -1 with err.
+ */
+int sv_control_dir(char *out, size_t len, int create, struct cordon_err *err);
+
+/*
+ * Listen on <dir>/<id>.sock and serve it on loop. id: [A-Za-z0-9._-]+.
+ * 0 or -1 with err; on failure ctl needs no sv_control_close.
+ */
+int sv_control_open(struct sv_control *ctl, struct px_loop *loop, const char *id,
+		    sv_allow_fn on_allow, void *arg, struct cordon_err *err);
+
+/* Stop serving and remove the socket file. Safe on a zeroed ctl. */
+void sv_control_close(struct sv_control *ctl);
+
+/*
+ * Client side: send "allow PATTERN" to the session id (NULL: the only
+ * running one) and copy the answer line to reply. 0 when the supervisor
+ * said ok, -1 with err otherwise.
+ */
+int sv_control_allow(const char *id, const char *pattern, char *reply, size_t replylen,
+		     struct cordon_err *err);
+
+struct sv_supervisor;
+struct px_config;
+
+/*
+ * Start the egress proxy of a session on sv->loop: accept on the listener
+ * the sandbox handed over (sv->sess.fds[SB_FD_PROXY], taken over), and
+ * serve `cordon allow` on the control socket named id (NULL: the
+ * supervisor's pid). Rules are then added with px_proxy_add_rule(sv->proxy,
+ * ...). sv_fini releases both. 0 or -1 with err.
+ */
+int sv_proxy_start(struct sv_supervisor *sv, const struct px_config *cfg, const char *id,
+		   struct cordon_err *err);
+
+#endif

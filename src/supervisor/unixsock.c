@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The unix-socket connect policy, served from the seccomp user
+ * notification on connect(2). See unixsock.h for the rules; the steps of
+ * one notification:
+ *
+ *   1. pidfd of the caller, then check the notification is still live
+ *      (the pid may have been reused otherwise)
+ *   2. copy the address out of the caller's memory (process_vm_readv),
+ *      check again
+ *   3. copy the socket itself (pidfd_getfd, Linux >= 5.6)
+ *   4. pathname unix address: resolve it in the caller's root, decide
+ *   5. connect our copy (a pathname through "/proc/self/fd/N" of the
+ *      resolved O_PATH fd, so what was checked is what is connected) and
+ *      answer with the result
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "supervisor/unixsock.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+
+int
+sv_unixsock_name_allowed(char *const *allowed, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *a = allowed[i];
+
+		if (a == NULL)
+			continue;
+		if (strpbrk(a, "*?[") != NULL ? fnmatch(a, path, FNM_PATHNAME) == 0
+					      : strcmp(a, path) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* O_PATH fd of path resolved inside the tree rooted at rootfd. */
+static int
+open_in_root(int rootfd, const char *path)
+{
+	struct open_how how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_PATH | O_CLOEXEC;
+	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+}
+
+static int
+mnt_id_of(int fd, unsigned long long *id, struct statx *stx)
+{
+	struct statx tmp;
+
+	if (stx == NULL)
+		stx = &tmp;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_MNT_ID, stx) < 0)
+		return -1;
+	if (!(stx->stx_mask & STATX_MNT_ID)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	*id = stx->stx_mnt_id;
+	return 0;
+}
+
+static void
+refuse(struct sv_unixsock *u, pid_t pid, const char *path, const char *reason)
+{
+	u->refused++;
+	log_debug("refused connect to unix socket %s (pid %d): %s", path, (int)pid, reason);
+	if (u->sv->audit != NULL) {
+		struct audit_violation v = {
+			.kind = "socket", .what = path, .reason = reason, .pid = pid,
+		};
+		struct cordon_err err = { 0 };
+
+		audit_violation(u->sv->audit, &v, &err);
+	}
+}
+
+static int
+is_allowed(struct sv_unixsock *u, const char *abs, const struct statx *stx,
+	   unsigned long long mnt)
+{
+	dev_t dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
+	struct stat hst;
+
+	for (size_t i = 0; i < u->n_private; i++)
+		if (u->private_mnt[i] == mnt)
+			return 1;
+	for (size_t i = 0; i < u->n_exact; i++)
+		if (u->exact[i].dev == dev && u->exact[i].ino == (ino_t)stx->stx_ino)
+			return 1;
+	/* A glob matches by name, and the host file of that name must be this one. */
+	if (sv_unixsock_name_allowed(u->spec->unix_sockets, u->spec->n_unix_sockets, abs) &&
+	    stat(abs, &hst) == 0 && S_ISSOCK(hst.st_mode) && hst.st_dev == dev &&
+	    hst.st_ino == (ino_t)stx->stx_ino)
+		return 1;
+	return 0;
+}
+
+/*
+ * Pathname unix address: resolve, decide, connect. Returns 0 or -errno for
+ * the answer.
+ */
+static int
+connect_pathname(struct sv_unixsock *u, int nfd, const struct seccomp_notif *req, int sock,
+		 const char *path)
+{
+	char abs[PATH_MAX], link[64];
+	_cleanup_close_ int rootfd = -1, fd = -1;
+	unsigned long long mnt;
+	struct statx stx;
+	struct sockaddr_un sa;
+
+	if (path[0] == '/') {
+		snprintf(abs, sizeof(abs), "%s", path);
+	} else {
+		char cwd[PATH_MAX];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/%d/cwd", (int)req->pid);
+		n = readlink(link, cwd, sizeof(cwd) - 1);
+		if (n <= 0 || cwd[0] != '/') {
+			refuse(u, (pid_t)req->pid, path, "cannot resolve the caller's cwd");
+			return -EACCES;
+		}
+		cwd[n] = '\0';
+		if ((size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, path) >= sizeof(abs))
+			return -ENAMETOOLONG;
+	}
+	/*
+	 * /proc/self, /proc/<pid>/root, /dev/fd: magic links, resolved for the
+	 * caller and not for us; no socket lives there.
+	 */
+	if (strncmp(abs, "/proc/", 6) == 0 || strncmp(abs, "/dev/fd/", 8) == 0) {
+		refuse(u, (pid_t)req->pid, abs, "path through a /proc magic link");
+		return -EACCES;
+	}
+	snprintf(link, sizeof(link), "/proc/%d/root", (int)req->pid);
+	rootfd = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0 || !sv_notify_id_valid(nfd, req->id))
+		return -ESRCH;
+	fd = open_in_root(rootfd, abs);
+	if (fd < 0) {
+		int e = errno;
+
+		/* A magic link (/proc/self/root/...) in the path: never followed. */
+		if (e == ELOOP || e == EXDEV) {
+			refuse(u, (pid_t)req->pid, abs, "path through a /proc magic link");
+			return -EACCES;
+		}
+		return -e;
+	}
+	if (mnt_id_of(fd, &mnt, &stx) < 0)
+		return -errno;
+	if (!S_ISSOCK(stx.stx_mode))
+		return -ECONNREFUSED;
+	if (!is_allowed(u, abs, &stx, mnt)) {
+		refuse(u, (pid_t)req->pid, abs,
+		       "host unix socket not listed in network.allowUnixSockets");
+		return -EACCES;
+	}
+	u->allowed++;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d", fd);
+	if (connect(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	return 0;
+}
+
+static void
+on_connect(void *arg, int nfd, const struct seccomp_notif *req, struct seccomp_notif_resp *resp)
+{
+	struct sv_unixsock *u = arg;
+	struct sockaddr_storage ss;
+	uint64_t len = req->data.args[2];
+	_cleanup_close_ int pidfd = -1, sock = -1;
+	struct iovec local, remote;
+	int domain = 0, r;
+	socklen_t dl = sizeof(domain);
+
+	/* Never "continue": the answer is always the result of our own call. */
+	resp->flags = 0;
+	resp->val = 0;
+	resp->error = 0;
+	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)req->pid, 0);
+	if (pidfd < 0 || !sv_notify_id_valid(nfd, req->id)) {
+		resp->error = -ESRCH;
+		return;
+	}
+	/* The kernel's own limit (move_addr_to_kernel). */
+	if ((int)len < 0 || len > sizeof(ss)) {
+		resp->error = -EINVAL;
+		return;
+	}
+	memset(&ss, 0, sizeof(ss));
+	local.iov_base = &ss;
+	local.iov_len = (size_t)len;
+	remote.iov_base = (void *)(uintptr_t)req->data.args[1];
+	remote.iov_len = (size_t)len;
+	if (len > 0 && process_vm_readv((pid_t)req->pid, &local, 1, &remote, 1, 0) != (ssize_t)len) {
+		resp->error = -EFAULT;
+		return;
+	}
+	if (!sv_notify_id_valid(nfd, req->id)) {
+		resp->error = -ESRCH;
+		return;
+	}
+	sock = (int)syscall(SYS_pidfd_getfd, pidfd, (int)req->data.args[0], 0);
+	if (sock < 0) {
+		resp->error = -errno;
+		return;
+	}
+	if (getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &dl) < 0) {
+		resp->error = -errno;
+		return;
+	}
+	if (domain == AF_UNIX && ss.ss_family == AF_UNIX &&
+	    len > offsetof(struct sockaddr_un, sun_path) &&
+	    ((struct sockaddr_un *)&ss)->sun_path[0] != '\0') {
+		char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+		size_t n = (size_t)len - offsetof(struct sockaddr_un, sun_path);
+
+		if (n > sizeof(path) - 1)
+			n = sizeof(path) - 1;
+		memcpy(path, ((struct sockaddr_un *)&ss)->sun_path, n);
+		path[n] = '\0';
+		resp->error = connect_pathname(u, nfd, req, sock, path);
+		return;
+	}
+	/*
+	 * Anything else (IP, abstract unix, AF_UNSPEC) as asked, on our copy:
+	 * the socket lives in the sandbox's network namespace.
+	 */
+	r = connect(sock, (struct sockaddr *)&ss, (socklen_t)len);
+	resp->error = r < 0 ? -errno : 0;
+}
+
+int
+sv_unixsock_register(struct sv_unixsock *u, struct sv_supervisor *sv, const struct sb_spec *spec,
+		     struct cordon_err *err)
+{
+	const char *fixed[] = { "/tmp", "/run", "/dev/shm", spec->workspace };
+	_cleanup_close_ int rootfd = -1;
+	char link[64];
+
+	memset(u, 0, sizeof(*u));
+	u->sv = sv;
+	u->spec = spec;
+	snprintf(link, sizeof(link), "/proc/%d/root", (int)sv->sess.pid);
+	rootfd = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return cordon_err_set(err, errno, "open the sandbox's root");
+	/* The sandbox's own mounts, by mount id (statx, Linux >= 5.8). */
+	for (size_t i = 0; i < ARRAY_SIZE(fixed) + spec->n_mounts; i++) {
+		const char *p = NULL;
+		_cleanup_close_ int fd = -1;
+		unsigned long long id;
+
+		if (i < ARRAY_SIZE(fixed))
+			p = fixed[i];
+		else if (spec->mounts[i - ARRAY_SIZE(fixed)].kind == SB_MOUNT_RW ||
+			 spec->mounts[i - ARRAY_SIZE(fixed)].kind == SB_MOUNT_TMPFS)
+			p = spec->mounts[i - ARRAY_SIZE(fixed)].path;
+		if (p == NULL)
+			continue;
+		fd = open_in_root(rootfd, p);
+		if (fd < 0)
+			continue;
+		if (mnt_id_of(fd, &id, NULL) < 0)
+			return cordon_err_set(err, errno, "mount id of %s in the sandbox", p);
+		if (u->n_private == ARRAY_SIZE(u->private_mnt))
+			return cordon_err_set(err, E2BIG, "more than %zu writable mounts",
+					      ARRAY_SIZE(u->private_mnt));
+		u->private_mnt[u->n_private++] = id;
+	}
+	for (size_t i = 0; i < spec->n_unix_sockets; i++) {
+		const char *a = spec->unix_sockets[i];
+		struct stat st;
+
+		if (a == NULL || strpbrk(a, "*?[") != NULL || stat(a, &st) < 0)
+			continue;
+		if (u->n_exact == ARRAY_SIZE(u->exact))
+			return cordon_err_set(err, E2BIG, "more than %zu allowed unix sockets",
+					      ARRAY_SIZE(u->exact));
+		u->exact[u->n_exact].dev = st.st_dev;
+		u->exact[u->n_exact].ino = st.st_ino;
+		u->n_exact++;
+	}
+	if (sv_notify_register(&sv->notify, (int)SYS_connect, on_connect, u) < 0)
+		return cordon_err_set(err, errno, "register the connect handler");
+	return 0;
+}

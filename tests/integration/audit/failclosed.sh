@@ -1,0 +1,46 @@
+#!/bin/bash
+# failClosed: when a record cannot be written (full disk), the session
+# stops with a clear message and exit 125; nothing runs unlogged.
+. "$(dirname "$0")/../lib.sh"
+
+if [ "$(id -u)" -ne 0 ]; then
+	skip "full log disk stops the session" "needs root to mount a small tmpfs"
+	done_testing
+	exit $?
+fi
+ws=$(new_ws)
+full=$(mktemp -d "$T/full.XXXXXX")
+suite_cleanup() { umount "$full" 2>/dev/null; }
+if ! mount -t tmpfs -o size=64k,mode=0755 cordon-audit-test "$full"; then
+	skip "full log disk stops the session" "cannot mount tmpfs"
+	done_testing
+	exit $?
+fi
+LOG=$full/audit.jsonl
+cat > "$ws/many.sh" <<'SH'
+for ((i = 0; i < 3000; i++)); do /bin/true; done
+echo finished > finished.txt
+SH
+# Control: the same workload completes with room for the log.
+(cd "$ws" && "$CORDON" run --audit-log "$T/roomy/audit.jsonl" -- /bin/bash many.sh) >/dev/null 2>&1
+check "control: with room, the workload finishes" test -e "$ws/finished.txt"
+rm -f "$ws/finished.txt"
+
+run_capture sh -c "cd '$ws' && '$CORDON' run --audit-log '$LOG' -- /bin/bash many.sh"
+check "full disk: exit status 125" test "$RC" -eq 125
+if printf '%s' "$OUT" | grep -q "the session was stopped because a record could not be written (audit.failClosed): audit log $LOG: cannot write the exec record: No space left on device"; then
+	ok "full disk: message names the log, the record and ENOSPC"
+else
+	not_ok "full disk: message names the log, the record and ENOSPC"
+	printf '%s\n' "$OUT" | head -5 | sed 's/^/#   /'
+fi
+check "full disk: a Hint follows" sh -c "printf '%s' \"\$1\" | grep -q '^Hint: free space'" _ "$OUT"
+check "full disk: the workload was stopped before the end" test ! -e "$ws/finished.txt"
+expect_output "full disk: the exec that could not be logged was refused" "Operation not permitted" \
+	printf '%s' "$OUT"
+# What was written is intact: no half record, the session is open.
+expect_status "verify: chain intact, session open (exit 2)" 2 "$CORDON" log verify --file "$LOG"
+expect_output "every line complete" "^0$" sh -c "tail -c1 '$LOG' | tr -d '\n' | wc -c"
+umount "$full"
+
+done_testing

@@ -1,0 +1,62 @@
+#!/bin/bash
+# `cordon log verify` finds an edited, a deleted and a truncated record.
+. "$(dirname "$0")/../lib.sh"
+
+ws=$(new_ws)
+LOG=$T/verify/audit.jsonl
+for i in 1 2; do
+	(cd "$ws" && "$CORDON" run --audit-log "$LOG" -- /bin/bash -c '/bin/true; /bin/true; /bin/echo secret-$0' "$i") >/dev/null 2>&1
+done
+# 2 sessions x (start + 4 exec + end) = 12 lines; session 2 starts at line 7.
+check "12 records from two sessions" test "$(wc -l < "$LOG")" -eq 12
+expect_output "intact log: OK" "OK \\(12 records, 2 sessions\\)" "$CORDON" log verify --file "$LOG"
+expect_output "second session's first record links to the first session's last" "^linked$" \
+	$PY -c "
+import hashlib, json
+lines = open('$LOG', 'rb').read().split(b'\n')
+print('linked' if json.loads(lines[6])['prev'] == hashlib.sha256(lines[5]).hexdigest() else 'no')"
+
+cp "$LOG" "$T/edited.jsonl"
+sed -i '5s/secret-1/secret-X/' "$T/edited.jsonl"
+check "control: the edit changed line 5" grep -q secret-X "$T/edited.jsonl"
+expect_status "edited record: exit 1" 1 "$CORDON" log verify --file "$T/edited.jsonl"
+expect_fail "edited record: first broken link named (line 6, line 5 changed)" \
+	"BROKEN at line 6: link broken: line 5 was changed" "$CORDON" log verify --file "$T/edited.jsonl"
+
+cp "$LOG" "$T/deleted.jsonl"
+sed -i '3d' "$T/deleted.jsonl"
+expect_fail "deleted record: broken link at line 3" "BROKEN at line 3" \
+	"$CORDON" log verify --file "$T/deleted.jsonl"
+
+cp "$LOG" "$T/deleted1.jsonl"
+sed -i '1d' "$T/deleted1.jsonl"
+expect_fail "deleted first record: broken at line 1" "BROKEN at line 1: the first record" \
+	"$CORDON" log verify --file "$T/deleted1.jsonl"
+
+cp "$LOG" "$T/cut.jsonl"
+truncate -s -20 "$T/cut.jsonl"
+expect_status "truncated mid-record: exit 1" 1 "$CORDON" log verify --file "$T/cut.jsonl"
+expect_fail "truncated mid-record: reported" "TRUNCATED at line 12: the last line has no newline" \
+	"$CORDON" log verify --file "$T/cut.jsonl"
+
+cp "$LOG" "$T/cut2.jsonl"
+sed -i '$d' "$T/cut2.jsonl"
+expect_status "cut at a record boundary (end record gone): exit 2" 2 \
+	"$CORDON" log verify --file "$T/cut2.jsonl"
+sid=$($PY "$(dirname "$0")/alog.py" session "$LOG")
+expect_fail "... and the open session is named" "no end record; first: $sid \\(started at line 7\\)" \
+	"$CORDON" log verify --file "$T/cut2.jsonl"
+
+cp "$LOG" "$T/swap.jsonl"
+$PY - "$T/swap.jsonl" <<'PY'
+import sys
+p = sys.argv[1]
+l = open(p, 'rb').read().split(b'\n')
+l[2], l[3] = l[3], l[2]
+open(p, 'wb').write(b'\n'.join(l))
+PY
+expect_fail "reordered records: broken link" "BROKEN at line 3" "$CORDON" log verify --file "$T/swap.jsonl"
+expect_status "missing log: exit 125" 125 "$CORDON" log verify --file "$T/none.jsonl"
+expect_fail "missing log: says so" "open audit log .*No such file" "$CORDON" log verify --file "$T/none.jsonl"
+
+done_testing

@@ -1,0 +1,48 @@
+#!/bin/bash
+# `cordon check`: every probe passes on this machine, and a probe fails when
+# its wall is removed on purpose (test-only switches).
+. "$(dirname "$0")/../lib.sh"
+
+cd "$T" || exit 1
+run_capture "$CORDON" check
+check "cordon check passes on this machine (exit 0)" test "$RC" -eq 0
+[ "$RC" -eq 0 ] || printf '%s\n' "$OUT" | grep -E 'FAIL|cordon:' | sed 's/^/#   /'
+for row in "not uid 0" "no capabilities" "no_new_privs" "seccomp filter" \
+	"host processes invisible" "workspace writable" "write outside the workspace" \
+	"host /usr read-only" "host socket unreachable" "host loopback unreachable" \
+	"raw TCP out" "raw UDP out" "cloud metadata" "fail closed without user namespaces"; do
+	if printf '%s\n' "$OUT" | grep -F -- "$row" | grep -q ' PASS$'; then
+		ok "probe '$row' present and PASS"
+	else
+		not_ok "probe '$row' present and PASS"
+		printf '%s\n' "$OUT" | grep -F -- "$row" | sed 's/^/#   /'
+	fi
+done
+expect_output "summary line" "^[0-9]+ probes, [0-9]+ passed, 0 failed$" printf '%s\n' "$OUT"
+
+run_capture "$CORDON" check --json
+if printf '%s' "$OUT" | $PY -c 'import json,sys; d=json.load(sys.stdin); assert all({"probe","expected","observed","result"} <= set(r) for r in d); print(len(d))' >/dev/null 2>&1; then
+	ok "--json is a JSON array of probe objects"
+else
+	not_ok "--json is a JSON array of probe objects"
+fi
+
+# Remove the read-only host root and Landlock (the two walls that stop a
+# write outside the workspace) on purpose: the probe must notice.
+run_capture env CORDON_TEST_HOOKS=1 CORDON_TEST_NO_RO_ROOT=1 CORDON_TEST_NO_LANDLOCK=1 "$CORDON" check
+check "without the read-only root and Landlock, check exits 1" test "$RC" -eq 1
+if printf '%s\n' "$OUT" | grep -F "write outside the workspace" | grep -q ' FAIL$'; then
+	ok "without the read-only root and Landlock, 'write outside the workspace' FAILs"
+else
+	not_ok "without the read-only root and Landlock, 'write outside the workspace' FAILs"
+	printf '%s\n' "$OUT" | grep -F "write outside" | sed 's/^/#   /'
+fi
+# The switch is inert unless test hooks are on.
+run_capture env CORDON_TEST_NO_RO_ROOT=1 CORDON_TEST_NO_LANDLOCK=1 "$CORDON" check
+if printf '%s\n' "$OUT" | grep -F "write outside the workspace" | grep -q ' PASS$'; then
+	ok "test switch ignored without CORDON_TEST_HOOKS=1"
+else
+	not_ok "test switch ignored without CORDON_TEST_HOOKS=1"
+fi
+expect_output "cordon check --help" "Usage: cordon check" "$CORDON" check --help
+done_testing

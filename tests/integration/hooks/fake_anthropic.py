@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""A scripted stand-in for the Anthropic Messages API, for tests only.
+
+Listens on 127.0.0.1:PORT (inside the sandbox's own network namespace).
+The first request that offers the Bash tool gets a tool_use calling Bash
+with the command in $FAKE_BASH_COMMAND; a request carrying a tool_result
+gets a final text answer. Every request body is appended to $FAKE_LOG as
+one JSON line, so the test can read what Claude Code sent back (the tool's
+output, or the hook's reason for refusing it).
+Usage: fake_anthropic.py PORT
+"""
+import json
+import os
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+COMMAND = os.environ.get("FAKE_BASH_COMMAND", "echo hello")
+LOG = os.environ.get("FAKE_LOG", "/dev/null")
+
+
+def sse(events):
+    out = []
+    for name, data in events:
+        out.append(f"event: {name}\ndata: {json.dumps(data)}\n\n")
+    return "".join(out).encode()
+
+
+def message_events(model, blocks, stop):
+    msg = {"id": "msg_fake", "type": "message", "role": "assistant", "model": model,
+           "content": [], "stop_reason": None, "stop_sequence": None,
+           "usage": {"input_tokens": 10, "output_tokens": 1}}
+    ev = [("message_start", {"type": "message_start", "message": msg})]
+    for i, b in enumerate(blocks):
+        if b["type"] == "text":
+            ev.append(("content_block_start", {"type": "content_block_start", "index": i,
+                                               "content_block": {"type": "text", "text": ""}}))
+            ev.append(("content_block_delta", {"type": "content_block_delta", "index": i,
+                                               "delta": {"type": "text_delta", "text": b["text"]}}))
+        else:
+            ev.append(("content_block_start", {"type": "content_block_start", "index": i,
+                                               "content_block": {"type": "tool_use", "id": b["id"],
+                                                                 "name": b["name"], "input": {}}}))
+            ev.append(("content_block_delta", {"type": "content_block_delta", "index": i,
+                                               "delta": {"type": "input_json_delta",
+                                                         "partial_json": json.dumps(b["input"])}}))
+        ev.append(("content_block_stop", {"type": "content_block_stop", "index": i}))
+    ev.append(("message_delta", {"type": "message_delta",
+                                 "delta": {"stop_reason": stop, "stop_sequence": None},
+                                 "usage": {"output_tokens": 5}}))
+    ev.append(("message_stop", {"type": "message_stop"}))
+    return ev
+
+
+def has_tool_result(req):
+    for m in req.get("messages", []):
+        c = m.get("content")
+        if isinstance(c, list) and any(isinstance(b, dict) and b.get("type") == "tool_result"
+                                       for b in c):
+            return True
+    return False
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def reply(self, code, body, ctype="application/json"):
+        self.send_response(code)
+        self.send_header("content-type", ctype)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self.reply(200, b"{}")
+
+    def do_HEAD(self):
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def do_POST(self):
+        n = int(self.headers.get("content-length", "0"))
+        raw = self.rfile.read(n)
+        try:
+            req = json.loads(raw)
+        except ValueError:
+            req = {}
+        with open(LOG, "a") as f:
+            f.write(json.dumps({"path": self.path, "body": req}) + "\n")
+        if "count_tokens" in self.path:
+            self.reply(200, b'{"input_tokens": 10}')
+            return
+        model = req.get("model", "claude-fake")
+        tools = [t.get("name") for t in req.get("tools", []) if isinstance(t, dict)]
+        if has_tool_result(req):
+            blocks, stop = [{"type": "text", "text": "FAKE-DONE"}], "end_turn"
+        elif "Bash" in tools:
+            blocks = [{"type": "tool_use", "id": "toolu_fake01", "name": "Bash",
+                       "input": {"command": COMMAND, "description": "scripted by the test"}}]
+            stop = "tool_use"
+        else:
+            blocks, stop = [{"type": "text", "text": "ok"}], "end_turn"
+        if req.get("stream"):
+            self.reply(200, sse(message_events(model, blocks, stop)), "text/event-stream")
+        else:
+            body = {"id": "msg_fake", "type": "message", "role": "assistant", "model": model,
+                    "content": blocks, "stop_reason": stop, "stop_sequence": None,
+                    "usage": {"input_tokens": 10, "output_tokens": 5}}
+            self.reply(200, json.dumps(body).encode())
+
+
+if __name__ == "__main__":
+    srv = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+    srv.serve_forever()

@@ -1,0 +1,44 @@
+#!/bin/bash
+# Secrets in the environment never reach the sandbox.
+. "$(dirname "$0")/../lib.sh"
+
+ws=$(new_ws)
+home=$(mktemp -d "$T/home.XXXXXX")
+chmod 755 "$home"
+m="m$$"
+dump='tr "\0" "\n" < /proc/self/environ'
+run_capture env HOME="$home" GITHUB_TOKEN="tok-$m" AWS_SECRET_ACCESS_KEY="aws-$m" \
+	DB_PASSWORD="pw-$m" SSH_AUTH_SOCK="/run/agent-$m" ANTHROPIC_API_KEY="ak-$m" \
+	my_service_token="low-$m" VISIBLE_SETTING="vis-$m" \
+	sh -c "cd '$ws' && '$CORDON' run -- sh -c '$dump'"
+check "control: an ordinary variable is visible inside" sh -c "printf '%s' \"\$1\" | grep -q VISIBLE_SETTING=vis-$m" _ "$OUT"
+for v in GITHUB_TOKEN AWS_SECRET_ACCESS_KEY DB_PASSWORD SSH_AUTH_SOCK ANTHROPIC_API_KEY my_service_token; do
+	if printf '%s' "$OUT" | grep -q "^$v="; then
+		not_ok "$v scrubbed from /proc/self/environ"
+	else
+		ok "$v scrubbed from /proc/self/environ"
+	fi
+done
+check "no secret value anywhere in the environment" sh -c "! printf '%s' \"\$1\" | grep -Eq '(tok|aws|pw|ak|low)-$m'" _ "$OUT"
+check "CORDON_SANDBOX=1 is set" sh -c "printf '%s' \"\$1\" | grep -qx CORDON_SANDBOX=1" _ "$OUT"
+expect_fail "pid 1 inside does not leak the original environment" "Permission denied|^$" \
+	env HOME="$home" GITHUB_TOKEN="tok-$m" sh -c "cd '$ws' && '$CORDON' run -- sh -c 'tr \"\\0\" \"\\n\" < /proc/1/environ | grep tok-$m'"
+
+# An explicit allow keeps one (credentials.envVars mode allow), and a
+# policy deny removes an ordinary one.
+cat > "$T/env.json" <<'JSON'
+{"sandbox": {"credentials": {"envVars": [
+  {"name": "GITHUB_TOKEN", "mode": "allow"},
+  {"name": "VISIBLE_SETTING", "mode": "deny"}]}}}
+JSON
+run_capture env HOME="$home" GITHUB_TOKEN="tok-$m" VISIBLE_SETTING="vis-$m" \
+	sh -c "cd '$ws' && '$CORDON' run --policy '$T/env.json' -- sh -c '$dump'"
+check "explicit allow keeps GITHUB_TOKEN" sh -c "printf '%s' \"\$1\" | grep -q GITHUB_TOKEN=tok-$m" _ "$OUT"
+check "policy deny removes VISIBLE_SETTING" sh -c "! printf '%s' \"\$1\" | grep -q VISIBLE_SETTING" _ "$OUT"
+# The strict profile keeps only a short list.
+run_capture env HOME="$home" VISIBLE_SETTING="vis-$m" sh -c "cd '$ws' && '$CORDON' run --profile strict -- sh -c '$dump'"
+check "--profile strict drops ordinary variables" sh -c "! printf '%s' \"\$1\" | grep -q VISIBLE_SETTING" _ "$OUT"
+check "--profile strict keeps PATH" sh -c "printf '%s' \"\$1\" | grep -q '^PATH='" _ "$OUT"
+expect_fail "unknown profile: 125 with the known names" "no profile named \"nope\".*|known profiles" \
+	sh -c "cd '$ws' && '$CORDON' run --profile nope -- true"
+done_testing

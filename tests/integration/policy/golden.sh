@@ -1,0 +1,53 @@
+#!/bin/bash
+# Golden tests: each bad policy is refused with exactly the expected text
+# (file:line:col, key, what was expected, a hint) and exit 125; each good
+# one validates.
+. "$(dirname "$0")/../lib.sh"
+
+data="${CORDON_SRC:-}/tests/data/policies"
+if [ ! -r "$data/bad" ]; then
+	skip "golden policies" "cannot read $data (CORDON_SRC unset or not readable)"
+	done_testing
+	exit
+fi
+# A private copy: the messages name the file as given on the command line.
+cp -r "$data" "$T/policies"
+cd "$T/policies/bad" || exit 1
+for f in *.json; do
+	want="${f%.json}.expected"
+	got=$("$CORDON" policy validate "$f" 2>&1 >/dev/null)
+	rc=$?
+	if [ "$rc" -eq 125 ] && [ "$got" = "$(cat "$want")" ]; then
+		ok "bad/$f refused with the expected message"
+	else
+		not_ok "bad/$f refused with the expected message"
+		diag "exit $rc; got:"
+		printf '%s\n' "$got" | sed 's/^/#   /'
+		diag "wanted:"
+		sed 's/^/#   /' "$want"
+	fi
+done
+cd "$T/policies/ok" || exit 1
+for f in *.json; do
+	case $f in
+	claude-*) opt=--claude ;;
+	managed-*) opt=--managed ;;
+	*) opt= ;;
+	esac
+	expect_output "ok/$f validates" "^$f: ok$" "$CORDON" policy validate $opt "$f"
+done
+
+# A bad policy stops `cordon run` before anything runs.
+ws=$(new_ws)
+home=$(mktemp -d "$T/home.XXXXXX")
+mkdir -p "$home/.config/cordon"
+cp "$T/policies/bad/wrong-type.json" "$home/.config/cordon/settings.json"
+run_capture env HOME="$home" sh -c "cd '$ws' && '$CORDON' run -- touch ran"
+if [ "$RC" -eq 125 ] && printf '%s' "$OUT" | grep -q "settings.json:4:42: key \`sandbox.filesystem.denyRead\[2\]\`: expected string, got number"; then
+	ok "bad user settings: run refused with 125 and file:line:col"
+else
+	not_ok "bad user settings: run refused with 125 and file:line:col"
+	diag "exit $RC: $OUT"
+fi
+check "bad user settings: nothing ran" test ! -e "$ws/ran"
+done_testing

@@ -1,0 +1,42 @@
+#!/bin/bash
+# Invoked by root, the command runs as an unprivileged kernel uid. Where the
+# workspace's file system cannot do idmapped mounts (overlayfs, as in many
+# containers), cordon falls back to the workspace owner's uid when that is
+# not root, and otherwise refuses (fail closed) with a hint.
+. "$(dirname "$0")/../lib.sh"
+
+if [ "$(id -u)" -ne 0 ]; then
+	skip "idmapped workspace (root only)" "runs as root only: unprivileged users need no idmap"
+	done_testing
+	exit
+fi
+ws=$(new_ws)
+expect_output "root-invoked command has a non-zero uid" "^[1-9][0-9]*$" sb "$ws" id -u
+sb "$ws" sh -c 'echo data > made-inside'
+check "file made inside is owned by the workspace owner (root) on disk" \
+	test "$(stat -c %u "$ws/made-inside")" = 0
+check "root-only host files stay unreadable" sh -c "! (cd '$ws' && '$CORDON' run -- cat /etc/shadow) >/dev/null 2>&1"
+check "control: root reads /etc/shadow without cordon" sh -c "cat /etc/shadow >/dev/null"
+
+ov=$(mktemp -d "$T/overlay.XXXXXX")
+chmod 755 "$ov"
+mkdir -p "$ov/lower" "$ov/upper" "$ov/work" "$ov/merged"
+suite_cleanup() { umount "$ov/merged" 2>/dev/null; }
+if mount -t overlay overlay -o "lowerdir=$ov/lower,upperdir=$ov/upper,workdir=$ov/work" "$ov/merged" 2>/dev/null; then
+	mkdir "$ov/merged/rootws" "$ov/merged/userws"
+	chmod 755 "$ov/merged/rootws" "$ov/merged/userws"
+	expect_status "root-owned workspace on overlayfs: refused with 125" 125 \
+		sh -c "cd '$ov/merged/rootws' && '$CORDON' run -- touch x"
+	expect_fail "the refusal names idmapped mounts and gives a hint" "idmapped.*Hint:|Hint:.*idmapped" \
+		sh -c "cd '$ov/merged/rootws' && '$CORDON' run -- true"
+	check "nothing ran in the refused workspace" test ! -e "$ov/merged/rootws/x"
+	chown nobody "$ov/merged/userws"
+	expect_output "user-owned workspace on overlayfs: runs as its owner" "^$(id -u nobody)$" \
+		sh -c "cd '$ov/merged/userws' && '$CORDON' run -- id -u"
+	sh -c "cd '$ov/merged/userws' && '$CORDON' run -- touch made" >/dev/null 2>&1
+	check "and can write its workspace" test -e "$ov/merged/userws/made"
+	umount "$ov/merged"
+else
+	skip "overlayfs fallback" "cannot mount overlayfs here"
+fi
+done_testing

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Planning: path expansion, the bounded glob walk, conflict resolution,
+ * and the git config stripping of the quarantine. Uses a scratch tree
+ * under $TMPDIR (or /tmp); no privileges.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "policy/internal.h"
+#include "policy/plan.h"
+#include "supervisor/quarantine.h"
+#include "tap.h"
+
+static char root[PATH_MAX];
+
+static void
+mk(const char *rel, bool dir)
+{
+	char p[PATH_MAX * 2];
+	char *s;
+
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	for (s = p + strlen(root) + 1; (s = strchr(s, '/')) != NULL; s++) {
+		*s = '\0';
+		mkdir(p, 0755);
+		*s = '/';
+	}
+	if (dir)
+		mkdir(p, 0755);
+	else
+		close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+}
+
+static int
+test_expand(void)
+{
+	struct policy_ctx ctx = { "/ws", "/home/u" };
+	char out[PATH_MAX];
+
+	CHECK(policy_path_expand("~/.ssh", &ctx, out, sizeof(out)) == 0);
+	CHECK_STR(out, "/home/u/.ssh");
+	CHECK(policy_path_expand("~", &ctx, out, sizeof(out)) == 0);
+	CHECK_STR(out, "/home/u");
+	CHECK(policy_path_expand(".env*", &ctx, out, sizeof(out)) == 0);
+	CHECK_STR(out, "/ws/.env*");
+	CHECK(policy_path_expand("a/../../etc//./x/", &ctx, out, sizeof(out)) == 0);
+	CHECK_STR(out, "/etc/x");
+	CHECK(policy_path_expand("/../..", &ctx, out, sizeof(out)) == 0);
+	CHECK_STR(out, "/");
+	ctx.home = NULL;
+	CHECK(policy_path_expand("~/x", &ctx, out, sizeof(out)) == -1);
+	CHECK(policy_path_within("/a/b", "/a"));
+	CHECK(!policy_path_within("/ab", "/a"));
+	CHECK(policy_path_within("/a", "/"));
+	return 0;
+}
+
+struct found {
+	char *v[64];
+	size_t n;
+};
+
+static void
+collect(const char *path, void *arg)
+{
+	struct found *f = arg;
+
+	if (f->n < 64)
+		f->v[f->n++] = strdup(path + strlen(root));
+}
+
+static bool
+has(const struct found *f, const char *rel)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->v[i], rel) == 0)
+			return true;
+	return false;
+}
+
+static int
+test_glob(void)
+{
+	char pat[PATH_MAX * 2];
+	struct found f = { { NULL }, 0 };
+	size_t n;
+
+	mk("ws/a.pem", false);
+	mk("ws/sub/deep/b.pem", false);
+	mk("ws/node_modules/pkg/c.pem", false);
+	mk("ws/.git/d.pem", false);
+	mk("ws/.env", false);
+	mk("ws/.env.local", false);
+	mk("ws/env", false);
+	snprintf(pat, sizeof(pat), "%s/ws/**/*.pem", root);
+	n = policy_glob(pat, collect, &f);
+	CHECK(n != (size_t)-1 && n > 0);
+	CHECK(f.n == 2);
+	CHECK(has(&f, "/ws/a.pem"));
+	CHECK(has(&f, "/ws/sub/deep/b.pem"));
+	for (size_t i = 0; i < f.n; i++)
+		free(f.v[i]);
+	f.n = 0;
+	/* Naming node_modules enters it. */
+	snprintf(pat, sizeof(pat), "%s/ws/node_modules/**/*.pem", root);
+	policy_glob(pat, collect, &f);
+	CHECK(f.n == 1 && has(&f, "/ws/node_modules/pkg/c.pem"));
+	free(f.v[0]);
+	f.n = 0;
+	snprintf(pat, sizeof(pat), "%s/ws/.env*", root);
+	policy_glob(pat, collect, &f);
+	CHECK(f.n == 2 && has(&f, "/ws/.env") && has(&f, "/ws/.env.local"));
+	for (size_t i = 0; i < f.n; i++)
+		free(f.v[i]);
+	return 0;
+}
+
+static const struct policy_mount *
+find_mount(const struct policy_plan *p, const char *rel)
+{
+	char path[PATH_MAX * 2];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	for (size_t i = 0; i < p->n_mounts; i++)
+		if (strcmp(p->mounts[i].path, path) == 0)
+			return &p->mounts[i];
+	return NULL;
+}
+
+static int
+test_plan(void)
+{
+	struct cordon_policy pol;
+	struct policy_plan plan;
+	struct cordon_err err;
+	char ws[PATH_MAX * 2], home[PATH_MAX * 2];
+	struct policy_ctx ctx;
+	const struct policy_mount *m;
+
+	mk("home/.ssh/id_ed25519", false);
+	mk("home/.ssh/known_hosts", false);
+	mk("home/.aws/credentials", false);
+	mk("home/.cache/pip", true);
+	mk("home/.cache/other", true);
+	mk("pw/.git/hooks", true);
+	mk("pw/.git/config", false);
+	snprintf(ws, sizeof(ws), "%s/pw", root);
+	snprintf(home, sizeof(home), "%s/home", root);
+	ctx.workspace = ws;
+	ctx.home = home;
+	policy_init(&pol);
+	policy_builtin(&pol);
+	CHECK(policy_add_rule(&pol, POLICY_FS_ALLOW_READ, "~/.ssh/known_hosts", POLICY_LAYER_CLI,
+			      &err) == 0);
+	CHECK(policy_add_rule(&pol, POLICY_FS_DENY_READ, "~/.cache", POLICY_LAYER_CLI, &err) == 0);
+	CHECK(policy_add_rule(&pol, POLICY_FS_ALLOW_WRITE, "~/.cache/pip", POLICY_LAYER_CLI, &err) ==
+	      0);
+	CHECK(policy_plan_build(&pol, &ctx, false, &plan, &err) == 0);
+	/* ~/.ssh masked entry by entry around the allowed known_hosts. */
+	CHECK(find_mount(&plan, "home/.ssh") == NULL);
+	m = find_mount(&plan, "home/.ssh/id_ed25519");
+	CHECK(m != NULL && m->kind == POLICY_MOUNT_MASK);
+	CHECK(find_mount(&plan, "home/.ssh/known_hosts") == NULL);
+	m = find_mount(&plan, "home/.aws");
+	CHECK(m != NULL && m->kind == POLICY_MOUNT_MASK);
+	CHECK(strstr(m->origin, "built-in rule \"~/.aws\"") != NULL);
+	/* Writable pip cache inside a denied ~/.cache: siblings masked. */
+	m = find_mount(&plan, "home/.cache/pip");
+	CHECK(m != NULL && m->kind == POLICY_MOUNT_RW);
+	m = find_mount(&plan, "home/.cache/other");
+	CHECK(m != NULL && m->kind == POLICY_MOUNT_MASK);
+	/* Existing protected paths in the workspace: read-only; absent ones watched. */
+	m = find_mount(&plan, "pw/.git/hooks");
+	CHECK(m != NULL && m->kind == POLICY_MOUNT_RO);
+	m = find_mount(&plan, "pw/.git/config");
+	CHECK(m != NULL && m->kind == POLICY_MOUNT_RO);
+	CHECK(plan.n_watch > 0);
+	{
+		bool vscode = false;
+
+		for (size_t i = 0; i < plan.n_watch; i++)
+			if (strstr(plan.watch[i], "/pw/.vscode") != NULL)
+				vscode = true;
+		CHECK(vscode);
+	}
+	/* ~/.bashrc is not in a writable area: no mount for it. */
+	CHECK(find_mount(&plan, "home/.bashrc") == NULL);
+	policy_plan_free(&plan);
+	/* denyWrite beats allowWrite. */
+	CHECK(policy_add_rule(&pol, POLICY_FS_DENY_WRITE, "~/.cache/pip", POLICY_LAYER_CLI, &err) ==
+	      0);
+	CHECK(policy_plan_build(&pol, &ctx, false, &plan, &err) == 0);
+	m = find_mount(&plan, "home/.cache/pip");
+	CHECK(m == NULL || m->kind != POLICY_MOUNT_RW);
+	policy_plan_free(&plan);
+	/* A rule on / itself is refused. */
+	CHECK(policy_add_rule(&pol, POLICY_FS_DENY_READ, "/", POLICY_LAYER_CLI, &err) == 0);
+	CHECK(policy_plan_build(&pol, &ctx, false, &plan, &err) == -1);
+	CHECK(strstr(err.msg, "refusing denyRead on / itself") != NULL);
+	policy_free(&pol);
+	return 0;
+}
+
+static int
+test_git_config_strip(void)
+{
+	static const char before[] = "[core]\n\trepositoryformatversion = 0\n\tpager = less\n"
+				     "[remote \"origin\"]\n\turl = x\n";
+	static const char after[] = "[core]\n\trepositoryformatversion = 0\n\tpager = less\n"
+				    "\thooksPath = .evil\n\tfsmonitor = \"sh -c x\"\n"
+				    "[remote \"origin\"]\n\turl = x\n\tuploadpack = evil\n"
+				    "[alias] st = !sh -c \\\n  pwned\n"
+				    "[filter \"lfs\"]\n\tclean = x\n"
+				    "[user]\n\tname = me\n";
+	char **names = NULL;
+	size_t removed = 0, n_names = 0;
+	_cleanup_free_ char *out = qr_git_config_strip(after, before, &removed, &names, &n_names);
+
+	printf("# %s\n", out);
+	CHECK(removed == 5);
+	CHECK(strstr(out, "pager = less") != NULL);
+	CHECK(strstr(out, "hooksPath") == NULL);
+	CHECK(strstr(out, "fsmonitor") == NULL);
+	CHECK(strstr(out, "uploadpack") == NULL);
+	CHECK(strstr(out, "pwned") == NULL);
+	CHECK(strstr(out, "[alias]") != NULL);
+	CHECK(strstr(out, "clean") == NULL);
+	CHECK(strstr(out, "name = me") != NULL);
+	CHECK(strstr(out, "url = x") != NULL);
+	CHECK(qr_git_key_dangerous("core", "", "hookspath"));
+	CHECK(!qr_git_key_dangerous("core", "", "bare"));
+	for (size_t i = 0; i < n_names; i++)
+		free(names[i]);
+	free(names);
+	return 0;
+}
+
+static void
+rm_rf(const char *path)
+{
+	char cmd[PATH_MAX + 32];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", path);
+}
+
+int
+main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(root, sizeof(root), "%s/cordon-plan-XXXXXX", tmp && tmp[0] == '/' ? tmp : "/tmp");
+	if (mkdtemp(root) == NULL) {
+		printf("1..0 # SKIP no scratch directory\n");
+		return 0;
+	}
+	{
+		char *real = realpath(root, NULL);
+
+		snprintf(root, sizeof(root), "%s", real);
+		free(real);
+	}
+	TAP_RUN(test_expand);
+	TAP_RUN(test_glob);
+	TAP_RUN(test_plan);
+	TAP_RUN(test_git_config_strip);
+	rm_rf(root);
+	return tap_done();
+}
