@@ -212,6 +212,75 @@ probe_tcp(const char *name, const char *addr, int port, int udp)
 	report(name, "unreachable", r < 0, "%s", r == 0 ? "CONNECTED (hole)" : strerror(errno));
 }
 
+/*
+ * Ask the proxy named by HTTP_PROXY (set by cordon inside the sandbox) for
+ * a CONNECT tunnel; return the HTTP status, or -1 with why in err.
+ */
+static int
+proxy_connect_status(const char *target, char *err, size_t errlen)
+{
+	const char *proxy = getenv("HTTP_PROXY");
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char host[64], req[512], resp[256];
+	_cleanup_close_ int fd = -1;
+	unsigned port;
+	ssize_t n;
+
+	if (proxy == NULL || sscanf(proxy, "http://%63[0-9.]:%u", host, &port) != 2) {
+		snprintf(err, errlen, "no HTTP_PROXY in the sandbox");
+		return -1;
+	}
+	sa.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 ||
+	    (fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		snprintf(err, errlen, "proxy %s: %s", proxy, strerror(errno));
+		return -1;
+	}
+	n = snprintf(req, sizeof(req), "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target);
+	if (n < 0 || (size_t)n >= sizeof(req) || write(fd, req, (size_t)n) != n) {
+		snprintf(err, errlen, "write to proxy failed");
+		return -1;
+	}
+	n = read(fd, resp, sizeof(resp) - 1);
+	if (n <= 0) {
+		snprintf(err, errlen, "proxy closed the connection");
+		return -1;
+	}
+	resp[n] = '\0';
+	if (sscanf(resp, "HTTP/1.%*d %u", &port) != 1) {
+		snprintf(err, errlen, "not an HTTP answer");
+		return -1;
+	}
+	return (int)port;
+}
+
+static void
+probe_proxy_denied(const char *name, const char *target)
+{
+	char why[160];
+	int status = proxy_connect_status(target, why, sizeof(why));
+
+	if (status < 0)
+		report(name, "refused by the proxy (403)", 0, "%s", why);
+	else
+		report(name, "refused by the proxy (403)", status == 403, "HTTP %d%s", status,
+		       status == 200 ? " (hole: tunnel opened)" : "");
+}
+
+static void
+probe_proxy_allowed(const char *target)
+{
+	char name[300], why[160];
+	int status = proxy_connect_status(target, why, sizeof(why));
+
+	snprintf(name, sizeof(name), "approved target reachable: %s", target);
+	if (status < 0)
+		report(name, "tunnel opened (200)", 0, "%s", why);
+	else
+		report(name, "tunnel opened (200)", status == 200, "HTTP %d", status);
+}
+
 static void
 probe_nested_userns(void)
 {
@@ -237,9 +306,10 @@ check_probe_main(int argc, char **argv)
 		{ "host-port", required_argument, NULL, 'P' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "deny", required_argument, NULL, 'd' },
+		{ "target", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *outside = NULL, *workspace = NULL;
+	const char *outside = NULL, *workspace = NULL, *target = NULL;
 	const char *sockets[32], *denied[64];
 	size_t n_sockets = 0, n_denied = 0;
 	pid_t host_pid = 0;
@@ -268,6 +338,9 @@ check_probe_main(int argc, char **argv)
 			if (n_denied < ARRAY_SIZE(denied))
 				denied[n_denied++] = optarg;
 			break;
+		case 't':
+			target = optarg;
+			break;
 		default:
 			fprintf(stderr, "cordon __probe: internal command of `cordon check`\n");
 			return 125;
@@ -294,6 +367,18 @@ check_probe_main(int argc, char **argv)
 	probe_tcp("cloud metadata 169.254.169.254", "169.254.169.254", 80, 0);
 	probe_tcp("private range 10.0.0.1", "10.0.0.1", 80, 0);
 	probe_tcp("IPv6 out (documentation range)", "2001:db8::1", 80, 0);
+	probe_proxy_denied("proxy: unapproved domain", "cordon-check.invalid:443");
+	probe_proxy_denied("proxy: cloud metadata address", "169.254.169.254:80");
+	probe_proxy_denied("proxy: metadata in decimal spelling", "2852039166:80");
+	if (host_port > 0) {
+		char t[64];
+
+		snprintf(t, sizeof(t), "127.0.0.1:%d", host_port);
+		probe_proxy_denied("proxy: host loopback service", t);
+	}
+	probe_proxy_denied("proxy: private range", "10.0.0.1:80");
+	if (target != NULL)
+		probe_proxy_allowed(target);
 	fflush(stdout);
 	return n_fail ? 1 : 0;
 }

@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,9 @@ static const char check_usage[] =
 	"\n"
 	"Options:\n"
 	"      --json    one JSON object per probe, in an array\n"
+	"      --target HOST:PORT\n"
+	"                a destination the policy approves (give --allow-domain HOST\n"
+	"                too): the check proves it is reachable through the proxy\n"
 	"  -h, --help    this text\n";
 
 /* Credential locations probed when they exist (DESIGN.md §3). */
@@ -226,6 +230,7 @@ cli_check(int argc, char **argv)
 	_cleanup_close_ int usock = -1, tsock = -1;
 	char **av = NULL;
 	int json = 0, port = 0, pipefd[2], status, user_ws = 0;
+	const char *target = NULL;
 	size_t ac = 0;
 	pid_t pid;
 	FILE *in;
@@ -273,6 +278,8 @@ cli_check(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--json") == 0)
 			json = 1;
+		else if (strcmp(argv[i], "--target") == 0 && i + 1 < argc)
+			target = argv[++i];
 		else
 			av[ac++] = argv[i];
 	av[ac++] = (char *)"--";
@@ -295,6 +302,10 @@ cli_check(int argc, char **argv)
 	if (usock >= 0) {
 		av[ac++] = (char *)"--socket";
 		av[ac++] = sockpath;
+	}
+	if (target != NULL) {
+		av[ac++] = (char *)"--target";
+		av[ac++] = (char *)(uintptr_t)target;
 	}
 	{
 		static const char *const host_sockets[] = {

@@ -10,7 +10,9 @@ check "cordon check passes on this machine (exit 0)" test "$RC" -eq 0
 for row in "not uid 0" "no capabilities" "no_new_privs" "seccomp filter" \
 	"host processes invisible" "workspace writable" "write outside the workspace" \
 	"host /usr read-only" "host socket unreachable" "host loopback unreachable" \
-	"raw TCP out" "raw UDP out" "cloud metadata" "fail closed without user namespaces"; do
+	"raw TCP out" "raw UDP out" "cloud metadata" "fail closed without user namespaces" \
+	"proxy: unapproved domain" "proxy: cloud metadata address" "proxy: host loopback service" \
+	"proxy: metadata in decimal spelling" "proxy: private range"; do
 	if printf '%s\n' "$OUT" | grep -F -- "$row" | grep -q ' PASS$'; then
 		ok "probe '$row' present and PASS"
 	else
@@ -43,6 +45,37 @@ if printf '%s\n' "$OUT" | grep -F "write outside the workspace" | grep -q ' PASS
 	ok "test switch ignored without CORDON_TEST_HOOKS=1"
 else
 	not_ok "test switch ignored without CORDON_TEST_HOOKS=1"
+fi
+# An approved destination is reachable through the proxy. The upstream is a
+# listener on this host's loopback, allowed only by the proxy's test switch.
+$PY -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True)
+s.settimeout(30)
+end = time.time() + 30
+while time.time() < end:
+    try:
+        c, _ = s.accept(); c.close()
+    except OSError:
+        break
+' > "$T/upstream.port" &
+track_pid $!
+wait_for test -s "$T/upstream.port"
+uport=$(head -1 "$T/upstream.port")
+run_capture env CORDON_TEST_HOOKS=1 CORDON_TEST_PROXY_LOOPBACK=1 "$CORDON" check \
+	--allow-domain target.test --resolve target.test:127.0.0.1 --target "target.test:$uport"
+if printf '%s\n' "$OUT" | grep -F "approved target reachable" | grep -q ' PASS$'; then
+	ok "approved target reachable through the proxy"
+else
+	not_ok "approved target reachable through the proxy"
+	printf '%s\n' "$OUT" | grep -F "approved" | sed 's/^/#   /'
+fi
+run_capture "$CORDON" check --target "target.test:$uport"
+if printf '%s\n' "$OUT" | grep -F "approved target reachable" | grep -q ' FAIL$' && [ "$RC" -eq 1 ]; then
+	ok "a target the policy does not approve is reported as a failure"
+else
+	not_ok "a target the policy does not approve is reported as a failure"
 fi
 expect_output "cordon check --help" "Usage: cordon check" "$CORDON" check --help
 done_testing
