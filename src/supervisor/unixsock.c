@@ -21,8 +21,10 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -96,7 +98,10 @@ refuse(struct sv_unixsock *u, pid_t pid, const char *path, const char *reason)
 	log_debug("refused connect to unix socket %s (pid %d): %s", path, (int)pid, reason);
 	if (u->sv->audit != NULL) {
 		struct audit_violation v = {
-			.kind = "socket", .what = path, .reason = reason, .pid = pid,
+			.kind = "socket",
+			.what = path,
+			.reason = reason,
+			.pid = pid,
 		};
 		struct cordon_err err = { 0 };
 
@@ -105,8 +110,7 @@ refuse(struct sv_unixsock *u, pid_t pid, const char *path, const char *reason)
 }
 
 static int
-is_allowed(struct sv_unixsock *u, const char *abs, const struct statx *stx,
-	   unsigned long long mnt)
+is_allowed(struct sv_unixsock *u, const char *abs, const struct statx *stx, unsigned long long mnt)
 {
 	dev_t dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
 	struct stat hst;
@@ -126,47 +130,148 @@ is_allowed(struct sv_unixsock *u, const char *abs, const struct statx *stx,
 }
 
 /*
- * Pathname unix address: resolve, decide, connect. Returns 0 or -errno for
- * the answer.
+ * The caller's file-system credentials, so that the supervisor's own call
+ * is checked as the caller's would be (search permission on the path,
+ * write permission on the socket). Only needed when the supervisor is root
+ * and the sandbox runs as another kernel uid; otherwise both are the same
+ * user. From /proc/<pid>/status: the ids there are the kernel's.
+ */
+struct sv_creds {
+	uid_t fsuid;
+	gid_t fsgid;
+	gid_t groups[64];
+	int n_groups;
+};
+
+static int
+read_creds(pid_t pid, struct sv_creds *c)
+{
+	char path[64], buf[4096], *p;
+	_cleanup_close_ int fd = -1;
+	unsigned a, b, d, f;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strstr(buf, "\nUid:");
+	if (p == NULL || sscanf(p + 5, "%u %u %u %u", &a, &b, &d, &f) != 4)
+		return -1;
+	c->fsuid = f;
+	p = strstr(buf, "\nGid:");
+	if (p == NULL || sscanf(p + 5, "%u %u %u %u", &a, &b, &d, &f) != 4)
+		return -1;
+	c->fsgid = f;
+	c->n_groups = 0;
+	p = strstr(buf, "\nGroups:");
+	if (p == NULL)
+		return -1;
+	for (p += 8; *p != '\n' && *p != '\0';) {
+		char *end;
+		unsigned long g = strtoul(p, &end, 10);
+
+		if (end == p) {
+			p++;
+			continue;
+		}
+		if (c->n_groups == (int)ARRAY_SIZE(c->groups)) {
+			errno = E2BIG;
+			return -1;
+		}
+		c->groups[c->n_groups++] = (gid_t)g;
+		p = end;
+	}
+	return 0;
+}
+
+/*
+ * Take on c for file-system checks (raw setgroups: this thread only, the
+ * C library's would change every thread). 0 or -1; restore_creds undoes.
  */
 static int
-connect_pathname(struct sv_unixsock *u, int nfd, const struct seccomp_notif *req, int sock,
-		 const char *path)
+assume_creds(const struct sv_creds *c)
 {
-	char abs[PATH_MAX], link[64];
-	_cleanup_close_ int rootfd = -1, fd = -1;
+	if (syscall(SYS_setgroups, c->n_groups, c->groups) < 0)
+		return -1;
+	setfsgid(c->fsgid);
+	setfsuid(c->fsuid);
+	/* setfsuid reports no error: read back (-1 only queries). */
+	if ((uid_t)setfsuid((uid_t)-1) != c->fsuid || (gid_t)setfsgid((gid_t)-1) != c->fsgid) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+restore_creds(const gid_t *groups, int n)
+{
+	setfsuid(geteuid());
+	setfsgid(getegid());
+	if (syscall(SYS_setgroups, n, groups) < 0)
+		log_warn("restore supervisor groups");
+}
+
+/* Acting as the caller for file-system checks (root supervisor only). */
+struct sv_as {
+	int active;
+	gid_t saved[256];
+	int n_saved;
+};
+
+static int
+as_caller_begin(pid_t pid, struct sv_as *as)
+{
+	struct sv_creds c;
+	int e;
+
+	as->active = 0;
+	if (geteuid() != 0)
+		return 0;
+	if (read_creds(pid, &c) < 0)
+		return -1;
+	if (c.fsuid == 0)
+		return 0;
+	as->n_saved = getgroups((int)ARRAY_SIZE(as->saved), as->saved);
+	if (as->n_saved < 0)
+		return -1;
+	as->active = 1;
+	if (assume_creds(&c) < 0) {
+		e = errno;
+		restore_creds(as->saved, as->n_saved);
+		as->active = 0;
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+as_caller_end(struct sv_as *as)
+{
+	int e = errno;
+
+	if (as->active)
+		restore_creds(as->saved, as->n_saved);
+	as->active = 0;
+	errno = e;
+}
+
+/* Resolve abs in the caller's root, decide, connect sock. 0 or -errno. */
+static int
+resolve_and_connect(struct sv_unixsock *u, const struct seccomp_notif *req, int sock, int rootfd,
+		    const char *abs)
+{
+	_cleanup_close_ int fd = -1;
 	unsigned long long mnt;
 	struct statx stx;
 	struct sockaddr_un sa;
 
-	if (path[0] == '/') {
-		snprintf(abs, sizeof(abs), "%s", path);
-	} else {
-		char cwd[PATH_MAX];
-		ssize_t n;
-
-		snprintf(link, sizeof(link), "/proc/%d/cwd", (int)req->pid);
-		n = readlink(link, cwd, sizeof(cwd) - 1);
-		if (n <= 0 || cwd[0] != '/') {
-			refuse(u, (pid_t)req->pid, path, "cannot resolve the caller's cwd");
-			return -EACCES;
-		}
-		cwd[n] = '\0';
-		if ((size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, path) >= sizeof(abs))
-			return -ENAMETOOLONG;
-	}
-	/*
-	 * /proc/self, /proc/<pid>/root, /dev/fd: magic links, resolved for the
-	 * caller and not for us; no socket lives there.
-	 */
-	if (strncmp(abs, "/proc/", 6) == 0 || strncmp(abs, "/dev/fd/", 8) == 0) {
-		refuse(u, (pid_t)req->pid, abs, "path through a /proc magic link");
-		return -EACCES;
-	}
-	snprintf(link, sizeof(link), "/proc/%d/root", (int)req->pid);
-	rootfd = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0 || !sv_notify_id_valid(nfd, req->id))
-		return -ESRCH;
 	fd = open_in_root(rootfd, abs);
 	if (fd < 0) {
 		int e = errno;
@@ -196,6 +301,73 @@ connect_pathname(struct sv_unixsock *u, int nfd, const struct seccomp_notif *req
 	return 0;
 }
 
+/*
+ * Pathname unix address: resolve, decide, connect. Returns 0 or -errno for
+ * the answer.
+ */
+static int
+connect_pathname(struct sv_unixsock *u, int nfd, const struct seccomp_notif *req, int sock,
+		 const char *path)
+{
+	char abs[PATH_MAX], link[64];
+	_cleanup_close_ int rootfd = -1;
+	struct sv_as as;
+	int r;
+
+	if (path[0] == '/') {
+		snprintf(abs, sizeof(abs), "%s", path);
+	} else {
+		char cwd[PATH_MAX];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/%d/cwd", (int)req->pid);
+		n = readlink(link, cwd, sizeof(cwd) - 1);
+		if (n <= 0 || cwd[0] != '/') {
+			refuse(u, (pid_t)req->pid, path, "cannot resolve the caller's cwd");
+			return -EACCES;
+		}
+		cwd[n] = '\0';
+		if ((size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, path) >= sizeof(abs))
+			return -ENAMETOOLONG;
+	}
+	/*
+	 * /proc/self, /proc/<pid>/root, /dev/fd: magic links, resolved for the
+	 * caller and not for us; no socket lives there.
+	 */
+	if (strncmp(abs, "/proc/", 6) == 0 || strncmp(abs, "/dev/fd/", 8) == 0) {
+		refuse(u, (pid_t)req->pid, abs, "path through a /proc magic link");
+		return -EACCES;
+	}
+	snprintf(link, sizeof(link), "/proc/%d/root", (int)req->pid);
+	rootfd = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0 || !sv_notify_id_valid(nfd, req->id))
+		return -ESRCH;
+	/* Resolve and connect with the caller's permissions, not ours. */
+	if (as_caller_begin((pid_t)req->pid, &as) < 0)
+		return -EACCES;
+	r = resolve_and_connect(u, req, sock, rootfd, abs);
+	as_caller_end(&as);
+	return r;
+}
+
+/* Thread-group id of a thread id (from /proc), or tid itself if unknown. */
+static pid_t
+tgid_of(pid_t tid)
+{
+	char path[64], line[128];
+	_cleanup_fclose_ FILE *f = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		int v;
+
+		if (sscanf(line, "Tgid: %d", &v) == 1)
+			return (pid_t)v;
+	}
+	return tid;
+}
+
 static void
 on_connect(void *arg, int nfd, const struct seccomp_notif *req, struct seccomp_notif_resp *resp)
 {
@@ -211,7 +383,12 @@ on_connect(void *arg, int nfd, const struct seccomp_notif *req, struct seccomp_n
 	resp->flags = 0;
 	resp->val = 0;
 	resp->error = 0;
-	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)req->pid, 0);
+	/*
+	 * req->pid is the calling thread; pidfd_open wants a thread-group
+	 * leader (before Linux 6.9's PIDFD_THREAD), so go through its Tgid.
+	 * Multi-threaded runtimes (node, the JVM, Go) connect from threads.
+	 */
+	pidfd = (int)syscall(SYS_pidfd_open, tgid_of((pid_t)req->pid), 0);
 	if (pidfd < 0 || !sv_notify_id_valid(nfd, req->id)) {
 		resp->error = -ESRCH;
 		return;
@@ -226,7 +403,8 @@ on_connect(void *arg, int nfd, const struct seccomp_notif *req, struct seccomp_n
 	local.iov_len = (size_t)len;
 	remote.iov_base = (void *)(uintptr_t)req->data.args[1];
 	remote.iov_len = (size_t)len;
-	if (len > 0 && process_vm_readv((pid_t)req->pid, &local, 1, &remote, 1, 0) != (ssize_t)len) {
+	if (len > 0 &&
+	    process_vm_readv((pid_t)req->pid, &local, 1, &remote, 1, 0) != (ssize_t)len) {
 		resp->error = -EFAULT;
 		return;
 	}
