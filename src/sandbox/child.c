@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -200,11 +201,23 @@ sb_child_init(struct sb_child_ctx *ctx)
 		sb_child_fail(ctx, SB_STEP_FORK);
 
 	/*
-	 * pid 1 stays dumpable: the supervisor opens /proc/<pid 1>/root to
-	 * resolve paths inside the sandbox, which a non-dumpable task would
-	 * refuse. The command cannot ptrace it: seccomp denies ptrace.
+	 * Walls are up. The supervisor now attaches what needs pid 1's /proc
+	 * entries (its root, for socket paths), then releases us (GO). Only
+	 * then does pid 1 become non-dumpable: its memory is a copy of the
+	 * supervisor's at clone time, and /proc/1/mem must not be readable by
+	 * the command, which runs with the same uid. execve resets it for the
+	 * command itself.
 	 */
 	send_msg(ctx->ctl_fd, SB_MSG_READY, 0, 0, 0, NULL);
+	{
+		struct sb_msg go;
+
+		if (fd_read_all(ctx->ctl_fd, &go, sizeof(go)) != (ssize_t)sizeof(go) ||
+		    go.type != SB_MSG_GO)
+			_exit(SB_EXIT_SETUP);
+	}
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		sb_child_fail(ctx, SB_STEP_FORK);
 	cmd = fork();
 	if (cmd < 0)
 		sb_child_fail(ctx, SB_STEP_FORK);

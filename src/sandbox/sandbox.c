@@ -8,14 +8,18 @@
  *   3. mounts        private tree, read-only host, proc, dev, tmpfs,
  *                    workspace, policy mounts, pivot_root
  *   4. network       loopback up in the empty network namespace
- *   5. privileges    bounding set, id switch, capabilities, no_new_privs
- *   6. seccomp       last wall before exec
- *   7. fds           everything but the control socket closed
- *   8. exec          fork the command, stay as init (child.c)
+ *   5. cgroup        own cgroup namespace root (the supervisor moved pid 1
+ *                    into the sandbox's cgroup before GO), or rlimits
+ *   6. privileges    bounding set, id switch, capabilities, no_new_privs
+ *   7. Landlock      filesystem (and, when asked, TCP) rules; scoping
+ *   8. seccomp       last wall before exec
+ *   9. fds           everything but the control socket closed
+ *  10. exec          fork the command, stay as init (child.c)
  *
  * Mounts need the capabilities the user namespace gives us, so they come
  * before dropping them; seccomp would refuse mount-family calls, so it comes
- * after. Every function here but sb_spawn/sb_wait runs in the child.
+ * after. Landlock needs no_new_privs and must come after the last open of a
+ * host path. Every function here but sb_spawn/sb_wait runs in the child.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -162,6 +166,16 @@ sb_child_main(struct sb_child_ctx *ctx)
 }
 
 /* ---- supervisor side ---- */
+
+int
+sb_release(struct sb_session *sess, struct cordon_err *err)
+{
+	struct sb_msg go = { .type = SB_MSG_GO };
+
+	if (fd_write_all(sess->ctl_fd, &go, sizeof(go)) < 0)
+		return cordon_err_set(err, errno, "start the command");
+	return 0;
+}
 
 int
 sb_read_start(struct sb_session *sess, int *exit_status, struct cordon_err *err)

@@ -105,6 +105,13 @@ int sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_stat
 	     struct cordon_err *err);
 
 /*
+ * Let pid 1 fork the command, once the supervisor has attached everything
+ * that needs pid 1's /proc entries (after that pid 1 is not dumpable).
+ * 0 or -1 with err set.
+ */
+int sb_release(struct sb_session *sess, struct cordon_err *err);
+
+/*
  * Read pid 1's report on the command's start from sess->ctl_fd (readable).
  * Returns 1 when the command runs, 0 when it could not be executed (err set,
  * *exit_status 126 or 127), -1 on a protocol error (err set).

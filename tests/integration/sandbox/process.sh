@@ -33,6 +33,15 @@ check "host process still alive after the attempt" kill -0 $hostpid
 expect_output "the command is pid 2, child of the sandbox init (pid 1)" "^2 1$" \
 	sb "$ws" $PY -c 'import os; print(os.getpid(), os.getppid())'
 
+# pid 1's memory is a copy of the supervisor's at clone time: the command
+# (same uid) must not read it. Control: its own /proc entries are readable.
+expect_output "control: the command reads its own /proc/self/environ" "CORDON_SANDBOX=1" \
+	sb "$ws" sh -c 'tr "\0" "\n" < /proc/self/environ'
+expect_fail "pid 1's memory is unreadable from inside" "Permission denied" \
+	sb "$ws" sh -c 'head -c 16 /proc/1/mem'
+expect_fail "pid 1's environment is unreadable from inside" "Permission denied" \
+	sb "$ws" sh -c 'cat /proc/1/environ'
+
 # Network namespace: loopback only, and it works.
 expect_output "only the lo interface exists" "^lo$" sb "$ws" ls /sys/class/net
 expect_output "loopback is up and usable inside" "^pong$" sb "$ws" $PY -c '
