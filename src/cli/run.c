@@ -98,9 +98,13 @@ run_net_option(struct run_net *rn, int opt, const char *arg)
 }
 
 static const char *const proxy_env_names[] = {
-	"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
-	"all_proxy", "no_proxy", "NODE_USE_ENV_PROXY", "JAVA_TOOL_OPTIONS",
-	"npm_config_proxy", "npm_config_https_proxy", "NPM_CONFIG_PROXY", "NPM_CONFIG_HTTPS_PROXY",
+	"HTTP_PROXY",         "HTTPS_PROXY",
+	"ALL_PROXY",          "NO_PROXY",
+	"http_proxy",         "https_proxy",
+	"all_proxy",          "no_proxy",
+	"NODE_USE_ENV_PROXY", "JAVA_TOOL_OPTIONS",
+	"npm_config_proxy",   "npm_config_https_proxy",
+	"NPM_CONFIG_PROXY",   "NPM_CONFIG_HTTPS_PROXY",
 };
 
 /*
@@ -291,6 +295,25 @@ run_audit_option(struct run_audit *ra, int opt, const char *arg)
 	}
 }
 
+/* audit.path, audit.otlpEndpoint, audit.failClosed; flags given win. */
+static void
+run_audit_from_policy(struct run_audit *ra, const struct cordon_policy *pol)
+{
+	const struct policy_value *v;
+
+	if (pol == NULL)
+		return;
+	v = &pol->scalars[POLICY_AUDIT_PATH];
+	if (ra->opts.path == NULL && v->set && v->s != NULL)
+		ra->opts.path = v->s;
+	v = &pol->scalars[POLICY_AUDIT_OTLP];
+	if (ra->opts.otlp_endpoint == NULL && v->set && v->s != NULL)
+		ra->opts.otlp_endpoint = v->s;
+	v = &pol->scalars[POLICY_AUDIT_FAIL_CLOSED];
+	if (v->set)
+		ra->opts.fail_closed = v->b;
+}
+
 /*
  * Open the log, mask it inside the sandbox (one more entry in mounts),
  * turn on the exec notification, write the session start. Nothing may run
@@ -335,9 +358,11 @@ static int
 run_audit_attach(struct run_audit *ra, struct sv_supervisor *sv, struct cordon_err *err)
 {
 	sv->audit = ra->log;
+	audit_on_failure(ra->log, sv_audit_stop_sandbox, sv);
 	if (ra->exec && sv_execaudit_register(sv) < 0)
 		return cordon_err_set(err, errno, "exec audit");
-	return 0;
+	/* Threads only once the sandbox is cloned (see audit_start_export). */
+	return audit_start_export(ra->log, err);
 }
 
 /*
@@ -354,6 +379,9 @@ run_audit_end(struct run_audit *ra, int status, const char *reason)
 
 	if (ra->log == NULL)
 		return status;
+	/* The sandbox is gone (or never came): the exporter may run now. */
+	audit_on_failure(ra->log, NULL, NULL);
+	audit_start_export(ra->log, &err);
 	failed = audit_failed(ra->log);
 	if (failed != NULL && audit_fail_closed(ra->log)) {
 		end.status = 125;
@@ -523,8 +551,9 @@ cli_run(int argc, char **argv)
 		if (t != NULL && strcmp(t, "1") == 0 && rw_root != NULL)
 			spec.test_flags |= SB_TEST_NO_RO_ROOT;
 	}
-	cli_walls_apply(&spec);
+	cli_walls_apply(&spec, rp.loaded ? &rp.pol : NULL, rp.allow_degraded);
 
+	run_audit_from_policy(&ra, rp.loaded ? &rp.pol : NULL);
 	if (run_audit_begin(&ra, &spec, mounts, &n_mounts, ARRAY_SIZE(mounts), &err) < 0) {
 		cli_print_err(&err);
 		goto out;
@@ -536,7 +565,8 @@ cli_run(int argc, char **argv)
 		goto out;
 	}
 	if (sv_init(&sv, &sess, &err) < 0 || run_audit_attach(&ra, &sv, &err) < 0 ||
-	    run_net_start(&rn, &sv, &err) < 0 || cli_walls_attach(&sv, &spec, &err) < 0) {
+	    run_net_start(&rn, &sv, &err) < 0 || cli_walls_attach(&sv, &spec, &err) < 0 ||
+	    sb_release(&sv.sess, &err) < 0) {
 		cli_print_err(&err);
 		kill(sess.pid, SIGKILL);
 		sv_fini(&sv);
