@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,38 +25,40 @@
 #include "policy/policy.h"
 #include "supervisor/quarantine.h"
 
+extern char **environ;
+
 static const char policy_usage[] =
-	"Usage: cordon policy show [OPTIONS]\n"
-	"       cordon policy validate [--managed | --claude] FILE...\n"
-	"\n"
-	"show      print the effective policy for a workspace, each rule with the\n"
-	"          layer (and file:line:col) it came from\n"
-	"validate  check settings files; print the first error as FILE:LINE:COL\n"
-	"\n"
-	"Options of show:\n"
-	"  -w, --workspace DIR  the workspace (default: .)\n"
-	"      --json           JSON instead of text\n"
-	"      --mounts         also print the mounts the policy gives on this machine\n"
-	"      --profile NAME   add a preset: claude, codex, gemini, strict\n"
-	"      --claude-settings  also read the sandbox block of ~/.claude/settings.json\n"
-	"      --policy FILE    also read FILE (command-line layer)\n"
-	"      --allow-degraded plan even when the policy cannot be enforced exactly\n"
-	"\n"
-	"Layers, lowest first: built-in, profile, user (~/.config/cordon/settings.json),\n"
-	"claude, project (WORKSPACE/.cordon/settings.json: tighten-only unless\n"
-	"`cordon trust`ed), command line, managed (/etc/cordon/managed-settings.json).\n"
-	"See cordon-policy(5).\n"
-	"\n"
-	"Exit status: 0 valid; 125 invalid policy or usage error.\n";
+    "Usage: cordon policy show [OPTIONS]\n"
+    "       cordon policy validate [--managed | --claude] FILE...\n"
+    "\n"
+    "show      print the effective policy for a workspace, each rule with the\n"
+    "          layer (and file:line:col) it came from\n"
+    "validate  check settings files; print the first error as FILE:LINE:COL\n"
+    "\n"
+    "Options of show:\n"
+    "  -w, --workspace DIR  the workspace (default: .)\n"
+    "      --json           JSON instead of text\n"
+    "      --mounts         also print the mounts the policy gives on this machine\n"
+    "      --profile NAME   add a preset: claude, codex, gemini, strict\n"
+    "      --claude-settings  also read the sandbox block of ~/.claude/settings.json\n"
+    "      --policy FILE    also read FILE (command-line layer)\n"
+    "      --allow-degraded plan even when the policy cannot be enforced exactly\n"
+    "\n"
+    "Layers, lowest first: built-in, profile, user (~/.config/cordon/settings.json),\n"
+    "claude, project (WORKSPACE/.cordon/settings.json: tighten-only unless\n"
+    "`cordon trust`ed), command line, managed (/etc/cordon/managed-settings.json).\n"
+    "See cordon-policy(5).\n"
+    "\n"
+    "Exit status: 0 valid; 125 invalid policy or usage error.\n";
 
 static const char trust_usage[] =
-	"Usage: cordon trust [DIR]       trust DIR's .cordon/settings.json to widen the policy\n"
-	"       cordon untrust [DIR]     tighten-only again\n"
-	"       cordon trust --list      list trusted workspaces\n"
-	"\n"
-	"A workspace's project settings come from its repository, which may be hostile:\n"
-	"untrusted, they may only add restrictions. The record of trusted directories\n"
-	"lives outside every workspace, in ~/.config/cordon/trusted.json.\n";
+    "Usage: cordon trust [DIR]       trust DIR's .cordon/settings.json to widen the policy\n"
+    "       cordon untrust [DIR]     tighten-only again\n"
+    "       cordon trust --list      list trusted workspaces\n"
+    "\n"
+    "A workspace's project settings come from its repository, which may be hostile:\n"
+    "untrusted, they may only add restrictions. The record of trusted directories\n"
+    "lives outside every workspace, in ~/.config/cordon/trusted.json.\n";
 
 static int
 home_of(char *buf, size_t len)
@@ -252,6 +255,7 @@ trust_common(int argc, char **argv, bool trust)
 	char home[PATH_MAX];
 	_cleanup_free_ char *dir = NULL;
 	const char *arg = ".";
+	struct stat st;
 	bool have_home;
 
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -281,8 +285,8 @@ trust_common(int argc, char **argv, bool trust)
 	if (arg[0] == '-')
 		return cli_usage_error(trust ? "trust" : "untrust", "unknown option '%s'", arg);
 	dir = realpath(arg, NULL);
-	if (dir == NULL) {
-		cordon_err_set(&err, errno, "%s", arg);
+	if (dir == NULL || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		cordon_err_set(&err, dir == NULL ? errno : ENOTDIR, "%s", arg);
 		cordon_err_hint(&err, "name an existing workspace directory");
 		cli_print_err(&err);
 		return 125;
@@ -294,7 +298,8 @@ trust_common(int argc, char **argv, bool trust)
 	if (trust)
 		printf("trusted %s: its .cordon/settings.json may now widen the policy\n", dir);
 	else
-		printf("untrusted %s: its .cordon/settings.json may only tighten the policy\n", dir);
+		printf("untrusted %s: its .cordon/settings.json may only tighten the policy\n",
+		       dir);
 	return 0;
 }
 
@@ -365,13 +370,14 @@ cli_run_policy_apply(struct cli_run_policy *rp, const char *workspace, struct sb
 		struct sb_mount *m = &mounts[i];
 		enum policy_list list;
 
-		if (m->origin == NULL || strcmp(m->origin, "command line") != 0 || m->target != NULL) {
+		if (m->origin == NULL || strcmp(m->origin, "command line") != 0 ||
+		    m->target != NULL) {
 			mounts[k++] = *m;
 			continue;
 		}
-		list = m->kind == SB_MOUNT_RW	? POLICY_FS_ALLOW_WRITE :
-		       m->kind == SB_MOUNT_RO	? POLICY_FS_DENY_WRITE :
-						  POLICY_FS_DENY_READ;
+		list = m->kind == SB_MOUNT_RW   ? POLICY_FS_ALLOW_WRITE
+		       : m->kind == SB_MOUNT_RO ? POLICY_FS_DENY_WRITE
+						: POLICY_FS_DENY_READ;
 		r = policy_add_rule(&cli, list, m->path, POLICY_LAYER_CLI, err);
 		free(m->path);
 		m->path = NULL;
@@ -413,8 +419,13 @@ cli_run_policy_apply(struct cli_run_policy *rp, const char *workspace, struct sb
 	ctx.home = lo.home;
 	if (policy_plan_build(&rp->pol, &ctx, rp->allow_degraded, &rp->plan, err) < 0)
 		return -1;
-	for (size_t i = 0; i < rp->pol.n_notes; i++)
-		log_info("policy: %s", rp->pol.notes[i]);
+	for (size_t i = 0; i < rp->pol.n_notes; i++) {
+		/* A setting the user made that does not apply: always say so. */
+		if (strncmp(rp->pol.notes[i], "ignored", 7) == 0)
+			log_warnx("warning: %s", rp->pol.notes[i]);
+		else
+			log_info("policy: %s", rp->pol.notes[i]);
+	}
 	for (size_t i = 0; i < rp->plan.n_notes; i++) {
 		if (strncmp(rp->plan.notes[i], "DEGRADED", 8) == 0)
 			log_warnx("warning: %s", rp->plan.notes[i]);
@@ -422,8 +433,9 @@ cli_run_policy_apply(struct cli_run_policy *rp, const char *workspace, struct sb
 			log_info("policy: %s", rp->plan.notes[i]);
 	}
 	if (*n_mounts + rp->plan.n_mounts + 1 > max) {
-		cordon_err_set(err, 0, "the policy needs %zu mounts, more than the %zu this build "
-				       "supports",
+		cordon_err_set(err, 0,
+			       "the policy needs %zu mounts, more than the %zu this build "
+			       "supports",
 			       rp->plan.n_mounts, max - *n_mounts - 1);
 		return cordon_err_hint(err, "use fewer or broader path rules (a directory rather "
 					    "than its files)");
@@ -435,7 +447,10 @@ cli_run_policy_apply(struct cli_run_policy *rp, const char *workspace, struct sb
 		m->kind = sb_kind(rp->plan.mounts[i].kind);
 		m->path = xstrdup(rp->plan.mounts[i].path);
 		m->origin = rp->plan.mounts[i].origin;
-		log_debug("%s %s (%s)", m->kind == SB_MOUNT_RW ? "rw" : m->kind == SB_MOUNT_RO ? "ro" : "mask",
+		log_debug("%s %s (%s)",
+			  m->kind == SB_MOUNT_RW   ? "rw"
+			  : m->kind == SB_MOUNT_RO ? "ro"
+						   : "mask",
 			  m->path, m->origin);
 	}
 	if (qr_snapshot_take(&rp->snap, workspace, rp->plan.protect, rp->plan.n_protect,
@@ -445,11 +460,102 @@ cli_run_policy_apply(struct cli_run_policy *rp, const char *workspace, struct sb
 	return 0;
 }
 
+static bool
+injected(const struct cordon_policy *pol, const char *name)
+{
+	for (size_t i = 0; i < pol->n_inject; i++)
+		if (strcmp(pol->inject[i].from_env, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The sandbox's pid 1 is a clone of this process and keeps a copy of its
+ * memory (/proc/1/environ, and /proc/1/mem where pid 1 is dumpable): the
+ * scrubbed values must not be in this process at all when it clones. The
+ * environment moves to the heap without them (but for the variables the
+ * proxy injects, credentials.inject), and the original strings are wiped.
+ */
+static void
+wipe_scrubbed(const struct cordon_policy *pol)
+{
+	char **old = environ, **copy;
+	size_t n = 0, k = 0;
+
+	while (old[n] != NULL)
+		n++;
+	copy = xcalloc(n + 1, sizeof(*copy));
+	for (size_t i = 0; i < n; i++) {
+		char *eq = strchr(old[i], '='), name[256];
+		size_t len = eq ? (size_t)(eq - old[i]) : 0;
+		bool secret = eq == NULL || len >= sizeof(name);
+
+		if (!secret) {
+			memcpy(name, old[i], len);
+			name[len] = '\0';
+			secret = policy_env_denied(pol, name) && !injected(pol, name);
+		}
+		if (!secret)
+			copy[k++] = xstrdup(old[i]);
+		else if (eq != NULL)
+			explicit_bzero(eq + 1, strlen(eq + 1));
+	}
+	environ = copy;
+}
+
+/*
+ * env plus the profile presets' NAME=VALUE settings (IS_SANDBOX=1, the
+ * registry read from the user's configuration, ...), replacing any variable
+ * of the same name. Returns a new array (env freed); strings borrowed from
+ * env and from pol.
+ */
+static char **
+profile_env(char **env, const struct cordon_policy *pol)
+{
+	size_t n = 0, k = 0;
+	char **out;
+
+	if (pol->env_set.n == 0)
+		return env;
+	while (env[n] != NULL)
+		n++;
+	out = xcalloc(n + pol->env_set.n + 1, sizeof(*out));
+	for (size_t i = 0; i < n; i++) {
+		int replaced = 0;
+
+		for (size_t j = 0; j < pol->env_set.n && !replaced; j++) {
+			const char *a = pol->env_set.v[j].value, *eq = strchr(a, '=');
+
+			replaced = eq != NULL && strncmp(env[i], a, (size_t)(eq - a + 1)) == 0;
+		}
+		if (!replaced)
+			out[k++] = env[i];
+	}
+	for (size_t j = 0; j < pol->env_set.n; j++) {
+		const char *a = pol->env_set.v[j].value, *eq = strchr(a, '=');
+		int later = 0;
+
+		/* Two presets may set the same variable: the later one wins. */
+		for (size_t l = j + 1; l < pol->env_set.n && eq != NULL && !later; l++)
+			later = strncmp(pol->env_set.v[l].value, a, (size_t)(eq - a + 1)) == 0;
+		if (!later)
+			out[k++] = (char *)(uintptr_t)a;
+	}
+	out[k] = NULL;
+	free(env);
+	return out;
+}
+
 char **
 cli_run_policy_env(struct cli_run_policy *rp, char *const *envp)
 {
 	size_t gone = 0;
 	char **env;
+
+	if (rp->loaded && envp == environ) {
+		wipe_scrubbed(&rp->pol);
+		envp = environ;
+	}
 
 	if (!rp->loaded) {
 		/* No policy (cannot happen after a successful apply): scrub by the built-ins. */
@@ -463,7 +569,7 @@ cli_run_policy_env(struct cli_run_policy *rp, char *const *envp)
 	}
 	env = policy_env_scrub(&rp->pol, envp, &gone);
 	log_debug("%zu environment variables scrubbed", gone);
-	return env;
+	return profile_env(env, &rp->pol);
 }
 
 int
@@ -490,8 +596,9 @@ cli_run_policy_finish(struct cli_run_policy *rp)
 		return -1;
 	}
 	if (r > 0)
-		fprintf(stderr, "cordon: %d protected item%s made safe after the session; review "
-				"them before trusting this workspace again\n",
+		fprintf(stderr,
+			"cordon: %d protected item%s made safe after the session; review "
+			"them before trusting this workspace again\n",
 			r, r == 1 ? "" : "s");
 	return 0;
 }

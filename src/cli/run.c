@@ -218,6 +218,27 @@ canonical(const char *path, const char *what, struct cordon_err *err)
 	return p;
 }
 
+/*
+ * Invoked by root, the command runs as an unprivileged uid to which root's
+ * home (0700) is closed. Give it an empty private home instead: a tmpfs,
+ * writable, gone at exit, in which the policy's binds (~/.claude, caches)
+ * and the workspace, if it lies there, still appear. Nothing of root's own
+ * home becomes visible. NULL when not needed.
+ */
+static const char *
+private_home_for(const char *home, const char *workspace)
+{
+	struct stat st;
+
+	if (home == NULL || home[0] != '/' || strcmp(home, "/") == 0 || !sb_invoker_is_root() ||
+	    stat(home, &st) < 0 || !S_ISDIR(st.st_mode) || (st.st_mode & S_IXOTH))
+		return NULL;
+	/* A workspace that is the home itself keeps its own content. */
+	if (strcmp(home, workspace) == 0)
+		return NULL;
+	return home;
+}
+
 static int
 workspace_ok(const char *ws, struct cordon_err *err)
 {
@@ -272,6 +293,7 @@ struct run_audit {
 	struct audit_options opts;
 	bool exec;			/* exec audit (seccomp notification on execve) */
 	struct cordon_audit *log;
+	char *const *argv;		/* the command */
 };
 
 static void
@@ -345,6 +367,7 @@ run_audit_begin(struct run_audit *ra, struct sb_spec *spec, struct sb_mount *mou
 	spec->n_mounts = *n_mounts;
 	if (ra->exec)
 		spec->notify |= SB_NOTIFY_EXEC;
+	ra->argv = spec->argv;
 	log_debug("audit log %s, masked inside at %s", audit_path(ra->log), mask);
 	if (audit_run_start(ra->log, spec, ra->exec, err) < 0) {
 		audit_close(ra->log);
@@ -359,7 +382,7 @@ run_audit_attach(struct run_audit *ra, struct sv_supervisor *sv, struct cordon_e
 {
 	sv->audit = ra->log;
 	audit_on_failure(ra->log, sv_audit_stop_sandbox, sv);
-	if (ra->exec && sv_execaudit_register(sv) < 0)
+	if (ra->exec && sv_execaudit_register(sv, ra->argv) < 0)
 		return cordon_err_set(err, errno, "exec audit");
 	/* Threads only once the sandbox is cloned (see audit_start_export). */
 	return audit_start_export(ra->log, err);
@@ -434,7 +457,7 @@ cli_run(int argc, char **argv)
 	static struct cli_run_policy rp;
 	_cleanup_free_ char *workspace = NULL;
 	_cleanup_free_ char **env = NULL;
-	const char *ws_arg = ".";
+	const char *ws_arg = ".", *private_home = NULL;
 	size_t n_mounts = 0;
 	int c, status = 125;
 
@@ -535,6 +558,7 @@ cli_run(int argc, char **argv)
 		cli_print_err(&err);
 		goto out;
 	}
+	private_home = private_home_for(rp.have_home ? rp.home : getenv("HOME"), workspace);
 	env = add_proxy_env(cli_run_policy_env(&rp, environ), RUN_PROXY_PORT);
 	memset(&spec, 0, sizeof(spec));
 	spec.workspace = workspace;
@@ -543,6 +567,7 @@ cli_run(int argc, char **argv)
 	spec.mounts = mounts;
 	spec.n_mounts = n_mounts;
 	spec.hostname = "cordon";
+	spec.private_home = private_home;
 	spec.proxy_port = RUN_PROXY_PORT;
 	{
 		const char *t = getenv("CORDON_TEST_HOOKS");

@@ -87,8 +87,9 @@ static const char *const deny_write[] = {
 };
 
 static const char *const env_deny[] = {
-	"*_TOKEN", "*_SECRET*", "*_KEY", "*PASSWORD*", "*PASSWD*", "*_CREDENTIALS",
-	"AWS_*",   "SSH_AUTH_SOCK", "GPG_AGENT_INFO", "GITHUB_TOKEN", "ANTHROPIC_API_KEY",
+	"*_TOKEN",           "*_SECRET*", "*_KEY",         "*PASSWORD*",     "*PASSWD*",
+	"*_CREDENTIALS",     "AWS_*",     "SSH_AUTH_SOCK", "GPG_AGENT_INFO", "GITHUB_TOKEN",
+	"ANTHROPIC_API_KEY",
 };
 
 void
@@ -112,32 +113,25 @@ struct profile {
 	const char *const *env_deny;
 };
 
-static const char *const claude_write[] = { "~/.claude", "~/.claude.json", NULL };
-static const char *const claude_domains[] = { "api.anthropic.com", "statsig.anthropic.com",
-					      "console.anthropic.com", NULL };
-static const char *const codex_write[] = { "~/.codex", NULL };
-static const char *const codex_domains[] = { "api.openai.com", "auth.openai.com", "chatgpt.com",
-					     NULL };
-static const char *const gemini_write[] = { "~/.gemini", NULL };
-static const char *const gemini_domains[] = { "generativelanguage.googleapis.com",
-					      "cloudcode-pa.googleapis.com",
-					      "oauth2.googleapis.com", NULL };
-static const char *const strict_env_allow[] = { "PATH", "HOME", "USER", "LOGNAME", "SHELL",
-						"TERM", "COLORTERM", "LANG", "LC_*", "TZ",
-						"TMPDIR", NULL };
+/*
+ * Policy-only profiles. Agent and toolchain profiles (claude, node, ...) are
+ * the presets of src/presets, applied by policy_load: one definition for
+ * `cordon run --profile claude` and `cordon claude`.
+ */
+static const char *const strict_env_allow[] = { "PATH",  "HOME", "USER",      "LOGNAME",
+						"SHELL", "TERM", "COLORTERM", "LANG",
+						"LC_*",  "TZ",   "TMPDIR",    NULL };
 static const char *const strict_env_deny[] = { "*", NULL };
 static const char *const none[] = { NULL };
 
 static const struct profile profiles[] = {
 	{ "default", none, none, none, none },
-	{ "claude", claude_write, claude_domains, none, none },
-	{ "codex", codex_write, codex_domains, none, none },
-	{ "gemini", gemini_write, gemini_domains, none, none },
 	{ "strict", none, none, strict_env_allow, strict_env_deny },
 };
 
-static const char *const profile_names[] = { "default", "claude", "codex", "gemini", "strict",
-					     NULL };
+static const char *const profile_names[] = {
+	"default", "strict", NULL
+};
 
 const char *const *
 policy_profile_names(void)
@@ -177,5 +171,6 @@ policy_profile(struct cordon_policy *pol, const char *name, struct cordon_err *e
 		return 0;
 	}
 	cordon_err_set(err, 0, "no profile named \"%s\"", name);
-	return cordon_err_hint(err, "known profiles: default, claude, codex, gemini, strict");
+	return cordon_err_hint(err, "policy profiles: default, strict (agent and toolchain "
+				    "presets are applied by policy_load)");
 }

@@ -14,12 +14,9 @@
 #include "policy/internal.h"
 
 static const char *const layer_names[POLICY_LAYER__MAX] = {
-	[POLICY_LAYER_BUILTIN] = "built-in",
-	[POLICY_LAYER_PROFILE] = "profile",
-	[POLICY_LAYER_USER] = "user",
-	[POLICY_LAYER_CLAUDE] = "claude",
-	[POLICY_LAYER_PROJECT] = "project",
-	[POLICY_LAYER_CLI] = "command line",
+	[POLICY_LAYER_BUILTIN] = "built-in", [POLICY_LAYER_PROFILE] = "profile",
+	[POLICY_LAYER_USER] = "user",        [POLICY_LAYER_CLAUDE] = "claude",
+	[POLICY_LAYER_PROJECT] = "project",  [POLICY_LAYER_CLI] = "command line",
 	[POLICY_LAYER_MANAGED] = "managed",
 };
 
@@ -75,6 +72,7 @@ policy_free(struct cordon_policy *pol)
 	for (int l = 0; l < POLICY_LIST__MAX; l++)
 		free(pol->lists[l].v);
 	free(pol->locks.v);
+	free(pol->env_set.v);
 	free(pol->net_rules);
 	free(pol->inject);
 	for (size_t i = 0; i < pol->n_notes; i++)
@@ -136,6 +134,12 @@ void
 policy_rules_add_lock(struct cordon_policy *pol, const char *key, struct policy_origin origin)
 {
 	rules_push(pol, &pol->locks, key, origin);
+}
+
+void
+policy_env_set_add(struct cordon_policy *pol, const char *assignment, struct policy_origin origin)
+{
+	rules_push(pol, &pol->env_set, assignment, origin);
 }
 
 void
@@ -252,6 +256,19 @@ policy_fail_if_unavailable(const struct cordon_policy *pol)
 	return v->set ? v->b : true;
 }
 
+const char **
+policy_values(const struct cordon_policy *pol, enum policy_list list, size_t *n)
+{
+	const struct policy_rules *r = &pol->lists[list];
+	const char **v = xcalloc(r->n + 1, sizeof(*v));
+
+	for (size_t i = 0; i < r->n; i++)
+		v[i] = r->v[i].value;
+	if (n != NULL)
+		*n = r->n;
+	return v;
+}
+
 /* ---- text rendering ---- */
 
 struct sbuf {
@@ -259,8 +276,7 @@ struct sbuf {
 	size_t n, cap;
 };
 
-static void
-sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 sb_printf(struct sbuf *b, const char *fmt, ...)
@@ -309,7 +325,8 @@ policy_render_text(const struct cordon_policy *pol)
 		switch ((enum policy_scalar)s) {
 		case POLICY_FAIL_IF_UNAVAILABLE:
 		case POLICY_AUDIT_FAIL_CLOSED:
-			snprintf(val, sizeof(val), "%s", v->set ? (v->b ? "true" : "false") : "true");
+			snprintf(val, sizeof(val), "%s",
+				 v->set ? (v->b ? "true" : "false") : "true");
 			break;
 		case POLICY_NET_ALLOW_LOCAL_BINDING:
 			snprintf(val, sizeof(val), "%s", v->set && v->b ? "true" : "false");
@@ -329,7 +346,8 @@ policy_render_text(const struct cordon_policy *pol)
 			break;
 		}
 		if (!v->set) {
-			static const struct policy_origin dflt = { POLICY_LAYER_BUILTIN, NULL, 0, 0 };
+			static const struct policy_origin dflt = { POLICY_LAYER_BUILTIN, NULL, 0,
+								   0 };
 
 			if (s == POLICY_FAIL_IF_UNAVAILABLE || s == POLICY_AUDIT_FAIL_CLOSED ||
 			    s == POLICY_NET_ALLOW_LOCAL_BINDING)

@@ -10,6 +10,9 @@
  */
 
 /* Add value (copied) to list with origin. -1 when the list is full. */
+/* Append NAME=VALUE to pol->env_set (profile presets). */
+void policy_env_set_add(struct cordon_policy *pol, const char *assignment,
+			struct policy_origin origin);
 int policy_rules_add(struct cordon_policy *pol, enum policy_list list, const char *value,
 		     struct policy_origin origin);
 /* Add a managed lock (copied). */

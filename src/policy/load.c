@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "common/fd.h"
 #include "common/xalloc.h"
+#include "presets/presets.h"
 #include "policy/internal.h"
 #include "policy/load.h"
 
@@ -101,8 +102,9 @@ policy_read_file(const char *path, char **text, size_t *len, struct cordon_err *
 	if (st.st_size > (off_t)POLICY_MAX_FILE_SIZE) {
 		cordon_err_set(err, 0, "%s: settings file larger than %u bytes", path,
 			       POLICY_MAX_FILE_SIZE);
-		return cordon_err_hint(err, "settings files are small; check that %s is the file "
-					    "you mean",
+		return cordon_err_hint(err,
+				       "settings files are small; check that %s is the file "
+				       "you mean",
 				       path);
 	}
 	buf = xmalloc((size_t)st.st_size + 1);
@@ -146,6 +148,79 @@ merge_file(struct cordon_policy *eff, const char *path, enum policy_layer layer,
 	return r;
 }
 
+static void
+add_all(struct cordon_policy *pol, enum policy_list list, const struct preset_strv *v,
+	struct policy_origin o)
+{
+	for (size_t i = 0; i < v->n; i++)
+		policy_rules_add(pol, list, v->v[i], o);
+}
+
+/*
+ * The profile layer: comma-separated names, each a policy profile
+ * (default, strict) or an agent or toolchain preset (src/presets), which is
+ * resolved against the user's own configuration: model API hosts, package
+ * registries read at run time, state and cache directories writable, the
+ * agent's settings and hooks read-only, its API key variable let through.
+ */
+static int
+profile_layer(struct cordon_policy *layer, const struct policy_load_opts *o,
+	      struct cordon_err *err)
+{
+	struct preset_resolved res;
+	struct policy_origin origin = { POLICY_LAYER_PROFILE, NULL, 0, 0 };
+	char names[256], *save = NULL;
+	int r = -1;
+
+	memset(&res, 0, sizeof(res));
+	if (snprintf(names, sizeof(names), "%s", o->profile) >= (int)sizeof(names))
+		return cordon_err_set(err, ENAMETOOLONG, "--profile %s", o->profile);
+	origin.file = policy_strdup(layer, o->profile);
+	for (char *n = strtok_r(names, ",", &save); n != NULL; n = strtok_r(NULL, ",", &save)) {
+		const struct cordon_preset *p;
+		struct preset_env env = { .home = o->home, .workspace = o->workspace,
+					  .run_tools = true };
+
+		if (strcmp(n, "default") == 0 || strcmp(n, "strict") == 0) {
+			if (policy_profile(layer, n, err) < 0)
+				goto out;
+			continue;
+		}
+		p = preset_lookup(n);
+		if (p == NULL) {
+			cordon_err_set(err, 0, "no profile named \"%s\"", n);
+			cordon_err_hint(err, "profiles: default, strict, and the presets "
+					     "claude, codex, gemini, node, python, rust, go, java "
+					     "(several: --profile claude,node)");
+			goto out;
+		}
+		if (o->home == NULL) {
+			cordon_err_set(err, 0, "--profile %s needs the home directory", n);
+			cordon_err_hint(err, "set HOME");
+			goto out;
+		}
+		if (preset_resolve(p, &env, &res, err) < 0)
+			goto out;
+	}
+	add_all(layer, POLICY_NET_ALLOWED_DOMAINS, &res.domains, origin);
+	add_all(layer, POLICY_FS_ALLOW_WRITE, &res.writable, origin);
+	add_all(layer, POLICY_FS_DENY_WRITE, &res.readonly, origin);
+	add_all(layer, POLICY_CRED_ENV_ALLOW, &res.env_pass, origin);
+	for (size_t i = 0; i < res.env_set.n; i++)
+		if (strncmp(res.env_set.v[i], "CORDON_PROFILE=", 15) != 0)
+			policy_env_set_add(layer, res.env_set.v[i], origin);
+	{
+		char assignment[300];
+
+		snprintf(assignment, sizeof(assignment), "CORDON_PROFILE=%s", o->profile);
+		policy_env_set_add(layer, assignment, origin);
+	}
+	r = 0;
+out:
+	preset_resolved_free(&res);
+	return r;
+}
+
 int
 policy_load(struct cordon_policy *eff, const struct policy_load_opts *o, struct cordon_err *err)
 {
@@ -165,9 +240,12 @@ policy_load(struct cordon_policy *eff, const struct policy_load_opts *o, struct 
 		goto out;
 	policy_free(&layer);
 	if (o->profile != NULL) {
-		if (policy_profile(&layer, o->profile, err) < 0 ||
+		if (profile_layer(&layer, o, err) < 0 ||
 		    policy_merge(eff, &layer, POLICY_LAYER_PROFILE, true, &managed, err) < 0)
 			goto out;
+		/* Not a policy list (nothing to merge or lock): carried as is. */
+		for (size_t i = 0; i < layer.env_set.n; i++)
+			policy_env_set_add(eff, layer.env_set.v[i].value, layer.env_set.v[i].origin);
 		policy_free(&layer);
 	}
 	if (policy_config_dir(o->home, dir, sizeof(dir)) == 0) {

@@ -23,57 +23,57 @@
  */
 enum policy_layer {
 	POLICY_LAYER_BUILTIN = 0,
-	POLICY_LAYER_PROFILE,	/* --profile NAME */
-	POLICY_LAYER_USER,	/* ~/.config/cordon/settings.json */
-	POLICY_LAYER_CLAUDE,	/* ~/.claude/settings.json (sandbox block), --claude-settings */
-	POLICY_LAYER_PROJECT,	/* WORKSPACE/.cordon/settings.json */
-	POLICY_LAYER_CLI,	/* command-line flags */
-	POLICY_LAYER_MANAGED,	/* /etc/cordon/managed-settings.json */
+	POLICY_LAYER_PROFILE, /* --profile NAME */
+	POLICY_LAYER_USER,    /* ~/.config/cordon/settings.json */
+	POLICY_LAYER_CLAUDE,  /* ~/.claude/settings.json (sandbox block), --claude-settings */
+	POLICY_LAYER_PROJECT, /* WORKSPACE/.cordon/settings.json */
+	POLICY_LAYER_CLI,     /* command-line flags */
+	POLICY_LAYER_MANAGED, /* /etc/cordon/managed-settings.json */
 	POLICY_LAYER__MAX,
 };
 
 /* Compile-time limits; each has a unit test. */
-#define POLICY_MAX_FILE_SIZE (1024u * 1024u)	/* bytes per settings file */
-#define POLICY_MAX_RULES 1024u			/* entries per list, all layers together */
-#define POLICY_MAX_STRING 4096u			/* bytes per string value */
-#define POLICY_MAX_NET_RULES 256u		/* network.rules entries */
-#define POLICY_MAX_INJECT 64u			/* credentials.inject entries */
-#define POLICY_MAX_LOCKS 64u			/* managed sandbox.lock entries */
-#define POLICY_MAX_KEY 256u			/* bytes of a key path in messages */
+#define POLICY_MAX_FILE_SIZE (1024u * 1024u) /* bytes per settings file */
+#define POLICY_MAX_RULES     1024u           /* entries per list, all layers together */
+#define POLICY_MAX_STRING    4096u           /* bytes per string value */
+#define POLICY_MAX_NET_RULES 256u            /* network.rules entries */
+#define POLICY_MAX_INJECT    64u             /* credentials.inject entries */
+#define POLICY_MAX_LOCKS     64u             /* managed sandbox.lock entries */
+#define POLICY_MAX_KEY       256u            /* bytes of a key path in messages */
 
 /* Where a rule came from: layer, and file:line:col when from a file. */
 struct policy_origin {
 	enum policy_layer layer;
-	const char *file;	/* NULL for built-in, profile and command line */
-	unsigned line, col;	/* 0 when unknown */
+	const char *file;   /* NULL for built-in, profile and command line */
+	unsigned line, col; /* 0 when unknown */
 };
 
 /* The string lists of the schema. */
 enum policy_list {
-	POLICY_FS_ALLOW_WRITE = 0,	/* sandbox.filesystem.allowWrite */
-	POLICY_FS_DENY_WRITE,		/* sandbox.filesystem.denyWrite */
-	POLICY_FS_DENY_READ,		/* sandbox.filesystem.denyRead */
-	POLICY_FS_ALLOW_READ,		/* sandbox.filesystem.allowRead */
-	POLICY_NET_ALLOWED_DOMAINS,	/* sandbox.network.allowedDomains */
-	POLICY_NET_DENIED_DOMAINS,	/* sandbox.network.deniedDomains */
-	POLICY_NET_ALLOW_UNIX_SOCKETS,	/* sandbox.network.allowUnixSockets */
-	POLICY_CRED_FILES_DENY,		/* sandbox.credentials.files, mode "deny" */
-	POLICY_CRED_FILES_ALLOW,	/* sandbox.credentials.files, mode "allow" */
-	POLICY_CRED_ENV_DENY,		/* sandbox.credentials.envVars, mode "deny" */
-	POLICY_CRED_ENV_ALLOW,		/* sandbox.credentials.envVars, mode "allow" */
+	POLICY_FS_ALLOW_WRITE = 0,     /* sandbox.filesystem.allowWrite */
+	POLICY_FS_DENY_WRITE,          /* sandbox.filesystem.denyWrite */
+	POLICY_FS_DENY_READ,           /* sandbox.filesystem.denyRead */
+	POLICY_FS_ALLOW_READ,          /* sandbox.filesystem.allowRead */
+	POLICY_NET_ALLOWED_DOMAINS,    /* sandbox.network.allowedDomains */
+	POLICY_NET_DENIED_DOMAINS,     /* sandbox.network.deniedDomains */
+	POLICY_NET_ALLOW_UNIX_SOCKETS, /* sandbox.network.allowUnixSockets */
+	POLICY_CRED_FILES_DENY,        /* sandbox.credentials.files, mode "deny" */
+	POLICY_CRED_FILES_ALLOW,       /* sandbox.credentials.files, mode "allow" */
+	POLICY_CRED_ENV_DENY,          /* sandbox.credentials.envVars, mode "deny" */
+	POLICY_CRED_ENV_ALLOW,         /* sandbox.credentials.envVars, mode "allow" */
 	POLICY_LIST__MAX,
 };
 
 /* The scalar keys of the schema. */
 enum policy_scalar {
-	POLICY_FAIL_IF_UNAVAILABLE = 0,	/* bool, default true */
-	POLICY_NET_ALLOW_LOCAL_BINDING,	/* bool, default false */
-	POLICY_RES_MEMORY,		/* bytes (u) and the text (s) */
-	POLICY_RES_CPUS,		/* num */
-	POLICY_RES_PIDS,		/* u */
-	POLICY_AUDIT_PATH,		/* s */
-	POLICY_AUDIT_OTLP,		/* s */
-	POLICY_AUDIT_FAIL_CLOSED,	/* bool, default true */
+	POLICY_FAIL_IF_UNAVAILABLE = 0, /* bool, default true */
+	POLICY_NET_ALLOW_LOCAL_BINDING, /* bool, default false */
+	POLICY_RES_MEMORY,              /* bytes (u) and the text (s) */
+	POLICY_RES_CPUS,                /* num */
+	POLICY_RES_PIDS,                /* u */
+	POLICY_AUDIT_PATH,              /* s */
+	POLICY_AUDIT_OTLP,              /* s */
+	POLICY_AUDIT_FAIL_CLOSED,       /* bool, default true */
 	POLICY_SCALAR__MAX,
 };
 
@@ -99,8 +99,8 @@ struct policy_value {
 /* sandbox.network.rules[]: narrows what may be sent to one host. */
 struct policy_net_rule {
 	const char *host;
-	const char **methods;	/* NULL-terminated; empty: any method */
-	const char **paths;	/* NULL-terminated; empty: any path */
+	const char **methods; /* NULL-terminated; empty: any method */
+	const char **paths;   /* NULL-terminated; empty: any path */
 	struct policy_origin origin;
 };
 
@@ -109,7 +109,7 @@ struct policy_inject {
 	const char *host;
 	const char *header;
 	const char *from_env;
-	const char *prefix;	/* may be NULL ("Bearer ") */
+	const char *prefix; /* may be NULL ("Bearer ") */
 	struct policy_origin origin;
 };
 
@@ -120,8 +120,9 @@ struct cordon_policy {
 	size_t n_net_rules;
 	struct policy_inject *inject;
 	size_t n_inject;
-	struct policy_rules locks;	/* managed only: key paths under "sandbox." */
-	char **notes;			/* things the user should know (ignored keys...) */
+	struct policy_rules locks; /* managed only: key paths under "sandbox." */
+	struct policy_rules env_set; /* NAME=VALUE set in the sandbox by --profile presets */
+	char **notes;              /* things the user should know (ignored keys...) */
 	size_t n_notes;
 	/* Every string above is owned here, freed by policy_free. */
 	char **pool;
@@ -130,8 +131,8 @@ struct cordon_policy {
 
 /* Flags for policy_parse. */
 enum {
-	POLICY_PARSE_CLAUDE = 1u << 0,	/* Claude Code settings: only the sandbox block counts */
-	POLICY_PARSE_MANAGED = 1u << 1,	/* managed file: `sandbox.lock` allowed */
+	POLICY_PARSE_CLAUDE = 1u << 0,  /* Claude Code settings: only the sandbox block counts */
+	POLICY_PARSE_MANAGED = 1u << 1, /* managed file: `sandbox.lock` allowed */
 };
 
 /* Initialise an empty policy. Never fails. */
@@ -161,7 +162,8 @@ int policy_add_rule(struct cordon_policy *pol, enum policy_list list, const char
 		    enum policy_layer layer, struct cordon_err *err);
 
 /* Append a note (printf-style). */
-void policy_note(struct cordon_policy *pol, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void policy_note(struct cordon_policy *pol, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Name of a layer ("built-in", "user", ...). */
 const char *policy_layer_name(enum policy_layer layer);
@@ -202,6 +204,14 @@ bool policy_locked(const struct cordon_policy *pol, const char *key);
 
 /* Effective values with defaults applied. */
 bool policy_fail_if_unavailable(const struct cordon_policy *pol);
+
+/*
+ * The values of one list as a NULL-terminated array (for the proxy, the
+ * limits and the audit: allowedDomains, deniedDomains, allowUnixSockets...).
+ * The array is malloc'd (caller frees it, not the strings); the strings
+ * belong to pol. *n (may be NULL) receives the count. Aborts on OOM.
+ */
+const char **policy_values(const struct cordon_policy *pol, enum policy_list list, size_t *n);
 
 /*
  * Render pol for `cordon policy show`: text (one rule a line with its

@@ -46,14 +46,14 @@
  */
 #ifndef __NR_landlock_create_ruleset
 #define __NR_landlock_create_ruleset 444
-#define __NR_landlock_add_rule 445
-#define __NR_landlock_restrict_self 446
+#define __NR_landlock_add_rule       445
+#define __NR_landlock_restrict_self  446
 #endif
 
 struct sb_ll_ruleset_attr {
 	uint64_t handled_access_fs;
-	uint64_t handled_access_net;	/* ABI 4 */
-	uint64_t scoped;		/* ABI 6 */
+	uint64_t handled_access_net; /* ABI 4 */
+	uint64_t scoped;             /* ABI 6 */
 };
 
 struct sb_ll_path_beneath_attr {
@@ -67,31 +67,31 @@ struct sb_ll_net_port_attr {
 };
 
 #define SB_LL_CREATE_RULESET_VERSION (1U << 0)
-#define SB_LL_RULE_PATH_BENEATH 1
-#define SB_LL_RULE_NET_PORT 2
+#define SB_LL_RULE_PATH_BENEATH      1
+#define SB_LL_RULE_NET_PORT          2
 
-#define SB_LL_FS_EXECUTE (1ULL << 0)
-#define SB_LL_FS_WRITE_FILE (1ULL << 1)
-#define SB_LL_FS_READ_FILE (1ULL << 2)
-#define SB_LL_FS_READ_DIR (1ULL << 3)
-#define SB_LL_FS_REMOVE_DIR (1ULL << 4)
+#define SB_LL_FS_EXECUTE     (1ULL << 0)
+#define SB_LL_FS_WRITE_FILE  (1ULL << 1)
+#define SB_LL_FS_READ_FILE   (1ULL << 2)
+#define SB_LL_FS_READ_DIR    (1ULL << 3)
+#define SB_LL_FS_REMOVE_DIR  (1ULL << 4)
 #define SB_LL_FS_REMOVE_FILE (1ULL << 5)
-#define SB_LL_FS_MAKE_CHAR (1ULL << 6)
-#define SB_LL_FS_MAKE_DIR (1ULL << 7)
-#define SB_LL_FS_MAKE_REG (1ULL << 8)
-#define SB_LL_FS_MAKE_SOCK (1ULL << 9)
-#define SB_LL_FS_MAKE_FIFO (1ULL << 10)
-#define SB_LL_FS_MAKE_BLOCK (1ULL << 11)
-#define SB_LL_FS_MAKE_SYM (1ULL << 12)
-#define SB_LL_FS_REFER (1ULL << 13)		/* ABI 2 */
-#define SB_LL_FS_TRUNCATE (1ULL << 14)		/* ABI 3 */
-#define SB_LL_FS_IOCTL_DEV (1ULL << 15)	/* ABI 5 */
+#define SB_LL_FS_MAKE_CHAR   (1ULL << 6)
+#define SB_LL_FS_MAKE_DIR    (1ULL << 7)
+#define SB_LL_FS_MAKE_REG    (1ULL << 8)
+#define SB_LL_FS_MAKE_SOCK   (1ULL << 9)
+#define SB_LL_FS_MAKE_FIFO   (1ULL << 10)
+#define SB_LL_FS_MAKE_BLOCK  (1ULL << 11)
+#define SB_LL_FS_MAKE_SYM    (1ULL << 12)
+#define SB_LL_FS_REFER       (1ULL << 13) /* ABI 2 */
+#define SB_LL_FS_TRUNCATE    (1ULL << 14) /* ABI 3 */
+#define SB_LL_FS_IOCTL_DEV   (1ULL << 15) /* ABI 5 */
 
-#define SB_LL_NET_BIND_TCP (1ULL << 0)		/* ABI 4 */
+#define SB_LL_NET_BIND_TCP    (1ULL << 0) /* ABI 4 */
 #define SB_LL_NET_CONNECT_TCP (1ULL << 1)
 
-#define SB_LL_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)	/* ABI 6 */
-#define SB_LL_SCOPE_SIGNAL (1ULL << 1)
+#define SB_LL_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0) /* ABI 6 */
+#define SB_LL_SCOPE_SIGNAL               (1ULL << 1)
 
 #define SB_LL_FS_ALL                                                                               \
 	(SB_LL_FS_EXECUTE | SB_LL_FS_WRITE_FILE | SB_LL_FS_READ_FILE | SB_LL_FS_READ_DIR |         \
@@ -156,9 +156,10 @@ sb_landlock_prepare(const struct sb_spec *spec, struct sb_landlock *ll, struct c
 		}
 		cordon_err_set(err, errno == ENOSYS || errno == EOPNOTSUPP ? errno : 0,
 			       "this kernel has no usable Landlock, cordon's third wall");
-		return cordon_err_hint(err, "boot a kernel with CONFIG_SECURITY_LANDLOCK=y and "
-					    "\"landlock\" in the lsm= list (Linux >= 5.13), or "
-					    "accept a weaker boundary with best effort in the policy");
+		return cordon_err_hint(err,
+				       "boot a kernel with CONFIG_SECURITY_LANDLOCK=y and "
+				       "\"landlock\" in the lsm= list (Linux >= 5.13), or "
+				       "accept a weaker boundary with best effort in the policy");
 	}
 	if (spec->no_tcp_bind)
 		net = SB_LL_NET_BIND_TCP;
@@ -174,8 +175,9 @@ sb_landlock_prepare(const struct sb_spec *spec, struct sb_landlock *ll, struct c
 		/* fall through */
 	case 3:
 		if (net != 0 && !spec->best_effort) {
-			cordon_err_set(err, 0, "the policy turns local binding off, but this "
-					       "kernel's Landlock (ABI %d) cannot restrict TCP",
+			cordon_err_set(err, 0,
+				       "the policy turns local binding off, but this "
+				       "kernel's Landlock (ABI %d) cannot restrict TCP",
 				       abi);
 			return cordon_err_hint(err, "Linux >= 6.7 has Landlock TCP rules; or allow "
 						    "local binding, or accept best effort");
@@ -197,20 +199,22 @@ sb_landlock_prepare(const struct sb_spec *spec, struct sb_landlock *ll, struct c
 	ll->handled_fs = fs;
 	ll->handled_net = net;
 	ll->scoped = scoped;
-	snprintf(ll->missing, sizeof(ll->missing), "%s%s%s%s",
-		 abi < 3 ? "truncate " : "", abi < 5 ? "device-ioctl " : "",
-		 abi < 6 ? "scoping " : "", abi < 4 && spec->no_tcp_bind ? "tcp-bind " : "");
+	snprintf(ll->missing, sizeof(ll->missing), "%s%s%s%s", abi < 3 ? "truncate " : "",
+		 abi < 5 ? "device-ioctl " : "", abi < 6 ? "scoping " : "",
+		 abi < 4 && spec->no_tcp_bind ? "tcp-bind " : "");
 	/*
 	 * Fail closed (DESIGN.md §1): a part of the wall this kernel lacks is
 	 * a weaker boundary, accepted only with best effort.
 	 */
 	if (ll->missing[0] != '\0' && !spec->best_effort) {
-		cordon_err_set(err, 0, "this kernel's Landlock (ABI %d) lacks part of cordon's "
-				       "third wall: %s",
+		cordon_err_set(err, 0,
+			       "this kernel's Landlock (ABI %d) lacks part of cordon's "
+			       "third wall: %s",
 			       abi, ll->missing);
-		return cordon_err_hint(err, "Linux >= 6.12 has all of it (ABI 6); `cordon check` "
-					    "lists what is missing; or accept a weaker boundary with "
-					    "best effort (failIfUnavailable: false)");
+		return cordon_err_hint(err,
+				       "Linux >= 6.12 has all of it (ABI 6); `cordon check` "
+				       "lists what is missing; or accept a weaker boundary with "
+				       "best effort (failIfUnavailable: false)");
 	}
 	if (ll->missing[0] != '\0')
 		log_warnx("best effort: Landlock ABI %d lacks %s", abi, ll->missing);
@@ -229,9 +233,12 @@ sb_landlock_prepare(const struct sb_spec *spec, struct sb_landlock *ll, struct c
 	for (size_t i = 0; i < ARRAY_SIZE(tty_paths); i++)
 		if (add_path(ll, tty_paths[i],
 			     SB_LL_FS_READ | SB_LL_FS_WRITE_FILE | SB_LL_FS_TRUNCATE |
-				     SB_LL_FS_IOCTL_DEV,
+				 SB_LL_FS_IOCTL_DEV,
 			     err) < 0)
 			return -1;
+	if (spec->private_home != NULL &&
+	    add_path(ll, spec->private_home, SB_LL_FS_READ | SB_LL_FS_WRITE, err) < 0)
+		return -1;
 	for (size_t i = 0; i < spec->n_mounts; i++) {
 		const struct sb_mount *m = &spec->mounts[i];
 
@@ -304,7 +311,7 @@ sb_landlock_apply(struct sb_child_ctx *ctx)
 		}
 		close(fd);
 		continue;
-fail_path:
+	fail_path:
 		if (ctx->detail != NULL && ctx->detail_len > 0) {
 			size_t n = strlen(ll->paths[i].path);
 			int e = errno;

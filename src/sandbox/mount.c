@@ -395,6 +395,16 @@ sb_mount_tmpfs(struct sb_child_ctx *ctx)
 	set_detail(ctx, "/run");
 	if (mount("tmpfs", NEWROOT "/run", "tmpfs", MS_NOSUID | MS_NODEV, ctx->run_opts) < 0)
 		return -1;
+	if (ctx->spec->private_home != NULL) {
+		char dst[PATH_MAX];
+
+		/* Before the workspace, which may lie inside it. */
+		set_detail(ctx, ctx->spec->private_home);
+		if (join(dst, NEWROOT, ctx->spec->private_home) < 0)
+			return -1;
+		if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, ctx->run_opts) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -484,9 +494,10 @@ apply_mount(struct sb_child_ctx *ctx, const struct sb_mount *m)
 			return errno == ENOENT ? 0 : -1;
 		return S_ISDIR(st.st_mode) ? mask_dir(dst) : mask_file(dst);
 	case SB_MOUNT_TMPFS:
+		/* Owned by the sandbox user, like /run: a private home, a cache. */
 		if (ensure_dir(dst) < 0)
 			return -1;
-		return mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+		return mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, ctx->run_opts);
 	default:
 		errno = EINVAL;
 		return -1;

@@ -53,6 +53,9 @@ struct sb_spec {
 	uint32_t test_flags;		/* SB_TEST_* (only honoured with CORDON_TEST_HOOKS=1) */
 	uint16_t proxy_port;		/* egress proxy listener on 127.0.0.1 inside; 0 = none */
 	uint32_t notify;		/* SB_NOTIFY_*: 0 = no user-notification filter */
+	const char *private_home;	/* NULL, or a home to replace with an empty private
+					   tmpfs (root invoker: root's home is closed to the
+					   sandbox uid); binds under it still appear */
 	/* Kernel walls (seccomp.c, landlock.c, cgroup.c; supervisor/unixsock.c). */
 	bool allow_ptrace;		/* seccomp: let debuggers ptrace inside */
 	bool no_tcp_bind;		/* Landlock: no TCP listening (allowLocalBinding false) */
@@ -117,6 +120,13 @@ int sb_release(struct sb_session *sess, struct cordon_err *err);
  * *exit_status 126 or 127), -1 on a protocol error (err set).
  */
 int sb_read_start(struct sb_session *sess, int *exit_status, struct cordon_err *err);
+
+/*
+ * 1 when cordon runs as real root (euid 0 in the initial user namespace):
+ * the command then runs as an unprivileged kernel uid, to which root's own
+ * files (its home among them) are closed.
+ */
+int sb_invoker_is_root(void);
 
 /*
  * Diagnose why a user namespace cannot be created here. Fills err with the

@@ -60,6 +60,12 @@ is_real_root(void)
 }
 
 int
+sb_invoker_is_root(void)
+{
+	return is_real_root();
+}
+
+int
 sb_ids_choose(struct sb_ids *ids, const char *workspace)
 {
 	struct stat st;
