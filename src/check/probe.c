@@ -146,6 +146,27 @@ probe_read_denied(const char *path)
 	report(name, "no content", n <= 0, "%s", n <= 0 ? "empty" : "READABLE (hole)");
 }
 
+/* The audit log: neither readable nor writable from inside. */
+static void
+probe_audit_log(const char *path)
+{
+	char buf[16];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), n = -1, e = 0;
+
+	if (fd >= 0) {
+		n = (int)read(fd, buf, sizeof(buf));
+		close(fd);
+	}
+	report("audit log unreadable inside", "no content", n <= 0, "%s",
+	       n > 0 ? "READABLE (hole)" : fd < 0 ? strerror(errno) : "empty");
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK);
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	report("audit log unwritable inside", "write refused", fd < 0, "%s",
+	       fd >= 0 ? "OPENED FOR WRITING (hole)" : strerror(e));
+}
+
 static void
 probe_pid(pid_t host_pid)
 {
@@ -307,9 +328,10 @@ check_probe_main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "deny", required_argument, NULL, 'd' },
 		{ "target", required_argument, NULL, 't' },
+		{ "audit-log", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *outside = NULL, *workspace = NULL, *target = NULL;
+	const char *outside = NULL, *workspace = NULL, *target = NULL, *audit_log = NULL;
 	const char *sockets[32], *denied[64];
 	size_t n_sockets = 0, n_denied = 0;
 	pid_t host_pid = 0;
@@ -341,6 +363,9 @@ check_probe_main(int argc, char **argv)
 		case 't':
 			target = optarg;
 			break;
+		case 'a':
+			audit_log = optarg;
+			break;
 		default:
 			fprintf(stderr, "cordon __probe: internal command of `cordon check`\n");
 			return 125;
@@ -358,6 +383,8 @@ check_probe_main(int argc, char **argv)
 	probe_write("host /etc read-only", "/etc", 0);
 	for (size_t i = 0; i < n_denied; i++)
 		probe_read_denied(denied[i]);
+	if (audit_log != NULL)
+		probe_audit_log(audit_log);
 	for (size_t i = 0; i < n_sockets; i++)
 		probe_unix(sockets[i]);
 	if (host_port > 0)

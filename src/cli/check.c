@@ -25,11 +25,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "check/check.h"
 #include "cli/cli.h"
 #include "common/cleanup.h"
 #include "common/fd.h"
 #include "common/xalloc.h"
+#include "sandbox/sandbox.h"
 
 static const char check_usage[] =
 	"Usage: cordon check [--json] [RUN OPTIONS...]\n"
@@ -334,6 +336,16 @@ cli_check(int argc, char **argv)
 			av[ac++] = xstrdup(p);
 		}
 	}
+	{
+		struct cordon_err e = { 0 };
+		char *log = audit_default_path(&e);
+
+		/* The session itself writes the log first, so it exists by then. */
+		if (log != NULL) {
+			av[ac++] = (char *)"--audit-log";
+			av[ac++] = log;
+		}
+	}
 	av[ac] = NULL;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
@@ -383,6 +395,24 @@ cli_check(int argc, char **argv)
 		return 125;
 	}
 	probe_fail_closed(self, ws, &rows[n_rows++]);
+	{
+		/* Outside facts: what this kernel and machine give the walls. */
+		int abi = sb_landlock_abi();
+		enum sb_res_mech mech = sb_resources_probe(1);
+		struct probe_row *r = &rows[n_rows++];
+
+		snprintf(r->name, sizeof(r->name), "Landlock available");
+		snprintf(r->expected, sizeof(r->expected), "ABI >= 1 (fs rules)");
+		snprintf(r->observed, sizeof(r->observed), "ABI %d%s", abi,
+			 abi >= 6 ? " (scoping too)" : abi >= 4 ? " (TCP rules too)" : "");
+		snprintf(r->result, sizeof(r->result), "%s", abi >= 1 ? "PASS" : "FAIL");
+		r = &rows[n_rows++];
+		snprintf(r->name, sizeof(r->name), "resource limits mechanism");
+		snprintf(r->expected, sizeof(r->expected), "memory, cpu and pids enforceable");
+		snprintf(r->observed, sizeof(r->observed), "%s", sb_res_mech_name(mech));
+		snprintf(r->result, sizeof(r->result), "%s",
+			 mech == SB_RES_CGROUP1 || mech == SB_RES_CGROUP2 ? "PASS" : "WARN");
+	}
 	for (size_t i = 0; i < n_rows; i++)
 		n_fail += strcmp(rows[i].result, "FAIL") == 0;
 	print_rows(rows, n_rows, json);

@@ -12,7 +12,8 @@ for row in "not uid 0" "no capabilities" "no_new_privs" "seccomp filter" \
 	"host /usr read-only" "host socket unreachable" "host loopback unreachable" \
 	"raw TCP out" "raw UDP out" "cloud metadata" "fail closed without user namespaces" \
 	"proxy: unapproved domain" "proxy: cloud metadata address" "proxy: host loopback service" \
-	"proxy: metadata in decimal spelling" "proxy: private range"; do
+	"proxy: metadata in decimal spelling" "proxy: private range" "audit log unreadable inside" \
+	"audit log unwritable inside" "Landlock available"; do
 	if printf '%s\n' "$OUT" | grep -F -- "$row" | grep -q ' PASS$'; then
 		ok "probe '$row' present and PASS"
 	else
