@@ -353,6 +353,21 @@ sb_kind(enum policy_mount_kind k)
 }
 
 int
+cli_run_policy_add_domain(struct cli_run_policy *rp, const char *pattern, bool deny,
+			  struct cordon_err *err)
+{
+	if (rp->n_domains == ARRAY_SIZE(rp->domains)) {
+		cordon_err_set(err, E2BIG, "more than %zu --allow-domain/--deny-domain",
+			       ARRAY_SIZE(rp->domains));
+		return cordon_err_hint(err, "put long lists in a settings file");
+	}
+	rp->domains[rp->n_domains].pattern = pattern;
+	rp->domains[rp->n_domains].deny = deny;
+	rp->n_domains++;
+	return 0;
+}
+
+int
 cli_run_policy_apply(struct cli_run_policy *rp, const char *workspace, struct sb_mount *mounts,
 		     size_t *n_mounts, size_t max, struct cordon_err *err)
 {
@@ -390,6 +405,14 @@ cli_run_policy_apply(struct cli_run_policy *rp, const char *workspace, struct sb
 		}
 	}
 	*n_mounts = k;
+	for (size_t i = 0; i < rp->n_domains; i++)
+		if (policy_add_rule(&cli,
+				    rp->domains[i].deny ? POLICY_NET_DENIED_DOMAINS
+							: POLICY_NET_ALLOWED_DOMAINS,
+				    rp->domains[i].pattern, POLICY_LAYER_CLI, err) < 0) {
+			policy_free(&cli);
+			return -1;
+		}
 	memset(&lo, 0, sizeof(lo));
 	lo.workspace = workspace;
 	lo.home = rp->have_home ? rp->home : NULL;

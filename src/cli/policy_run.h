@@ -27,9 +27,11 @@ enum {
 /* getopt_long entries for the options above. */
 #define CLI_RUN_POLICY_OPTIONS                                                                     \
 	{ "profile", required_argument, NULL, CLI_OPT_PROFILE },                                   \
-	{ "claude-settings", no_argument, NULL, CLI_OPT_CLAUDE_SETTINGS },                         \
-	{ "allow-degraded", no_argument, NULL, CLI_OPT_ALLOW_DEGRADED },                           \
-	{ "policy", required_argument, NULL, CLI_OPT_POLICY }
+	    { "claude-settings", no_argument, NULL, CLI_OPT_CLAUDE_SETTINGS },                     \
+	    { "allow-degraded", no_argument, NULL, CLI_OPT_ALLOW_DEGRADED },                       \
+	{                                                                                          \
+		"policy", required_argument, NULL, CLI_OPT_POLICY                                  \
+	}
 
 #define CLI_RUN_POLICY_USAGE                                                                       \
 	"      --profile NAME   add a preset: claude, codex, gemini, strict\n"                     \
@@ -50,7 +52,21 @@ struct cli_run_policy {
 	struct policy_plan plan;
 	struct qr_snapshot snap;
 	bool snapped;
+	/* --allow-domain / --deny-domain, in order: the command-line layer. */
+	struct {
+		const char *pattern;
+		bool deny;
+	} domains[512];
+	size_t n_domains;
 };
+
+/*
+ * --allow-domain / --deny-domain: kept for the command-line layer, so that
+ * a managed lock on the network lists holds against flags too. 0 or -1
+ * (too many; err set).
+ */
+int cli_run_policy_add_domain(struct cli_run_policy *rp, const char *pattern, bool deny,
+			      struct cordon_err *err);
 
 /* Handle one of the CLI_OPT_* options. */
 void cli_run_policy_option(struct cli_run_policy *rp, int opt, const char *arg);

@@ -475,6 +475,12 @@ cli_run(int argc, char **argv)
 			continue;
 		case OPT_ALLOW_DOMAIN:
 		case OPT_DENY_DOMAIN:
+			/* Through the policy's command-line layer: managed locks apply. */
+			if (cli_run_policy_add_domain(&rp, optarg, c == OPT_DENY_DOMAIN, &err) < 0) {
+				cli_print_err(&err);
+				goto out;
+			}
+			continue;
 		case OPT_RESOLVE:
 			if (run_net_option(&rn, c, optarg) < 0)
 				goto out;
@@ -557,6 +563,16 @@ cli_run(int argc, char **argv)
 	if (cli_run_policy_apply(&rp, workspace, mounts, &n_mounts, ARRAY_SIZE(mounts), &err) < 0) {
 		cli_print_err(&err);
 		goto out;
+	}
+	/* The effective domain lists, from every layer, are the proxy's rules. */
+	for (int deny = 0; deny < 2; deny++) {
+		const struct policy_rules *l =
+			&rp.pol.lists[deny ? POLICY_NET_DENIED_DOMAINS : POLICY_NET_ALLOWED_DOMAINS];
+
+		for (size_t i = 0; i < l->n; i++)
+			if (run_net_option(&rn, deny ? OPT_DENY_DOMAIN : OPT_ALLOW_DOMAIN,
+					   l->v[i].value) < 0)
+				goto out;
 	}
 	private_home = private_home_for(rp.have_home ? rp.home : getenv("HOME"), workspace);
 	env = add_proxy_env(cli_run_policy_env(&rp, environ), RUN_PROXY_PORT);

@@ -1,0 +1,54 @@
+#!/bin/bash
+# The network keys of the JSON policy are the proxy's rules: an allowed
+# domain from a settings file is reachable, deniedDomains beats it, and a
+# managed lock on the list holds against --allow-domain.
+. "$(dirname "$0")/../lib.sh"
+
+ws=$(new_ws)
+# Upstream: a tiny HTTP server on this host's loopback. The proxy refuses
+# loopback destinations; CORDON_TEST_PROXY_LOOPBACK (test hooks only) lifts
+# that, so the domain policy is the only thing deciding here.
+$PY -c '
+import http.server, socketserver, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        b = b"upstream-reached\n"
+        self.send_response(200); self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b)
+    def log_message(self, *a): pass
+s = socketserver.TCPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.timeout = 60
+for _ in range(50): s.handle_request()
+' > "$T/port" &
+track_pid $!
+wait_for test -s "$T/port"
+port=$(head -1 "$T/port")
+export CORDON_TEST_HOOKS=1 CORDON_TEST_PROXY_LOOPBACK=1
+fetch() { # fetch EXTRA-OPTS...: GET http://target.test:PORT/ through the sandbox's proxy
+	(cd "$ws" && "$CORDON" run --resolve target.test:127.0.0.1 "$@" -- \
+		$PY -c "import urllib.request; print(urllib.request.urlopen('http://target.test:$port/', timeout=10).read().decode().strip())")
+}
+
+printf '{"sandbox": {"network": {"allowedDomains": ["target.test"]}}}\n' > "$T/allow.json"
+printf '{"sandbox": {"network": {"allowedDomains": ["*.test", "target.test"], "deniedDomains": ["target.test"]}}}\n' > "$T/deny.json"
+
+expect_output "allowedDomains from a settings file: request arrives upstream" "^upstream-reached$" \
+	fetch --policy "$T/allow.json"
+expect_fail "control: without the policy the same request is refused (403)" "403" fetch
+expect_fail "deniedDomains beats allowedDomains (403)" "403" fetch --policy "$T/deny.json"
+expect_fail "--deny-domain beats a settings file's allow (403)" "403" \
+	fetch --policy "$T/allow.json" --deny-domain target.test
+expect_output "--allow-domain alone still works" "^upstream-reached$" fetch --allow-domain target.test
+
+if [ -e /etc/cordon/managed-settings.json ]; then
+	skip "managed lock on allowedDomains beats --allow-domain" "a real managed file exists"
+else
+	printf '{"sandbox": {"lock": ["network.allowedDomains"]}}\n' > "$T/managed.json"
+	expect_status "managed lock on allowedDomains: --allow-domain refused (125)" 125 \
+		env CORDON_TEST_MANAGED_SETTINGS="$T/managed.json" sh -c \
+		"cd '$ws' && '$CORDON' run --allow-domain target.test -- true"
+	expect_fail "the refusal names the lock" "locked" \
+		env CORDON_TEST_MANAGED_SETTINGS="$T/managed.json" sh -c \
+		"cd '$ws' && '$CORDON' run --allow-domain target.test -- true"
+fi
+done_testing
