@@ -239,6 +239,30 @@ private_home_for(const char *home, const char *workspace)
 	return home;
 }
 
+/*
+ * TMPDIR from the host points at a directory that is read-only inside, or
+ * not there at all (the host's /tmp is replaced). Keep it when it lies in
+ * the workspace; otherwise the sandbox's private /tmp. env is changed in
+ * place; the new string is static.
+ */
+static char **
+fix_tmpdir(char **env, const char *workspace)
+{
+	size_t wl = strlen(workspace);
+
+	for (size_t i = 0; env[i] != NULL; i++) {
+		const char *v;
+
+		if (strncmp(env[i], "TMPDIR=", 7) != 0)
+			continue;
+		v = env[i] + 7;
+		if (strncmp(v, workspace, wl) == 0 && (v[wl] == '\0' || v[wl] == '/'))
+			continue;
+		env[i] = (char *)"TMPDIR=/tmp";
+	}
+	return env;
+}
+
 static int
 workspace_ok(const char *ws, struct cordon_err *err)
 {
@@ -575,7 +599,8 @@ cli_run(int argc, char **argv)
 				goto out;
 	}
 	private_home = private_home_for(rp.have_home ? rp.home : getenv("HOME"), workspace);
-	env = add_proxy_env(cli_run_policy_env(&rp, environ), RUN_PROXY_PORT);
+	env = fix_tmpdir(add_proxy_env(cli_run_policy_env(&rp, environ), RUN_PROXY_PORT),
+			 workspace);
 	memset(&spec, 0, sizeof(spec));
 	spec.workspace = workspace;
 	spec.argv = argv + optind;

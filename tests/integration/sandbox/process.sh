@@ -52,6 +52,15 @@ c.sendall(b"pong"); print(a.recv(4).decode())'
 expect_fail "no route to anything else (TEST-NET-1 address)" "unreachable" \
 	sb "$ws" $PY -c 'import socket; socket.create_connection(("192.0.2.1", 9), timeout=2)'
 
+# TMPDIR: the host's value is read-only or absent inside; the private /tmp
+# replaces it, unless it lies in the workspace.
+expect_output "a host TMPDIR outside the workspace becomes /tmp" "^/tmp$" \
+	env TMPDIR=/var/tmp sh -c "cd '$ws' && '$CORDON' run -- sh -c 'echo \$TMPDIR'"
+expect_output "a TMPDIR inside the workspace is kept" "^$ws/tmpdir$" \
+	env TMPDIR="$ws/tmpdir" sh -c "cd '$ws' && '$CORDON' run -- sh -c 'echo \$TMPDIR'"
+expect_output "mktemp works inside with the host's TMPDIR set" "^/tmp/" \
+	env TMPDIR=/var/tmp sh -c "cd '$ws' && '$CORDON' run -- mktemp"
+
 # Exit status.
 expect_status "exit status is the command's" 7 sb "$ws" sh -c 'exit 7'
 expect_status "death by signal N is 128+N" 143 sb "$ws" sh -c 'kill -TERM $$'
