@@ -12,12 +12,14 @@ TEST_PKGS = iproute2 util-linux procps curl python3 git passwd mandoc clang-form
 BENCH_PKGS = hyperfine bubblewrap wrk time
 FUZZ_PKGS = clang libclang-rt-14-dev
 
-.PHONY: all build run test install bench fuzz clean deps deps-test deps-bench deps-fuzz asan valgrind
+.PHONY: all build run test install bench fuzz clean deps deps-run deps-test deps-bench deps-fuzz asan valgrind
 
 all: build
 
 deps:
 	@scripts/deps.sh $(BUILD_PKGS)
+deps-run:
+	@scripts/deps.sh $(BUILD_PKGS) curl python3
 deps-test:
 	@scripts/deps.sh $(BUILD_PKGS) $(TEST_PKGS)
 deps-bench:
@@ -31,7 +33,7 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-run: build
+run: deps-run build
 	@scripts/demo.sh $(BUILD)/cordon
 
 test: deps-test $(BUILD)/build.ninja

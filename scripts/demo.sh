@@ -27,9 +27,15 @@ result() { # result OK|HOLE what detail
 say "${bold}cordon demo${off}: $("$CORDON" --version)"
 say "workspace: $demo/project   planted secret: $demo/home/.ssh/id_ed25519"
 say ""
-say "\$ cordon run --mask ~/.ssh -- sh   (HOME=$demo/home)"
+say "\$ cordon run -- sh   (HOME=$demo/home; built-in policy, nothing configured)"
 cd "$demo/project" || exit 1
-run() { HOME="$demo/home" "$CORDON" run --mask "$demo/home/.ssh" -- sh -c "$1" 2>&1; }
+run() { HOME="$demo/home" "$CORDON" run -- sh -c "$1" 2>&1; }
+# cordon itself must start: a set-up error is not a wall that held.
+if ! out=$(run true); then
+	printf '%s\n' "$out"
+	say "${red}cordon could not start a sandbox on this machine${off}: see the message above."
+	exit 1
+fi
 
 out=$(run 'cat ~/.ssh/id_ed25519')
 case $out in *PRIVATE*) result HOLE "read the planted SSH key" "$out" ;;
@@ -46,10 +52,13 @@ else result OK "write to /usr/local/bin" "$out"; fi
 out=$(run 'kill -9 1 2>&1; ls /proc | grep -c "^[0-9]"')
 result OK "see host processes: $(echo "$out" | tail -1) pids visible (sandbox only)"
 
-out=$(run 'exec 3<>/dev/tcp/192.0.2.1/80' 2>&1; true)
 out=$(HOME="$demo/home" "$CORDON" run -- /usr/bin/python3 -c 'import socket; socket.create_connection(("192.0.2.1", 80), timeout=2)' 2>&1 | tail -1)
-case $out in *nreachable*|*refused*|*denied*|*Errno*) result OK "open a network connection" "$out" ;;
-*) result HOLE "open a network connection" "$out" ;; esac
+case $out in *nreachable*|*refused*|*denied*|*Errno*) result OK "open a raw network connection" "$out" ;;
+*) result HOLE "open a raw network connection" "$out" ;; esac
+
+out=$(run 'curl -s -m 5 http://example.com/ 2>&1 | head -1')
+case $out in *denied*) result OK "fetch a site the policy does not list (through the proxy)" "$out" ;;
+*) result HOLE "fetch a site the policy does not list" "$out" ;; esac
 
 out=$(run 'id -u; grep CapEff /proc/self/status')
 result OK "privileges: uid $(echo "$out" | head -1), $(echo "$out" | tail -1 | tr -s '\t ' ' ')"
