@@ -166,6 +166,14 @@ exec_command(struct sb_child_ctx *ctx, int errfd, const sigset_t *oldmask)
 	/* Every fd but 0, 1, 2 closes at exec, including the caller's leaks. */
 	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		goto fail;
+	/*
+	 * Dumpable again (inherited from pid 1) so that the supervisor can read
+	 * this execve's arguments for the exec audit. Safe: no other process of
+	 * the sandbox exists yet to read the memory copied from pid 1, and
+	 * execve replaces it.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		goto fail;
 	exec_search(ctx->spec->argv, ctx->spec->envp);
 fail:
 	e = errno;

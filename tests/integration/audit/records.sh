@@ -25,6 +25,10 @@ expect_output "25 records for /bin/true" "^25$" sh -c "grep -c '\"path\":\"/bin/
 expect_output "25 records for ls via PATH" "^25$" sh -c "grep -c '\"argv\":\\[\"ls\",\"/\"\\]' '$LOG'"
 expect_output "first exec is the command itself" '^\["/bin/bash", "fifty.sh"\]$' \
 	$A get "$LOG" exec 0 argv
+expect_output "the command's own exec is read from the process" '^"/bin/bash"$' \
+	$A get "$LOG" exec 0 path
+expect_output "every exec is read from the process (none from the command line)" '^0$' \
+	sh -c "grep -c argv_from '$LOG' || true"
 expect_output "exec record has the pid" '^[0-9]+$' $A get "$LOG" exec 0 pid
 expect_output "exec record names the syscall" '^"execve"$' $A get "$LOG" exec 0 syscall
 expect_output "session start: argv" '^\["/bin/bash", "fifty.sh"\]$' $A get "$LOG" session_start 0 argv
@@ -95,6 +99,10 @@ home=$(mktemp -d "$T/home.XXXXXX")
 check "default log under ~/.local/state/cordon/audit" test -s "$home/.local/state/cordon/audit/audit.jsonl"
 (cd "$ws" && HOME=$home XDG_STATE_HOME=$home/xdg "$CORDON" run -- /bin/true) >/dev/null 2>&1
 check "XDG_STATE_HOME respected" test -s "$home/xdg/cordon/audit/audit.jsonl"
+# audit.path from a policy file.
+echo "{\"sandbox\": {\"audit\": {\"path\": \"$T/policy-log/audit.jsonl\"}}}" > "$T/audit-policy.json"
+(cd "$ws" && HOME=$home "$CORDON" run --policy "$T/audit-policy.json" -- /bin/true) >/dev/null 2>&1
+check "audit.path from the policy is used" grep -q '"argv":\["/bin/true"\]' "$T/policy-log/audit.jsonl"
 expect_output "cordon log finds the default log" "exec  pid [0-9]+ +/bin/true" env HOME="$home" "$CORDON" log
 
 done_testing
