@@ -17,8 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct policy_jpath path[] = { { "sandbox", 0 }, { "filesystem", 0 },
-						    { "denyRead", 0 }, { NULL, 1 } };
+	static const struct policy_jpath path[] = {
+		{ "sandbox", 0 }, { "filesystem", 0 }, { "denyRead", 0 }, { NULL, 1 }
+	};
 	struct cordon_policy layer, eff;
 	struct cordon_err err;
 	unsigned line, col, lines[8], cols[8];

@@ -42,28 +42,36 @@ struct cordon_audit {
 	char session[AUDIT_SESSION_ID_LEN + 1];
 	uint64_t seq;
 	char prev[AUDIT_HASH_HEX + 1];
-	off_t end;			/* file size after our last record, -1 unknown */
+	off_t end; /* file size after our last record, -1 unknown */
 	struct audit_counters c;
 	bool failed;
 	struct cordon_err fail;
 	struct audit_export *ex;
 	struct timespec start;
+	audit_fail_fn on_fail;
+	void *on_fail_arg;
 };
 
 /* The JSON flags of every record: one line of ASCII, fields in order. */
 #define AUDIT_JSON_FLAGS (JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER)
 
+static char *dump(const json_t *j);
+
 static const char zero_hash[AUDIT_HASH_HEX + 1] =
-	"0000000000000000000000000000000000000000000000000000000000000000";
+    "0000000000000000000000000000000000000000000000000000000000000000";
 
 int
 audit_sha256_hex(const void *buf, size_t len, char hex[AUDIT_HASH_HEX + 1])
 {
 	static const char digits[] = "0123456789abcdef";
+	/* Fetched once: an implicit fetch per call costs a lookup and locks. */
+	static EVP_MD *sha256;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
-	if (EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32)
+	if (sha256 == NULL)
+		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (sha256 == NULL || EVP_Digest(buf, len, md, &n, sha256, NULL) != 1 || n != 32)
 		return -1;
 	for (unsigned int i = 0; i < n; i++) {
 		hex[2 * i] = digits[md[i] >> 4];
@@ -195,7 +203,8 @@ audit_default_path(struct cordon_err *err)
 		}
 		if (home == NULL || home[0] != '/') {
 			cordon_err_set(err, 0, "cannot find a home directory for the audit log");
-			cordon_err_hint(err, "set HOME or XDG_STATE_HOME, or pass --audit-log PATH");
+			cordon_err_hint(err,
+					"set HOME or XDG_STATE_HOME, or pass --audit-log PATH");
 			return NULL;
 		}
 		if (asprintf(&p, "%s/.local/state/cordon/audit/" AUDIT_LOG_NAME,
@@ -250,26 +259,37 @@ link_tail(struct cordon_audit *a, off_t size, bool *need_nl)
 		memcpy(a->prev, zero_hash, sizeof(zero_hash));
 		return 0;
 	}
-	start = size > AUDIT_MAX_LINE + 1 ? size - (AUDIT_MAX_LINE + 1) : 0;
-	n = (size_t)(size - start);
-	buf = malloc(n + 1);
-	if (buf == NULL)
-		return -1;
-	r = pread(a->fd, buf, n, start);
-	if (r < 0)
-		return -1;
-	if ((size_t)r != n) {
-		errno = EIO;
-		return -1;
+	/*
+	 * Read a growing window back from the end until it holds the start of
+	 * the last line (records are mostly short; the bound is the longest).
+	 */
+	for (size_t want = 8192;; want *= 2) {
+		size_t last;
+
+		if (want > AUDIT_MAX_LINE + 1)
+			want = AUDIT_MAX_LINE + 1;
+		start = size > (off_t)want ? size - (off_t)want : 0;
+		n = (size_t)(size - start);
+		free(buf);
+		buf = malloc(n + 1);
+		if (buf == NULL)
+			return -1;
+		r = pread(a->fd, buf, n, start);
+		if (r < 0)
+			return -1;
+		if ((size_t)r != n) {
+			errno = EIO;
+			return -1;
+		}
+		*need_nl = buf[n - 1] != '\n';
+		last = *need_nl ? n : n - 1;
+		buf[last] = '\0';
+		line = memrchr(buf, '\n', last);
+		if (line != NULL || start == 0 || want == AUDIT_MAX_LINE + 1) {
+			line = line != NULL ? line + 1 : buf;
+			return audit_sha256_hex(line, last - (size_t)(line - buf), a->prev);
+		}
 	}
-	if (buf[n - 1] != '\n')
-		*need_nl = true;
-	else
-		n--;
-	buf[n] = '\0';
-	line = memrchr(buf, '\n', n);
-	line = line != NULL ? line + 1 : buf;
-	return audit_sha256_hex(line, n - (size_t)(line - buf), a->prev);
 }
 
 static void
@@ -279,7 +299,16 @@ remember_failure(struct cordon_audit *a, const struct cordon_err *err)
 	if (!a->failed) {
 		a->failed = true;
 		a->fail = *err;
+		if (a->fail_closed && a->on_fail != NULL)
+			a->on_fail(a->on_fail_arg);
 	}
+}
+
+void
+audit_on_failure(struct cordon_audit *a, audit_fail_fn fn, void *arg)
+{
+	a->on_fail = fn;
+	a->on_fail_arg = arg;
 }
 
 /*
@@ -315,7 +344,7 @@ emit(struct cordon_audit *a, json_t *rec, const char *type, struct cordon_err *e
 		goto unlock;
 	}
 	{
-		char *body = json_dumps(rec, AUDIT_JSON_FLAGS);
+		char *body = dump(rec);
 		size_t blen;
 
 		if (body == NULL) {
@@ -361,7 +390,7 @@ emit(struct cordon_audit *a, json_t *rec, const char *type, struct cordon_err *e
 		size_t llen = len - 1 - (need_nl ? 1 : 0);
 
 		if (audit_sha256_hex(line, llen, a->prev) < 0)
-			a->end = -1;	/* re-read on the next record */
+			a->end = -1; /* re-read on the next record */
 		if (a->ex != NULL)
 			audit_export_push(a->ex, line, llen, type, a->session);
 	}
@@ -397,6 +426,38 @@ record(struct cordon_audit *a, const char *type)
 	return o;
 }
 
+/*
+ * json_dumps with AUDIT_JSON_FLAGS, and DEL (0x7f) escaped as well:
+ * JSON_ENSURE_ASCII leaves it raw, and a record must hold no control
+ * character. DEL can only occur inside strings, so the rewrite is safe.
+ */
+static char *
+dump(const json_t *j)
+{
+	char *s = json_dumps(j, AUDIT_JSON_FLAGS), *out, *o;
+	size_t n = 0;
+
+	if (s == NULL || strchr(s, 0x7f) == NULL)
+		return s;
+	for (const char *p = s; *p; p++)
+		n += *p == 0x7f ? 6 : 1;
+	out = malloc(n + 1);
+	if (out != NULL) {
+		o = out;
+		for (const char *p = s; *p; p++) {
+			if (*p == 0x7f) {
+				memcpy(o, "\\u007f", 6);
+				o += 6;
+			} else {
+				*o++ = *p;
+			}
+		}
+		*o = '\0';
+	}
+	free(s);
+	return out;
+}
+
 static json_t *
 jargvn(const char *const *argv, const size_t *len, size_t argc)
 {
@@ -418,21 +479,36 @@ audit_format_argv(const char *const *argv, const size_t *len, size_t argc)
 
 	if (arr == NULL)
 		return NULL;
-	out = json_dumps(arr, AUDIT_JSON_FLAGS);
+	out = dump(arr);
 	json_decref(arr);
 	return out;
 }
 
+/* argv of the command line, cut at the exec bounds; *truncated says so. */
 static json_t *
-jargv(char *const *argv)
+jargv(char *const *argv, bool *truncated)
 {
 	json_t *arr = json_array();
+	size_t total = 0;
 
-	for (size_t i = 0; arr != NULL && argv != NULL && argv[i] != NULL; i++)
-		if (json_array_append_new(arr, jstr(argv[i])) < 0) {
+	*truncated = false;
+	for (size_t i = 0; arr != NULL && argv != NULL && argv[i] != NULL; i++) {
+		size_t n = strlen(argv[i]);
+
+		if (i == AUDIT_EXEC_MAX_ARGS || total == AUDIT_EXEC_MAX_ARGV_BYTES) {
+			*truncated = true;
+			break;
+		}
+		if (n > AUDIT_EXEC_MAX_ARG)
+			n = AUDIT_EXEC_MAX_ARG, *truncated = true;
+		if (n > AUDIT_EXEC_MAX_ARGV_BYTES - total)
+			n = AUDIT_EXEC_MAX_ARGV_BYTES - total, *truncated = true;
+		total += n;
+		if (json_array_append_new(arr, jstrn(argv[i], n)) < 0) {
 			json_decref(arr);
 			return NULL;
 		}
+	}
 	return arr;
 }
 
@@ -489,12 +565,18 @@ audit_open(const struct audit_options *opts, struct cordon_err *err)
 	}
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(a->session + 2 * i, 3, "%02x", rnd[i]);
-	if (audit_export_start(opts, &a->ex, err) < 0)
+	if (audit_export_new(opts, &a->ex, err) < 0)
 		goto fail;
 	return a;
 fail:
 	audit_close(a);
 	return NULL;
+}
+
+int
+audit_start_export(struct cordon_audit *a, struct cordon_err *err)
+{
+	return audit_export_run(a->ex, err);
 }
 
 void
@@ -552,18 +634,21 @@ audit_session_start(struct cordon_audit *a, const struct audit_session_info *inf
 {
 	json_t *o = record(a, "session_start");
 	json_t *layers = json_object(), *ns = json_array();
+	bool cut = false;
 	char host[256];
 
 	clock_gettime(CLOCK_MONOTONIC, &a->start);
 	if (gethostname(host, sizeof(host)) < 0)
 		host[0] = '\0';
 	host[sizeof(host) - 1] = '\0';
-	for (size_t i = 0; ns != NULL && info->layers && info->layers->namespaces &&
-			   info->layers->namespaces[i];
+	for (size_t i = 0;
+	     ns != NULL && info->layers && info->layers->namespaces && info->layers->namespaces[i];
 	     i++)
 		json_array_append_new(ns, json_string(info->layers->namespaces[i]));
-	if (o == NULL || layers == NULL || ns == NULL || set(o, "argv", jargv(info->argv)) < 0 ||
-	    set(o, "cwd", jstr(info->cwd)) < 0 || set(o, "user", jstr(info->user)) < 0 ||
+	if (o == NULL || layers == NULL || ns == NULL ||
+	    set(o, "argv", jargv(info->argv, &cut)) < 0 ||
+	    set(o, "truncated", json_boolean(cut)) < 0 || set(o, "cwd", jstr(info->cwd)) < 0 ||
+	    set(o, "user", jstr(info->user)) < 0 ||
 	    set(o, "uid", json_integer((json_int_t)info->uid)) < 0 ||
 	    set(o, "host", jstr(host)) < 0 || set(o, "pid", json_integer(getpid())) < 0 ||
 	    set(o, "cordon", json_string(CORDON_VERSION)) < 0 ||
@@ -633,7 +718,8 @@ audit_exec(struct cordon_audit *a, const struct audit_exec_event *ev, struct cor
 	      set(o, "flags", json_integer(ev->flags)) < 0)) ||
 	    set(o, "path", jstrn(ev->path, ev->path_len)) < 0 ||
 	    set(o, "argv", steal_ptr(argv)) < 0 ||
-	    set(o, "truncated", json_boolean(ev->truncated)) < 0) {
+	    set(o, "truncated", json_boolean(ev->truncated)) < 0 ||
+	    (ev->argv_from_command_line && set(o, "argv_from", json_string("command-line")) < 0)) {
 		json_decref(o);
 		json_decref(argv);
 		o = NULL;
@@ -648,7 +734,8 @@ audit_net(struct cordon_audit *a, const struct audit_net_event *ev, struct cordo
 	json_t *o = record(a, "net");
 
 	if (o == NULL || set(o, "host", jstr(ev->host)) < 0 ||
-	    set(o, "port", json_integer(ev->port)) < 0 || set(o, "address", jstr(ev->address)) < 0 ||
+	    set(o, "port", json_integer(ev->port)) < 0 ||
+	    set(o, "address", jstr(ev->address)) < 0 ||
 	    set(o, "protocol", jstr(ev->protocol)) < 0 ||
 	    set(o, "decision", jstr(ev->decision)) < 0 || set(o, "rule", jstr(ev->rule)) < 0 ||
 	    set(o, "reason", jstr(ev->reason)) < 0 ||
@@ -680,7 +767,8 @@ audit_violation(struct cordon_audit *a, const struct audit_violation *v, struct 
 }
 
 int
-audit_policy(struct cordon_audit *a, const struct audit_policy_change *p, struct cordon_err *err)
+audit_policy_change(struct cordon_audit *a, const struct audit_policy_change *p,
+		    struct cordon_err *err)
 {
 	json_t *o = record(a, "policy");
 

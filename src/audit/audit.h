@@ -22,30 +22,30 @@
  */
 
 #define AUDIT_SCHEMA_VERSION 1
-#define AUDIT_HASH_HEX 64		/* hex SHA-256 */
-#define AUDIT_SESSION_ID_LEN 32		/* hex, 128 random bits */
-#define AUDIT_MAX_LINE (256 * 1024)	/* longest record cordon writes or reads */
-#define AUDIT_LOG_NAME "audit.jsonl"	/* file name inside the audit directory */
+#define AUDIT_HASH_HEX       64            /* hex SHA-256 */
+#define AUDIT_SESSION_ID_LEN 32            /* hex, 128 random bits */
+#define AUDIT_MAX_LINE       (1024 * 1024) /* longest record cordon writes or reads */
+#define AUDIT_LOG_NAME       "audit.jsonl" /* file name inside the audit directory */
 
 /* Exec records: bounds on what is copied from the target (documented). */
-#define AUDIT_EXEC_MAX_ARGS 256		/* argv entries recorded */
-#define AUDIT_EXEC_MAX_ARG 4096		/* bytes per argv entry */
-#define AUDIT_EXEC_MAX_ARGV_BYTES 65536	/* bytes of argv in total */
-#define AUDIT_EXEC_MAX_PATH 4096	/* bytes of the path */
+#define AUDIT_EXEC_MAX_ARGS       256   /* argv entries recorded */
+#define AUDIT_EXEC_MAX_ARG        4096  /* bytes per argv entry */
+#define AUDIT_EXEC_MAX_ARGV_BYTES 65536 /* bytes of argv in total */
+#define AUDIT_EXEC_MAX_PATH       4096  /* bytes of the path */
 
 struct cordon_audit;
 struct audit_export;
 
 struct audit_options {
-	const char *path;		/* log file; NULL: audit_default_path() */
-	bool fail_closed;		/* a record that cannot be written stops the session */
-	const char *otlp_endpoint;	/* "http://host:port[/path]" or NULL */
-	bool syslog;			/* also send every record to syslog(3) */
+	const char *path;          /* log file; NULL: audit_default_path() */
+	bool fail_closed;          /* a record that cannot be written stops the session */
+	const char *otlp_endpoint; /* "http://host:port[/path]" or NULL */
+	bool syslog;               /* also send every record to syslog(3) */
 };
 
 /* Counters, reported in the session end record. */
 struct audit_counters {
-	uint64_t records;	/* written by this session, end record excluded */
+	uint64_t records; /* written by this session, end record excluded */
 	uint64_t exec;
 	uint64_t net;
 	uint64_t net_denied;
@@ -57,69 +57,70 @@ struct audit_counters {
 
 /* Layers in force, for the session start record. */
 struct audit_layers {
-	const char *const *namespaces;	/* NULL-terminated names: "user", "mnt", ... */
+	const char *const *namespaces; /* NULL-terminated names: "user", "mnt", ... */
 	bool seccomp;
-	int landlock_abi;		/* 0: none or unknown */
-	const char *limits;		/* "none", "cgroup", ... */
+	int landlock_abi;   /* 0: none or unknown */
+	const char *limits; /* "none", "cgroup", ... */
 	bool exec_audit;
 };
 
 struct audit_session_info {
-	char *const *argv;		/* the command, NULL-terminated */
-	const char *cwd;		/* the workspace */
-	const char *user;		/* login name, may be NULL */
+	char *const *argv; /* the command, NULL-terminated */
+	const char *cwd;   /* the workspace */
+	const char *user;  /* login name, may be NULL */
 	uid_t uid;
-	const char *policy_digest;	/* "sha256:<hex>" */
+	const char *policy_digest; /* "sha256:<hex>" */
 	const struct audit_layers *layers;
 };
 
 struct audit_session_end {
-	int status;		/* exit status cordon returns */
-	const char *reason;	/* "exit", "not-started", "setup-error", "audit-failure" */
+	int status;         /* exit status cordon returns */
+	const char *reason; /* "exit", "not-started", "setup-error", "audit-failure" */
 };
 
 struct audit_exec_event {
-	pid_t pid;			/* in the supervisor's pid namespace */
-	const char *syscall;		/* "execve" or "execveat" */
-	int dirfd;			/* execveat only, else AT_FDCWD */
-	int flags;			/* execveat flags */
-	const char *path;		/* bytes as read; need not be UTF-8 */
+	pid_t pid;           /* in the supervisor's pid namespace */
+	const char *syscall; /* "execve" or "execveat" */
+	int dirfd;           /* execveat only, else AT_FDCWD */
+	int flags;           /* execveat flags */
+	const char *path;    /* bytes as read; need not be UTF-8 */
 	size_t path_len;
-	const char *const *argv;	/* entries as read; each need not be UTF-8 */
+	const char *const *argv; /* entries as read; each need not be UTF-8 */
 	const size_t *argv_len;
-	size_t argc;			/* entries in argv */
-	bool truncated;			/* argv or path cut at the AUDIT_EXEC_* bounds */
+	size_t argc;                 /* entries in argv */
+	bool truncated;              /* argv or path cut at the AUDIT_EXEC_* bounds */
+	bool argv_from_command_line; /* unreadable; argv is cordon's own command line */
 };
 
 struct audit_net_event {
-	const char *host;		/* as requested (name or literal) */
+	const char *host; /* as requested (name or literal) */
 	uint16_t port;
-	const char *address;		/* resolved address connected to, or NULL */
-	const char *protocol;		/* "http-connect", "http", "socks5", ... */
-	const char *decision;		/* "allow" or "deny" */
-	const char *rule;		/* rule that decided, or NULL (default deny) */
-	const char *reason;		/* why denied, or NULL */
-	uint64_t bytes_up, bytes_down;	/* client->upstream, upstream->client */
+	const char *address;           /* resolved address connected to, or NULL */
+	const char *protocol;          /* "http-connect", "http", "socks5", ... */
+	const char *decision;          /* "allow" or "deny" */
+	const char *rule;              /* rule that decided, or NULL (default deny) */
+	const char *reason;            /* why denied, or NULL */
+	uint64_t bytes_up, bytes_down; /* client->upstream, upstream->client */
 	uint64_t duration_ms;
 };
 
 struct audit_violation {
-	const char *kind;	/* "net", "fs", "syscall", "socket", "exec", ... */
-	const char *what;	/* the object: a path, a host, a syscall name */
-	const char *reason;	/* why it was refused */
-	pid_t pid;		/* 0 when unknown */
+	const char *kind;   /* "net", "fs", "syscall", "socket", "exec", ... */
+	const char *what;   /* the object: a path, a host, a syscall name */
+	const char *reason; /* why it was refused */
+	pid_t pid;          /* 0 when unknown */
 };
 
 struct audit_policy_change {
-	const char *action;	/* "allow-domain", ... */
-	const char *target;	/* "example.com" */
-	const char *origin;	/* who asked: "cordon allow" */
+	const char *action; /* "allow-domain", ... */
+	const char *target; /* "example.com" */
+	const char *origin; /* who asked: "cordon allow" */
 };
 
 struct audit_credential {
-	const char *name;	/* the credential's name; never its value */
-	const char *host;	/* where it was injected */
-	const char *header;	/* which header, or NULL */
+	const char *name;   /* the credential's name; never its value */
+	const char *host;   /* where it was injected */
+	const char *header; /* which header, or NULL */
 };
 
 /*
@@ -136,6 +137,14 @@ char *audit_default_path(struct cordon_err *err);
  * not start). Not safe after fork.
  */
 struct cordon_audit *audit_open(const struct audit_options *opts, struct cordon_err *err);
+
+/*
+ * Start the export thread (OTLP, syslog). Call only after the sandbox is
+ * cloned: a thread running while clone() copies the process could hold a
+ * libc lock the child then waits on forever. Until then records queue.
+ * 0 or -1 with err.
+ */
+int audit_start_export(struct cordon_audit *a, struct cordon_err *err);
 
 /* Flush the exporters (bounded wait) and release everything. NULL is fine. */
 void audit_close(struct cordon_audit *a);
@@ -162,10 +171,18 @@ int audit_exec(struct cordon_audit *a, const struct audit_exec_event *ev, struct
 int audit_net(struct cordon_audit *a, const struct audit_net_event *ev, struct cordon_err *err);
 int audit_violation(struct cordon_audit *a, const struct audit_violation *v,
 		    struct cordon_err *err);
-int audit_policy(struct cordon_audit *a, const struct audit_policy_change *p,
-		 struct cordon_err *err);
+int audit_policy_change(struct cordon_audit *a, const struct audit_policy_change *p,
+			struct cordon_err *err);
 int audit_credential(struct cordon_audit *a, const struct audit_credential *c,
 		     struct cordon_err *err);
+
+/*
+ * Called once, on the first record that cannot be written, when failClosed
+ * is on: the supervisor stops the sandbox there (whatever event the record
+ * was for: exec, net, ...). fn runs in the writer's thread (the loop's).
+ */
+typedef void (*audit_fail_fn)(void *arg);
+void audit_on_failure(struct cordon_audit *a, audit_fail_fn fn, void *arg);
 
 /*
  * The first write failure of this session, or NULL. Lets code that has no
@@ -224,20 +241,20 @@ int audit_run_start(struct cordon_audit *a, const struct sb_spec *spec, bool exe
 
 enum audit_verify_result {
 	AUDIT_VERIFY_OK = 0,
-	AUDIT_VERIFY_BROKEN,	/* a link, a record or the JSON is wrong at line */
-	AUDIT_VERIFY_TRUNCATED,	/* the last line has no newline: cut mid-record */
-	AUDIT_VERIFY_OPEN,	/* chain intact, but sessions without an end record */
+	AUDIT_VERIFY_BROKEN,    /* a link, a record or the JSON is wrong at line */
+	AUDIT_VERIFY_TRUNCATED, /* the last line has no newline: cut mid-record */
+	AUDIT_VERIFY_OPEN,      /* chain intact, but sessions without an end record */
 };
 
 struct audit_verify_report {
 	enum audit_verify_result result;
-	uint64_t lines;		/* records read */
-	uint64_t sessions;	/* session start records */
-	uint64_t line;		/* where the first problem is (1-based), 0 if none */
+	uint64_t lines;    /* records read */
+	uint64_t sessions; /* session start records */
+	uint64_t line;     /* where the first problem is (1-based), 0 if none */
 	uint64_t open_sessions;
-	char open_session[AUDIT_SESSION_ID_LEN + 1];	/* the first open one */
-	uint64_t open_line;	/* its start record */
-	char detail[256];	/* what is wrong at line */
+	char open_session[AUDIT_SESSION_ID_LEN + 1]; /* the first open one */
+	uint64_t open_line;                          /* its start record */
+	char detail[256];                            /* what is wrong at line */
 };
 
 /*
@@ -255,12 +272,16 @@ void audit_verify_buf(const char *buf, size_t len, struct audit_verify_report *r
 /* ---- export.c: OTLP/HTTP JSON logs and syslog, off the event loop ---- */
 
 /*
- * Start the exporters opts asks for (NULL and 0 when none). The sender
- * runs in its own thread with a bounded queue (drop-oldest), batches, and
- * retries with backoff; it never blocks the caller.
+ * Set up the exporters opts asks for (*out NULL and 0 when none); records
+ * pushed before audit_export_run wait in the queue. 0 or -1 with err.
  */
-int audit_export_start(const struct audit_options *opts, struct audit_export **out,
-		       struct cordon_err *err);
+int audit_export_new(const struct audit_options *opts, struct audit_export **out,
+		     struct cordon_err *err);
+/*
+ * Start the sender thread: bounded queue (drop-oldest), batches, retries
+ * with backoff; it never blocks the caller. NULL is fine. 0 or -1.
+ */
+int audit_export_run(struct audit_export *ex, struct cordon_err *err);
 /* Queue one record (a copy is taken). Never blocks on the network. */
 void audit_export_push(struct audit_export *ex, const char *line, size_t len, const char *type,
 		       const char *session);

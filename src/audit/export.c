@@ -34,9 +34,9 @@
 #include "common/cleanup.h"
 #include "common/fd.h"
 
-#define AUDIT_EXPORT_QUEUE 4096
-#define AUDIT_EXPORT_BATCH 256
-#define AUDIT_EXPORT_IO_MS 3000		/* connect / send / receive timeout */
+#define AUDIT_EXPORT_QUEUE          4096
+#define AUDIT_EXPORT_BATCH          256
+#define AUDIT_EXPORT_IO_MS          3000 /* connect / send / receive timeout */
 #define AUDIT_EXPORT_BACKOFF_MIN_MS 200
 #define AUDIT_EXPORT_BACKOFF_MAX_MS 10000
 
@@ -57,7 +57,8 @@ struct audit_export {
 	size_t head, count;
 	uint64_t dropped;
 	bool stop;
-	struct timespec deadline;	/* valid once stop is set */
+	bool started;             /* the thread runs */
+	struct timespec deadline; /* valid once stop is set */
 };
 
 int
@@ -140,10 +141,10 @@ audit_otlp_body(const char *const *lines, const size_t *lens, const char *const 
 	for (size_t i = 0; records != NULL && i < n; i++) {
 		/* Lines are ASCII JSON (JSON_ENSURE_ASCII), so valid strings. */
 		json_t *body = json_stringn(lines[i], lens[i]);
-		json_t *rec = json_pack("{s:s, s:s, s:i, s:{s:o}, s:[o, o]}", "timeUnixNano", nano,
-					"severityText", "INFO", "severityNumber", 9, "body",
-					"stringValue", body, "attributes", kv("cordon.type", types[i]),
-					kv("cordon.session", sessions[i]));
+		json_t *rec = json_pack(
+		    "{s:s, s:s, s:i, s:{s:o}, s:[o, o]}", "timeUnixNano", nano, "severityText",
+		    "INFO", "severityNumber", 9, "body", "stringValue", body, "attributes",
+		    kv("cordon.type", types[i]), kv("cordon.session", sessions[i]));
 
 		if (rec == NULL || json_array_append_new(records, rec) < 0) {
 			json_decref(records);
@@ -305,7 +306,7 @@ send_batch(struct audit_export *ex, struct export_item *b, size_t n)
 		pthread_cond_timedwait(&ex->cv, &ex->mu, &until);
 		pthread_mutex_unlock(&ex->mu);
 		backoff = backoff * 2 > AUDIT_EXPORT_BACKOFF_MAX_MS ? AUDIT_EXPORT_BACKOFF_MAX_MS
-								      : backoff * 2;
+								    : backoff * 2;
 	}
 }
 
@@ -350,11 +351,10 @@ export_thread(void *arg)
 }
 
 int
-audit_export_start(const struct audit_options *opts, struct audit_export **out,
-		   struct cordon_err *err)
+audit_export_new(const struct audit_options *opts, struct audit_export **out,
+		 struct cordon_err *err)
 {
 	struct audit_export *ex;
-	int r;
 
 	*out = NULL;
 	if (opts->otlp_endpoint == NULL && !opts->syslog)
@@ -376,6 +376,17 @@ audit_export_start(const struct audit_options *opts, struct audit_export **out,
 	}
 	pthread_mutex_init(&ex->mu, NULL);
 	pthread_cond_init(&ex->cv, NULL);
+	*out = ex;
+	return 0;
+}
+
+int
+audit_export_run(struct audit_export *ex, struct cordon_err *err)
+{
+	int r;
+
+	if (ex == NULL || ex->started)
+		return 0;
 	{
 		/* The thread must not take signals the supervisor relays. */
 		sigset_t all, old;
@@ -385,13 +396,9 @@ audit_export_start(const struct audit_options *opts, struct audit_export **out,
 		r = pthread_create(&ex->th, NULL, export_thread, ex);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
-	if (r != 0) {
-		pthread_mutex_destroy(&ex->mu);
-		pthread_cond_destroy(&ex->cv);
-		free(ex);
+	if (r != 0)
 		return cordon_err_set(err, r, "start the audit export thread");
-	}
-	*out = ex;
+	ex->started = true;
 	return 0;
 }
 
@@ -440,7 +447,8 @@ audit_export_stop(struct audit_export *ex, unsigned timeout_ms)
 	deadline_in(&ex->deadline, timeout_ms);
 	pthread_cond_broadcast(&ex->cv);
 	pthread_mutex_unlock(&ex->mu);
-	pthread_join(ex->th, NULL);
+	if (ex->started)
+		pthread_join(ex->th, NULL);
 	while (ex->count > 0) {
 		free(ex->q[ex->head].line);
 		ex->head = (ex->head + 1) % AUDIT_EXPORT_QUEUE;

@@ -66,8 +66,7 @@ find_open(struct verify_state *st, const char *id)
 
 /* Check one record (already linked). 0, or -1 with rep set to BROKEN. */
 static int
-check_record(struct verify_state *st, json_t *rec, uint64_t line,
-	     struct audit_verify_report *rep)
+check_record(struct verify_state *st, json_t *rec, uint64_t line, struct audit_verify_report *rep)
 {
 	const char *type = json_string_value(json_object_get(rec, "type"));
 	const char *session = json_string_value(json_object_get(rec, "session"));
@@ -166,11 +165,13 @@ audit_verify_buf(const char *buf, size_t len, struct audit_verify_report *rep)
 		if (p == NULL || strcmp(p, prev) != 0) {
 			json_decref(rec);
 			if (no == 1)
-				broken(rep, no, "the first record does not start the chain: records "
-						"before it were deleted");
+				broken(rep, no,
+				       "the first record does not start the chain: records "
+				       "before it were deleted");
 			else
-				broken(rep, no, "link broken: line %llu was changed, or records "
-						"after it were deleted",
+				broken(rep, no,
+				       "link broken: line %llu was changed, or records "
+				       "after it were deleted",
 				       (unsigned long long)(no - 1));
 			goto out;
 		}

@@ -38,7 +38,8 @@ static const char agent_usage[] =
 	"other secret stays scrubbed. For Claude Code, `cordon hook claude` is\n"
 	"added as a PreToolUse hook on its command line.\n"
 	"\n"
-	"Options (only before a `--`; without one, all arguments go to the agent):\n"
+	"Options (only before a `--`; without one, all arguments go to the agent;\n"
+	"`cordon AGENT -- --help` shows the agent's own help):\n"
 	"      --with PRESET    add a toolchain preset: node, python, rust, go, java\n"
 	"                       (caches writable, registries read from your own\n"
 	"                       configuration allowed) (repeatable)\n"
@@ -154,8 +155,9 @@ ends_with(const char *s, const char *suffix)
 
 /*
  * Create a missing state or protected path so that it can be bound: JSON
- * files as {}, TOML files empty, names without a dot as directories.
- * Returns 0 when the path exists afterwards.
+ * files as {}, TOML files empty, names without a dot as directories. Modes
+ * follow the umask, as the agent's own files would. Returns 0 when the
+ * path exists afterwards.
  */
 static int
 create_path(const char *path, bool allow_any_file)
@@ -171,15 +173,15 @@ create_path(const char *path, bool allow_any_file)
 	else if (ends_with(base, ".toml"))
 		content = "";
 	else if (strchr(base + 1, '.') == NULL)
-		return mkdir_p(path, 0700);
+		return mkdir_p(path, 0777);
 	else if (!allow_any_file)
 		return -1;
 	else
 		content = "";
 	*strrchr(parent, '/') = '\0';
-	if (parent[0] != '\0' && mkdir_p(parent, 0700) < 0)
+	if (parent[0] != '\0' && mkdir_p(parent, 0777) < 0)
 		return -1;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
 	if (fd < 0)
 		return errno == EEXIST ? 0 : -1;
 	return fd_write_all(fd, content, strlen(content));
@@ -299,6 +301,11 @@ cli_agent(int argc, char **argv)
 
 	if (agent == NULL || agent->kind != PRESET_AGENT)
 		return cli_usage_error(NULL, "no agent preset called '%s'", name);
+	/* `cordon claude --help` is ours; `cordon claude -- --help` is the agent's. */
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(agent_usage, stdout);
+		return 0;
+	}
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--") == 0) {
 			dashdash = i;

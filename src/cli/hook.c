@@ -192,7 +192,15 @@ mkdir_parent(const char *path)
 	if (slash == NULL || slash == dir)
 		return 0;
 	*slash = '\0';
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0777) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(dir, 0777) < 0 && errno != EEXIST)
 		return -1;
 	return 0;
 }
@@ -284,6 +292,7 @@ hook_edit(bool install, const char *settings, const char *command)
 		}
 	} else if (mkdir_parent(path) < 0) {
 		cordon_err_set(&err, errno, "create the directory of %s", path);
+		cordon_err_hint(&err, "check that you may write there, or pass --settings FILE");
 		cli_print_err(&err);
 		return 125;
 	}

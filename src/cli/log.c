@@ -29,33 +29,33 @@
 #include "common/cleanup.h"
 
 static const char log_usage[] =
-	"Usage: cordon log [OPTIONS]\n"
-	"       cordon log verify [--file PATH]\n"
-	"\n"
-	"Show the audit log: sessions, the programs run inside, network decisions,\n"
-	"violations, policy changes. `verify` checks the hash chain.\n"
-	"\n"
-	"Options:\n"
-	"  -f, --file PATH    audit log (default: ~/.local/state/cordon/audit/audit.jsonl;\n"
-	"                     --audit-log is the same)\n"
-	"      --json         print the matching records as JSON Lines\n"
-	"      --net          network decisions only\n"
-	"      --exec         exec records only\n"
-	"      --session ID   one session (a prefix of its id is enough)\n"
-	"      --since T      records at or after T: 2026-01-31T12:00, or 30s, 10m, 2h, 3d ago\n"
-	"      --follow       keep printing records as they are written\n"
-	"  -h, --help         this text\n"
-	"\n"
-	"verify exit status: 0 chain intact and every session ended; 1 a record was\n"
-	"changed, deleted or cut (the first bad line is named); 2 chain intact but\n"
-	"some session has no end record (still running, killed, or its tail cut).\n";
+    "Usage: cordon log [OPTIONS]\n"
+    "       cordon log verify [--file PATH]\n"
+    "\n"
+    "Show the audit log: sessions, the programs run inside, network decisions,\n"
+    "violations, policy changes. `verify` checks the hash chain.\n"
+    "\n"
+    "Options:\n"
+    "  -f, --file PATH    audit log (default: ~/.local/state/cordon/audit/audit.jsonl;\n"
+    "                     --audit-log is the same)\n"
+    "      --json         print the matching records as JSON Lines\n"
+    "      --net          network decisions only\n"
+    "      --exec         exec records only\n"
+    "      --session ID   one session (a prefix of its id is enough)\n"
+    "      --since T      records at or after T: 2026-01-31T12:00, or 30s, 10m, 2h, 3d ago\n"
+    "      --follow       keep printing records as they are written\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "verify exit status: 0 chain intact and every session ended; 1 a record was\n"
+    "changed, deleted or cut (the first bad line is named); 2 chain intact but\n"
+    "some session has no end record (still running, killed, or its tail cut).\n";
 
 enum { OPT_JSON = 256, OPT_NET, OPT_EXEC, OPT_SESSION, OPT_SINCE, OPT_FOLLOW };
 
 struct log_filter {
 	bool json, net, exec, follow;
 	const char *session;
-	char since[40];		/* "" or a timestamp prefix compared as text */
+	char since[40]; /* "" or a timestamp prefix compared as text */
 };
 
 /* One row of the network summary. */
@@ -107,7 +107,8 @@ parse_since(const char *arg, char *out, size_t size)
 		strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
 		return 0;
 	}
-	if (strlen(arg) < 4 || strlen(arg) >= size || strspn(arg, "0123456789-:T .Z") != strlen(arg))
+	if (strlen(arg) < 4 || strlen(arg) >= size ||
+	    strspn(arg, "0123456789-:T .Z") != strlen(arg))
 		return -1;
 	snprintf(out, size, "%s", arg);
 	for (char *p = out; *p; p++)
@@ -128,7 +129,8 @@ wanted(const struct log_filter *f, json_t *rec)
 	if (f->since[0] && strcmp(str(rec, "ts"), f->since) < 0)
 		return false;
 	if (f->net || f->exec)
-		return (f->net && strcmp(type, "net") == 0) || (f->exec && strcmp(type, "exec") == 0);
+		return (f->net && strcmp(type, "net") == 0) ||
+		       (f->exec && strcmp(type, "exec") == 0);
 	return true;
 }
 
@@ -146,7 +148,8 @@ print_argv(FILE *out, json_t *argv)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(argv, i, v) {
+	json_array_foreach(argv, i, v)
+	{
 		const char *s = json_string_value(v);
 
 		if (s == NULL)
@@ -169,16 +172,51 @@ print_argv(FILE *out, json_t *argv)
 	}
 }
 
-/* One record as one human line (the --follow view and the timelines). */
+/*
+ * Records hold what the sandbox chose (argv, host names): never let a
+ * control character (an escape sequence) reach the terminal.
+ */
+static char *
+defang(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; p != NULL && *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
+}
+
+static void format_line(FILE *out, json_t *rec);
+
+/* One record as one human line, control characters shown as '?'. */
 static void
 print_line(FILE *out, json_t *rec)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (m == NULL)
+		return;
+	format_line(m, rec);
+	if (fclose(m) == 0 && buf != NULL) {
+		if (len > 0 && buf[len - 1] == '\n')
+			buf[len - 1] = '\0';
+		fprintf(out, "%s\n", defang(buf));
+	}
+	free(buf);
+}
+
+/* The --follow view and the timelines: one line per record. */
+static void
+format_line(FILE *out, json_t *rec)
 {
 	const char *type = str(rec, "type");
 	char clk[16];
 
 	fprintf(out, "%s  ", clock_of(str(rec, "ts"), clk, sizeof(clk)));
 	if (strcmp(type, "exec") == 0) {
-		fprintf(out, "exec  pid %-7lld ", (long long)json_integer_value(json_object_get(rec, "pid")));
+		fprintf(out, "exec  pid %-7lld ",
+			(long long)json_integer_value(json_object_get(rec, "pid")));
 		print_argv(out, json_object_get(rec, "argv"));
 		if (strcmp(str(rec, "path"), "") != 0) {
 			json_t *a0 = json_array_get(json_object_get(rec, "argv"), 0);
@@ -197,22 +235,25 @@ print_line(FILE *out, json_t *rec)
 		if (json_string_value(json_object_get(rec, "reason")))
 			fprintf(out, " (%s)", str(rec, "reason"));
 	} else if (strcmp(type, "violation") == 0) {
-		fprintf(out, "DENY  %s %s: %s", str(rec, "kind"), str(rec, "what"), str(rec, "reason"));
+		fprintf(out, "DENY  %s %s: %s", str(rec, "kind"), str(rec, "what"),
+			str(rec, "reason"));
 	} else if (strcmp(type, "policy") == 0) {
 		fprintf(out, "policy %s %s (by %s)", str(rec, "action"), str(rec, "target"),
 			str(rec, "origin"));
 	} else if (strcmp(type, "credential") == 0) {
 		fprintf(out, "cred  %s injected for %s", str(rec, "name"), str(rec, "host"));
 	} else if (strcmp(type, "session_start") == 0) {
-		fprintf(out, "start session %.12s by %s in %s: ", str(rec, "session"), str(rec, "user"),
-			str(rec, "cwd"));
+		fprintf(out, "start session %.12s by %s in %s: ", str(rec, "session"),
+			str(rec, "user"), str(rec, "cwd"));
 		print_argv(out, json_object_get(rec, "argv"));
 	} else if (strcmp(type, "session_end") == 0) {
 		json_t *c = json_object_get(rec, "counters");
 
-		fprintf(out, "end   session %.12s status %lld (%s) after %lld ms, %lld execs, %lld "
-			     "connections",
-			str(rec, "session"), (long long)json_integer_value(json_object_get(rec, "status")),
+		fprintf(out,
+			"end   session %.12s status %lld (%s) after %lld ms, %lld execs, %lld "
+			"connections",
+			str(rec, "session"),
+			(long long)json_integer_value(json_object_get(rec, "status")),
 			str(rec, "reason"),
 			(long long)json_integer_value(json_object_get(rec, "duration_ms")),
 			(long long)json_integer_value(json_object_get(c, "exec")),
@@ -247,9 +288,9 @@ net_add(struct log_view *v, json_t *rec)
 		}
 		r = &v->net[v->n_net++];
 		memset(r, 0, sizeof(*r));
-		r->host = strdup(host);
-		r->decision = strdup(decision);
-		r->rule = strdup(rule);
+		r->host = defang(strdup(host));
+		r->decision = defang(strdup(decision));
+		r->rule = defang(strdup(rule));
 		r->port = port;
 		if (r->host == NULL || r->decision == NULL || r->rule == NULL) {
 			v->n_net--;
@@ -276,7 +317,7 @@ read_lines(FILE *f, off_t *off, void (*fn)(void *arg, const char *line, size_t l
 	clearerr(f);
 	while ((n = getline(&line, &cap, f)) > 0) {
 		if (line[n - 1] != '\n')
-			break;	/* a record still being written: read it next time */
+			break; /* a record still being written: read it next time */
 		*off += n;
 		fn(arg, line, (size_t)n - 1);
 	}
@@ -287,7 +328,7 @@ struct log_ctx {
 	const struct log_filter *f;
 	struct log_view *v;
 	FILE *out;
-	bool live;	/* --follow: one line per record, no summary */
+	bool live; /* --follow: one line per record, no summary */
 };
 
 static void
@@ -375,9 +416,10 @@ log_verify(const char *path)
 		cordon_err_set(&err, 0, "audit log %s: %s at line %llu: %s", path,
 			       rep.result == AUDIT_VERIFY_BROKEN ? "BROKEN" : "TRUNCATED",
 			       (unsigned long long)rep.line, rep.detail);
-		cordon_err_hint(&err, "the log was modified after cordon wrote it; records up to "
-				      "line %llu are intact; compare with an exported copy (OTLP, "
-				      "syslog)",
+		cordon_err_hint(&err,
+				"the log was modified after cordon wrote it; records up to "
+				"line %llu are intact; compare with an exported copy (OTLP, "
+				"syslog)",
 				(unsigned long long)(rep.line > 0 ? rep.line - 1 : 0));
 		cli_print_err(&err);
 		return 1;
@@ -439,8 +481,9 @@ cli_log(int argc, char **argv)
 			break;
 		case OPT_SINCE:
 			if (parse_since(optarg, f.since, sizeof(f.since)) < 0)
-				return cli_usage_error("log", "--since %s: not a time (2026-01-31T12:00) "
-							      "nor an age (30s, 10m, 2h, 3d)",
+				return cli_usage_error("log",
+						       "--since %s: not a time (2026-01-31T12:00) "
+						       "nor an age (30s, 10m, 2h, 3d)",
 						       optarg);
 			break;
 		case OPT_FOLLOW:

@@ -14,6 +14,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "policy/policy.h"
 #include "supervisor/unixsock.h"
 
 #define MAX_UNIX_SOCKETS 64
@@ -22,8 +23,10 @@ static struct {
 	uint64_t memory_max;
 	uint32_t cpu_millis, pids_max;
 	bool allow_ptrace, no_local_binding;
-	char *unix_sockets[MAX_UNIX_SOCKETS];
+	char *unix_sockets[MAX_UNIX_SOCKETS]; /* --allow-unix-socket */
 	size_t n_unix_sockets;
+	char *all[2 * MAX_UNIX_SOCKETS]; /* policy's, then the command line's */
+	size_t n_all;
 	struct sv_unixsock unixsock;
 } walls;
 
@@ -123,7 +126,8 @@ cli_walls_option(int opt, const char *arg, struct cordon_err *err)
 						    "--allow-unix-socket /run/user/1000/bus");
 		}
 		if (walls.n_unix_sockets == MAX_UNIX_SOCKETS) {
-			cordon_err_set(err, 0, "more than %d --allow-unix-socket", MAX_UNIX_SOCKETS);
+			cordon_err_set(err, 0, "more than %d --allow-unix-socket",
+				       MAX_UNIX_SOCKETS);
 			return cordon_err_hint(err, "use a glob for a family of sockets");
 		}
 		walls.unix_sockets[walls.n_unix_sockets++] = xstrdup(arg);
@@ -147,9 +151,40 @@ test_switch(const char *name)
 	return hooks != NULL && strcmp(hooks, "1") == 0 && getenv(name) != NULL;
 }
 
-void
-cli_walls_apply(struct sb_spec *spec)
+/* Policy values first, then the command line's --allow-unix-socket. */
+static void
+apply_policy(struct sb_spec *spec, const struct cordon_policy *pol, bool allow_degraded)
 {
+	const struct policy_value *v;
+	const char **socks;
+	size_t n = 0;
+
+	spec->best_effort = allow_degraded || (pol != NULL && !policy_fail_if_unavailable(pol));
+	if (pol == NULL)
+		return;
+	v = &pol->scalars[POLICY_RES_MEMORY];
+	if (v->set && v->u != 0)
+		spec->memory_max = v->u;
+	v = &pol->scalars[POLICY_RES_CPUS];
+	if (v->set && v->num > 0)
+		spec->cpu_millis = (uint32_t)(v->num * 1000 + 0.5);
+	v = &pol->scalars[POLICY_RES_PIDS];
+	if (v->set && v->u != 0)
+		spec->pids_max = v->u > UINT32_MAX ? UINT32_MAX : (uint32_t)v->u;
+	/* Only an explicit false: the default must not break a dev server inside. */
+	v = &pol->scalars[POLICY_NET_ALLOW_LOCAL_BINDING];
+	if (v->set && !v->b)
+		spec->no_tcp_bind = true;
+	socks = policy_values(pol, POLICY_NET_ALLOW_UNIX_SOCKETS, &n);
+	for (size_t i = 0; i < n && walls.n_all < ARRAY_SIZE(walls.all); i++)
+		walls.all[walls.n_all++] = (char *)xstrdup(socks[i]);
+	free(socks);
+}
+
+void
+cli_walls_apply(struct sb_spec *spec, const struct cordon_policy *pol, bool allow_degraded)
+{
+	apply_policy(spec, pol, allow_degraded);
 	if (walls.memory_max)
 		spec->memory_max = walls.memory_max;
 	if (walls.cpu_millis)
@@ -160,10 +195,10 @@ cli_walls_apply(struct sb_spec *spec)
 		spec->allow_ptrace = true;
 	if (walls.no_local_binding)
 		spec->no_tcp_bind = true;
-	if (walls.n_unix_sockets > 0 && spec->n_unix_sockets == 0) {
-		spec->unix_sockets = walls.unix_sockets;
-		spec->n_unix_sockets = walls.n_unix_sockets;
-	}
+	for (size_t i = 0; i < walls.n_unix_sockets && walls.n_all < ARRAY_SIZE(walls.all); i++)
+		walls.all[walls.n_all++] = walls.unix_sockets[i];
+	spec->unix_sockets = walls.all;
+	spec->n_unix_sockets = walls.n_all;
 	if (test_switch("CORDON_TEST_NO_LANDLOCK"))
 		spec->test_flags |= SB_TEST_NO_LANDLOCK;
 	if (test_switch("CORDON_TEST_NO_SECCOMP"))

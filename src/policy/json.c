@@ -39,11 +39,11 @@ enum key_kind {
 	K_PATH,
 	K_URL,
 	K_LOCK,
-	K_COMPAT,	/* Claude Code key with no meaning here: accepted, noted */
+	K_COMPAT, /* Claude Code key with no meaning here: accepted, noted */
 };
 
 static const struct schema_key {
-	const char *key;	/* below "sandbox." */
+	const char *key; /* below "sandbox." */
 	enum key_kind kind;
 	int idx;
 } schema[] = {
@@ -86,8 +86,8 @@ struct walk {
 	struct cordon_policy *pol;
 	const char *text;
 	size_t len;
-	const char *file;	/* as given, for messages */
-	const char *pfile;	/* pooled copy, for origins */
+	const char *file;  /* as given, for messages */
+	const char *pfile; /* pooled copy, for origins */
 	enum policy_layer layer;
 	unsigned flags;
 	struct cordon_err *err;
@@ -99,15 +99,22 @@ static const char *
 type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "object";
-	case JSON_ARRAY: return "array";
-	case JSON_STRING: return "string";
+	case JSON_OBJECT:
+		return "object";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_STRING:
+		return "string";
 	case JSON_INTEGER:
-	case JSON_REAL: return "number";
+	case JSON_REAL:
+		return "number";
 	case JSON_TRUE:
-	case JSON_FALSE: return "boolean";
-	case JSON_NULL: return "null";
-	default: return "value";
+	case JSON_FALSE:
+		return "boolean";
+	case JSON_NULL:
+		return "null";
+	default:
+		return "value";
 	}
 }
 
@@ -137,9 +144,8 @@ here(const struct walk *w, int want_key, unsigned *line, unsigned *col)
 	policy_pos_find(w->text, w->len, w->path, w->depth, want_key, line, col);
 }
 
-static int
-werr(struct walk *w, int want_key, const char *hint, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static int werr(struct walk *w, int want_key, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static int
 werr(struct walk *w, int want_key, const char *hint, const char *fmt, ...)
@@ -235,7 +241,8 @@ want_array(struct walk *w, const json_t *v, const char *of)
 }
 
 static int
-string_list(struct walk *w, const json_t *v, enum policy_list list, checker_fn check, const char *of)
+string_list(struct walk *w, const json_t *v, enum policy_list list, checker_fn check,
+	    const char *of)
 {
 	unsigned *lines, *cols;
 	size_t n, i, found;
@@ -250,7 +257,8 @@ string_list(struct walk *w, const json_t *v, enum policy_list list, checker_fn c
 	lines = xcalloc(n, sizeof(*lines));
 	cols = xcalloc(n, sizeof(*cols));
 	found = policy_pos_elements(w->text, w->len, w->path, w->depth, lines, cols, n);
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		const char *s;
 
 		if (push_index(w, i) < 0) {
@@ -287,7 +295,8 @@ members(struct walk *w, const json_t *obj, struct member *m, size_t n, const cha
 
 	if (!json_is_object(obj))
 		return werr(w, 0, NULL, "expected %s object, got %s", what, type_name(obj));
-	json_object_foreach((json_t *)(uintptr_t)obj, key, v) {
+	json_object_foreach((json_t *)(uintptr_t)obj, key, v)
+	{
 		size_t k;
 
 		for (k = 0; k < n; k++)
@@ -345,8 +354,10 @@ cred_entries(struct walk *w, const json_t *v, int files)
 
 	if (want_array(w, v, "objects") < 0)
 		return -1;
-	json_array_foreach(v, i, e) {
-		struct member m[] = { { files ? "path" : "name", true, NULL }, { "mode", false, NULL } };
+	json_array_foreach(v, i, e)
+	{
+		struct member m[] = { { files ? "path" : "name", true, NULL },
+				      { "mode", false, NULL } };
 		struct policy_origin o;
 		const char *s;
 		bool deny;
@@ -355,8 +366,8 @@ cred_entries(struct walk *w, const json_t *v, int files)
 		if (push_index(w, i) < 0)
 			return -1;
 		o = origin_here(w);
-		if (members(w, e, m, ARRAY_SIZE(m), files ? "a {\"path\", \"mode\"}" :
-							    "a {\"name\", \"mode\"}") < 0)
+		if (members(w, e, m, ARRAY_SIZE(m),
+			    files ? "a {\"path\", \"mode\"}" : "a {\"name\", \"mode\"}") < 0)
 			return -1;
 		if (push_key(w, m[0].name) < 0)
 			return -1;
@@ -397,7 +408,8 @@ string_vec(struct walk *w, const char *name, const json_t *v, checker_fn check)
 	n = json_array_size(v);
 	vec = xcalloc(n + 1, sizeof(*vec));
 	policy_pool_add(w->pol, (char *)vec);
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		const char *s;
 
 		if (push_index(w, i) < 0 || want_string(w, e, check, &s) < 0)
@@ -417,7 +429,8 @@ net_rules(struct walk *w, const json_t *v)
 
 	if (want_array(w, v, "objects") < 0)
 		return -1;
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		struct member m[] = { { "host", true, NULL },
 				      { "methods", false, NULL },
 				      { "paths", false, NULL } };
@@ -432,7 +445,8 @@ net_rules(struct walk *w, const json_t *v)
 		r.origin = origin_here(w);
 		if (members(w, e, m, ARRAY_SIZE(m), "a {\"host\", \"methods\", \"paths\"}") < 0)
 			return -1;
-		if (push_key(w, "host") < 0 || want_string(w, m[0].v, policy_check_domain, &host) < 0)
+		if (push_key(w, "host") < 0 ||
+		    want_string(w, m[0].v, policy_check_domain, &host) < 0)
 			return -1;
 		pop(w);
 		r.host = policy_strdup(w->pol, host);
@@ -456,7 +470,8 @@ inject_entries(struct walk *w, const json_t *v)
 
 	if (want_array(w, v, "objects") < 0)
 		return -1;
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		struct member m[] = { { "host", true, NULL },
 				      { "header", true, NULL },
 				      { "fromEnv", true, NULL },
@@ -478,7 +493,8 @@ inject_entries(struct walk *w, const json_t *v)
 		for (size_t k = 0; k < ARRAY_SIZE(m); k++) {
 			if (m[k].v == NULL)
 				continue;
-			if (push_key(w, m[k].name) < 0 || want_string(w, m[k].v, checks[k], &s[k]) < 0)
+			if (push_key(w, m[k].name) < 0 ||
+			    want_string(w, m[k].v, checks[k], &s[k]) < 0)
 				return -1;
 			pop(w);
 		}
@@ -522,14 +538,16 @@ lock_entries(struct walk *w, const json_t *v)
 		return -1;
 	if (json_array_size(v) > POLICY_MAX_LOCKS)
 		return werr(w, 0, NULL, "more than %u locks", POLICY_MAX_LOCKS);
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		const char *s;
 
 		if (push_index(w, i) < 0 || want_string(w, e, NULL, &s) < 0)
 			return -1;
 		if (!policy_schema_known(s))
-			return werr(w, 0, NULL, "not a key of the sandbox block (expected e.g. "
-						"\"network.allowedDomains\" or \"filesystem\")");
+			return werr(w, 0, NULL,
+				    "not a key of the sandbox block (expected e.g. "
+				    "\"network.allowedDomains\" or \"filesystem\")");
 		policy_rules_add_lock(w->pol, s, origin_here(w));
 		pop(w);
 	}
@@ -560,7 +578,8 @@ scalar(struct walk *w, const struct schema_key *k, const json_t *v)
 			break;
 		}
 		if (!json_is_string(v))
-			return werr(w, 0, NULL, "expected string such as \"4g\", got %s", type_name(v));
+			return werr(w, 0, NULL, "expected string such as \"4g\", got %s",
+				    type_name(v));
 		s = json_string_value(v);
 		if (!policy_parse_memory(s, &sv->u, why, sizeof(why)))
 			return werr(w, 0, NULL, "%s", why);
@@ -638,8 +657,9 @@ member(struct walk *w, const char *full, const json_t *v)
 	case K_LOCK:
 		return lock_entries(w, v);
 	case K_COMPAT:
-		policy_note(w->pol, "%s: `sandbox.%s` is a Claude Code setting with no effect in "
-				    "cordon",
+		policy_note(w->pol,
+			    "%s: `sandbox.%s` is a Claude Code setting with no effect in "
+			    "cordon",
 			    w->pfile ? w->pfile : "settings", full);
 		return 0;
 	case K_BOOL:
@@ -659,7 +679,8 @@ walk_object(struct walk *w, const json_t *obj, const char *prefix)
 	const char *key;
 	json_t *v;
 
-	json_object_foreach((json_t *)(uintptr_t)obj, key, v) {
+	json_object_foreach((json_t *)(uintptr_t)obj, key, v)
+	{
 		char full[POLICY_MAX_KEY];
 		int r;
 
@@ -719,8 +740,9 @@ policy_parse(struct cordon_policy *pol, const char *text, size_t len, const char
 	if (len > POLICY_MAX_FILE_SIZE) {
 		cordon_err_set(err, 0, "%s: settings file larger than %u bytes", fname,
 			       POLICY_MAX_FILE_SIZE);
-		return cordon_err_hint(err, "settings files are small; check that %s is the file "
-					    "you mean",
+		return cordon_err_hint(err,
+				       "settings files are small; check that %s is the file "
+				       "you mean",
 				       fname);
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -728,8 +750,9 @@ policy_parse(struct cordon_policy *pol, const char *text, size_t len, const char
 		char what[160];
 
 		policy_sanitize(jerr.text, what, sizeof(what));
-		cordon_err_set(err, 0, "%s:%d:%d: invalid JSON: %s", fname, jerr.line < 1 ? 1 : jerr.line,
-			       jerr.column < 1 ? 1 : jerr.column, what);
+		cordon_err_set(err, 0, "%s:%d:%d: invalid JSON: %s", fname,
+			       jerr.line < 1 ? 1 : jerr.line, jerr.column < 1 ? 1 : jerr.column,
+			       what);
 		if (strstr(jerr.text, "duplicate object key") != NULL)
 			return cordon_err_hint(err, "a key may appear only once in an object; "
 						    "remove or merge the repeated one");
@@ -742,7 +765,8 @@ policy_parse(struct cordon_policy *pol, const char *text, size_t len, const char
 		cordon_err_hint(err, "settings look like {\"sandbox\": {...}}; " DEFAULT_HINT);
 		goto out;
 	}
-	json_object_foreach(root, key, v) {
+	json_object_foreach(root, key, v)
+	{
 		if (strcmp(key, "sandbox") == 0) {
 			sandbox = v;
 			continue;
@@ -750,8 +774,10 @@ policy_parse(struct cordon_policy *pol, const char *text, size_t len, const char
 		if ((flags & POLICY_PARSE_CLAUDE) || strcmp(key, "$schema") == 0)
 			continue;
 		push_key(&w, key);
-		werr(&w, 1, "cordon settings files hold one `sandbox` object; Claude Code's "
-		     "settings.json is read with --claude-settings", "unknown key");
+		werr(&w, 1,
+		     "cordon settings files hold one `sandbox` object; Claude Code's "
+		     "settings.json is read with --claude-settings",
+		     "unknown key");
 		goto out;
 	}
 	if (sandbox == NULL) {
@@ -871,11 +897,25 @@ policy_render_json(const struct cordon_policy *pol)
 		const struct policy_rules *r = &pol->lists[l];
 		json_t *o;
 
+		bool cred = l == POLICY_CRED_FILES_DENY || l == POLICY_CRED_FILES_ALLOW ||
+			    l == POLICY_CRED_ENV_DENY || l == POLICY_CRED_ENV_ALLOW;
+		bool deny = l == POLICY_CRED_FILES_DENY || l == POLICY_CRED_ENV_DENY;
+
 		o = obj_path(sb, policy_list_key((enum policy_list)l), leaf, sizeof(leaf));
-		a = json_array();
-		for (size_t i = 0; i < r->n; i++)
-			json_array_append_new(a, entry(r->v[i].value, &r->v[i].origin));
-		json_object_set_new(o, leaf, a);
+		/* credentials.files and .envVars: one array, deny and allow entries. */
+		a = cred ? json_object_get(o, leaf) : NULL;
+		if (a == NULL) {
+			a = json_array();
+			json_object_set_new(o, leaf, a);
+		}
+		for (size_t i = 0; i < r->n; i++) {
+			json_t *e = entry(r->v[i].value, &r->v[i].origin);
+
+			if (cred)
+				json_object_set_new(e, "mode",
+						    json_string(deny ? "deny" : "allow"));
+			json_array_append_new(a, e);
+		}
 	}
 	a = json_array();
 	for (size_t i = 0; i < pol->n_net_rules; i++) {
@@ -938,16 +978,19 @@ policy_trust_parse(const char *text, size_t len, const char *file, char ***dirs,
 	if (root == NULL) {
 		cordon_err_set(err, 0, "%s:%d:%d: invalid JSON: %s", file, jerr.line, jerr.column,
 			       jerr.text);
-		return cordon_err_hint(err, "fix or remove the file; `cordon trust DIR` rewrites it");
+		return cordon_err_hint(err,
+				       "fix or remove the file; `cordon trust DIR` rewrites it");
 	}
 	a = json_object_get(root, "trusted");
 	if (!json_is_array(a)) {
 		json_decref(root);
 		cordon_err_set(err, 0, "%s: expected {\"trusted\": [directories]}", file);
-		return cordon_err_hint(err, "fix or remove the file; `cordon trust DIR` rewrites it");
+		return cordon_err_hint(err,
+				       "fix or remove the file; `cordon trust DIR` rewrites it");
 	}
 	*dirs = xcalloc(json_array_size(a) + 1, sizeof(**dirs));
-	json_array_foreach(a, i, e) {
+	json_array_foreach(a, i, e)
+	{
 		if (json_is_string(e) && json_string_value(e)[0] == '/')
 			(*dirs)[(*n)++] = xstrdup(json_string_value(e));
 	}

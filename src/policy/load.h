@@ -27,12 +27,12 @@
 #define POLICY_MANAGED_PATH "/etc/cordon/managed-settings.json"
 
 struct policy_load_opts {
-	const char *workspace;		/* canonical */
-	const char *home;		/* from policy_home(), may be NULL */
-	const char *profile;		/* --profile NAME or NULL */
-	bool claude_settings;		/* read ~/.claude/settings.json */
-	const char *policy_file;	/* --policy FILE (command-line layer) or NULL */
-	const struct cordon_policy *cli;/* command-line flags as a layer, or NULL */
+	const char *workspace;           /* canonical */
+	const char *home;                /* from policy_home(), may be NULL */
+	const char *profile;             /* --profile NAME or NULL */
+	bool claude_settings;            /* read ~/.claude/settings.json */
+	const char *policy_file;         /* --policy FILE (command-line layer) or NULL */
+	const struct cordon_policy *cli; /* command-line flags as a layer, or NULL */
 };
 
 /* The invoking user's home into buf: $HOME if absolute, else passwd. 0 / -1. */

@@ -147,9 +147,8 @@ copy_origin(struct cordon_policy *eff, const struct policy_origin *o)
 }
 
 int
-policy_merge(struct cordon_policy *eff, const struct cordon_policy *layer,
-	     enum policy_layer which, bool trusted, const struct cordon_policy *locks,
-	     struct cordon_err *err)
+policy_merge(struct cordon_policy *eff, const struct cordon_policy *layer, enum policy_layer which,
+	     bool trusted, const struct cordon_policy *locks, struct cordon_err *err)
 {
 	bool guard = which == POLICY_LAYER_PROJECT && !trusted;
 	bool lockable = which != POLICY_LAYER_BUILTIN && which != POLICY_LAYER_MANAGED;
@@ -166,15 +165,17 @@ policy_merge(struct cordon_policy *eff, const struct cordon_policy *layer,
 			if (guard && !tight)
 				return refuse_widening(&e->origin, key, e->value, err);
 			if (lockable && !tight && policy_locked(locks, key)) {
-				if (locked_entry(eff, locks, which, key, e->value, &e->origin, err) < 0)
+				if (locked_entry(eff, locks, which, key, e->value, &e->origin,
+						 err) < 0)
 					return -1;
 				continue;
 			}
 			if (rules_has(&eff->lists[l], e->value))
 				continue;
 			if (policy_rules_add(eff, (enum policy_list)l, e->value, e->origin) < 0) {
-				cordon_err_set(err, 0, "key `sandbox.%s`: more than %u entries in all "
-						       "layers",
+				cordon_err_set(err, 0,
+					       "key `sandbox.%s`: more than %u entries in all "
+					       "layers",
 					       key, POLICY_MAX_RULES);
 				return cordon_err_hint(err, "use globs or parent directories to "
 							    "shorten the list");
@@ -189,9 +190,9 @@ policy_merge(struct cordon_policy *eff, const struct cordon_policy *layer,
 		if (!nv->set)
 			continue;
 		if (guard && scalar_widens((enum policy_scalar)s, cur, nv))
-			return refuse_widening(&nv->origin, key,
-					       scalar_text(nv, (enum policy_scalar)s, buf, sizeof(buf)),
-					       err);
+			return refuse_widening(
+			    &nv->origin, key,
+			    scalar_text(nv, (enum policy_scalar)s, buf, sizeof(buf)), err);
 		if (lockable && policy_locked(locks, key)) {
 			if (locked_entry(eff, locks, which, key,
 					 scalar_text(nv, (enum policy_scalar)s, buf, sizeof(buf)),
@@ -215,8 +216,9 @@ policy_merge(struct cordon_policy *eff, const struct cordon_policy *layer,
 			continue;
 		}
 		if (eff->n_net_rules >= POLICY_MAX_NET_RULES) {
-			cordon_err_set(err, 0, "key `sandbox.network.rules`: more than %u rules in "
-					       "all layers",
+			cordon_err_set(err, 0,
+				       "key `sandbox.network.rules`: more than %u rules in "
+				       "all layers",
 				       POLICY_MAX_NET_RULES);
 			return cordon_err_hint(err, "merge rules for the same host");
 		}
@@ -239,8 +241,9 @@ policy_merge(struct cordon_policy *eff, const struct cordon_policy *layer,
 			continue;
 		}
 		if (eff->n_inject >= POLICY_MAX_INJECT) {
-			cordon_err_set(err, 0, "key `sandbox.credentials.inject`: more than %u "
-					       "entries in all layers",
+			cordon_err_set(err, 0,
+				       "key `sandbox.credentials.inject`: more than %u "
+				       "entries in all layers",
 				       POLICY_MAX_INJECT);
 			return cordon_err_hint(err, "one entry per host and header is enough");
 		}
@@ -253,7 +256,8 @@ policy_merge(struct cordon_policy *eff, const struct cordon_policy *layer,
 	}
 	for (size_t i = 0; i < layer->locks.n; i++)
 		if (!rules_has(&eff->locks, layer->locks.v[i].value))
-			policy_rules_add_lock(eff, layer->locks.v[i].value, layer->locks.v[i].origin);
+			policy_rules_add_lock(eff, layer->locks.v[i].value,
+					      layer->locks.v[i].origin);
 	for (size_t i = 0; i < layer->n_notes; i++)
 		policy_note(eff, "%s", layer->notes[i]);
 	return 0;

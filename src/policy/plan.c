@@ -25,6 +25,7 @@ struct cand {
 	char *origin;
 	bool is_dir;
 	bool dead;
+	bool builtin; /* from the built-in layer */
 };
 
 struct cands {
@@ -36,14 +37,18 @@ struct builder {
 	const struct cordon_policy *pol;
 	const struct policy_ctx *ctx;
 	struct policy_plan *plan;
-	struct cands c;		/* every candidate mount */
+	struct cands c; /* every candidate mount */
 	char **allow_read;
 	size_t n_allow_read;
 	char **watch;
+	bool *watch_builtin;
 	size_t n_watch;
+	char **rw_explicit; /* allowWrite paths from settings or flags, existing or not */
+	size_t n_rw_explicit;
 	bool truncated;
 	/* for the glob callback */
 	enum policy_mount_kind cur_kind;
+	bool cur_builtin;
 	const char *cur_origin;
 	bool cur_allow_read;
 };
@@ -55,8 +60,8 @@ strv_push(char ***v, size_t *n, char *s)
 	(*v)[(*n)++] = s;
 }
 
-static void
-plan_note(struct policy_plan *plan, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void plan_note(struct policy_plan *plan, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 plan_note(struct policy_plan *plan, const char *fmt, ...)
@@ -155,185 +160,6 @@ policy_path_expand(const char *value, const struct policy_ctx *ctx, char *out, s
 	return 0;
 }
 
-/* ---- glob walk ---- */
-
-struct gw {
-	void (*fn)(const char *path, void *arg);
-	void *arg;
-	size_t entries;
-	bool truncated;
-	bool enter_git, enter_nm;
-};
-
-static void gw_dir(struct gw *g, char *path, size_t plen, char **comps, size_t nc,
-		   unsigned depth);
-
-static bool
-append(char *path, size_t plen, const char *name, size_t *out)
-{
-	size_t k = strlen(name);
-	size_t base = (plen == 1 && path[0] == '/') ? 0 : plen;
-
-	if (base + 1 + k + 1 > PATH_MAX)
-		return false;
-	path[base] = '/';
-	memcpy(path + base + 1, name, k + 1);
-	*out = base + 1 + k;
-	return true;
-}
-
-static bool
-is_dir_entry(const char *path, const struct dirent *e)
-{
-	struct stat st;
-
-	if (e->d_type == DT_DIR)
-		return true;
-	if (e->d_type != DT_UNKNOWN)
-		return false;
-	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* The entry path[0..plen) named name matched comps[0]: go on with the rest. */
-static void
-gw_matched(struct gw *g, char *path, size_t plen, bool is_dir, char **comps, size_t nc,
-	   unsigned depth)
-{
-	if (nc == 1)
-		g->fn(path, g->arg);
-	else if (is_dir)
-		gw_dir(g, path, plen, comps + 1, nc - 1, depth + 1);
-}
-
-static void
-gw_dir(struct gw *g, char *path, size_t plen, char **comps, size_t nc, unsigned depth)
-{
-	const char *c = comps[0];
-	bool star2 = strcmp(c, "**") == 0;
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *e;
-
-	if (depth > POLICY_GLOB_MAX_DEPTH) {
-		g->truncated = true;
-		return;
-	}
-	if (!star2 && !policy_has_glob(c)) {
-		struct stat st;
-		size_t n;
-
-		if (!append(path, plen, c, &n))
-			return;
-		if (lstat(path, &st) == 0) {
-			bool dir = S_ISDIR(st.st_mode) ||
-				   (S_ISLNK(st.st_mode) && stat(path, &st) == 0 && S_ISDIR(st.st_mode));
-
-			gw_matched(g, path, n, dir, comps, nc, depth);
-		}
-		path[plen] = '\0';
-		return;
-	}
-	d = opendir(path);
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		const char *name = e->d_name;
-		bool dir;
-		size_t n;
-
-		if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
-			continue;
-		if (++g->entries > POLICY_GLOB_MAX_ENTRIES) {
-			g->truncated = true;
-			break;
-		}
-		if (!append(path, plen, name, &n))
-			continue;
-		dir = is_dir_entry(path, e);
-		if (star2) {
-			/* `**` matching no directory: the next component applies here. */
-			const char *next = comps[1];
-
-			if (strcmp(next, name) == 0 ||
-			    (policy_has_glob(next) && fnmatch(next, name, 0) == 0))
-				gw_matched(g, path, n, dir, comps + 1, nc - 1, depth);
-			if (dir && !(strcmp(name, ".git") == 0 && !g->enter_git) &&
-			    !(strcmp(name, "node_modules") == 0 && !g->enter_nm))
-				gw_dir(g, path, n, comps, nc, depth + 1);
-		} else if (fnmatch(c, name, 0) == 0) {
-			gw_matched(g, path, n, dir, comps, nc, depth);
-		}
-		path[plen] = '\0';
-		if (g->truncated)
-			break;
-	}
-	path[plen] = '\0';
-}
-
-size_t
-policy_glob(const char *pattern, void (*fn)(const char *path, void *arg), void *arg)
-{
-	char buf[PATH_MAX], base[PATH_MAX];
-	char *comps[PATH_MAX / 2];
-	size_t nc = 0, first_glob = (size_t)-1, blen;
-	struct gw g = { fn, arg, 0, false, false, false };
-	char *save = NULL, *tok;
-
-	if (strlen(pattern) >= sizeof(buf) || pattern[0] != '/')
-		return 0;
-	memcpy(buf, pattern, strlen(pattern) + 1);
-	for (tok = strtok_r(buf, "/", &save); tok != NULL; tok = strtok_r(NULL, "/", &save)) {
-		/* `**` followed by `**` is one `**`. */
-		if (nc > 0 && strcmp(tok, "**") == 0 && strcmp(comps[nc - 1], "**") == 0)
-			continue;
-		if (nc == ARRAY_SIZE(comps))
-			return 0;
-		comps[nc++] = tok;
-	}
-	/* A trailing `**` (all below a directory) is the directory itself. */
-	while (nc > 0 && strcmp(comps[nc - 1], "**") == 0)
-		nc--;
-	for (size_t i = 0; i < nc; i++) {
-		if (strcmp(comps[i], ".git") == 0)
-			g.enter_git = true;
-		if (strcmp(comps[i], "node_modules") == 0)
-			g.enter_nm = true;
-		if (first_glob == (size_t)-1 && (strcmp(comps[i], "**") == 0 || policy_has_glob(comps[i])))
-			first_glob = i;
-	}
-	/* The literal prefix, resolved once. */
-	base[0] = '/';
-	base[1] = '\0';
-	blen = 1;
-	if (first_glob == (size_t)-1)
-		first_glob = nc > 0 ? nc - 1 : 0;
-	for (size_t i = 0; i < first_glob; i++) {
-		size_t n;
-
-		if (!append(base, blen, comps[i], &n))
-			return 0;
-		blen = n;
-	}
-	{
-		char *real = realpath(base, NULL);
-
-		if (real == NULL)
-			return 0;
-		if (strlen(real) >= sizeof(base)) {
-			free(real);
-			return 0;
-		}
-		memcpy(base, real, strlen(real) + 1);
-		blen = strlen(base);
-		free(real);
-	}
-	if (nc == 0 || first_glob >= nc) {
-		fn(base, arg);
-		return 0;
-	}
-	gw_dir(&g, base, blen, comps + first_glob, nc - first_glob, 0);
-	return g.truncated ? (size_t)-1 : g.entries;
-}
-
 /* ---- candidates ---- */
 
 static void
@@ -354,6 +180,7 @@ cand_add(struct builder *b, enum policy_mount_kind kind, const char *path, const
 	c->v[c->n].origin = xstrdup(origin);
 	c->v[c->n].is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 	c->v[c->n].dead = false;
+	c->v[c->n].builtin = b->cur_builtin;
 	c->n++;
 }
 
@@ -377,10 +204,14 @@ static const char *
 kind_word(enum policy_mount_kind k)
 {
 	switch (k) {
-	case POLICY_MOUNT_RW: return "allowWrite";
-	case POLICY_MOUNT_RO: return "denyWrite";
-	case POLICY_MOUNT_MASK: return "denyRead";
-	default: return "rule";
+	case POLICY_MOUNT_RW:
+		return "allowWrite";
+	case POLICY_MOUNT_RO:
+		return "denyWrite";
+	case POLICY_MOUNT_MASK:
+		return "denyRead";
+	default:
+		return "rule";
 	}
 }
 
@@ -409,12 +240,20 @@ add_rule(struct builder *b, const struct policy_rule *r, enum policy_mount_kind 
 	b->cur_kind = kind;
 	b->cur_origin = org;
 	b->cur_allow_read = allow_read;
+	b->cur_builtin = r->origin.layer == POLICY_LAYER_BUILTIN;
+	if (kind == POLICY_MOUNT_RW && !allow_read && r->origin.layer != POLICY_LAYER_BUILTIN &&
+	    r->origin.layer != POLICY_LAYER_PROFILE) {
+		char *rw = realpath(abs, NULL);
+
+		strv_push(&b->rw_explicit, &b->n_rw_explicit, rw ? rw : xstrdup(abs));
+	}
 	if (policy_has_glob(abs)) {
 		size_t n = policy_glob(abs, on_match, b);
 
 		if (n == (size_t)-1) {
 			b->truncated = true;
-			plan_note(b->plan, "glob \"%s\" (%s): walk stopped at %u entries or depth %u",
+			plan_note(b->plan,
+				  "glob \"%s\" (%s): walk stopped at %u entries or depth %u",
 				  r->value, where, POLICY_GLOB_MAX_ENTRIES, POLICY_GLOB_MAX_DEPTH);
 		} else {
 			b->plan->walked += n;
@@ -443,8 +282,13 @@ add_rule(struct builder *b, const struct policy_rule *r, enum policy_mount_kind 
 					snprintf(w, sizeof(w), "%s%s", strcmp(rp, "/") ? rp : "",
 						 abs + strlen(parent));
 					free(rp);
-					if (strlen(w) < PATH_MAX)
+					if (strlen(w) < PATH_MAX) {
+						b->watch_builtin =
+						    xrealloc(b->watch_builtin,
+							     (b->n_watch + 1) * sizeof(bool));
+						b->watch_builtin[b->n_watch] = b->cur_builtin;
 						strv_push(&b->watch, &b->n_watch, xstrdup(w));
+					}
 					break;
 				}
 			}
@@ -458,7 +302,7 @@ add_rule(struct builder *b, const struct policy_rule *r, enum policy_mount_kind 
 			return 0;
 		case POLICY_MOUNT_MASK:
 		default:
-			return 0;	/* nothing there to read */
+			return 0; /* nothing there to read */
 		}
 	}
 	if (allow_read) {
@@ -532,8 +376,9 @@ mask_around(struct builder *b, const char *dir, const char *origin, unsigned dep
 	}
 	d = opendir(dir);
 	if (d == NULL) {
-		cordon_err_set(err, errno, "%s: open %s to leave the allowed paths inside it "
-					   "visible",
+		cordon_err_set(err, errno,
+			       "%s: open %s to leave the allowed paths inside it "
+			       "visible",
 			       origin, dir);
 		return cordon_err_hint(err, "make the directory readable, or drop the allowRead "
 					    "/ allowWrite rule inside it");
@@ -590,7 +435,34 @@ resolve(struct builder *b, bool allow_degraded, struct cordon_err *err)
 {
 	struct cands *c = &b->c;
 	size_t n_rw = 0, n_total = 0, n0;
+	const struct cand *first_rw = NULL, *first_over = NULL;
 
+	/*
+	 * A built-in denyWrite is overridden only explicitly: by an allowWrite
+	 * of exactly that path from settings or the command line (an untrusted
+	 * project cannot add one).
+	 */
+	for (size_t k = 0; k < b->n_rw_explicit; k++) {
+		for (size_t i = 0; i < c->n; i++) {
+			struct cand *x = &c->v[i];
+
+			if (!x->dead && x->builtin && x->kind == POLICY_MOUNT_RO &&
+			    strcmp(x->path, b->rw_explicit[k]) == 0) {
+				plan_note(b->plan, "%s lifted by an explicit allowWrite of %s",
+					  x->origin, x->path);
+				x->dead = true;
+			}
+		}
+		for (size_t i = 0; i < b->n_watch; i++)
+			if (b->watch_builtin[i] && b->watch[i][0] != '\0' &&
+			    strcmp(b->watch[i], b->rw_explicit[k]) == 0) {
+				plan_note(b->plan,
+					  "built-in protection of %s lifted by an explicit "
+					  "allowWrite",
+					  b->watch[i]);
+				b->watch[i][0] = '\0';
+			}
+	}
 	/* allowRead (and the workspace) beat denyRead at the same path. */
 	for (size_t i = 0; i < c->n; i++) {
 		struct cand *m = &c->v[i];
@@ -618,21 +490,24 @@ resolve(struct builder *b, bool allow_degraded, struct cordon_err *err)
 		for (size_t k = 0; k < c->n && !w->dead; k++) {
 			const struct cand *x = &c->v[k];
 
-			if (!x->dead && x->kind == POLICY_MOUNT_RO && policy_path_within(w->path, x->path)) {
-				plan_note(b->plan, "%s: not writable, %s wins", w->origin, x->origin);
+			if (!x->dead && x->kind == POLICY_MOUNT_RO &&
+			    policy_path_within(w->path, x->path)) {
+				plan_note(b->plan, "%s: not writable, %s wins", w->origin,
+					  x->origin);
 				w->dead = true;
 			}
 		}
 		for (size_t k = 0; k < b->n_watch && !w->dead; k++)
-			if (policy_path_within(w->path, b->watch[k]))
+			if (b->watch[k][0] != '\0' && policy_path_within(w->path, b->watch[k]))
 				w->dead = true;
 	}
 	/* Read-only re-binds matter only where something is writable. */
 	for (size_t i = 0; i < c->n; i++)
-		if (!c->v[i].dead && c->v[i].kind == POLICY_MOUNT_RO && !in_writable(b, c->v[i].path))
+		if (!c->v[i].dead && c->v[i].kind == POLICY_MOUNT_RO &&
+		    !in_writable(b, c->v[i].path))
 			c->v[i].dead = true;
 	for (size_t i = 0; i < b->n_watch; i++)
-		if (in_writable(b, b->watch[i]))
+		if (b->watch[i][0] != '\0' && in_writable(b, b->watch[i]))
 			strv_push(&b->plan->watch, &b->plan->n_watch, xstrdup(b->watch[i]));
 	/* Masked directories with allowed paths inside: mask around them. */
 	n0 = c->n;
@@ -682,31 +557,44 @@ resolve(struct builder *b, bool allow_degraded, struct cordon_err *err)
 		if (c->v[i].dead)
 			continue;
 		if (c->v[i].kind == POLICY_MOUNT_RW && ++n_rw > POLICY_MAX_RW_MOUNTS) {
-			char what[PATH_MAX + 64];
-
-			snprintf(what, sizeof(what), "more than %u read-write paths; %s dropped",
-				 POLICY_MAX_RW_MOUNTS, c->v[i].path);
-			if (degrade(b, allow_degraded, err, what) < 0)
-				return -1;
-			c->v[i].dead = true;	/* dropping a write permission is not weaker */
+			if (first_rw == NULL)
+				first_rw = &c->v[i];
 			continue;
 		}
 		if (++n_total > POLICY_MAX_MOUNTS) {
-			char what[PATH_MAX + 64];
-
-			snprintf(what, sizeof(what), "more than %u path rules; %s (%s) not applied",
-				 POLICY_MAX_MOUNTS, c->v[i].path, kind_word(c->v[i].kind));
-			if (degrade(b, allow_degraded, err, what) < 0)
-				return -1;
+			if (first_over == NULL)
+				first_over = &c->v[i];
 			continue;
 		}
 		plan_push(b->plan, &c->v[i]);
 		if (c->v[i].kind == POLICY_MOUNT_RO)
 			strv_push(&b->plan->protect, &b->plan->n_protect, xstrdup(c->v[i].path));
 	}
-	if (b->truncated &&
-	    degrade(b, allow_degraded, err, "a glob walk hit its limit; matches beyond it are "
-					    "not masked") < 0)
+	if (first_rw != NULL) {
+		char what[PATH_MAX + 128];
+
+		/* Dropping a write permission is stricter, but not what was asked. */
+		snprintf(what, sizeof(what),
+			 "more than %u read-write paths; %zu not writable "
+			 "(first: %s)",
+			 POLICY_MAX_RW_MOUNTS, n_rw - POLICY_MAX_RW_MOUNTS, first_rw->path);
+		if (degrade(b, allow_degraded, err, what) < 0)
+			return -1;
+	}
+	if (first_over != NULL) {
+		char what[PATH_MAX + 128];
+
+		snprintf(what, sizeof(what),
+			 "more than %u path rules; %zu not applied (first: %s "
+			 "%s)",
+			 POLICY_MAX_MOUNTS, n_total - POLICY_MAX_MOUNTS,
+			 kind_word(first_over->kind), first_over->path);
+		if (degrade(b, allow_degraded, err, what) < 0)
+			return -1;
+	}
+	if (b->truncated && degrade(b, allow_degraded, err,
+				    "a glob walk hit its limit; matches beyond it are "
+				    "not masked") < 0)
 		return -1;
 	return 0;
 }
@@ -754,6 +642,10 @@ policy_plan_build(const struct cordon_policy *pol, const struct policy_ctx *ctx,
 	for (size_t i = 0; i < b.n_watch; i++)
 		free(b.watch[i]);
 	free(b.watch);
+	free(b.watch_builtin);
+	for (size_t i = 0; i < b.n_rw_explicit; i++)
+		free(b.rw_explicit[i]);
+	free(b.rw_explicit);
 	if (r < 0)
 		policy_plan_free(plan);
 	return r;

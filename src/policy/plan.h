@@ -25,39 +25,39 @@
  * Touches the file system (realpath, readdir); no writes.
  */
 enum policy_mount_kind {
-	POLICY_MOUNT_RW,	/* bind read-write */
-	POLICY_MOUNT_RO,	/* re-bind read-only */
-	POLICY_MOUNT_MASK,	/* empty file / empty tmpfs over it */
+	POLICY_MOUNT_RW,   /* bind read-write */
+	POLICY_MOUNT_RO,   /* re-bind read-only */
+	POLICY_MOUNT_MASK, /* empty file / empty tmpfs over it */
 };
 
 struct policy_mount {
 	enum policy_mount_kind kind;
-	char *path;		/* absolute, canonical */
-	char *origin;		/* "built-in rule ~/.ssh" */
+	char *path;   /* absolute, canonical */
+	char *origin; /* "built-in rule ~/.ssh" */
 };
 
 struct policy_ctx {
-	const char *workspace;	/* canonical */
-	const char *home;	/* canonical or NULL */
+	const char *workspace; /* canonical */
+	const char *home;      /* canonical or NULL */
 };
 
 /* Limits of the start-up walk for globs. */
 #define POLICY_GLOB_MAX_ENTRIES 1000000u
-#define POLICY_GLOB_MAX_DEPTH 64u
-#define POLICY_MAX_MOUNTS 1024u
-#define POLICY_MAX_RW_MOUNTS 64u
+#define POLICY_GLOB_MAX_DEPTH   64u
+#define POLICY_MAX_MOUNTS       1024u
+#define POLICY_MAX_RW_MOUNTS    64u
 
 struct policy_plan {
 	struct policy_mount *mounts;
 	size_t n_mounts;
-	char **watch;		/* deny-write paths absent at start, inside writable areas */
+	char **watch; /* deny-write paths absent at start, inside writable areas */
 	size_t n_watch;
-	char **protect;		/* deny-write paths present at start, inside writable areas */
+	char **protect; /* deny-write paths present at start, inside writable areas */
 	size_t n_protect;
-	char **notes;		/* what was skipped and why */
+	char **notes; /* what was skipped and why */
 	size_t n_notes;
-	bool degraded;		/* something could not be enforced exactly */
-	size_t walked;		/* directory entries read for globs */
+	bool degraded; /* something could not be enforced exactly */
+	size_t walked; /* directory entries read for globs */
 };
 
 /*

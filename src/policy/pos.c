@@ -15,8 +15,8 @@ struct cur {
 static void
 ws(struct cur *c)
 {
-	while (c->i < c->n &&
-	       (c->s[c->i] == ' ' || c->s[c->i] == '\t' || c->s[c->i] == '\n' || c->s[c->i] == '\r'))
+	while (c->i < c->n && (c->s[c->i] == ' ' || c->s[c->i] == '\t' || c->s[c->i] == '\n' ||
+			       c->s[c->i] == '\r'))
 		c->i++;
 }
 
@@ -64,11 +64,21 @@ string(struct cur *c, char *out, size_t cap)
 				return -1;
 			ch = c->s[c->i++];
 			switch (ch) {
-			case 'b': ch = '\b'; break;
-			case 'f': ch = '\f'; break;
-			case 'n': ch = '\n'; break;
-			case 'r': ch = '\r'; break;
-			case 't': ch = '\t'; break;
+			case 'b':
+				ch = '\b';
+				break;
+			case 'f':
+				ch = '\f';
+				break;
+			case 'n':
+				ch = '\n';
+				break;
+			case 'r':
+				ch = '\r';
+				break;
+			case 't':
+				ch = '\t';
+				break;
 			case 'u': {
 				int v = 0;
 
@@ -86,7 +96,7 @@ string(struct cur *c, char *out, size_t cap)
 				break;
 			}
 			default:
-				break;	/* \" \\ \/ stand for themselves */
+				break; /* \" \\ \/ stand for themselves */
 			}
 		}
 		if (out != NULL) {

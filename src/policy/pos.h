@@ -13,7 +13,7 @@
  * limit.
  */
 struct policy_jpath {
-	const char *key;	/* object member name, or NULL for an array index */
+	const char *key; /* object member name, or NULL for an array index */
 	size_t index;
 };
 

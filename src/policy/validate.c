@@ -12,8 +12,7 @@
 
 #include "policy/policy.h"
 
-static bool
-fail(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool fail(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static bool
 fail(char *why, size_t len, const char *fmt, ...)
@@ -70,8 +69,9 @@ policy_check_path(const char *s, char *why, size_t len)
 	if (has_ctl(s))
 		return fail(why, len, "path contains a control character");
 	if (s[0] == '~' && s[1] != '\0' && s[1] != '/')
-		return fail(why, len, "`~name` paths are not supported; expected `~`, `~/...`, "
-				      "an absolute path or a path relative to the workspace");
+		return fail(why, len,
+			    "`~name` paths are not supported; expected `~`, `~/...`, "
+			    "an absolute path or a path relative to the workspace");
 	if (strstr(s, "**") != NULL) {
 		/* `**` only as a whole path component. */
 		for (const char *p = strstr(s, "**"); p != NULL; p = strstr(p + 2, "**")) {
@@ -79,8 +79,9 @@ policy_check_path(const char *s, char *why, size_t len)
 			bool end = p[2] == '\0' || p[2] == '/';
 
 			if (!start || !end || p[2] == '*')
-				return fail(why, len, "`**` must be a whole path component, as in "
-						      "`**/*.pem`");
+				return fail(why, len,
+					    "`**` must be a whole path component, as in "
+					    "`**/*.pem`");
 		}
 	}
 	return true;
@@ -146,8 +147,9 @@ policy_check_domain(const char *s, char *why, size_t len)
 	if (n > 260)
 		return fail(why, len, "domain longer than 253 characters");
 	if (strcmp(s, "*") == 0)
-		return fail(why, len, "a bare `*` would allow every host; name the domains "
-				      "(`*.example.com` covers its subdomains)");
+		return fail(why, len,
+			    "a bare `*` would allow every host; name the domains "
+			    "(`*.example.com` covers its subdomains)");
 	/* [v6]:port, v4/len, v6/len, host:port */
 	if (s[0] == '[') {
 		const char *rb = strchr(s, ']');
@@ -174,8 +176,9 @@ policy_check_domain(const char *s, char *why, size_t len)
 			char *e;
 
 			if (!ip_literal(s, (size_t)(slash - s), &maxbits))
-				return fail(why, len, "a `/prefix` is only allowed after an IP "
-						      "address (CIDR)");
+				return fail(why, len,
+					    "a `/prefix` is only allowed after an IP "
+					    "address (CIDR)");
 			bits = strtoul(slash + 1, &e, 10);
 			if (slash[1] == '\0' || *e != '\0' || bits > (unsigned long)maxbits)
 				return fail(why, len, "CIDR prefix must be 0-%d", maxbits);
@@ -195,13 +198,14 @@ policy_check_domain(const char *s, char *why, size_t len)
 		n = (size_t)(end - s);
 	}
 	if (n > 0 && host[n - 1] == '.')
-		n--;	/* trailing dot: same name */
+		n--; /* trailing dot: same name */
 	if (n == 0)
 		return fail(why, len, "expected a domain name");
 	if (host[0] == '*') {
 		if (n < 3 || host[1] != '.')
-			return fail(why, len, "a wildcard must be a whole first label, as in "
-					      "`*.example.com`");
+			return fail(why, len,
+				    "a wildcard must be a whole first label, as in "
+				    "`*.example.com`");
 		host += 2;
 		n -= 2;
 	}
@@ -215,8 +219,9 @@ policy_check_domain(const char *s, char *why, size_t len)
 			continue;
 		}
 		if (host[i] == '*')
-			return fail(why, len, "a wildcard must be a whole first label, as in "
-					      "`*.example.com`");
+			return fail(why, len,
+				    "a wildcard must be a whole first label, as in "
+				    "`*.example.com`");
 		if (!host_label_char(host[i]))
 			return fail(why, len, "invalid character '%c' in domain name",
 				    isprint((unsigned char)host[i]) ? host[i] : '?');
@@ -232,8 +237,9 @@ policy_check_env_pattern(const char *s, char *why, size_t len)
 		return fail(why, len, "expected a variable name or pattern, got an empty string");
 	for (const char *p = s; *p; p++)
 		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '*' && *p != '?')
-			return fail(why, len, "expected a variable name (letters, digits, `_`) "
-					      "with optional `*` and `?` wildcards");
+			return fail(why, len,
+				    "expected a variable name (letters, digits, `_`) "
+				    "with optional `*` and `?` wildcards");
 	return true;
 }
 
@@ -255,8 +261,9 @@ policy_check_method(const char *s, char *why, size_t len)
 		return fail(why, len, "expected an HTTP method such as \"GET\"");
 	for (const char *p = s; *p; p++)
 		if (!isupper((unsigned char)*p))
-			return fail(why, len, "expected an HTTP method in capitals, such as "
-					      "\"GET\"");
+			return fail(why, len,
+				    "expected an HTTP method in capitals, such as "
+				    "\"GET\"");
 	return true;
 }
 
@@ -307,18 +314,33 @@ policy_parse_memory(const char *s, uint64_t *bytes, char *why, size_t len)
 		v = v * 10 + (uint64_t)(*p - '0');
 	}
 	switch (tolower((unsigned char)*p)) {
-	case '\0': break;
-	case 'k': mul = 1ull << 10; p++; break;
-	case 'm': mul = 1ull << 20; p++; break;
-	case 'g': mul = 1ull << 30; p++; break;
-	case 't': mul = 1ull << 40; p++; break;
+	case '\0':
+		break;
+	case 'k':
+		mul = 1ull << 10;
+		p++;
+		break;
+	case 'm':
+		mul = 1ull << 20;
+		p++;
+		break;
+	case 'g':
+		mul = 1ull << 30;
+		p++;
+		break;
+	case 't':
+		mul = 1ull << 40;
+		p++;
+		break;
 	default:
-		return fail(why, len, "expected a size such as \"512m\" or \"4g\" (units k, m, g, t)");
+		return fail(why, len,
+			    "expected a size such as \"512m\" or \"4g\" (units k, m, g, t)");
 	}
 	if (*p == 'b' || *p == 'B')
 		p++;
 	if (*p != '\0')
-		return fail(why, len, "expected a size such as \"512m\" or \"4g\" (units k, m, g, t)");
+		return fail(why, len,
+			    "expected a size such as \"512m\" or \"4g\" (units k, m, g, t)");
 	if (v == 0)
 		return fail(why, len, "size must be greater than zero");
 	if (v > UINT64_MAX / mul)

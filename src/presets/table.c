@@ -17,6 +17,9 @@
 #define NONE ((const char *const[]){ NULL })
 
 /*
+ * Agents get TMPDIR=/tmp: the sandbox's /tmp is private and writable,
+ * while a TMPDIR inherited from the host points at a read-only directory.
+ *
  * Claude Code: settings passed on its command line turn its own bubblewrap
  * sandbox off (it cannot nest inside cordon's, and cordon is the boundary)
  * and add cordon's PreToolUse hook. Flag settings are a layer the agent
@@ -35,7 +38,7 @@ static const struct cordon_preset presets[] = {
 			      "~/.claude/hooks", "~/.claude/commands", "~/.claude/agents",
 			      "./.claude/settings.json", "./.claude/settings.local.json",
 			      "./.mcp.json"),
-		.env_set = L("IS_SANDBOX=1", "CORDON_PROFILE=claude",
+		.env_set = L("IS_SANDBOX=1", "CORDON_PROFILE=claude", "TMPDIR=/tmp",
 			     "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "DISABLE_AUTOUPDATER=1"),
 		.env_pass = L("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"),
 		.agent_args = L("--settings",
@@ -51,7 +54,7 @@ static const struct cordon_preset presets[] = {
 		.domains = L("api.openai.com", "auth.openai.com", "chatgpt.com"),
 		.writable = L("~/.codex"),
 		.readonly = L("~/.codex/config.toml", "~/.codex/rules", "./.codex/config.toml"),
-		.env_set = L("IS_SANDBOX=1", "CORDON_PROFILE=codex"),
+		.env_set = L("IS_SANDBOX=1", "CORDON_PROFILE=codex", "TMPDIR=/tmp"),
 		.env_pass = L("OPENAI_API_KEY", "CODEX_API_KEY"),
 		/* Codex's own sandbox (Landlock/seccomp) off: cordon is the boundary. */
 		.agent_args = L("-c", "sandbox_mode=\"danger-full-access\""),
@@ -66,7 +69,8 @@ static const struct cordon_preset presets[] = {
 		.writable = L("~/.gemini"),
 		.readonly = L("~/.gemini/settings.json", "./.gemini/settings.json"),
 		/* GEMINI_SANDBOX=false: its docker/seatbelt sandbox stays off. */
-		.env_set = L("IS_SANDBOX=1", "CORDON_PROFILE=gemini", "GEMINI_SANDBOX=false"),
+		.env_set = L("IS_SANDBOX=1", "CORDON_PROFILE=gemini", "TMPDIR=/tmp",
+			     "GEMINI_SANDBOX=false"),
 		.env_pass = L("GEMINI_API_KEY", "GOOGLE_API_KEY"),
 		.agent_args = NONE,
 	},

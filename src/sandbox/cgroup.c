@@ -28,7 +28,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <dirent.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +52,7 @@
 #ifndef CGROUP_SUPER_MAGIC
 #define CGROUP_SUPER_MAGIC 0x27e0eb
 #endif
-#define CG_ROOT "/sys/fs/cgroup"
+#define CG_ROOT       "/sys/fs/cgroup"
 #define CPU_PERIOD_US 100000u
 
 enum { CG_MEMORY, CG_PIDS, CG_CPU, CG__MAX };
@@ -60,7 +62,7 @@ struct sb_resources {
 	enum sb_res_mech mech;
 	uint64_t memory_max;
 	uint32_t cpu_millis, pids_max;
-	char dirs[CG__MAX][PATH_MAX];	/* v1: one per controller; v2: dirs[0] only */
+	char dirs[CG__MAX][PATH_MAX]; /* v1: one per controller; v2: dirs[0] only */
 };
 
 const char *
@@ -139,7 +141,7 @@ own_cgroup(const char *ctrl, char *out, size_t len)
 					goto found;
 		}
 		continue;
-found:
+	found:
 		if ((size_t)snprintf(out, len, "%s", c2 + 1) >= len) {
 			errno = ENAMETOOLONG;
 			return -1;
@@ -178,6 +180,34 @@ wanted(const struct sb_resources *r, int want[CG__MAX])
 	want[CG_MEMORY] = r->memory_max != 0;
 	want[CG_PIDS] = r->pids_max != 0;
 	want[CG_CPU] = r->cpu_millis != 0;
+}
+
+/*
+ * Remove cgroups left by a cordon that was killed before it could clean up
+ * ("cordon-<pid>" whose pid is gone). Best effort: a busy or foreign
+ * directory stays.
+ */
+static void
+remove_stale(const char *base)
+{
+	_cleanup_closedir_ DIR *d = opendir(base);
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char path[PATH_MAX], *end;
+		long pid;
+
+		if (strncmp(e->d_name, "cordon-", 7) != 0)
+			continue;
+		pid = strtol(e->d_name + 7, &end, 10);
+		if (*end != '\0' || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", base, e->d_name) < sizeof(path) &&
+		    rmdir(path) == 0)
+			log_debug("removed stale cgroup %s", path);
+	}
 }
 
 /*
@@ -226,8 +256,9 @@ v2_setup(struct sb_resources *r, int create)
 	}
 	if (!create)
 		return 0;
-	if ((size_t)snprintf(r->dirs[0], sizeof(r->dirs[0]), "%s/cordon-%d", base,
-			     (int)getpid()) >= sizeof(r->dirs[0]))
+	remove_stale(base);
+	if ((size_t)snprintf(r->dirs[0], sizeof(r->dirs[0]), "%s/cordon-%d", base, (int)getpid()) >=
+	    sizeof(r->dirs[0]))
 		return -1;
 	if (mkdir(r->dirs[0], 0755) < 0) {
 		r->dirs[0][0] = '\0';
@@ -274,15 +305,17 @@ v1_setup(struct sb_resources *r, int create)
 		if (!want[c])
 			continue;
 		snprintf(mnt, sizeof(mnt), CG_ROOT "/%s", cg_names[c]);
-		if (!is_fs(mnt, CGROUP_SUPER_MAGIC) || own_cgroup(cg_names[c], own, sizeof(own)) < 0)
+		if (!is_fs(mnt, CGROUP_SUPER_MAGIC) ||
+		    own_cgroup(cg_names[c], own, sizeof(own)) < 0)
 			return -1;
-		if ((size_t)snprintf(base, sizeof(base), "%s%s", mnt, strcmp(own, "/") ? own : "") >=
-		    sizeof(base))
+		if ((size_t)snprintf(base, sizeof(base), "%s%s", mnt,
+				     strcmp(own, "/") ? own : "") >= sizeof(base))
 			return -1;
 		if (access(base, W_OK) < 0)
 			return -1;
 		if (!create)
 			continue;
+		remove_stale(base);
 		if ((size_t)snprintf(r->dirs[c], sizeof(r->dirs[c]), "%s/cordon-%d", base,
 				     (int)getpid()) >= sizeof(r->dirs[c]))
 			return -1;
@@ -413,14 +446,15 @@ sb_resources_prepare(const struct sb_spec *spec, struct sb_resources **res, stru
 	}
 	if (r->mech == SB_RES_RLIMIT && r->cpu_millis != 0) {
 		if (!spec->best_effort) {
-			cordon_err_set(err, 0, "cannot limit the sandbox to %u.%02u CPUs: no "
-					       "writable cgroup here, and no rlimit does that",
+			cordon_err_set(err, 0,
+				       "cannot limit the sandbox to %u.%02u CPUs: no "
+				       "writable cgroup here, and no rlimit does that",
 				       r->cpu_millis / 1000, r->cpu_millis % 1000 / 10);
 			free(r);
 			return cordon_err_hint(
-				err, "run cordon in a delegated cgroup v2 subtree (systemd-run --user "
-				     "--scope -p Delegate=yes cordon ...), or drop --cpus, or accept "
-				     "best effort");
+			    err, "run cordon in a delegated cgroup v2 subtree (systemd-run --user "
+				 "--scope -p Delegate=yes cordon ...), or drop --cpus, or accept "
+				 "best effort");
 		}
 		log_warnx("cpu limit not enforced: no writable cgroup (best effort)");
 		r->cpu_millis = 0;

@@ -44,8 +44,8 @@
 #ifndef NETLINK_ROUTE
 #define NETLINK_ROUTE 0
 #endif
-/* Highest address family number the kernel knows today (AF_MAX - 1 is 45). */
-#define SB_AF_LAST 45
+/* Highest address family allowed (AF_NETLINK); everything above is refused. */
+#define SB_AF_LAST AF_NETLINK
 
 struct deny {
 	const char *name;
@@ -99,13 +99,13 @@ static const struct deny deny_list[] = {
 
 /* Namespace flags refused in clone and unshare: no nested namespaces. */
 static const unsigned long ns_flags[] = {
-	CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
-	CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
+	CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+	CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET,
 };
 
 static int
-add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n,
-	 const struct scmp_arg_cmp *cmp, struct cordon_err *err)
+add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n, const struct scmp_arg_cmp *cmp,
+	 struct cordon_err *err)
 {
 	int r = seccomp_rule_add_array(ctx, action, nr, n, cmp);
 
@@ -153,8 +153,9 @@ add_ns_rules(scmp_filter_ctx ctx, struct cordon_err *err)
 /*
  * socket(): unix, inet, inet6, and netlink with NETLINK_ROUTE only (ip,
  * getifaddrs). Everything else (packet, vsock, bluetooth, alg, ...) is
- * refused. The kernel reads the family as an int: compare the low 32 bits,
- * and refuse any value with high bits set outright.
+ * refused: each family number below AF_NETLINK that is not allowed, and
+ * any value above it, compared on all 64 bits, so a value with high bits
+ * set (which the kernel would read as an int) is refused outright.
  */
 static int
 add_socket_rules(scmp_filter_ctx ctx, struct cordon_err *err)

@@ -94,6 +94,8 @@ sv_read_remote_string(pid_t pid, uint64_t addr, char *buf, size_t max, int *trun
 	return (ssize_t)done;
 }
 
+static char *const *command_argv;
+
 /* Scratch space: one notification at a time (single-threaded loop). */
 static char path_buf[AUDIT_EXEC_MAX_PATH];
 static char argv_buf[AUDIT_EXEC_MAX_ARGV_BYTES];
@@ -157,8 +159,7 @@ read_exec(const struct seccomp_notif *req, struct audit_exec_event *ev)
 }
 
 static void
-on_exec(void *arg, int notify_fd, const struct seccomp_notif *req,
-	struct seccomp_notif_resp *resp)
+on_exec(void *arg, int notify_fd, const struct seccomp_notif *req, struct seccomp_notif_resp *resp)
 {
 	struct sv_supervisor *sv = arg;
 	struct audit_exec_event ev;
@@ -178,7 +179,17 @@ on_exec(void *arg, int notify_fd, const struct seccomp_notif *req,
 	}
 	read_exec(req, &ev);
 	if (!sv_notify_id_valid(notify_fd, req->id))
-		return;		/* the target is gone: what we read is not its */
+		return; /* the target is gone: what we read is not its */
+	if (ev.path == NULL && ev.argc == 0 && sv->start_state == 0 && command_argv != NULL) {
+		/* cordon starting the command (see execaudit.h): it runs argv. */
+		for (size_t i = 0; command_argv[i] != NULL && i < AUDIT_EXEC_MAX_ARGS; i++) {
+			argv_ptr[i] = command_argv[i];
+			argv_len[i] = strnlen(command_argv[i], AUDIT_EXEC_MAX_ARG);
+			ev.argc++;
+		}
+		ev.truncated = false;
+		ev.argv_from_command_line = true;
+	}
 	resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 	if (sv->audit == NULL || audit_exec(sv->audit, &ev, &err) == 0)
 		return;
@@ -193,13 +204,22 @@ on_exec(void *arg, int notify_fd, const struct seccomp_notif *req,
 	 */
 	resp->flags = 0;
 	resp->error = -EPERM;
+	sv_audit_stop_sandbox(sv);
+}
+
+void
+sv_audit_stop_sandbox(void *arg)
+{
+	struct sv_supervisor *sv = arg;
+
 	if (syscall(SYS_pidfd_send_signal, sv->sess.pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
 		log_warn("stop the sandbox after an audit failure");
 }
 
 int
-sv_execaudit_register(struct sv_supervisor *sv)
+sv_execaudit_register(struct sv_supervisor *sv, char *const *cmd_argv)
 {
+	command_argv = cmd_argv;
 	if (sv_notify_register(&sv->notify, __NR_execve, on_exec, sv) < 0 ||
 	    sv_notify_register(&sv->notify, __NR_execveat, on_exec, sv) < 0)
 		return -1;

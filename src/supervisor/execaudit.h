@@ -22,10 +22,22 @@
  */
 
 /*
- * Register the handlers on sv->notify. sv->audit must be set and outlive
- * the loop. Call after sv_init, before sv_run. 0 or -1 with errno.
+ * failClosed hook for audit_on_failure(): kill the sandbox through its
+ * pidfd. arg is the struct sv_supervisor.
  */
-int sv_execaudit_register(struct sv_supervisor *sv);
+void sv_audit_stop_sandbox(void *arg);
+
+/*
+ * Register the handlers on sv->notify. sv->audit must be set and outlive
+ * the loop; so must command_argv (the command as given to cordon run).
+ * Call after sv_init, before sv_run. 0 or -1 with errno.
+ *
+ * The command's own execve calls come from a child of the sandbox's pid 1
+ * that is not dumpable until it has exec'd (its memory is a copy of the
+ * supervisor's); an unprivileged supervisor cannot read it. Those records
+ * carry command_argv, "argv_from": "command-line" and a null path.
+ */
+int sv_execaudit_register(struct sv_supervisor *sv, char *const *command_argv);
 
 /*
  * Read a NUL-terminated string of at most max bytes at addr in pid's memory

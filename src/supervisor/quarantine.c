@@ -24,8 +24,8 @@
 #include "supervisor/quarantine.h"
 
 #define QR_MAX_CONFIG (4u * 1024u * 1024u)
-#define QR_MAX_HOOKS 512u
-#define QR_MAX_COPY (64u * 1024u * 1024u)
+#define QR_MAX_HOOKS  512u
+#define QR_MAX_COPY   (64u * 1024u * 1024u)
 
 enum qr_kind { QR_GENERIC, QR_HOOKS, QR_GITCONFIG, QR_GITDIR };
 
@@ -41,10 +41,11 @@ struct qr_item {
 	dev_t dev;
 	ino_t ino;
 	mode_t mode;
-	struct qr_hook *hooks;	/* QR_HOOKS: entries at start */
+	struct qr_hook *hooks; /* QR_HOOKS: entries at start */
 	size_t n_hooks;
-	char *config;		/* QR_GITCONFIG: text at start */
-	char *gitdir;		/* QR_GITDIR: content when a file at start */
+	char *config; /* QR_GITCONFIG: text at start */
+	char *gitdir; /* QR_GITDIR: content when a file at start */
+	char *parent; /* where its directory resolved at start (or would have) */
 };
 
 /* ---- git config ---- */
@@ -58,9 +59,10 @@ eq(const char *a, const char *b)
 bool
 qr_git_key_dangerous(const char *section, const char *sub, const char *name)
 {
-	static const char *const core[] = { "hookspath", "fsmonitor", "sshcommand", "pager",
-					    "editor", "askpass", "gitproxy", "alternaterefscommand",
-					    "worktree" };
+	static const char *const core[] = {
+		"hookspath", "fsmonitor", "sshcommand",           "pager",   "editor",
+		"askpass",   "gitproxy",  "alternaterefscommand", "worktree"
+	};
 	bool has_sub = sub != NULL && sub[0] != '\0';
 
 	if (eq(section, "core") && !has_sub) {
@@ -74,7 +76,8 @@ qr_git_key_dangerous(const char *section, const char *sub, const char *name)
 	    eq(section, "include"))
 		return true;
 	if (eq(section, "diff"))
-		return has_sub ? (eq(name, "textconv") || eq(name, "command")) : eq(name, "external");
+		return has_sub ? (eq(name, "textconv") || eq(name, "command"))
+			       : eq(name, "external");
 	if (eq(section, "merge"))
 		return has_sub && eq(name, "driver");
 	if (eq(section, "credential"))
@@ -104,9 +107,9 @@ qr_git_key_dangerous(const char *section, const char *sub, const char *name)
 }
 
 struct cfg_line {
-	const char *start;	/* first byte of the logical line */
-	const char *end;	/* one past its last byte (after the newline) */
-	const char *key_at;	/* where a key starts on a header line, or NULL */
+	const char *start;  /* first byte of the logical line */
+	const char *end;    /* one past its last byte (after the newline) */
+	const char *key_at; /* where a key starts on a header line, or NULL */
 };
 
 /* Parse a section header at p ('['); fills section/sub; returns past ']'. */
@@ -247,8 +250,8 @@ walk_config(const char *text, struct entry_set *set, bool collect, char *out, ch
 		while (q < le && (*q == ' ' || *q == '\t'))
 			q++;
 		if (q < le && *q == '[') {
-			const char *after = parse_header(q, le, section, sizeof(section), sub,
-							 sizeof(sub));
+			const char *after =
+			    parse_header(q, le, section, sizeof(section), sub, sizeof(sub));
 
 			while (after < le && (*after == ' ' || *after == '\t'))
 				after++;
@@ -339,7 +342,8 @@ read_small(const char *path, size_t max)
 static bool
 sha_file(int dirfd, const char *name, unsigned char sha[32])
 {
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	_cleanup_close_ int fd =
+	    openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	EVP_MD_CTX *ctx;
 	char buf[16384];
 	unsigned n = 0;
@@ -393,8 +397,8 @@ parent_is_gitdir(const char *path)
 	return strcmp(b, ".git") == 0 || strstr(buf, "/.git/") != NULL;
 }
 
-static void
-report(struct qr_snapshot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(struct qr_snapshot *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 report(struct qr_snapshot *s, const char *fmt, ...)
@@ -479,6 +483,14 @@ quarantine(struct qr_snapshot *s, const char *state_dir, const char *path, const
 	char dest[PATH_MAX * 2], parent[PATH_MAX * 2];
 	struct stat st;
 
+	{
+		size_t n = strlen(s->workspace);
+
+		/* Never keep the quarantine where the sandbox could write (home as workspace). */
+		if (strncmp(state_dir, s->workspace, n) == 0 &&
+		    (state_dir[n] == '/' || state_dir[n] == '\0'))
+			goto in_place;
+	}
 	if (s->qdir == NULL) {
 		char stamp[64];
 		time_t now = time(NULL);
@@ -494,8 +506,8 @@ quarantine(struct qr_snapshot *s, const char *state_dir, const char *path, const
 			goto in_place;
 		}
 	}
-	snprintf(dest, sizeof(dest), "%s/%s", s->qdir, shown(s, path) + (path[0] == '/' &&
-									 shown(s, path) == path));
+	snprintf(dest, sizeof(dest), "%s/%s", s->qdir,
+		 shown(s, path) + (path[0] == '/' && shown(s, path) == path));
 	memcpy(parent, dest, strlen(dest) + 1);
 	*strrchr(parent, '/') = '\0';
 	if (mkdir_p(parent) < 0)
@@ -519,8 +531,9 @@ in_place:
 		return 1;
 	}
 	cordon_err_set(err, errno, "quarantine %s", path);
-	return cordon_err_hint(err, "remove %s by hand before using the workspace outside the "
-				    "sandbox: it was created inside and runs outside",
+	return cordon_err_hint(err,
+			       "remove %s by hand before using the workspace outside the "
+			       "sandbox: it was created inside and runs outside",
 			       path);
 }
 
@@ -540,6 +553,17 @@ item_add(struct qr_snapshot *s, const char *path, enum qr_kind kind)
 	memset(it, 0, sizeof(*it));
 	it->path = xstrdup(path);
 	it->kind = kind;
+	{
+		char dir[PATH_MAX];
+		char *slash, *real;
+
+		snprintf(dir, sizeof(dir), "%s", path);
+		slash = strrchr(dir, '/');
+		if (slash != NULL && slash != dir)
+			*slash = '\0';
+		real = realpath(dir, NULL);
+		it->parent = real != NULL ? real : xstrdup(dir);
+	}
 	if (lstat(path, &st) < 0)
 		return;
 	it->existed = true;
@@ -614,7 +638,8 @@ same_identity(const struct qr_item *it, const struct stat *st)
 }
 
 static int
-check_hooks(struct qr_snapshot *s, const char *state_dir, struct qr_item *it, struct cordon_err *err)
+check_hooks(struct qr_snapshot *s, const char *state_dir, struct qr_item *it,
+	    struct cordon_err *err)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *e;
@@ -645,8 +670,9 @@ check_hooks(struct qr_snapshot *s, const char *state_dir, struct qr_item *it, st
 		if (known)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", it->path, e->d_name);
-		r = quarantine(s, state_dir, path, "git hook written in the sandbox; it would run "
-						   "outside",
+		r = quarantine(s, state_dir, path,
+			       "git hook written in the sandbox; it would run "
+			       "outside",
 			       err);
 		if (r < 0)
 			return -1;
@@ -669,10 +695,12 @@ check_config(struct qr_snapshot *s, const char *state_dir, struct qr_item *it,
 	if (lstat(it->path, &st) < 0)
 		return 0;
 	if (!S_ISREG(st.st_mode))
-		return quarantine(s, state_dir, it->path, "git config replaced in the sandbox", err);
+		return quarantine(s, state_dir, it->path, "git config replaced in the sandbox",
+				  err);
 	now = read_small(it->path, QR_MAX_CONFIG);
 	if (now == NULL)
-		return quarantine(s, state_dir, it->path, "git config unreadable or too large", err);
+		return quarantine(s, state_dir, it->path, "git config unreadable or too large",
+				  err);
 	if (it->config != NULL && strcmp(it->config, now) == 0)
 		return 0;
 	out = qr_git_config_strip(now, it->config, &removed, &names, &n_names);
@@ -701,56 +729,93 @@ done:
 	return r;
 }
 
+/*
+ * Does the item's directory still resolve where it did at start? A
+ * directory swapped for a symlink during the session (`.git` -> another
+ * repository) would make the clean-up act outside the workspace.
+ */
+static bool
+parent_moved(struct qr_snapshot *s, const struct qr_item *it)
+{
+	char dir[PATH_MAX];
+	char *slash, *real;
+	bool moved;
+
+	snprintf(dir, sizeof(dir), "%s", it->path);
+	slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir)
+		*slash = '\0';
+	real = realpath(dir, NULL);
+	if (real == NULL)
+		return false; /* gone: nothing there to act on */
+	moved = strcmp(real, it->parent) != 0;
+	if (moved)
+		report(s,
+		       "left %s alone: its directory now resolves to %s, not %s (replaced "
+		       "during the session)",
+		       shown(s, it->path), real, it->parent);
+	free(real);
+	return moved;
+}
+
 int
 qr_run(struct qr_snapshot *s, const char *state_dir, struct cordon_err *err)
 {
 	int total = 0, failed = 0;
 
-	for (size_t i = 0; i < s->n_items; i++) {
-		struct qr_item *it = &s->items[i];
-		struct cordon_err e = { 0 };
-		struct stat st;
-		int r = 0;
+	/* `.git` entries first: a swapped `.git` is moved aside before anything below it. */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < s->n_items; i++) {
+			struct qr_item *it = &s->items[i];
+			struct cordon_err e = { 0 };
+			struct stat st;
+			int r = 0;
 
-		switch (it->kind) {
-		case QR_HOOKS:
-			r = check_hooks(s, state_dir, it, &e);
-			break;
-		case QR_GITCONFIG:
-			r = check_config(s, state_dir, it, &e);
-			break;
-		case QR_GITDIR:
-			if (lstat(it->path, &st) < 0 || S_ISDIR(st.st_mode))
+			if ((it->kind == QR_GITDIR) != (pass == 0))
+				continue;
+			if (parent_moved(s, it))
+				continue;
+			switch (it->kind) {
+			case QR_HOOKS:
+				r = check_hooks(s, state_dir, it, &e);
 				break;
-			if (S_ISREG(st.st_mode) && it->gitdir != NULL) {
-				_cleanup_free_ char *now = read_small(it->path, 4096);
-
-				if (now != NULL && strcmp(now, it->gitdir) == 0)
+			case QR_GITCONFIG:
+				r = check_config(s, state_dir, it, &e);
+				break;
+			case QR_GITDIR:
+				if (lstat(it->path, &st) < 0 || S_ISDIR(st.st_mode))
 					break;
-			}
-			r = quarantine(s, state_dir, it->path,
-				       "`.git` pointer written in the sandbox; git would use "
-				       "another directory's hooks",
-				       &e);
-			break;
-		case QR_GENERIC:
-		default:
-			if (lstat(it->path, &st) < 0 || same_identity(it, &st))
+				if (S_ISREG(st.st_mode) && it->gitdir != NULL) {
+					_cleanup_free_ char *now = read_small(it->path, 4096);
+
+					if (now != NULL && strcmp(now, it->gitdir) == 0)
+						break;
+				}
+				r = quarantine(
+				    s, state_dir, it->path,
+				    "`.git` pointer written in the sandbox; git would use "
+				    "another directory's hooks",
+				    &e);
 				break;
-			r = quarantine(s, state_dir, it->path,
-				       it->existed ? "protected path replaced in the sandbox" :
-						     "protected path created in the sandbox",
-				       &e);
-			break;
+			case QR_GENERIC:
+			default:
+				if (lstat(it->path, &st) < 0 || same_identity(it, &st))
+					break;
+				r = quarantine(s, state_dir, it->path,
+					       it->existed
+						   ? "protected path replaced in the sandbox"
+						   : "protected path created in the sandbox",
+					       &e);
+				break;
+			}
+			if (r < 0) {
+				if (!failed)
+					*err = e;
+				failed = 1;
+				continue;
+			}
+			total += r;
 		}
-		if (r < 0) {
-			if (!failed)
-				*err = e;
-			failed = 1;
-			continue;
-		}
-		total += r;
-	}
 	return failed ? -1 : total;
 }
 
@@ -766,6 +831,7 @@ qr_snapshot_free(struct qr_snapshot *s)
 		free(it->hooks);
 		free(it->config);
 		free(it->gitdir);
+		free(it->parent);
 	}
 	free(s->items);
 	for (size_t i = 0; i < s->n_report; i++)
@@ -792,8 +858,8 @@ hooks_path_of(const char *text)
 		while (q < le && (*q == ' ' || *q == '\t'))
 			q++;
 		if (q < le && *q == '[') {
-			const char *after = parse_header(q, le, section, sizeof(section), sub,
-							 sizeof(sub));
+			const char *after =
+			    parse_header(q, le, section, sizeof(section), sub, sizeof(sub));
 
 			while (after < le && (*after == ' ' || *after == '\t'))
 				after++;

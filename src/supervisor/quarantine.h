@@ -36,9 +36,9 @@ struct qr_snapshot {
 	char *workspace;
 	struct qr_item *items;
 	size_t n_items;
-	char **report;		/* lines for stderr, filled by qr_run */
+	char **report; /* lines for stderr, filled by qr_run */
 	size_t n_report;
-	char *qdir;		/* quarantine directory used, or NULL */
+	char *qdir; /* quarantine directory used, or NULL */
 };
 
 /*

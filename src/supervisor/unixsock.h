@@ -37,12 +37,12 @@
 struct sv_unixsock {
 	struct sv_supervisor *sv;
 	const struct sb_spec *spec;
-	unsigned long long private_mnt[16];	/* mount ids of the sandbox's own mounts */
+	unsigned long long private_mnt[16]; /* mount ids of the sandbox's own mounts */
 	size_t n_private;
 	struct {
 		dev_t dev;
 		ino_t ino;
-	} exact[64];				/* allowed exact paths, by identity */
+	} exact[64]; /* allowed exact paths, by identity */
 	size_t n_exact;
 	unsigned long allowed, refused;
 };

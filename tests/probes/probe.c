@@ -167,7 +167,7 @@ run(const char *name)
 {
 #define P(n, expr)                                                                                 \
 	if (strcmp(name, n) == 0)                                                                  \
-		return (long)(expr)
+	return (long)(expr)
 	P("mount", syscall(SYS_mount, NULL, NULL, NULL, 0, NULL));
 	P("umount2", syscall(SYS_umount2, "/nonexistent-cordon-probe", 0xffff));
 	P("fsopen", syscall(SYS_fsopen, "cordon-no-such-fs", 0));

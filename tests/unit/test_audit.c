@@ -89,8 +89,11 @@ test_utf8_sanitize(void)
 	CHECK_STR(out, "plain");
 	CHECK(audit_utf8_sanitize("\xc3\xa9t\xc3\xa9", 6, out, sizeof(out)) == 6);
 	CHECK_STR(out, "\xc3\xa9t\xc3\xa9");
-	audit_utf8_sanitize("a\xff" "b", 3, out, sizeof(out));
-	CHECK_STR(out, "a\xef\xbf\xbd" "b");
+	audit_utf8_sanitize("a\xff"
+			    "b",
+			    3, out, sizeof(out));
+	CHECK_STR(out, "a\xef\xbf\xbd"
+		       "b");
 	/* overlong "/" and a UTF-16 surrogate: every byte replaced */
 	audit_utf8_sanitize("\xc0\xaf", 2, out, sizeof(out));
 	CHECK_STR(out, "\xef\xbf\xbd\xef\xbf\xbd");
@@ -143,10 +146,15 @@ start(struct cordon_audit *a)
 {
 	static char *argv[] = { (char *)"bash", (char *)"-c", (char *)"echo hi", NULL };
 	static const char *const ns[] = { "user", "mnt", NULL };
-	struct audit_layers layers = { .namespaces = ns, .seccomp = true, .limits = "none",
-				       .exec_audit = true };
-	struct audit_session_info info = { .argv = argv, .cwd = "/ws", .user = "alice", .uid = 1000,
-					   .policy_digest = "sha256:00", .layers = &layers };
+	struct audit_layers layers = {
+		.namespaces = ns, .seccomp = true, .limits = "none", .exec_audit = true
+	};
+	struct audit_session_info info = { .argv = argv,
+					   .cwd = "/ws",
+					   .user = "alice",
+					   .uid = 1000,
+					   .policy_digest = "sha256:00",
+					   .layers = &layers };
 	struct cordon_err err = { 0 };
 
 	return audit_session_start(a, &info, &err);
@@ -169,17 +177,30 @@ test_records_exact_fields(void)
 	struct cordon_err err = { 0 };
 	const char *argv[] = { "/bin/echo", "a\nb" };
 	size_t alen[] = { 9, 3 };
-	struct audit_exec_event ex = { .pid = 42, .syscall = "execve", .path = "/bin/echo",
-				       .path_len = 9, .argv = argv, .argv_len = alen, .argc = 2 };
-	struct audit_net_event net = { .host = "allowed.test", .port = 443, .address = "192.0.2.1",
-				       .protocol = "http-connect", .decision = "allow",
-				       .rule = "*.test", .bytes_up = 10, .bytes_down = 20,
+	struct audit_exec_event ex = { .pid = 42,
+				       .syscall = "execve",
+				       .path = "/bin/echo",
+				       .path_len = 9,
+				       .argv = argv,
+				       .argv_len = alen,
+				       .argc = 2 };
+	struct audit_net_event net = { .host = "allowed.test",
+				       .port = 443,
+				       .address = "192.0.2.1",
+				       .protocol = "http-connect",
+				       .decision = "allow",
+				       .rule = "*.test",
+				       .bytes_up = 10,
+				       .bytes_down = 20,
 				       .duration_ms = 5 };
-	struct audit_violation vio = { .kind = "net", .what = "evil.test:443",
-				       .reason = "not in the allowlist", .pid = 0 };
-	struct audit_policy_change pol = { .action = "allow-domain", .target = "x.test",
+	struct audit_violation vio = {
+		.kind = "net", .what = "evil.test:443", .reason = "not in the allowlist", .pid = 0
+	};
+	struct audit_policy_change pol = { .action = "allow-domain",
+					   .target = "x.test",
 					   .origin = "cordon allow" };
-	struct audit_credential cred = { .name = "GITHUB_TOKEN", .host = "api.github.test",
+	struct audit_credential cred = { .name = "GITHUB_TOKEN",
+					 .host = "api.github.test",
 					 .header = "authorization" };
 	struct audit_verify_report rep;
 	size_t len;
@@ -191,7 +212,7 @@ test_records_exact_fields(void)
 	CHECK(audit_exec(a, &ex, &err) == 0);
 	CHECK(audit_net(a, &net, &err) == 0);
 	CHECK(audit_violation(a, &vio, &err) == 0);
-	CHECK(audit_policy(a, &pol, &err) == 0);
+	CHECK(audit_policy_change(a, &pol, &err) == 0);
 	CHECK(audit_credential(a, &cred, &err) == 0);
 	CHECK(end(a) == 0);
 	CHECK(audit_counters(a)->exec == 1 && audit_counters(a)->net == 1);
@@ -201,7 +222,8 @@ test_records_exact_fields(void)
 	CHECK(buf != NULL);
 	CHECK(count_lines(buf) == 7);
 	for (size_t i = 0; i < len; i++)
-		CHECK(buf[i] == '\n' || ((unsigned char)buf[i] >= 0x20 && (unsigned char)buf[i] < 0x7f));
+		CHECK(buf[i] == '\n' ||
+		      ((unsigned char)buf[i] >= 0x20 && (unsigned char)buf[i] < 0x7f));
 
 	r = line_json(buf, 1);
 	CHECK(r != NULL);
@@ -215,9 +237,10 @@ test_records_exact_fields(void)
 	CHECK_STR(json_string_value(json_object_get(r, "policy_digest")), "sha256:00");
 	CHECK_STR(json_string_value(json_array_get(json_object_get(r, "argv"), 2)), "echo hi");
 	CHECK(json_is_true(json_object_get(json_object_get(r, "layers"), "seccomp")));
-	CHECK(json_integer_value(json_object_get(json_object_get(r, "layers"), "landlock_abi")) == 0);
+	CHECK(json_integer_value(json_object_get(json_object_get(r, "layers"), "landlock_abi")) ==
+	      0);
 	CHECK_STR(json_string_value(json_array_get(
-			  json_object_get(json_object_get(r, "layers"), "namespaces"), 1)),
+		      json_object_get(json_object_get(r, "layers"), "namespaces"), 1)),
 		  "mnt");
 	CHECK_STR(json_string_value(json_object_get(r, "prev")),
 		  "0000000000000000000000000000000000000000000000000000000000000000");
@@ -273,7 +296,8 @@ test_records_exact_fields(void)
 	CHECK_STR(json_string_value(json_object_get(r, "reason")), "exit");
 	CHECK(json_integer_value(json_object_get(json_object_get(r, "counters"), "records")) == 6);
 	CHECK(json_integer_value(json_object_get(json_object_get(r, "counters"), "exec")) == 1);
-	CHECK(json_integer_value(json_object_get(json_object_get(r, "counters"), "violations")) == 1);
+	CHECK(json_integer_value(json_object_get(json_object_get(r, "counters"), "violations")) ==
+	      1);
 	json_decref(r);
 
 	audit_verify_buf(buf, len, &rep);
@@ -329,6 +353,31 @@ test_chain_across_sessions(void)
 	return 0;
 }
 
+/* Linking to a long last line written by another writer (> one read window). */
+static int
+test_long_tail_link(void)
+{
+	const char *path = log_path("long.jsonl");
+	struct cordon_audit *a = open_log(path), *b = open_log(path);
+	static char big[50000];
+	struct audit_violation v = { .kind = "fs", .what = big, .reason = "r" };
+	struct cordon_err err = { 0 };
+	struct audit_verify_report rep;
+
+	memset(big, '\x01', sizeof(big) - 1); /* 6 bytes each once escaped */
+	CHECK(a != NULL && b != NULL);
+	CHECK(start(a) == 0 && start(b) == 0);
+	CHECK(audit_violation(a, &v, &err) == 0);
+	CHECK(audit_violation(b, &v, &err) == 0);
+	CHECK(end(a) == 0 && end(b) == 0);
+	audit_close(a);
+	audit_close(b);
+	CHECK(audit_verify_file(path, &rep, &err) == 0);
+	CHECK(rep.result == AUDIT_VERIFY_OK);
+	CHECK(rep.lines == 6);
+	return 0;
+}
+
 static char *
 sample_log(size_t *len)
 {
@@ -343,7 +392,7 @@ sample_log(size_t *len)
 		audit_violation(a, &v, &err);
 	end(a);
 	audit_close(a);
-	return slurp(path, len);	/* 5 lines */
+	return slurp(path, len); /* 5 lines */
 }
 
 static int
@@ -354,7 +403,7 @@ test_verify_catches_edit(void)
 	char *buf = sample_log(&len), *p;
 
 	CHECK(buf != NULL);
-	p = strstr(buf, "/etc/shadow");	/* line 2 */
+	p = strstr(buf, "/etc/shadow"); /* line 2 */
 	CHECK(p != NULL);
 	memcpy(p, "/etc/passw", 10);
 	audit_verify_buf(buf, len, &rep);
@@ -376,7 +425,7 @@ test_verify_catches_delete(void)
 	CHECK(buf != NULL);
 	l3 = strchr(strchr(buf, '\n') + 1, '\n') + 1;
 	l4 = strchr(l3, '\n') + 1;
-	memmove(l3, l4, strlen(l4) + 1);	/* delete line 3 */
+	memmove(l3, l4, strlen(l4) + 1); /* delete line 3 */
 	audit_verify_buf(buf, strlen(buf), &rep);
 	CHECK(rep.result == AUDIT_VERIFY_BROKEN);
 	CHECK(rep.line == 3);
@@ -398,11 +447,11 @@ test_verify_catches_truncation(void)
 	char *last;
 
 	CHECK(buf != NULL);
-	audit_verify_buf(buf, len - 10, &rep);	/* cut mid-record */
+	audit_verify_buf(buf, len - 10, &rep); /* cut mid-record */
 	CHECK(rep.result == AUDIT_VERIFY_TRUNCATED);
 	CHECK(rep.line == 5);
 	buf[len - 1] = '\0';
-	last = strrchr(buf, '\n') + 1;		/* cut at a record boundary */
+	last = strrchr(buf, '\n') + 1; /* cut at a record boundary */
 	audit_verify_buf(buf, (size_t)(last - buf), &rep);
 	CHECK(rep.result == AUDIT_VERIFY_OPEN);
 	CHECK(rep.open_sessions == 1 && rep.open_line == 1);
@@ -445,7 +494,7 @@ test_write_failure_rolls_back(void)
 	signal(SIGXFSZ, SIG_IGN);
 	getrlimit(RLIMIT_FSIZE, &old);
 	lim = old;
-	lim.rlim_cur = (rlim_t)st.st_size + 1000;	/* room for part of the record */
+	lim.rlim_cur = (rlim_t)st.st_size + 1000; /* room for part of the record */
 	setrlimit(RLIMIT_FSIZE, &lim);
 	r = audit_violation(a, &v, &err);
 	setrlimit(RLIMIT_FSIZE, &old);
@@ -453,7 +502,7 @@ test_write_failure_rolls_back(void)
 	CHECK(audit_failed(a) != NULL);
 	CHECK(strstr(err.msg, "cannot write the violation record") != NULL);
 	CHECK(stat(path, &st) == 0);
-	CHECK(end(a) == 0);	/* the log goes on where it was */
+	CHECK(end(a) == 0); /* the log goes on where it was */
 	audit_close(a);
 	CHECK(audit_verify_file(path, &rep, &err) == 0);
 	CHECK(rep.result == AUDIT_VERIFY_OK);
@@ -480,7 +529,7 @@ test_append_after_torn_tail(void)
 	audit_close(a);
 	CHECK(audit_verify_file(path, &rep, &err) == 0);
 	CHECK(rep.result == AUDIT_VERIFY_BROKEN);
-	CHECK(rep.line == 5);	/* the torn line itself, not the new ones */
+	CHECK(rep.line == 5); /* the torn line itself, not the new ones */
 	return 0;
 }
 
@@ -526,12 +575,14 @@ test_otlp_url_and_body(void)
 	CHECK(body != NULL);
 	j = json_loads(body, 0, NULL);
 	free(body);
-	rec = json_array_get(json_object_get(json_array_get(json_object_get(json_array_get(
-								     json_object_get(j, "resourceLogs"), 0),
-							     "scopeLogs"),
-						     0),
-				     "logRecords"),
-			     0);
+	rec = json_array_get(
+	    json_object_get(
+		json_array_get(
+		    json_object_get(json_array_get(json_object_get(j, "resourceLogs"), 0),
+				    "scopeLogs"),
+		    0),
+		"logRecords"),
+	    0);
 	CHECK(rec != NULL);
 	CHECK_STR(json_string_value(json_object_get(json_object_get(rec, "body"), "stringValue")),
 		  lines[0]);
@@ -551,6 +602,7 @@ main(void)
 	TAP_RUN(test_format_argv_hostile);
 	TAP_RUN(test_records_exact_fields);
 	TAP_RUN(test_chain_across_sessions);
+	TAP_RUN(test_long_tail_link);
 	TAP_RUN(test_verify_catches_edit);
 	TAP_RUN(test_verify_catches_delete);
 	TAP_RUN(test_verify_catches_truncation);

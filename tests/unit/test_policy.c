@@ -39,22 +39,22 @@ static int
 test_parse_full_example(void)
 {
 	static const char text[] =
-		"{\"sandbox\": {\n"
-		"  \"failIfUnavailable\": true,\n"
-		"  \"filesystem\": {\"allowWrite\": [\"~/.cache/pip\"], \"denyWrite\": [],\n"
-		"                 \"denyRead\": [\"~/.kube\"], \"allowRead\": []},\n"
-		"  \"network\": {\"allowedDomains\": [\"github.com\", \"*.github.com\"], "
-		"\"deniedDomains\": [],\n"
-		"              \"allowUnixSockets\": [], \"allowLocalBinding\": false,\n"
-		"              \"rules\": [{\"host\": \"github.com\", \"methods\": [\"GET\", "
-		"\"HEAD\"], \"paths\": [\"/myorg/*\"]}]},\n"
-		"  \"credentials\": {\"files\": [{\"path\": \"~/.ssh\", \"mode\": \"deny\"}],\n"
-		"                  \"envVars\": [{\"name\": \"GITHUB_TOKEN\", \"mode\": \"deny\"}],\n"
-		"                  \"inject\": [{\"host\": \"api.anthropic.com\", \"header\": "
-		"\"x-api-key\", \"fromEnv\": \"ANTHROPIC_API_KEY\"}]},\n"
-		"  \"resources\": {\"memory\": \"4g\", \"cpus\": 2, \"pids\": 512},\n"
-		"  \"audit\": {\"path\": \"/var/log/cordon.jsonl\", \"otlpEndpoint\": "
-		"\"http://127.0.0.1:4318\", \"failClosed\": true}}}\n";
+	    "{\"sandbox\": {\n"
+	    "  \"failIfUnavailable\": true,\n"
+	    "  \"filesystem\": {\"allowWrite\": [\"~/.cache/pip\"], \"denyWrite\": [],\n"
+	    "                 \"denyRead\": [\"~/.kube\"], \"allowRead\": []},\n"
+	    "  \"network\": {\"allowedDomains\": [\"github.com\", \"*.github.com\"], "
+	    "\"deniedDomains\": [],\n"
+	    "              \"allowUnixSockets\": [], \"allowLocalBinding\": false,\n"
+	    "              \"rules\": [{\"host\": \"github.com\", \"methods\": [\"GET\", "
+	    "\"HEAD\"], \"paths\": [\"/myorg/*\"]}]},\n"
+	    "  \"credentials\": {\"files\": [{\"path\": \"~/.ssh\", \"mode\": \"deny\"}],\n"
+	    "                  \"envVars\": [{\"name\": \"GITHUB_TOKEN\", \"mode\": \"deny\"}],\n"
+	    "                  \"inject\": [{\"host\": \"api.anthropic.com\", \"header\": "
+	    "\"x-api-key\", \"fromEnv\": \"ANTHROPIC_API_KEY\"}]},\n"
+	    "  \"resources\": {\"memory\": \"4g\", \"cpus\": 2, \"pids\": 512},\n"
+	    "  \"audit\": {\"path\": \"/var/log/cordon.jsonl\", \"otlpEndpoint\": "
+	    "\"http://127.0.0.1:4318\", \"failClosed\": true}}}\n";
 	struct cordon_policy pol;
 	struct cordon_err err;
 
@@ -74,7 +74,8 @@ test_parse_full_example(void)
 	CHECK(pol.scalars[POLICY_RES_MEMORY].u == 4ull << 30);
 	CHECK(pol.scalars[POLICY_RES_CPUS].num == 2);
 	CHECK(pol.scalars[POLICY_RES_PIDS].u == 512);
-	CHECK(pol.scalars[POLICY_FAIL_IF_UNAVAILABLE].set && pol.scalars[POLICY_FAIL_IF_UNAVAILABLE].b);
+	CHECK(pol.scalars[POLICY_FAIL_IF_UNAVAILABLE].set &&
+	      pol.scalars[POLICY_FAIL_IF_UNAVAILABLE].b);
 	policy_free(&pol);
 	return 0;
 }
@@ -107,8 +108,9 @@ test_duplicate_key_refused(void)
 	struct cordon_policy pol;
 	struct cordon_err err;
 
-	CHECK(parse(&pol, "{\"sandbox\": {\"failIfUnavailable\": true, \"failIfUnavailable\": "
-			  "false}}",
+	CHECK(parse(&pol,
+		    "{\"sandbox\": {\"failIfUnavailable\": true, \"failIfUnavailable\": "
+		    "false}}",
 		    POLICY_LAYER_USER, 0, &err) == -1);
 	CHECK(strstr(err.msg, "duplicate") != NULL);
 	policy_free(&pol);
@@ -121,8 +123,9 @@ test_claude_settings_ignore_other_keys(void)
 	struct cordon_policy pol;
 	struct cordon_err err;
 
-	CHECK(parse(&pol, "{\"permissions\": {\"allow\": []}, \"hooks\": {}, \"sandbox\": "
-			  "{\"enabled\": true, \"filesystem\": {\"denyRead\": [\"~/x\"]}}}",
+	CHECK(parse(&pol,
+		    "{\"permissions\": {\"allow\": []}, \"hooks\": {}, \"sandbox\": "
+		    "{\"enabled\": true, \"filesystem\": {\"denyRead\": [\"~/x\"]}}}",
 		    POLICY_LAYER_CLAUDE, POLICY_PARSE_CLAUDE, &err) == 0);
 	CHECK(pol.lists[POLICY_FS_DENY_READ].n == 1);
 	CHECK(pol.n_notes == 1);
@@ -144,23 +147,27 @@ test_value_checks(void)
 		  "t.json:1:45: key `sandbox.network.allowedDomains[0]`: a bare `*` would allow "
 		  "every host; name the domains (`*.example.com` covers its subdomains)" },
 		{ "{\"sandbox\": {\"network\": {\"allowedDomains\": [\"a.*.com\"]}}}",
-		  "t.json:1:45: key `sandbox.network.allowedDomains[0]`: a wildcard must be a whole "
+		  "t.json:1:45: key `sandbox.network.allowedDomains[0]`: a wildcard must be a "
+		  "whole "
 		  "first label, as in `*.example.com`" },
 		{ "{\"sandbox\": {\"filesystem\": {\"denyRead\": [\"~bob/x\"]}}}",
 		  "t.json:1:42: key `sandbox.filesystem.denyRead[0]`: `~name` paths are not "
 		  "supported; expected `~`, `~/...`, an absolute path or a path relative to the "
 		  "workspace" },
 		{ "{\"sandbox\": {\"resources\": {\"memory\": \"4x\"}}}",
-		  "t.json:1:38: key `sandbox.resources.memory`: expected a size such as \"512m\" or "
+		  "t.json:1:38: key `sandbox.resources.memory`: expected a size such as \"512m\" "
+		  "or "
 		  "\"4g\" (units k, m, g, t)" },
 		{ "{\"sandbox\": {\"resources\": {\"pids\": 0}}}",
-		  "t.json:1:36: key `sandbox.resources.pids`: expected an integer from 1 to 4194304" },
+		  "t.json:1:36: key `sandbox.resources.pids`: expected an integer from 1 to "
+		  "4194304" },
 		{ "{\"sandbox\": {\"credentials\": {\"files\": [{\"path\": \"~/.x\", \"mode\": "
 		  "\"maybe\"}]}}}",
 		  "t.json:1:65: key `sandbox.credentials.files[0].mode`: expected \"deny\" or "
 		  "\"allow\"" },
 		{ "{\"sandbox\": {\"lock\": [\"network\"]}}",
-		  "t.json:1:14: key `sandbox.lock`: locks are only allowed in the managed settings" },
+		  "t.json:1:14: key `sandbox.lock`: locks are only allowed in the managed "
+		  "settings" },
 		{ "{\"sandbox\": {\"network\": {\"rules\": [{\"methods\": [\"get\"]}]}}}",
 		  "t.json:1:36: key `sandbox.network.rules[0]`: missing required key \"host\"" },
 	};
@@ -176,11 +183,19 @@ test_value_checks(void)
 static int
 test_domains(void)
 {
-	static const char *const good[] = { "example.com", "*.example.com", "example.com:443",
-					    "example.com.", "192.0.2.1", "192.0.2.0/24",
-					    "[2001:db8::1]:443", "2001:db8::/32", "xn--bcher-kva.test" };
-	static const char *const bad[] = { "", "*", "a..b", "*example.com", "ex ample.com",
-					   "example.com:0", "example.com:70000", "a.com/8",
+	static const char *const good[] = { "example.com",       "*.example.com",
+					    "example.com:443",   "example.com.",
+					    "192.0.2.1",         "192.0.2.0/24",
+					    "[2001:db8::1]:443", "2001:db8::/32",
+					    "xn--bcher-kva.test" };
+	static const char *const bad[] = { "",
+					   "*",
+					   "a..b",
+					   "*example.com",
+					   "ex ample.com",
+					   "example.com:0",
+					   "example.com:70000",
+					   "a.com/8",
 					   "192.0.2.0/33" };
 	char why[160];
 
@@ -221,8 +236,8 @@ big_list(const char *key, size_t n, const char *item)
 	char *s = malloc(cap);
 	const char *dot = strchr(key, '.');
 
-	o += (size_t)snprintf(s + o, cap - o, "{\"sandbox\": {\"%.*s\": {\"%s\": [", (int)(dot - key),
-			      key, dot + 1);
+	o += (size_t)snprintf(s + o, cap - o, "{\"sandbox\": {\"%.*s\": {\"%s\": [",
+			      (int)(dot - key), key, dot + 1);
 	for (size_t i = 0; i < n; i++)
 		o += (size_t)snprintf(s + o, cap - o, "%s%s", i ? "," : "", item);
 	snprintf(s + o, cap - o, "]}}}");
@@ -236,7 +251,7 @@ test_limits(void)
 	struct cordon_err err;
 	_cleanup_free_ char *rules = big_list("filesystem.denyRead", POLICY_MAX_RULES + 1, "\"x\"");
 	_cleanup_free_ char *nets =
-		big_list("network.rules", POLICY_MAX_NET_RULES + 1, "{\"host\": \"a.test\"}");
+	    big_list("network.rules", POLICY_MAX_NET_RULES + 1, "{\"host\": \"a.test\"}");
 	_cleanup_free_ char *inj = big_list("credentials.inject", POLICY_MAX_INJECT + 1,
 					    "{\"host\": \"a.test\", \"header\": \"h\", "
 					    "\"fromEnv\": \"X\"}");
@@ -308,7 +323,8 @@ test_untrusted_project_only_tightens(void)
 		"{\"sandbox\": {\"failIfUnavailable\": false}}",
 		"{\"sandbox\": {\"credentials\": {\"envVars\": [{\"name\": \"GITHUB_TOKEN\", "
 		"\"mode\": \"allow\"}]}}}",
-		"{\"sandbox\": {\"credentials\": {\"inject\": [{\"host\": \"evil.test\", \"header\": "
+		"{\"sandbox\": {\"credentials\": {\"inject\": [{\"host\": \"evil.test\", "
+		"\"header\": "
 		"\"x\", \"fromEnv\": \"HOME\"}]}}}",
 		"{\"sandbox\": {\"audit\": {\"path\": \"log.jsonl\"}}}",
 	};
@@ -332,9 +348,10 @@ test_untrusted_project_only_tightens(void)
 		policy_free(&eff);
 	}
 	policy_init(&eff);
-	CHECK(merge_text(&eff, "{\"sandbox\": {\"filesystem\": {\"denyRead\": [\"secrets\"]}, "
-			       "\"network\": {\"deniedDomains\": [\"x.test\"]}, \"resources\": "
-			       "{\"pids\": 10}}}",
+	CHECK(merge_text(&eff,
+			 "{\"sandbox\": {\"filesystem\": {\"denyRead\": [\"secrets\"]}, "
+			 "\"network\": {\"deniedDomains\": [\"x.test\"]}, \"resources\": "
+			 "{\"pids\": 10}}}",
 			 POLICY_LAYER_PROJECT, false, NULL, &err) == 0);
 	CHECK(eff.lists[POLICY_FS_DENY_READ].n == 1);
 	CHECK(eff.scalars[POLICY_RES_PIDS].u == 10);
@@ -351,16 +368,18 @@ test_managed_locks(void)
 	struct cordon_policy managed, eff, cli;
 	struct cordon_err err;
 
-	CHECK(parse(&managed, "{\"sandbox\": {\"lock\": [\"network.allowedDomains\", "
-			      "\"filesystem\"], \"network\": {\"allowedDomains\": [\"ok.test\"]}}}",
+	CHECK(parse(&managed,
+		    "{\"sandbox\": {\"lock\": [\"network.allowedDomains\", "
+		    "\"filesystem\"], \"network\": {\"allowedDomains\": [\"ok.test\"]}}}",
 		    POLICY_LAYER_MANAGED, POLICY_PARSE_MANAGED, &err) == 0);
 	CHECK(policy_locked(&managed, "network.allowedDomains"));
 	CHECK(policy_locked(&managed, "filesystem.allowWrite"));
 	CHECK(!policy_locked(&managed, "network.deniedDomains"));
 	policy_init(&eff);
 	/* A user file: the locked allow entry is dropped with a note; denies still add. */
-	CHECK(merge_text(&eff, "{\"sandbox\": {\"network\": {\"allowedDomains\": [\"more.test\"]}, "
-			       "\"filesystem\": {\"denyRead\": [\"~/x\"], \"allowWrite\": [\"/w\"]}}}",
+	CHECK(merge_text(&eff,
+			 "{\"sandbox\": {\"network\": {\"allowedDomains\": [\"more.test\"]}, "
+			 "\"filesystem\": {\"denyRead\": [\"~/x\"], \"allowWrite\": [\"/w\"]}}}",
 			 POLICY_LAYER_USER, true, &managed, &err) == 0);
 	CHECK(eff.lists[POLICY_NET_ALLOWED_DOMAINS].n == 0);
 	CHECK(eff.lists[POLICY_FS_ALLOW_WRITE].n == 0);
@@ -388,9 +407,10 @@ test_env(void)
 {
 	struct cordon_policy pol;
 	struct cordon_err err;
-	char *envp[] = { "PATH=/bin", "GITHUB_TOKEN=x", "github_token=y", "MY_SECRET_THING=z",
-			 "AWS_REGION=eu", "DB_PASSWORD=p", "SSH_AUTH_SOCK=/s", "OPENAI_API_KEY=k",
-			 "CORDON_SANDBOX=0", "KEEP_TOKEN=ok", "HOME=/h", NULL };
+	char *envp[] = { "PATH=/bin",         "GITHUB_TOKEN=x",   "github_token=y",
+			 "MY_SECRET_THING=z", "AWS_REGION=eu",    "DB_PASSWORD=p",
+			 "SSH_AUTH_SOCK=/s",  "OPENAI_API_KEY=k", "CORDON_SANDBOX=0",
+			 "KEEP_TOKEN=ok",     "HOME=/h",          NULL };
 	char **out;
 	size_t gone = 0;
 
@@ -399,7 +419,8 @@ test_env(void)
 	CHECK(policy_env_denied(&pol, "GITHUB_TOKEN"));
 	CHECK(policy_env_denied(&pol, "ANTHROPIC_API_KEY"));
 	CHECK(!policy_env_denied(&pol, "PATH"));
-	CHECK(policy_add_rule(&pol, POLICY_CRED_ENV_ALLOW, "KEEP_TOKEN", POLICY_LAYER_CLI, &err) == 0);
+	CHECK(policy_add_rule(&pol, POLICY_CRED_ENV_ALLOW, "KEEP_TOKEN", POLICY_LAYER_CLI, &err) ==
+	      0);
 	CHECK(!policy_env_denied(&pol, "KEEP_TOKEN"));
 	/* An exact deny beats an allow pattern. */
 	CHECK(policy_add_rule(&pol, POLICY_CRED_ENV_ALLOW, "HOME*", POLICY_LAYER_CLI, &err) == 0);
@@ -419,7 +440,8 @@ test_env(void)
 static int
 test_pos_find(void)
 {
-	static const char text[] = "{ \"a\" : [ 1, {\"b\\\"c\": \"x\"}, \"y\" ],\n \"d\": {\"e\": null} }";
+	static const char text[] =
+	    "{ \"a\" : [ 1, {\"b\\\"c\": \"x\"}, \"y\" ],\n \"d\": {\"e\": null} }";
 	struct policy_jpath p1[] = { { "a", 0 }, { NULL, 2 } };
 	struct policy_jpath p2[] = { { "a", 0 }, { NULL, 1 }, { "b\"c", 0 } };
 	struct policy_jpath p3[] = { { "d", 0 }, { "e", 0 } };
@@ -454,6 +476,14 @@ test_render(void)
 	CHECK(strstr(text, "filesystem.denyRead") != NULL);
 	CHECK(strstr(text, "(user t.json:1:42)") != NULL);
 	CHECK(strstr(json, "\"source\": \"t.json:1:42\"") != NULL);
+	{
+		size_t n = 0;
+		const char **v = policy_values(&pol, POLICY_FS_DENY_READ, &n);
+
+		CHECK(n == 1 && v[1] == NULL);
+		CHECK_STR(v[0], "~/x");
+		free(v);
+	}
 	policy_free(&pol);
 	return 0;
 }

@@ -162,8 +162,8 @@ test_plan(void)
 	CHECK(policy_add_rule(&pol, POLICY_FS_ALLOW_READ, "~/.ssh/known_hosts", POLICY_LAYER_CLI,
 			      &err) == 0);
 	CHECK(policy_add_rule(&pol, POLICY_FS_DENY_READ, "~/.cache", POLICY_LAYER_CLI, &err) == 0);
-	CHECK(policy_add_rule(&pol, POLICY_FS_ALLOW_WRITE, "~/.cache/pip", POLICY_LAYER_CLI, &err) ==
-	      0);
+	CHECK(policy_add_rule(&pol, POLICY_FS_ALLOW_WRITE, "~/.cache/pip", POLICY_LAYER_CLI,
+			      &err) == 0);
 	CHECK(policy_plan_build(&pol, &ctx, false, &plan, &err) == 0);
 	/* ~/.ssh masked entry by entry around the allowed known_hosts. */
 	CHECK(find_mount(&plan, "home/.ssh") == NULL);
@@ -201,6 +201,14 @@ test_plan(void)
 	CHECK(policy_plan_build(&pol, &ctx, false, &plan, &err) == 0);
 	m = find_mount(&plan, "home/.cache/pip");
 	CHECK(m == NULL || m->kind != POLICY_MOUNT_RW);
+	policy_plan_free(&plan);
+	/* A built-in protection is lifted only by an explicit allowWrite of that path. */
+	CHECK(policy_add_rule(&pol, POLICY_FS_ALLOW_WRITE, ".git/hooks", POLICY_LAYER_CLI, &err) ==
+	      0);
+	CHECK(policy_plan_build(&pol, &ctx, false, &plan, &err) == 0);
+	CHECK(find_mount(&plan, "pw/.git/hooks") == NULL);
+	m = find_mount(&plan, "pw/.git/config");
+	CHECK(m != NULL && m->kind == POLICY_MOUNT_RO);
 	policy_plan_free(&plan);
 	/* A rule on / itself is refused. */
 	CHECK(policy_add_rule(&pol, POLICY_FS_DENY_READ, "/", POLICY_LAYER_CLI, &err) == 0);

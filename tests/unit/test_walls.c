@@ -63,7 +63,7 @@ test_landlock_rules(void)
 	spec.workspace = "/home/u/ws";
 	spec.mounts = mounts;
 	spec.n_mounts = 3;
-	spec.best_effort = true;	/* unit tests may run where Landlock is off */
+	spec.best_effort = true; /* unit tests may run where Landlock is off */
 	CHECK(sb_landlock_prepare(&spec, &ll, &err) == 0);
 	if (ll.abi == 0)
 		return 77;
@@ -72,10 +72,10 @@ test_landlock_rules(void)
 	CHECK(find_rule(&ll, "/home/u/.cache/pip", &pip));
 	CHECK(find_rule(&ll, "/tmp", &a));
 	/* Root: read and execute only; workspace and rw paths: write as well. */
-	CHECK((root & (1ULL << 1)) == 0);	/* WRITE_FILE */
-	CHECK((root & (1ULL << 0)) != 0);	/* EXECUTE */
+	CHECK((root & (1ULL << 1)) == 0); /* WRITE_FILE */
+	CHECK((root & (1ULL << 0)) != 0); /* EXECUTE */
 	CHECK((ws & (1ULL << 1)) != 0);
-	CHECK((pip & (1ULL << 8)) != 0);	/* MAKE_REG */
+	CHECK((pip & (1ULL << 8)) != 0); /* MAKE_REG */
 	/* Device nodes are never creatable. */
 	CHECK((ws & ((1ULL << 6) | (1ULL << 11))) == 0);
 	/* Read-only and masked paths add no rule. */

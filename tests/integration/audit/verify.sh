@@ -56,6 +56,23 @@ l[2], l[3] = l[3], l[2]
 open(p, 'wb').write(b'\n'.join(l))
 PY
 expect_fail "reordered records: broken link" "BROKEN at line 3" "$CORDON" log verify --file "$T/swap.jsonl"
+# Concurrent sessions on one log: one chain, whoever wrote each line.
+CLOG=$T/concurrent/audit.jsonl
+pids=()
+for i in 1 2 3; do
+	(cd "$ws" && "$CORDON" run --audit-log "$CLOG" -- /bin/bash -c \
+		'for ((i = 0; i < 100; i++)); do /bin/true; done') >/dev/null 2>&1 &
+	pids+=($!)
+	track_pid $!
+done
+for p in "${pids[@]}"; do wait "$p"; done
+expect_output "3 concurrent sessions: interleaved" "^interleaved$" $PY -c "
+import json
+s = [json.loads(l)['session'] for l in open('$CLOG')]
+print('interleaved' if sum(1 for a, b in zip(s, s[1:]) if a != b) > 2 else 'sequential')"
+expect_output "3 concurrent sessions: chain OK, 3 x 103 records" "OK \\(309 records, 3 sessions\\)" \
+	"$CORDON" log verify --file "$CLOG"
+
 expect_status "missing log: exit 125" 125 "$CORDON" log verify --file "$T/none.jsonl"
 expect_fail "missing log: says so" "open audit log .*No such file" "$CORDON" log verify --file "$T/none.jsonl"
 

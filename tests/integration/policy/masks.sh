@@ -26,16 +26,21 @@ run_in() { (cd "$ws" && HOME="$home" "$CORDON" run "$@"); }
 # show why (an empty masked file, or no such file in an emptied directory).
 denied() {
 	local desc=$1 marker=$2; shift 2
-	run_capture run_in "$@"
-	if printf '%s' "$OUT" | grep -q -- "$marker"; then
+	local err
+	err=$(mktemp "$T/err.XXXXXX")
+	OUT=$(run_in "$@" 2>"$err")
+	RC=$?
+	ERR=$(cat "$err")
+	rm -f "$err"
+	if printf '%s%s' "$OUT" "$ERR" | grep -q -- "$marker"; then
 		not_ok "$desc"
-		diag "secret leaked: $OUT"
-	elif printf '%s' "$OUT" | grep -Eq "No such file|Invalid cross-device link|Read-only file system|Operation not permitted" ||
+		diag "secret leaked: $OUT $ERR"
+	elif printf '%s%s' "$OUT" "$ERR" | grep -Eq "No such file|Invalid cross-device link|Read-only file system|Operation not permitted" ||
 	     { [ "$RC" -eq 0 ] && [ -z "$OUT" ]; }; then
 		ok "$desc"
 	else
 		not_ok "$desc"
-		diag "exit $RC, unexpected output: $OUT"
+		diag "exit $RC, unexpected output: $OUT $ERR"
 	fi
 }
 
@@ -83,6 +88,6 @@ expect_output "control: a plain workspace file reads" "PLAIN-$$" run_in -- cat p
 mkdir -p "$ws/private" && echo "PRIVATE-$$" > "$ws/private/key"
 denied "--mask on a workspace directory" "PRIVATE-$$" --mask "$ws/private" -- cat private/key
 expect_output "policy show lists the user mask with its origin" \
-	"filesystem.denyRead +~/notes +\(user $home/.config/cordon/settings.json:1:43\)" \
+	"filesystem.denyRead +~/notes +\(user $home/.config/cordon/settings.json:1:42\)" \
 	env HOME="$home" sh -c "cd '$ws' && '$CORDON' policy show"
 done_testing

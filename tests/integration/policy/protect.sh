@@ -38,6 +38,12 @@ expect_status "control: the rest of .git stays writable inside" 0 \
 expect_output "control: git commit works inside" "1 file changed" \
 	run_in "$ws" -- sh -c "echo b > b && git add b && $G commit -m second"
 
+# The protection is lifted only explicitly, by --rw (or allowWrite) of that path.
+expect_status "explicit --rw .git/hooks lifts the built-in protection" 0 \
+	run_in "$ws" --rw "$ws/.git/hooks" -- sh -c 'echo "#!/bin/sh" > .git/hooks/post-commit'
+check "... and the hook the user allowed is kept" test -e "$ws/.git/hooks/post-commit"
+rm -f "$ws/.git/hooks/post-commit"
+
 # 2. No .git at start: `git init` + hook inside, quarantined at the end.
 ws=$(new_ws)
 run_capture run_in "$ws" -- sh -c "git init -q . && $plant && git config core.hooksPath .evil && git config alias.st '!echo PWNED-BY-ALIAS' && echo inside-done"
@@ -84,7 +90,7 @@ check "existing .vscode unchanged" grep -qx '{}' "$ws/.vscode/settings.json"
 ws=$(new_ws)
 (cd "$ws" && git init -q . && mkdir .husky && echo '#!/bin/sh' > .husky/pre-commit && git config core.hooksPath .husky)
 expect_fail "core.hooksPath directory is read-only too" "Read-only file system" \
-	run_in "$ws" -- sh -c 'echo "echo PWNED" >> .husky/pre-commit'
+	run_in "$ws" -- sh -c 'echo "echo PWNED" > .husky/pre-commit'
 check "hooksPath hook unchanged on the host" test "$(cat "$ws/.husky/pre-commit")" = '#!/bin/sh'
 
 # 6. Renaming .git around the read-only mounts is caught at the end.
@@ -93,6 +99,17 @@ ws=$(new_ws)
 run_capture run_in "$ws" -- sh -c "mv .git .git-old && cp -r .git-old .git && $plant"
 left=$(find "$ws/.git/hooks" -type f ! -name '*.sample' 2>/dev/null)
 check "renamed .git: the hook planted in the copy is quarantined" test -z "$left"
+
+# 7b. `.git` swapped for a symlink to another repository: the clean-up
+# must not touch that repository (it acts only where paths resolved at start).
+ws=$(new_ws)
+other=$(new_ws)
+(cd "$ws" && git init -q .)
+(cd "$other" && git init -q . && git config core.pager less && printf '#!/bin/sh\nexit 0\n' > .git/hooks/pre-commit)
+run_capture run_in "$ws" -- sh -c "mv .git .git-old && ln -s '$other/.git' .git"
+check "swapped .git: the symlink is moved aside" test ! -L "$ws/.git"
+check "swapped .git: the other repository's config is untouched" test "$(cd "$other" && git config core.pager)" = less
+check "swapped .git: the other repository's hook is untouched" test -e "$other/.git/hooks/pre-commit"
 
 # 7. A `.git` pointer file (gitdir:) written inside is moved aside.
 ws=$(new_ws)

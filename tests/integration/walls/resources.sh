@@ -6,7 +6,7 @@
 
 ws=$(new_ws)
 run_capture sh -c "cd '$ws' && exec '$CORDON' run -v --memory 128m --pids 64 -- true"
-mech=$(printf '%s\n' "$OUT" | sed -n 's/.*limits: \([a-z0-9 ]*\).*/\1/p' | head -1)
+mech=$(printf '%s\n' "$OUT" | sed -n 's/.*; limits: \([a-z0-9 ]*\).*/\1/p' | head -1)
 if [ -z "$mech" ]; then
 	not_ok "cordon run -v names the resource mechanism"
 	diag "$OUT"
@@ -109,6 +109,24 @@ cgroup*)
 	skip "cgroup removed" "no cgroup ($mech)"
 	;;
 esac
+
+# A cgroup left by a cordon killed before its clean-up is removed next time.
+if [ "$mech" = "cgroup v1" ] && [ "$(id -u)" = 0 ]; then
+	true &
+	dead=$!
+	wait $dead
+	pcg=$(sed -n 's/^[0-9]*:pids:\(.*\)$/\1/p' /proc/self/cgroup)
+	stale=/sys/fs/cgroup/pids${pcg%/}/cordon-$dead
+	if mkdir "$stale" 2>/dev/null; then
+		(cd "$ws" && "$CORDON" run --pids 100 -- true)
+		check "a stale cordon cgroup (dead pid) is removed by the next run" test ! -d "$stale"
+		rmdir "$stale" 2>/dev/null
+	else
+		skip "stale cgroup removed" "cannot create $stale"
+	fi
+else
+	skip "stale cgroup removed" "cgroup v1 as root only ($mech)"
+fi
 
 expect_fail "bad --memory is refused" "bad --memory value" "$CORDON" run --memory lots -- true
 expect_status "... with exit 125" 125 "$CORDON" run --memory lots -- true

@@ -66,6 +66,10 @@ except OSError as e:
     print("connect:", e.strerror); sys.exit(1)
 print(s.recv(64).decode().strip())' "$sock"
 check "the planted server saw none of these connections" test "$(conns)" = "$before"
+expect_fail "refusal with an audit log" "connect: Permission denied" \
+	sh -c "cd '$ws' && exec '$CORDON' run --audit-log '$T/audit.jsonl' -- $PY -c '$client' '$sock'"
+check "the refusal is an audit violation record (kind socket, the path)" \
+	grep -q "\"type\":\"violation\".*\"kind\":\"socket\",\"what\":\"$sock\"" "$T/audit.jsonl"
 
 # The wall, turned off by a test switch: a read-only mount alone does not
 # stop connect().
@@ -86,6 +90,30 @@ expect_fail "--allow-unix-socket needs an absolute path" "bad --allow-unix-socke
 	"$CORDON" run --allow-unix-socket relative.sock -- true
 expect_status "... and that is a usage error (125)" 125 \
 	"$CORDON" run --allow-unix-socket relative.sock -- true
+
+# The supervisor makes the call, but with the caller's permissions: a
+# root-only (0600) socket stays closed to the sandbox even when allowed.
+if [ "$(id -u)" = 0 ]; then
+	rsock=$host/root-only.sock
+	$PY - "$rsock" <<'PYEOF' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o600); s.listen(4)
+s.settimeout(60)
+while True:
+    try:
+        c, _ = s.accept()
+    except OSError:
+        break
+    c.sendall(b"hello-root\n"); c.close()
+PYEOF
+	track_pid $!
+	wait_for test -S "$rsock"
+	expect_output "control: root reaches the 0600 socket outside" "^hello-root$" $PY -c "$client" "$rsock"
+	expect_fail "allowed 0600 root socket: refused by its permissions (EACCES)" "connect: Permission denied" \
+		sh -c "cd '$ws' && exec '$CORDON' run --allow-unix-socket '$rsock' -- $PY -c '$client' '$rsock'"
+else
+	skip "root-only socket stays closed" "needs root to plant a root-owned socket"
+fi
 
 # The sandbox's own sockets work: server and client inside.
 own='import os, socket, sys

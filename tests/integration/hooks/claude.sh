@@ -1,0 +1,158 @@
+#!/bin/bash
+# The real Claude Code CLI (npm @anthropic-ai/claude-code) under cordon:
+# `--version`, the preset's walls, and a scripted Bash tool call driven by a
+# local fake model API running inside the same sandbox.
+. "$(dirname "$0")/../lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+
+h=$(mktemp -d "$T/home.XXXXXX")
+chmod 755 "$h"
+export HOME=$h
+export npm_config_cache="$T/npm-cache" npm_config_update_notifier=false
+unset ANTHROPIC_API_KEY ANTHROPIC_BASE_URL
+
+# The registry is read from npm's own configuration, never written here.
+reg=$(npm config get registry 2>/dev/null)
+prefix="$T/claude-cli"
+if [ -z "$reg" ] || ! command -v npm >/dev/null; then
+	reason="npm is not installed"
+elif ! timeout 15 $PY -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10)' "$reg" 2>/dev/null; then
+	reason="the npm registry ($reg) does not answer"
+elif ! timeout 180 npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error \
+	@anthropic-ai/claude-code >"$T/npm-install.log" 2>&1; then
+	reason="npm install @anthropic-ai/claude-code failed: $(tail -3 "$T/npm-install.log" | tr '\n' ' ')"
+else
+	reason=
+fi
+claude="$prefix/node_modules/.bin/claude"
+if [ -n "$reason" ]; then
+	for t in "claude --version under cordon run" "claude --version under cordon claude" \
+		"preset walls" "scripted tool call"; do
+		skip "$t" "$reason"
+	done
+	done_testing
+	exit $?
+fi
+chmod -R a+rX "$prefix"
+ws=$(new_ws)
+vre='^[0-9]+\.[0-9]+\.[0-9]+ \(Claude Code\)'
+
+expect_output "claude --version runs under cordon run" "$vre" \
+	sh -c "cd '$ws' && timeout 60 '$CORDON' run --rw '$prefix' -- '$claude' --version </dev/null"
+expect_output "claude --version runs under cordon claude (found in PATH)" "$vre" \
+	sh -c "cd '$ws' && PATH='$prefix/node_modules/.bin':\$PATH timeout 60 '$CORDON' claude -- --version </dev/null"
+check "cordon claude created the state directory it made writable" test -d "$h/.claude"
+
+# The preset's mapping, as `cordon run` options.
+run_capture sh -c "cd '$ws' && '$CORDON' claude --dry-run --bin '$claude' -- -p hi"
+ok_map=1
+for re in "IS_SANDBOX=1 CORDON_PROFILE=claude TMPDIR=/tmp" "--rw $h/.claude " "--rw $h/.claude.json " \
+	"--ro $h/.claude/settings.json " "--ro $h/.claude/settings.local.json " "--ro $h/.claude/hooks " \
+	"--allow-domain api.anthropic.com " "-- $claude --settings " '"sandbox":\{"enabled":false\}' \
+	'"command":"[^"]*cordon hook claude"' "passed through the secret scrub: ANTHROPIC_API_KEY"; do
+	printf '%s' "$OUT" | grep -Eq -- "$re" || { ok_map=0; diag "missing /$re/"; }
+done
+if [ "$RC" -eq 0 ] && [ $ok_map = 1 ]; then ok "--dry-run shows the preset's mapping"; else not_ok "--dry-run shows the preset's mapping"; diag "$OUT"; fi
+
+# A probe in the agent's place: drops the preset's --settings, runs a shell line.
+probe="$T/probe-agent"
+cat > "$probe" <<'SH'
+#!/bin/sh
+[ "$1" = --settings ] && shift 2
+exec sh -c "$1"
+SH
+chmod 755 "$probe"
+agent() { (cd "$ws" && timeout 60 "$CORDON" claude --bin "$probe" -- "$1" </dev/null); }
+
+echo '{"hooks":{"PreToolUse":[]}}' > "$h/.claude/settings.json"
+cp "$h/.claude/settings.json" "$T/settings.orig"
+check "control: the settings file is writable outside the sandbox" sh -c "echo '{}' >> '$h/.claude/settings.json'"
+cp "$T/settings.orig" "$h/.claude/settings.json"
+expect_fail "inside, the agent cannot rewrite its own settings (read-only)" "Read-only file system|Permission denied" \
+	agent "echo '{\"hooks\":{}}' > ~/.claude/settings.json"
+check "the settings on the host are unchanged" cmp -s "$T/settings.orig" "$h/.claude/settings.json"
+expect_fail "inside, the agent cannot add a hook script" "Read-only file system|Permission denied" \
+	agent "echo evil > ~/.claude/hooks/pre.sh"
+check "no hook script appeared on the host" test ! -e "$h/.claude/hooks/pre.sh"
+expect_output "inside, the agent's state directory is writable" "^state-ok$" \
+	agent "mkdir -p ~/.claude/projects && echo s > ~/.claude/projects/x && echo state-ok"
+check "the state file is on the host" test -f "$h/.claude/projects/x"
+expect_fail "inside, the rest of home stays read-only" "Read-only file system|Permission denied" \
+	agent "echo x >> ~/.bashrc"
+expect_output "IS_SANDBOX=1 and CORDON_PROFILE=claude inside" "^1 claude$" \
+	agent 'echo "$IS_SANDBOX $CORDON_PROFILE"'
+expect_output "the agent's API key is passed through" "^key=sk-test-123$" \
+	env ANTHROPIC_API_KEY=sk-test-123 sh -c "cd '$ws' && '$CORDON' claude --bin '$probe' -- 'echo key=\$ANTHROPIC_API_KEY' </dev/null"
+expect_output "control: plain cordon run scrubs the same key" "^key=$" \
+	env ANTHROPIC_API_KEY=sk-test-123 sh -c "cd '$ws' && '$CORDON' run -- sh -c 'echo key=\$ANTHROPIC_API_KEY' </dev/null"
+expect_output "every other secret stays scrubbed" "^gh=$" \
+	env ANTHROPIC_API_KEY=sk-test-123 GITHUB_TOKEN=ghp_secret sh -c "cd '$ws' && '$CORDON' claude --bin '$probe' -- 'echo gh=\$GITHUB_TOKEN' </dev/null"
+
+# End to end: Claude Code talks to a fake model API on 127.0.0.1 inside the
+# sandbox, which asks for a Bash tool call; the hook decides; the tool runs
+# inside. Both processes start from the one agent command.
+port=18080
+wrap="$T/with-fake-api"
+cat > "$wrap" <<SH
+#!/bin/sh
+$PY '$here/fake_anthropic.py' $port &
+i=0
+while [ \$i -lt 50 ] && ! $PY -c 'import socket; socket.create_connection(("127.0.0.1", $port), 1)' 2>/dev/null; do
+	sleep 0.1; i=\$((i + 1))
+done
+exec '$claude' "\$@"
+SH
+chmod 755 "$wrap"
+# Known limit: connect() from a thread other than the main one (Claude Code's
+# HTTP client does that) fails inside the sandbox on builds whose connect
+# notification handler cannot open a pidfd for a thread.
+thread_probe=$(cd "$ws" && timeout 30 "$CORDON" run -- $PY -c '
+import socket, threading
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
+res = []
+def go():
+    try:
+        socket.create_connection(srv.getsockname(), 2).close(); res.append("ok")
+    except OSError as e:
+        res.append(e.strerror)
+t = threading.Thread(target=go); t.start(); t.join()
+print(res[0])' 2>&1)
+e2e() {
+	rm -f "$ws/fake.log"
+	(cd "$ws" && env ANTHROPIC_BASE_URL=http://127.0.0.1:$port ANTHROPIC_API_KEY=sk-fake \
+		FAKE_LOG="$ws/fake.log" FAKE_BASH_COMMAND="$1" \
+		timeout 90 "$CORDON" claude --bin "$wrap" -- -p "$2" </dev/null 2>&1)
+}
+tool_result() {
+	$PY - "$ws/fake.log" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    for m in json.loads(line)["body"].get("messages", []):
+        for b in m.get("content") if isinstance(m.get("content"), list) else []:
+            if b.get("type") == "tool_result":
+                c = b.get("content")
+                print(c if isinstance(c, str) else json.dumps(c))
+PY
+}
+if [ "$thread_probe" != ok ]; then
+	r="connect() from a non-main thread fails in the sandbox ($thread_probe): the supervisor's connect notification opens a pidfd for the thread id without PIDFD_THREAD (supervisor/unixsock.c on_connect)"
+	skip "a scripted Bash call runs inside the sandbox" "$r"
+	skip "the hook's deny reaches the model" "$r"
+else
+	run_capture e2e 'echo cordon-e2e > proof.txt; id -u' "make a proof file"
+	if [ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -q FAKE-DONE && grep -qx cordon-e2e "$ws/proof.txt" 2>/dev/null; then
+		ok "a scripted Bash call from Claude Code runs inside the sandbox (file on the host)"
+	else
+		not_ok "a scripted Bash call runs inside the sandbox"; diag "exit $RC: $(printf '%s' "$OUT" | tail -5)"
+	fi
+	touch "$h/keep-me"
+	run_capture e2e 'rm -rf ~' "clean up"
+	res=$(tool_result 2>&1)
+	if [ "$RC" -eq 0 ] && printf '%s' "$res" | grep -q "cordon blocked this command (rule rm-root)" && [ -e "$h/keep-me" ]; then
+		ok "the hook denies rm -rf ~ and Claude Code hands the reason to the model"
+	else
+		not_ok "the hook's deny reaches the model"; diag "exit $RC: $(printf '%s' "$OUT" | tail -3); tool_result: $res"
+	fi
+fi
+
+done_testing
