@@ -24,38 +24,38 @@
 #include "supervisor/control.h"
 
 static const char proxy_usage[] =
-	"Usage: cordon proxy [OPTIONS]\n"
-	"\n"
-	"Run cordon's egress proxy on its own: HTTP CONNECT, plain HTTP (absolute\n"
-	"URLs) and SOCKS5 on one port. Only the listed domains are reachable;\n"
-	"names are resolved by the proxy and loopback, private, link-local and\n"
-	"metadata addresses are refused after resolution.\n"
-	"\n"
-	"Options:\n"
-	"  -l, --listen ADDR:PORT   where to listen (default 127.0.0.1:3128; port 0\n"
-	"                           picks a free port; [::1]:PORT for IPv6)\n"
-	"  -a, --allow-domain PAT   allow PAT: example.com, *.example.com (subdomains,\n"
-	"                           not the apex), 192.0.2.0/24, [2001:db8::]/32,\n"
-	"                           each optionally :PORT (repeatable)\n"
-	"  -d, --deny-domain PAT    deny PAT; deny beats allow (repeatable)\n"
-	"      --resolve HOST:ADDR  resolve HOST to ADDR without DNS. Test-only:\n"
-	"                           honoured only with CORDON_TEST_HOOKS=1\n"
-	"  -v, --verbose            explain every decision on stderr\n"
-	"  -h, --help               this text\n"
-	"\n"
-	"Prints \"listening on ADDR:PORT\" once ready. Stops on SIGINT or SIGTERM.\n";
+    "Usage: cordon proxy [OPTIONS]\n"
+    "\n"
+    "Run cordon's egress proxy on its own: HTTP CONNECT, plain HTTP (absolute\n"
+    "URLs) and SOCKS5 on one port. Only the listed domains are reachable;\n"
+    "names are resolved by the proxy and loopback, private, link-local and\n"
+    "metadata addresses are refused after resolution.\n"
+    "\n"
+    "Options:\n"
+    "  -l, --listen ADDR:PORT   where to listen (default 127.0.0.1:3128; port 0\n"
+    "                           picks a free port; [::1]:PORT for IPv6)\n"
+    "  -a, --allow-domain PAT   allow PAT: example.com, *.example.com (subdomains,\n"
+    "                           not the apex), 192.0.2.0/24, [2001:db8::]/32,\n"
+    "                           each optionally :PORT (repeatable)\n"
+    "  -d, --deny-domain PAT    deny PAT; deny beats allow (repeatable)\n"
+    "      --resolve HOST:ADDR  resolve HOST to ADDR without DNS. Test-only:\n"
+    "                           honoured only with CORDON_TEST_HOOKS=1\n"
+    "  -v, --verbose            explain every decision on stderr\n"
+    "  -h, --help               this text\n"
+    "\n"
+    "Prints \"listening on ADDR:PORT\" once ready. Stops on SIGINT or SIGTERM.\n";
 
 static const char allow_usage[] =
-	"Usage: cordon allow PATTERN [--session ID | --name NAME]\n"
-	"\n"
-	"Allow PATTERN (a host, *.suffix, or CIDR, optionally :PORT) in a running\n"
-	"`cordon run` session, from now until it ends. With one session running,\n"
-	"it is chosen; otherwise name it (`cordon run` prints its id with -v).\n"
-	"\n"
-	"Options:\n"
-	"  -s, --session ID   the session (the pid of its `cordon run`)\n"
-	"  -n, --name NAME    the named sandbox\n"
-	"  -h, --help         this text\n";
+    "Usage: cordon allow PATTERN [--session ID | --name NAME]\n"
+    "\n"
+    "Allow PATTERN (a host, *.suffix, or CIDR, optionally :PORT) in a running\n"
+    "`cordon run` session, from now until it ends. With one session running,\n"
+    "it is chosen; otherwise name it (`cordon run` prints its id with -v).\n"
+    "\n"
+    "Options:\n"
+    "  -s, --session ID   the session (the pid of its `cordon run`)\n"
+    "  -n, --name NAME    the named sandbox\n"
+    "  -h, --help         this text\n";
 
 int
 cli_test_hooks(void)
@@ -218,7 +218,11 @@ cli_proxy(int argc, char **argv)
 	if (cli_test_hooks()) {
 		const char *lo = getenv("CORDON_TEST_PROXY_LOOPBACK");
 
+		const char *mc = getenv("CORDON_TEST_PROXY_MAX_CONNS");
+
 		cfg.test_allow_loopback = lo != NULL && strcmp(lo, "1") == 0;
+		if (mc != NULL)
+			cfg.max_conns = (unsigned)strtoul(mc, NULL, 10);
 	}
 	signal(SIGPIPE, SIG_IGN);
 	loop = px_loop_new();

@@ -152,8 +152,8 @@ px_addr_refused(const struct px_addr *a, unsigned *prefix)
 {
 	static const uint8_t nat64[12] = { 0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0 };
 	static const uint8_t nat64_local[6] = { 0, 0x64, 0xff, 0x9b, 0, 1 };
-	static const uint8_t metadata6[16] = { 0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0,
-					       0, 0, 0, 0, 0, 0, 0x02, 0x54 };
+	static const uint8_t metadata6[16] = { 0xfd, 0, 0x0e, 0xc2, 0, 0, 0,    0,
+					       0,    0, 0,    0,    0, 0, 0x02, 0x54 };
 	static const uint8_t zero[16];
 	unsigned dummy;
 	const uint8_t *p = a->a;
@@ -228,7 +228,7 @@ parse_num(const char *s, size_t len, uint64_t *out)
 		base = 16;
 		i = 2;
 		if (len == 2) {
-			*out = 0;	/* "0x" is 0 to inet_aton */
+			*out = 0; /* "0x" is 0 to inet_aton */
 			return 0;
 		}
 	} else if (len >= 2 && s[0] == '0') {
@@ -275,7 +275,7 @@ px_parse_ipv4_any(const char *s, uint32_t *out)
 			break;
 		p = dot + 1;
 		if (*p == '\0')
-			break;	/* one trailing dot, as a name may have */
+			break; /* one trailing dot, as a name may have */
 	}
 	switch (n) {
 	case 1:
@@ -375,8 +375,17 @@ utf8_decode(const unsigned char *s, size_t len, uint32_t *cp, size_t max, size_t
 			return -1;
 		if (*n == max)
 			return -1;
-		if (c >= 'A' && c <= 'Z')
+		/*
+		 * Case folding for ASCII, Latin-1, Greek and Cyrillic capitals
+		 * (the UTS #46 mapping for the common scripts; other
+		 * characters are encoded as they are, so a name spelled with
+		 * them matches only itself: fail closed).
+		 */
+		if ((c >= 'A' && c <= 'Z') || (c >= 0xc0 && c <= 0xde && c != 0xd7) ||
+		    (c >= 0x391 && c <= 0x3a9 && c != 0x3a2) || (c >= 0x410 && c <= 0x42f))
 			c += 32;
+		else if (c >= 0x400 && c <= 0x40f)
+			c += 80;
 		cp[(*n)++] = c;
 		i += extra + 1;
 	}
@@ -505,8 +514,8 @@ px_host_normalize(const char *in, char *out, size_t outlen, int *is_ip, struct p
 	memcpy(buf, in, len + 1);
 	if (len > 1 && buf[len - 1] == '.')
 		buf[--len] = '\0';
-	if (last_label_numeric(buf, len) || (len > 0 && buf[0] >= '0' && buf[0] <= '9' &&
-					     strchr(buf, '.') == NULL)) {
+	if (last_label_numeric(buf, len) ||
+	    (len > 0 && buf[0] >= '0' && buf[0] <= '9' && strchr(buf, '.') == NULL)) {
 		struct in_addr in4;
 
 		if (px_parse_ipv4_any(buf, &v4) < 0)
@@ -614,7 +623,7 @@ parse_prefix(const char *s, unsigned max, unsigned *out)
 static int
 rule_parse(const char *pattern, struct px_rule *rule)
 {
-	char buf[PX_HOST_MAX * 4 + 16], host[PX_HOST_MAX * 4];
+	char buf[PX_HOST_MAX * 4 + 16], host[PX_HOST_MAX * 4 + 16];
 	char *colon, *slash;
 	int is_ip = 0;
 	struct px_addr a;
@@ -635,7 +644,7 @@ rule_parse(const char *pattern, struct px_rule *rule)
 	} else {
 		colon = strchr(buf, ':');
 		if (colon != NULL && strchr(colon + 1, ':') != NULL)
-			return -1;	/* bare IPv6: must be bracketed in a rule */
+			return -1; /* bare IPv6: must be bracketed in a rule */
 	}
 	if (colon != NULL) {
 		*colon = '\0';

@@ -29,7 +29,7 @@
  */
 
 #define PX_RULES_MAX 4096
-#define PX_HOST_MAX 254		/* longest DNS name plus NUL */
+#define PX_HOST_MAX  254 /* longest DNS name plus NUL */
 
 /* A normalised IP address: IPv4 is kept as IPv4-mapped IPv6. */
 struct px_addr {
@@ -38,34 +38,34 @@ struct px_addr {
 
 struct px_rule {
 	int deny;
-	int is_cidr;		/* else a name rule */
-	int wildcard;		/* "*.suffix" */
-	uint16_t port;		/* 0 = any port */
-	char name[PX_HOST_MAX];	/* normalised name or suffix (without "*.") */
-	struct px_addr net;	/* CIDR network (mapped for IPv4) */
-	unsigned prefix;	/* 0..128, on the mapped form */
-	char text[PX_HOST_MAX + 16];	/* the pattern as normalised, for messages */
+	int is_cidr;                 /* else a name rule */
+	int wildcard;                /* "*.suffix" */
+	uint16_t port;               /* 0 = any port */
+	char name[PX_HOST_MAX];      /* normalised name or suffix (without "*.") */
+	struct px_addr net;          /* CIDR network (mapped for IPv4) */
+	unsigned prefix;             /* 0..128, on the mapped form */
+	char text[PX_HOST_MAX + 16]; /* the pattern as normalised, for messages */
 };
 
 struct px_rules {
 	struct px_rule *v;
 	size_t n, cap;
-	int allow_loopback;	/* test-only switch, see px_rules_allow_loopback */
-	struct px_addr *local;	/* the host's own addresses (refused) */
+	int allow_loopback;    /* test-only switch, see px_rules_allow_loopback */
+	struct px_addr *local; /* the host's own addresses (refused) */
 	size_t n_local;
 };
 
 enum px_verdict {
-	PX_VERDICT_DENY_DEFAULT = 0,	/* no allow rule matched */
+	PX_VERDICT_DENY_DEFAULT = 0, /* no allow rule matched */
 	PX_VERDICT_ALLOW,
-	PX_VERDICT_DENY_RULE,		/* a deny rule matched */
-	PX_VERDICT_DENY_ADDRESS,	/* the address is in a refused range */
+	PX_VERDICT_DENY_RULE,    /* a deny rule matched */
+	PX_VERDICT_DENY_ADDRESS, /* the address is in a refused range */
 };
 
 struct px_match {
 	enum px_verdict verdict;
-	const struct px_rule *rule;	/* the rule that decided, or NULL */
-	const char *why;		/* for DENY_ADDRESS: "loopback", ... */
+	const struct px_rule *rule; /* the rule that decided, or NULL */
+	const char *why;            /* for DENY_ADDRESS: "loopback", ... */
 };
 
 /* Initialise / release a rule set. */
@@ -110,8 +110,7 @@ enum px_verdict px_rules_check_addr(const struct px_rules *r, const struct px_ad
  * decimal/octal/hex/short forms) fills *addr, sets *is_ip and writes the
  * canonical text form to out. 0 or -1 (EINVAL: not a valid host name).
  */
-int px_host_normalize(const char *in, char *out, size_t outlen, int *is_ip,
-		      struct px_addr *addr);
+int px_host_normalize(const char *in, char *out, size_t outlen, int *is_ip, struct px_addr *addr);
 
 /* Parse an IPv4 literal as inet_aton does (1-4 parts, 0x/0 prefixes). 0/-1. */
 int px_parse_ipv4_any(const char *s, uint32_t *out);

@@ -32,8 +32,8 @@
 #include "proxy/socks5.h"
 #include "proxy/tls_sni.h"
 
-#define BUF_CAP PX_HDR_MAX
-#define SPLICE_CHUNK (1 << 16)
+#define BUF_CAP  PX_HDR_MAX
+#define PIPE_BIG (1 << 20)
 
 enum req_phase { RQ_HEAD = 0, RQ_BODY, RQ_WAIT };
 enum resp_phase { RS_HEAD = 0, RS_BODY, RS_DONE };
@@ -42,11 +42,12 @@ struct px_conn {
 	struct px_proxy *px;
 	struct px_conn *prev, *next;
 	int refs;
-	int dead;		/* px_conn_close was called while referenced */
+	int dead; /* px_conn_close was called while referenced */
+	int gone; /* torn down; memory freed by the reaper */
 	const char *dead_reason;
 	enum px_state state;
 	enum px_proto proto;
-	struct px_watch wc, wu;	/* client, upstream (fd -1 when none) */
+	struct px_watch wc, wu; /* client, upstream (fd -1 when none) */
 	struct px_timer timer;
 	uint64_t start_ms, last_ms;
 
@@ -60,6 +61,8 @@ struct px_conn {
 	char *msg;
 	size_t msg_len, msg_off;
 	int close_after_msg;
+	int draining; /* answer sent, write side shut: reading to EOF */
+	size_t drained;
 	/* upstream -> proxy bytes (plain HTTP); [0, r_fwd) ready for client */
 	char *rbuf;
 	size_t r_len, r_fwd;
@@ -86,10 +89,12 @@ struct px_conn {
 	struct px_resolve_req *rreq;
 
 	/* tunnel */
-	int p_cu[2], p_uc[2];	/* pipes: client->upstream, upstream->client */
+	int p_cu[2], p_uc[2]; /* pipes: client->upstream, upstream->client */
 	size_t pend_cu, pend_uc;
+	size_t cap_cu, cap_uc; /* pipe capacities */
+	int full_cu, full_uc;  /* pipe took no more: wait for the writer side */
 	int eof_c, eof_u, shut_c, shut_u;
-	int hup_c, hup_u, park_c, park_u;	/* peer hung up; watch taken out of epoll */
+	int hup_c, hup_u, park_c, park_u; /* peer hung up; watch taken out of epoll */
 	uint64_t bytes_up, bytes_dn;
 };
 
@@ -214,7 +219,16 @@ conn_free(struct px_conn *c)
 	free(c->up);
 	free(c->msg);
 	free(c->rbuf);
-	free(c);
+	c->in = c->up = c->msg = c->rbuf = NULL;
+	/*
+	 * epoll may still hold events for this connection in the batch being
+	 * dispatched: the struct lives until the reaper timer, which the loop
+	 * runs after the batch, and its handlers ignore it (gone).
+	 */
+	c->gone = 1;
+	c->next = px->graveyard;
+	px->graveyard = c;
+	px_timer_arm(px->loop, &px->reaper, 0);
 	px_proxy_resume_accept(px);
 }
 
@@ -271,8 +285,7 @@ set_watch(struct px_conn *c, int upstream, uint32_t ev)
 	px_loop_mod(c->px->loop, w, ev);
 }
 
-static void
-verbose(struct px_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void verbose(struct px_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 verbose(struct px_conn *c, const char *fmt, ...)
@@ -314,7 +327,8 @@ http_answer(struct px_conn *c, int status, const char *body)
 	n = snprintf(head, sizeof(head),
 		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
 		     "Content-Length: %zu\r\nConnection: close\r\nX-Cordon: %s\r\n\r\n",
-		     status, px_http_reason(status), strlen(body), status == 403 ? "denied" : "error");
+		     status, px_http_reason(status), strlen(body),
+		     status == 403 ? "denied" : "error");
 	if (queue_msg(c, head, (size_t)n) < 0 || queue_msg(c, body, strlen(body)) < 0)
 		return;
 	c->close_after_msg = 1;
@@ -381,8 +395,8 @@ fail_upstream(struct px_conn *c, int status, uint8_t s5code, const char *why)
 		s5_answer(c, s5code);
 		return;
 	}
-	snprintf(body, sizeof(body), "cordon: %s:%u: %s\n", c->norm[0] ? c->norm : c->host,
-		 c->port, why);
+	snprintf(body, sizeof(body), "cordon: %s:%u: %s\n", c->norm[0] ? c->norm : c->host, c->port,
+		 why);
 	http_answer(c, status, body);
 }
 
@@ -405,7 +419,8 @@ on_resolved(void *arg, int status, const struct px_addr *addrs, size_t n)
 	}
 	/* every address must pass: a name that also points inward is refused */
 	for (size_t i = 0; i < n; i++) {
-		if (px_rules_check_addr(&c->px->rules, &addrs[i], c->port, &m) != PX_VERDICT_ALLOW) {
+		if (px_rules_check_addr(&c->px->rules, &addrs[i], c->port, &m) !=
+		    PX_VERDICT_ALLOW) {
 			px_addr_str(&addrs[i], c->addr_str, sizeof(c->addr_str));
 			if (m.rule != NULL)
 				snprintf(c->rule, sizeof(c->rule), "%s", m.rule->text);
@@ -539,11 +554,8 @@ start_tunnel(struct px_conn *c)
 	}
 	free(c->in);
 	c->in = NULL;
-	if (pipe2(c->p_cu, O_NONBLOCK | O_CLOEXEC) < 0 ||
-	    pipe2(c->p_uc, O_NONBLOCK | O_CLOEXEC) < 0) {
-		px_conn_close(c, "out of file descriptors");
-		return;
-	}
+	/* pipes are made when a direction first carries data (relay_dir) */
+	c->cap_cu = c->cap_uc = 1 << 16;
 	px_conn_set_state(c, PX_STATE_TUNNEL);
 }
 
@@ -562,8 +574,8 @@ sni_ok(struct px_conn *c)
 		if (c->is_ip || (px_host_normalize(sni, norm, sizeof(norm), &is_ip, &a) == 0 &&
 				 strcmp(norm, c->norm) == 0))
 			break;
-		verbose(c, "denied %s %s:%u: TLS server name '%s' does not match", proto_name(c->proto),
-			c->norm, c->port, sni);
+		verbose(c, "denied %s %s:%u: TLS server name '%s' does not match",
+			proto_name(c->proto), c->norm, c->port, sni);
 		c->allowed = 0;
 		snprintf(c->rule, sizeof(c->rule), "SNI %s", sni);
 		px_conn_close(c, "denied: TLS server name does not match the CONNECT host");
@@ -581,8 +593,7 @@ sni_ok(struct px_conn *c)
 	return 1;
 }
 
-static void
-http_forward_request(struct px_conn *c, const struct px_http_req *req);
+static void http_forward_request(struct px_conn *c, const struct px_http_req *req);
 
 static void
 on_connected(struct px_conn *c)
@@ -832,11 +843,47 @@ flush_msg(struct px_conn *c)
 	c->msg = NULL;
 	c->msg_len = c->msg_off = 0;
 	if (c->close_after_msg) {
-		shutdown(c->wc.fd, SHUT_WR);
-		px_conn_close(c, c->allowed ? "error answered" : "denied");
-		return -1;
+		/*
+		 * Lingering close: closing with unread request bytes would send
+		 * a reset that can destroy the answer before the client reads
+		 * it. Shut our side and read to EOF (CLOSING has a timeout).
+		 */
+		if (!c->draining)
+			shutdown(c->wc.fd, SHUT_WR);
+		c->draining = 1;
+		return 0;
 	}
 	return 1;
+}
+
+/* Discard what the client still sends after the final answer; close at EOF. */
+static void
+drain_client(struct px_conn *c)
+{
+	char buf[4096];
+
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = recv(c->wc.fd, buf, sizeof(buf), 0);
+
+		if (n > 0) {
+			c->drained += (size_t)n;
+			if (c->drained > (1u << 20))
+				break;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		break;
+	}
+	if (c->drained <= (1u << 20) && c->wc.fd >= 0) {
+		/* 16 reads and still data: come back on the next event */
+		char b;
+		ssize_t n = recv(c->wc.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+		if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+			return;
+	}
+	px_conn_close(c, c->allowed ? "error answered" : "denied");
 }
 
 static int
@@ -880,47 +927,83 @@ read_client(struct px_conn *c)
 	return -1;
 }
 
+/*
+ * Move bytes src -> pipe -> dst with splice(2), never through user space.
+ * The pipe starts at the kernel default (64 kB, lazily allocated, so idle
+ * tunnels cost nothing) and grows to 1 MB once a direction has carried a
+ * few MB: fewer wake-ups for bulk transfers.
+ */
 static int
-relay_dir(struct px_conn *c, int src, int dst, int p[2], size_t *pend, int *eof, int *shut,
-	  uint64_t *bytes)
+relay_dir(struct px_conn *c, int src, int dst, int p[2], size_t *pend, size_t *cap, int *full,
+	  int *eof, int *shut, uint64_t *bytes)
 {
-	int progress = 0;
+	int progress = 0, moved = 1;
 
-	for (;;) {
+	if (*cap == 0)
+		*cap = 1 << 16;
+	if (p[0] < 0) {
+		/* an idle tunnel costs two fds, not six: no pipe before data */
+		char b;
 		ssize_t n;
 
+		if (*eof)
+			goto out;
+		n = recv(src, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			*eof = 1;
+			goto out;
+		}
+		if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
+			return -1;
+	}
+	if (*bytes > (4u << 20) && *cap < PIPE_BIG) {
+		int r = fcntl(p[1], F_SETPIPE_SZ, PIPE_BIG);
+
+		*cap = r > 0 ? (size_t)r : PIPE_BIG / 2;
+	}
+	while (moved) {
+		ssize_t n;
+
+		moved = 0;
+		if (!*eof && *pend < *cap && !*full) {
+			n = splice(src, NULL, p[1], NULL, *cap - *pend,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0) {
+				*pend += (size_t)n;
+				moved = 1;
+			} else if (n == 0) {
+				*eof = 1;
+			} else if (errno == EAGAIN || errno == EINTR) {
+				/*
+				 * src is empty or the pipe's slots are full (small
+				 * segments fill them before the byte capacity): stop
+				 * reading until dst takes some, so level-triggered
+				 * epoll does not spin.
+				 */
+				if (*pend > 0)
+					*full = 1;
+			} else {
+				return -1;
+			}
+		}
 		if (*pend > 0) {
 			n = splice(p[0], NULL, dst, NULL, *pend, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n > 0) {
 				*pend -= (size_t)n;
 				*bytes += (uint64_t)n;
-				progress = 1;
-				continue;
+				*full = 0;
+				moved = 1;
+			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				return -1;
 			}
-			if (n < 0 && (errno == EAGAIN || errno == EINTR))
-				break;
-			return -1;
 		}
-		if (*eof)
-			break;
-		n = splice(src, NULL, p[1], NULL, SPLICE_CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n > 0) {
-			*pend += (size_t)n;
-			progress = 1;
-			continue;
-		}
-		if (n == 0) {
-			*eof = 1;
-			break;
-		}
-		if (errno == EAGAIN || errno == EINTR)
-			break;
-		if (errno == ECONNRESET) {
-			*eof = 1;
-			return -1;
-		}
-		return -1;
+		progress |= moved;
 	}
+out:
 	if (*eof && *pend == 0 && !*shut) {
 		shutdown(dst, SHUT_WR);
 		*shut = 1;
@@ -959,14 +1042,13 @@ pump_tunnel(struct px_conn *c)
 	}
 	if (c->up_len > 0 && flush_up(c) < 0)
 		return;
-	if (c->up_len == 0 &&
-	    relay_dir(c, c->wc.fd, c->wu.fd, c->p_cu, &c->pend_cu, &c->eof_c, &c->shut_u,
-		      &c->bytes_up) < 0) {
+	if (c->up_len == 0 && relay_dir(c, c->wc.fd, c->wu.fd, c->p_cu, &c->pend_cu, &c->cap_cu,
+					&c->full_cu, &c->eof_c, &c->shut_u, &c->bytes_up) < 0) {
 		px_conn_close(c, "tunnel error");
 		return;
 	}
-	if (relay_dir(c, c->wu.fd, c->wc.fd, c->p_uc, &c->pend_uc, &c->eof_u, &c->shut_c,
-		      &c->bytes_dn) < 0) {
+	if (relay_dir(c, c->wu.fd, c->wc.fd, c->p_uc, &c->pend_uc, &c->cap_uc, &c->full_uc,
+		      &c->eof_u, &c->shut_c, &c->bytes_dn) < 0) {
 		px_conn_close(c, "tunnel error");
 		return;
 	}
@@ -979,11 +1061,11 @@ interest:
 		return;
 	if (c->msg_len > 0 || c->pend_uc > 0)
 		ec |= EPOLLOUT;
-	if (!c->eof_c && c->pend_cu == 0 && c->up_len == 0)
+	if (!c->eof_c && c->pend_cu < c->cap_cu && !c->full_cu && c->up_len == 0)
 		ec |= EPOLLIN;
 	if (c->up_len > 0 || c->pend_cu > 0)
 		eu |= EPOLLOUT;
-	if (!c->eof_u && c->pend_uc == 0 && c->msg_len == 0)
+	if (!c->eof_u && c->pend_uc < c->cap_uc && !c->full_uc && c->msg_len == 0)
 		eu |= EPOLLIN;
 set:
 	set_watch(c, 0, ec);
@@ -1029,8 +1111,8 @@ frame_response(struct px_conn *c)
 				px_body_init(&c->req_body, PX_BODY_EOF, 0), c->rq = RQ_BODY;
 		}
 		if (c->rs == RS_BODY) {
-			ssize_t n = px_body_feed(&c->resp_body, c->rbuf + c->r_fwd,
-						 c->r_len - c->r_fwd);
+			ssize_t n =
+			    px_body_feed(&c->resp_body, c->rbuf + c->r_fwd, c->r_len - c->r_fwd);
 
 			if (n < 0) {
 				px_conn_close(c, "bad chunked response");
@@ -1085,7 +1167,9 @@ pump_http(struct px_conn *c)
 				progress = 1;
 			}
 		}
-		if (c->rq == RQ_BODY && !c->client_eof && c->in_len < BUF_CAP) {
+		/* while a response is pending, the next request is only buffered */
+		if ((c->rq == RQ_BODY || c->rq == RQ_WAIT) && !c->client_eof &&
+		    c->in_len < BUF_CAP) {
 			int r = read_client(c);
 
 			if (r < 0 && c->dead)
@@ -1094,8 +1178,8 @@ pump_http(struct px_conn *c)
 				progress = 1;
 		}
 		if (c->rq == RQ_BODY && c->in_fwd < c->in_len) {
-			ssize_t n = px_body_feed(&c->req_body, c->in + c->in_fwd,
-						 c->in_len - c->in_fwd);
+			ssize_t n =
+			    px_body_feed(&c->req_body, c->in + c->in_fwd, c->in_len - c->in_fwd);
 
 			if (n < 0) {
 				http_answer(c, 400, "cordon: bad chunked request body\n");
@@ -1154,7 +1238,8 @@ pump_http(struct px_conn *c)
 			}
 		}
 		if (c->rs == RS_DONE && c->r_len == 0) {
-			if (c->resp_close || c->req_close || c->rq == RQ_BODY || c->upgraded) {
+			if (c->resp_close || c->req_close || c->rq == RQ_BODY || c->upgraded ||
+			    (c->client_eof && c->in_len == 0)) {
 				shutdown(c->wc.fd, SHUT_WR);
 				px_conn_close(c, "closed");
 				return;
@@ -1170,8 +1255,7 @@ pump_http(struct px_conn *c)
 					return;
 			}
 		}
-		if (c->rq == RQ_HEAD && c->rs == RS_HEAD && !c->client_eof &&
-		    c->in_len < BUF_CAP) {
+		if (c->rq == RQ_HEAD && c->rs == RS_HEAD && !c->client_eof && c->in_len < BUF_CAP) {
 			int r = read_client(c);
 
 			if (r < 0) {
@@ -1191,8 +1275,7 @@ pump_http(struct px_conn *c)
 		return;
 	if (c->msg_len > 0 || c->r_fwd > 0)
 		ec |= EPOLLOUT;
-	if ((c->rq == RQ_BODY || (c->rq == RQ_HEAD && c->rs == RS_HEAD)) && !c->client_eof &&
-	    c->in_len < BUF_CAP)
+	if ((c->rq != RQ_HEAD || c->rs == RS_HEAD) && !c->client_eof && c->in_len < BUF_CAP)
 		ec |= EPOLLIN;
 	if (c->up_len > 0 || c->in_fwd > 0)
 		eu |= EPOLLOUT;
@@ -1244,9 +1327,16 @@ conn_pump_once(struct px_conn *c)
 			pump_tunnel(c);
 		return;
 	case PX_STATE_CLOSING:
-		if (flush_msg(c) < 0)
+		if (!c->draining && flush_msg(c) < 0)
 			return;
-		set_watch(c, 0, EPOLLOUT);
+		set_watch(c, 1, 0);
+		if (!c->draining) {
+			set_watch(c, 0, EPOLLOUT);
+			return;
+		}
+		drain_client(c);
+		if (!c->dead)
+			set_watch(c, 0, EPOLLIN);
 		return;
 	default:
 		px_conn_close(c, "internal error");
@@ -1273,6 +1363,8 @@ on_client(struct px_loop *loop, struct px_watch *w, uint32_t events)
 	struct px_conn *c = px_container_of(w, struct px_conn, wc);
 
 	(void)loop;
+	if (c->gone)
+		return;
 	c->refs++;
 	if (events & EPOLLERR)
 		px_conn_close(c, "client connection reset");
@@ -1288,14 +1380,22 @@ on_upstream(struct px_loop *loop, struct px_watch *w, uint32_t events)
 	struct px_conn *c = px_container_of(w, struct px_conn, wu);
 
 	(void)loop;
+	if (c->gone)
+		return;
 	c->refs++;
 	if (c->state == PX_STATE_CONNECTING) {
 		int err = 0;
 		socklen_t l = sizeof(err);
 
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+
 		if (getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
 			err = errno;
-		if (err == 0 && !(events & (EPOLLERR | EPOLLHUP))) {
+		if (err == 0 && !(events & (EPOLLERR | EPOLLHUP)) &&
+		    getpeername(w->fd, (struct sockaddr *)&peer, &pl) < 0 && errno == ENOTCONN) {
+			/* a stale event for the previous socket: still connecting */
+		} else if (err == 0 && !(events & (EPOLLERR | EPOLLHUP))) {
 			on_connected(c);
 		} else {
 			close_upstream(c);
@@ -1377,6 +1477,17 @@ px_conn_accept(struct px_proxy *px, int fd)
 }
 
 void
+px_conn_reap(struct px_proxy *px)
+{
+	while (px->graveyard != NULL) {
+		struct px_conn *c = px->graveyard;
+
+		px->graveyard = c->next;
+		free(c);
+	}
+}
+
+void
 px_conn_close_all(struct px_proxy *px)
 {
 	while (px->conns != NULL) {
@@ -1385,4 +1496,5 @@ px_conn_close_all(struct px_proxy *px)
 		c->refs = 0;
 		px_conn_close(c, "proxy shutting down");
 	}
+	px_conn_reap(px);
 }

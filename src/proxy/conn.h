@@ -9,12 +9,12 @@
 /* Internal to proxy/: the proxy object and one client connection. */
 
 enum px_state {
-	PX_STATE_ACCEPTED = 0,	/* waiting for the first byte */
-	PX_STATE_REQUEST,	/* reading a request head / SOCKS5 handshake */
-	PX_STATE_POLICY,	/* deciding, resolving */
-	PX_STATE_CONNECTING,	/* TCP connect to the upstream in progress */
-	PX_STATE_TUNNEL,	/* relaying (spliced tunnel, or framed HTTP) */
-	PX_STATE_CLOSING,	/* flushing a final answer, then close */
+	PX_STATE_ACCEPTED = 0, /* waiting for the first byte */
+	PX_STATE_REQUEST,      /* reading a request head / SOCKS5 handshake */
+	PX_STATE_POLICY,       /* deciding, resolving */
+	PX_STATE_CONNECTING,   /* TCP connect to the upstream in progress */
+	PX_STATE_TUNNEL,       /* relaying (spliced tunnel, or framed HTTP) */
+	PX_STATE_CLOSING,      /* flushing a final answer, then close */
 };
 
 struct px_listener {
@@ -30,13 +30,18 @@ struct px_proxy {
 	struct px_resolver *res;
 	struct px_listener *listeners;
 	struct px_conn *conns;
-	unsigned n_conns;
+	struct px_conn *graveyard; /* closed, freed after the current epoll batch */
+	struct px_timer reaper;
+	unsigned n_conns, max_conns;
 	int accept_paused;
 	struct px_timer resume;
 };
 
 /* Start serving a freshly accepted client socket (non-blocking). */
 void px_conn_accept(struct px_proxy *px, int fd);
+
+/* Free closed connections (the reaper timer, after an epoll batch). */
+void px_conn_reap(struct px_proxy *px);
 
 /* Close every connection (px_proxy_free). */
 void px_conn_close_all(struct px_proxy *px);

@@ -15,21 +15,21 @@
  * anything that could be read two ways (CL with TE, differing CLs, obs-fold,
  * bare CR or LF, NUL, unknown transfer codings) is refused.
  */
-#define PX_HDR_MAX 16384	/* request or response head, bytes */
-#define PX_HDR_LINES 128	/* header fields per head */
+#define PX_HDR_MAX   16384 /* request or response head, bytes */
+#define PX_HDR_LINES 128   /* header fields per head */
 
 struct px_http_req {
 	char method[24];
 	int is_connect;
-	char host[PX_HOST_MAX];	/* as in the target, brackets removed; not normalised */
+	char host[PX_HOST_MAX]; /* as in the target, brackets removed; not normalised */
 	uint16_t port;
-	size_t path_off, path_len;	/* origin-form path+query inside buf (absolute-form) */
-	int minor;			/* HTTP/1.<minor> */
-	size_t hdr_len;			/* bytes of the head, final CRLF included */
-	int64_t content_length;		/* -1: none */
+	size_t path_off, path_len; /* origin-form path+query inside buf (absolute-form) */
+	int minor;                 /* HTTP/1.<minor> */
+	size_t hdr_len;            /* bytes of the head, final CRLF included */
+	int64_t content_length;    /* -1: none */
 	int chunked;
-	int close;			/* client wants the connection closed after this */
-	int status;			/* on error: the status to answer (400, 431, 501) */
+	int close;  /* client wants the connection closed after this */
+	int status; /* on error: the status to answer (400, 431, 501) */
 };
 
 struct px_http_resp {
@@ -46,8 +46,7 @@ struct px_http_resp {
  * head was parsed (req filled), 0 when more bytes are needed, -1 when the
  * request is malformed or unsupported (req->status and *why set).
  */
-int px_http_parse_request(const char *buf, size_t len, struct px_http_req *req,
-			  const char **why);
+int px_http_parse_request(const char *buf, size_t len, struct px_http_req *req, const char **why);
 
 /*
  * Write the head to send upstream for a parsed absolute-form request:
@@ -62,22 +61,22 @@ ssize_t px_http_rewrite_request(const char *buf, const struct px_http_req *req, 
  * Parse a response head. head_request: the request was HEAD (no body).
  * Returns 1 parsed, 0 need more, -1 malformed (*why set).
  */
-int px_http_parse_response(const char *buf, size_t len, int head_request,
-			   struct px_http_resp *resp, const char **why);
+int px_http_parse_response(const char *buf, size_t len, int head_request, struct px_http_resp *resp,
+			   const char **why);
 
 enum px_body_mode {
-	PX_BODY_NONE = 0,	/* no body: done at once */
-	PX_BODY_LENGTH,		/* Content-Length bytes */
+	PX_BODY_NONE = 0, /* no body: done at once */
+	PX_BODY_LENGTH,   /* Content-Length bytes */
 	PX_BODY_CHUNKED,
-	PX_BODY_EOF,		/* until the peer closes (responses only) */
+	PX_BODY_EOF, /* until the peer closes (responses only) */
 };
 
 struct px_body {
 	enum px_body_mode mode;
-	uint64_t remain;	/* LENGTH: bytes left; CHUNKED: bytes left in chunk */
-	int state;		/* chunked parser state */
+	uint64_t remain; /* LENGTH: bytes left; CHUNKED: bytes left in chunk */
+	int state;       /* chunked parser state */
 	unsigned digits;
-	int last;		/* the zero-size chunk was seen */
+	int last; /* the zero-size chunk was seen */
 	int done;
 };
 

@@ -23,7 +23,8 @@ static size_t
 head_end(const char *buf, size_t len)
 {
 	for (size_t i = 3; i < len; i++)
-		if (buf[i] == '\n' && buf[i - 1] == '\r' && buf[i - 2] == '\n' && buf[i - 3] == '\r')
+		if (buf[i] == '\n' && buf[i - 1] == '\r' && buf[i - 2] == '\n' &&
+		    buf[i - 3] == '\r')
 			return i + 1;
 	return 0;
 }
@@ -127,7 +128,8 @@ scan_headers(const char *buf, size_t start, size_t end, struct hdr_state *h, con
 				h->cl_bad = 1;
 			h->content_length = v;
 		} else if (NAME_IS("Transfer-Encoding")) {
-			if (ve - vs == 7 && strncasecmp(buf + vs, "chunked", 7) == 0 && !h->te_chunked)
+			if (ve - vs == 7 && strncasecmp(buf + vs, "chunked", 7) == 0 &&
+			    !h->te_chunked)
 				h->te_chunked = 1;
 			else
 				h->te_other = 1;
@@ -280,8 +282,7 @@ px_http_parse_request(const char *buf, size_t len, struct px_http_req *req, cons
 
 		if (tl < 7 || strncasecmp(buf + ts, "http://", 7) != 0) {
 			if (tl >= 8 && strncasecmp(buf + ts, "https://", 8) == 0)
-				return req_fail(req, 400, why,
-						"https:// targets must use CONNECT");
+				return req_fail(req, 400, why, "https:// targets must use CONNECT");
 			return req_fail(req, 400, why,
 					"not a proxy request (absolute http:// URL expected)");
 		}
@@ -306,7 +307,8 @@ px_http_parse_request(const char *buf, size_t len, struct px_http_req *req, cons
 
 		if (split_authority(h.host, strlen(h.host), hh, sizeof(hh), &hp, 0) < 0 ||
 		    strcasecmp(hh, req->host) != 0 || hp != req->port)
-			return req_fail(req, 400, why, "Host header does not match the request target");
+			return req_fail(req, 400, why,
+					"Host header does not match the request target");
 	}
 	req->hdr_len = end;
 	req->content_length = h.content_length;
@@ -323,8 +325,8 @@ px_http_rewrite_request(const char *buf, const struct px_http_req *req, char *ou
 
 	/* an empty path is "/" (RFC 9112 3.2.1); a query stays after it */
 	n = snprintf(out, outlen, "%s %s%.*s HTTP/1.%d\r\n", req->method,
-		     req->path_len == 0 || buf[req->path_off] == '?' ? "/" : "",
-		     (int)req->path_len, buf + req->path_off, req->minor);
+		     req->path_len == 0 || buf[req->path_off] == '?' ? "/" : "", (int)req->path_len,
+		     buf + req->path_off, req->minor);
 	if (n < 0 || (size_t)n >= outlen)
 		return -1;
 	o = (size_t)n;
@@ -396,8 +398,7 @@ px_http_parse_response(const char *buf, size_t len, int head_request, struct px_
 	resp->content_length = h.content_length;
 	resp->chunked = h.te_chunked;
 	resp->close = h.conn_close || (resp->minor == 0 && !h.conn_keepalive);
-	if (head_request || resp->status / 100 == 1 || resp->status == 204 ||
-	    resp->status == 304) {
+	if (head_request || resp->status / 100 == 1 || resp->status == 204 || resp->status == 304) {
 		resp->content_length = 0;
 		resp->chunked = 0;
 	}
@@ -407,16 +408,16 @@ px_http_parse_response(const char *buf, size_t len, int head_request, struct px_
 /* ---- body framing ---- */
 
 enum {
-	CH_SIZE = 0,	/* hex digits */
-	CH_EXT,		/* ";ext" up to CR */
+	CH_SIZE = 0, /* hex digits */
+	CH_EXT,      /* ";ext" up to CR */
 	CH_SIZE_LF,
 	CH_DATA,
 	CH_DATA_CR,
 	CH_DATA_LF,
-	CH_TRAILER_START,	/* at the start of a trailer line */
+	CH_TRAILER_START, /* at the start of a trailer line */
 	CH_TRAILER_LINE,
-	CH_TRAILER_LF,		/* CR seen at the start of a line: end */
-	CH_LINE_LF,		/* CR seen inside a trailer line */
+	CH_TRAILER_LF, /* CR seen at the start of a line: end */
+	CH_LINE_LF,    /* CR seen inside a trailer line */
 };
 
 void

@@ -188,7 +188,9 @@ px_loop_run(struct px_loop *loop)
 		if (loop->n_heap > 0) {
 			uint64_t now = px_now_ms(), when = loop->heap[0]->when_ms;
 
-			timeout = when <= now ? 0 : (int)(when - now > INT32_MAX ? INT32_MAX : when - now);
+			timeout = when <= now
+				      ? 0
+				      : (int)(when - now > INT32_MAX ? INT32_MAX : when - now);
 		}
 		n = epoll_wait(loop->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout);
 		if (n < 0) {

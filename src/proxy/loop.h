@@ -19,13 +19,13 @@ typedef void (*px_timer_fn)(struct px_loop *loop, struct px_timer *t);
 
 struct px_watch {
 	int fd;
-	uint32_t events;	/* EPOLLIN | EPOLLOUT ... as registered */
+	uint32_t events; /* EPOLLIN | EPOLLOUT ... as registered */
 	px_watch_fn fn;
 };
 
 struct px_timer {
-	uint64_t when_ms;	/* absolute, CLOCK_MONOTONIC milliseconds */
-	size_t heap_idx;	/* position in the heap, or SIZE_MAX when not armed */
+	uint64_t when_ms; /* absolute, CLOCK_MONOTONIC milliseconds */
+	size_t heap_idx;  /* position in the heap, or SIZE_MAX when not armed */
 	px_timer_fn fn;
 };
 

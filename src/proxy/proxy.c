@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <ifaddrs.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@ pause_accept(struct px_proxy *px)
 void
 px_proxy_resume_accept(struct px_proxy *px)
 {
-	if (!px->accept_paused || px->n_conns >= PX_CONN_MAX)
+	if (!px->accept_paused || px->n_conns >= px->max_conns)
 		return;
 	px->accept_paused = 0;
 	px_timer_disarm(px->loop, &px->resume);
@@ -54,6 +55,13 @@ on_resume(struct px_loop *loop, struct px_timer *t)
 }
 
 static void
+on_reap(struct px_loop *loop, struct px_timer *t)
+{
+	(void)loop;
+	px_conn_reap(px_container_of(t, struct px_proxy, reaper));
+}
+
+static void
 on_accept(struct px_loop *loop, struct px_watch *w, uint32_t events)
 {
 	struct px_listener *l = px_container_of(w, struct px_listener, w);
@@ -64,7 +72,7 @@ on_accept(struct px_loop *loop, struct px_watch *w, uint32_t events)
 	for (int i = 0; i < 64; i++) {
 		int fd;
 
-		if (px->n_conns >= PX_CONN_MAX) {
+		if (px->n_conns >= px->max_conns) {
 			pause_accept(px);
 			return;
 		}
@@ -93,7 +101,8 @@ collect_local(struct px_proxy *px)
 		if (i->ifa_addr == NULL)
 			continue;
 		if (i->ifa_addr->sa_family == AF_INET)
-			px_addr_from_in(&v[n++], &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr);
+			px_addr_from_in(&v[n++],
+					&((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr);
 		else if (i->ifa_addr->sa_family == AF_INET6)
 			px_addr_from_in6(&v[n++],
 					 &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr);
@@ -114,9 +123,12 @@ px_proxy_new(struct px_loop *loop, const struct px_config *cfg, struct cordon_er
 	}
 	px->loop = loop;
 	px->cfg = *cfg;
+	px->max_conns =
+	    cfg->max_conns > 0 && cfg->max_conns < PX_CONN_MAX ? cfg->max_conns : PX_CONN_MAX;
 	px_rules_init(&px->rules);
 	px->rules.allow_loopback = cfg->test_allow_loopback;
 	px_timer_init(&px->resume, on_resume);
+	px_timer_init(&px->reaper, on_reap);
 	px->res = px_resolver_new(loop, err);
 	if (px->res == NULL) {
 		px_rules_fini(&px->rules);
@@ -124,6 +136,12 @@ px_proxy_new(struct px_loop *loop, const struct px_config *cfg, struct cordon_er
 		return NULL;
 	}
 	collect_local(px);
+	/*
+	 * splice(2) into a socket the peer has closed raises SIGPIPE (there is
+	 * no MSG_NOSIGNAL for it): a closing client must not kill the proxy,
+	 * nor the supervisor that hosts it.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	/* a tunnel costs six fds; take what the hard limit allows */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
@@ -147,6 +165,7 @@ px_proxy_free(struct px_proxy *px)
 		free(l);
 	}
 	px_timer_disarm(px->loop, &px->resume);
+	px_timer_disarm(px->loop, &px->reaper);
 	px_resolver_free(px->res);
 	px_rules_fini(&px->rules);
 	free(px);

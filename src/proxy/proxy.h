@@ -26,38 +26,41 @@ enum px_proto {
 
 /* One record per connection (per upstream target for keep-alive HTTP). */
 struct px_event {
-	const char *host;	/* as requested ("" when no request was read) */
+	const char *host; /* as requested ("" when no request was read) */
 	uint16_t port;
-	const char *addr;	/* address connected to, "" if none */
+	const char *addr; /* address connected to, "" if none */
 	enum px_proto proto;
-	int allowed;		/* the policy allowed it */
-	const char *rule;	/* the rule that decided, "" for the default deny */
-	uint64_t bytes_up;	/* sandbox -> upstream */
-	uint64_t bytes_down;	/* upstream -> sandbox */
+	int allowed;         /* the policy allowed it */
+	const char *rule;    /* the rule that decided, "" for the default deny */
+	uint64_t bytes_up;   /* sandbox -> upstream */
+	uint64_t bytes_down; /* upstream -> sandbox */
 	uint64_t duration_ms;
-	const char *reason;	/* why it ended ("closed", "denied: ...", ...) */
+	const char *reason; /* why it ended ("closed", "denied: ...", ...) */
 };
 
 typedef void (*px_decision_fn)(void *arg, const struct px_event *ev);
 
 /* Compile-time limits. */
-#define PX_CONN_MAX 16384		/* concurrent client connections */
-#define PX_TIMEOUT_REQUEST_MS 30000	/* to receive a request head */
-#define PX_TIMEOUT_CONNECT_MS 10000	/* resolution plus TCP connect */
-#define PX_TIMEOUT_IDLE_MS 600000	/* a tunnel with no traffic either way */
+#define PX_CONN_MAX           16384  /* concurrent client connections */
+#define PX_TIMEOUT_REQUEST_MS 30000  /* to receive a request head */
+#define PX_TIMEOUT_CONNECT_MS 10000  /* resolution plus TCP connect */
+#define PX_TIMEOUT_IDLE_MS    600000 /* a tunnel with no traffic either way */
 
 struct px_config {
-	px_decision_fn on_decision;	/* may be NULL */
+	px_decision_fn on_decision; /* may be NULL */
 	void *on_decision_arg;
-	int verbose;			/* explain denials on stderr */
-	const char *allow_cmd;		/* hint in denials, "cordon allow" by default */
-	int test_allow_loopback;	/* test-only: loopback upstreams allowed */
+	int verbose;             /* explain denials on stderr */
+	const char *allow_cmd;   /* hint in denials, "cordon allow" by default */
+	int test_allow_loopback; /* test-only: loopback upstreams allowed */
+	unsigned max_conns;      /* 0: PX_CONN_MAX; lower only for tests */
 };
 
 /*
  * Create a proxy on loop. cfg is copied. The resolver reads the system
  * configuration; the host's own addresses are collected (getifaddrs) to be
- * refused. NULL with err on failure.
+ * refused; SIGPIPE is ignored from then on (splice has no MSG_NOSIGNAL) and
+ * the soft fd limit is raised to the hard one. Call after any fork of the
+ * sandbox. NULL with err on failure.
  */
 struct px_proxy *px_proxy_new(struct px_loop *loop, const struct px_config *cfg,
 			      struct cordon_err *err);
@@ -75,8 +78,7 @@ int px_proxy_add_listener(struct px_proxy *px, int fd, struct cordon_err *err);
  * Add a rule (allow.h grammar); deny != 0 for a deny rule. Usable while
  * running: later connections see it. 0 or -1 with err.
  */
-int px_proxy_add_rule(struct px_proxy *px, const char *pattern, int deny,
-		      struct cordon_err *err);
+int px_proxy_add_rule(struct px_proxy *px, const char *pattern, int deny, struct cordon_err *err);
 
 /* Test-only resolver override "HOST:ADDR". 0 or -1 with err. */
 int px_proxy_add_resolve(struct px_proxy *px, const char *spec, struct cordon_err *err);

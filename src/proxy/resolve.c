@@ -14,6 +14,7 @@ struct rsock {
 	struct px_watch w;
 	struct px_resolver *res;
 	struct rsock *next;
+	int gone; /* closed; freed after the current epoll batch */
 };
 
 struct override {
@@ -26,6 +27,8 @@ struct px_resolver {
 	ares_channel ch;
 	struct px_timer timer;
 	struct rsock *socks;
+	struct rsock *graveyard;
+	struct px_timer reaper;
 	struct override *ov;
 	size_t n_ov;
 };
@@ -47,7 +50,8 @@ rearm(struct px_resolver *res)
 		px_timer_disarm(res->loop, &res->timer);
 		return;
 	}
-	px_timer_arm(res->loop, &res->timer, (uint64_t)t->tv_sec * 1000 + (uint64_t)t->tv_usec / 1000 + 1);
+	px_timer_arm(res->loop, &res->timer,
+		     (uint64_t)t->tv_sec * 1000 + (uint64_t)t->tv_usec / 1000 + 1);
 }
 
 static void
@@ -68,6 +72,8 @@ on_sock(struct px_loop *loop, struct px_watch *w, uint32_t events)
 	int fd = w->fd;
 
 	(void)loop;
+	if (s->gone)
+		return;
 	ares_process_fd(res->ch, events & (EPOLLIN | EPOLLERR | EPOLLHUP) ? fd : ARES_SOCKET_BAD,
 			events & EPOLLOUT ? fd : ARES_SOCKET_BAD);
 	rearm(res);
@@ -88,7 +94,10 @@ sock_state(void *data, ares_socket_t fd, int readable, int writable)
 		if (s != NULL) {
 			px_loop_del(res->loop, &s->w);
 			*pp = s->next;
-			free(s);
+			s->gone = 1;
+			s->next = res->graveyard;
+			res->graveyard = s;
+			px_timer_arm(res->loop, &res->reaper, 0);
 		}
 		return;
 	}
@@ -98,7 +107,7 @@ sock_state(void *data, ares_socket_t fd, int readable, int writable)
 	}
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
-		return;	/* the query times out */
+		return; /* the query times out */
 	s->res = res;
 	if (px_loop_add(res->loop, &s->w, fd, ev, on_sock) < 0) {
 		free(s);
@@ -106,6 +115,24 @@ sock_state(void *data, ares_socket_t fd, int readable, int writable)
 	}
 	s->next = res->socks;
 	res->socks = s;
+}
+
+static void
+reap(struct px_resolver *res)
+{
+	while (res->graveyard != NULL) {
+		struct rsock *s = res->graveyard;
+
+		res->graveyard = s->next;
+		free(s);
+	}
+}
+
+static void
+on_reap(struct px_loop *loop, struct px_timer *t)
+{
+	(void)loop;
+	reap(px_container_of(t, struct px_resolver, reaper));
 }
 
 struct px_resolver *
@@ -131,6 +158,7 @@ px_resolver_new(struct px_loop *loop, struct cordon_err *err)
 	}
 	res->loop = loop;
 	px_timer_init(&res->timer, on_timer);
+	px_timer_init(&res->reaper, on_reap);
 	memset(&opt, 0, sizeof(opt));
 	opt.sock_state_cb = sock_state;
 	opt.sock_state_cb_data = res;
@@ -162,6 +190,8 @@ px_resolver_free(struct px_resolver *res)
 		free(s);
 	}
 	px_timer_disarm(res->loop, &res->timer);
+	px_timer_disarm(res->loop, &res->reaper);
+	reap(res);
 	free(res->ov);
 	free(res);
 }
@@ -197,8 +227,8 @@ px_resolver_add_override(struct px_resolver *res, const char *spec, struct cordo
 }
 
 size_t
-px_resolver_lookup_override(const struct px_resolver *res, const char *host,
-			    struct px_addr *addrs, size_t max)
+px_resolver_lookup_override(const struct px_resolver *res, const char *host, struct px_addr *addrs,
+			    size_t max)
 {
 	size_t n = 0;
 
@@ -220,15 +250,19 @@ on_answer(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
 	if (status == ARES_SUCCESS && ai != NULL) {
 		/* IPv4 first: the host namespace often has no IPv6 route */
 		for (int pass = 0; pass < 2; pass++)
-			for (struct ares_addrinfo_node *nd = ai->nodes; nd != NULL; nd = nd->ai_next) {
+			for (struct ares_addrinfo_node *nd = ai->nodes; nd != NULL;
+			     nd = nd->ai_next) {
 				if (n == PX_RESOLVE_MAX)
 					break;
 				if (pass == 0 && nd->ai_family == AF_INET)
-					px_addr_from_in(&addrs[n++],
-							&((struct sockaddr_in *)(void *)nd->ai_addr)->sin_addr);
+					px_addr_from_in(
+					    &addrs[n++],
+					    &((struct sockaddr_in *)(void *)nd->ai_addr)->sin_addr);
 				else if (pass == 1 && nd->ai_family == AF_INET6)
-					px_addr_from_in6(&addrs[n++],
-							 &((struct sockaddr_in6 *)(void *)nd->ai_addr)->sin6_addr);
+					px_addr_from_in6(
+					    &addrs[n++],
+					    &((struct sockaddr_in6 *)(void *)nd->ai_addr)
+						 ->sin6_addr);
 			}
 	}
 	if (ai != NULL)

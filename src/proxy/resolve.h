@@ -13,7 +13,7 @@
  * own loop (its sockets are loop watches, its timeouts a loop timer), plus
  * a static override table (`--resolve HOST:ADDR`, test-only).
  */
-#define PX_RESOLVE_MAX 8	/* addresses kept per name */
+#define PX_RESOLVE_MAX 8 /* addresses kept per name */
 
 struct px_resolver;
 struct px_resolve_req;

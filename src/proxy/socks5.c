@@ -50,7 +50,7 @@ px_s5_parse_request(const uint8_t *buf, size_t len, struct px_s5_req *req)
 	case 3:
 		if (len < 5)
 			return 0;
-		if (buf[4] == 0)
+		if (buf[4] == 0 || buf[4] >= sizeof(req->host))
 			return -1;
 		need = 5 + (size_t)buf[4] + 2;
 		if (len < need)

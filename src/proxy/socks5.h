@@ -14,7 +14,7 @@
 enum {
 	PX_S5_OK = 0x00,
 	PX_S5_GENERAL = 0x01,
-	PX_S5_NOT_ALLOWED = 0x02,	/* connection not allowed by ruleset */
+	PX_S5_NOT_ALLOWED = 0x02, /* connection not allowed by ruleset */
 	PX_S5_NET_UNREACH = 0x03,
 	PX_S5_HOST_UNREACH = 0x04,
 	PX_S5_REFUSED = 0x05,
@@ -24,12 +24,12 @@ enum {
 };
 
 struct px_s5_req {
-	uint8_t cmd;		/* 1 CONNECT, 2 BIND, 3 UDP ASSOCIATE */
-	uint8_t atyp;		/* 1 IPv4, 3 domain, 4 IPv6 */
-	char host[PX_HOST_MAX];	/* domain as sent, or the address as text */
+	uint8_t cmd;            /* 1 CONNECT, 2 BIND, 3 UDP ASSOCIATE */
+	uint8_t atyp;           /* 1 IPv4, 3 domain, 4 IPv6 */
+	char host[PX_HOST_MAX]; /* domain as sent, or the address as text */
 	uint16_t port;
-	size_t len;		/* bytes consumed */
-	uint8_t reply;		/* on error: the reply code to send */
+	size_t len;    /* bytes consumed */
+	uint8_t reply; /* on error: the reply code to send */
 };
 
 /*

@@ -73,7 +73,7 @@ px_tls_sni(const uint8_t *buf, size_t len, char *host, size_t hostlen)
 		return PX_SNI_BAD;
 	p += 1 + hs[p];
 	if (p == end)
-		return PX_SNI_NONE;	/* no extensions at all */
+		return PX_SNI_NONE; /* no extensions at all */
 	if (end - p < 2 || end - p - 2 < u16(hs + p))
 		return PX_SNI_BAD;
 	end = p + 2 + u16(hs + p);

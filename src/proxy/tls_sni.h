@@ -5,14 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PX_SNI_PEEK_MAX 16384	/* bytes of ClientHello we wait for at most */
+#define PX_SNI_PEEK_MAX 16384 /* bytes of ClientHello we wait for at most */
 
 enum px_sni_result {
-	PX_SNI_NEED_MORE = 0,	/* the ClientHello is not complete yet */
-	PX_SNI_FOUND,		/* host filled (lowercase as sent) */
-	PX_SNI_NONE,		/* a ClientHello without server_name */
-	PX_SNI_NOT_TLS,		/* not a TLS handshake record */
-	PX_SNI_BAD,		/* malformed ClientHello */
+	PX_SNI_NEED_MORE = 0, /* the ClientHello is not complete yet */
+	PX_SNI_FOUND,         /* host filled (lowercase as sent) */
+	PX_SNI_NONE,          /* a ClientHello without server_name */
+	PX_SNI_NOT_TLS,       /* not a TLS handshake record */
+	PX_SNI_BAD,           /* malformed ClientHello */
 };
 
 /*

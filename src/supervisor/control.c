@@ -16,6 +16,7 @@
 
 #include "common/cleanup.h"
 #include "common/fd.h"
+#include "audit/audit.h"
 #include "common/log.h"
 #include "proxy/proxy.h"
 #include "supervisor/control.h"
@@ -44,32 +45,19 @@ int
 sv_control_dir(char *out, size_t len, int create, struct cordon_err *err)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	const char *home = getenv("HOME");
-	char tmp[4096];
 
-	if (xdg != NULL && xdg[0] == '/') {
+	/*
+	 * Outside the sandbox's view: the sandbox has its own /run and /tmp,
+	 * so neither $XDG_RUNTIME_DIR (/run/user/UID) nor /tmp/cordon-UID is
+	 * visible inside (and a peer that reaches the socket anyway is
+	 * refused by its network namespace, see serve_one).
+	 */
+	if (xdg != NULL && xdg[0] == '/' && strlen(xdg) + strlen("/cordon") <= 80)
 		snprintf(out, len, "%s/cordon", xdg);
-	} else if (geteuid() == 0) {
+	else if (geteuid() == 0)
 		snprintf(out, len, "/run/cordon");
-	} else if (home != NULL && home[0] == '/') {
-		if (create) {
-			snprintf(tmp, sizeof(tmp), "%s/.local", home);
-			mkdir(tmp, 0755);
-			snprintf(tmp, sizeof(tmp), "%s/.local/state", home);
-			mkdir(tmp, 0700);
-			snprintf(tmp, sizeof(tmp), "%s/.local/state/cordon", home);
-			if (mkdir_owned(tmp, err) < 0)
-				return -1;
-		}
-		snprintf(out, len, "%s/.local/state/cordon/run", home);
-	} else {
-		cordon_err_set(err, ENOENT, "no place for the control socket");
-		return cordon_err_hint(err, "set XDG_RUNTIME_DIR or HOME");
-	}
-	if (strlen(out) + 1 >= len || strlen(out) > 80) {
-		cordon_err_set(err, ENAMETOOLONG, "control directory %s", out);
-		return cordon_err_hint(err, "set XDG_RUNTIME_DIR to a shorter path");
-	}
+	else
+		snprintf(out, len, "/tmp/cordon-%u", (unsigned)geteuid());
 	if (create && mkdir_owned(out, err) < 0)
 		return -1;
 	return 0;
@@ -100,8 +88,7 @@ same_netns(pid_t pid)
 	return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
 
-static void
-answer(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void answer(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 answer(int fd, const char *fmt, ...)
@@ -156,7 +143,8 @@ serve_one(struct sv_control *ctl, int fd)
 		struct cordon_err err = { 0 };
 
 		if (ctl->on_allow(ctl->arg, buf + 6, &err) < 0)
-			answer(fd, "error %s%s%s", err.msg, err.hint[0] ? "\nHint: " : "", err.hint);
+			answer(fd, "error %s%s%s", err.msg, err.hint[0] ? "\nHint: " : "",
+			       err.hint);
 		else
 			answer(fd, "ok %s is now allowed in this session", buf + 6);
 		return;
@@ -181,8 +169,8 @@ on_control(struct px_loop *loop, struct px_watch *w, uint32_t events)
 }
 
 int
-sv_control_open(struct sv_control *ctl, struct px_loop *loop, const char *id,
-		sv_allow_fn on_allow, void *arg, struct cordon_err *err)
+sv_control_open(struct sv_control *ctl, struct px_loop *loop, const char *id, sv_allow_fn on_allow,
+		void *arg, struct cordon_err *err)
 {
 	struct sockaddr_un sa;
 	char dir[128];
@@ -252,6 +240,19 @@ sv_control_close(struct sv_control *ctl)
 	ctl->loop = NULL;
 }
 
+/* Does a session answer on dir/name? (a crashed one leaves its socket) */
+static int
+alive(const char *dir, const char *name)
+{
+	struct sockaddr_un sa;
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.80s/%.20s", dir, name);
+	return fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+}
+
 /* The only live session in dir, or an error listing them. */
 static int
 pick_session(const char *dir, char *id, size_t idlen, struct cordon_err *err)
@@ -269,7 +270,7 @@ pick_session(const char *dir, char *id, size_t idlen, struct cordon_err *err)
 	while ((e = readdir(d)) != NULL) {
 		size_t l = strlen(e->d_name);
 
-		if (l < 6 || strcmp(e->d_name + l - 5, ".sock") != 0)
+		if (l < 6 || strcmp(e->d_name + l - 5, ".sock") != 0 || !alive(dir, e->d_name))
 			continue;
 		if (n++ == 0)
 			snprintf(id, idlen, "%.*s", (int)(l - 5), e->d_name);
@@ -321,8 +322,9 @@ sv_control_allow(const char *id, const char *pattern, char *reply, size_t replyl
 		return cordon_err_set(err, errno, "socket");
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		cordon_err_set(err, errno, "connect to session %s (%s)", id, sa.sun_path);
-		return cordon_err_hint(err, "is that `cordon run` still running? `ls %s` lists "
-					    "the sessions",
+		return cordon_err_hint(err,
+				       "is that `cordon run` still running? `ls %s` lists "
+				       "the sessions",
 				       dir);
 	}
 	snprintf(buf, sizeof(buf), "allow %s\n", pattern);
@@ -361,6 +363,17 @@ allow_live(void *arg, const char *pattern, struct cordon_err *err)
 	if (px_proxy_add_rule(sv->proxy, pattern, 0, err) < 0)
 		return -1;
 	log_info("network policy widened: %s allowed (cordon allow)", pattern);
+	if (sv->audit != NULL) {
+		struct audit_policy_change pc = {
+			.action = "allow-domain",
+			.target = pattern,
+			.origin = "cordon allow",
+		};
+		struct cordon_err aerr = { 0 };
+
+		if (audit_policy_change(sv->audit, &pc, &aerr) < 0)
+			log_warnx("audit: %s", aerr.msg);
+	}
 	return 0;
 }
 

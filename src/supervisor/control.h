@@ -10,10 +10,11 @@
 /*
  * The control socket of a running `cordon run`: `cordon allow DOMAIN` sends
  * "allow DOMAIN\n" and reads "ok ...\n" or "error ...\n". The socket lives
- * outside the sandbox, in $XDG_RUNTIME_DIR/cordon/ (the sandbox has its own
- * /run) or ~/.local/state/cordon/run/, a 0700 directory; the socket is 0600.
- * Peers must have our uid and our network namespace (so a sandboxed process
- * that reaches the socket file anyway is refused).
+ * outside the sandbox's view, in $XDG_RUNTIME_DIR/cordon/, /run/cordon/
+ * (root) or /tmp/cordon-UID/ (the sandbox has its own /run and /tmp), a
+ * 0700 directory we own; the socket is 0600. Peers must have our uid and
+ * our network namespace (so a sandboxed process that reaches the socket
+ * file anyway is refused).
  */
 typedef int (*sv_allow_fn)(void *arg, const char *pattern, struct cordon_err *err);
 

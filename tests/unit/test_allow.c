@@ -55,8 +55,15 @@ test_normalize_names(void)
 {
 	CHECK(norm_is("Example.COM", "example.com", 0));
 	CHECK(norm_is("example.com.", "example.com", 0));
-	CHECK(norm_is("b\xc3\xbc" "cher.example", "xn--bcher-kva.example", 0));
+	CHECK(norm_is("b\xc3\xbc"
+		      "cher.example",
+		      "xn--bcher-kva.example", 0));
 	CHECK(norm_is("\xe4\xbe\x8b\xe3\x81\x88.test", "xn--r8jz45g.test", 0));
+	CHECK(norm_is("B\xc3\x9c"
+		      "CHER.example.",
+		      "xn--bcher-kva.example", 0));
+	CHECK(norm_is("\xd0\x9f\xd0\xa0\xd0\x98\xd0\x9c\xd0\x95\xd0\xa0.test", "xn--e1afmkfd.test",
+		      0));
 	return 0;
 }
 
@@ -67,8 +74,18 @@ test_normalize_bad(void)
 	struct px_addr a;
 	int is_ip;
 	static const char *const bad[] = {
-		"", "a..b", "-a.test", "a-.test", "a b.test", "a/b", "a@b", "1.2.3.999",
-		"[::1", "0x1.0x2.0x3.0x4.0x5", "\xff\xfe.test", "[fe80::1%eth0]",
+		"",
+		"a..b",
+		"-a.test",
+		"a-.test",
+		"a b.test",
+		"a/b",
+		"a@b",
+		"1.2.3.999",
+		"[::1",
+		"0x1.0x2.0x3.0x4.0x5",
+		"\xff\xfe.test",
+		"[fe80::1%eth0]",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
@@ -84,13 +101,18 @@ static int
 test_ip_spellings(void)
 {
 	static const char *const lo[] = {
-		"127.0.0.1", "2130706433", "0x7f000001", "017700000001", "0x7f.1", "127.1",
-		"127.0.1", "0177.0.0.1", "0x7F.0.0.0x1", "[::ffff:127.0.0.1]", "[::127.0.0.1]",
-		"[0:0:0:0:0:ffff:7f00:1]", "127.0.0.1.",
+		"127.0.0.1",     "2130706433",
+		"0x7f000001",    "017700000001",
+		"0x7f.1",        "127.1",
+		"127.0.1",       "0177.0.0.1",
+		"0x7F.0.0.0x1",  "[::ffff:127.0.0.1]",
+		"[::127.0.0.1]", "[0:0:0:0:0:ffff:7f00:1]",
+		"127.0.0.1.",
 	};
 	static const char *const md[] = {
-		"169.254.169.254", "2852039166", "0xa9fea9fe", "0251.0376.0251.0376",
-		"169.254.43518", "[::ffff:169.254.169.254]", "[::ffff:a9fe:a9fe]",
+		"169.254.169.254",     "2852039166",    "0xa9fea9fe",
+		"0251.0376.0251.0376", "169.254.43518", "[::ffff:169.254.169.254]",
+		"[::ffff:a9fe:a9fe]",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(lo); i++)
@@ -121,7 +143,7 @@ test_exact_and_wildcard(void)
 	CHECK(v("www.example.test", 443) == PX_VERDICT_DENY_DEFAULT);
 	CHECK(v("a.wild.test", 443) == PX_VERDICT_ALLOW);
 	CHECK(v("a.b.c.wild.test", 443) == PX_VERDICT_ALLOW);
-	CHECK(v("wild.test", 443) == PX_VERDICT_DENY_DEFAULT);	/* apex not included */
+	CHECK(v("wild.test", 443) == PX_VERDICT_DENY_DEFAULT); /* apex not included */
 	CHECK(v("evil-wild.test", 443) == PX_VERDICT_DENY_DEFAULT);
 	CHECK(v("evilwild.test", 443) == PX_VERDICT_DENY_DEFAULT);
 	CHECK(v("wild.test.evil.test", 443) == PX_VERDICT_DENY_DEFAULT);
@@ -165,7 +187,7 @@ test_cidr(void)
 
 	rules(allow, deny);
 	CHECK(v("198.51.100.7", 443) == PX_VERDICT_ALLOW);
-	CHECK(v("3325256711", 443) == PX_VERDICT_ALLOW);	/* 198.51.100.7 in decimal */
+	CHECK(v("3325256711", 443) == PX_VERDICT_ALLOW); /* 198.51.100.7 in decimal */
 	CHECK(v("198.51.100.200", 443) == PX_VERDICT_DENY_RULE);
 	CHECK(v("[2001:db8::5]", 443) == PX_VERDICT_ALLOW);
 	CHECK(v("[2001:db9::5]", 443) == PX_VERDICT_DENY_DEFAULT);
@@ -180,8 +202,18 @@ static int
 test_bad_patterns(void)
 {
 	static const char *const bad[] = {
-		"", "*", "*.", "a.*.test", "example.test:0", "example.test:65536", "example.test:x",
-		"10.0.0.0/33", "[::1]/129", "name.test/24", "2001:db8::1", "*.10.0.0.1",
+		"",
+		"*",
+		"*.",
+		"a.*.test",
+		"example.test:0",
+		"example.test:65536",
+		"example.test:x",
+		"10.0.0.0/33",
+		"[::1]/129",
+		"name.test/24",
+		"2001:db8::1",
+		"*.10.0.0.1",
 	};
 	struct cordon_err err;
 
@@ -217,16 +249,38 @@ static int
 test_refused_ranges(void)
 {
 	static const char *const refused[] = {
-		"127.0.0.1", "127.255.0.9", "10.1.2.3", "172.16.0.1", "172.31.255.255",
-		"192.168.1.1", "100.64.0.1", "100.127.255.255", "169.254.169.254", "169.254.1.1",
-		"0.0.0.0", "224.0.0.1", "239.255.255.250", "255.255.255.255", "240.0.0.1",
-		"::1", "::", "fc00::1", "fd00:ec2::254", "fe80::1", "ff02::1", "::ffff:127.0.0.1",
-		"::ffff:10.0.0.1", "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "2002:7f00:1::1",
-		"::127.0.0.1", "64:ff9b:1::1",
+		"127.0.0.1",
+		"127.255.0.9",
+		"10.1.2.3",
+		"172.16.0.1",
+		"172.31.255.255",
+		"192.168.1.1",
+		"100.64.0.1",
+		"100.127.255.255",
+		"169.254.169.254",
+		"169.254.1.1",
+		"0.0.0.0",
+		"224.0.0.1",
+		"239.255.255.250",
+		"255.255.255.255",
+		"240.0.0.1",
+		"::1",
+		"::",
+		"fc00::1",
+		"fd00:ec2::254",
+		"fe80::1",
+		"ff02::1",
+		"::ffff:127.0.0.1",
+		"::ffff:10.0.0.1",
+		"64:ff9b::7f00:1",
+		"64:ff9b::a9fe:a9fe",
+		"2002:7f00:1::1",
+		"::127.0.0.1",
+		"64:ff9b:1::1",
 	};
 	static const char *const ok[] = {
-		"198.51.100.7", "203.0.113.9", "198.18.0.2", "8.8.8.8", "172.32.0.1", "100.128.0.1",
-		"2001:db8::1", "64:ff9b::808:808", "2002:808:808::1",
+		"198.51.100.7", "203.0.113.9", "198.18.0.2",       "8.8.8.8",         "172.32.0.1",
+		"100.128.0.1",  "2001:db8::1", "64:ff9b::808:808", "2002:808:808::1",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(refused); i++)

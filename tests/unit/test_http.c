@@ -21,8 +21,8 @@ test_connect(void)
 	CHECK(req.is_connect);
 	CHECK_STR(req.host, "example.test");
 	CHECK(req.port == 443);
-	CHECK(parse("CONNECT [2001:db8::1]:8443 HTTP/1.1\r\nHost: [2001:db8::1]:8443\r\n\r\n",
-		    &req, &why) == 1);
+	CHECK(parse("CONNECT [2001:db8::1]:8443 HTTP/1.1\r\nHost: [2001:db8::1]:8443\r\n\r\n", &req,
+		    &why) == 1);
 	CHECK_STR(req.host, "2001:db8::1");
 	CHECK(req.port == 8443);
 	CHECK(parse("CONNECT example.test HTTP/1.1\r\nHost: example.test\r\n\r\n", &req, &why) ==
@@ -86,10 +86,14 @@ test_refusals(void)
 		{ "GET http://a.test/ HTTP/1.1\r\nHost: a.test\r\nHost: a.test\r\n\r\n", 400 },
 		{ "GET http://u@a.test/ HTTP/1.1\r\nHost: a.test\r\n\r\n", 400 },
 		{ "POST http://a.test/ HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\n"
-		  "Transfer-Encoding: chunked\r\n\r\n", 400 },
+		  "Transfer-Encoding: chunked\r\n\r\n",
+		  400 },
 		{ "POST http://a.test/ HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\n"
-		  "Content-Length: 4\r\n\r\n", 400 },
-		{ "POST http://a.test/ HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501 },
+		  "Content-Length: 4\r\n\r\n",
+		  400 },
+		{ "POST http://a.test/ HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: gzip, "
+		  "chunked\r\n\r\n",
+		  501 },
 		{ "GET http://a.test/ HTTP/1.1\r\nHost: a.test\r\nX: a\r\n folded\r\n\r\n", 400 },
 		{ "GET http://a.test/ HTTP/1.1\r\nHost: a.test\r\nBad Name: a\r\n\r\n", 400 },
 		{ "GET http://a.test/ HTTP/1.1\r\nHost: a.test\r\nX: a\rb\r\n\r\n", 400 },

@@ -16,23 +16,23 @@ hello(uint8_t *out, const char *sni, int split)
 	body[b++] = 3;
 	memset(body + b, 0x11, 32);
 	b += 32;
-	body[b++] = 0;			/* session id */
+	body[b++] = 0; /* session id */
 	body[b++] = 0;
-	body[b++] = 2;			/* cipher suites */
+	body[b++] = 2; /* cipher suites */
 	body[b++] = 0x13;
 	body[b++] = 0x01;
-	body[b++] = 1;			/* compression */
+	body[b++] = 1; /* compression */
 	body[b++] = 0;
 	body[b++] = (uint8_t)(ext_len >> 8);
 	body[b++] = (uint8_t)ext_len;
 	if (sni) {
-		body[b++] = 0;		/* server_name */
+		body[b++] = 0; /* server_name */
 		body[b++] = 0;
 		body[b++] = (uint8_t)((n + 5) >> 8);
 		body[b++] = (uint8_t)(n + 5);
 		body[b++] = (uint8_t)((n + 3) >> 8);
 		body[b++] = (uint8_t)(n + 3);
-		body[b++] = 0;		/* host_name */
+		body[b++] = 0; /* host_name */
 		body[b++] = (uint8_t)(n >> 8);
 		body[b++] = (uint8_t)n;
 		memcpy(body + b, sni, n);
@@ -116,10 +116,10 @@ test_malformed(void)
 	char host[256];
 	size_t n = hello(buf, "x.test", 0);
 
-	buf[5] = 2;	/* not a ClientHello */
+	buf[5] = 2; /* not a ClientHello */
 	CHECK(px_tls_sni(buf, n, host, sizeof(host)) == PX_SNI_BAD);
 	n = hello(buf, "x.test", 0);
-	buf[n - 7] = 0xff;	/* name length past the end */
+	buf[n - 7] = 0xff; /* name length past the end */
 	CHECK(px_tls_sni(buf, n, host, sizeof(host)) == PX_SNI_BAD);
 	return 0;
 }

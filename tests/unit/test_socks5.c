@@ -23,9 +23,12 @@ test_greeting(void)
 static int
 test_requests(void)
 {
-	static const uint8_t dom[] = { 5, 1, 0, 3, 8, 'a', '.', 'e', 'x', '.', 't', 's', 't', 1, 187 };
+	static const uint8_t dom[] = {
+		5, 1, 0, 3, 8, 'a', '.', 'e', 'x', '.', 't', 's', 't', 1, 187
+	};
 	static const uint8_t ip4[] = { 5, 1, 0, 1, 192, 0, 2, 7, 0, 80 };
-	static const uint8_t ip6[] = { 5, 1, 0, 4, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 80 };
+	static const uint8_t ip6[] = { 5, 1, 0, 4, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0,
+				       0, 0, 0, 0, 0,    0,    0,    0,    1, 0, 80 };
 	static const uint8_t bind[] = { 5, 2, 0, 1, 192, 0, 2, 7, 0, 80 };
 	static const uint8_t udp[] = { 5, 3, 0, 1, 192, 0, 2, 7, 0, 80 };
 	static const uint8_t atyp[] = { 5, 1, 0, 9, 1, 2, 3 };
@@ -47,6 +50,14 @@ test_requests(void)
 	CHECK(px_s5_parse_request(atyp, sizeof(atyp), &r) == 1);
 	CHECK(r.reply == PX_S5_ATYP_UNSUPPORTED);
 	CHECK(px_s5_parse_request(nul, sizeof(nul), &r) == -1);
+	{
+		/* a 255-byte name (the wire maximum) does not fit a host name */
+		uint8_t big[4 + 1 + 255 + 2];
+
+		memset(big, 'a', sizeof(big));
+		memcpy(big, "\x05\x01\x00\x03\xff", 5);
+		CHECK(px_s5_parse_request(big, sizeof(big), &r) == -1);
+	}
 	return 0;
 }
 

@@ -142,7 +142,7 @@ class NetNS:
             ["ip", "link", "set", self.vn, "netns", self.name],
             ["ip", "addr", "add", HOST_IP + "/30", "dev", self.vh],
             ["ip", "link", "set", self.vh, "up"],
-            ["ip", "route", "add", PRIV_IP + "/32", "dev", self.vh],
+            ["ip", "route", "replace", PRIV_IP + "/32", "dev", self.vh],
             self.ex(["ip", "addr", "add", NS_IP + "/30", "dev", self.vn]),
             self.ex(["ip", "addr", "add", PRIV_IP + "/32", "dev", self.vn]),
             self.ex(["ip", "link", "set", self.vn, "up"]),
@@ -177,12 +177,21 @@ def upstream(log, bind="127.0.0.1", port=0, name="upstream", tls=None, git_root=
     m = wait_line(p, r"^ready (\d+)")
     if m is None:
         raise RuntimeError("upstream did not start: " + " ".join(cmd))
+    if ns is not None:
+        # the veth link may take a moment to carry traffic: wait until it does
+        ip = NS_IP if bind == "0.0.0.0" else bind
+        for _ in range(100):
+            try:
+                socket.create_connection((ip, int(m.group(1))), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
     return p, int(m.group(1))
 
 
-def proxy(args, env=None):
+def proxy(args, env=None, wrap=()):
     """Start `cordon proxy --listen 127.0.0.1:0 ARGS`; returns (proc, port)."""
-    p = spawn([CORDON, "proxy", "--listen", "127.0.0.1:0"] + args, stdout=subprocess.PIPE,
+    p = spawn(list(wrap) + [CORDON, "proxy", "--listen", "127.0.0.1:0"] + args, stdout=subprocess.PIPE,
               stderr=subprocess.PIPE, env=env or test_env())
     m = wait_line(p, r"listening on 127\.0\.0\.1:(\d+)")
     if m is None:

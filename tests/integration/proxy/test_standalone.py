@@ -13,6 +13,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pxlib import *  # noqa: E402,F403
@@ -252,7 +253,6 @@ def main():
     else:
         rc, out = run(curl + ["-x", f"http://127.0.0.1:{port_a}", f"http://evil.test:{up_port}/alive"])
         ok("denied" in out, "the proxy still serves after hostile input", out)
-    import time
     for _ in range(50):
         fds_after = len(os.listdir(f"/proc/{pid}/fd"))
         if fds_after <= fds_before:
@@ -260,6 +260,53 @@ def main():
         time.sleep(0.1)
     ok(fds_after <= fds_before, f"no fd leak ({fds_before} fds before, {fds_after} after)")
     ok(pa.poll() is None and pb.poll() is None, "both proxies still running")
+
+    # --- limits: the connection count (lowered, test-only) and EMFILE pause accepting
+    pl, port_l = proxy(["-a", "ok.test"], env=test_env(CORDON_TEST_PROXY_MAX_CONNS="5"))
+    held = [socket.create_connection(("127.0.0.1", port_l), timeout=5) for _ in range(5)]
+    time.sleep(0.3)
+    extra = socket.create_connection(("127.0.0.1", port_l), timeout=5)
+    extra.sendall(b"GET http://evil.test/ HTTP/1.1\r\nHost: evil.test\r\n\r\n")
+    extra.settimeout(1.0)
+    try:
+        got = extra.recv(4096)
+    except socket.timeout:
+        got = None
+    ok(got is None, "at the connection limit (5) a sixth connection waits in the backlog", got)
+    held[0].close()
+    extra.settimeout(10)
+    try:
+        got = extra.recv(4096)
+    except OSError as e:
+        got = repr(e).encode()
+    ok(b"403" in got, "...and is served as soon as a slot frees", got)
+    for h in held[1:] + [extra]:
+        h.close()
+    stop(pl)
+
+    pe, port_e = proxy(["-a", "ok.test"], wrap=["prlimit", "--nofile=24:24"])
+    many = []
+    for _ in range(60):
+        try:
+            many.append(socket.create_connection(("127.0.0.1", port_e), timeout=5))
+        except OSError:
+            break
+    time.sleep(0.5)
+    ok(pe.poll() is None, f"out of fds (limit 24, {len(many)} clients): the proxy keeps running")
+    for h in many:
+        h.close()
+    got = b""
+    for _ in range(50):
+        try:
+            st, text = http_get_raw(port_e, "http://evil.test/after-emfile")
+            got = text.encode()
+            if st == 403:
+                break
+        except OSError:
+            pass
+        time.sleep(0.1)
+    ok(b"403" in got, "...and serves again once fds are free (accept resumed)", got[:300])
+    stop(pe)
     if ns:
         ns.close()
     done()

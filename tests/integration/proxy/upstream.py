@@ -84,6 +84,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._log()
         if self.path.startswith("/git/") and self.server.git_root:
             return self._git()
+        if self.path.startswith("/big"):
+            n = 32 << 20
+            self.send_response(200)
+            self.send_header("Content-Length", str(n))
+            self.end_headers()
+            chunk = b"x" * 65536
+            try:
+                for _ in range(n // len(chunk)):
+                    self.wfile.write(chunk)
+            except OSError:
+                pass
+            return
         if self.path.startswith("/chunked"):
             return self._send(200, b"chunked body from " + self.server.name.encode() + b"\n", chunked=True)
         self._send(200, b"hello from " + self.server.name.encode() + b"\n")
