@@ -9,7 +9,7 @@ MESON_OPTS ?=
 BUILD_PKGS = gcc pkg-config meson ninja-build libseccomp-dev libjansson-dev \
 	libc-ares-dev libssl-dev
 TEST_PKGS = iproute2 util-linux procps curl python3 git passwd mandoc clang-format
-BENCH_PKGS = hyperfine bubblewrap wrk time
+BENCH_PKGS = hyperfine bubblewrap wrk time squid tinyproxy
 FUZZ_PKGS = clang libclang-rt-14-dev
 
 .PHONY: all build run test install bench fuzz clean deps deps-run deps-test deps-bench deps-fuzz asan valgrind

@@ -15,7 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct hook_ctx ctx = { .home = "/home/u", .cwd = "/home/u/p",
+	static const struct hook_ctx ctx = { .home = "/home/u",
+					     .cwd = "/home/u/p",
 					     .sandboxed = true };
 	struct hook_request req;
 	struct hook_verdict v;

@@ -33,9 +33,8 @@
 
 static int n_fail;
 
-static void
-report(const char *name, const char *expected, int pass, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static void report(const char *name, const char *expected, int pass, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
 report(const char *name, const char *expected, int pass, const char *fmt, ...)
@@ -158,7 +157,9 @@ probe_audit_log(const char *path)
 		close(fd);
 	}
 	report("audit log unreadable inside", "no content", n <= 0, "%s",
-	       n > 0 ? "READABLE (hole)" : fd < 0 ? strerror(errno) : "empty");
+	       n > 0    ? "READABLE (hole)"
+	       : fd < 0 ? strerror(errno)
+			: "empty");
 	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK);
 	e = errno;
 	if (fd >= 0)
@@ -311,10 +312,12 @@ probe_nested_userns(void)
 		_exit(0);
 	if (pid > 0) {
 		waitpid(pid, NULL, 0);
-		report("no nested user namespace", "clone(CLONE_NEWUSER) refused", 0, "CREATED (hole)");
+		report("no nested user namespace", "clone(CLONE_NEWUSER) refused", 0,
+		       "CREATED (hole)");
 		return;
 	}
-	report("no nested user namespace", "clone(CLONE_NEWUSER) refused", 1, "%s", strerror(errno));
+	report("no nested user namespace", "clone(CLONE_NEWUSER) refused", 1, "%s",
+	       strerror(errno));
 }
 
 int

@@ -26,34 +26,34 @@
 #include "common/xalloc.h"
 #include "presets/presets.h"
 
-#define SHIM_TAG "cordon-shim"	/* marks a wrapper written by `cordon shim install` */
+#define SHIM_TAG "cordon-shim" /* marks a wrapper written by `cordon shim install` */
 
 static const char agent_usage[] =
-	"Usage: cordon AGENT [OPTIONS --] [AGENT ARGS...]     AGENT: claude, codex, gemini\n"
-	"\n"
-	"Run the agent in a cordon sandbox with its preset: its model API hosts\n"
-	"allowed, its state directory writable (e.g. ~/.claude) while its own\n"
-	"settings and hook files stay read-only, IS_SANDBOX=1, its own sandbox off\n"
-	"(cordon is the boundary), its API key variable passed through while every\n"
-	"other secret stays scrubbed. For Claude Code, `cordon hook claude` is\n"
-	"added as a PreToolUse hook on its command line.\n"
-	"\n"
-	"Options (only before a `--`; without one, all arguments go to the agent;\n"
-	"`cordon AGENT -- --help` shows the agent's own help):\n"
-	"      --with PRESET    add a toolchain preset: node, python, rust, go, java\n"
-	"                       (caches writable, registries read from your own\n"
-	"                       configuration allowed) (repeatable)\n"
-	"      --bin PATH       the agent's binary (default: first in PATH that is\n"
-	"                       not a cordon shim)\n"
-	"      --rw PATH, --ro PATH, --allow-domain PAT   passed to `cordon run`\n"
-	"      --dry-run        print the `cordon run` command and exit\n"
-	"  -v, --verbose        say what the preset resolved to\n"
-	"  -h, --help           this text\n"
-	"\n"
-	"Examples:\n"
-	"  cordon claude\n"
-	"  cordon claude -- --version\n"
-	"  cordon codex --with node --allow-domain api.github.com -- exec 'fix the tests'\n";
+    "Usage: cordon AGENT [OPTIONS --] [AGENT ARGS...]     AGENT: claude, codex, gemini\n"
+    "\n"
+    "Run the agent in a cordon sandbox with its preset: its model API hosts\n"
+    "allowed, its state directory writable (e.g. ~/.claude) while its own\n"
+    "settings and hook files stay read-only, IS_SANDBOX=1, its own sandbox off\n"
+    "(cordon is the boundary), its API key variable passed through while every\n"
+    "other secret stays scrubbed. For Claude Code, `cordon hook claude` is\n"
+    "added as a PreToolUse hook on its command line.\n"
+    "\n"
+    "Options (only before a `--`; without one, all arguments go to the agent;\n"
+    "`cordon AGENT -- --help` shows the agent's own help):\n"
+    "      --with PRESET    add a toolchain preset: node, python, rust, go, java\n"
+    "                       (caches writable, registries read from your own\n"
+    "                       configuration allowed) (repeatable)\n"
+    "      --bin PATH       the agent's binary (default: first in PATH that is\n"
+    "                       not a cordon shim)\n"
+    "      --rw PATH, --ro PATH, --allow-domain PAT   passed to `cordon run`\n"
+    "      --dry-run        print the `cordon run` command and exit\n"
+    "  -v, --verbose        say what the preset resolved to\n"
+    "  -h, --help           this text\n"
+    "\n"
+    "Examples:\n"
+    "  cordon claude\n"
+    "  cordon claude -- --version\n"
+    "  cordon codex --with node --allow-domain api.github.com -- exec 'fix the tests'\n";
 
 struct argvec {
 	char **v;
@@ -108,7 +108,7 @@ find_program(const char *name)
 		struct stat st;
 
 		if (dir[0] != '/')
-			continue;	/* a relative PATH entry depends on the cwd: skip */
+			continue; /* a relative PATH entry depends on the cwd: skip */
 		cand = xasprintf("%s/%s", dir, name);
 		if (stat(cand, &st) < 0 || !S_ISREG(st.st_mode) || access(cand, X_OK) < 0)
 			continue;
@@ -258,8 +258,9 @@ env_pass_policy(const struct preset_strv *names)
 	o += (size_t)snprintf(buf + o, sizeof(buf) - o,
 			      "{\"sandbox\":{\"credentials\":{\"envVars\":[");
 	for (size_t i = 0; i < names->n && o < sizeof(buf) - 128; i++)
-		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s{\"name\":\"%s\",\"mode\":\"allow\"}",
-				      i ? "," : "", names->v[i]);
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o,
+				      "%s{\"name\":\"%s\",\"mode\":\"allow\"}", i ? "," : "",
+				      names->v[i]);
 	o += (size_t)snprintf(buf + o, sizeof(buf) - o, "]}}}\n");
 	if (o >= sizeof(buf) || fd_write_all(fd, buf, o) < 0) {
 		close(fd);
@@ -386,8 +387,9 @@ cli_agent(int argc, char **argv)
 		const struct cordon_preset *t = preset_lookup(withs[i]);
 
 		if (t == NULL || t->kind != PRESET_TOOLCHAIN) {
-			status = cli_usage_error(name, "no toolchain preset called '%s' (node, python, "
-						       "rust, go, java)",
+			status = cli_usage_error(name,
+						 "no toolchain preset called '%s' (node, python, "
+						 "rust, go, java)",
 						 withs[i]);
 			goto out;
 		}

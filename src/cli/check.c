@@ -34,24 +34,28 @@
 #include "sandbox/sandbox.h"
 
 static const char check_usage[] =
-	"Usage: cordon check [--json] [RUN OPTIONS...]\n"
-	"\n"
-	"Run probes inside a sandbox built with the given `cordon run` options and\n"
-	"print, for each wall, what was expected and what was observed. Exit 0 when\n"
-	"every probe passes, 1 when any wall has a hole, 125 when the check could\n"
-	"not run. Nothing outside a temporary directory is written.\n"
-	"\n"
-	"Options:\n"
-	"      --json    one JSON object per probe, in an array\n"
-	"      --target HOST:PORT\n"
-	"                a destination the policy approves (give --allow-domain HOST\n"
-	"                too): the check proves it is reachable through the proxy\n"
-	"  -h, --help    this text\n";
+    "Usage: cordon check [--json] [RUN OPTIONS...]\n"
+    "\n"
+    "Run probes inside a sandbox built with the given `cordon run` options and\n"
+    "print, for each wall, what was expected and what was observed. Exit 0 when\n"
+    "every probe passes, 1 when any wall has a hole, 125 when the check could\n"
+    "not run. Nothing outside a temporary directory is written.\n"
+    "\n"
+    "Options:\n"
+    "      --json    one JSON object per probe, in an array\n"
+    "      --target HOST:PORT\n"
+    "                a destination the policy approves (give --allow-domain HOST\n"
+    "                too): the check proves it is reachable through the proxy\n"
+    "  -h, --help    this text\n";
 
 /* Credential locations probed when they exist (DESIGN.md §3). */
 static const char *const credential_paths[] = {
-	".ssh", ".aws", ".config/gcloud", ".azure", ".kube", ".docker/config.json", ".netrc",
-	".git-credentials", ".npmrc", ".pypirc", ".gnupg",
+	".ssh",           ".aws",
+	".config/gcloud", ".azure",
+	".kube",          ".docker/config.json",
+	".netrc",         ".git-credentials",
+	".npmrc",         ".pypirc",
+	".gnupg",
 };
 
 struct probe_row {
@@ -169,8 +173,9 @@ judge:
 		 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
 		 access(marker, F_OK) == 0 ? "RAN" : "not run");
 	snprintf(row->result, sizeof(row->result), "%s",
-		 WIFEXITED(status) && WEXITSTATUS(status) == 125 && access(marker, F_OK) != 0 ? "PASS"
-											  : "FAIL");
+		 WIFEXITED(status) && WEXITSTATUS(status) == 125 && access(marker, F_OK) != 0
+		     ? "PASS"
+		     : "FAIL");
 	unlink(marker);
 	return;
 skip:
@@ -311,7 +316,9 @@ cli_check(int argc, char **argv)
 	}
 	{
 		static const char *const host_sockets[] = {
-			"/var/run/docker.sock", "/run/docker.sock", "/run/dbus/system_bus_socket",
+			"/var/run/docker.sock",
+			"/run/docker.sock",
+			"/run/dbus/system_bus_socket",
 			"/var/run/dbus/system_bus_socket",
 		};
 		const char *agent = getenv("SSH_AUTH_SOCK");
@@ -326,8 +333,8 @@ cli_check(int argc, char **argv)
 			av[ac++] = xstrdup(agent);
 		}
 	}
-	for (size_t i = 0; home != NULL && i < ARRAY_SIZE(credential_paths) && ac < (size_t)argc + 60;
-	     i++) {
+	for (size_t i = 0;
+	     home != NULL && i < ARRAY_SIZE(credential_paths) && ac < (size_t)argc + 60; i++) {
 		char p[PATH_MAX];
 
 		snprintf(p, sizeof(p), "%s/%s", home, credential_paths[i]);
@@ -388,8 +395,9 @@ cli_check(int argc, char **argv)
 		fclose(in);
 	waitpid(pid, &status, 0);
 	if (n_rows == 0) {
-		fprintf(stderr, "cordon: check: the sandbox did not run the probes (exit %d)\n"
-				"Hint: `cordon run -- true` with the same options shows why\n",
+		fprintf(stderr,
+			"cordon: check: the sandbox did not run the probes (exit %d)\n"
+			"Hint: `cordon run -- true` with the same options shows why\n",
 			WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 		rm_rf(tmpl);
 		return 125;
@@ -404,7 +412,9 @@ cli_check(int argc, char **argv)
 		snprintf(r->name, sizeof(r->name), "Landlock available");
 		snprintf(r->expected, sizeof(r->expected), "ABI >= 1 (fs rules)");
 		snprintf(r->observed, sizeof(r->observed), "ABI %d%s", abi,
-			 abi >= 6 ? " (scoping too)" : abi >= 4 ? " (TCP rules too)" : "");
+			 abi >= 6   ? " (scoping too)"
+			 : abi >= 4 ? " (TCP rules too)"
+				    : "");
 		snprintf(r->result, sizeof(r->result), "%s", abi >= 1 ? "PASS" : "FAIL");
 		r = &rows[n_rows++];
 		snprintf(r->name, sizeof(r->name), "resource limits mechanism");

@@ -27,31 +27,31 @@
 #include "common/xalloc.h"
 #include "hook/hook.h"
 
-#define HOOK_EXIT_BLOCK 2	/* Claude Code: block the tool call, stderr to the model */
+#define HOOK_EXIT_BLOCK 2 /* Claude Code: block the tool call, stderr to the model */
 
 static const char hook_usage[] =
-	"Usage: cordon hook claude [--log FILE]\n"
-	"       cordon hook install claude [--settings FILE] [--command CMD]\n"
-	"       cordon hook uninstall claude [--settings FILE]\n"
-	"\n"
-	"`cordon hook claude` is a Claude Code PreToolUse hook: it reads the tool call\n"
-	"as JSON on stdin and answers allow, deny or ask with the reason on stdout.\n"
-	"Bash commands are checked against cordon's command policy (deletion of / or\n"
-	"home, download-and-run, sandbox escapes, credential reads, writes to agent\n"
-	"settings, git hooks and shell start-up files). Inside cordon the default is\n"
-	"allow; outside, calls no rule covers are left to Claude Code's own prompt.\n"
-	"Any error blocks the call (exit 2).\n"
-	"\n"
-	"`install` adds the hook for the Bash tool to ~/.claude/settings.json (or\n"
-	"FILE), keeping every other setting and a copy of the old file in FILE.bak.\n"
-	"Running it twice changes nothing. `uninstall` removes it again.\n"
-	"\n"
-	"Options:\n"
-	"      --log FILE       append one JSON line per decision to FILE\n"
-	"                       (default: $CORDON_HOOK_LOG when set)\n"
-	"      --settings FILE  settings file to edit (default ~/.claude/settings.json)\n"
-	"      --command CMD    hook command to write (default: this cordon binary)\n"
-	"  -h, --help           this text\n";
+    "Usage: cordon hook claude [--log FILE]\n"
+    "       cordon hook install claude [--settings FILE] [--command CMD]\n"
+    "       cordon hook uninstall claude [--settings FILE]\n"
+    "\n"
+    "`cordon hook claude` is a Claude Code PreToolUse hook: it reads the tool call\n"
+    "as JSON on stdin and answers allow, deny or ask with the reason on stdout.\n"
+    "Bash commands are checked against cordon's command policy (deletion of / or\n"
+    "home, download-and-run, sandbox escapes, credential reads, writes to agent\n"
+    "settings, git hooks and shell start-up files). Inside cordon the default is\n"
+    "allow; outside, calls no rule covers are left to Claude Code's own prompt.\n"
+    "Any error blocks the call (exit 2).\n"
+    "\n"
+    "`install` adds the hook for the Bash tool to ~/.claude/settings.json (or\n"
+    "FILE), keeping every other setting and a copy of the old file in FILE.bak.\n"
+    "Running it twice changes nothing. `uninstall` removes it again.\n"
+    "\n"
+    "Options:\n"
+    "      --log FILE       append one JSON line per decision to FILE\n"
+    "                       (default: $CORDON_HOOK_LOG when set)\n"
+    "      --settings FILE  settings file to edit (default ~/.claude/settings.json)\n"
+    "      --command CMD    hook command to write (default: this cordon binary)\n"
+    "  -h, --help           this text\n";
 
 static const char *
 home_dir(void)
@@ -261,7 +261,8 @@ hook_edit(bool install, const char *settings, const char *command)
 
 			if (n < 0) {
 				cordon_err_set(&err, errno, "cannot find the cordon binary");
-				cordon_err_hint(&err, "pass --command '/path/to/cordon hook claude'");
+				cordon_err_hint(&err,
+						"pass --command '/path/to/cordon hook claude'");
 				cli_print_err(&err);
 				return 125;
 			}
@@ -348,8 +349,8 @@ cli_hook(int argc, char **argv)
 			return HOOK_EXIT_BLOCK;
 		}
 	}
-	if (optind < argc && (strcmp(argv[optind], "install") == 0 ||
-			      strcmp(argv[optind], "uninstall") == 0))
+	if (optind < argc &&
+	    (strcmp(argv[optind], "install") == 0 || strcmp(argv[optind], "uninstall") == 0))
 		verb = argv[optind++];
 	if (optind < argc)
 		agent = argv[optind++];
@@ -371,7 +372,8 @@ cli_hook(int argc, char **argv)
 	}
 	if (verb == NULL) {
 		if (edit_opts) {
-			cli_usage_error("hook", "--settings and --command belong to `hook install`");
+			cli_usage_error("hook",
+					"--settings and --command belong to `hook install`");
 			return HOOK_EXIT_BLOCK;
 		}
 		return hook_answer(log_path);

@@ -26,36 +26,34 @@ extern char **environ;
 #define MAX_PATH_RULES (POLICY_MAX_MOUNTS + 64)
 
 static const char run_usage[] =
-	"Usage: cordon run [OPTIONS] [--] CMD [ARG...]\n"
-	"\n"
-	"Run CMD in a fresh sandbox: the host read-only, the workspace read-write,\n"
-	"private /tmp, own pid/net/ipc/uts/cgroup/user namespaces, no capabilities,\n"
-	"no network but loopback.\n"
-	"\n"
-	"Options:\n"
-	"  -w, --workspace DIR  read-write workspace and working directory (default: .)\n"
-	"      --rw PATH        also bind PATH read-write (repeatable)\n"
-	"      --ro PATH        bind PATH read-only, even inside the workspace (repeatable)\n"
-	"      --mask PATH      hide PATH: empty file or directory in its place (repeatable)\n"
-	CLI_RUN_POLICY_USAGE
-	"      --audit-log PATH audit log file (default:\n"
-	"                       ~/.local/state/cordon/audit/audit.jsonl)\n"
-	"      --no-exec-audit  do not record each program started inside\n"
-	"      --otlp-endpoint URL  also send audit records to an OTLP/HTTP collector\n"
-	"      --syslog         also send audit records to syslog\n"
-	"      --allow-domain PAT  let the command reach PAT through cordon's proxy:\n"
-	"                       example.com, *.example.com (subdomains, not the apex),\n"
-	"                       192.0.2.0/24, each optionally :PORT (repeatable);\n"
-	"                       nothing else leaves the sandbox\n"
-	"      --deny-domain PAT  refuse PAT even if allowed (repeatable)\n"
-	"      --resolve HOST:ADDR  resolve HOST to ADDR in the proxy. Test-only:\n"
-	"                       honoured only with CORDON_TEST_HOOKS=1\n"
-	CLI_WALLS_USAGE
-	"  -v, --verbose        say what is being set up, explain proxy denials\n"
-	"  -h, --help           this text\n"
-	"\n"
-	"Exit status: CMD's own; 128+N if it died of signal N; 125 cordon error\n"
-	"(nothing ran); 126 CMD cannot be executed; 127 CMD not found.\n";
+    "Usage: cordon run [OPTIONS] [--] CMD [ARG...]\n"
+    "\n"
+    "Run CMD in a fresh sandbox: the host read-only, the workspace read-write,\n"
+    "private /tmp, own pid/net/ipc/uts/cgroup/user namespaces, no capabilities,\n"
+    "no network but loopback.\n"
+    "\n"
+    "Options:\n"
+    "  -w, --workspace DIR  read-write workspace and working directory (default: .)\n"
+    "      --rw PATH        also bind PATH read-write (repeatable)\n"
+    "      --ro PATH        bind PATH read-only, even inside the workspace (repeatable)\n"
+    "      --mask PATH      hide PATH: empty file or directory in its place "
+    "(repeatable)\n" CLI_RUN_POLICY_USAGE "      --audit-log PATH audit log file (default:\n"
+    "                       ~/.local/state/cordon/audit/audit.jsonl)\n"
+    "      --no-exec-audit  do not record each program started inside\n"
+    "      --otlp-endpoint URL  also send audit records to an OTLP/HTTP collector\n"
+    "      --syslog         also send audit records to syslog\n"
+    "      --allow-domain PAT  let the command reach PAT through cordon's proxy:\n"
+    "                       example.com, *.example.com (subdomains, not the apex),\n"
+    "                       192.0.2.0/24, each optionally :PORT (repeatable);\n"
+    "                       nothing else leaves the sandbox\n"
+    "      --deny-domain PAT  refuse PAT even if allowed (repeatable)\n"
+    "      --resolve HOST:ADDR  resolve HOST to ADDR in the proxy. Test-only:\n"
+    "                       honoured only with CORDON_TEST_HOOKS=1\n" CLI_WALLS_USAGE
+    "  -v, --verbose        say what is being set up, explain proxy denials\n"
+    "  -h, --help           this text\n"
+    "\n"
+    "Exit status: CMD's own; 128+N if it died of signal N; 125 cordon error\n"
+    "(nothing ran); 126 CMD cannot be executed; 127 CMD not found.\n";
 
 enum { OPT_RW = 256, OPT_RO, OPT_MASK, OPT_BIND_SELF };
 
@@ -274,8 +272,9 @@ workspace_ok(const char *ws, struct cordon_err *err)
 	if (!S_ISDIR(st.st_mode))
 		return cordon_err_set(err, ENOTDIR, "workspace %s", ws);
 	if (strcmp(ws, "/") == 0) {
-		cordon_err_set(err, 0, "refusing / as the workspace: the whole host would be "
-				       "writable");
+		cordon_err_set(err, 0,
+			       "refusing / as the workspace: the whole host would be "
+			       "writable");
 		return cordon_err_hint(err, "run cordon from your project directory, or pass "
 					    "--workspace DIR");
 	}
@@ -315,9 +314,9 @@ add_self_mount(struct sb_mount *mounts, size_t *n, size_t max)
 /* The audit trail of one run (docs/audit-schema.md). */
 struct run_audit {
 	struct audit_options opts;
-	bool exec;			/* exec audit (seccomp notification on execve) */
+	bool exec; /* exec audit (seccomp notification on execve) */
 	struct cordon_audit *log;
-	char *const *argv;		/* the command */
+	char *const *argv; /* the command */
 };
 
 static void
@@ -379,8 +378,9 @@ run_audit_begin(struct run_audit *ra, struct sb_spec *spec, struct sb_mount *mou
 		audit_close(ra->log);
 		ra->log = NULL;
 		cordon_err_set(err, *n_mounts < max ? ENOMEM : 0, "audit log mask");
-		return cordon_err_hint(err, "the audit log needs one path rule of its own (at "
-					    "most %zu)",
+		return cordon_err_hint(err,
+				       "the audit log needs one path rule of its own (at "
+				       "most %zu)",
 				       max - 1);
 	}
 	memset(&mounts[*n_mounts], 0, sizeof(mounts[*n_mounts]));
@@ -500,7 +500,8 @@ cli_run(int argc, char **argv)
 		case OPT_ALLOW_DOMAIN:
 		case OPT_DENY_DOMAIN:
 			/* Through the policy's command-line layer: managed locks apply. */
-			if (cli_run_policy_add_domain(&rp, optarg, c == OPT_DENY_DOMAIN, &err) < 0) {
+			if (cli_run_policy_add_domain(&rp, optarg, c == OPT_DENY_DOMAIN, &err) <
+			    0) {
 				cli_print_err(&err);
 				goto out;
 			}
@@ -551,7 +552,8 @@ cli_run(int argc, char **argv)
 			goto out;
 		}
 		if (n_mounts == ARRAY_SIZE(mounts)) {
-			status = cli_usage_error("run", "more than %zu path rules", ARRAY_SIZE(mounts));
+			status =
+			    cli_usage_error("run", "more than %zu path rules", ARRAY_SIZE(mounts));
 			goto out;
 		}
 		mounts[n_mounts].kind = kind;
@@ -591,7 +593,7 @@ cli_run(int argc, char **argv)
 	/* The effective domain lists, from every layer, are the proxy's rules. */
 	for (int deny = 0; deny < 2; deny++) {
 		const struct policy_rules *l =
-			&rp.pol.lists[deny ? POLICY_NET_DENIED_DOMAINS : POLICY_NET_ALLOWED_DOMAINS];
+		    &rp.pol.lists[deny ? POLICY_NET_DENIED_DOMAINS : POLICY_NET_ALLOWED_DOMAINS];
 
 		for (size_t i = 0; i < l->n; i++)
 			if (run_net_option(&rn, deny ? OPT_DENY_DOMAIN : OPT_ALLOW_DOMAIN,
@@ -599,8 +601,8 @@ cli_run(int argc, char **argv)
 				goto out;
 	}
 	private_home = private_home_for(rp.have_home ? rp.home : getenv("HOME"), workspace);
-	env = fix_tmpdir(add_proxy_env(cli_run_policy_env(&rp, environ), RUN_PROXY_PORT),
-			 workspace);
+	env =
+	    fix_tmpdir(add_proxy_env(cli_run_policy_env(&rp, environ), RUN_PROXY_PORT), workspace);
 	memset(&spec, 0, sizeof(spec));
 	spec.workspace = workspace;
 	spec.argv = argv + optind;

@@ -15,10 +15,10 @@
  * accepts NULL / -1 and preserves errno. Ownership leaves a cleanup variable
  * only through steal_ptr() / steal_fd().
  */
-#define _cleanup_(fn) __attribute__((cleanup(fn)))
-#define _cleanup_free_ _cleanup_(cordon_freep)
-#define _cleanup_close_ _cleanup_(cordon_closep)
-#define _cleanup_fclose_ _cleanup_(cordon_fclosep)
+#define _cleanup_(fn)      __attribute__((cleanup(fn)))
+#define _cleanup_free_     _cleanup_(cordon_freep)
+#define _cleanup_close_    _cleanup_(cordon_closep)
+#define _cleanup_fclose_   _cleanup_(cordon_fclosep)
 #define _cleanup_closedir_ _cleanup_(cordon_closedirp)
 #define _cleanup_kill_pid_ _cleanup_(cordon_kill_pidp)
 

@@ -12,9 +12,9 @@
  * in theory, so the sandbox child reports {step, errno} instead).
  */
 struct cordon_err {
-	int code;		/* errno-style code, 0 when not errno-related */
-	char msg[256];		/* "open /x: No such file or directory" */
-	char hint[256];		/* optional "Hint: ..." text, without the prefix */
+	int code;       /* errno-style code, 0 when not errno-related */
+	char msg[256];  /* "open /x: No such file or directory" */
+	char hint[256]; /* optional "Hint: ..." text, without the prefix */
 };
 
 /*
@@ -23,15 +23,15 @@ struct cordon_err {
  * err may be NULL. Preserves errno.
  */
 int cordon_err_set(struct cordon_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Prepend "<fmt>: " to err->msg. Returns -1. Preserves errno. */
 int cordon_err_wrap(struct cordon_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Set err->hint (shown as "Hint: ..." by the CLI). Returns -1. */
 int cordon_err_hint(struct cordon_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Reset err to "no error". */
 void cordon_err_clear(struct cordon_err *err);

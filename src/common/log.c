@@ -15,6 +15,9 @@ log_setlevel(int level)
 	log_verbosity = level;
 }
 
+static void log_vmsg(int with_errno, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 log_vmsg(int with_errno, int code, const char *fmt, va_list ap)
 {

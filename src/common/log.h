@@ -14,7 +14,7 @@ extern int log_verbosity;
 void log_setlevel(int level);
 void log_msg(int level, int with_errno, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 __attribute__((noreturn)) void log_fatal(int with_errno, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #define log_debug(fmt, ...)                                                                        \
 	do {                                                                                       \
@@ -33,7 +33,7 @@ __attribute__((noreturn)) void log_fatal(int with_errno, const char *fmt, ...)
 	do {                                                                                       \
 		log_msg(LOG_LEVEL_WARN, 0, fmt, ##__VA_ARGS__);                                    \
 	} while (0)
-#define fatal(fmt, ...) log_fatal(1, fmt, ##__VA_ARGS__)
+#define fatal(fmt, ...)  log_fatal(1, fmt, ##__VA_ARGS__)
 #define fatalx(fmt, ...) log_fatal(0, fmt, ##__VA_ARGS__)
 
 #endif

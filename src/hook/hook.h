@@ -25,12 +25,12 @@
  *    "permissionDecisionReason": "..."}}
  */
 
-#define HOOK_MAX_INPUT (1024 * 1024)	/* bytes of JSON accepted on stdin */
-#define HOOK_MAX_COMMAND (64 * 1024)	/* longer Bash commands are "ask" */
-#define HOOK_MAX_DEPTH 4		/* nested sh -c / eval / $( ) analysed */
+#define HOOK_MAX_INPUT   (1024 * 1024) /* bytes of JSON accepted on stdin */
+#define HOOK_MAX_COMMAND (64 * 1024)   /* longer Bash commands are "ask" */
+#define HOOK_MAX_DEPTH   4             /* nested sh -c / eval / $( ) analysed */
 
 enum hook_decision {
-	HOOK_DEFER = 0,		/* no opinion: the agent's own permission flow decides */
+	HOOK_DEFER = 0, /* no opinion: the agent's own permission flow decides */
 	HOOK_ALLOW,
 	HOOK_ASK,
 	HOOK_DENY,
@@ -38,27 +38,27 @@ enum hook_decision {
 
 /* One parsed hook call. Strings are owned by the struct (hook_request_free). */
 struct hook_request {
-	char *event;		/* hook_event_name, e.g. "PreToolUse" */
-	char *tool_name;	/* "Bash", "Write", "Edit", "Read", ... */
-	char *command;		/* tool_input.command (Bash), else NULL */
-	char *file_path;	/* tool_input.file_path or .notebook_path, else NULL */
-	char *cwd;		/* cwd, may be NULL */
-	char *session_id;	/* may be NULL */
-	char *tool_use_id;	/* may be NULL */
+	char *event;       /* hook_event_name, e.g. "PreToolUse" */
+	char *tool_name;   /* "Bash", "Write", "Edit", "Read", ... */
+	char *command;     /* tool_input.command (Bash), else NULL */
+	char *file_path;   /* tool_input.file_path or .notebook_path, else NULL */
+	char *cwd;         /* cwd, may be NULL */
+	char *session_id;  /* may be NULL */
+	char *tool_use_id; /* may be NULL */
 };
 
 /* The answer to one call. reason is what the model is told. */
 struct hook_verdict {
 	enum hook_decision decision;
-	const char *rule;	/* short stable rule id for the audit log ("rm-root") */
+	const char *rule; /* short stable rule id for the audit log ("rm-root") */
 	char reason[512];
 };
 
 /* Context the policy needs but may not look up itself (pure). */
 struct hook_ctx {
-	const char *home;	/* the user's home directory, may be NULL */
-	const char *cwd;	/* the tool call's cwd, may be NULL */
-	bool sandboxed;		/* running inside cordon: default is allow, else defer */
+	const char *home; /* the user's home directory, may be NULL */
+	const char *cwd;  /* the tool call's cwd, may be NULL */
+	bool sandboxed;   /* running inside cordon: default is allow, else defer */
 };
 
 /*

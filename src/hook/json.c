@@ -66,8 +66,9 @@ hook_parse(const char *buf, size_t len, struct hook_request *req, struct cordon_
 		    has_embedded_nul(input, "notebook_path")) {
 			json_decref(root);
 			hook_request_free(req);
-			cordon_err_set(err, 0, "hook input has a NUL byte inside a command or "
-						    "path");
+			cordon_err_set(err, 0,
+				       "hook input has a NUL byte inside a command or "
+				       "path");
 			return cordon_err_hint(err, "refused as a likely attempt to hide part of "
 						    "the command");
 		}

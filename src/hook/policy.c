@@ -26,9 +26,8 @@ struct pctx {
 
 static void analyse(struct pctx *pc, const char *s, size_t len, bool *fetches);
 
-static void
-raise_v(struct pctx *pc, enum hook_decision d, const char *rule, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static void raise_v(struct pctx *pc, enum hook_decision d, const char *rule, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
 raise_v(struct pctx *pc, enum hook_decision d, const char *rule, const char *fmt, ...)
@@ -102,12 +101,32 @@ has_piece(const char *w, const char *pat, bool prefix)
 
 /* Credentials: reading them from a tool call is never needed for coding. */
 static const char *const cred_pieces[] = {
-	".ssh", ".aws", ".config/gcloud", ".azure", ".kube", ".docker/config.json", ".netrc",
-	".git-credentials", ".npmrc", ".pypirc", ".gnupg", ".password-store",
-	".config/gh/hosts.yml", ".local/share/keyrings", ".vault-token",
-	".cargo/credentials", ".cargo/credentials.toml", ".claude/.credentials.json",
-	".mozilla", ".config/google-chrome", ".config/chromium", ".config/BraveSoftware",
-	"/etc/shadow", "/etc/gshadow", "/etc/sudoers", NULL,
+	".ssh",
+	".aws",
+	".config/gcloud",
+	".azure",
+	".kube",
+	".docker/config.json",
+	".netrc",
+	".git-credentials",
+	".npmrc",
+	".pypirc",
+	".gnupg",
+	".password-store",
+	".config/gh/hosts.yml",
+	".local/share/keyrings",
+	".vault-token",
+	".cargo/credentials",
+	".cargo/credentials.toml",
+	".claude/.credentials.json",
+	".mozilla",
+	".config/google-chrome",
+	".config/chromium",
+	".config/BraveSoftware",
+	"/etc/shadow",
+	"/etc/gshadow",
+	"/etc/sudoers",
+	NULL,
 };
 
 static const char *
@@ -162,12 +181,13 @@ protected_hit(const char *w)
 
 /* Commands that only read the paths they are given. */
 static const char *const readers[] = {
-	"cat", "less", "more", "head", "tail", "grep", "egrep", "fgrep", "rg", "ag", "ack", "jq",
-	"yq", "ls", "stat", "diff", "cmp", "wc", "file", "md5sum", "sha1sum", "sha256sum",
-	"sha512sum", "b2sum", "cksum", "bat", "readlink", "realpath", "test", "[", "[[", "echo",
-	"printf", "basename", "dirname", "git", "tree", "du", "nl", "od", "hexdump", "xxd",
-	"strings", "column", "sort", "uniq", "cut", "tr", "awk", "true", "false", "type", "which",
-	"command", NULL,
+	"cat",     "less",     "more",     "head",     "tail",    "grep",      "egrep",     "fgrep",
+	"rg",      "ag",       "ack",      "jq",       "yq",      "ls",        "stat",      "diff",
+	"cmp",     "wc",       "file",     "md5sum",   "sha1sum", "sha256sum", "sha512sum", "b2sum",
+	"cksum",   "bat",      "readlink", "realpath", "test",    "[",         "[[",        "echo",
+	"printf",  "basename", "dirname",  "git",      "tree",    "du",        "nl",        "od",
+	"hexdump", "xxd",      "strings",  "column",   "sort",    "uniq",      "cut",       "tr",
+	"awk",     "true",     "false",    "type",     "which",   "command",   NULL,
 };
 
 static const char *const shells[] = {
@@ -175,13 +195,13 @@ static const char *const shells[] = {
 };
 
 static const char *const interpreters[] = {
-	"python", "python2", "python3", "perl", "ruby", "node", "nodejs", "php", "lua", "deno",
-	"bun", NULL,
+	"python", "python2", "python3", "perl", "ruby", "node",
+	"nodejs", "php",     "lua",     "deno", "bun",  NULL,
 };
 
 static const char *const fetchers[] = {
-	"curl", "wget", "fetch", "aria2c", "http", "https", "httpie", "lwp-request", "GET",
-	"xh", NULL,
+	"curl",   "wget",        "fetch", "aria2c", "http", "https",
+	"httpie", "lwp-request", "GET",   "xh",     NULL,
 };
 
 static const char *const privilege[] = {
@@ -189,10 +209,11 @@ static const char *const privilege[] = {
 };
 
 static const char *const escapes[] = {
-	"unshare", "nsenter", "chroot", "pivot_root", "capsh", "bwrap", "firejail", "setpriv",
-	"systemd-run", "systemd-nspawn", "machinectl", "docker", "podman", "lxc", "lxc-attach",
-	"runc", "crun", "ctr", "nerdctl", "mount", "umount", "insmod", "modprobe", "rmmod",
-	"kexec", "gdb", "strace", "ltrace", NULL,
+	"unshare",  "nsenter", "chroot",      "pivot_root",     "capsh",      "bwrap",
+	"firejail", "setpriv", "systemd-run", "systemd-nspawn", "machinectl", "docker",
+	"podman",   "lxc",     "lxc-attach",  "runc",           "crun",       "ctr",
+	"nerdctl",  "mount",   "umount",      "insmod",         "modprobe",   "rmmod",
+	"kexec",    "gdb",     "strace",      "ltrace",         NULL,
 };
 
 static const char *const disk_tools[] = {
@@ -277,9 +298,9 @@ path_is_or_above(const char *p, const char *base)
 }
 
 static const char *const system_dirs[] = {
-	"/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/opt",
-	"/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/usr", "/var", "/mnt", "/media",
-	NULL,
+	"/bin",   "/boot",   "/dev", "/etc",  "/home", "/lib",   "/lib32",
+	"/lib64", "/libx32", "/opt", "/proc", "/root", "/run",   "/sbin",
+	"/srv",   "/sys",    "/usr", "/var",  "/mnt",  "/media", NULL,
 };
 
 /* Recursive deletion (or chmod/chown) target: 2 deny, 1 ask, 0 fine. */
@@ -341,13 +362,13 @@ danger_target(struct pctx *pc, const char *w, const char **what)
 
 struct cmd_view {
 	struct sh_cmd *c;
-	size_t a0;		/* index of the program word after wrappers */
-	const char *name;	/* base name of the program */
+	size_t a0;        /* index of the program word after wrappers */
+	const char *name; /* base name of the program */
 };
 
 static const char *const keywords[] = {
-	"if", "then", "else", "elif", "do", "while", "until", "!", "{", "}", "fi", "done",
-	"time", "coproc", NULL,
+	"if", "then", "else", "elif", "do",   "while",  "until", "!",
+	"{",  "}",    "fi",   "done", "time", "coproc", NULL,
 };
 
 static bool
@@ -397,17 +418,17 @@ find_program(struct pctx *pc, struct cmd_view *cv)
 			continue;
 		}
 		if (strcmp(b, "command") == 0 || strcmp(b, "builtin") == 0 ||
-		    strcmp(b, "exec") == 0 || strcmp(b, "nohup") == 0 ||
-		    strcmp(b, "setsid") == 0 || strcmp(b, "unbuffer") == 0 ||
-		    strcmp(b, "chronic") == 0 || strcmp(b, "stdbuf") == 0 ||
-		    strcmp(b, "ionice") == 0 || strcmp(b, "nice") == 0 ||
-		    strcmp(b, "timeout") == 0 || strcmp(b, "xargs") == 0 ||
-		    strcmp(b, "watch") == 0 || strcmp(b, "flock") == 0) {
+		    strcmp(b, "exec") == 0 || strcmp(b, "nohup") == 0 || strcmp(b, "setsid") == 0 ||
+		    strcmp(b, "unbuffer") == 0 || strcmp(b, "chronic") == 0 ||
+		    strcmp(b, "stdbuf") == 0 || strcmp(b, "ionice") == 0 ||
+		    strcmp(b, "nice") == 0 || strcmp(b, "timeout") == 0 ||
+		    strcmp(b, "xargs") == 0 || strcmp(b, "watch") == 0 || strcmp(b, "flock") == 0) {
 			bool takes_num = strcmp(b, "timeout") == 0 || strcmp(b, "flock") == 0;
 
-			if ((strcmp(b, "command") == 0 || strcmp(b, "type") == 0) && i + 1 < c->n_w &&
+			if ((strcmp(b, "command") == 0 || strcmp(b, "type") == 0) &&
+			    i + 1 < c->n_w &&
 			    (strcmp(c->w[i + 1].s, "-v") == 0 || strcmp(c->w[i + 1].s, "-V") == 0))
-				break;	/* "command -v x" only looks x up */
+				break; /* "command -v x" only looks x up */
 			i++;
 			while (i < c->n_w && c->w[i].s[0] == '-') {
 				const char *o = c->w[i].s;
@@ -423,7 +444,7 @@ find_program(struct pctx *pc, struct cmd_view *cv)
 				i++;
 			}
 			if (takes_num && i < c->n_w)
-				i++;	/* the duration / lock file */
+				i++; /* the duration / lock file */
 			if (strcmp(b, "watch") == 0 && i < c->n_w && i + 1 == c->n_w) {
 				analyse(pc, c->w[i].s, strlen(c->w[i].s), NULL);
 				i = c->n_w;
@@ -471,7 +492,7 @@ reads_program_from_stdin(const struct cmd_view *cv)
 		    strcmp(w, "-E") == 0 || strcmp(w, "-r") == 0 || strcmp(w, "-p") == 0)
 			return false;
 		if (w[0] != '-' && w[0] != '+')
-			return false;	/* a script file */
+			return false; /* a script file */
 	}
 	return true;
 }
@@ -509,10 +530,11 @@ rule_recursive_target(struct pctx *pc, struct cmd_view *cv, const char *verb, bo
 		const char *w = c->w[i].s;
 
 		if (!end_opts && strcmp(w, "--no-preserve-root") == 0) {
-			raise_v(pc, HOOK_DENY, "rm-root",
-				"`%s --no-preserve-root` exists only to delete the whole filesystem. "
-				"Delete the specific paths inside the project you mean.",
-				cv->name);
+			raise_v(
+			    pc, HOOK_DENY, "rm-root",
+			    "`%s --no-preserve-root` exists only to delete the whole filesystem. "
+			    "Delete the specific paths inside the project you mean.",
+			    cv->name);
 			return;
 		}
 		if (!end_opts && w[0] == '-' && w[1] != '\0') {
@@ -536,7 +558,8 @@ rule_recursive_target(struct pctx *pc, struct cmd_view *cv, const char *verb, bo
 		}
 		d = danger_target(pc, w, &what);
 		if (d == 2)
-			raise_v(pc, HOOK_DENY, strcmp(verb, "delete") == 0 ? "rm-root" : "chmod-root",
+			raise_v(pc, HOOK_DENY,
+				strcmp(verb, "delete") == 0 ? "rm-root" : "chmod-root",
 				"`%s -r %.100s` would %s %s. Name the specific paths inside the "
 				"project instead.",
 				cv->name, w, verb, what);
@@ -608,15 +631,17 @@ rule_git(struct pctx *pc, struct cmd_view *cv)
 		}
 		if (key == NULL || (reading && !writing) || (!writing && values == 0))
 			return;
-		if (strcasecmp(key, "core.hooksPath") == 0 || strcasecmp(key, "core.fsmonitor") == 0 ||
+		if (strcasecmp(key, "core.hooksPath") == 0 ||
+		    strcasecmp(key, "core.fsmonitor") == 0 ||
 		    strcasecmp(key, "core.sshCommand") == 0 || strcasecmp(key, "core.pager") == 0 ||
 		    strcasecmp(key, "core.editor") == 0 || strncasecmp(key, "include", 7) == 0 ||
 		    strcasecmp(key, "diff.external") == 0 || strncasecmp(key, "filter.", 7) == 0 ||
 		    (strncasecmp(key, "alias.", 6) == 0 && value != NULL && value[0] == '!'))
-			raise_v(pc, HOOK_DENY, "git-config-exec",
-				"`git config %.60s` makes git run a program later, outside the "
-				"sandbox, at your next git command. Leave git's configuration alone.",
-				key);
+			raise_v(
+			    pc, HOOK_DENY, "git-config-exec",
+			    "`git config %.60s` makes git run a program later, outside the "
+			    "sandbox, at your next git command. Leave git's configuration alone.",
+			    key);
 		return;
 	}
 	if (strcmp(sub, "push") == 0) {
@@ -624,13 +649,15 @@ rule_git(struct pctx *pc, struct cmd_view *cv)
 			const char *w = c->w[k].s;
 
 			if (strcmp(w, "--force") == 0 || strcmp(w, "-f") == 0 ||
-			    strncmp(w, "--force-with-lease", 18) == 0 || strcmp(w, "--mirror") == 0 ||
-			    strcmp(w, "--delete") == 0 || (w[0] == '+' && w[1] != '\0') ||
+			    strncmp(w, "--force-with-lease", 18) == 0 ||
+			    strcmp(w, "--mirror") == 0 || strcmp(w, "--delete") == 0 ||
+			    (w[0] == '+' && w[1] != '\0') ||
 			    (w[0] == '-' && w[1] != '-' && strchr(w, 'f') != NULL))
-				raise_v(pc, HOOK_ASK, "git-force-push",
-					"`git push %.40s` rewrites or deletes history on the remote; "
-					"the user must confirm.",
-					w);
+				raise_v(
+				    pc, HOOK_ASK, "git-force-push",
+				    "`git push %.40s` rewrites or deletes history on the remote; "
+				    "the user must confirm.",
+				    w);
 		}
 		return;
 	}
@@ -662,14 +689,17 @@ rule_paths(struct pctx *pc, struct cmd_view *cv)
 	if (strcmp(cv->name, "find") == 0) {
 		reader = true;
 		for (size_t i = cv->a0 + 1; i < c->n_w; i++)
-			if (strcmp(c->w[i].s, "-delete") == 0 || strncmp(c->w[i].s, "-exec", 5) == 0 ||
-			    strncmp(c->w[i].s, "-ok", 3) == 0 || strncmp(c->w[i].s, "-fprint", 7) == 0)
+			if (strcmp(c->w[i].s, "-delete") == 0 ||
+			    strncmp(c->w[i].s, "-exec", 5) == 0 ||
+			    strncmp(c->w[i].s, "-ok", 3) == 0 ||
+			    strncmp(c->w[i].s, "-fprint", 7) == 0)
 				reader = false;
 	}
 	if (strcmp(cv->name, "sed") == 0) {
 		reader = true;
 		for (size_t i = cv->a0 + 1; i < c->n_w; i++)
-			if (strncmp(c->w[i].s, "-i", 2) == 0 || strcmp(c->w[i].s, "--in-place") == 0 ||
+			if (strncmp(c->w[i].s, "-i", 2) == 0 ||
+			    strcmp(c->w[i].s, "--in-place") == 0 ||
 			    (c->w[i].s[0] == '-' && c->w[i].s[1] != '-' && strchr(c->w[i].s, 'i')))
 				reader = false;
 	}
@@ -709,9 +739,12 @@ rule_paths(struct pctx *pc, struct cmd_view *cv)
 				"writing to `%.100s` would change %s. That file is off limits to "
 				"the agent; tell the user what change you would make instead.",
 				r->target, hit);
-		if (strncmp(r->target, "/dev/sd", 7) == 0 || strncmp(r->target, "/dev/nvme", 9) == 0 ||
-		    strncmp(r->target, "/dev/vd", 7) == 0 || strncmp(r->target, "/dev/xvd", 8) == 0 ||
-		    strncmp(r->target, "/dev/mmcblk", 11) == 0 || strncmp(r->target, "/dev/hd", 7) == 0)
+		if (strncmp(r->target, "/dev/sd", 7) == 0 ||
+		    strncmp(r->target, "/dev/nvme", 9) == 0 ||
+		    strncmp(r->target, "/dev/vd", 7) == 0 ||
+		    strncmp(r->target, "/dev/xvd", 8) == 0 ||
+		    strncmp(r->target, "/dev/mmcblk", 11) == 0 ||
+		    strncmp(r->target, "/dev/hd", 7) == 0)
 			raise_v(pc, HOOK_DENY, "disk",
 				"writing to `%.60s` overwrites a disk device.", r->target);
 	}
@@ -723,7 +756,8 @@ rule_paths(struct pctx *pc, struct cmd_view *cv)
 		    strstr(b, "example") == NULL && strstr(b, "sample") == NULL &&
 		    strstr(b, "template") == NULL)
 			raise_v(pc, HOOK_ASK, "dotenv",
-				"`%.100s` may hold secrets (a .env file); the user must confirm.", w);
+				"`%.100s` may hold secrets (a .env file); the user must confirm.",
+				w);
 	}
 }
 
@@ -802,7 +836,7 @@ rule_program(struct pctx *pc, struct cmd_view *cv)
 			raise_v(pc, HOOK_ASK, "kill-by-name",
 				"`%s` ends processes by name, possibly not yours to end; the user "
 				"must confirm.",
-				n);
+				n != NULL ? n : "");
 	}
 	if ((strcmp(n, "npm") == 0 || strcmp(n, "pnpm") == 0 || strcmp(n, "yarn") == 0 ||
 	     strcmp(n, "cargo") == 0 || strcmp(n, "gem") == 0) &&
@@ -820,11 +854,12 @@ rule_program(struct pctx *pc, struct cmd_view *cv)
 			const struct sh_word *w = &c->w[i];
 
 			if (w->flags & SH_W_SUBST_FETCH) {
-				raise_v(pc, HOOK_DENY, "download-exec",
-					"`%s` would run code downloaded by `%.80s` without anyone "
-					"reading it. Download to a file, read it, then run it if it "
-					"is what you expect.",
-					n, w->s);
+				raise_v(
+				    pc, HOOK_DENY, "download-exec",
+				    "`%s` would run code downloaded by `%.80s` without anyone "
+				    "reading it. Download to a file, read it, then run it if it "
+				    "is what you expect.",
+				    n, w->s);
 			}
 		}
 		if (strcmp(n, "eval") == 0) {
@@ -896,22 +931,25 @@ analyse(struct pctx *pc, const char *s, size_t len, bool *fetches)
 			if (cv[k].c->pipeline != cv[i].c->pipeline)
 				continue;
 			if (cmd_fetches(&cv[k]))
-				raise_v(pc, HOOK_DENY, "download-exec",
-					"`%s | %s` runs code straight from the network without anyone "
-					"reading it. Download to a file, read it, then run it if it is "
-					"what you expect.",
-					cv[k].name, cv[i].name);
+				raise_v(
+				    pc, HOOK_DENY, "download-exec",
+				    "`%s | %s` runs code straight from the network without anyone "
+				    "reading it. Download to a file, read it, then run it if it is "
+				    "what you expect.",
+				    cv[k].name, cv[i].name);
 			else if (decodes(&cv[k]))
-				raise_v(pc, HOOK_DENY, "decode-exec",
-					"`%s | %s` runs an encoded payload, a common way to hide what "
-					"a command does. Run the decoded commands directly so they can "
-					"be checked.",
-					cv[k].name, cv[i].name);
+				raise_v(
+				    pc, HOOK_DENY, "decode-exec",
+				    "`%s | %s` runs an encoded payload, a common way to hide what "
+				    "a command does. Run the decoded commands directly so they can "
+				    "be checked.",
+				    cv[k].name, cv[i].name);
 			else
-				raise_v(pc, HOOK_ASK, "pipe-to-shell",
-					"`%s | %s` feeds generated text to an interpreter; the user "
-					"must confirm.",
-					cv[k].name, cv[i].name);
+				raise_v(
+				    pc, HOOK_ASK, "pipe-to-shell",
+				    "`%s | %s` feeds generated text to an interpreter; the user "
+				    "must confirm.",
+				    cv[k].name, cv[i].name);
 		}
 	}
 	sh_list_free(&l);
@@ -963,10 +1001,11 @@ hook_decide(const struct hook_request *req, const struct hook_ctx *ctx, struct h
 			      strcmp(t, "MultiEdit") == 0 || strcmp(t, "NotebookEdit") == 0;
 
 		if ((hit = cred_hit(req->file_path)) != NULL)
-			raise_v(&pc, HOOK_DENY, "credentials",
-				"%s on `%.100s` touches %s, where credentials live. Coding tasks do "
-				"not need them.",
-				t, req->file_path, hit);
+			raise_v(
+			    &pc, HOOK_DENY, "credentials",
+			    "%s on `%.100s` touches %s, where credentials live. Coding tasks do "
+			    "not need them.",
+			    t, req->file_path, hit);
 		else if (writes && (hit = protected_hit(req->file_path)) != NULL)
 			raise_v(&pc, HOOK_DENY, "protected-path",
 				"%s on `%.100s` would change %s. That file is off limits to the "

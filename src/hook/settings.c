@@ -105,12 +105,14 @@ hook_settings_install(const char *buf, size_t len, const char *command, bool *ch
 		json_decref(root);
 		return NULL;
 	}
-	json_array_foreach(pre, i, entry) {
+	json_array_foreach(pre, i, entry)
+	{
 		json_t *hooks = json_object_get(entry, "hooks"), *h;
 
 		if (!json_is_array(hooks))
 			continue;
-		json_array_foreach(hooks, k, h) {
+		json_array_foreach(hooks, k, h)
+		{
 			const char *c = json_string_value(json_object_get(h, "command"));
 
 			if (c != NULL && is_our_command(c)) {
@@ -154,7 +156,7 @@ hook_settings_uninstall(const char *buf, size_t len, bool *changed, struct cordo
 
 		for (size_t k = 0; json_is_array(hooks) && k < json_array_size(hooks);) {
 			const char *c =
-				json_string_value(json_object_get(json_array_get(hooks, k), "command"));
+			    json_string_value(json_object_get(json_array_get(hooks, k), "command"));
 
 			if (c != NULL && is_our_command(c)) {
 				json_array_remove(hooks, k);
@@ -177,10 +179,10 @@ char *
 hook_audit_record(const struct hook_request *req, const struct hook_verdict *v, const char *agent,
 		  const char *ts)
 {
-	json_t *rec = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "v", 1, "ts", ts, "event",
-				"hook.decision", "agent", agent, "tool", req->tool_name,
-				"decision", hook_decision_name(v->decision), "rule",
-				v->rule ? v->rule : "default");
+	json_t *rec =
+	    json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "v", 1, "ts", ts, "event",
+		      "hook.decision", "agent", agent, "tool", req->tool_name, "decision",
+		      hook_decision_name(v->decision), "rule", v->rule ? v->rule : "default");
 	char *s, *line;
 
 	if (rec == NULL)

@@ -7,13 +7,13 @@
 #include "common/xalloc.h"
 #include "hook/shparse.h"
 
-#define SH_MAX_WORDS 4096	/* per command line, all commands together */
-#define SH_MAX_HEREDOCS 8	/* pending on one line */
+#define SH_MAX_WORDS    4096 /* per command line, all commands together */
+#define SH_MAX_HEREDOCS 8    /* pending on one line */
 
 struct heredoc {
 	char *delim;
 	bool strip_tabs;
-	size_t cmd;		/* index of the command it feeds */
+	size_t cmd; /* index of the command it feeds */
 };
 
 struct parser {
@@ -259,14 +259,15 @@ take_heredocs(struct parser *p)
 			p->i = nl ? le + 1 : p->len;
 			while (d->strip_tabs && ls < le && p->s[ls] == '\t')
 				ls++;
-			if (le - ls == strlen(d->delim) && memcmp(p->s + ls, d->delim, le - ls) == 0) {
+			if (le - ls == strlen(d->delim) &&
+			    memcmp(p->s + ls, d->delim, le - ls) == 0) {
 				end = ls;
 				after = p->i;
 				break;
 			}
 		}
 		if (end == SIZE_MAX)
-			end = p->len;	/* bash accepts EOF as the end, with a warning */
+			end = p->len; /* bash accepts EOF as the end, with a warning */
 		p->i = after;
 		{
 			struct sh_cmd *c = &p->out->cmd[d->cmd];
@@ -333,8 +334,7 @@ static int
 start_redir(struct parser *p, enum sh_redir_kind kind)
 {
 	/* "2>" / "10<": a word of digits right before is the fd, not a word. */
-	if (p->in_word && !(p->wflags & SH_W_QUOTED) &&
-	    strspn(p->wb, "0123456789") == p->wlen) {
+	if (p->in_word && !(p->wflags & SH_W_QUOTED) && strspn(p->wb, "0123456789") == p->wlen) {
 		p->wlen = 0;
 		p->wb[0] = '\0';
 		p->in_word = false;
@@ -393,8 +393,8 @@ step(struct parser *p)
 	case '}':
 		if (c == '{' || c == '}') {
 			/* Only a reserved word when it stands alone. */
-			if (p->in_word || (n != '\0' && n != ' ' && n != '\t' && n != '\n' &&
-					   n != ';')) {
+			if (p->in_word ||
+			    (n != '\0' && n != ' ' && n != '\t' && n != '\n' && n != ';')) {
 				wb_putc(p, c);
 				p->i++;
 				return 0;
@@ -440,7 +440,7 @@ step(struct parser *p)
 		if (p->i < p->len && s[p->i] == '<') {
 			p->i++;
 			if (p->i < p->len && s[p->i] == '<') {
-				p->i++;	/* <<< word: a here-string, input only */
+				p->i++; /* <<< word: a here-string, input only */
 				return start_redir(p, SH_REDIR_IN);
 			}
 			p->redir_strip = p->i < p->len && s[p->i] == '-';
@@ -450,8 +450,8 @@ step(struct parser *p)
 		}
 		if (p->i < p->len && s[p->i] == '&') {
 			p->i++;
-			while (p->i < p->len && ((s[p->i] >= '0' && s[p->i] <= '9') ||
-						 s[p->i] == '-'))
+			while (p->i < p->len &&
+			       ((s[p->i] >= '0' && s[p->i] <= '9') || s[p->i] == '-'))
 				p->i++;
 			return end_word(p);
 		}

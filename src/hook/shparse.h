@@ -15,27 +15,27 @@
  */
 
 enum {
-	SH_W_QUOTED = 1u << 0,		/* some part of the word was quoted */
-	SH_W_SUBST = 1u << 1,		/* contains $( ), ` `, <( ) or >( ) */
-	SH_W_SUBST_FETCH = 1u << 2,	/* ... and that substitution downloads */
-	SH_W_GLOB = 1u << 3,		/* unquoted * ? [ */
+	SH_W_QUOTED = 1u << 0,      /* some part of the word was quoted */
+	SH_W_SUBST = 1u << 1,       /* contains $( ), ` `, <( ) or >( ) */
+	SH_W_SUBST_FETCH = 1u << 2, /* ... and that substitution downloads */
+	SH_W_GLOB = 1u << 3,        /* unquoted * ? [ */
 };
 
 enum sh_redir_kind {
-	SH_REDIR_OUT,		/* >, >>, >|, &>, &>> */
-	SH_REDIR_IN,		/* <, <> */
-	SH_REDIR_HEREDOC,	/* << or <<-: target is the delimiter */
+	SH_REDIR_OUT,     /* >, >>, >|, &>, &>> */
+	SH_REDIR_IN,      /* <, <> */
+	SH_REDIR_HEREDOC, /* << or <<-: target is the delimiter */
 };
 
 struct sh_word {
-	char *s;		/* after quote removal; substitutions kept as written */
-	unsigned flags;		/* SH_W_* */
+	char *s;        /* after quote removal; substitutions kept as written */
+	unsigned flags; /* SH_W_* */
 };
 
 struct sh_redir {
 	enum sh_redir_kind kind;
 	char *target;
-	unsigned flags;		/* SH_W_* of the target word */
+	unsigned flags; /* SH_W_* of the target word */
 };
 
 struct sh_cmd {
@@ -43,9 +43,9 @@ struct sh_cmd {
 	size_t n_w, cap_w;
 	struct sh_redir *r;
 	size_t n_r, cap_r;
-	unsigned pipeline;	/* commands joined by | share this number */
-	unsigned stage;		/* position in the pipeline, 0-based */
-	char *heredoc;		/* body of the last here-document fed to it, or NULL */
+	unsigned pipeline; /* commands joined by | share this number */
+	unsigned stage;    /* position in the pipeline, 0-based */
+	char *heredoc;     /* body of the last here-document fed to it, or NULL */
 };
 
 struct sh_list {

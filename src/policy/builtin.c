@@ -129,9 +129,7 @@ static const struct profile profiles[] = {
 	{ "strict", none, none, strict_env_allow, strict_env_deny },
 };
 
-static const char *const profile_names[] = {
-	"default", "strict", NULL
-};
+static const char *const profile_names[] = { "default", "strict", NULL };
 
 const char *const *
 policy_profile_names(void)

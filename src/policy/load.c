@@ -164,8 +164,7 @@ add_all(struct cordon_policy *pol, enum policy_list list, const struct preset_st
  * agent's settings and hooks read-only, its API key variable let through.
  */
 static int
-profile_layer(struct cordon_policy *layer, const struct policy_load_opts *o,
-	      struct cordon_err *err)
+profile_layer(struct cordon_policy *layer, const struct policy_load_opts *o, struct cordon_err *err)
 {
 	struct preset_resolved res;
 	struct policy_origin origin = { POLICY_LAYER_PROFILE, NULL, 0, 0 };
@@ -178,7 +177,8 @@ profile_layer(struct cordon_policy *layer, const struct policy_load_opts *o,
 	origin.file = policy_strdup(layer, o->profile);
 	for (char *n = strtok_r(names, ",", &save); n != NULL; n = strtok_r(NULL, ",", &save)) {
 		const struct cordon_preset *p;
-		struct preset_env env = { .home = o->home, .workspace = o->workspace,
+		struct preset_env env = { .home = o->home,
+					  .workspace = o->workspace,
 					  .run_tools = true };
 
 		if (strcmp(n, "default") == 0 || strcmp(n, "strict") == 0) {
@@ -245,7 +245,8 @@ policy_load(struct cordon_policy *eff, const struct policy_load_opts *o, struct 
 			goto out;
 		/* Not a policy list (nothing to merge or lock): carried as is. */
 		for (size_t i = 0; i < layer.env_set.n; i++)
-			policy_env_set_add(eff, layer.env_set.v[i].value, layer.env_set.v[i].origin);
+			policy_env_set_add(eff, layer.env_set.v[i].value,
+					   layer.env_set.v[i].origin);
 		policy_free(&layer);
 	}
 	if (policy_config_dir(o->home, dir, sizeof(dir)) == 0) {

@@ -120,9 +120,9 @@ struct cordon_policy {
 	size_t n_net_rules;
 	struct policy_inject *inject;
 	size_t n_inject;
-	struct policy_rules locks; /* managed only: key paths under "sandbox." */
+	struct policy_rules locks;   /* managed only: key paths under "sandbox." */
 	struct policy_rules env_set; /* NAME=VALUE set in the sandbox by --profile presets */
-	char **notes;              /* things the user should know (ignored keys...) */
+	char **notes;                /* things the user should know (ignored keys...) */
 	size_t n_notes;
 	/* Every string above is owned here, freed by policy_free. */
 	char **pool;

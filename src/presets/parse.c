@@ -25,8 +25,7 @@ preset_strv_add(struct preset_strv *v, const char *s)
 static bool
 host_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-	       c == '_';
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
 }
 
 int
@@ -56,7 +55,7 @@ preset_url_host(const char *url, size_t len, char *out, size_t size)
 		p++;
 	he = p;
 	if (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		return -1;	/* callers pass one URL: blanks mean garbage */
+		return -1; /* callers pass one URL: blanks mean garbage */
 	/* user:password@ */
 	at = NULL;
 	for (const char *q = h; q < he; q++)
@@ -218,7 +217,7 @@ preset_parse_pipconf(const char *buf, size_t len, struct preset_strv *out)
 {
 	const char *ls, *le, *ks, *ke, *vs, *ve;
 	size_t pos = 0;
-	int cont = 0;	/* 1: continuation lines belong to a URL key, 2: to trusted-host */
+	int cont = 0; /* 1: continuation lines belong to a URL key, 2: to trusted-host */
 
 	while (next_line(buf, len, &pos, &ls, &le)) {
 		bool indented = ls < le && (*ls == ' ' || *ls == '\t');
@@ -303,7 +302,8 @@ preset_parse_toml_urls(const char *buf, size_t len, const char *const *keys,
 			while (ks > p && ks[-1] != ' ' && ks[-1] != '{' && ks[-1] != ',' &&
 			       ks[-1] != '\t')
 				ks--;
-			if (ks < ke && (*ks == '"' || *ks == '\'') && ke[-1] == *ks && ke - ks >= 2) {
+			if (ks < ke && (*ks == '"' || *ks == '\'') && ke[-1] == *ks &&
+			    ke - ks >= 2) {
 				ks++;
 				ke--;
 			}

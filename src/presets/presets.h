@@ -56,14 +56,14 @@ struct cordon_preset {
 	const char *name;
 	enum preset_kind kind;
 	const char *summary;
-	const char *program;		/* agents: the binary to run ("claude"); else NULL */
+	const char *program; /* agents: the binary to run ("claude"); else NULL */
 	const char *const *domains;
 	const char *const *writable;
 	const char *const *readonly;
 	const char *const *env_set;
 	const char *const *env_pass;
 	const char *const *agent_args;
-	unsigned registries;		/* PRESET_REG_* */
+	unsigned registries; /* PRESET_REG_* */
 };
 
 /* A growable list of owned strings. */
@@ -84,10 +84,10 @@ struct preset_resolved {
 
 /* How to resolve: where home and the workspace are, what may be run. */
 struct preset_env {
-	const char *home;	/* required, absolute */
-	const char *workspace;	/* absolute; NULL: "./" paths are skipped */
-	const char *self;	/* cordon binary for @CORDON@; NULL: "cordon" */
-	bool run_tools;		/* may run `npm config get registry`, `go env`, ... */
+	const char *home;      /* required, absolute */
+	const char *workspace; /* absolute; NULL: "./" paths are skipped */
+	const char *self;      /* cordon binary for @CORDON@; NULL: "cordon" */
+	bool run_tools;        /* may run `npm config get registry`, `go env`, ... */
 };
 
 /* The preset called name, or NULL. The table lives for the program. */

@@ -25,9 +25,9 @@
 
 extern char **environ;
 
-#define CONFIG_MAX (1024 * 1024)	/* bytes read from one configuration file */
-#define TOOL_OUT_MAX 8192		/* bytes read from one tool's stdout */
-#define TOOL_TIMEOUT_MS 15000		/* a tool that takes longer is killed */
+#define CONFIG_MAX      (1024 * 1024) /* bytes read from one configuration file */
+#define TOOL_OUT_MAX    8192          /* bytes read from one tool's stdout */
+#define TOOL_TIMEOUT_MS 15000         /* a tool that takes longer is killed */
 
 typedef void (*parse_fn)(const char *buf, size_t len, struct preset_strv *out);
 
@@ -37,8 +37,7 @@ struct rctx {
 	struct preset_resolved *out;
 };
 
-static void
-note(struct rctx *rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct rctx *rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 note(struct rctx *rc, const char *fmt, ...)
@@ -287,8 +286,9 @@ resolve_npm(struct rctx *rc)
 		}
 	}
 	if (n == 0)
-		note(rc, "%s: no npm registry found in the environment, .npmrc files%s; "
-			 "allow it with --allow-domain",
+		note(rc,
+		     "%s: no npm registry found in the environment, .npmrc files%s; "
+		     "allow it with --allow-domain",
 		     rc->p->name, env->run_tools ? " or `npm config get registry`" : "");
 }
 
@@ -296,17 +296,21 @@ static void
 resolve_pip(struct rctx *rc)
 {
 	const struct preset_env *env = rc->env;
-	static const char *const uv_keys[] = { "index-url", "extra-index-url", "url",
-					       "find-links", "default-index", NULL };
-	static const char *const env_names[] = { "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL",
-						 "PIP_FIND_LINKS", "UV_INDEX_URL",
-						 "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", NULL };
+	static const char *const uv_keys[] = { "index-url",  "extra-index-url", "url",
+					       "find-links", "default-index",   NULL };
+	static const char *const env_names[] = { "PIP_INDEX_URL",
+						 "PIP_EXTRA_INDEX_URL",
+						 "PIP_FIND_LINKS",
+						 "UV_INDEX_URL",
+						 "UV_DEFAULT_INDEX",
+						 "UV_EXTRA_INDEX_URL",
+						 NULL };
 	_cleanup_free_ char *c1 = xasprintf("%s/.config/pip/pip.conf", env->home);
 	_cleanup_free_ char *c2 = xasprintf("%s/.pip/pip.conf", env->home);
 	_cleanup_free_ char *uv = xasprintf("%s/.config/uv/uv.toml", env->home);
 	_cleanup_free_ char *wuv = env->workspace ? xasprintf("%s/uv.toml", env->workspace) : NULL;
 	_cleanup_free_ char *wpy =
-		env->workspace ? xasprintf("%s/pyproject.toml", env->workspace) : NULL;
+	    env->workspace ? xasprintf("%s/pyproject.toml", env->workspace) : NULL;
 	const char *venv = getenv("VIRTUAL_ENV");
 	_cleanup_free_ char *vc = venv ? xasprintf("%s/pip.conf", venv) : NULL;
 	size_t n = 0;
@@ -372,8 +376,9 @@ resolve_pip(struct rctx *rc)
 		}
 	}
 	if (n == 0)
-		note(rc, "%s: no Python package index found in pip.conf, uv.toml or the "
-			 "environment; allow it with --allow-domain",
+		note(rc,
+		     "%s: no Python package index found in pip.conf, uv.toml or the "
+		     "environment; allow it with --allow-domain",
 		     rc->p->name);
 }
 
@@ -432,7 +437,7 @@ resolve_cargo(struct rctx *rc)
 	_cleanup_free_ char *c1 = xasprintf("%s/config.toml", cargo_home);
 	_cleanup_free_ char *c2 = xasprintf("%s/config", cargo_home);
 	_cleanup_free_ char *w1 =
-		env->workspace ? xasprintf("%s/.cargo/config.toml", env->workspace) : NULL;
+	    env->workspace ? xasprintf("%s/.cargo/config.toml", env->workspace) : NULL;
 	size_t n = 0;
 
 	for (int f = 0; f < 3; f++) {
@@ -459,8 +464,9 @@ resolve_cargo(struct rctx *rc)
 	}
 	n += cargo_cached(rc, cargo_home);
 	if (n == 0)
-		note(rc, "%s: no cargo registry configured or cached yet; run `cargo fetch` "
-			 "once outside cordon, or allow the registry with --allow-domain",
+		note(rc,
+		     "%s: no cargo registry configured or cached yet; run `cargo fetch` "
+		     "once outside cordon, or allow the registry with --allow-domain",
 		     rc->p->name);
 }
 
@@ -475,8 +481,13 @@ resolve_go(struct rctx *rc)
 	size_t n = 0;
 
 	if (env->run_tools) {
-		char *argv[] = { (char *)"go", (char *)"env", (char *)"GOPROXY", (char *)"GOSUMDB",
-				 (char *)"GOMODCACHE", (char *)"GOCACHE", NULL };
+		char *argv[] = { (char *)"go",
+				 (char *)"env",
+				 (char *)"GOPROXY",
+				 (char *)"GOSUMDB",
+				 (char *)"GOMODCACHE",
+				 (char *)"GOCACHE",
+				 NULL };
 
 		if (run_tool(argv, buf, sizeof(buf)) == 0) {
 			char *save = NULL, *l = strtok_r(buf, "\n", &save);
@@ -494,8 +505,9 @@ resolve_go(struct rctx *rc)
 		n += tmp.n;
 		take_hosts(rc, &tmp, lines[0] ? "`go env GOPROXY`" : "$GOPROXY");
 		if (strstr(proxy, "direct") != NULL)
-			note(rc, "%s: GOPROXY includes \"direct\": modules not on the proxy are "
-				 "fetched from their VCS hosts, which need --allow-domain",
+			note(rc,
+			     "%s: GOPROXY includes \"direct\": modules not on the proxy are "
+			     "fetched from their VCS hosts, which need --allow-domain",
 			     rc->p->name);
 	}
 	if (sumdb != NULL && strcmp(sumdb, "off") != 0 && sumdb[0] != '\0') {
@@ -516,8 +528,9 @@ resolve_go(struct rctx *rc)
 	if (lines[3] != NULL && lines[3][0] == '/')
 		preset_strv_add(&rc->out->writable, lines[3]);
 	if (n == 0)
-		note(rc, "%s: no Go module proxy found ($GOPROXY%s); allow it with "
-			 "--allow-domain",
+		note(rc,
+		     "%s: no Go module proxy found ($GOPROXY%s); allow it with "
+		     "--allow-domain",
 		     rc->p->name, env->run_tools ? ", `go env`" : "");
 }
 
@@ -540,8 +553,13 @@ resolve_maven(struct rctx *rc)
 {
 	const struct preset_env *env = rc->env;
 	static const char *const gradle_files[] = {
-		"settings.gradle", "settings.gradle.kts", "build.gradle", "build.gradle.kts",
-		"gradle.properties", "gradle/wrapper/gradle-wrapper.properties", NULL,
+		"settings.gradle",
+		"settings.gradle.kts",
+		"build.gradle",
+		"build.gradle.kts",
+		"gradle.properties",
+		"gradle/wrapper/gradle-wrapper.properties",
+		NULL,
 	};
 	static const char *const builtin_repos[] = { "mavenCentral()", "google()",
 						     "gradlePluginPortal()", NULL };
@@ -561,19 +579,20 @@ resolve_maven(struct rctx *rc)
 		builtin = builtin || file_mentions(path, builtin_repos);
 	}
 	if (builtin)
-		note(rc, "%s: the build uses mavenCentral()/google()/gradlePluginPortal(), "
-			 "which name no host in the build files; allow those hosts with "
-			 "--allow-domain or configure a mirror in ~/.m2/settings.xml",
+		note(rc,
+		     "%s: the build uses mavenCentral()/google()/gradlePluginPortal(), "
+		     "which name no host in the build files; allow those hosts with "
+		     "--allow-domain or configure a mirror in ~/.m2/settings.xml",
 		     rc->p->name);
 	if (n == 0 && !builtin)
-		note(rc, "%s: no Maven/Gradle repository found in ~/.m2/settings.xml or the "
-			 "build files; allow it with --allow-domain",
+		note(rc,
+		     "%s: no Maven/Gradle repository found in ~/.m2/settings.xml or the "
+		     "build files; allow it with --allow-domain",
 		     rc->p->name);
 }
 
 static void
-add_list(const struct preset_env *env, const char *const *list, struct preset_strv *out,
-	 bool paths)
+add_list(const struct preset_env *env, const char *const *list, struct preset_strv *out, bool paths)
 {
 	for (size_t i = 0; list != NULL && list[i] != NULL; i++) {
 		_cleanup_free_ char *s = paths ? expand(env, list[i]) : xstrdup(list[i]);
@@ -616,8 +635,8 @@ preset_resolve(const struct cordon_preset *p, const struct preset_env *env,
 		_cleanup_free_ char *a = subst_self(p->agent_args[i], env->self);
 
 		/* Not deduplicated: arguments are positional. */
-		out->agent_args.v = xrealloc(out->agent_args.v,
-					     (out->agent_args.n + 2) * sizeof(char *));
+		out->agent_args.v =
+		    xrealloc(out->agent_args.v, (out->agent_args.n + 2) * sizeof(char *));
 		out->agent_args.v[out->agent_args.n++] = steal_ptr(a);
 		out->agent_args.v[out->agent_args.n] = NULL;
 	}

@@ -56,7 +56,7 @@ sb_caps_bound(struct sb_child_ctx *ctx)
 	for (int cap = 0; cap <= 63; cap++) {
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
 			if (errno == EINVAL)
-				break;	/* past CAP_LAST_CAP */
+				break; /* past CAP_LAST_CAP */
 			return -1;
 		}
 	}

@@ -33,8 +33,8 @@
 #include "sandbox/mountapi.h"
 #include "sandbox/steps.h"
 
-#define NEWROOT "/newroot"
-#define OLDROOT "/oldroot"
+#define NEWROOT    "/newroot"
+#define OLDROOT    "/oldroot"
 #define EMPTY_FILE "/.empty"
 
 /* Build "<prefix><path>" into buf (PATH_MAX). -1 ENAMETOOLONG. */
@@ -172,14 +172,14 @@ static const char *const proc_ro[] = {
 	"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs",
 };
 static const char *const proc_mask_files[] = {
-	"/proc/kcore", "/proc/keys", "/proc/key-users", "/proc/timer_list", "/proc/sched_debug",
-	"/proc/latency_stats", "/proc/timer_stats", "/proc/kallsyms", "/proc/kmsg",
-	"/proc/config.gz",
+	"/proc/kcore",       "/proc/keys",          "/proc/key-users",   "/proc/timer_list",
+	"/proc/sched_debug", "/proc/latency_stats", "/proc/timer_stats", "/proc/kallsyms",
+	"/proc/kmsg",        "/proc/config.gz",
 };
 static const char *const proc_mask_dirs[] = {
-	"/proc/acpi", "/proc/scsi", "/proc/asound", "/proc/driver",
-	"/sys/firmware", "/sys/kernel/debug", "/sys/kernel/tracing", "/sys/kernel/security",
-	"/sys/fs/bpf",
+	"/proc/acpi",          "/proc/scsi",           "/proc/asound",
+	"/proc/driver",        "/sys/firmware",        "/sys/kernel/debug",
+	"/sys/kernel/tracing", "/sys/kernel/security", "/sys/fs/bpf",
 };
 
 /*
@@ -214,7 +214,7 @@ bind_fd(int src_fd, int dst_fd, uint64_t set, uint64_t clr, int recursive)
 
 	tree = (int)sys_open_tree(src_fd, "",
 				  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
-					  (recursive ? AT_RECURSIVE : 0));
+				      (recursive ? AT_RECURSIVE : 0));
 	if (tree < 0)
 		return -1;
 	r = (int)sys_mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
@@ -244,9 +244,9 @@ bind_path(const char *src, const char *dst, uint64_t set, uint64_t clr, int recu
 static int
 mask_file(const char *target)
 {
-	return bind_path(EMPTY_FILE, target,
-			 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-			 0, 0);
+	return bind_path(
+	    EMPTY_FILE, target,
+	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0, 0);
 }
 
 /* "/oldroot/proc/self/fd/N": the host proc, where our own fds are listed. */
@@ -291,8 +291,7 @@ ro_bind_self(const char *target)
 {
 	if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return -1;
-	return setattr_path(target, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0,
-			    1);
+	return setattr_path(target, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, 1);
 }
 
 int
@@ -347,9 +346,12 @@ sb_mount_dev(struct sb_child_ctx *ctx)
 	static const struct {
 		const char *target, *link;
 	} links[] = {
-		{ NEWROOT "/dev/ptmx", "pts/ptmx" },	   { NEWROOT "/dev/fd", "/proc/self/fd" },
-		{ NEWROOT "/dev/stdin", "/proc/self/fd/0" }, { NEWROOT "/dev/stdout", "/proc/self/fd/1" },
-		{ NEWROOT "/dev/stderr", "/proc/self/fd/2" }, { NEWROOT "/dev/core", "/proc/kcore" },
+		{ NEWROOT "/dev/ptmx", "pts/ptmx" },
+		{ NEWROOT "/dev/fd", "/proc/self/fd" },
+		{ NEWROOT "/dev/stdin", "/proc/self/fd/0" },
+		{ NEWROOT "/dev/stdout", "/proc/self/fd/1" },
+		{ NEWROOT "/dev/stderr", "/proc/self/fd/2" },
+		{ NEWROOT "/dev/core", "/proc/kcore" },
 	};
 	char src[PATH_MAX], dst[PATH_MAX];
 
@@ -528,8 +530,8 @@ sb_mount_extra(struct sb_child_ctx *ctx)
 				const struct sb_mount *m = &spec->mounts[i];
 				int is_mask = m->kind == SB_MOUNT_MASK;
 
-				const char *where = m->kind == SB_MOUNT_RO && m->target ? m->target
-											 : m->path;
+				const char *where =
+				    m->kind == SB_MOUNT_RO && m->target ? m->target : m->path;
 
 				if (depth(where) != d || is_mask != pass)
 					continue;

@@ -9,8 +9,8 @@
  */
 #include <sys/mount.h>
 
-#define sys_open_tree open_tree
-#define sys_move_mount move_mount
+#define sys_open_tree     open_tree
+#define sys_move_mount    move_mount
 #define sys_mount_setattr mount_setattr
 
 #ifndef AT_RECURSIVE

@@ -192,8 +192,9 @@ sb_read_start(struct sb_session *sess, int *exit_status, struct cordon_err *err)
 			cordon_err_hint(err, "no such command in the sandbox's PATH; the "
 					     "sandbox sees the host's programs read-only");
 		else
-			cordon_err_hint(err, "check that %s is an executable the sandbox user "
-					     "may run",
+			cordon_err_hint(err,
+					"check that %s is an executable the sandbox user "
+					"may run",
 					msg.detail);
 		*exit_status = msg.err == ENOENT ? SB_EXIT_NOT_FOUND : SB_EXIT_CANNOT_EXEC;
 		return 0;
@@ -241,8 +242,9 @@ describe_failure(const struct sb_msg *msg, const struct sb_spec *spec, struct co
 		break;
 	case SB_STEP_MOUNT_WORKSPACE:
 	case SB_STEP_MOUNT_EXTRA:
-		cordon_err_hint(err, "check that the path exists and is a directory or file "
-				     "you can read (workspace: %s)",
+		cordon_err_hint(err,
+				"check that the path exists and is a directory or file "
+				"you can read (workspace: %s)",
 				spec->workspace);
 		break;
 	case SB_STEP_SECCOMP:
@@ -254,8 +256,9 @@ describe_failure(const struct sb_msg *msg, const struct sb_spec *spec, struct co
 				     "shows the Landlock ABI here");
 		break;
 	case SB_STEP_CGROUP:
-		cordon_err_hint(err, "the cgroup namespace or resource limits could not be set "
-				     "up; run without --memory/--cpus/--pids to see if they cause it");
+		cordon_err_hint(err,
+				"the cgroup namespace or resource limits could not be set "
+				"up; run without --memory/--cpus/--pids to see if they cause it");
 		break;
 	default:
 		cordon_err_hint(err, "run with --verbose for details; `cordon check` tests "

@@ -16,75 +16,75 @@
  * "..") by the time they reach here: cli/ resolves them with realpath.
  */
 enum sb_mount_kind {
-	SB_MOUNT_RW,		/* bind host path read-write at the same path */
-	SB_MOUNT_RO,		/* bind host path read-only at the same path */
-	SB_MOUNT_MASK,		/* deny read: empty read-only file / empty tmpfs over it */
-	SB_MOUNT_TMPFS,		/* private writable tmpfs */
+	SB_MOUNT_RW,    /* bind host path read-write at the same path */
+	SB_MOUNT_RO,    /* bind host path read-only at the same path */
+	SB_MOUNT_MASK,  /* deny read: empty read-only file / empty tmpfs over it */
+	SB_MOUNT_TMPFS, /* private writable tmpfs */
 };
 
 struct sb_mount {
 	enum sb_mount_kind kind;
-	char *path;		/* absolute, canonical; same inside and outside */
-	char *origin;		/* where the rule came from, for messages (may be NULL) */
-	char *target;		/* SB_MOUNT_RO only: path inside when not `path` (NULL = same);
+	char *path;   /* absolute, canonical; same inside and outside */
+	char *origin; /* where the rule came from, for messages (may be NULL) */
+	char *target; /* SB_MOUNT_RO only: path inside when not `path` (NULL = same);
 				   must lie in a sandbox-private tmpfs (/run, /tmp) */
 };
 
 /* Syscalls the supervisor is notified of (seccomp user notification). */
 enum {
-	SB_NOTIFY_EXEC = 1u << 0,	/* execve, execveat: exec audit */
-	SB_NOTIFY_CONNECT = 1u << 1,	/* connect: unix-socket policy */
+	SB_NOTIFY_EXEC = 1u << 0,    /* execve, execveat: exec audit */
+	SB_NOTIFY_CONNECT = 1u << 1, /* connect: unix-socket policy */
 };
 
 /* Test-only switches: turn one wall off to prove a test sees the wall. */
 enum {
-	SB_TEST_NO_RO_ROOT = 1u << 0,	/* host / stays writable where the kernel allows */
-	SB_TEST_NO_LANDLOCK = 1u << 8,	/* no Landlock ruleset (walls tests, bench) */
-	SB_TEST_NO_SECCOMP = 1u << 9,	/* no seccomp deny filter (walls tests, bench) */
+	SB_TEST_NO_RO_ROOT = 1u << 0,  /* host / stays writable where the kernel allows */
+	SB_TEST_NO_LANDLOCK = 1u << 8, /* no Landlock ruleset (walls tests, bench) */
+	SB_TEST_NO_SECCOMP = 1u << 9,  /* no seccomp deny filter (walls tests, bench) */
 };
 
 struct sb_spec {
-	const char *workspace;		/* canonical, read-write, also the cwd */
-	char *const *argv;		/* command, argv[0] looked up in PATH */
-	char *const *envp;		/* environment for the command */
-	struct sb_mount *mounts;	/* extra mounts, applied in path-depth order */
+	const char *workspace;   /* canonical, read-write, also the cwd */
+	char *const *argv;       /* command, argv[0] looked up in PATH */
+	char *const *envp;       /* environment for the command */
+	struct sb_mount *mounts; /* extra mounts, applied in path-depth order */
 	size_t n_mounts;
-	const char *hostname;		/* "cordon" */
-	uint32_t test_flags;		/* SB_TEST_* (only honoured with CORDON_TEST_HOOKS=1) */
-	uint16_t proxy_port;		/* egress proxy listener on 127.0.0.1 inside; 0 = none */
-	uint32_t notify;		/* SB_NOTIFY_*: 0 = no user-notification filter */
-	const char *private_home;	/* NULL, or a home to replace with an empty private
+	const char *hostname;     /* "cordon" */
+	uint32_t test_flags;      /* SB_TEST_* (only honoured with CORDON_TEST_HOOKS=1) */
+	uint16_t proxy_port;      /* egress proxy listener on 127.0.0.1 inside; 0 = none */
+	uint32_t notify;          /* SB_NOTIFY_*: 0 = no user-notification filter */
+	const char *private_home; /* NULL, or a home to replace with an empty private
 					   tmpfs (root invoker: root's home is closed to the
 					   sandbox uid); binds under it still appear */
 	/* Kernel walls (seccomp.c, landlock.c, cgroup.c; supervisor/unixsock.c). */
-	bool allow_ptrace;		/* seccomp: let debuggers ptrace inside */
-	bool no_tcp_bind;		/* Landlock: no TCP listening (allowLocalBinding false) */
-	bool best_effort;		/* a missing kernel feature weakens, not refuses */
-	uint64_t memory_max;		/* bytes; 0 = no limit */
-	uint32_t cpu_millis;		/* 1000 = one CPU; 0 = no limit */
-	uint32_t pids_max;		/* 0 = no limit */
-	char *const *unix_sockets;	/* host unix sockets allowed (paths or globs) */
+	bool allow_ptrace;         /* seccomp: let debuggers ptrace inside */
+	bool no_tcp_bind;          /* Landlock: no TCP listening (allowLocalBinding false) */
+	bool best_effort;          /* a missing kernel feature weakens, not refuses */
+	uint64_t memory_max;       /* bytes; 0 = no limit */
+	uint32_t cpu_millis;       /* 1000 = one CPU; 0 = no limit */
+	uint32_t pids_max;         /* 0 = no limit */
+	char *const *unix_sockets; /* host unix sockets allowed (paths or globs) */
 	size_t n_unix_sockets;
 };
 
 /* fds the child hands to the supervisor before the command starts. */
 enum sb_fd_kind {
-	SB_FD_PROXY = 0,	/* listening socket inside the sandbox's network ns */
-	SB_FD_PROXY2,		/* a second listener (e.g. SOCKS5 on its own port) */
-	SB_FD_NOTIFY,		/* seccomp user-notification listener */
+	SB_FD_PROXY = 0, /* listening socket inside the sandbox's network ns */
+	SB_FD_PROXY2,    /* a second listener (e.g. SOCKS5 on its own port) */
+	SB_FD_NOTIFY,    /* seccomp user-notification listener */
 	SB_FD__MAX,
 };
 
 /* A running sandbox, as seen by the supervisor. */
 struct sb_session {
-	pid_t pid;		/* pid 1 of the sandbox, in the supervisor's pid ns */
-	int pidfd;		/* pidfd of that process, CLOEXEC */
-	int ctl_fd;		/* supervisor end of the control socket */
-	uid_t inner_uid;	/* uid the command runs as inside */
-	uid_t kernel_uid;	/* the kernel uid behind it (differs when invoked by root) */
-	int fds[SB_FD__MAX];	/* received from the child, -1 when absent; caller owns */
-	struct sb_resources *res;	/* resource limits or NULL; release with sb_resources_release */
-	char walls[160];	/* "seccomp; Landlock ABI 7 ...; limits: cgroup v1" for logs */
+	pid_t pid;                /* pid 1 of the sandbox, in the supervisor's pid ns */
+	int pidfd;                /* pidfd of that process, CLOEXEC */
+	int ctl_fd;               /* supervisor end of the control socket */
+	uid_t inner_uid;          /* uid the command runs as inside */
+	uid_t kernel_uid;         /* the kernel uid behind it (differs when invoked by root) */
+	int fds[SB_FD__MAX];      /* received from the child, -1 when absent; caller owns */
+	struct sb_resources *res; /* resource limits or NULL; release with sb_resources_release */
+	char walls[160];          /* "seccomp; Landlock ABI 7 ...; limits: cgroup v1" for logs */
 };
 
 /* Exit statuses (DESIGN.md §2). */
@@ -142,10 +142,10 @@ int sb_landlock_abi(void);
 
 /* How resource limits are enforced (cgroup.c). */
 enum sb_res_mech {
-	SB_RES_NONE = 0,	/* no limit asked for */
-	SB_RES_CGROUP2,		/* a delegated cgroup v2 subtree */
-	SB_RES_CGROUP1,		/* cgroup v1 controllers (root on a hybrid host) */
-	SB_RES_RLIMIT,		/* setrlimit: RLIMIT_DATA, RLIMIT_NPROC; no cpu */
+	SB_RES_NONE = 0, /* no limit asked for */
+	SB_RES_CGROUP2,  /* a delegated cgroup v2 subtree */
+	SB_RES_CGROUP1,  /* cgroup v1 controllers (root on a hybrid host) */
+	SB_RES_RLIMIT,   /* setrlimit: RLIMIT_DATA, RLIMIT_NPROC; no cpu */
 };
 
 /* "cgroup v2", "cgroup v1", "rlimits", "none". */

@@ -169,10 +169,10 @@ add_socket_rules(scmp_filter_ctx ctx, struct cordon_err *err)
 			return -1;
 	}
 	{
-		struct scmp_arg_cmp big = SCMP_A0(SCMP_CMP_GT, SB_AF_LAST);
+		struct scmp_arg_cmp big = SCMP_A0(SCMP_CMP_GT, SB_AF_LAST, 0);
 		struct scmp_arg_cmp nl[2] = {
 			SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, AF_NETLINK),
-			SCMP_A2(SCMP_CMP_NE, NETLINK_ROUTE),
+			SCMP_A2(SCMP_CMP_NE, NETLINK_ROUTE, 0),
 		};
 
 		if (add_named(ctx, SCMP_ACT_ERRNO(EPERM), "socket", 1, &big, err) < 0 ||

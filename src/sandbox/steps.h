@@ -16,7 +16,7 @@
  */
 enum sb_step {
 	SB_STEP_NONE = 0,
-	SB_STEP_SYNC,		/* waiting for the supervisor to write the id maps */
+	SB_STEP_SYNC, /* waiting for the supervisor to write the id maps */
 	SB_STEP_HOSTNAME,
 	SB_STEP_MOUNT_PRIVATE,
 	SB_STEP_MOUNT_BASE,
@@ -33,7 +33,7 @@ enum sb_step {
 	SB_STEP_IDS,
 	SB_STEP_CAPS,
 	SB_STEP_NO_NEW_PRIVS,
-	SB_STEP_CGROUP,		/* own cgroup namespace root, or rlimits */
+	SB_STEP_CGROUP, /* own cgroup namespace root, or rlimits */
 	SB_STEP_LANDLOCK,
 	SB_STEP_SECCOMP,
 	SB_STEP_NOTIFY,
@@ -47,12 +47,12 @@ enum sb_step {
 const char *sb_step_name(enum sb_step step);
 
 enum sb_msg_type {
-	SB_MSG_GO = 1,		/* supervisor -> child: maps are written, go on */
-	SB_MSG_FAIL,		/* child -> supervisor: step failed with err */
-	SB_MSG_EXEC_FAIL,	/* child -> supervisor: execve failed with err */
-	SB_MSG_STARTED,		/* child -> supervisor: command exec'd, pid inside */
-	SB_MSG_FD,		/* child -> supervisor: an fd (SCM_RIGHTS); step = enum sb_fd_kind */
-	SB_MSG_READY,		/* child -> supervisor: walls are up, command about to fork */
+	SB_MSG_GO = 1,    /* supervisor -> child: maps are written, go on */
+	SB_MSG_FAIL,      /* child -> supervisor: step failed with err */
+	SB_MSG_EXEC_FAIL, /* child -> supervisor: execve failed with err */
+	SB_MSG_STARTED,   /* child -> supervisor: command exec'd, pid inside */
+	SB_MSG_FD,        /* child -> supervisor: an fd (SCM_RIGHTS); step = enum sb_fd_kind */
+	SB_MSG_READY,     /* child -> supervisor: walls are up, command about to fork */
 };
 
 struct sb_msg {
@@ -60,34 +60,34 @@ struct sb_msg {
 	int32_t step;
 	int32_t err;
 	int32_t pid;
-	char detail[200];	/* the path a failing step was working on */
+	char detail[200]; /* the path a failing step was working on */
 };
 
 /* Id set-up decided by the supervisor before clone. */
 struct sb_ids {
-	uid_t inner_uid, outer_uid;	/* outer = kernel uid behind inner */
+	uid_t inner_uid, outer_uid; /* outer = kernel uid behind inner */
 	gid_t inner_gid, outer_gid;
-	int privileged;			/* invoked by root: idmapped read-write mounts */
+	int privileged; /* invoked by root: idmapped read-write mounts */
 };
 
 /* One read-write mount prepared by the supervisor (idmapped tree fd). */
 struct sb_prepared {
 	const char *path;
-	int tree_fd;			/* -1: plain bind in the child */
+	int tree_fd; /* -1: plain bind in the child */
 };
 
 struct sb_child_ctx {
 	const struct sb_spec *spec;
 	const struct sb_ids *ids;
-	struct sb_prepared *prepared;	/* workspace first, then RW mounts in order */
+	struct sb_prepared *prepared; /* workspace first, then RW mounts in order */
 	size_t n_prepared;
 	int ctl_fd;
-	const char *run_opts;		/* tmpfs options for /run, made before clone */
-	const void *seccomp_prog;	/* struct sock_fprog, compiled before clone */
-	const void *notify_prog;	/* struct sock_fprog or NULL: user-notification filter */
-	const struct sb_landlock *landlock;	/* rules prepared before clone (landlock.c) */
-	const struct sb_resources *res;	/* limits prepared before clone (cgroup.c) or NULL */
-	char *detail;			/* where a step writes the path it failed on */
+	const char *run_opts;     /* tmpfs options for /run, made before clone */
+	const void *seccomp_prog; /* struct sock_fprog, compiled before clone */
+	const void *notify_prog;  /* struct sock_fprog or NULL: user-notification filter */
+	const struct sb_landlock *landlock; /* rules prepared before clone (landlock.c) */
+	const struct sb_resources *res;     /* limits prepared before clone (cgroup.c) or NULL */
+	char *detail;                       /* where a step writes the path it failed on */
 	size_t detail_len;
 };
 
@@ -128,8 +128,7 @@ int sb_no_new_privs(struct sb_child_ctx *ctx);
 
 /* seccomp.c: compile in the supervisor (allocates), load in the child */
 struct sock_fprog;
-int sb_seccomp_compile(const struct sb_spec *spec, struct sock_fprog *prog,
-		       struct cordon_err *err);
+int sb_seccomp_compile(const struct sb_spec *spec, struct sock_fprog *prog, struct cordon_err *err);
 void sb_seccomp_free(struct sock_fprog *prog);
 int sb_seccomp_apply(struct sb_child_ctx *ctx);
 
@@ -141,17 +140,16 @@ int sb_seccomp_apply(struct sb_child_ctx *ctx);
  */
 #define SB_LL_MAX_PATHS 80
 struct sb_landlock {
-	int abi;			/* 0: no ruleset (test switch or best effort) */
+	int abi; /* 0: no ruleset (test switch or best effort) */
 	uint64_t handled_fs, handled_net, scoped;
 	struct {
 		const char *path;
 		uint64_t access;
 	} paths[SB_LL_MAX_PATHS];
 	size_t n_paths;
-	char missing[96];		/* parts this kernel lacks, for messages */
+	char missing[96]; /* parts this kernel lacks, for messages */
 };
-int sb_landlock_prepare(const struct sb_spec *spec, struct sb_landlock *ll,
-			struct cordon_err *err);
+int sb_landlock_prepare(const struct sb_spec *spec, struct sb_landlock *ll, struct cordon_err *err);
 int sb_landlock_describe(const struct sb_landlock *ll, char *buf, size_t len);
 int sb_landlock_apply(struct sb_child_ctx *ctx);
 
@@ -173,8 +171,7 @@ void sb_walls_describe(const struct sb_spec *spec, const struct sb_landlock *ll,
 
 /* notify.c: the one user-notification filter (see spec->notify) */
 int sb_bpf_export(void *scmp_ctx, struct sock_fprog *prog, struct cordon_err *err);
-int sb_notify_compile(const struct sb_spec *spec, struct sock_fprog *prog,
-		      struct cordon_err *err);
+int sb_notify_compile(const struct sb_spec *spec, struct sock_fprog *prog, struct cordon_err *err);
 int sb_notify_apply(struct sb_child_ctx *ctx);
 
 /*

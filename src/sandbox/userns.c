@@ -210,8 +210,7 @@ sb_ids_owner_fallback(struct sb_ids *ids, const struct sb_prepared *p, size_t n)
 }
 
 int
-sb_idmap_prepare(const struct sb_ids *ids, struct sb_prepared *p, size_t n,
-		 struct cordon_err *err)
+sb_idmap_prepare(const struct sb_ids *ids, struct sb_prepared *p, size_t n, struct cordon_err *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_close_ int userns = -1, tree = -1;
@@ -234,11 +233,11 @@ sb_idmap_prepare(const struct sb_ids *ids, struct sb_prepared *p, size_t n,
 		attr.userns_fd = (uint64_t)userns;
 		if (sys_mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
 			cordon_err_set(err, errno, "idmapped mount of %s", p[i].path);
-			cordon_err_hint(err,
-					"cordon, run by root, maps read-write paths to an unprivileged "
-					"sandbox uid with idmapped mounts; this file system does not "
-					"support them. Run cordon as an ordinary user, or put the "
-					"workspace on ext4, xfs, btrfs, tmpfs or overlayfs.");
+			cordon_err_hint(
+			    err, "cordon, run by root, maps read-write paths to an unprivileged "
+				 "sandbox uid with idmapped mounts; this file system does not "
+				 "support them. Run cordon as an ordinary user, or put the "
+				 "workspace on ext4, xfs, btrfs, tmpfs or overlayfs.");
 			return -1;
 		}
 		p[i].tree_fd = steal_fd(tree);
@@ -265,31 +264,31 @@ sb_userns_diagnose(int code, struct cordon_err *err)
 	cordon_err_set(err, code, "cannot create the sandbox's user namespace");
 	if (read_int_file("/proc/sys/kernel/unprivileged_userns_clone", &v) == 0 && v == 0 &&
 	    geteuid() != 0)
-		return cordon_err_hint(err,
-				       "unprivileged user namespaces are disabled "
-				       "(kernel.unprivileged_userns_clone = 0). Enable them: "
-				       "sudo sysctl -w kernel.unprivileged_userns_clone=1");
+		return cordon_err_hint(err, "unprivileged user namespaces are disabled "
+					    "(kernel.unprivileged_userns_clone = 0). Enable them: "
+					    "sudo sysctl -w kernel.unprivileged_userns_clone=1");
 	if (read_int_file("/proc/sys/user/max_user_namespaces", &v) == 0 && v == 0)
 		return cordon_err_hint(err, "user namespaces are disabled here "
 					    "(user.max_user_namespaces = 0). Enable them: "
 					    "sudo sysctl -w user.max_user_namespaces=15000");
 	if (read_int_file("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", &v) == 0 &&
 	    v == 1 && geteuid() != 0)
-		return cordon_err_hint(err,
-				       "AppArmor restricts unprivileged user namespaces "
-				       "(kernel.apparmor_restrict_unprivileged_userns = 1). Install "
-				       "an AppArmor profile that allows userns for cordon, or: sudo "
-				       "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0");
+		return cordon_err_hint(
+		    err, "AppArmor restricts unprivileged user namespaces "
+			 "(kernel.apparmor_restrict_unprivileged_userns = 1). Install "
+			 "an AppArmor profile that allows userns for cordon, or: sudo "
+			 "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0");
 	if (code == ENOSPC || code == EUSERS)
-		return cordon_err_hint(err, "the limit on user namespaces is reached "
-					    "(user.max_user_namespaces, or nesting deeper than 32). "
-					    "Raise it: sudo sysctl -w user.max_user_namespaces=15000");
-	if (code == EPERM || code == ENOSYS)
 		return cordon_err_hint(err,
-				       "creating namespaces is refused, most likely by the seccomp "
-				       "profile of an enclosing container (Docker's default profile "
-				       "blocks it). Run the container with a profile that allows "
-				       "clone/unshare of namespaces, or use `cordon proxy` alone.");
+				       "the limit on user namespaces is reached "
+				       "(user.max_user_namespaces, or nesting deeper than 32). "
+				       "Raise it: sudo sysctl -w user.max_user_namespaces=15000");
+	if (code == EPERM || code == ENOSYS)
+		return cordon_err_hint(
+		    err, "creating namespaces is refused, most likely by the seccomp "
+			 "profile of an enclosing container (Docker's default profile "
+			 "blocks it). Run the container with a profile that allows "
+			 "clone/unshare of namespaces, or use `cordon proxy` alone.");
 	return cordon_err_hint(err, "check that this kernel has user namespaces "
 				    "(CONFIG_USER_NS) and that no security module refuses them");
 }

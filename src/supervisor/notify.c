@@ -85,7 +85,7 @@ sv_notify_attach(struct sv_notify *n, struct px_loop *loop, int fd)
 		return -1;
 	n->req_size = sizes.seccomp_notif > sizeof(*n->req) ? sizes.seccomp_notif : sizeof(*n->req);
 	n->resp_size = sizes.seccomp_notif_resp > sizeof(*n->resp) ? sizes.seccomp_notif_resp
-								    : sizeof(*n->resp);
+								   : sizeof(*n->resp);
 	n->req = calloc(1, n->req_size);
 	n->resp = calloc(1, n->resp_size);
 	if (n->req == NULL || n->resp == NULL) {

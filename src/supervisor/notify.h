@@ -22,8 +22,8 @@ typedef void (*sv_notify_fn)(void *arg, int notify_fd, const struct seccomp_noti
 
 struct sv_notify {
 	struct px_watch w;
-	int fd;				/* listener, owned */
-	struct seccomp_notif *req;	/* sized by SECCOMP_GET_NOTIF_SIZES */
+	int fd;                    /* listener, owned */
+	struct seccomp_notif *req; /* sized by SECCOMP_GET_NOTIF_SIZES */
 	struct seccomp_notif_resp *resp;
 	size_t req_size, resp_size;
 	struct {

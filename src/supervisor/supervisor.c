@@ -29,7 +29,8 @@ on_signal(struct px_loop *loop, struct px_watch *w, uint32_t events)
 	(void)events;
 	while (read(sv->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		/* pidfd_send_signal: no pid reuse race (Linux >= 5.1). */
-		if (syscall(SYS_pidfd_send_signal, sv->sess.pidfd, (int)si.ssi_signo, NULL, 0) < 0 &&
+		if (syscall(SYS_pidfd_send_signal, sv->sess.pidfd, (int)si.ssi_signo, NULL, 0) <
+			0 &&
 		    errno != ESRCH)
 			log_warn("relay signal %u", si.ssi_signo);
 	}

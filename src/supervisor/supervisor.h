@@ -20,15 +20,15 @@ struct sv_supervisor {
 	struct px_loop *loop;
 	struct sb_session sess;
 	struct px_watch w_signal, w_pidfd, w_ctl;
-	struct sv_notify notify;	/* seccomp user notifications (exec audit, sockets) */
+	struct sv_notify notify; /* seccomp user notifications (exec audit, sockets) */
 	int sigfd;
-	int exit_status;	/* the command's, as the shell reports it */
+	int exit_status; /* the command's, as the shell reports it */
 	int done;
-	int start_state;	/* 0 unknown, 1 command running, -1 it never ran */
-	struct cordon_err start_err;	/* why it never ran (start_state -1) */
-	struct cordon_audit *audit;	/* audit log or NULL; not owned (cli/run.c) */
-	struct px_proxy *proxy;		/* egress proxy or NULL (sv_proxy_start) */
-	struct sv_control control;	/* `cordon allow` socket (sv_proxy_start) */
+	int start_state;             /* 0 unknown, 1 command running, -1 it never ran */
+	struct cordon_err start_err; /* why it never ran (start_state -1) */
+	struct cordon_audit *audit;  /* audit log or NULL; not owned (cli/run.c) */
+	struct px_proxy *proxy;      /* egress proxy or NULL (sv_proxy_start) */
+	struct sv_control control;   /* `cordon allow` socket (sv_proxy_start) */
 };
 
 /*

@@ -168,12 +168,12 @@ static int
 test_parse_real_payload(void)
 {
 	static const char payload[] =
-		"{\"session_id\":\"0c7f9a4e-1b2d-4c3e-9f8a-2b1c3d4e5f60\","
-		"\"transcript_path\":\"/home/u/.claude/projects/-home-u-proj/x.jsonl\","
-		"\"cwd\":\"/home/u/proj\",\"permission_mode\":\"default\","
-		"\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"Bash\","
-		"\"tool_input\":{\"command\":\"rm -rf /\",\"description\":\"Delete\"},"
-		"\"tool_use_id\":\"toolu_01ABC\"}";
+	    "{\"session_id\":\"0c7f9a4e-1b2d-4c3e-9f8a-2b1c3d4e5f60\","
+	    "\"transcript_path\":\"/home/u/.claude/projects/-home-u-proj/x.jsonl\","
+	    "\"cwd\":\"/home/u/proj\",\"permission_mode\":\"default\","
+	    "\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"Bash\","
+	    "\"tool_input\":{\"command\":\"rm -rf /\",\"description\":\"Delete\"},"
+	    "\"tool_use_id\":\"toolu_01ABC\"}";
 	struct hook_request req;
 	struct cordon_err err;
 	struct hook_verdict v;
@@ -189,8 +189,9 @@ test_parse_real_payload(void)
 	CHECK(v.decision == HOOK_DENY);
 	out = hook_format_output(&v);
 	CHECK(out != NULL);
-	CHECK(strstr(out, "{\"hookSpecificOutput\":{\"hookEventName\":\"PreToolUse\","
-			  "\"permissionDecision\":\"deny\",\"permissionDecisionReason\":\"cordon") ==
+	CHECK(strstr(out,
+		     "{\"hookSpecificOutput\":{\"hookEventName\":\"PreToolUse\","
+		     "\"permissionDecision\":\"deny\",\"permissionDecisionReason\":\"cordon") ==
 	      out);
 	free(out);
 	hook_request_free(&req);
@@ -201,10 +202,14 @@ static int
 test_parse_refuses_bad_input(void)
 {
 	static const char *const bad[] = {
-		"", "[]", "{\"tool_name\":\"Bash\"}", "{\"hook_event_name\":1,\"tool_name\":\"B\"}",
-		"{\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"Bash\",\"tool_name\":\"Read\"}",
-		"{\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"Bash\","
-		"\"tool_input\":{\"command\":\"ls\\u0000; rm -rf /\"}}",
+		"",
+		"[]",
+		"{\"tool_name\":\"Bash\"}",
+		"{\"hook_event_name\":1,\"tool_name\":\"B\"}",
+		"{\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"Bash\",\"tool_name\":"
+		"\"Read\"}",
+		("{\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"Bash\","
+		 "\"tool_input\":{\"command\":\"ls\\u0000; rm -rf /\"}}"),
 		"{\"hook_event_name\":\"PreToolUse\"",
 	};
 	struct hook_request req;

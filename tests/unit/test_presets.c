@@ -42,8 +42,9 @@ test_url_host(void)
 		{ "https://[2001:DB8::1]:443/", "2001:db8::1" },
 		{ "https://example.test./", "example.test" },
 	};
-	static const char *const bad[] = { "ftp://x.test/", "https://", "https:///x", "x.test",
-					   "https://a b.test/", "https://[zz]/", "https://-x.test" };
+	static const char *const bad[] = { "ftp://x.test/",  "https://",          "https:///x",
+					   "x.test",         "https://a b.test/", "https://[zz]/",
+					   "https://-x.test" };
 	char host[256];
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -139,10 +140,10 @@ test_goproxy_xml_gradle(void)
 				  "https://maven.example.test/repo\n</url></mirror></mirrors>"
 				  "<url>http://m2.example.test</url></settings>";
 	static const char gradle[] =
-		"distributionUrl=https\\://gradle.example.test/distributions/gradle-8.5-bin.zip\n"
-		"repositories { maven { url = uri(\"https://repo.example.test/maven2\") } }\n"
-		"// url \"https://commented.example.test/\"\n"
-		"def x = \"https://not-a-repo.example.test/\"\n";
+	    "distributionUrl=https\\://gradle.example.test/distributions/gradle-8.5-bin.zip\n"
+	    "repositories { maven { url = uri(\"https://repo.example.test/maven2\") } }\n"
+	    "// url \"https://commented.example.test/\"\n"
+	    "def x = \"https://not-a-repo.example.test/\"\n";
 	struct preset_strv v = { 0 };
 
 	preset_parse_goproxy(gp, strlen(gp), &v);
@@ -189,8 +190,10 @@ write_file(const char *path, const char *s)
 static int
 test_resolve_claude(void)
 {
-	struct preset_env env = { .home = "/home/u", .workspace = "/home/u/proj",
-				  .self = "/usr/bin/cordon", .run_tools = false };
+	struct preset_env env = { .home = "/home/u",
+				  .workspace = "/home/u/proj",
+				  .self = "/usr/bin/cordon",
+				  .run_tools = false };
 	struct preset_resolved r = { 0 };
 	struct cordon_err err;
 
