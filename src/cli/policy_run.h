@@ -34,7 +34,8 @@ enum {
 	}
 
 #define CLI_RUN_POLICY_USAGE                                                                       \
-	"      --profile NAME   add a preset: claude, codex, gemini, strict\n"                     \
+	"      --profile NAMES  presets, comma-separated: claude, codex, gemini (agents),\n"       \
+	"                       node, python, rust, go, java (toolchains), strict\n"               \
 	"      --claude-settings  also read the sandbox block of ~/.claude/settings.json\n"        \
 	"      --policy FILE    also read FILE (a settings file, command-line layer)\n"            \
 	"      --allow-degraded run even when the policy cannot be enforced exactly\n"             \
