@@ -19,5 +19,9 @@ if [ "$(id -u)" -eq 0 ] && id cordon-test >/dev/null 2>&1; then
 	rm -rf "$tmp"
 fi
 "$HERE/workload.sh" "$CORDON" "$OUT"
-for f in "$HERE"/*/run.sh; do [ -x "$f" ] && "$f" "$CORDON" "$OUT"; done
+BUILD_DIR=$(dirname "$CORDON")
+"$HERE/walls/run.sh" "$BUILD_DIR"          # start-up cost of seccomp + Landlock
+"$HERE/audit/run.sh" "$CORDON" "$OUT"      # exec audit overhead
+"$HERE/policy/glob.sh" "$CORDON"           # policy globs on a 100k-file workspace
+"$HERE/proxy/run.sh" "$BUILD_DIR"          # proxy vs squid and tinyproxy
 python3 "$HERE/summary.py" "$OUT"
