@@ -294,7 +294,8 @@ policy_glob(const char *pattern, void (*fn)(const char *path, void *arg), void *
 		pthread_join(threads[i], NULL);
 	pthread_cond_destroy(&w.cv);
 	pthread_mutex_destroy(&w.mu);
-	qsort(w.matches, w.n_matches, sizeof(*w.matches), by_name);
+	if (w.n_matches > 1)
+		qsort(w.matches, w.n_matches, sizeof(*w.matches), by_name);
 	for (size_t i = 0; i < w.n_matches; i++) {
 		fn(w.matches[i], arg);
 		free(w.matches[i]);
