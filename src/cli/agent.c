@@ -127,24 +127,6 @@ exists(const char *p)
 	return lstat(p, &st) == 0;
 }
 
-static int
-mkdir_p(const char *path, mode_t mode)
-{
-	_cleanup_free_ char *p = xstrdup(path);
-
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST)
-			return -1;
-		*s = '/';
-	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 static bool
 ends_with(const char *s, const char *suffix)
 {
@@ -173,13 +155,13 @@ create_path(const char *path, bool allow_any_file)
 	else if (ends_with(base, ".toml"))
 		content = "";
 	else if (strchr(base + 1, '.') == NULL)
-		return mkdir_p(path, 0777);
+		return fd_mkdir_p(path, 0777);
 	else if (!allow_any_file)
 		return -1;
 	else
 		content = "";
 	*strrchr(parent, '/') = '\0';
-	if (parent[0] != '\0' && mkdir_p(parent, 0777) < 0)
+	if (parent[0] != '\0' && fd_mkdir_p(parent, 0777) < 0)
 		return -1;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
 	if (fd < 0)

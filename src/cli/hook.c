@@ -66,35 +66,6 @@ home_dir(void)
 }
 
 /* Read all of fd, at most max bytes (+1 to detect overflow). */
-static char *
-read_all(int fd, size_t max, size_t *len)
-{
-	size_t cap = 4096, n = 0;
-	char *buf = xmalloc(cap + 1);
-
-	for (;;) {
-		ssize_t r;
-
-		if (n == cap) {
-			if (cap > max)
-				break;
-			cap *= 2;
-			buf = xrealloc(buf, cap + 1);
-		}
-		r = RETRY_EINTR(read(fd, buf + n, cap - n));
-		if (r < 0) {
-			free(buf);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 static void
 audit(const char *path, const struct hook_request *req, const struct hook_verdict *v)
 {
@@ -129,7 +100,7 @@ hook_answer(const char *log_path)
 	const char *sb = getenv("CORDON_SANDBOX");
 	size_t len = 0;
 
-	buf = read_all(STDIN_FILENO, HOOK_MAX_INPUT, &len);
+	buf = fd_read_whole(STDIN_FILENO, HOOK_MAX_INPUT, &len);
 	if (buf == NULL) {
 		fprintf(stderr, "cordon: hook: reading stdin: %s\n", strerror(errno));
 		return HOOK_EXIT_BLOCK;
@@ -192,17 +163,7 @@ mkdir_parent(const char *path)
 	if (slash == NULL || slash == dir)
 		return 0;
 	*slash = '\0';
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0777) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(dir, 0777) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
+	return fd_mkdir_p(dir, 0777);
 }
 
 static int
@@ -242,7 +203,7 @@ hook_edit(bool install, const char *settings, const char *command)
 	if (fd >= 0) {
 		if (fstat(fd, &st) == 0)
 			mode = st.st_mode & 07777;
-		buf = read_all(fd, 16 * 1024 * 1024, &len);
+		buf = fd_read_whole(fd, 16 * 1024 * 1024, &len);
 		if (buf == NULL) {
 			cordon_err_set(&err, errno, "read %s", path);
 			cli_print_err(&err);

@@ -190,22 +190,6 @@ is_shim(const char *path)
 	return strstr(buf, SHIM_TAG) != NULL;
 }
 
-static int
-mkdir_p(const char *path)
-{
-	_cleanup_free_ char *p = xstrdup(path);
-
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*s = '/';
-	}
-	return mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* Position of dir in PATH (0-based), or -1. */
 static int
 path_index(const char *dir)
@@ -277,7 +261,7 @@ shim_install(const char *agent, const char *dir)
 		cli_print_err(&err);
 		return 125;
 	}
-	if (mkdir_p(dir) < 0) {
+	if (fd_mkdir_p(dir, 0755) < 0) {
 		cordon_err_set(&err, errno, "create %s", dir);
 		cordon_err_hint(&err, "pass a writable directory with --dir DIR");
 		cli_print_err(&err);

@@ -23,6 +23,19 @@ int fd_write_file(const char *path, const char *data, size_t len);
 int fd_send(int sock, int fd, const void *data, size_t len);
 int fd_recv(int sock, int *fd, void *data, size_t len);
 
+/*
+ * mkdir -p: create path and its missing parents with mode (existing ones
+ * are fine). 0 or -1 with errno. No allocation: usable in the sandbox child.
+ */
+int fd_mkdir_p(const char *path, mode_t mode);
+
+/*
+ * Read fd to its end into a malloc'd, NUL-terminated buffer (xmalloc:
+ * aborts on OOM, so setup code only; not safe after fork). Returns it with
+ * *len set, or NULL with errno (EFBIG when more than max bytes).
+ */
+char *fd_read_whole(int fd, size_t max, size_t *len);
+
 /* Set or clear FD_CLOEXEC / O_NONBLOCK. 0 or -1. */
 int fd_set_cloexec(int fd, int on);
 int fd_set_nonblock(int fd, int on);

@@ -353,26 +353,6 @@ policy_trust_check(const char *home, const char *dir, bool *trusted, struct cord
 	return 0;
 }
 
-static int
-mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(buf))
-		return -1;
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 int
 policy_trust_set(const char *home, const char *dir, bool trust, struct cordon_err *err)
 {
@@ -404,7 +384,7 @@ policy_trust_set(const char *home, const char *dir, bool trust, struct cordon_er
 	out = policy_trust_render(dirs, k);
 	free_dirs(dirs, k);
 	policy_config_dir(home, cdir, sizeof(cdir));
-	if (mkdir_p(cdir, 0700) < 0)
+	if (fd_mkdir_p(cdir, 0700) < 0)
 		return cordon_err_set(err, errno, "create %s", cdir);
 	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fd.h"
 #include "common/cleanup.h"
 #include "common/xalloc.h"
 #include "presets/presets.h"
@@ -91,35 +92,8 @@ static char *
 slurp(const char *path, size_t *len)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	size_t n = 0, cap = 4096;
-	char *buf;
 
-	if (fd < 0)
-		return NULL;
-	buf = xmalloc(cap + 1);
-	for (;;) {
-		ssize_t r;
-
-		if (n == cap) {
-			if (cap >= CONFIG_MAX) {
-				free(buf);
-				return NULL;
-			}
-			cap *= 2;
-			buf = xrealloc(buf, cap + 1);
-		}
-		r = RETRY_EINTR(read(fd, buf + n, cap - n));
-		if (r < 0) {
-			free(buf);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
+	return fd < 0 ? NULL : fd_read_whole(fd, CONFIG_MAX, len);
 }
 
 /* Add hosts in tmp to the domains, noting the source of each new one. */

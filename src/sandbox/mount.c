@@ -29,6 +29,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "common/fd.h"
 #include "common/cleanup.h"
 #include "sandbox/mountapi.h"
 #include "sandbox/steps.h"
@@ -79,30 +80,6 @@ setattr_path(const char *path, uint64_t set, uint64_t clr, int recursive)
  * writable to us (our own tmpfs mounts). Existing entries are fine.
  */
 static int
-ensure_dir(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
-static int
 ensure_file(const char *path)
 {
 	int fd;
@@ -116,7 +93,7 @@ ensure_file(const char *path)
 	slash = strrchr(buf, '/');
 	if (slash != NULL && slash != buf) {
 		*slash = '\0';
-		if (ensure_dir(buf) < 0)
+		if (fd_mkdir_p(buf, 0755) < 0)
 			return -1;
 	}
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0444);
@@ -426,7 +403,7 @@ bind_rw(struct sb_child_ctx *ctx, const char *path, int tree_fd)
 		return -1;
 	if (stat(src, &st) < 0)
 		return -1;
-	if (S_ISDIR(st.st_mode) ? ensure_dir(dst) < 0 : ensure_file(dst) < 0)
+	if (S_ISDIR(st.st_mode) ? fd_mkdir_p(dst, 0755) < 0 : ensure_file(dst) < 0)
 		return -1;
 	if (tree_fd >= 0) {
 		int d = open_nofollow(dst), r;
@@ -486,7 +463,7 @@ apply_mount(struct sb_child_ctx *ctx, const struct sb_mount *m)
 	case SB_MOUNT_RO:
 		if (stat(src, &st) < 0)
 			return -1;
-		if (S_ISDIR(st.st_mode) ? ensure_dir(dst) < 0 : ensure_file(dst) < 0)
+		if (S_ISDIR(st.st_mode) ? fd_mkdir_p(dst, 0755) < 0 : ensure_file(dst) < 0)
 			return -1;
 		return bind_path(src, dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
 				 0, 1);
@@ -497,7 +474,7 @@ apply_mount(struct sb_child_ctx *ctx, const struct sb_mount *m)
 		return S_ISDIR(st.st_mode) ? mask_dir(dst) : mask_file(dst);
 	case SB_MOUNT_TMPFS:
 		/* Owned by the sandbox user, like /run: a private home, a cache. */
-		if (ensure_dir(dst) < 0)
+		if (fd_mkdir_p(dst, 0755) < 0)
 			return -1;
 		return mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, ctx->run_opts);
 	default:

@@ -414,28 +414,6 @@ report(struct qr_snapshot *s, const char *fmt, ...)
 	s->report[s->n_report++] = line;
 }
 
-static int
-mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(buf, 0700) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static const char *
 shown(const struct qr_snapshot *s, const char *path)
 {
@@ -499,7 +477,7 @@ quarantine(struct qr_snapshot *s, const char *state_dir, const char *path, const
 		gmtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 		s->qdir = xasprintf("%s/quarantine/%s-%d", state_dir, stamp, (int)getpid());
-		if (mkdir_p(s->qdir) < 0) {
+		if (fd_mkdir_p(s->qdir, 0700) < 0) {
 			cordon_err_set(err, errno, "create the quarantine directory %s", s->qdir);
 			free(s->qdir);
 			s->qdir = NULL;
@@ -510,7 +488,7 @@ quarantine(struct qr_snapshot *s, const char *state_dir, const char *path, const
 		 shown(s, path) + (path[0] == '/' && shown(s, path) == path));
 	memcpy(parent, dest, strlen(dest) + 1);
 	*strrchr(parent, '/') = '\0';
-	if (mkdir_p(parent) < 0)
+	if (fd_mkdir_p(parent, 0700) < 0)
 		goto in_place;
 	if (rename(path, dest) == 0) {
 		report(s, "quarantined %s (%s) -> %s", shown(s, path), why, dest);
