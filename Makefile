@@ -44,7 +44,8 @@ test: deps-test $(BUILD)/build.ninja
 asan: deps-test
 	[ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
 	ninja -C build-asan
-	@ASAN_OPTIONS=detect_leaks=1 tests/run.sh build-asan
+	@ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 tests/run.sh build-asan
+	@tests/leaks.sh build-asan
 
 install: build
 	install -D -m 0755 $(BUILD)/cordon $(DESTDIR)$(PREFIX)/bin/cordon

@@ -235,7 +235,7 @@ cli_check(int argc, char **argv)
 	     outside[PATH_MAX], sockpath[PATH_MAX], buf[64];
 	const char *home = getenv("HOME");
 	_cleanup_close_ int usock = -1, tsock = -1;
-	char **av = NULL;
+	static char **av; /* lives until exit: the sandbox command line */
 	int json = 0, port = 0, pipefd[2], status, user_ws = 0;
 	const char *target = NULL;
 	size_t ac = 0;
