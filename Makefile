@@ -50,6 +50,7 @@ asan: deps-test
 install: build
 	install -D -m 0755 $(BUILD)/cordon $(DESTDIR)$(PREFIX)/bin/cordon
 	install -D -m 0644 man/cordon.1 $(DESTDIR)$(PREFIX)/share/man/man1/cordon.1
+	install -D -m 0644 man/cordon-policy.5 $(DESTDIR)$(PREFIX)/share/man/man5/cordon-policy.5
 
 bench: deps-bench build
 	@bench/run.sh $(BUILD)/cordon
