@@ -263,6 +263,46 @@ fix_tmpdir(char **env, const char *workspace)
 	return env;
 }
 
+/*
+ * In a private home (root invoker) nothing of the real home is visible, so
+ * the read-only paths a --profile asks for (a toolchain under ~: ~/.rustup,
+ * ~/.cargo/bin) are bound in read-only. Only the profile's: the built-in
+ * protected files (~/.gitconfig, rc files) stay out of sight. 0, or -1 when
+ * mounts is full.
+ */
+static int
+add_profile_binds(const struct cordon_policy *pol, const char *home, struct sb_mount *mounts,
+		  size_t *n, size_t max)
+{
+	const struct policy_rules *l = &pol->lists[POLICY_FS_DENY_WRITE];
+	size_t hl = strlen(home);
+
+	for (size_t i = 0; i < l->n; i++) {
+		const char *p = l->v[i].value;
+		char *real;
+
+		if (l->v[i].origin.layer != POLICY_LAYER_PROFILE || strncmp(p, home, hl) != 0 ||
+		    p[hl] != '/')
+			continue;
+		real = realpath(p, NULL);
+		if (real == NULL)
+			continue; /* not there: nothing to show */
+		if (strncmp(real, home, hl) != 0 || real[hl] != '/') {
+			free(real); /* a symlink out of the home: not ours to bind */
+			continue;
+		}
+		if (*n == max) {
+			free(real);
+			return -1;
+		}
+		mounts[*n] = (struct sb_mount){ .kind = SB_MOUNT_RO,
+						.path = real,
+						.origin = (char *)"profile (private home)" };
+		(*n)++;
+	}
+	return 0;
+}
+
 static int
 workspace_ok(const char *ws, struct cordon_err *err)
 {
@@ -603,6 +643,12 @@ cli_run(int argc, char **argv)
 				goto out;
 	}
 	private_home = private_home_for(rp.have_home ? rp.home : getenv("HOME"), workspace);
+	if (private_home != NULL &&
+	    add_profile_binds(&rp.pol, private_home, mounts, &n_mounts, ARRAY_SIZE(mounts)) < 0) {
+		cordon_err_set(&err, E2BIG, "more than %zu path rules", ARRAY_SIZE(mounts));
+		cli_print_err(&err);
+		goto out;
+	}
 	env =
 	    fix_tmpdir(add_proxy_env(cli_run_policy_env(&rp, environ), RUN_PROXY_PORT), workspace);
 	memset(&spec, 0, sizeof(spec));

@@ -106,7 +106,11 @@ static const struct cordon_preset presets[] = {
 	    .domains = NONE,
 	    /* Not ~/.cargo/bin: a binary planted there runs later, outside. */
 	    .writable = L("~/.cargo/registry", "~/.cargo/git"),
-	    .readonly = L("~/.cargo/config.toml", "~/.cargo/config"),
+	    /*
+	     * The toolchain itself, read-only: bound into the private home a
+	     * root invoker gets, where it would otherwise be out of sight.
+	     */
+	    .readonly = L("~/.cargo/config.toml", "~/.cargo/config", "~/.cargo/bin", "~/.rustup"),
 	    .env_set = L("CORDON_PROFILE=rust", "CARGO_NET_GIT_FETCH_WITH_CLI=true"),
 	    .env_pass = NONE,
 	    .agent_args = NONE,

@@ -27,6 +27,25 @@ else
 	ok "its content never appeared"
 fi
 
+# A toolchain under root's home (rustup's default): invisible in the private
+# home unless a profile asks for it, and then read-only; the rest of the
+# home stays out of sight.
+if [ -x "$HOME/.cargo/bin/cargo" ] && [ -d "$HOME/.rustup" ]; then
+	marker="$HOME/.cordon-idmap-$$"
+	echo secret > "$marker"
+	expect_fail "without a profile, ~/.cargo is not in the private home" "not found" \
+		env PATH="$HOME/.cargo/bin:$PATH" sh -c "cd '$ws' && '$CORDON' run -- cargo --version"
+	expect_output "--profile rust: cargo from root's ~/.cargo runs" "^cargo [0-9]" \
+		env PATH="$HOME/.cargo/bin:$PATH" sh -c "cd '$ws' && '$CORDON' run --profile rust -- cargo --version"
+	expect_fail "--profile rust: ~/.cargo/bin is read-only" "Read-only file system" \
+		sh -c "cd '$ws' && '$CORDON' run --profile rust -- touch '$HOME/.cargo/bin/planted'"
+	expect_fail "--profile rust: root's other files stay hidden" "No such file" \
+		sh -c "cd '$ws' && '$CORDON' run --profile rust -- cat '$marker'"
+	rm -f "$marker"
+else
+	skip "toolchain under root's home" "no rustup installation in $HOME"
+fi
+
 ov=$(mktemp -d "$T/overlay.XXXXXX")
 chmod 755 "$ov"
 mkdir -p "$ov/lower" "$ov/upper" "$ov/work" "$ov/merged"
