@@ -33,7 +33,7 @@ fi
 if [ -x "$HOME/.cargo/bin/cargo" ] && [ -d "$HOME/.rustup" ]; then
 	marker="$HOME/.cordon-idmap-$$"
 	echo secret > "$marker"
-	expect_fail "without a profile, ~/.cargo is not in the private home" "not found" \
+	expect_fail "without a profile, ~/.cargo is not in the private home" "No such file" \
 		env PATH="$HOME/.cargo/bin:$PATH" sh -c "cd '$ws' && '$CORDON' run -- cargo --version"
 	expect_output "--profile rust: cargo from root's ~/.cargo runs" "^cargo [0-9]" \
 		env PATH="$HOME/.cargo/bin:$PATH" sh -c "cd '$ws' && '$CORDON' run --profile rust -- cargo --version"
