@@ -13,7 +13,7 @@ fi
 ninja -C build-fuzz
 status=0
 for bin in build-fuzz/fuzz/fuzz_*; do
-	[ -x "$bin" ] || continue
+	[ -f "$bin" ] && [ -x "$bin" ] || continue
 	name=${bin##*/fuzz_}
 	mkdir -p "fuzz/corpus/$name"
 	dict=()
