@@ -6,6 +6,7 @@ set -eu
 CORDON=$1
 OUT=${2:-bench/results}
 mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
 ws=$(mktemp -d /var/tmp/cordon-bench.XXXXXX)
 trap 'rm -rf "$ws"' EXIT
 cd "$ws"

@@ -6,6 +6,7 @@ CORDON=$1
 OUT=${2:-bench/results}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
 ws=$(mktemp -d /var/tmp/cordon-bench.XXXXXX)
 chmod 755 "$ws"
 trap 'rm -rf "$ws"' EXIT

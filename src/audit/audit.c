@@ -33,6 +33,7 @@
 
 #include "audit/audit.h"
 #include "common/cleanup.h"
+#include "common/crypto.h"
 #include "config.h"
 
 struct cordon_audit {
@@ -69,8 +70,10 @@ audit_sha256_hex(const void *buf, size_t len, char hex[AUDIT_HASH_HEX + 1])
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
-	if (sha256 == NULL)
+	if (sha256 == NULL) {
+		cordon_crypto_init();
 		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	}
 	if (sha256 == NULL || EVP_Digest(buf, len, md, &n, sha256, NULL) != 1 || n != 32)
 		return -1;
 	for (unsigned int i = 0; i < n; i++) {

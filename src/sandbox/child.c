@@ -99,6 +99,9 @@ env_get(char *const *envp, const char *name)
  * ENOENT (127) unless some PATH entry holds a file by that name that could
  * not be run, then that error (126). glibc's execvp reports EACCES when any
  * PATH directory is unreadable, which would turn "not found" into 126.
+ * Candidates are looked at with access() first, as shells do: every execve
+ * is a round trip to the supervisor (exec audit), and the audit log should
+ * show the command's one exec, not every PATH entry tried.
  */
 static void
 exec_search(char *const *argv, char *const *envp)
@@ -126,7 +129,8 @@ exec_search(char *const *argv, char *const *envp)
 			memcpy(buf, p, dl);
 			buf[dl] = '/';
 			memcpy(buf + dl + 1, file, fl + 1);
-			execve(buf, argv, envp);
+			if (access(buf, X_OK) == 0)
+				execve(buf, argv, envp);
 			if (errno != ENOENT && errno != ENOTDIR && access(buf, F_OK) == 0 &&
 			    found_err == 0)
 				found_err = errno;

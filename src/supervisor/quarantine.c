@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/crypto.h"
 #include "common/fd.h"
 #include "common/xalloc.h"
 #include "supervisor/quarantine.h"
@@ -353,6 +354,7 @@ sha_file(int dirfd, const char *name, unsigned char sha[32])
 	memset(sha, 0, 32);
 	if (fd < 0)
 		return false;
+	cordon_crypto_init();
 	ctx = EVP_MD_CTX_new();
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
 		EVP_MD_CTX_free(ctx);
