@@ -399,6 +399,9 @@ run_audit_from_policy(struct run_audit *ra, const struct cordon_policy *pol)
 	v = &pol->scalars[POLICY_AUDIT_FAIL_CLOSED];
 	if (v->set)
 		ra->opts.fail_closed = v->b;
+	v = &pol->scalars[POLICY_AUDIT_SYSLOG];
+	if (v->set && v->b)
+		ra->opts.syslog = true;
 }
 
 /*

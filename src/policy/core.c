@@ -58,6 +58,7 @@ static const char *const scalar_keys[POLICY_SCALAR__MAX] = {
 	[POLICY_AUDIT_PATH] = "audit.path",
 	[POLICY_AUDIT_OTLP] = "audit.otlpEndpoint",
 	[POLICY_AUDIT_FAIL_CLOSED] = "audit.failClosed",
+	[POLICY_AUDIT_SYSLOG] = "audit.syslog",
 };
 
 void
@@ -329,6 +330,7 @@ policy_render_text(const struct cordon_policy *pol)
 				 v->set ? (v->b ? "true" : "false") : "true");
 			break;
 		case POLICY_NET_ALLOW_LOCAL_BINDING:
+		case POLICY_AUDIT_SYSLOG:
 			snprintf(val, sizeof(val), "%s", v->set && v->b ? "true" : "false");
 			break;
 		case POLICY_RES_CPUS:

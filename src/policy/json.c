@@ -73,6 +73,7 @@ static const struct schema_key {
 	{ "audit.path", K_PATH, POLICY_AUDIT_PATH },
 	{ "audit.otlpEndpoint", K_URL, POLICY_AUDIT_OTLP },
 	{ "audit.failClosed", K_BOOL, POLICY_AUDIT_FAIL_CLOSED },
+	{ "audit.syslog", K_BOOL, POLICY_AUDIT_SYSLOG },
 	{ "lock", K_LOCK, 0 },
 	{ "enabled", K_COMPAT, 0 },
 	{ "autoAllowBashIfSandboxed", K_COMPAT, 0 },
@@ -872,6 +873,7 @@ policy_render_json(const struct cordon_policy *pol)
 		case POLICY_FAIL_IF_UNAVAILABLE:
 		case POLICY_NET_ALLOW_LOCAL_BINDING:
 		case POLICY_AUDIT_FAIL_CLOSED:
+		case POLICY_AUDIT_SYSLOG:
 			val = json_boolean(v->b);
 			break;
 		case POLICY_RES_CPUS:

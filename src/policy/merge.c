@@ -81,6 +81,9 @@ scalar_widens(enum policy_scalar s, const struct policy_value *cur, const struct
 	case POLICY_FAIL_IF_UNAVAILABLE:
 	case POLICY_AUDIT_FAIL_CLOSED:
 		return !nv->b;
+	case POLICY_AUDIT_SYSLOG:
+		/* Fewer copies of the record is wider; more is not. */
+		return cur->set && cur->b && !nv->b;
 	case POLICY_NET_ALLOW_LOCAL_BINDING:
 		return nv->b;
 	case POLICY_RES_MEMORY:
@@ -105,6 +108,7 @@ scalar_text(const struct policy_value *v, enum policy_scalar s, char *buf, size_
 	case POLICY_FAIL_IF_UNAVAILABLE:
 	case POLICY_AUDIT_FAIL_CLOSED:
 	case POLICY_NET_ALLOW_LOCAL_BINDING:
+	case POLICY_AUDIT_SYSLOG:
 		return v->b ? "true" : "false";
 	case POLICY_RES_CPUS:
 		snprintf(buf, len, "%g", v->num);

@@ -74,6 +74,7 @@ enum policy_scalar {
 	POLICY_AUDIT_PATH,              /* s */
 	POLICY_AUDIT_OTLP,              /* s */
 	POLICY_AUDIT_FAIL_CLOSED,       /* bool, default true */
+	POLICY_AUDIT_SYSLOG,            /* bool, default false: also send records to syslog */
 	POLICY_SCALAR__MAX,
 };
 

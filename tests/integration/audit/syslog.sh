@@ -22,7 +22,7 @@ with open(sys.argv[2], "ab", buffering=0) as f:
 PY
 cat > "$T/inner.sh" <<'SH'
 set -eu
-T=$1 CORDON=$2 ws=$3 LOG=$4 OUTF=$5
+T=$1 CORDON=$2 ws=$3 LOG=$4 OUTF=$5 HOW=$6
 mkdir -p "$T/hostdev"
 mount --rbind /dev "$T/hostdev"
 mount -t tmpfs -o mode=0755 cordon-devtest /dev
@@ -34,10 +34,11 @@ done
 lp=$!
 trap 'kill $lp 2>/dev/null' EXIT
 for i in $(seq 50); do [ -e "$OUTF.ready" ] && break; sleep 0.1; done
-(cd "$ws" && "$CORDON" run --syslog --audit-log "$LOG" -- /bin/bash -c '/bin/echo syslog-probe')
+# $HOW: --syslog, or --policy FILE with "audit": {"syslog": true}
+(cd "$ws" && "$CORDON" run $HOW --audit-log "$LOG" -- /bin/bash -c '/bin/echo syslog-probe')
 for i in $(seq 50); do [ "$(wc -l < "$OUTF" 2>/dev/null || echo 0)" -ge 4 ] && break; sleep 0.1; done
 SH
-if ! timeout 60 unshare -m --propagation private bash "$T/inner.sh" "$T" "$CORDON" "$ws" "$LOG" "$OUTF" >"$T/inner.log" 2>&1; then
+if ! timeout 60 unshare -m --propagation private bash "$T/inner.sh" "$T" "$CORDON" "$ws" "$LOG" "$OUTF" --syslog >"$T/inner.log" 2>&1; then
 	not_ok "syslog test environment"
 	sed 's/^/#   /' "$T/inner.log" | head -10
 	done_testing
@@ -50,5 +51,16 @@ import re
 got = [re.sub(r'^.*?cordon\[\d+\]: ', '', l.rstrip('\n')) for l in open('$OUTF') if 'cordon[' in l]
 print('same' if got == open('$LOG').read().splitlines() else 'differs')"
 expect_output "facility authpriv, severity info (<86>)" "^<86>" head -1 "$OUTF"
+
+# The same from the policy key instead of the flag.
+printf '{"sandbox": {"audit": {"syslog": true}}}\n' > "$T/syslog-policy.json"
+if timeout 60 unshare -m --propagation private bash "$T/inner.sh" "$T" "$CORDON" "$ws" \
+	"$T/syslog2/audit.jsonl" "$T/syslog2.out" "--policy $T/syslog-policy.json" >"$T/inner2.log" 2>&1; then
+	expect_output "audit.syslog: true in a policy file sends the records too" "^4$" \
+		sh -c "grep -c 'cordon\\[[0-9]*\\]: {\"v\":1' '$T/syslog2.out'"
+else
+	not_ok "audit.syslog: true in a policy file sends the records too"
+	sed 's/^/#   /' "$T/inner2.log" | head -10
+fi
 
 done_testing
