@@ -24,9 +24,13 @@ printf 'registry=https://npm.mirror.example.test/\n@corp:registry=https://corp-n
 expect_output "node: registries from the user's .npmrc are allowed" \
 	"--allow-domain npm.mirror.example.test .*--allow-domain corp-npm.example.test" \
 	sh -c "cd '$ws' && NPM_CONFIG_USERCONFIG='$T/npmrc' '$CORDON' claude --with node --dry-run --bin '$probe' -- x"
-expect_output "node: npm inside is told the registry (~/.npmrc is masked there)" \
-	"npm_config_registry=https://npm.mirror.example.test/" \
-	sh -c "cd '$ws' && NPM_CONFIG_USERCONFIG='$T/npmrc' '$CORDON' claude --with node --dry-run --bin '$probe' -- x"
+if command -v npm >/dev/null; then
+	expect_output "node: npm inside is told the registry (~/.npmrc is masked there)" \
+		"npm_config_registry=https://npm.mirror.example.test/" \
+		sh -c "cd '$ws' && NPM_CONFIG_USERCONFIG='$T/npmrc' '$CORDON' claude --with node --dry-run --bin '$probe' -- x"
+else
+	skip "node: npm inside is told the registry" "npm is not installed (the registry comes from npm itself)"
+fi
 expect_output "python: PIP_INDEX_URL and uv.toml indexes are allowed" \
 	"--allow-domain pypi.mirror.example.test .*--allow-domain uv.mirror.example.test" \
 	sh -c "cd '$ws' && mkdir -p '$h/.config/uv' && echo 'index-url = \"https://uv.mirror.example.test/simple\"' > '$h/.config/uv/uv.toml' && PIP_INDEX_URL=https://pypi.mirror.example.test/simple '$CORDON' claude --with python --dry-run --bin '$probe' -- x"
