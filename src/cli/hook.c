@@ -131,29 +131,6 @@ hook_answer(const char *log_path)
 	return 0;
 }
 
-/* Write data to path through a temporary file and rename (same directory). */
-static int
-replace_file(const char *path, const char *data, mode_t mode, struct cordon_err *err)
-{
-	_cleanup_free_ char *tmp = xasprintf("%s.cordon-tmp.%d", path, (int)getpid());
-	_cleanup_close_ int fd = -1;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		return cordon_err_set(err, errno, "create %s", tmp);
-	if (fd_write_all(fd, data, strlen(data)) < 0 || fsync(fd) < 0) {
-		cordon_err_set(err, errno, "write %s", tmp);
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) < 0) {
-		cordon_err_set(err, errno, "rename %s to %s", tmp, path);
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
 static int
 mkdir_parent(const char *path)
 {
@@ -247,7 +224,8 @@ hook_edit(bool install, const char *settings, const char *command)
 	if (buf != NULL) {
 		_cleanup_free_ char *bak = xasprintf("%s.bak", path);
 
-		if (replace_file(bak, buf, mode, &err) < 0) {
+		if (fd_replace_file(bak, buf, strlen(buf), mode) < 0) {
+			cordon_err_set(&err, errno, "write %s", bak);
 			cordon_err_hint(&err, "the settings were left unchanged");
 			cli_print_err(&err);
 			return 125;
@@ -258,7 +236,8 @@ hook_edit(bool install, const char *settings, const char *command)
 		cli_print_err(&err);
 		return 125;
 	}
-	if (replace_file(path, out, mode, &err) < 0) {
+	if (fd_replace_file(path, out, strlen(out), mode) < 0) {
+		cordon_err_set(&err, errno, "write %s", path);
 		cordon_err_hint(&err, "the settings were left unchanged");
 		cli_print_err(&err);
 		return 125;

@@ -36,6 +36,14 @@ int fd_mkdir_p(const char *path, mode_t mode);
  */
 char *fd_read_whole(int fd, size_t max, size_t *len);
 
+/*
+ * Replace path with data atomically: write a temporary file beside it (mode,
+ * O_EXCL, never through a symlink), fsync, rename over path. On failure the
+ * temporary file is removed and path is untouched. 0, or -1 with errno.
+ * Not safe after fork.
+ */
+int fd_replace_file(const char *path, const char *data, size_t len, mode_t mode);
+
 /* Set or clear FD_CLOEXEC / O_NONBLOCK. 0 or -1. */
 int fd_set_cloexec(int fd, int on);
 int fd_set_nonblock(int fd, int on);

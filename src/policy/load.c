@@ -356,9 +356,8 @@ policy_trust_check(const char *home, const char *dir, bool *trusted, struct cord
 int
 policy_trust_set(const char *home, const char *dir, bool trust, struct cordon_err *err)
 {
-	char path[PATH_MAX + 16], tmp[PATH_MAX + 32], cdir[PATH_MAX];
+	char path[PATH_MAX + 16], cdir[PATH_MAX];
 	_cleanup_free_ char *out = NULL;
-	_cleanup_close_ int fd = -1;
 	char **dirs;
 	size_t n, k = 0;
 	bool present = false;
@@ -386,19 +385,7 @@ policy_trust_set(const char *home, const char *dir, bool trust, struct cordon_er
 	policy_config_dir(home, cdir, sizeof(cdir));
 	if (fd_mkdir_p(cdir, 0700) < 0)
 		return cordon_err_set(err, errno, "create %s", cdir);
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return cordon_err_set(err, errno, "write %s", tmp);
-	if (fd_write_all(fd, out, strlen(out)) < 0 || fsync(fd) < 0) {
-		cordon_err_set(err, errno, "write %s", tmp);
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) < 0) {
-		cordon_err_set(err, errno, "rename %s to %s", tmp, path);
-		unlink(tmp);
-		return -1;
-	}
+	if (fd_replace_file(path, out, strlen(out), 0600) < 0)
+		return cordon_err_set(err, errno, "write %s", path);
 	return 0;
 }

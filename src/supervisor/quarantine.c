@@ -232,6 +232,28 @@ set_has(const struct entry_set *s, const char *e)
 }
 
 /*
+ * One line of a git config, [*q, le): skip leading blanks (*q is left on
+ * the first non-blank), follow a section header into section/sub, and
+ * return where a key starts on this line (after a header too: "[core]
+ * hooksPath = x"), or NULL for comments, blank lines and bare headers.
+ */
+static const char *
+config_line_key(const char **q, const char *le, char *section, size_t slen, char *sub,
+		size_t sublen)
+{
+	while (*q < le && (**q == ' ' || **q == '\t'))
+		(*q)++;
+	if (*q < le && **q == '[') {
+		const char *after = parse_header(*q, le, section, slen, sub, sublen);
+
+		while (after < le && (*after == ' ' || *after == '\t'))
+			after++;
+		return after < le && isalpha((unsigned char)*after) ? after : NULL;
+	}
+	return *q < le && isalpha((unsigned char)**q) ? *q : NULL;
+}
+
+/*
  * Walk a config text. For each key line that is dangerous: when collect,
  * add its entry to set; otherwise decide whether to drop it (not in set).
  * out (when not NULL) receives the text without the dropped lines.
@@ -245,22 +267,11 @@ walk_config(const char *text, struct entry_set *set, bool collect, char *out, ch
 	size_t o = 0, removed = 0;
 
 	while (p < end) {
-		const char *le = line_end(p, end), *q = p, *key = NULL;
+		const char *le = line_end(p, end), *q = p;
+		const char *key =
+		    config_line_key(&q, le, section, sizeof(section), sub, sizeof(sub));
 		bool drop = false;
 
-		while (q < le && (*q == ' ' || *q == '\t'))
-			q++;
-		if (q < le && *q == '[') {
-			const char *after =
-			    parse_header(q, le, section, sizeof(section), sub, sizeof(sub));
-
-			while (after < le && (*after == ' ' || *after == '\t'))
-				after++;
-			if (after < le && isalpha((unsigned char)*after))
-				key = after;
-		} else if (q < le && isalpha((unsigned char)*q)) {
-			key = q;
-		}
 		if (key != NULL) {
 			char name[64], entry[1024];
 
@@ -833,21 +844,10 @@ hooks_path_of(const char *text)
 	char *found = NULL;
 
 	while (p < end) {
-		const char *le = line_end(p, end), *q = p, *key = NULL;
+		const char *le = line_end(p, end), *q = p;
+		const char *key =
+		    config_line_key(&q, le, section, sizeof(section), sub, sizeof(sub));
 
-		while (q < le && (*q == ' ' || *q == '\t'))
-			q++;
-		if (q < le && *q == '[') {
-			const char *after =
-			    parse_header(q, le, section, sizeof(section), sub, sizeof(sub));
-
-			while (after < le && (*after == ' ' || *after == '\t'))
-				after++;
-			if (after < le && isalpha((unsigned char)*after))
-				key = after;
-		} else if (q < le && isalpha((unsigned char)*q)) {
-			key = q;
-		}
 		if (key != NULL && strcmp(section, "core") == 0 && sub[0] == '\0') {
 			char name[64], entry[PATH_MAX + 64];
 
