@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <idn2.h>
+
 #include "proxy/allow.h"
 
 void
@@ -341,139 +343,40 @@ last_label_numeric(const char *s, size_t len)
 	return 1;
 }
 
-/* ---- IDNA (RFC 3492 punycode, ASCII lowercase only) ---- */
+/* ---- IDNA ---- */
 
+/*
+ * A name with any non-ASCII byte goes through UTS #46 non-transitional
+ * processing (libidn2): case folding, NFC, width and compatibility mapping,
+ * ignored characters dropped, then punycode. The ASCII result is classified
+ * and checked like any other input: full-width digits and ideographic full
+ * stops spelling 127.0.0.1 are the IP literal 127.0.0.1, and a full-width
+ * solidus maps to '/' and is refused.
+ */
 static int
-utf8_decode(const unsigned char *s, size_t len, uint32_t *cp, size_t max, size_t *n)
+idna_to_ascii(const char *in, char *out, size_t outlen)
 {
-	size_t i = 0;
+	char *a = NULL;
+	size_t n;
 
-	*n = 0;
-	while (i < len) {
-		uint32_t c = s[i];
-		size_t extra;
-
-		if (c < 0x80)
-			extra = 0;
-		else if ((c & 0xe0) == 0xc0)
-			extra = 1, c &= 0x1f;
-		else if ((c & 0xf0) == 0xe0)
-			extra = 2, c &= 0x0f;
-		else if ((c & 0xf8) == 0xf0)
-			extra = 3, c &= 0x07;
-		else
-			return -1;
-		if (i + extra >= len)
-			return -1;
-		for (size_t k = 1; k <= extra; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return -1;
-			c = c << 6 | (s[i + k] & 0x3f);
-		}
-		if ((extra == 1 && c < 0x80) || (extra == 2 && c < 0x800) ||
-		    (extra == 3 && c < 0x10000) || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return -1;
-		if (*n == max)
-			return -1;
-		/*
-		 * Case folding for ASCII, Latin-1, Greek and Cyrillic capitals
-		 * (the UTS #46 mapping for the common scripts; other
-		 * characters are encoded as they are, so a name spelled with
-		 * them matches only itself: fail closed).
-		 */
-		if ((c >= 'A' && c <= 'Z') || (c >= 0xc0 && c <= 0xde && c != 0xd7) ||
-		    (c >= 0x391 && c <= 0x3a9 && c != 0x3a2) || (c >= 0x410 && c <= 0x42f))
-			c += 32;
-		else if (c >= 0x400 && c <= 0x40f)
-			c += 80;
-		cp[(*n)++] = c;
-		i += extra + 1;
+	if (idn2_to_ascii_8z(in, &a, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) != IDN2_OK)
+		return -1;
+	n = strlen(a);
+	if (n >= outlen) {
+		idn2_free(a);
+		return -1;
 	}
+	memcpy(out, a, n + 1);
+	idn2_free(a);
 	return 0;
 }
 
-static char
-puny_digit(uint32_t d)
-{
-	return (char)(d < 26 ? 'a' + d : '0' + (d - 26));
-}
-
-static uint32_t
-puny_adapt(uint32_t delta, uint32_t numpoints, int first)
-{
-	uint32_t k = 0;
-
-	delta = first ? delta / 700 : delta / 2;
-	delta += delta / numpoints;
-	while (delta > ((36 - 1) * 26) / 2) {
-		delta /= 36 - 1;
-		k += 36;
-	}
-	return k + (36 * delta) / (delta + 38);
-}
-
-/* Encode one label of code points as "xn--...". 0 or -1 (too long). */
 static int
-punycode_label(const uint32_t *cp, size_t n, char *out, size_t outlen)
+has_non_ascii(const char *s)
 {
-	uint32_t nn = 128, delta = 0, bias = 72, h, b = 0;
-	size_t o = 0;
-
-	if (outlen < 5)
-		return -1;
-	memcpy(out, "xn--", 4);
-	o = 4;
-	for (size_t i = 0; i < n; i++)
-		if (cp[i] < 0x80) {
-			if (o + 1 >= outlen)
-				return -1;
-			out[o++] = (char)cp[i];
-			b++;
-		}
-	h = b;
-	if (b > 0) {
-		if (o + 1 >= outlen)
-			return -1;
-		out[o++] = '-';
-	}
-	while (h < n) {
-		uint32_t m = 0x7fffffff;
-
-		for (size_t i = 0; i < n; i++)
-			if (cp[i] >= nn && cp[i] < m)
-				m = cp[i];
-		if ((uint64_t)(m - nn) * (h + 1) + delta > 0x7fffffff)
-			return -1;
-		delta += (m - nn) * (h + 1);
-		nn = m;
-		for (size_t i = 0; i < n; i++) {
-			if (cp[i] < nn)
-				delta++;
-			if (cp[i] == nn) {
-				uint32_t q = delta;
-
-				for (uint32_t k = 36;; k += 36) {
-					uint32_t t = k <= bias ? 1 : k >= bias + 26 ? 26 : k - bias;
-
-					if (q < t)
-						break;
-					if (o + 1 >= outlen)
-						return -1;
-					out[o++] = puny_digit(t + (q - t) % (36 - t));
-					q = (q - t) / (36 - t);
-				}
-				if (o + 1 >= outlen)
-					return -1;
-				out[o++] = puny_digit(q);
-				bias = puny_adapt(delta, h + 1, h == b);
-				delta = 0;
-				h++;
-			}
-		}
-		delta++;
-		nn++;
-	}
-	out[o] = '\0';
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 1;
 	return 0;
 }
 
@@ -493,6 +396,11 @@ px_host_normalize(const char *in, char *out, size_t outlen, int *is_ip, struct p
 	*is_ip = 0;
 	if (len == 0 || len >= sizeof(buf) || outlen < 2)
 		goto bad;
+	if (has_non_ascii(in)) {
+		if (idna_to_ascii(in, buf, sizeof(buf)) < 0)
+			goto bad;
+		return px_host_normalize(buf, out, outlen, is_ip, addr);
+	}
 	if (in[0] == '[') {
 		if (in[len - 1] != ']' || len - 2 >= 64)
 			goto bad;
@@ -526,43 +434,25 @@ px_host_normalize(const char *in, char *out, size_t outlen, int *is_ip, struct p
 		px_addr_str(addr, out, outlen);
 		return 0;
 	}
-	/* label by label: ASCII lowercased, others punycoded */
+	/* label by label, lowercased */
 	for (size_t i = 0; i <= len;) {
-		size_t j = i, ascii = 1;
-		char label[80];
+		size_t j = i;
+		char label[64];
 
-		while (j < len && buf[j] != '.') {
-			if ((unsigned char)buf[j] >= 0x80)
-				ascii = 0;
+		while (j < len && buf[j] != '.')
 			j++;
-		}
-		if (j == i || j - i > 63 * 4)
+		if (j == i || j - i > 63)
 			goto bad;
-		if (ascii) {
-			if (j - i > 63)
-				goto bad;
-			for (size_t k = i; k < j; k++) {
-				char c = buf[k];
+		for (size_t k = i; k < j; k++) {
+			char c = buf[k];
 
-				if (c >= 'A' && c <= 'Z')
-					c = (char)(c + 32);
-				if (!name_char_ok(c))
-					goto bad;
-				label[k - i] = c;
-			}
-			label[j - i] = '\0';
-		} else {
-			uint32_t cp[64];
-			size_t n;
-
-			if (utf8_decode((const unsigned char *)buf + i, j - i, cp, 64, &n) < 0)
+			if (c >= 'A' && c <= 'Z')
+				c = (char)(c + 32);
+			if (!name_char_ok(c))
 				goto bad;
-			for (size_t k = 0; k < n; k++)
-				if (cp[k] < 0x80 && !name_char_ok((char)cp[k]))
-					goto bad;
-			if (punycode_label(cp, n, label, 64) < 0)
-				goto bad;
+			label[k - i] = c;
 		}
+		label[j - i] = '\0';
 		if (label[0] == '-' || label[strlen(label) - 1] == '-')
 			goto bad;
 		if (o + strlen(label) + 2 > outlen || o + strlen(label) + 1 > PX_HOST_MAX)

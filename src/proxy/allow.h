@@ -22,7 +22,7 @@
  *   [2001:db8::1]        one IPv6 address; [2001:db8::]/32 an IPv6 CIDR
  *   ADDR:PORT, CIDR:PORT, [V6]:PORT, [V6]/N:PORT  the same, on that port
  * Names are compared case-insensitively, without a trailing dot, after IDNA
- * (punycode) encoding of non-ASCII labels. Deny beats allow; nothing matches
+ * (UTS #46 mapping, then punycode) of names with non-ASCII characters. Deny beats allow; nothing matches
  * an empty allowlist. A name rule never matches an IP literal and a CIDR rule
  * never matches a name (names are checked again, by address, after
  * resolution).
@@ -105,8 +105,8 @@ enum px_verdict px_rules_check_addr(const struct px_rules *r, const struct px_ad
 				    uint16_t port, struct px_match *m);
 
 /*
- * Normalise a host: lowercase, strip one trailing dot, punycode non-ASCII
- * labels. If it is an IP literal in any spelling (bracketed IPv6, IPv4 in
+ * Normalise a host: UTS #46 mapping and punycode (libidn2) when it has
+ * any non-ASCII byte, then lowercase and strip one trailing dot. If it is an IP literal in any spelling (bracketed IPv6, IPv4 in
  * decimal/octal/hex/short forms) fills *addr, sets *is_ip and writes the
  * canonical text form to out. 0 or -1 (EINVAL: not a valid host name).
  */

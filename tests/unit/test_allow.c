@@ -64,6 +64,40 @@ test_normalize_names(void)
 		      "xn--bcher-kva.example", 0));
 	CHECK(norm_is("\xd0\x9f\xd0\xa0\xd0\x98\xd0\x9c\xd0\x95\xd0\xa0.test", "xn--e1afmkfd.test",
 		      0));
+	/* UTS #46: full-width letters and ideographic full stop */
+	CHECK(norm_is("\xef\xbc\xa5\xef\xbc\xb8\xef\xbc\xa1\xef\xbc\xad\xef\xbc\xb0\xef\xbc\xac"
+		      "\xef\xbc\xa5\xe3\x80\x82test",
+		      "example.test", 0));
+	/* decomposed e + combining acute is NFC-composed: same as precomposed */
+	CHECK(norm_is("e\xcc\x81.test", "xn--9ca.test", 0));
+	CHECK(norm_is("\xc3\xa9.test", "xn--9ca.test", 0));
+	/* non-transitional: sharp s stays (not "fass") */
+	CHECK(norm_is("fa\xc3\x9f.test", "xn--fa-hia.test", 0));
+	/* ignored characters (zero-width space, soft hyphen) are dropped */
+	CHECK(norm_is("exa\xe2\x80\x8bmple.test", "example.test", 0));
+	CHECK(norm_is("ex\xc2\xad"
+		      "ample.test",
+		      "example.test", 0));
+	/* a ligature and a circled letter map to plain letters */
+	CHECK(norm_is("\xef\xac\x81le.test", "file.test", 0));
+	/* an ASCII label after a mapped one keeps its underscore */
+	CHECK(norm_is("_srv.b\xc3\xbc"
+		      "cher.test",
+		      "_srv.xn--bcher-kva.test", 0));
+	return 0;
+}
+
+/* full-width digits and dots spell an IP literal: it is one */
+static int
+test_normalize_fullwidth_ip(void)
+{
+	CHECK(norm_is("\xef\xbc\x91\xef\xbc\x92\xef\xbc\x97\xe3\x80\x82\xef\xbc\x90\xe3\x80\x82"
+		      "\xef\xbc\x90\xe3\x80\x82\xef\xbc\x91",
+		      "127.0.0.1", 1));
+	CHECK(norm_is("\xef\xbc\x91\xef\xbc\x96\xef\xbc\x99\xef\xbc\x8e"
+		      "254.169.254",
+		      "169.254.169.254", 1));
+	CHECK(norm_is("\xef\xbc\x91\xef\xbc\x92\xef\xbc\x97.1", "127.0.0.1", 1));
 	return 0;
 }
 
@@ -86,6 +120,14 @@ test_normalize_bad(void)
 		"0x1.0x2.0x3.0x4.0x5",
 		"\xff\xfe.test",
 		"[fe80::1%eth0]",
+		"\xc3\xbc.ex\xef\xbc\x8f"
+		"ample.test", /* full-width solidus maps to '/' */
+		"\xc3\xbc.ex\xef\xbc\x9a"
+		"ample.test",           /* full-width colon maps to ':' */
+		"\xe2\x80\x8b.test",    /* a label of only ignored characters */
+		"\xc3\xbc.xn--zz.test", /* invalid punycode beside a U-label */
+		"\xc3\xbc.-a.test",
+		"\xc3\xbc..test",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
@@ -149,6 +191,32 @@ test_exact_and_wildcard(void)
 	CHECK(v("wild.test.evil.test", 443) == PX_VERDICT_DENY_DEFAULT);
 	CHECK(v("a.wild.test.evil.test", 443) == PX_VERDICT_DENY_DEFAULT);
 	CHECK(v(".wild.test", 443) == PX_VERDICT_DENY_DEFAULT);
+	return 0;
+}
+
+/* a rule and a request spelled differently in Unicode meet after UTS #46 */
+static int
+test_idn_rules(void)
+{
+	static const char *const allow[] = { "b\xc3\xbc"
+					     "cher.test",
+					     "*.\xc3\xa9t\xc3\xa9.test", NULL };
+	static const char *const deny[] = { "secret.xn--t-9fab.test", NULL };
+
+	rules(allow, deny);
+	CHECK(v("xn--bcher-kva.test", 443) == PX_VERDICT_ALLOW);
+	CHECK(v("B\xc3\x9c"
+		"CHER.TEST",
+		443) == PX_VERDICT_ALLOW);
+	/* full-width B, then U + combining diaeresis */
+	CHECK(v("\xef\xbc\xa2u\xcc\x88"
+		"cher\xe3\x80\x82test",
+		443) == PX_VERDICT_ALLOW);
+	CHECK(v("bucher.test", 443) == PX_VERDICT_DENY_DEFAULT);
+	CHECK(v("a.e\xcc\x81te\xcc\x81.test", 443) == PX_VERDICT_ALLOW);
+	CHECK(v("xn--t-9fab.test", 443) == PX_VERDICT_DENY_DEFAULT); /* apex */
+	/* the deny, written as punycode, holds against the Unicode spelling */
+	CHECK(v("SECRET.\xc3\x89T\xc3\x89.test", 443) == PX_VERDICT_DENY_RULE);
 	return 0;
 }
 
@@ -387,7 +455,9 @@ main(void)
 {
 	px_rules_init(&R);
 	TAP_RUN(test_normalize_names);
+	TAP_RUN(test_normalize_fullwidth_ip);
 	TAP_RUN(test_normalize_bad);
+	TAP_RUN(test_idn_rules);
 	TAP_RUN(test_ip_spellings);
 	TAP_RUN(test_empty_allowlist_denies);
 	TAP_RUN(test_exact_and_wildcard);
