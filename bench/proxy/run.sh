@@ -114,10 +114,34 @@ tput() { # [PROXYPORT]
 		"$PX" tput 127.0.0.1:$UP_BLAST "$TPUT_BYTES" "$@" | awk '{print $1}'
 	done | median
 }
-T_DIRECT=$(tput)
-T_CORDON=$(tput $P_CORDON)
-T_SQUID=$(tput $P_SQUID)
-T_TINY=$(tput $P_TINY)
+HZ=$(getconf CLK_TCK)
+cpu_ticks() { # PID...: utime+stime over the processes and their children
+	local p
+	for p in "$@"; do
+		for q in $p $(pgrep -P "$p" 2>/dev/null); do
+			awk '{print $14 + $15}' /proc/$q/stat 2>/dev/null
+		done
+	done | awk '{s += $1} END {print s + 0}'
+}
+stat_busy() { awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat; } # busy idle
+# tput_cpu NAME [PROXYPID PROXYPORT]: sets T_NAME, CPU_NAME (proxy CPU s per
+# GB relayed) and BUSY_NAME (the whole machine's busy share during the runs)
+tput_cpu() {
+	local name=$1 pid=${2:-} c0=0 c1=0 s0 s1 t
+	[ -n "$pid" ] && c0=$(cpu_ticks "$pid")
+	s0=$(stat_busy)
+	if [ -n "$pid" ]; then t=$(tput "$3"); else t=$(tput); fi
+	s1=$(stat_busy)
+	[ -n "$pid" ] && c1=$(cpu_ticks "$pid")
+	printf -v "T_$name" '%s' "$t"
+	printf -v "CPU_$name" '%s' "$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v b="$TPUT_BYTES" \
+		'BEGIN { printf "%.2f", d / hz / (3 * b / 1e9) }')"
+	printf -v "BUSY_$name" '%s' "$(echo "$s0 $s1" | awk '{b = $3 - $1; i = $4 - $2; printf "%.0f%%", 100 * b / (b + i)}')"
+}
+tput_cpu DIRECT
+tput_cpu CORDON "$CORDON_PID" $P_CORDON
+tput_cpu SQUID "$SQUID_PID" $P_SQUID
+tput_cpu TINY "$TINY_PID" $P_TINY
 
 echo "== wrk" >&2
 cat >"$W/abs.lua" <<EOF
@@ -197,12 +221,16 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; els
 	echo
 	echo "## CONNECT tunnel throughput (one stream, download)"
 	echo
-	echo "| path | MB/s | vs direct |"
-	echo "|---|---:|---:|"
-	echo "| direct | $T_DIRECT | 100% |"
-	echo "| cordon proxy (splice) | $T_CORDON | $(pct "$T_CORDON" "$T_DIRECT") |"
-	echo "| squid | $T_SQUID | $(pct "$T_SQUID" "$T_DIRECT") |"
-	echo "| tinyproxy | $T_TINY | $(pct "$T_TINY" "$T_DIRECT") |"
+	echo "| path | MB/s | vs direct | proxy CPU s per GB | machine busy |"
+	echo "|---|---:|---:|---:|---:|"
+	echo "| direct | $T_DIRECT | 100% | - | $BUSY_DIRECT |"
+	echo "| cordon proxy (splice) | $T_CORDON | $(pct "$T_CORDON" "$T_DIRECT") | $CPU_CORDON | $BUSY_CORDON |"
+	echo "| squid | $T_SQUID | $(pct "$T_SQUID" "$T_DIRECT") | $CPU_SQUID | $BUSY_SQUID |"
+	echo "| tinyproxy | $T_TINY | $(pct "$T_TINY" "$T_DIRECT") | $CPU_TINY | $BUSY_TINY |"
+	echo
+	echo "proxy CPU: user+system time of the proxy's processes (threads included) during"
+	echo "the three reads, per GB relayed. machine busy: the share of all $(nproc) CPUs not idle"
+	echo "(from /proc/stat) while the reads ran, softirq and steal included."
 	echo
 	echo "## Plain HTTP through the proxy (wrk, 64-byte keep-alive upstream)"
 	echo
@@ -214,10 +242,13 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; els
 	echo
 	echo "wrk: \`wrk -t2 -cN -d${DUR}s --latency -s abs.lua http://127.0.0.1:PROXYPORT/\` (abs.lua sends absolute-form GETs; -t1 for 1 connection)."
 	echo "tinyproxy closes the client connection after every response (wrk reports read errors and"
-	echo "reconnects), so its figures measure that, not keep-alive forwarding. The tunnel figure is"
-	echo "CPU-bound here: direct is two busy processes on $(nproc) CPUs, proxied is three, and the"
-	echo "proxy's own time is almost all kernel TCP work for its two hops (splice keeps the bytes"
-	echo "out of user space)."
+	echo "reconnects), so its figures measure that, not keep-alive forwarding."
+	echo
+	echo "A proxied stream is three processes (sender, proxy, receiver) and two TCP"
+	echo "connections where direct is two processes and one: on $(nproc) CPUs they take turns,"
+	echo "so the tunnel's share of direct says as much about the CPU count as about the"
+	echo "proxy. The proxy's CPU per GB is the proxy's own cost; cordon's is almost all kernel"
+	echo "TCP work for its two hops (splice keeps the bytes out of user space)."
 	echo
 	echo "## Memory with 1000 idle CONNECT tunnels (RSS, all processes of the proxy)"
 	echo
