@@ -20,7 +20,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,17 +64,10 @@ int
 audit_sha256_hex(const void *buf, size_t len, char hex[AUDIT_HASH_HEX + 1])
 {
 	static const char digits[] = "0123456789abcdef";
-	/* Fetched once: an implicit fetch per call costs a lookup and locks. */
-	static EVP_MD *sha256;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
+	unsigned char md[32];
+	const unsigned int n = sizeof(md);
 
-	if (sha256 == NULL) {
-		cordon_crypto_init();
-		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	}
-	if (sha256 == NULL || EVP_Digest(buf, len, md, &n, sha256, NULL) != 1 || n != 32)
-		return -1;
+	cordon_sha256(buf, len, md);
 	for (unsigned int i = 0; i < n; i++) {
 		hex[2 * i] = digits[md[i] >> 4];
 		hex[2 * i + 1] = digits[md[i] & 15];

@@ -1,17 +1,39 @@
 /* SPDX-License-Identifier: MIT */
-#include <openssl/crypto.h>
+/* See crypto.h for why the low-level interface. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include "common/crypto.h"
 
-void
-cordon_crypto_init(void)
-{
-	static int done;
+_Static_assert(sizeof(SHA256_CTX) <= sizeof(struct cordon_sha256),
+	       "struct cordon_sha256 too small for SHA256_CTX");
+_Static_assert(_Alignof(SHA256_CTX) <= _Alignof(struct cordon_sha256),
+	       "struct cordon_sha256 under-aligned for SHA256_CTX");
 
-	if (done)
-		return;
-	done = 1;
-	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
-				OPENSSL_INIT_NO_ADD_ALL_DIGESTS | OPENSSL_INIT_NO_ATEXIT,
-			    NULL);
+void
+cordon_sha256_init(struct cordon_sha256 *c)
+{
+	SHA256_Init((SHA256_CTX *)(void *)c);
+}
+
+void
+cordon_sha256_update(struct cordon_sha256 *c, const void *buf, size_t len)
+{
+	SHA256_Update((SHA256_CTX *)(void *)c, buf, len);
+}
+
+void
+cordon_sha256_final(struct cordon_sha256 *c, unsigned char md[32])
+{
+	SHA256_Final(md, (SHA256_CTX *)(void *)c);
+}
+
+void
+cordon_sha256(const void *buf, size_t len, unsigned char md[32])
+{
+	struct cordon_sha256 c;
+
+	cordon_sha256_init(&c);
+	cordon_sha256_update(&c, buf, len);
+	cordon_sha256_final(&c, md);
 }

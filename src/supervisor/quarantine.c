@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,28 +355,20 @@ sha_file(int dirfd, const char *name, unsigned char sha[32])
 {
 	_cleanup_close_ int fd =
 	    openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	EVP_MD_CTX *ctx;
+	struct cordon_sha256 ctx;
 	char buf[16384];
-	unsigned n = 0;
 	ssize_t k;
-	bool ok = true;
 
 	memset(sha, 0, 32);
 	if (fd < 0)
 		return false;
-	cordon_crypto_init();
-	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(ctx);
-		return false;
-	}
+	cordon_sha256_init(&ctx);
 	while ((k = read(fd, buf, sizeof(buf))) > 0)
-		if (EVP_DigestUpdate(ctx, buf, (size_t)k) != 1)
-			ok = false;
-	if (k < 0 || EVP_DigestFinal_ex(ctx, sha, &n) != 1 || n != 32)
-		ok = false;
-	EVP_MD_CTX_free(ctx);
-	return ok;
+		cordon_sha256_update(&ctx, buf, (size_t)k);
+	if (k < 0)
+		return false;
+	cordon_sha256_final(&ctx, sha);
+	return true;
 }
 
 static bool

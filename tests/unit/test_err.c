@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/crypto.h"
 #include "common/err.h"
 #include "proxy/loop.h"
 #include "tap.h"
@@ -74,10 +75,47 @@ test_timers_fire_in_order(void)
 	return 0;
 }
 
+static int
+hex_is(const unsigned char md[32], const char *want)
+{
+	char hex[65];
+
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	if (strcmp(hex, want) != 0) {
+		printf("# sha256 %s, want %s\n", hex, want);
+		return 0;
+	}
+	return 1;
+}
+
+/* FIPS 180-2 vectors, one-shot and fed in uneven pieces */
+static int
+test_sha256_vectors(void)
+{
+	static const char two_blocks[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	unsigned char md[32];
+	struct cordon_sha256 c;
+
+	cordon_sha256("", 0, md);
+	CHECK(hex_is(md, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+	cordon_sha256("abc", 3, md);
+	CHECK(hex_is(md, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+	cordon_sha256_init(&c);
+	for (size_t i = 0; i < sizeof(two_blocks) - 1; i += 7)
+		cordon_sha256_update(&c, two_blocks + i,
+				     sizeof(two_blocks) - 1 - i < 7 ? sizeof(two_blocks) - 1 - i
+								    : 7);
+	cordon_sha256_final(&c, md);
+	CHECK(hex_is(md, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"));
+	return 0;
+}
+
 int
 main(void)
 {
 	TAP_RUN(test_err_set_appends_strerror);
+	TAP_RUN(test_sha256_vectors);
 	TAP_RUN(test_err_wrap_prepends);
 	TAP_RUN(test_err_truncates);
 	TAP_RUN(test_timers_fire_in_order);
