@@ -358,7 +358,9 @@ struct run_audit {
 	struct audit_options opts;
 	bool exec; /* exec audit (seccomp notification on execve) */
 	struct cordon_audit *log;
-	char *const *argv; /* the command */
+	char *const *argv;          /* the command */
+	const struct sb_spec *spec; /* for the start record */
+	bool started;               /* the start record is written */
 };
 
 static void
@@ -406,8 +408,9 @@ run_audit_from_policy(struct run_audit *ra, const struct cordon_policy *pol)
 
 /*
  * Open the log, mask it inside the sandbox (one more entry in mounts),
- * turn on the exec notification, write the session start. Nothing may run
- * when this fails.
+ * turn on the exec notification. Nothing may run when this fails; the
+ * session start is written by run_audit_record_start, while the sandbox
+ * builds itself.
  */
 static int
 run_audit_begin(struct run_audit *ra, struct sb_spec *spec, struct sb_mount *mounts,
@@ -437,12 +440,21 @@ run_audit_begin(struct run_audit *ra, struct sb_spec *spec, struct sb_mount *mou
 	if (ra->exec)
 		spec->notify |= SB_NOTIFY_EXEC;
 	ra->argv = spec->argv;
+	ra->spec = spec;
 	log_debug("audit log %s, masked inside at %s", audit_path(ra->log), mask);
-	if (audit_run_start(ra->log, spec, ra->exec, err) < 0) {
+	return 0;
+}
+
+/* The session's start record: before the command runs, beside the mounts. */
+static int
+run_audit_record_start(struct run_audit *ra, struct cordon_err *err)
+{
+	if (audit_run_start(ra->log, ra->spec, ra->exec, err) < 0) {
 		audit_close(ra->log);
 		ra->log = NULL;
 		return cordon_err_wrap(err, "cannot start the audit trail");
 	}
+	ra->started = true;
 	return 0;
 }
 
@@ -471,6 +483,9 @@ run_audit_end(struct run_audit *ra, int status, const char *reason)
 
 	if (ra->log == NULL)
 		return status;
+	/* Setup failed before the sandbox was cloned: the attempt is on record too. */
+	if (!ra->started && run_audit_record_start(ra, &err) < 0)
+		return status;
 	/* The sandbox is gone (or never came): the exporter may run now. */
 	audit_on_failure(ra->log, NULL, NULL);
 	audit_start_export(ra->log, &err);
@@ -492,6 +507,23 @@ run_audit_end(struct run_audit *ra, int status, const char *reason)
 	audit_close(ra->log);
 	ra->log = NULL;
 	return status;
+}
+
+/* What the supervisor does while the sandbox builds itself (sb_spec). */
+struct run_start {
+	struct run_audit *ra;
+	struct run_net *rn;
+	struct sv_supervisor *sv;
+};
+
+static int
+run_while_building(void *arg, struct cordon_err *err)
+{
+	struct run_start *rs = arg;
+
+	if (run_audit_record_start(rs->ra, err) < 0)
+		return -1;
+	return run_net_start(rs->rn, rs->sv, err);
 }
 
 int
@@ -520,6 +552,7 @@ cli_run(int argc, char **argv)
 	struct cordon_err err = { 0 };
 	struct sb_session sess;
 	struct sv_supervisor sv;
+	struct run_start rs;
 	struct sb_spec spec;
 	struct run_audit ra = { .opts = { .fail_closed = true }, .exec = true };
 	static struct run_net rn;
@@ -678,13 +711,25 @@ cli_run(int argc, char **argv)
 		goto out;
 	}
 	log_debug("workspace %s, %zu path rules", workspace, n_mounts);
-	if (sb_spawn(&spec, &sess, &status, &err) < 0) {
+	if (sv_init(&sv, &err) < 0) {
 		cli_print_err(&err);
+		sv_fini(&sv);
 		status = run_audit_end(&ra, status, "setup-error");
 		goto out;
 	}
-	if (sv_init(&sv, &sess, &err) < 0 || run_audit_attach(&ra, &sv, &err) < 0 ||
-	    run_net_start(&rn, &sv, &err) < 0 || cli_walls_attach(&sv, &spec, &err) < 0 ||
+	rs.ra = &ra;
+	rs.rn = &rn;
+	rs.sv = &sv;
+	spec.while_building = run_while_building;
+	spec.while_building_arg = &rs;
+	if (sb_spawn(&spec, &sess, &status, &err) < 0) {
+		cli_print_err(&err);
+		sv_fini(&sv);
+		status = run_audit_end(&ra, status, "setup-error");
+		goto out;
+	}
+	if (sv_attach(&sv, &sess, &err) < 0 || run_audit_attach(&ra, &sv, &err) < 0 ||
+	    sv_proxy_listen(&sv, &err) < 0 || cli_walls_attach(&sv, &spec, &err) < 0 ||
 	    sb_release(&sv.sess, &err) < 0) {
 		cli_print_err(&err);
 		kill(sess.pid, SIGKILL);

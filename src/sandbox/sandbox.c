@@ -373,6 +373,12 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 			goto out_prog;
 		}
 	}
+	if (spec->while_building != NULL &&
+	    spec->while_building(spec->while_building_arg, err) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		goto out_prog;
+	}
 	for (;;) {
 		struct sb_msg msg;
 		ssize_t n = (ssize_t)sizeof(msg);

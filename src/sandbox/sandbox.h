@@ -65,6 +65,15 @@ struct sb_spec {
 	uint32_t pids_max;         /* 0 = no limit */
 	char *const *unix_sockets; /* host unix sockets allowed (paths or globs) */
 	size_t n_unix_sockets;
+	/*
+	 * Called by sb_spawn in the supervisor once the sandbox is cloned and
+	 * building itself, before waiting for it: work that needs nothing
+	 * from the sandbox (the audit record, the proxy) runs beside its
+	 * mounts instead of before or after them. NULL for none. Returning
+	 * -1 (err set) kills the sandbox and fails sb_spawn.
+	 */
+	int (*while_building)(void *arg, struct cordon_err *err);
+	void *while_building_arg;
 };
 
 /* fds the child hands to the supervisor before the command starts. */

@@ -382,24 +382,10 @@ sv_proxy_start(struct sv_supervisor *sv, const struct px_config *cfg, const char
 	       struct cordon_err *err)
 {
 	char pid_id[24];
-	int fd = sv->sess.fds[SB_FD_PROXY];
 
-	if (fd < 0) {
-		cordon_err_set(err, EBADF, "the sandbox sent no proxy listener");
-		return cordon_err_hint(err, "this is a bug in cordon; please report it");
-	}
 	sv->proxy = px_proxy_new(sv->loop, cfg, err);
 	if (sv->proxy == NULL)
 		return -1;
-	sv->sess.fds[SB_FD_PROXY] = -1;
-	if (px_proxy_add_listener(sv->proxy, fd, err) < 0)
-		return -1;
-	if (sv->sess.fds[SB_FD_PROXY2] >= 0) {
-		fd = sv->sess.fds[SB_FD_PROXY2];
-		sv->sess.fds[SB_FD_PROXY2] = -1;
-		if (px_proxy_add_listener(sv->proxy, fd, err) < 0)
-			return -1;
-	}
 	if (id == NULL) {
 		snprintf(pid_id, sizeof(pid_id), "%d", (int)getpid());
 		id = pid_id;
@@ -411,5 +397,26 @@ sv_proxy_start(struct sv_supervisor *sv, const struct px_config *cfg, const char
 		cordon_err_clear(err);
 	}
 	log_debug("session id %s, control socket %s", id, sv->control.path);
+	return 0;
+}
+
+int
+sv_proxy_listen(struct sv_supervisor *sv, struct cordon_err *err)
+{
+	static const enum sb_fd_kind kinds[] = { SB_FD_PROXY, SB_FD_PROXY2 };
+
+	if (sv->sess.fds[SB_FD_PROXY] < 0) {
+		cordon_err_set(err, EBADF, "the sandbox sent no proxy listener");
+		return cordon_err_hint(err, "this is a bug in cordon; please report it");
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		int fd = sv->sess.fds[kinds[i]];
+
+		if (fd < 0)
+			continue;
+		sv->sess.fds[kinds[i]] = -1;
+		if (px_proxy_add_listener(sv->proxy, fd, err) < 0)
+			return -1;
+	}
 	return 0;
 }

@@ -54,13 +54,19 @@ struct sv_supervisor;
 struct px_config;
 
 /*
- * Start the egress proxy of a session on sv->loop: accept on the listener
- * the sandbox handed over (sv->sess.fds[SB_FD_PROXY], taken over), and
- * serve `cordon allow` on the control socket named id (NULL: the
- * supervisor's pid). Rules are then added with px_proxy_add_rule(sv->proxy,
+ * Start the egress proxy of a session on sv->loop (resolver, local
+ * addresses) and serve `cordon allow` on the control socket named id (NULL:
+ * the supervisor's pid). Needs no sandbox yet: it runs while the sandbox
+ * builds itself. Rules are then added with px_proxy_add_rule(sv->proxy,
  * ...). sv_fini releases both. 0 or -1 with err.
  */
 int sv_proxy_start(struct sv_supervisor *sv, const struct px_config *cfg, const char *id,
 		   struct cordon_err *err);
+
+/*
+ * Accept on the listener(s) the sandbox handed over (sv->sess.fds[SB_FD_PROXY]
+ * and SB_FD_PROXY2, taken over). After sv_attach. 0 or -1 with err.
+ */
+int sv_proxy_listen(struct sv_supervisor *sv, struct cordon_err *err);
 
 #endif

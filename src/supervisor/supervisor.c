@@ -83,18 +83,27 @@ on_ctl(struct px_loop *loop, struct px_watch *w, uint32_t events)
 }
 
 int
-sv_init(struct sv_supervisor *sv, const struct sb_session *sess, struct cordon_err *err)
+sv_init(struct sv_supervisor *sv, struct cordon_err *err)
 {
-	sigset_t set;
-
 	memset(sv, 0, sizeof(*sv));
 	sv->sigfd = -1;
-	sv->sess = *sess;
+	sv->sess.pidfd = sv->sess.ctl_fd = -1;
+	for (int k = 0; k < SB_FD__MAX; k++)
+		sv->sess.fds[k] = -1;
 	sv->w_ctl.fd = -1;
 	sv_notify_init(&sv->notify);
 	sv->loop = px_loop_new();
 	if (sv->loop == NULL)
 		return cordon_err_set(err, errno, "create the event loop");
+	return 0;
+}
+
+int
+sv_attach(struct sv_supervisor *sv, const struct sb_session *sess, struct cordon_err *err)
+{
+	sigset_t set;
+
+	sv->sess = *sess;
 	sigemptyset(&set);
 	for (size_t i = 0; i < sb_n_forwarded_signals; i++)
 		sigaddset(&set, sb_forwarded_signals[i]);

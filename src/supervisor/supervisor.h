@@ -32,12 +32,19 @@ struct sv_supervisor {
 };
 
 /*
+ * Prepare a supervisor with no session yet: its event loop, nothing else.
+ * Safe before the sandbox is cloned, so that the proxy can be built while
+ * the sandbox builds itself; sv_fini is safe from here on. 0 or -1 with err.
+ */
+int sv_init(struct sv_supervisor *sv, struct cordon_err *err);
+
+/*
  * Take over a session from sb_spawn: block and relay the forwarded signals,
  * serve seccomp notifications, learn whether the command started. Handlers
  * for notifications are registered on sv->notify before sv_run. Returns 0
  * or -1 with err set. The supervisor owns sess's fds afterwards.
  */
-int sv_init(struct sv_supervisor *sv, const struct sb_session *sess, struct cordon_err *err);
+int sv_attach(struct sv_supervisor *sv, const struct sb_session *sess, struct cordon_err *err);
 
 /*
  * Run the loop until the sandbox ends; returns the command's exit status.
@@ -46,7 +53,7 @@ int sv_init(struct sv_supervisor *sv, const struct sb_session *sess, struct cord
  */
 int sv_run(struct sv_supervisor *sv);
 
-/* Release everything sv_init acquired. */
+/* Release everything sv_init, sv_attach and sv_proxy_* acquired. */
 void sv_fini(struct sv_supervisor *sv);
 
 #endif

@@ -42,6 +42,17 @@ expect_output "full disk: fewer exec records than execs attempted" "^yes$" \
 expect_status "verify: chain intact, session open (exit 2)" 2 "$CORDON" log verify --file "$LOG"
 expect_output "every line complete" "^0$" sh -c "tail -c1 '$LOG' | tr -d '\n' | wc -c"
 
+# The start record itself cannot be written: it is written while the
+# sandbox builds itself, and the command must still never run.
+rm -f "$LOG" "$ws/finished.txt"
+dd if=/dev/zero of="$full/filler" bs=4k 2>/dev/null
+run_capture sh -c "cd '$ws' && '$CORDON' run --audit-log '$LOG' -- /bin/bash many.sh"
+check "full before the start: exit status 125" test "$RC" -eq 125
+expect_output "full before the start: the message says so" "cannot start the audit trail" \
+	sh -c "printf '%s\n' \"\$1\" | grep -o 'cannot start the audit trail'" _ "$OUT"
+check "full before the start: the command never ran" test ! -e "$ws/finished.txt"
+rm -f "$full/filler"
+
 # audit.failClosed false in the policy: the session goes on, with a warning.
 rm -f "$LOG" "$ws/finished.txt"
 echo '{"sandbox": {"audit": {"failClosed": false}}}' > "$T/open.json"
