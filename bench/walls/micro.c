@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,7 +66,11 @@ main(void)
 		double r[2];
 		pid_t pid;
 
-		if (pipe(p) < 0)
+		int sp[2];
+
+		/* the child receives its filters over the control socket, as in cordon */
+		if (pipe(p) < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) < 0 ||
+		    sb_seccomp_send(sp[0], 0, &prog) < 0 || sb_seccomp_send(sp[0], 1, &nprog) < 0)
 			return 1;
 		pid = fork();
 		if (pid == 0) {
@@ -74,7 +79,7 @@ main(void)
 			memset(&ctx, 0, sizeof(ctx));
 			ctx.spec = &spec;
 			ctx.landlock = &ll;
-			ctx.seccomp_prog = &prog;
+			ctx.ctl_fd = sp[1];
 			prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 			t0 = now_us();
 			sb_landlock_apply(&ctx);
@@ -86,6 +91,8 @@ main(void)
 			_exit(0);
 		}
 		close(p[1]);
+		close(sp[0]);
+		close(sp[1]);
 		if (read(p[0], r, sizeof(r)) == (ssize_t)sizeof(r)) {
 			t_lla += r[0];
 			t_sca += r[1];
@@ -99,6 +106,6 @@ main(void)
 	printf("| prepare Landlock rules (ABI %d, %zu paths) | supervisor | %.1f |\n", ll.abi,
 	       ll.n_paths, t_ll / N);
 	printf("| apply Landlock (open paths, add rules, restrict) | child | %.1f |\n", t_lla / N);
-	printf("| load seccomp (personality + deny filter) | child | %.1f |\n", t_sca / N);
+	printf("| receive and load seccomp (personality + deny filter) | child | %.1f |\n", t_sca / N);
 	return 0;
 }

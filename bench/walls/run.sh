@@ -47,5 +47,5 @@ echo
 src=$(cd "$here/../.." && pwd)
 # shellcheck disable=SC2046
 cc -O2 -I"$src/src" -I"$build" -o "$ws/micro" "$here/micro.c" \
-	"$build/libcordon.a" $(pkg-config --libs libseccomp jansson libcares libssl libcrypto)
+	"$build/libcordon.a" $(pkg-config --libs libseccomp jansson libcares libidn2 libcrypto)
 "$ws/micro"

@@ -267,6 +267,24 @@ describe_failure(const struct sb_msg *msg, const struct sb_spec *spec, struct co
 	}
 }
 
+/*
+ * The child mounts for a few milliseconds after GO: compile its seccomp
+ * filters meanwhile and send them (it receives them just before loading
+ * them), then do the caller's own preparation. 0 or -1 with err.
+ */
+static int
+while_child_builds(const struct sb_spec *spec, int ctl, struct sock_fprog *prog,
+		   struct sock_fprog *nprog, struct cordon_err *err)
+{
+	if (sb_seccomp_compile(spec, prog, err) < 0 || sb_notify_compile(spec, nprog, err) < 0)
+		return -1;
+	if (sb_seccomp_send(ctl, 0, prog) < 0 || sb_seccomp_send(ctl, 1, nprog) < 0)
+		return cordon_err_set(err, errno, "send the seccomp filters to the sandbox");
+	if (spec->while_building != NULL)
+		return spec->while_building(spec->while_building_arg, err);
+	return 0;
+}
+
 int
 sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	 struct cordon_err *err)
@@ -313,11 +331,8 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 			}
 		cordon_err_clear(err);
 	}
+	memset(&prog, 0, sizeof(prog));
 	memset(&nprog, 0, sizeof(nprog));
-	if (sb_seccomp_compile(spec, &prog, err) < 0)
-		goto out_prepared;
-	if (sb_notify_compile(spec, &nprog, err) < 0)
-		goto out_prog;
 	if (sb_landlock_prepare(spec, &ll, err) < 0 || sb_resources_prepare(spec, &res, err) < 0)
 		goto out_prog;
 	snprintf(run_opts, sizeof(run_opts), "mode=0755,uid=%u,gid=%u", (unsigned)ids.inner_uid,
@@ -334,8 +349,6 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	ctx.n_prepared = n_prepared;
 	ctx.ctl_fd = sp[1];
 	ctx.run_opts = run_opts;
-	ctx.seccomp_prog = &prog;
-	ctx.notify_prog = nprog.len ? &nprog : NULL;
 	ctx.landlock = &ll;
 	ctx.res = res;
 	ctx.detail = detail;
@@ -373,8 +386,7 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 			goto out_prog;
 		}
 	}
-	if (spec->while_building != NULL &&
-	    spec->while_building(spec->while_building_arg, err) < 0) {
+	if (while_child_builds(spec, ctl, &prog, &nprog, err) < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		goto out_prog;

@@ -30,6 +30,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -288,10 +289,67 @@ static const struct sock_fprog personality_filter = {
 #endif
 
 int
+sb_seccomp_send(int ctl_fd, int which, const struct sock_fprog *prog)
+{
+	struct sb_msg h;
+	struct iovec iov[2];
+	struct msghdr mh;
+	size_t len = prog->len * sizeof(struct sock_filter);
+
+	memset(&h, 0, sizeof(h));
+	h.type = SB_MSG_FILTER;
+	h.step = which;
+	h.err = prog->len;
+	iov[0].iov_base = &h;
+	iov[0].iov_len = sizeof(h);
+	iov[1].iov_base = prog->filter;
+	iov[1].iov_len = len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = len > 0 ? 2 : 1;
+	return sendmsg(ctl_fd, &mh, MSG_NOSIGNAL) == (ssize_t)(sizeof(h) + len) ? 0 : -1;
+}
+
+/*
+ * Child: the two programs, in order, each one whole SOCK_SEQPACKET message.
+ * Anything else (the supervisor gone, a short or foreign message) fails
+ * the step: no command runs without its filter.
+ */
+static int
+recv_filters(struct sb_child_ctx *ctx)
+{
+	static struct {
+		struct sb_msg h;
+		struct sock_filter f[BPF_MAXINSNS];
+	} m[2];
+	static struct sock_fprog progs[2];
+
+	for (int i = 0; i < 2; i++) {
+		ssize_t n = recv(ctx->ctl_fd, &m[i], sizeof(m[i]), MSG_TRUNC);
+
+		if (n < (ssize_t)sizeof(m[i].h) || n > (ssize_t)sizeof(m[i]) ||
+		    m[i].h.type != SB_MSG_FILTER || m[i].h.step != i || m[i].h.err < 0 ||
+		    m[i].h.err > BPF_MAXINSNS ||
+		    (size_t)n != sizeof(m[i].h) + (size_t)m[i].h.err * sizeof(struct sock_filter)) {
+			errno = n == 0 ? EPIPE : EPROTO;
+			return -1;
+		}
+		progs[i].len = (unsigned short)m[i].h.err;
+		progs[i].filter = m[i].f;
+	}
+	ctx->seccomp_prog = &progs[0];
+	ctx->notify_prog = progs[1].len > 0 ? &progs[1] : NULL;
+	return 0;
+}
+
+int
 sb_seccomp_apply(struct sb_child_ctx *ctx)
 {
-	const struct sock_fprog *prog = ctx->seccomp_prog;
+	const struct sock_fprog *prog;
 
+	if (recv_filters(ctx) < 0)
+		return -1;
+	prog = ctx->seccomp_prog;
 	if (ctx->spec->test_flags & SB_TEST_NO_SECCOMP)
 		return 0;
 	if (prog == NULL || prog->len == 0) {

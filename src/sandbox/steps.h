@@ -53,6 +53,8 @@ enum sb_msg_type {
 	SB_MSG_STARTED,   /* child -> supervisor: command exec'd, pid inside */
 	SB_MSG_FD,        /* child -> supervisor: an fd (SCM_RIGHTS); step = enum sb_fd_kind */
 	SB_MSG_READY,     /* child -> supervisor: walls are up, command about to fork */
+	SB_MSG_FILTER,    /* supervisor -> child: a BPF program follows the header;
+			     step 0 the deny filter, 1 the notify filter; err = length */
 };
 
 struct sb_msg {
@@ -83,7 +85,7 @@ struct sb_child_ctx {
 	size_t n_prepared;
 	int ctl_fd;
 	const char *run_opts;     /* tmpfs options for /run, made before clone */
-	const void *seccomp_prog; /* struct sock_fprog, compiled before clone */
+	const void *seccomp_prog; /* struct sock_fprog, received (SB_MSG_FILTER) */
 	const void *notify_prog;  /* struct sock_fprog or NULL: user-notification filter */
 	const struct sb_landlock *landlock; /* rules prepared before clone (landlock.c) */
 	const struct sb_resources *res;     /* limits prepared before clone (cgroup.c) or NULL */
@@ -126,10 +128,15 @@ int sb_caps_bound(struct sb_child_ctx *ctx);
 int sb_caps_clear(struct sb_child_ctx *ctx);
 int sb_no_new_privs(struct sb_child_ctx *ctx);
 
-/* seccomp.c: compile in the supervisor (allocates), load in the child */
+/*
+ * seccomp.c: compile in the supervisor (allocates) while the child mounts,
+ * send the deny and the notify program (sb_seccomp_send, a zero-length one
+ * for "none"); the child receives both before loading either.
+ */
 struct sock_fprog;
 int sb_seccomp_compile(const struct sb_spec *spec, struct sock_fprog *prog, struct cordon_err *err);
 void sb_seccomp_free(struct sock_fprog *prog);
+int sb_seccomp_send(int ctl_fd, int which, const struct sock_fprog *prog);
 int sb_seccomp_apply(struct sb_child_ctx *ctx);
 
 /*

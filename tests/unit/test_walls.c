@@ -2,8 +2,14 @@
 /* Unit tests for the kernel walls' pure parts: socket allow-list matching,
  * the Landlock rule list, resource mechanism names. No privileges. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <linux/filter.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "sandbox/steps.h"
 #include "supervisor/unixsock.h"
@@ -112,6 +118,94 @@ test_res_names(void)
 	return 0;
 }
 
+/*
+ * The child loads only filters that arrive whole and in order; in a fork
+ * (a loaded filter cannot be removed), reports errno from
+ * sb_seccomp_apply, or 0, and whether a filter got loaded.
+ */
+static int
+apply_after(void (*send_fn)(int fd), int *loaded)
+{
+	struct sb_spec spec;
+	int sp[2], p[2], r[2] = { -1, -1 };
+	pid_t pid;
+
+	memset(&spec, 0, sizeof(spec));
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) < 0 || pipe(p) < 0)
+		return -1;
+	send_fn(sp[0]);
+	close(sp[0]);
+	pid = fork();
+	if (pid == 0) {
+		struct sb_child_ctx ctx;
+
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.spec = &spec;
+		ctx.ctl_fd = sp[1];
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		r[0] = sb_seccomp_apply(&ctx) < 0 ? errno : 0;
+		r[1] = prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
+		(void)!write(p[1], r, sizeof(r));
+		_exit(0);
+	}
+	close(sp[1]);
+	close(p[1]);
+	if (read(p[0], r, sizeof(r)) != (ssize_t)sizeof(r))
+		r[0] = -1;
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	*loaded = r[1];
+	return r[0];
+}
+
+static struct sock_filter allow_all[] = { BPF_STMT(BPF_RET | BPF_K, 0x7fff0000u) };
+static struct sock_fprog allow_prog = { 1, allow_all };
+static struct sock_fprog none_prog = { 0, NULL };
+
+static void
+send_both(int fd)
+{
+	sb_seccomp_send(fd, 0, &allow_prog);
+	sb_seccomp_send(fd, 1, &none_prog);
+}
+
+static void
+send_nothing(int fd)
+{
+	(void)fd;
+}
+
+static void
+send_swapped(int fd)
+{
+	sb_seccomp_send(fd, 1, &none_prog);
+	sb_seccomp_send(fd, 0, &allow_prog);
+}
+
+static void
+send_short(int fd)
+{
+	struct sb_msg h;
+
+	memset(&h, 0, sizeof(h));
+	h.type = SB_MSG_FILTER;
+	h.err = 5; /* says 5 instructions, carries none */
+	(void)!send(fd, &h, sizeof(h), 0);
+}
+
+static int
+test_filters_arrive_whole(void)
+{
+	int loaded;
+
+	CHECK(apply_after(send_both, &loaded) == 0 && loaded == 2);
+	/* the supervisor gone before sending: refused, nothing loaded */
+	CHECK(apply_after(send_nothing, &loaded) == EPIPE && loaded == 0);
+	CHECK(apply_after(send_swapped, &loaded) == EPROTO && loaded == 0);
+	CHECK(apply_after(send_short, &loaded) == EPROTO && loaded == 0);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -120,5 +214,6 @@ main(void)
 	TAP_RUN(test_landlock_rules);
 	TAP_RUN(test_landlock_switch_off);
 	TAP_RUN(test_res_names);
+	TAP_RUN(test_filters_arrive_whole);
 	return tap_done();
 }
