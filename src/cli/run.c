@@ -12,6 +12,7 @@
 #include "audit/audit.h"
 #include "cli/cli.h"
 #include "cli/policy_run.h"
+#include "common/fd.h"
 #include "cli/walls.h"
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -211,7 +212,7 @@ run_net_start(struct run_net *rn, struct sv_supervisor *sv, struct cordon_err *e
 static char *
 canonical(const char *path, const char *what, struct cordon_err *err)
 {
-	char *p = realpath(path, NULL);
+	char *p = fd_realpath(path);
 
 	if (p == NULL)
 		cordon_err_set(err, errno, "%s %s", what, path);
@@ -284,7 +285,7 @@ add_profile_binds(const struct cordon_policy *pol, const char *home, struct sb_m
 		if (l->v[i].origin.layer != POLICY_LAYER_PROFILE || strncmp(p, home, hl) != 0 ||
 		    p[hl] != '/')
 			continue;
-		real = realpath(p, NULL);
+		real = fd_realpath(p);
 		if (real == NULL)
 			continue; /* not there: nothing to show */
 		if (strncmp(real, home, hl) != 0 || real[hl] != '/') {
@@ -339,7 +340,7 @@ workspace_ok(const char *ws, struct cordon_err *err)
 static int
 add_self_mount(struct sb_mount *mounts, size_t *n, size_t max)
 {
-	char *self = realpath("/proc/self/exe", NULL);
+	char *self = fd_realpath("/proc/self/exe");
 
 	if (self == NULL || *n == max) {
 		free(self);

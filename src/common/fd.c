@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -240,4 +241,26 @@ fd_set_nonblock(int fd, int on)
 		return -1;
 	fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
 	return fcntl(fd, F_SETFL, fl) < 0 ? -1 : 0;
+}
+
+char *
+fd_realpath(const char *path)
+{
+	static const char deleted[] = " (deleted)";
+	char link[40], buf[PATH_MAX];
+	ssize_t n;
+	int fd = open(path, O_PATH | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, sizeof(buf));
+	close(fd);
+	/* No /proc, a path outside our root, or a name that looks deleted: ask libc. */
+	if (n <= 0 || n >= (ssize_t)sizeof(buf) || buf[0] != '/' ||
+	    ((size_t)n >= sizeof(deleted) - 1 &&
+	     memcmp(buf + n - (sizeof(deleted) - 1), deleted, sizeof(deleted) - 1) == 0))
+		return realpath(path, NULL);
+	buf[n] = '\0';
+	return strdup(buf);
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fd.h"
 #include "common/xalloc.h"
 #include "policy/plan.h"
 
@@ -257,7 +258,7 @@ policy_glob(const char *pattern, void (*fn)(const char *path, void *arg), void *
 			return 0;
 		memcpy(base, tmp, strlen(tmp) + 1);
 	}
-	real = realpath(base, NULL);
+	real = fd_realpath(base);
 	if (real == NULL || strlen(real) >= sizeof(base)) {
 		free(real);
 		return 0;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fd.h"
 #include "common/xalloc.h"
 #include "policy/plan.h"
 
@@ -188,7 +189,7 @@ static void
 on_match(const char *path, void *arg)
 {
 	struct builder *b = arg;
-	char *real = realpath(path, NULL);
+	char *real = fd_realpath(path);
 
 	if (real == NULL)
 		return;
@@ -243,7 +244,7 @@ add_rule(struct builder *b, const struct policy_rule *r, enum policy_mount_kind 
 	b->cur_builtin = r->origin.layer == POLICY_LAYER_BUILTIN;
 	if (kind == POLICY_MOUNT_RW && !allow_read && r->origin.layer != POLICY_LAYER_BUILTIN &&
 	    r->origin.layer != POLICY_LAYER_PROFILE) {
-		char *rw = realpath(abs, NULL);
+		char *rw = fd_realpath(abs);
 
 		strv_push(&b->rw_explicit, &b->n_rw_explicit, rw ? rw : xstrdup(abs));
 	}
@@ -260,7 +261,7 @@ add_rule(struct builder *b, const struct policy_rule *r, enum policy_mount_kind 
 		}
 		return 0;
 	}
-	real = realpath(abs, NULL);
+	real = fd_realpath(abs);
 	if (real == NULL) {
 		if (allow_read)
 			return 0;
@@ -275,7 +276,7 @@ add_rule(struct builder *b, const struct policy_rule *r, enum policy_mount_kind 
 				if (slash == NULL || slash == parent)
 					break;
 				*slash = '\0';
-				rp = realpath(parent, NULL);
+				rp = fd_realpath(parent);
 				if (rp != NULL) {
 					char w[PATH_MAX * 2];
 

@@ -543,7 +543,7 @@ item_add(struct qr_snapshot *s, const char *path, enum qr_kind kind)
 		slash = strrchr(dir, '/');
 		if (slash != NULL && slash != dir)
 			*slash = '\0';
-		real = realpath(dir, NULL);
+		real = fd_realpath(dir);
 		it->parent = real != NULL ? real : xstrdup(dir);
 	}
 	if (lstat(path, &st) < 0)
@@ -727,7 +727,7 @@ parent_moved(struct qr_snapshot *s, const struct qr_item *it)
 	slash = strrchr(dir, '/');
 	if (slash != NULL && slash != dir)
 		*slash = '\0';
-	real = realpath(dir, NULL);
+	real = fd_realpath(dir);
 	if (real == NULL)
 		return false; /* gone: nothing there to act on */
 	moved = strcmp(real, it->parent) != 0;

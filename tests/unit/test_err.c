@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/crypto.h"
 #include "common/err.h"
+#include "common/fd.h"
 #include "proxy/loop.h"
 #include "tap.h"
 
@@ -111,11 +116,68 @@ test_sha256_vectors(void)
 	return 0;
 }
 
+/* fd_realpath says what realpath says, errno included */
+static int
+same_as_realpath(const char *path)
+{
+	char *a = realpath(path, NULL);
+	int ea = errno;
+	char *b;
+	int eb, same;
+
+	errno = 0;
+	b = fd_realpath(path);
+	eb = errno;
+	same =
+	    (a == NULL && b == NULL && ea == eb) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+	if (!same)
+		printf("# %s: realpath %s (%d), fd_realpath %s (%d)\n", path, a ? a : "NULL", ea,
+		       b ? b : "NULL", eb);
+	free(a);
+	free(b);
+	return same;
+}
+
+static int
+test_fd_realpath(void)
+{
+	char dir[] = "/tmp/cordon-unit-XXXXXX", p[PATH_MAX];
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(p, sizeof(p), "%s/real", dir);
+	CHECK(mkdir(p, 0700) == 0);
+	snprintf(p, sizeof(p), "%s/link", dir);
+	CHECK(symlink("real", p) == 0);
+	snprintf(p, sizeof(p), "%s/dangling", dir);
+	CHECK(symlink("nowhere", p) == 0);
+	CHECK(same_as_realpath("/"));
+	CHECK(same_as_realpath("."));
+	CHECK(same_as_realpath(dir));
+	snprintf(p, sizeof(p), "%s/link/../link/.", dir);
+	CHECK(same_as_realpath(p));
+	snprintf(p, sizeof(p), "%s/missing/deeper", dir);
+	CHECK(same_as_realpath(p));
+	snprintf(p, sizeof(p), "%s/dangling", dir);
+	CHECK(same_as_realpath(p));
+	snprintf(p, sizeof(p), "%s/real/file/x", dir);
+	CHECK(same_as_realpath(p));
+	CHECK(same_as_realpath("/proc/self/exe"));
+	snprintf(p, sizeof(p), "%s/link", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/dangling", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/real", dir);
+	rmdir(p);
+	rmdir(dir);
+	return 0;
+}
+
 int
 main(void)
 {
 	TAP_RUN(test_err_set_appends_strerror);
 	TAP_RUN(test_sha256_vectors);
+	TAP_RUN(test_fd_realpath);
 	TAP_RUN(test_err_wrap_prepends);
 	TAP_RUN(test_err_truncates);
 	TAP_RUN(test_timers_fire_in_order);
