@@ -131,8 +131,12 @@ int
 sv_run(struct sv_supervisor *sv)
 {
 	if (px_loop_run(sv->loop) < 0 && !sv->done) {
+		siginfo_t si;
+
 		log_warn("event loop");
 		syscall(SYS_pidfd_send_signal, sv->sess.pidfd, SIGKILL, NULL, 0);
+		/* nothing inside may outlive the session: the quarantine pass follows */
+		(void)RETRY_EINTR(waitid((idtype_t)P_PIDFD, (id_t)sv->sess.pidfd, &si, WEXITED));
 		return SB_EXIT_SETUP;
 	}
 	/* pid 1 may have exited before its start report was read. */

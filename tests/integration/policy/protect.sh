@@ -115,4 +115,17 @@ check "swapped .git: the other repository's hook is untouched" test -e "$other/.
 ws=$(new_ws)
 run_capture run_in "$ws" -- sh -c 'git init -q --bare evil && printf "#!/bin/sh\necho PWNED\n" > evil/hooks/pre-commit && chmod +x evil/hooks/pre-commit && echo "gitdir: evil" > .git'
 check "a .git pointer file written inside is quarantined" test ! -e "$ws/.git"
+# 5. A background writer that outlives the command: it must be dead before
+# the quarantine pass, or it could plant a hook right after it.
+ws=$(new_ws)
+run_capture run_in "$ws" -- sh -c 'git init -q . && (while :; do printf "#!/bin/sh\necho PWNED-LATE\n" > .git/hooks/pre-commit.tmp && chmod +x .git/hooks/pre-commit.tmp && mv .git/hooks/pre-commit.tmp .git/hooks/pre-commit; done) >/dev/null 2>&1 & sleep 0.3; echo leaving'
+check "outliving writer: the command ended normally" test "$RC" -eq 0
+check "outliving writer: its hook was quarantined" \
+	sh -c "printf '%s' \"\$1\" | grep -q 'quarantined .git/hooks/pre-commit'" _ "$OUT"
+sleep 0.5
+left=$(find "$ws/.git/hooks" -type f ! -name '*.sample' 2>/dev/null)
+check "outliving writer: nothing in .git/hooks afterwards" \
+	test -z "$left"
+diag "left: $left"
+
 done_testing
