@@ -38,7 +38,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (px_host_normalize(nl + 1, norm, sizeof(norm), &is_ip, &a) == 0) {
 			if (strlen(norm) >= PX_HOST_MAX)
 				__builtin_trap();
-			px_rules_check_addr(&r, &a, 80, &m);
+			if (is_ip)
+				px_rules_check_addr(&r, &a, 80, &m);
 		}
 	}
 	px_rules_add(&r, buf, 0, &err);

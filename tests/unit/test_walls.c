@@ -196,9 +196,12 @@ send_short(int fd)
 static int
 test_filters_arrive_whole(void)
 {
-	int loaded;
+	int loaded, r;
 
-	CHECK(apply_after(send_both, &loaded) == 0 && loaded == 2);
+	r = apply_after(send_both, &loaded);
+	if (r == ENOSYS || r == EINVAL)
+		return 77; /* no seccomp filters here (valgrind does not run them) */
+	CHECK(r == 0 && loaded == 2);
 	/* the supervisor gone before sending: refused, nothing loaded */
 	CHECK(apply_after(send_nothing, &loaded) == EPIPE && loaded == 0);
 	CHECK(apply_after(send_swapped, &loaded) == EPROTO && loaded == 0);
