@@ -278,7 +278,12 @@ while_child_builds(const struct sb_spec *spec, int ctl, struct sock_fprog *prog,
 {
 	if (sb_seccomp_compile(spec, prog, err) < 0 || sb_notify_compile(spec, nprog, err) < 0)
 		return -1;
-	if (sb_seccomp_send(ctl, 0, prog) < 0 || sb_seccomp_send(ctl, 1, nprog) < 0)
+	/*
+	 * EPIPE: the child has already failed a step and gone; its own report,
+	 * read next, says why, better than this would.
+	 */
+	if ((sb_seccomp_send(ctl, 0, prog) < 0 || sb_seccomp_send(ctl, 1, nprog) < 0) &&
+	    errno != EPIPE && errno != ECONNRESET)
 		return cordon_err_set(err, errno, "send the seccomp filters to the sandbox");
 	if (spec->while_building != NULL)
 		return spec->while_building(spec->while_building_arg, err);
