@@ -485,8 +485,10 @@ run_audit_end(struct run_audit *ra, int status, const char *reason)
 	if (ra->log == NULL)
 		return status;
 	/* Setup failed before the sandbox was cloned: the attempt is on record too. */
-	if (!ra->started && run_audit_record_start(ra, &err) < 0)
+	if (!ra->started && run_audit_record_start(ra, &err) < 0) {
+		cli_print_err(&err);
 		return status;
+	}
 	/* The sandbox is gone (or never came): the exporter may run now. */
 	audit_on_failure(ra->log, NULL, NULL);
 	audit_start_export(ra->log, &err);
@@ -522,7 +524,7 @@ run_while_building(void *arg, struct cordon_err *err)
 {
 	struct run_start *rs = arg;
 
-	if (run_audit_record_start(rs->ra, err) < 0)
+	if (sv_block_signals(rs->sv, err) < 0 || run_audit_record_start(rs->ra, err) < 0)
 		return -1;
 	return run_net_start(rs->rn, rs->sv, err);
 }

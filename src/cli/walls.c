@@ -203,6 +203,8 @@ cli_walls_apply(struct sb_spec *spec, const struct cordon_policy *pol, bool allo
 		spec->test_flags |= SB_TEST_NO_LANDLOCK;
 	if (test_switch("CORDON_TEST_NO_SECCOMP"))
 		spec->test_flags |= SB_TEST_NO_SECCOMP;
+	if (test_switch("CORDON_TEST_FAIL_HOSTNAME"))
+		spec->test_flags |= SB_TEST_FAIL_HOSTNAME;
 	/* The unix-socket policy: always on, no host socket is reachable by default. */
 	if (!test_switch("CORDON_TEST_NO_CONNECT_POLICY"))
 		spec->notify |= SB_NOTIFY_CONNECT;

@@ -61,7 +61,7 @@ int cli_walls_option(int opt, const char *arg, struct cordon_err *err);
 struct cordon_policy;
 void cli_walls_apply(struct sb_spec *spec, const struct cordon_policy *pol, bool allow_degraded);
 
-/* After sv_init, before sv_run: serve the unix-socket policy. 0 or -1 (err). */
+/* After sv_attach, before sv_run: serve the unix-socket policy. 0 or -1 (err). */
 int cli_walls_attach(struct sv_supervisor *sv, const struct sb_spec *spec, struct cordon_err *err);
 
 /*

@@ -248,19 +248,37 @@ fd_realpath(const char *path)
 {
 	static const char deleted[] = " (deleted)";
 	char link[40], buf[PATH_MAX];
+	struct stat a, b;
 	ssize_t n;
-	int fd = open(path, O_PATH | O_CLOEXEC);
+	int fd = open(path, O_PATH | O_CLOEXEC), ok;
 
-	if (fd < 0)
-		return NULL;
+	if (fd < 0) {
+		/*
+		 * Missing: realpath would say the same. Anything else (EACCES
+		 * from protected_symlinks, EMFILE...) may be open's alone.
+		 */
+		if (errno == ENOENT || errno == ENOTDIR)
+			return NULL;
+		return realpath(path, NULL);
+	}
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, buf, sizeof(buf));
+	ok = n > 0 && n < (ssize_t)sizeof(buf) && buf[0] == '/' && fstat(fd, &a) == 0;
 	close(fd);
-	/* No /proc, a path outside our root, or a name that looks deleted: ask libc. */
-	if (n <= 0 || n >= (ssize_t)sizeof(buf) || buf[0] != '/' ||
-	    ((size_t)n >= sizeof(deleted) - 1 &&
-	     memcmp(buf + n - (sizeof(deleted) - 1), deleted, sizeof(deleted) - 1) == 0))
+	if (ok) {
+		buf[n] = '\0';
+		/*
+		 * The kernel writes a path it cannot reach from our root (a
+		 * lazily unmounted file system, a file outside a chroot) as if
+		 * from another root, and a deleted file with " (deleted)": the
+		 * text must name this very file, or libc decides.
+		 */
+		ok =
+		    !((size_t)n >= sizeof(deleted) - 1 &&
+		      memcmp(buf + n - (sizeof(deleted) - 1), deleted, sizeof(deleted) - 1) == 0) &&
+		    stat(buf, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	}
+	if (!ok)
 		return realpath(path, NULL);
-	buf[n] = '\0';
 	return strdup(buf);
 }

@@ -44,15 +44,17 @@ char *fd_read_whole(int fd, size_t max, size_t *len);
  */
 int fd_replace_file(const char *path, const char *data, size_t len, mode_t mode);
 
-/* Set or clear FD_CLOEXEC / O_NONBLOCK. 0 or -1. */
 /*
- * realpath(path, NULL), in three system calls whatever the depth (open
- * O_PATH, readlink of /proc/self/fd/N, close) and one when path does not
- * exist, where glibc's realpath reads every component as a link. Falls
- * back to realpath when /proc cannot say. Returns malloc'd text, or NULL
- * with errno.
+ * realpath(path, NULL) in a few system calls whatever the depth (open
+ * O_PATH, readlink of /proc/self/fd/N, fstat and stat to check that the
+ * text names that very file) and one when path does not exist, where
+ * glibc's realpath reads every component as a link. Falls back to realpath
+ * whenever /proc cannot say for sure. Returns malloc'd text, or NULL with
+ * errno.
  */
 char *fd_realpath(const char *path);
+
+/* Set or clear FD_CLOEXEC / O_NONBLOCK. 0 or -1. */
 
 int fd_set_cloexec(int fd, int on);
 int fd_set_nonblock(int fd, int on);

@@ -73,6 +73,12 @@ step_hostname(struct sb_child_ctx *ctx)
 {
 	const char *name = ctx->spec->hostname ? ctx->spec->hostname : "cordon";
 
+	if (ctx->spec->test_flags & SB_TEST_FAIL_HOSTNAME) {
+		/* late: the supervisor has sent the filters; they stay unread */
+		usleep(100 * 1000);
+		errno = EPERM;
+		return -1;
+	}
 	return sethostname(name, strlen(name));
 }
 
@@ -285,6 +291,8 @@ while_child_builds(const struct sb_spec *spec, int ctl, struct sock_fprog *prog,
 	if ((sb_seccomp_send(ctl, 0, prog) < 0 || sb_seccomp_send(ctl, 1, nprog) < 0) &&
 	    errno != EPIPE && errno != ECONNRESET)
 		return cordon_err_set(err, errno, "send the seccomp filters to the sandbox");
+	if (spec->test_flags & SB_TEST_FAIL_HOSTNAME)
+		usleep(300 * 1000);
 	if (spec->while_building != NULL)
 		return spec->while_building(spec->while_building_arg, err);
 	return 0;
@@ -302,7 +310,7 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	struct sb_ids ids;
 	char detail[200], run_opts[64];
 	_cleanup_close_ int pidfd = -1, ctl = -1;
-	int sp[2], r = -1;
+	int sp[2], r = -1, resets = 0;
 	size_t n_prepared = 0;
 	pid_t pid;
 
@@ -401,8 +409,16 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 		ssize_t n = (ssize_t)sizeof(msg);
 		int fd = -1;
 
-		if (fd_recv(ctl, &fd, &msg, sizeof(msg)) < 0)
+		if (fd_recv(ctl, &fd, &msg, sizeof(msg)) < 0) {
+			/*
+			 * A child that failed before reading its filters leaves
+			 * them unread: the kernel then reports ECONNRESET once,
+			 * ahead of the FAIL message still queued. Read on.
+			 */
+			if (errno == ECONNRESET && resets++ < 2)
+				continue;
 			n = errno == EPIPE ? 0 : -1;
+		}
 		if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_FD) {
 			if (msg.step < 0 || msg.step >= SB_FD__MAX || fd < 0 ||
 			    sess->fds[msg.step] >= 0) {

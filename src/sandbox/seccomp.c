@@ -337,6 +337,11 @@ recv_filters(struct sb_child_ctx *ctx)
 		progs[i].len = (unsigned short)m[i].h.err;
 		progs[i].filter = m[i].f;
 	}
+	/* the exec audit and connect policy must not vanish with an empty program */
+	if (ctx->spec->notify != 0 && progs[1].len == 0) {
+		errno = EPROTO;
+		return -1;
+	}
 	ctx->seccomp_prog = &progs[0];
 	ctx->notify_prog = progs[1].len > 0 ? &progs[1] : NULL;
 	return 0;

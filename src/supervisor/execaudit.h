@@ -30,7 +30,7 @@ void sv_audit_stop_sandbox(void *arg);
 /*
  * Register the handlers on sv->notify. sv->audit must be set and outlive
  * the loop; so must command_argv (the command as given to cordon run).
- * Call after sv_init, before sv_run. 0 or -1 with errno.
+ * Call after sv_attach, before sv_run. 0 or -1 with errno.
  *
  * The command's own execve calls come from a child of the sandbox's pid 1
  * that is not dumpable until it has exec'd (its memory is a copy of the

@@ -99,11 +99,12 @@ sv_init(struct sv_supervisor *sv, struct cordon_err *err)
 }
 
 int
-sv_attach(struct sv_supervisor *sv, const struct sb_session *sess, struct cordon_err *err)
+sv_block_signals(struct sv_supervisor *sv, struct cordon_err *err)
 {
 	sigset_t set;
 
-	sv->sess = *sess;
+	if (sv->sigfd >= 0)
+		return 0;
 	sigemptyset(&set);
 	for (size_t i = 0; i < sb_n_forwarded_signals; i++)
 		sigaddset(&set, sb_forwarded_signals[i]);
@@ -112,8 +113,18 @@ sv_attach(struct sv_supervisor *sv, const struct sb_session *sess, struct cordon
 	sv->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sv->sigfd < 0)
 		return cordon_err_set(err, errno, "signalfd");
-	if (px_loop_add(sv->loop, &sv->w_signal, sv->sigfd, EPOLLIN, on_signal) < 0 ||
-	    px_loop_add(sv->loop, &sv->w_pidfd, sv->sess.pidfd, EPOLLIN, on_exit_of_sandbox) < 0)
+	if (px_loop_add(sv->loop, &sv->w_signal, sv->sigfd, EPOLLIN, on_signal) < 0)
+		return cordon_err_set(err, errno, "watch signals");
+	return 0;
+}
+
+int
+sv_attach(struct sv_supervisor *sv, const struct sb_session *sess, struct cordon_err *err)
+{
+	sv->sess = *sess;
+	if (sv_block_signals(sv, err) < 0)
+		return -1;
+	if (px_loop_add(sv->loop, &sv->w_pidfd, sv->sess.pidfd, EPOLLIN, on_exit_of_sandbox) < 0)
 		return cordon_err_set(err, errno, "watch the sandbox");
 	if (px_loop_add(sv->loop, &sv->w_ctl, sv->sess.ctl_fd, EPOLLIN, on_ctl) < 0)
 		return cordon_err_set(err, errno, "watch the sandbox");

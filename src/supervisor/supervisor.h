@@ -39,6 +39,15 @@ struct sv_supervisor {
 int sv_init(struct sv_supervisor *sv, struct cordon_err *err);
 
 /*
+ * Block the signals the supervisor forwards to the sandbox and read them
+ * from its loop instead (relayed once sv_attach has a session). Call after
+ * the sandbox is cloned (its pid 1 must not inherit the mask), before
+ * anything that should not be left behind by a ^C: the control socket.
+ * sv_attach calls it if nobody did. 0 or -1 with err.
+ */
+int sv_block_signals(struct sv_supervisor *sv, struct cordon_err *err);
+
+/*
  * Take over a session from sb_spawn: block and relay the forwarded signals,
  * serve seccomp notifications, learn whether the command started. Handlers
  * for notifications are registered on sv->notify before sv_run. Returns 0

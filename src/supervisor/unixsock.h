@@ -49,7 +49,7 @@ struct sv_unixsock {
 
 /*
  * Register the connect handler on sv->notify. u must outlive the loop;
- * spec too. Call after sv_init, before sv_run. 0 or -1 with err set.
+ * spec too. Call after sv_attach, before sv_run. 0 or -1 with err set.
  */
 int sv_unixsock_register(struct sv_unixsock *u, struct sv_supervisor *sv,
 			 const struct sb_spec *spec, struct cordon_err *err);

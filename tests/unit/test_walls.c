@@ -123,6 +123,8 @@ test_res_names(void)
  * (a loaded filter cannot be removed), reports errno from
  * sb_seccomp_apply, or 0, and whether a filter got loaded.
  */
+static int want_notify;
+
 static int
 apply_after(void (*send_fn)(int fd), int *loaded)
 {
@@ -131,6 +133,7 @@ apply_after(void (*send_fn)(int fd), int *loaded)
 	pid_t pid;
 
 	memset(&spec, 0, sizeof(spec));
+	spec.notify = want_notify ? SB_NOTIFY_EXEC : 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) < 0 || pipe(p) < 0)
 		return -1;
 	send_fn(sp[0]);
@@ -206,6 +209,11 @@ test_filters_arrive_whole(void)
 	CHECK(apply_after(send_nothing, &loaded) == EPIPE && loaded == 0);
 	CHECK(apply_after(send_swapped, &loaded) == EPROTO && loaded == 0);
 	CHECK(apply_after(send_short, &loaded) == EPROTO && loaded == 0);
+	/* a notify program is required when the spec asks for notifications */
+	want_notify = 1;
+	r = apply_after(send_both, &loaded);
+	want_notify = 0;
+	CHECK(r == EPROTO && loaded == 0);
 	return 0;
 }
 

@@ -28,4 +28,13 @@ else
 	skip "the error names the cause" "as above"
 	skip "nested user namespace root" "as above"
 fi
+# A step that fails inside is reported as that step, with a hint, even when
+# the filters the supervisor sent are still unread (the kernel then reports
+# a reset ahead of the child's message). Test-only switch.
+run_capture sh -c "cd '$ws' && CORDON_TEST_HOOKS=1 CORDON_TEST_FAIL_HOSTNAME=1 exec '$CORDON' run -- touch ran2"
+check "a failing step: exit 125" test "$RC" -eq 125
+expect_output "a failing step: named, with its errno" \
+	"sandbox setup failed while setting the hostname: Operation not permitted" printf '%s' "$OUT"
+check "a failing step: a Hint follows" sh -c "printf '%s' \"\$1\" | grep -q '^Hint: '" _ "$OUT"
+check "a failing step: the command did not run" test ! -e "$ws/ran2"
 done_testing
