@@ -12,9 +12,9 @@
 #include "audit/audit.h"
 #include "cli/cli.h"
 #include "cli/policy_run.h"
-#include "common/fd.h"
 #include "cli/walls.h"
 #include "common/cleanup.h"
+#include "common/fd.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "proxy/proxy.h"
@@ -359,8 +359,7 @@ struct run_audit {
 	struct audit_options opts;
 	bool exec; /* exec audit (seccomp notification on execve) */
 	struct cordon_audit *log;
-	char *const *argv;          /* the command */
-	const struct sb_spec *spec; /* for the start record */
+	const struct sb_spec *spec; /* the command and walls, for the records */
 	bool started;               /* the start record is written */
 };
 
@@ -440,7 +439,6 @@ run_audit_begin(struct run_audit *ra, struct sb_spec *spec, struct sb_mount *mou
 	spec->n_mounts = *n_mounts;
 	if (ra->exec)
 		spec->notify |= SB_NOTIFY_EXEC;
-	ra->argv = spec->argv;
 	ra->spec = spec;
 	log_debug("audit log %s, masked inside at %s", audit_path(ra->log), mask);
 	return 0;
@@ -464,7 +462,7 @@ run_audit_attach(struct run_audit *ra, struct sv_supervisor *sv, struct cordon_e
 {
 	sv->audit = ra->log;
 	audit_on_failure(ra->log, sv_audit_stop_sandbox, sv);
-	if (ra->exec && sv_execaudit_register(sv, ra->argv) < 0)
+	if (ra->exec && sv_execaudit_register(sv, ra->spec->argv) < 0)
 		return cordon_err_set(err, errno, "exec audit");
 	/* Threads only once the sandbox is cloned (see audit_start_export). */
 	return audit_start_export(ra->log, err);

@@ -115,9 +115,10 @@ enum {
  * wall is up and pid 1 is about to fork the command: the supervisor must
  * then serve sess->fds[SB_FD_NOTIFY] (the command's own execve may wait on
  * it) and read the command's start or exec failure from sess->ctl_fd with
- * sb_read_start(). On failure returns -1 with err set and the exit status
- * to use in *exit_status (125); nothing is left running. Not safe after
- * fork.
+ * sb_read_start(). While the child mounts, sb_spawn compiles and sends its
+ * seccomp filters, then calls spec->while_building. On failure returns -1
+ * with err set and the exit status to use in *exit_status (125); nothing is
+ * left running. Not safe after fork.
  */
 int sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	     struct cordon_err *err);
