@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CORDON_SESSION_INTERNAL_H
+#define CORDON_SESSION_INTERNAL_H
+
+/* Between the session's own files; nothing outside src/session/ uses these. */
+
+#include "session/session.h"
+#include "supervisor/supervisor.h"
+
+/* The egress proxy's port on 127.0.0.1 inside the sandbox (own netns). */
+#define SESSION_PROXY_PORT 3128
+
+/*
+ * A test-only switch: the variable name is set and CORDON_TEST_HOOKS=1 is
+ * in the environment.
+ */
+bool session_test_switch(const char *name);
+
+/* Report err through s->report when there is one. */
+void session_report(const struct cordon_session *s, const struct cordon_err *err);
+
+/* ---- net.c ---- */
+
+/* Add one proxy rule (pattern borrowed). 0, or -1 with err (too many). */
+int session_net_rule(struct session_net *sn, const char *pattern, bool deny,
+		     struct cordon_err *err);
+
+/* Start the proxy on the supervisor's loop with the rules. 0 or -1 (err). */
+int session_net_start(struct session_net *sn, struct sv_supervisor *sv, struct cordon_err *err);
+
+/*
+ * env plus the proxy variables (the host's own proxy settings would point
+ * at nothing reachable from inside, so they are replaced). Returns the new
+ * array (env is freed); the strings are static.
+ */
+char **session_proxy_env(char **env, uint16_t port);
+
+/* ---- audit.c ---- */
+
+/* audit.path, audit.otlpEndpoint, audit.failClosed, audit.syslog; flags given win. */
+void session_audit_from_policy(struct session_audit *sa, const struct cordon_policy *pol);
+
+/*
+ * Open the log, mask it inside the sandbox (one more entry in mounts), turn
+ * on the exec notification. Nothing may run when this fails.
+ */
+int session_audit_begin(struct session_audit *sa, struct sb_spec *spec, struct sb_mount *mounts,
+			size_t *n_mounts, size_t max, struct cordon_err *err);
+
+/* The session's start record: before the command runs, beside the mounts. */
+int session_audit_record_start(struct session_audit *sa, struct cordon_err *err);
+
+/* After sv_attach: the exec audit and the exporter. 0 or -1 (err). */
+int session_audit_attach(struct session_audit *sa, struct sv_supervisor *sv,
+			 struct cordon_err *err);
+
+/*
+ * Write the session end and close the log (once; later calls return status
+ * unchanged). Returns the exit status to use: status, or 125 when a record
+ * could not be written under failClosed (reported through s).
+ */
+int session_audit_end(struct cordon_session *s, int status, const char *reason);
+
+/* ---- walls.c ---- */
+
+/*
+ * Fill spec's wall fields from the effective policy (pol may be NULL), then
+ * the command line's walls, the test switches (CORDON_TEST_HOOKS=1 only),
+ * and the connect notification for the unix-socket policy.
+ */
+void session_walls_apply(struct session_walls *w, struct sb_spec *spec,
+			 const struct cordon_policy *pol, bool allow_degraded);
+
+/* After sv_attach, before sv_run: serve the unix-socket policy. 0 or -1 (err). */
+int session_walls_attach(struct session_walls *w, struct sv_supervisor *sv,
+			 const struct sb_spec *spec, struct cordon_err *err);
+
+/* After the sandbox ended: say when a limit killed it, remove the cgroup. */
+void session_walls_end(const struct cordon_session *s, struct sb_session *sess, int status);
+
+/* Release the walls' strings. */
+void session_walls_free(struct session_walls *w);
+
+#endif

@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The session's policy: its layers loaded and planned into mounts, the
+ * command's environment, the quarantine snapshot and, after the session,
+ * the quarantine pass.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "policy/internal.h"
+#include "policy/load.h"
+#include "policy/plan.h"
+#include "policy/policy.h"
+#include "session/internal.h"
+#include "supervisor/quarantine.h"
+
+extern char **environ;
+
+int
+session_home(char *buf, size_t len)
+{
+	char *real;
+
+	if (policy_home(buf, len) < 0)
+		return -1;
+	real = realpath(buf, NULL);
+	if (real != NULL && strlen(real) < len)
+		memcpy(buf, real, strlen(real) + 1);
+	free(real);
+	return 0;
+}
+
+static enum sb_mount_kind
+sb_kind(enum policy_mount_kind k)
+{
+	switch (k) {
+	case POLICY_MOUNT_RW:
+		return SB_MOUNT_RW;
+	case POLICY_MOUNT_RO:
+		return SB_MOUNT_RO;
+	case POLICY_MOUNT_MASK:
+	default:
+		return SB_MOUNT_MASK;
+	}
+}
+
+int
+session_add_domain(struct cordon_session *s, const char *pattern, bool deny, struct cordon_err *err)
+{
+	struct session_policy *sp = &s->policy;
+
+	if (sp->n_domains == ARRAY_SIZE(sp->domains)) {
+		cordon_err_set(err, E2BIG, "more than %zu --allow-domain/--deny-domain",
+			       ARRAY_SIZE(sp->domains));
+		return cordon_err_hint(err, "put long lists in a settings file");
+	}
+	sp->domains[sp->n_domains].pattern = pattern;
+	sp->domains[sp->n_domains].deny = deny;
+	sp->n_domains++;
+	return 0;
+}
+
+int
+session_policy_apply(struct session_policy *sp, const char *workspace, struct sb_mount *mounts,
+		     size_t *n_mounts, size_t max, struct cordon_err *err)
+{
+	struct cordon_policy cli, git;
+	struct policy_load_opts lo;
+	struct policy_ctx ctx;
+	char **gp;
+	size_t k = 0, n_gp = 0;
+	int r;
+
+	policy_init(&cli);
+	policy_init(&git);
+	sp->have_home = session_home(sp->home, sizeof(sp->home)) == 0;
+	for (size_t i = 0; i < *n_mounts; i++) {
+		struct sb_mount *m = &mounts[i];
+		enum policy_list list;
+
+		if (m->origin == NULL || strcmp(m->origin, "command line") != 0 ||
+		    m->target != NULL) {
+			mounts[k++] = *m;
+			continue;
+		}
+		list = m->kind == SB_MOUNT_RW   ? POLICY_FS_ALLOW_WRITE
+		       : m->kind == SB_MOUNT_RO ? POLICY_FS_DENY_WRITE
+						: POLICY_FS_DENY_READ;
+		r = policy_add_rule(&cli, list, m->path, POLICY_LAYER_CLI, err);
+		free(m->path);
+		m->path = NULL;
+		if (r < 0) {
+			for (size_t j = i + 1; j < *n_mounts; j++)
+				mounts[k++] = mounts[j];
+			*n_mounts = k;
+			policy_free(&cli);
+			return -1;
+		}
+	}
+	*n_mounts = k;
+	for (size_t i = 0; i < sp->n_domains; i++)
+		if (policy_add_rule(&cli,
+				    sp->domains[i].deny ? POLICY_NET_DENIED_DOMAINS
+							: POLICY_NET_ALLOWED_DOMAINS,
+				    sp->domains[i].pattern, POLICY_LAYER_CLI, err) < 0) {
+			policy_free(&cli);
+			return -1;
+		}
+	memset(&lo, 0, sizeof(lo));
+	lo.workspace = workspace;
+	lo.home = sp->have_home ? sp->home : NULL;
+	lo.profile = sp->profile;
+	lo.claude_settings = sp->claude_settings;
+	lo.policy_file = sp->policy_file;
+	lo.cli = &cli;
+	r = policy_load(&sp->pol, &lo, err);
+	policy_free(&cli);
+	if (r < 0)
+		return -1;
+	sp->loaded = true;
+	/* core.hooksPath and a `gitdir:` file's real git directory: protected too. */
+	gp = qr_git_protect_paths(workspace, lo.home, &n_gp);
+	for (size_t i = 0; i < n_gp; i++) {
+		struct policy_origin o = { POLICY_LAYER_BUILTIN, "git config", 0, 0 };
+
+		policy_rules_add(&git, POLICY_FS_DENY_WRITE, gp[i], o);
+		free(gp[i]);
+	}
+	free(gp);
+	r = policy_merge(&sp->pol, &git, POLICY_LAYER_BUILTIN, true, NULL, err);
+	policy_free(&git);
+	if (r < 0)
+		return -1;
+	ctx.workspace = workspace;
+	ctx.home = lo.home;
+	if (policy_plan_build(&sp->pol, &ctx, sp->allow_degraded, &sp->plan, err) < 0)
+		return -1;
+	for (size_t i = 0; i < sp->pol.n_notes; i++) {
+		/* A setting the user made that does not apply: always say so. */
+		if (strncmp(sp->pol.notes[i], "ignored", 7) == 0)
+			log_warnx("warning: %s", sp->pol.notes[i]);
+		else
+			log_info("policy: %s", sp->pol.notes[i]);
+	}
+	for (size_t i = 0; i < sp->plan.n_notes; i++) {
+		if (strncmp(sp->plan.notes[i], "DEGRADED", 8) == 0)
+			log_warnx("warning: %s", sp->plan.notes[i]);
+		else
+			log_info("policy: %s", sp->plan.notes[i]);
+	}
+	if (*n_mounts + sp->plan.n_mounts + 1 > max) {
+		cordon_err_set(err, 0,
+			       "the policy needs %zu mounts, more than the %zu this build "
+			       "supports",
+			       sp->plan.n_mounts, max - *n_mounts - 1);
+		return cordon_err_hint(err, "use fewer or broader path rules (a directory rather "
+					    "than its files)");
+	}
+	for (size_t i = 0; i < sp->plan.n_mounts; i++) {
+		struct sb_mount *m = &mounts[(*n_mounts)++];
+
+		memset(m, 0, sizeof(*m));
+		m->kind = sb_kind(sp->plan.mounts[i].kind);
+		m->path = xstrdup(sp->plan.mounts[i].path);
+		m->origin = sp->plan.mounts[i].origin;
+		log_debug("%s %s (%s)",
+			  m->kind == SB_MOUNT_RW   ? "rw"
+			  : m->kind == SB_MOUNT_RO ? "ro"
+						   : "mask",
+			  m->path, m->origin);
+	}
+	if (qr_snapshot_take(&sp->snap, workspace, sp->plan.protect, sp->plan.n_protect,
+			     sp->plan.watch, sp->plan.n_watch, err) < 0)
+		return -1;
+	sp->snapped = true;
+	return 0;
+}
+
+static bool
+injected(const struct cordon_policy *pol, const char *name)
+{
+	for (size_t i = 0; i < pol->n_inject; i++)
+		if (strcmp(pol->inject[i].from_env, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The sandbox's pid 1 is a clone of this process and keeps a copy of its
+ * memory (/proc/1/environ, and /proc/1/mem where pid 1 is dumpable): the
+ * scrubbed values must not be in this process at all when it clones. The
+ * environment moves to the heap without them (but for the variables the
+ * proxy injects, credentials.inject), and the original strings are wiped.
+ */
+static void
+wipe_scrubbed(const struct cordon_policy *pol)
+{
+	char **old = environ, **copy;
+	size_t n = 0, k = 0;
+
+	while (old[n] != NULL)
+		n++;
+	copy = xcalloc(n + 1, sizeof(*copy));
+	for (size_t i = 0; i < n; i++) {
+		char *eq = strchr(old[i], '='), name[256];
+		size_t len = eq ? (size_t)(eq - old[i]) : 0;
+		bool secret = eq == NULL || len >= sizeof(name);
+
+		if (!secret) {
+			memcpy(name, old[i], len);
+			name[len] = '\0';
+			secret = policy_env_denied(pol, name) && !injected(pol, name);
+		}
+		if (!secret)
+			copy[k++] = xstrdup(old[i]);
+		else if (eq != NULL)
+			explicit_bzero(eq + 1, strlen(eq + 1));
+	}
+	environ = copy;
+}
+
+/*
+ * env plus the profile presets' NAME=VALUE settings (IS_SANDBOX=1, the
+ * registry read from the user's configuration, ...), replacing any variable
+ * of the same name. Returns a new array (env freed); strings borrowed from
+ * env and from pol.
+ */
+static char **
+profile_env(char **env, const struct cordon_policy *pol)
+{
+	size_t n = 0, k = 0;
+	char **out;
+
+	if (pol->env_set.n == 0)
+		return env;
+	while (env[n] != NULL)
+		n++;
+	out = xcalloc(n + pol->env_set.n + 1, sizeof(*out));
+	for (size_t i = 0; i < n; i++) {
+		int replaced = 0;
+
+		for (size_t j = 0; j < pol->env_set.n && !replaced; j++) {
+			const char *a = pol->env_set.v[j].value, *eq = strchr(a, '=');
+
+			replaced = eq != NULL && strncmp(env[i], a, (size_t)(eq - a + 1)) == 0;
+		}
+		if (!replaced)
+			out[k++] = env[i];
+	}
+	for (size_t j = 0; j < pol->env_set.n; j++) {
+		const char *a = pol->env_set.v[j].value, *eq = strchr(a, '=');
+		int later = 0;
+
+		/* Two presets may set the same variable: the later one wins. */
+		for (size_t l = j + 1; l < pol->env_set.n && eq != NULL && !later; l++)
+			later = strncmp(pol->env_set.v[l].value, a, (size_t)(eq - a + 1)) == 0;
+		if (!later)
+			out[k++] = (char *)(uintptr_t)a;
+	}
+	out[k] = NULL;
+	free(env);
+	return out;
+}
+
+char **
+session_policy_env(struct session_policy *sp, char *const *envp)
+{
+	size_t gone = 0;
+	char **env;
+
+	if (sp->loaded && envp == environ) {
+		wipe_scrubbed(&sp->pol);
+		envp = environ;
+	}
+
+	if (!sp->loaded) {
+		/* No policy (cannot happen after a successful apply): scrub by the built-ins. */
+		struct cordon_policy b;
+
+		policy_init(&b);
+		policy_builtin(&b);
+		env = policy_env_scrub(&b, envp, &gone);
+		policy_free(&b);
+		return env;
+	}
+	env = policy_env_scrub(&sp->pol, envp, &gone);
+	log_debug("%zu environment variables scrubbed", gone);
+	return profile_env(env, &sp->pol);
+}
+
+int
+session_policy_finish(struct session_policy *sp, struct cordon_err *err)
+{
+	char state[PATH_MAX + 64];
+	const char *x = getenv("XDG_STATE_HOME");
+	int r;
+
+	if (!sp->snapped)
+		return 0;
+	if (x != NULL && x[0] == '/')
+		snprintf(state, sizeof(state), "%s/cordon", x);
+	else if (sp->have_home)
+		snprintf(state, sizeof(state), "%s/.local/state/cordon", sp->home);
+	else
+		snprintf(state, sizeof(state), "/var/tmp/cordon-%u", (unsigned)getuid());
+	r = qr_run(&sp->snap, state, err);
+	for (size_t i = 0; i < sp->snap.n_report; i++)
+		fprintf(stderr, "cordon: %s\n", sp->snap.report[i]);
+	if (r < 0)
+		return -1;
+	if (r > 0)
+		fprintf(stderr,
+			"cordon: %d protected item%s made safe after the session; review "
+			"them before trusting this workspace again\n",
+			r, r == 1 ? "" : "s");
+	return 0;
+}
+
+void
+session_policy_free(struct session_policy *sp)
+{
+	if (sp->snapped)
+		qr_snapshot_free(&sp->snap);
+	sp->snapped = false;
+	policy_plan_free(&sp->plan);
+	policy_free(&sp->pol);
+	sp->loaded = false;
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CORDON_SESSION_SESSION_H
+#define CORDON_SESSION_SESSION_H
+
+/*
+ * A session: one command in one sandbox under one effective policy, from
+ * the parsed options to the end of the quarantine pass. This module is the
+ * library object behind `cordon run` and the agent presets (as libcrun's
+ * container is behind crun's CLI): it composes the policy layers
+ * (session/policy.c), the egress proxy and its rules (session/net.c), the
+ * audit trail (session/audit.c), the kernel walls' settings
+ * (session/walls.c), the supervisor and the sandbox (session/session.c).
+ * The CLI fills a struct cordon_session from argv and calls session_run;
+ * it holds no state and composes nothing.
+ *
+ * The order of one run:
+ *   1. workspace canonical and acceptable; the policy's layers loaded and
+ *      planned into mounts; the quarantine snapshot taken
+ *   2. the proxy's rules from every layer; the private home (root invoker);
+ *      the command's environment (scrubbed, proxy variables, presets')
+ *   3. the audit log opened and masked inside
+ *   4. the sandbox cloned; while it mounts: the start record, the proxy
+ *   5. the supervisor attached (exec audit, unix-socket policy), the
+ *      sandbox released, the loop run until pid 1 exits
+ *   6. the end record, the limits' report, the quarantine pass
+ */
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit/audit.h"
+#include "common/err.h"
+#include "policy/plan.h"
+#include "policy/policy.h"
+#include "sandbox/sandbox.h"
+#include "supervisor/quarantine.h"
+#include "supervisor/unixsock.h"
+
+/* Path rules of one run: the command line's, the policy's, the audit mask. */
+#define SESSION_MAX_PATH_RULES   (POLICY_MAX_MOUNTS + 64)
+#define SESSION_MAX_UNIX_SOCKETS 64
+
+/* The policy of a run: its options, the layers, the plan, the snapshot. */
+struct session_policy {
+	const char *profile;
+	const char *policy_file;
+	bool claude_settings;
+	bool allow_degraded;
+	bool loaded;
+	bool have_home;
+	char home[PATH_MAX];
+	struct cordon_policy pol;
+	struct policy_plan plan;
+	struct qr_snapshot snap;
+	bool snapped;
+	/* --allow-domain / --deny-domain, in order: the command-line layer. */
+	struct {
+		const char *pattern;
+		bool deny;
+	} domains[512];
+	size_t n_domains;
+};
+
+/* Kernel walls asked for on the command line (the policy's come first). */
+struct session_walls {
+	uint64_t memory_max;
+	uint32_t cpu_millis, pids_max;
+	bool allow_ptrace, no_local_binding;
+	char *unix_sockets[SESSION_MAX_UNIX_SOCKETS]; /* --allow-unix-socket, malloc'd */
+	size_t n_unix_sockets;
+	char *all[2 * SESSION_MAX_UNIX_SOCKETS]; /* policy's, then the command line's */
+	size_t n_all;
+	size_t n_all_policy;         /* all[0..n_all_policy) are the policy's, malloc'd */
+	struct sv_unixsock unixsock; /* the unix-socket policy, served by the supervisor */
+};
+
+/* The network side: the proxy's rules, in order, and test-only resolves. */
+struct session_net {
+	const char *pattern[512];
+	int deny[512];
+	size_t n;
+	const char *resolve[64];
+	size_t n_resolve;
+	int verbose;
+};
+
+/* The audit trail of one run (docs/audit-schema.md). */
+struct session_audit {
+	struct audit_options opts;
+	bool exec; /* exec audit (seccomp notification on execve) */
+	struct cordon_audit *log;
+	const struct sb_spec *spec; /* the command and walls, for the records */
+	bool started;               /* the start record is written */
+};
+
+struct cordon_session {
+	/* Filled by the caller (see session_new for the defaults). */
+	const char *workspace_arg; /* "." */
+	char **argv;               /* the command; NULL-terminated, borrowed */
+	bool verbose;
+	bool test_no_ro_root; /* CORDON_TEST_NO_RO_ROOT with CORDON_TEST_HOOKS=1 */
+	struct session_policy policy;
+	struct session_net net;
+	struct session_audit audit;
+	struct session_walls walls;
+	/* Path rules: the command line's, then the plan's (paths malloc'd). */
+	struct sb_mount mounts[SESSION_MAX_PATH_RULES];
+	size_t n_mounts;
+	/*
+	 * Errors found after the first (a failed start, then an audit record
+	 * that could not be written) go here as they happen; the CLI prints.
+	 */
+	void (*report)(const struct cordon_err *err);
+};
+
+/* A session with its defaults (fail-closed audit, exec audit on). Never NULL. */
+struct cordon_session *session_new(void);
+
+/* Release everything; s may be NULL. */
+void session_free(struct cordon_session *s);
+
+/*
+ * A command-line path rule (--rw, --ro, --mask): path must exist; it is
+ * kept canonical. 0, or -1 with err set (and a hint).
+ */
+int session_add_path(struct cordon_session *s, enum sb_mount_kind kind, const char *path,
+		     struct cordon_err *err);
+
+/*
+ * This binary, read-only at SESSION_SELF_INSIDE inside (a path in the
+ * sandbox's private /run): the host path may be unreachable for the
+ * sandbox uid. 0 or -1 (err).
+ */
+#define SESSION_SELF_INSIDE "/run/cordon/cordon"
+int session_bind_self(struct cordon_session *s, struct cordon_err *err);
+
+/*
+ * --allow-domain / --deny-domain: kept for the command-line layer, so a
+ * managed lock on the network lists holds against flags too. 0 or -1.
+ */
+int session_add_domain(struct cordon_session *s, const char *pattern, bool deny,
+		       struct cordon_err *err);
+
+/* --resolve HOST:ADDR (test-only; the caller checks CORDON_TEST_HOOKS). 0 or -1. */
+int session_add_resolve(struct cordon_session *s, const char *arg, struct cordon_err *err);
+
+/*
+ * Run the session to its end. Returns the exit status (DESIGN.md §2): the
+ * command's own, 128+N, 125 when nothing ran, 126/127. When the result is
+ * an error of cordon's, err is set for the caller to print; errors after
+ * the first go to s->report. The quarantine pass runs on every path once a
+ * snapshot was taken. Not safe after fork (it is the supervisor).
+ */
+int session_run(struct cordon_session *s, struct cordon_err *err);
+
+/* ---- session/policy.c: also used by `cordon policy show` ---- */
+
+/* The invoker's home, canonical. 0, or -1 when there is none. */
+int session_home(char *buf, size_t len);
+
+/*
+ * Build the effective policy for workspace. The command-line path rules
+ * already in mounts (origin "command line": --rw, --ro, --mask) become the
+ * command-line layer; they are replaced by the planned mounts (paths
+ * malloc'd, origins owned by sp). Takes the quarantine snapshot. Prints
+ * notes (with -v) and what was degraded. 0, or -1 with err set.
+ */
+int session_policy_apply(struct session_policy *sp, const char *workspace, struct sb_mount *mounts,
+			 size_t *n_mounts, size_t max, struct cordon_err *err);
+
+/* The command's environment under the policy (array malloc'd, strings borrowed). */
+char **session_policy_env(struct session_policy *sp, char *const *envp);
+
+/*
+ * After the sandbox has ended: quarantine protected paths that appeared,
+ * print the report on stderr. 0, or -1 when something could not be made
+ * safe (err set).
+ */
+int session_policy_finish(struct session_policy *sp, struct cordon_err *err);
+
+/* Release everything the policy holds. */
+void session_policy_free(struct session_policy *sp);
+
+#endif
