@@ -209,6 +209,8 @@ policy_validate(int argc, char **argv)
 		}
 		if (r == 0)
 			r = policy_parse(&pol, text, len, argv[optind], layer, flags, &err);
+		if (r == 0)
+			r = policy_refuse_unenforced(&pol, &err);
 		if (r != 0) {
 			cli_print_err(&err);
 			status = 125;

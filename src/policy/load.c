@@ -130,7 +130,9 @@ policy_load_file(struct cordon_policy *pol, const char *path, enum policy_layer 
 	r = policy_read_file(path, &text, &len, err);
 	if (r != 0)
 		return r < 0 ? -1 : 0;
-	return policy_parse(pol, text, len, path, layer, flags, err);
+	if (policy_parse(pol, text, len, path, layer, flags, err) < 0)
+		return -1;
+	return policy_refuse_unenforced(pol, err);
 }
 
 static int

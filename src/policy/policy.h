@@ -162,6 +162,13 @@ int policy_parse(struct cordon_policy *pol, const char *text, size_t len, const 
 int policy_add_rule(struct cordon_policy *pol, enum policy_list list, const char *value,
 		    enum policy_layer layer, struct cordon_err *err);
 
+/*
+ * Refuse a policy that uses a key this version parses but does not enforce
+ * (network.rules, credentials.inject): 0, or -1 with err set to
+ * "FILE:LINE:COL: key `K`: not enforced..." and a hint. Pure.
+ */
+int policy_refuse_unenforced(const struct cordon_policy *pol, struct cordon_err *err);
+
 /* Append a note (printf-style). */
 void policy_note(struct cordon_policy *pol, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

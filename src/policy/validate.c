@@ -348,3 +348,39 @@ policy_parse_memory(const char *s, uint64_t *bytes, char *why, size_t len)
 	*bytes = v * mul;
 	return true;
 }
+
+/*
+ * Keys this version parses but cannot enforce yet. Accepting them would
+ * promise a wall that is not there (a credential "kept on the host" that
+ * is in fact scrubbed or passed, a method rule that lets every method
+ * through), so a file that uses one is refused, as a bad policy is.
+ */
+int
+policy_refuse_unenforced(const struct cordon_policy *pol, struct cordon_err *err)
+{
+	const struct policy_origin *o = NULL;
+	const char *key = NULL, *hint = NULL;
+	char file[128];
+
+	if (pol->n_net_rules > 0) {
+		o = &pol->net_rules[0].origin;
+		key = "network.rules";
+		hint = "remove the rules: method and path rules need the proxy to see inside "
+		       "TLS, which this version does not do. Allow the whole host with "
+		       "network.allowedDomains, or leave it out";
+	} else if (pol->n_inject > 0) {
+		o = &pol->inject[0].origin;
+		key = "credentials.inject";
+		hint = "remove the entries: injecting a credential needs the proxy to see "
+		       "inside TLS, which this version does not do. The variable stays "
+		       "scrubbed from the sandbox unless credentials.envVars allows it";
+	}
+	if (o == NULL)
+		return 0;
+	policy_sanitize(o->file ? o->file : policy_layer_name(o->layer), file, sizeof(file));
+	cordon_err_set(err, 0,
+		       "%s:%u:%u: key `sandbox.%s`: not enforced by this version of cordon, so "
+		       "it is refused rather than ignored",
+		       file, o->line, o->col, key);
+	return cordon_err_hint(err, "%s", hint);
+}

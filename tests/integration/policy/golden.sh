@@ -50,4 +50,17 @@ else
 	diag "exit $RC: $OUT"
 fi
 check "bad user settings: nothing ran" test ! -e "$ws/ran"
+
+# A key that is parsed but not enforced stops the run too: never accepted silently.
+for f in unenforced-rules unenforced-inject; do
+	cp "$T/policies/bad/$f.json" "$home/.config/cordon/settings.json"
+	run_capture env HOME="$home" GH_PAT=secret-value sh -c "cd '$ws' && '$CORDON' run -- sh -c 'touch ran; echo \$GH_PAT'"
+	if [ "$RC" -eq 125 ] && printf '%s' "$OUT" | grep -q "settings.json:2:[0-9]*: key \`sandbox.*\`: not enforced by this version"; then
+		ok "$f in user settings: run refused with 125, file:line:col and the key"
+	else
+		not_ok "$f in user settings: run refused with 125, file:line:col and the key"
+		diag "exit $RC: $OUT"
+	fi
+	check "$f in user settings: nothing ran" test ! -e "$ws/ran"
+done
 done_testing
