@@ -43,7 +43,8 @@ static const char *const deny_read[] = {
 	"~/.config/BraveSoftware",
 	"~/.config/microsoft-edge",
 	"~/snap/firefox",
-	".env*",
+	/* dotenv files at any depth (sub/.env, config/secrets.env); one walk */
+	"**/{.env*,*.env}",
 	"/etc/shadow",
 	"/etc/shadow-",
 	"/etc/gshadow",

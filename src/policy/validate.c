@@ -47,7 +47,7 @@ policy_sanitize(const char *s, char *buf, size_t len)
 bool
 policy_has_glob(const char *s)
 {
-	return strpbrk(s, "*?[") != NULL;
+	return strpbrk(s, "*?[{") != NULL;
 }
 
 static bool

@@ -121,6 +121,20 @@ test_glob(void)
 	CHECK(f.n == 2 && has(&f, "/ws/.env") && has(&f, "/ws/.env.local"));
 	for (size_t i = 0; i < f.n; i++)
 		free(f.v[i]);
+	f.n = 0;
+	/* {a,b} alternatives in one component: one walk, both names, any depth. */
+	mk("ws/sub/.env.prod", false);
+	mk("ws/config/secrets.env", false);
+	mk("ws/config/app.environment.ts", false);
+	snprintf(pat, sizeof(pat), "%s/ws/**/{.env*,*.env}", root);
+	policy_glob(pat, collect, &f);
+	CHECK(f.n == 4);
+	CHECK(has(&f, "/ws/.env") && has(&f, "/ws/.env.local"));
+	CHECK(has(&f, "/ws/sub/.env.prod") && has(&f, "/ws/config/secrets.env"));
+	CHECK(!has(&f, "/ws/config/app.environment.ts") && !has(&f, "/ws/env"));
+	for (size_t i = 0; i < f.n; i++)
+		free(f.v[i]);
+	CHECK(policy_has_glob("{a,b}") && !policy_has_glob("plain"));
 	return 0;
 }
 
