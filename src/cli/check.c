@@ -278,6 +278,7 @@ cli_check(int argc, char **argv)
 	av[ac++] = (char *)"cordon";
 	av[ac++] = (char *)"run";
 	av[ac++] = (char *)"--bind-self";
+	av[ac++] = (char *)"--quiet";
 	if (!user_ws) {
 		av[ac++] = (char *)"--workspace";
 		av[ac++] = ws;

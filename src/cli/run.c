@@ -39,6 +39,8 @@ static const char run_usage[] =
     "      --resolve HOST:ADDR  resolve HOST to ADDR in the proxy. Test-only:\n"
     "                       honoured only with CORDON_TEST_HOOKS=1\n" CLI_WALLS_USAGE
     "  -v, --verbose        say what is being set up, explain proxy denials\n"
+    "  -q, --quiet          no notes on stderr (which secret variables were kept\n"
+    "                       out); warnings and errors still appear\n"
     "  -h, --help           this text\n"
     "\n"
     "Exit status: CMD's own; 128+N if it died of signal N; 125 cordon error\n"
@@ -67,6 +69,9 @@ run_option(struct cordon_session *s, int c, const char *arg, struct cordon_err *
 	case 'v':
 		log_setlevel(LOG_LEVEL_DEBUG);
 		s->verbose = true;
+		return 0;
+	case 'q':
+		s->policy.quiet = true;
 		return 0;
 	case OPT_ALLOW_DOMAIN:
 	case OPT_DENY_DOMAIN:
@@ -135,6 +140,7 @@ cli_run(int argc, char **argv)
 		CLI_WALLS_LONGOPTS,
 		CLI_RUN_POLICY_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -144,7 +150,7 @@ cli_run(int argc, char **argv)
 
 	s->report = print_report;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+w:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+w:vqh", opts, NULL)) != -1) {
 		r = run_option(s, c, optarg, &err);
 		if (r != 0) {
 			if (r > 0)

@@ -260,6 +260,18 @@ bool policy_has_glob(const char *s);
 bool policy_env_denied(const struct cordon_policy *pol, const char *name);
 
 /*
+ * Does a value look like a credential (a URL or DSN with a password, a
+ * private key, a JWT, a token with a well-known prefix)? Pure.
+ */
+bool policy_env_value_secret(const char *value);
+
+/*
+ * Is NAME=value scrubbed under pol: denied by name, or not allowed by name
+ * and its value looks like a credential. Pure.
+ */
+bool policy_env_secret(const struct cordon_policy *pol, const char *name, const char *value);
+
+/*
  * Copy of envp without the scrubbed variables and without CORDON_SANDBOX,
  * plus CORDON_SANDBOX=1. The array is malloc'd, its strings borrowed from
  * envp; *n_scrubbed counts what was removed. Aborts on OOM.

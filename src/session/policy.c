@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fd.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "policy/internal.h"
@@ -67,6 +68,43 @@ session_add_domain(struct cordon_session *s, const char *pattern, bool deny, str
 	sp->domains[sp->n_domains].deny = deny;
 	sp->n_domains++;
 	return 0;
+}
+
+/*
+ * PATH directories inside the workspace (./bin, node_modules/.bin put in
+ * PATH by hand, a workspace that is the home with ~/.local/bin): a program
+ * planted there runs outside as soon as the user types its name. They are
+ * read-only inside, and quarantined at the end when they appear. The
+ * active virtualenv's bin is left writable: `pip install` must work in it,
+ * and it is what the user asked for by activating it (cordon-policy(5)).
+ */
+static void
+add_path_dirs(struct cordon_policy *layer, const char *workspace)
+{
+	struct policy_origin o = { POLICY_LAYER_BUILTIN, "PATH", 0, 0 };
+	const char *path = getenv("PATH"), *venv = getenv("VIRTUAL_ENV");
+	size_t wl = strlen(workspace);
+	char venv_bin[PATH_MAX] = "";
+
+	if (path == NULL)
+		return;
+	if (venv != NULL && venv[0] == '/')
+		snprintf(venv_bin, sizeof(venv_bin), "%s/bin", venv);
+	while (*path) {
+		size_t l = strcspn(path, ":");
+		char dir[PATH_MAX];
+		_cleanup_free_ char *real = NULL;
+
+		if (l > 0 && l < sizeof(dir) && path[0] == '/') {
+			memcpy(dir, path, l);
+			dir[l] = '\0';
+			real = fd_realpath(dir);
+			if (real != NULL && strncmp(real, workspace, wl) == 0 && real[wl] == '/' &&
+			    strcmp(dir, venv_bin) != 0)
+				policy_rules_add(layer, POLICY_FS_DENY_WRITE, real, o);
+		}
+		path += l + (path[l] == ':');
+	}
 }
 
 int
@@ -136,6 +174,7 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 		free(gp[i]);
 	}
 	free(gp);
+	add_path_dirs(&git, workspace);
 	r = policy_merge(&sp->pol, &git, POLICY_LAYER_BUILTIN, true, NULL, err);
 	policy_free(&git);
 	if (r < 0)
@@ -202,10 +241,11 @@ injected(const struct cordon_policy *pol, const char *name)
  * proxy injects, credentials.inject), and the original strings are wiped.
  */
 static void
-wipe_scrubbed(const struct cordon_policy *pol)
+wipe_scrubbed(const struct cordon_policy *pol, bool quiet)
 {
 	char **old = environ, **copy;
-	size_t n = 0, k = 0;
+	char names[512] = "";
+	size_t n = 0, k = 0, gone = 0, o = 0;
 
 	while (old[n] != NULL)
 		n++;
@@ -218,14 +258,26 @@ wipe_scrubbed(const struct cordon_policy *pol)
 		if (!secret) {
 			memcpy(name, old[i], len);
 			name[len] = '\0';
-			secret = policy_env_denied(pol, name) && !injected(pol, name);
+			secret = policy_env_secret(pol, name, eq + 1) && !injected(pol, name);
+			if (secret && o + len + 8 < sizeof(names))
+				o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
+						      gone ? ", " : "", name);
+			else if (secret && o + 6 < sizeof(names) && !strstr(names, "..."))
+				o += (size_t)snprintf(names + o, sizeof(names) - o, ", ...");
 		}
 		if (!secret)
 			copy[k++] = xstrdup(old[i]);
 		else if (eq != NULL)
 			explicit_bzero(eq + 1, strlen(eq + 1));
+		gone += secret;
 	}
 	environ = copy;
+	/* Once, so that a tool that fails inside for want of its token is explained. */
+	if (gone > 0 && !quiet)
+		log_msg(LOG_LEVEL_WARN, 0,
+			"%zu secret variable%s kept out of the sandbox: %s (allow one with "
+			"credentials.envVars mode \"allow\")",
+			gone, gone == 1 ? "" : "s", names);
 }
 
 /*
@@ -278,7 +330,7 @@ session_policy_env(struct session_policy *sp, char *const *envp)
 	char **env;
 
 	if (sp->loaded && envp == environ) {
-		wipe_scrubbed(&sp->pol);
+		wipe_scrubbed(&sp->pol, sp->quiet);
 		envp = environ;
 	}
 

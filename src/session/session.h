@@ -48,6 +48,7 @@ struct session_policy {
 	const char *policy_file;
 	bool claude_settings;
 	bool allow_degraded;
+	bool quiet; /* no notes on stderr (what was scrubbed); warnings stay */
 	bool loaded;
 	bool have_home;
 	char home[PATH_MAX];

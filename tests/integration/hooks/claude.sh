@@ -106,7 +106,7 @@ chmod 755 "$wrap"
 # Known limit: connect() from a thread other than the main one (Claude Code's
 # HTTP client does that) fails inside the sandbox on builds whose connect
 # notification handler cannot open a pidfd for a thread.
-thread_probe=$(cd "$ws" && timeout 30 "$CORDON" run -- $PY -c '
+thread_probe=$(cd "$ws" && timeout 30 "$CORDON" run --quiet -- $PY -c '
 import socket, threading
 srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
 res = []
