@@ -195,8 +195,7 @@ process(struct walk *w, const struct task *t)
 			/* `**` matching no directory: the next component applies here. */
 			const char *next = t->comps[1];
 
-			if (strcmp(next, name) == 0 ||
-			    (has_glob(next) && comp_match(next, name)))
+			if (strcmp(next, name) == 0 || (has_glob(next) && comp_match(next, name)))
 				matched(w, child, dir, t->comps + 1, t->nc - 1, t->depth);
 			if (dir && !(strcmp(name, ".git") == 0 && !w->enter_git) &&
 			    !(strcmp(name, "node_modules") == 0 && !w->enter_nm))
