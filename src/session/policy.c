@@ -217,6 +217,12 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 						   : "mask",
 			  m->path, m->origin);
 	}
+	return 0;
+}
+
+int
+session_policy_snapshot(struct session_policy *sp, const char *workspace, struct cordon_err *err)
+{
 	if (qr_snapshot_take(&sp->snap, workspace, sp->plan.protect, sp->plan.n_protect,
 			     sp->plan.watch, sp->plan.n_watch, err) < 0)
 		return -1;

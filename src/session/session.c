@@ -299,7 +299,8 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 	session_walls_apply(&s->walls, spec, sp->loaded ? &sp->pol : NULL, sp->allow_degraded);
 	session_audit_from_policy(&s->audit, sp->loaded ? &sp->pol : NULL);
 	if (session_audit_begin(&s->audit, spec, s->mounts, &s->n_mounts, ARRAY_SIZE(s->mounts),
-				err) < 0)
+				err) < 0 ||
+	    session_policy_snapshot(sp, *workspace, err) < 0)
 		return -1;
 	log_debug("workspace %s, %zu path rules", *workspace, s->n_mounts);
 	return 0;

@@ -15,10 +15,11 @@
  *
  * The order of one run:
  *   1. workspace canonical and acceptable; the policy's layers loaded and
- *      planned into mounts; the quarantine snapshot taken
+ *      planned into mounts
  *   2. the proxy's rules from every layer; the private home (root invoker);
  *      the command's environment (scrubbed, proxy variables, presets')
- *   3. the audit log opened and masked inside
+ *   3. the audit log opened and masked inside; then the quarantine
+ *      snapshot (cordon's own files are not plants)
  *   4. the sandbox cloned; while it mounts: the start record, the proxy
  *   5. the supervisor attached (exec audit, unix-socket policy), the
  *      sandbox released, the loop run until pid 1 exits
@@ -165,11 +166,19 @@ int session_home(char *buf, size_t len);
  * Build the effective policy for workspace. The command-line path rules
  * already in mounts (origin "command line": --rw, --ro, --mask) become the
  * command-line layer; they are replaced by the planned mounts (paths
- * malloc'd, origins owned by sp). Takes the quarantine snapshot. Prints
- * notes (with -v) and what was degraded. 0, or -1 with err set.
+ * malloc'd, origins owned by sp). Prints notes (with -v) and what was
+ * degraded. 0, or -1 with err set.
  */
 int session_policy_apply(struct session_policy *sp, const char *workspace, struct sb_mount *mounts,
 			 size_t *n_mounts, size_t max, struct cordon_err *err);
+
+/*
+ * The quarantine's snapshot of the protected paths, taken after cordon's
+ * own files (the audit log) exist, so that nothing cordon creates itself
+ * counts as planted. 0 or -1 (err).
+ */
+int session_policy_snapshot(struct session_policy *sp, const char *workspace,
+			    struct cordon_err *err);
 
 /* The command's environment under the policy (array malloc'd, strings borrowed). */
 char **session_policy_env(struct session_policy *sp, char *const *envp);
