@@ -651,9 +651,12 @@ audit_session_start(struct cordon_audit *a, const struct audit_session_info *inf
 	    set(layers, "namespaces", steal_ptr(ns)) < 0 ||
 	    set(layers, "seccomp", json_boolean(info->layers && info->layers->seccomp)) < 0 ||
 	    set(layers, "landlock_abi",
-		json_integer(info->layers ? info->layers->landlock_abi : 0)) < 0 ||
+		info->layers && info->layers->landlock_abi >= 0
+		    ? json_integer(info->layers->landlock_abi)
+		    : json_null()) < 0 ||
 	    set(layers, "limits",
-		jstr(info->layers && info->layers->limits ? info->layers->limits : "none")) < 0 ||
+		info->layers && info->layers->limits ? jstr(info->layers->limits) : json_null()) <
+		0 ||
 	    set(layers, "exec_audit", json_boolean(info->layers && info->layers->exec_audit)) < 0 ||
 	    set(o, "layers", steal_ptr(layers)) < 0 ||
 	    set(o, "fail_closed", json_boolean(a->fail_closed)) < 0) {

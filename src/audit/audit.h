@@ -59,8 +59,8 @@ struct audit_counters {
 struct audit_layers {
 	const char *const *namespaces; /* NULL-terminated names: "user", "mnt", ... */
 	bool seccomp;
-	int landlock_abi;   /* 0: none or unknown */
-	const char *limits; /* "none", "cgroup", ... */
+	int landlock_abi;   /* 0: no ruleset; -1: unknown (setup failed before) */
+	const char *limits; /* "none", "cgroup v2", "rlimits"; NULL: unknown */
 	bool exec_audit;
 };
 

@@ -348,6 +348,14 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	memset(&nprog, 0, sizeof(nprog));
 	if (sb_landlock_prepare(spec, &ll, err) < 0 || sb_resources_prepare(spec, &res, err) < 0)
 		goto out_prog;
+	if (spec->report != NULL) {
+		spec->report->filled = true;
+		spec->report->seccomp = !(spec->test_flags & SB_TEST_NO_SECCOMP);
+		spec->report->landlock_abi = ll.abi;
+		spec->report->limits = sb_res_mech_name(sb_resources_mech_of(res));
+		spec->report->inner_uid = ids.inner_uid;
+		spec->report->kernel_uid = ids.outer_uid;
+	}
 	snprintf(run_opts, sizeof(run_opts), "mode=0755,uid=%u,gid=%u", (unsigned)ids.inner_uid,
 		 (unsigned)ids.inner_gid);
 

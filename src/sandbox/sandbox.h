@@ -49,6 +49,16 @@ enum {
 	SB_TEST_FAIL_HOSTNAME = 1u << 10,
 };
 
+/* What sb_spawn raised, for the session's records (filled before the build). */
+struct sb_report {
+	bool filled;        /* false: setup failed before the walls were prepared */
+	bool seccomp;       /* the seccomp filter is loaded before exec */
+	int landlock_abi;   /* 0: no Landlock ruleset */
+	const char *limits; /* "cgroup v2", "rlimits", "none" (static) */
+	uid_t inner_uid;    /* what `id -u` shows inside */
+	uid_t kernel_uid;   /* the kernel uid behind the command */
+};
+
 struct sb_spec {
 	const char *workspace;   /* canonical, read-write, also the cwd */
 	char *const *argv;       /* command, argv[0] looked up in PATH */
@@ -80,6 +90,7 @@ struct sb_spec {
 	 */
 	int (*while_building)(void *arg, struct cordon_err *err);
 	void *while_building_arg;
+	struct sb_report *report; /* NULL, or filled by sb_spawn before while_building */
 };
 
 /* fds the child hands to the supervisor before the command starts. */

@@ -173,6 +173,9 @@ int sb_resources_attach(struct sb_resources *res, pid_t pid, struct cordon_err *
 int sb_resources_enter(struct sb_child_ctx *ctx);
 void sb_resources_free(struct sb_resources *res);
 /* One line naming the walls in force ("seccomp, Landlock ABI 7 ..."); logged with -v. */
+/* The mechanism of prepared limits (SB_RES_NONE for NULL). */
+enum sb_res_mech sb_resources_mech_of(const struct sb_resources *res);
+
 void sb_walls_describe(const struct sb_spec *spec, const struct sb_landlock *ll,
 		       const struct sb_resources *res, char *buf, size_t len);
 

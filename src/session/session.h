@@ -110,6 +110,7 @@ struct cordon_session {
 	/* Path rules: the command line's, then the plan's (paths malloc'd). */
 	struct sb_mount mounts[SESSION_MAX_PATH_RULES];
 	size_t n_mounts;
+	struct sb_report walls_raised; /* filled by the sandbox, for the records */
 	/*
 	 * Errors found after the first (a failed start, then an audit record
 	 * that could not be written) go here as they happen; the CLI prints.
