@@ -150,7 +150,18 @@ cli_run(int argc, char **argv)
 
 	s->report = print_report;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+w:vqh", opts, NULL)) != -1) {
+	opterr = 0; /* our own messages, with the option's name and a hint */
+	while ((c = getopt_long(argc, argv, "+:w:vqh", opts, NULL)) != -1) {
+		if (c == ':' || c == '?') {
+			const char *word = argv[optind - 1];
+
+			if (c == ':')
+				cli_usage_error("run", "%s needs a value, as in %s VALUE", word,
+						word);
+			else
+				cli_usage_error("run", "unknown option '%s'", word);
+			goto out;
+		}
 		r = run_option(s, c, optarg, &err);
 		if (r != 0) {
 			if (r > 0)

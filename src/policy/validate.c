@@ -150,6 +150,17 @@ policy_check_domain(const char *s, char *why, size_t len)
 		return fail(why, len,
 			    "a bare `*` would allow every host; name the domains "
 			    "(`*.example.com` covers its subdomains)");
+	if (strstr(s, "://") != NULL) {
+		const char *h = strstr(s, "://") + 3;
+		int hl = (int)strcspn(h, "/?#@");
+
+		return fail(why, len, "a URL, not a domain: write `%.*s`", hl > 200 ? 200 : hl, h);
+	}
+	if (s[0] == '.' && s[1] != '\0' && s[1] != '.')
+		return fail(why, len,
+			    "a leading dot: did you mean `*%s` (its subdomains) or `%s` (the "
+			    "host itself)?",
+			    s, s + 1);
 	/* [v6]:port, v4/len, v6/len, host:port */
 	if (s[0] == '[') {
 		const char *rb = strchr(s, ']');

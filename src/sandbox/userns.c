@@ -22,7 +22,9 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -256,12 +258,37 @@ read_int_file(const char *path, long *v)
 	return sscanf(buf, "%ld", v) == 1 ? 0 : -1;
 }
 
+/*
+ * Inside a cordon sandbox: the marker variable, and the seccomp filter and
+ * no_new_privs that every sandbox has. Only for a hint: a process outside
+ * can fake the variable but not a filter it does not have.
+ */
+static bool
+inside_cordon(void)
+{
+	char buf[4096] = { 0 };
+	const char *v = getenv("CORDON_SANDBOX");
+	_cleanup_close_ int fd = -1;
+
+	if (v == NULL || strcmp(v, "1") != 0)
+		return false;
+	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0)
+		return false;
+	return strstr(buf, "\nNoNewPrivs:\t1") != NULL && strstr(buf, "\nSeccomp:\t2") != NULL;
+}
+
 int
 sb_userns_diagnose(int code, struct cordon_err *err)
 {
 	long v;
 
 	cordon_err_set(err, code, "cannot create the sandbox's user namespace");
+	if (code == EPERM && inside_cordon())
+		return cordon_err_hint(err,
+				       "this is already inside a cordon sandbox, which refuses "
+				       "new namespaces: the command already runs sandboxed. Run "
+				       "it directly, or start cordon outside");
 	if (read_int_file("/proc/sys/kernel/unprivileged_userns_clone", &v) == 0 && v == 0 &&
 	    geteuid() != 0)
 		return cordon_err_hint(err, "unprivileged user namespaces are disabled "

@@ -25,6 +25,9 @@ void session_report(const struct cordon_session *s, const struct cordon_err *err
 int session_net_rule(struct session_net *sn, const char *pattern, bool deny,
 		     struct cordon_err *err);
 
+/* Warn about allow rules that open more than they seem to (*.com, metadata). */
+void session_net_warn(const struct session_net *sn);
+
 /* Start the proxy on the supervisor's loop with the rules. 0 or -1 (err). */
 int session_net_start(struct session_net *sn, struct sv_supervisor *sv, struct cordon_err *err);
 

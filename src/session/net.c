@@ -10,6 +10,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "proxy/allow.h"
 #include "proxy/proxy.h"
 #include "session/internal.h"
 
@@ -138,4 +139,50 @@ session_net_start(struct session_net *sn, struct sv_supervisor *sv, struct cordo
 		if (px_proxy_add_resolve(sv->proxy, sn->resolve[i], err) < 0)
 			return -1;
 	return 0;
+}
+
+/*
+ * Allow rules that are valid but rarely what the user meant: a wildcard
+ * over a whole top-level domain, or an address (or CIDR) in a range the
+ * proxy refuses unless told (loopback, private, link-local, cloud
+ * metadata): an explicit rule lets it through, so say what it opens.
+ */
+void
+session_net_warn(const struct session_net *sn)
+{
+	for (size_t i = 0; i < sn->n; i++) {
+		const char *p = sn->pattern[i];
+		char host[300], norm[300];
+		struct px_addr addr;
+		const char *why;
+		unsigned block;
+		size_t l;
+		int is_ip = 0;
+
+		if (sn->deny[i])
+			continue;
+		if (p[0] == '[') {
+			l = strcspn(p + 1, "]");
+			snprintf(host, sizeof(host), "[%.*s]", (int)l, p + 1);
+		} else {
+			l = strcspn(p, ":/");
+			snprintf(host, sizeof(host), "%.*s", (int)l, p);
+		}
+		if (strncmp(host, "*.", 2) == 0 && strchr(host + 2, '.') == NULL) {
+			log_warnx("warning: allowed domain `%s` lets the command reach every host "
+				  "under .%s; name the domains you mean",
+				  p, host + 2);
+			continue;
+		}
+		if (px_host_normalize(host, norm, sizeof(norm), &is_ip, &addr) < 0 || !is_ip)
+			continue;
+		why = px_addr_refused(&addr, &block);
+		/* 127.0.0.1:PORT: a local service the user named on purpose. */
+		if (why != NULL && strstr(why, "loopback") != NULL && strchr(p + l, ':') != NULL)
+			continue;
+		if (why != NULL)
+			log_warnx("warning: allowed `%s` opens %s addresses, which the proxy "
+				  "refuses unless a rule names them",
+				  p, why);
+	}
 }

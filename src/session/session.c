@@ -278,6 +278,7 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 			if (session_net_rule(&s->net, l->v[i].value, deny, err) < 0)
 				return -1;
 	}
+	session_net_warn(&s->net);
 	private_home = private_home_for(sp->have_home ? sp->home : getenv("HOME"), *workspace);
 	if (private_home != NULL && add_profile_binds(&sp->pol, private_home, s->mounts,
 						      &s->n_mounts, ARRAY_SIZE(s->mounts)) < 0)
