@@ -595,22 +595,29 @@ cli_run_policy_env(struct cli_run_policy *rp, char *const *envp)
 	return profile_env(env, &rp->pol);
 }
 
+void
+cli_run_policy_state_dir(const struct cli_run_policy *rp, char *out, size_t len)
+{
+	const char *x = getenv("XDG_STATE_HOME");
+
+	if (x != NULL && x[0] == '/')
+		snprintf(out, len, "%s/cordon", x);
+	else if (rp->have_home)
+		snprintf(out, len, "%s/.local/state/cordon", rp->home);
+	else
+		snprintf(out, len, "/var/tmp/cordon-%u", (unsigned)getuid());
+}
+
 int
 cli_run_policy_finish(struct cli_run_policy *rp)
 {
 	struct cordon_err err = { 0 };
 	char state[PATH_MAX + 64];
-	const char *x = getenv("XDG_STATE_HOME");
 	int r;
 
 	if (!rp->snapped)
 		return 0;
-	if (x != NULL && x[0] == '/')
-		snprintf(state, sizeof(state), "%s/cordon", x);
-	else if (rp->have_home)
-		snprintf(state, sizeof(state), "%s/.local/state/cordon", rp->home);
-	else
-		snprintf(state, sizeof(state), "/var/tmp/cordon-%u", (unsigned)getuid());
+	cli_run_policy_state_dir(rp, state, sizeof(state));
 	r = qr_run(&rp->snap, state, &err);
 	for (size_t i = 0; i < rp->snap.n_report; i++)
 		fprintf(stderr, "cordon: %s\n", rp->snap.report[i]);

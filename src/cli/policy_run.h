@@ -92,6 +92,12 @@ char **cli_run_policy_env(struct cli_run_policy *rp, char *const *envp);
  */
 int cli_run_policy_finish(struct cli_run_policy *rp);
 
+/*
+ * The state directory the quarantine keeps what it moves aside in
+ * (quarantine/ below it): $XDG_STATE_HOME/cordon, ~/.local/state/cordon.
+ */
+void cli_run_policy_state_dir(const struct cli_run_policy *rp, char *out, size_t len);
+
 /* Release everything. */
 void cli_run_policy_free(struct cli_run_policy *rp);
 

@@ -12,6 +12,7 @@
 #include "audit/audit.h"
 #include "cli/cli.h"
 #include "cli/policy_run.h"
+#include "cli/run_guard.h"
 #include "cli/walls.h"
 #include "common/cleanup.h"
 #include "common/fd.h"
@@ -52,6 +53,7 @@ static const char run_usage[] =
     "      --deny-domain PAT  refuse PAT even if allowed (repeatable)\n"
     "      --resolve HOST:ADDR  resolve HOST to ADDR in the proxy. Test-only:\n"
     "                       honoured only with CORDON_TEST_HOOKS=1\n" CLI_WALLS_USAGE
+	CLI_RUN_GUARD_USAGE
     "  -v, --verbose        say what is being set up, explain proxy denials\n"
     "  -h, --help           this text\n"
     "\n"
@@ -545,6 +547,7 @@ cli_run(int argc, char **argv)
 		{ "resolve", required_argument, NULL, OPT_RESOLVE },
 		CLI_WALLS_LONGOPTS,
 		CLI_RUN_POLICY_OPTIONS,
+		CLI_RUN_GUARD_LONGOPTS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -556,6 +559,7 @@ cli_run(int argc, char **argv)
 	struct run_start rs;
 	struct sb_spec spec;
 	struct run_audit ra = { .opts = { .fail_closed = true }, .exec = true };
+	struct cli_run_guard guard = CLI_RUN_GUARD_INIT;
 	static struct run_net rn;
 	static struct cli_run_policy rp;
 	_cleanup_free_ char *workspace = NULL;
@@ -621,7 +625,8 @@ cli_run(int argc, char **argv)
 			}
 			continue;
 		default:
-			if (cli_walls_option(c, optarg, &err) > 0)
+			if (cli_run_guard_option(&guard, c, optarg, &err) > 0 ||
+			    cli_walls_option(c, optarg, &err) > 0)
 				continue;
 			if (err.msg[0]) {
 				cli_print_err(&err);
@@ -664,6 +669,11 @@ cli_run(int argc, char **argv)
 		cli_print_err(&err);
 		goto out;
 	}
+	if (cli_run_guard_start(&guard, &err) < 0) {
+		cli_print_err(&err);
+		goto out;
+	}
+	ra.opts.session_id = guard.id;
 
 	if (cli_run_policy_apply(&rp, workspace, mounts, &n_mounts, ARRAY_SIZE(mounts), &err) < 0) {
 		cli_print_err(&err);
@@ -712,7 +722,9 @@ cli_run(int argc, char **argv)
 		goto out;
 	}
 	log_debug("workspace %s, %zu path rules", workspace, n_mounts);
-	if (sv_init(&sv, &err) < 0) {
+	if (sv_init(&sv, &err) < 0 ||
+	    cli_run_guard_begin(&guard, &sv, &spec, mounts, &n_mounts, ARRAY_SIZE(mounts), &rp,
+				ra.log, &err) < 0) {
 		cli_print_err(&err);
 		sv_fini(&sv);
 		status = run_audit_end(&ra, status, "setup-error");
@@ -744,11 +756,11 @@ cli_run(int argc, char **argv)
 		cli_print_err(&sv.start_err);
 	sv_fini(&sv);
 	cli_walls_end(&sess, status);
-	status = run_audit_end(&ra, status, sv.start_state < 0 ? "not-started" : "exit");
+	status = run_audit_end(&ra, status, sv_end_reason(&sv));
 out:
 	run_audit_end(&ra, status, "setup-error");
 	/* After the last process inside is gone: quarantine what it planted. */
-	cli_run_policy_finish(&rp);
+	cli_run_guard_end(&guard, cli_run_policy_finish(&rp) == 0);
 	cli_run_policy_free(&rp);
 	for (size_t i = 0; i < n_mounts; i++)
 		free(mounts[i].path);
