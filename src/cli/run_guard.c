@@ -177,7 +177,8 @@ cli_run_guard_begin(struct cli_run_guard *g, struct sv_supervisor *sv, struct sb
 	memcpy(sv->id, g->id, sizeof(sv->id));
 	sv->reg = &g->reg;
 	sv->stop_timeout_ms = g->stop_timeout_ms;
-	log_debug("session %s, record %s", g->id, g->reg.path);
+	log_info("session %s", g->id);
+	log_debug("session record %s", g->reg.path);
 	return 0;
 }
 
