@@ -1137,7 +1137,7 @@ qr_snapshot_load(struct qr_snapshot *s, const char *text, struct cordon_err *err
 					      "quarantine snapshot: malformed line %zu", no);
 		}
 	}
-	if (!ended) {
+	if (!ended || s->workspace == NULL) {
 		qr_snapshot_free(s);
 		return cordon_err_set(err, EINVAL, "quarantine snapshot: cut short");
 	}

@@ -12,6 +12,7 @@
  *   audit <path>                         (absent: no audit log)
  *   state <dir>
  *   argv <arg> <arg> ...
+ *   unsafe                               (present: its own quarantine failed)
  *   snapshot                             (the rest: qr_snapshot_save text)
  */
 #define _GNU_SOURCE
@@ -151,6 +152,8 @@ sv_reg_format(const struct sv_reg_info *info)
 	fputs("\nargv", f);
 	for (size_t i = 0; info->argv != NULL && info->argv[i] != NULL; i++)
 		put(f, info->argv[i]);
+	if (info->unsafe)
+		fputs("\nunsafe", f);
 	fputs("\nsnapshot\n", f);
 	if (info->snapshot != NULL)
 		fputs(info->snapshot, f);
@@ -235,6 +238,10 @@ parse_line(struct sv_reg_info *info, char *line, unsigned *seen)
 	if (strcmp(line, "state") == 0 && info->state_dir == NULL) {
 		info->state_dir = one_token(rest);
 		return info->state_dir != NULL && info->state_dir[0] == '/';
+	}
+	if (strcmp(line, "unsafe") == 0 && rest == NULL && !info->unsafe) {
+		info->unsafe = true;
+		return true;
 	}
 	if (strcmp(line, "argv") == 0 && info->argv == NULL) {
 		char *save = NULL, *t;
@@ -393,13 +400,23 @@ sv_reg_set_sandbox(struct sv_reg *r, pid_t pid, struct cordon_err *err)
 }
 
 void
-sv_reg_close(struct sv_reg *r, bool remove)
+sv_reg_close(struct sv_reg *r, bool cleaned)
 {
 	if (r->fd < 0)
 		return;
 	/* Removed while still locked: a reader never finds it unlocked and whole. */
-	if (remove)
+	if (cleaned) {
 		unlink(r->path);
+	} else {
+		_cleanup_free_ char *text = NULL;
+		int fd;
+
+		r->info.unsafe = true;
+		text = sv_reg_format(&r->info);
+		fd = write_record(r, text, NULL);
+		if (fd >= 0)
+			close(fd);
+	}
 	close(r->fd);
 	r->fd = -1;
 	sv_reg_info_free(&r->info);
@@ -594,10 +611,16 @@ recover_one(const char *path, const struct audit_closer *by, sv_reg_say_fn fn, v
 		return 0;
 	}
 	command_line(&info, cmd, sizeof(cmd));
-	say(fn, arg,
-	    "session %.12s (`%s` in %s) did not finish its clean-up: its cordon (pid %d) was "
-	    "killed; finishing it now",
-	    info.id, cmd, info.workspace, (int)info.pid);
+	if (info.unsafe)
+		say(fn, arg,
+		    "session %.12s (`%s` in %s) could not make its workspace safe when it ended; "
+		    "trying again",
+		    info.id, cmd, info.workspace);
+	else
+		say(fn, arg,
+		    "session %.12s (`%s` in %s) did not finish its clean-up: its cordon (pid %d) "
+		    "was killed; finishing it now",
+		    info.id, cmd, info.workspace, (int)info.pid);
 	if (info.sandbox_pid > 0 && sandbox_gone(info.sandbox_pid, info.sandbox_start) < 0) {
 		say(fn, arg,
 		    "warning: the sandbox of session %.12s (pid %d) still runs; its clean-up "

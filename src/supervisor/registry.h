@@ -43,6 +43,7 @@ struct sv_reg_info {
 	char *state_dir;   /* where quarantine/ goes */
 	char **argv;       /* the command, NULL-terminated */
 	char *snapshot;    /* qr_snapshot_save text, or NULL */
+	bool unsafe;       /* it ended, but its quarantine could not make all safe */
 	bool alive;        /* sv_reg_list: its supervisor holds the lock */
 };
 
@@ -71,10 +72,11 @@ int sv_reg_open(struct sv_reg *r, const struct sv_reg_info *info, struct cordon_
 int sv_reg_set_sandbox(struct sv_reg *r, pid_t pid, struct cordon_err *err);
 
 /*
- * Release the record: removed when remove is set (the clean-up is done),
- * else left for sv_reg_recover. Safe on a zeroed r with fd -1.
+ * Release the record. cleaned: the session's quarantine made everything
+ * safe, and the record is removed; otherwise it is kept, marked unsafe,
+ * for sv_reg_recover to try again. Safe on a zeroed r with fd -1.
  */
-void sv_reg_close(struct sv_reg *r, bool remove);
+void sv_reg_close(struct sv_reg *r, bool cleaned);
 
 /*
  * Every record in the directory (unreadable ones skipped), alive or not,

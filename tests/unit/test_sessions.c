@@ -157,6 +157,7 @@ test_record_round_trip(void)
 		.state_dir = (char *)"/home/u/.local/state/cordon",
 		.argv = argv,
 		.snapshot = (char *)"cordon-quarantine 1\nworkspace /home/u/my%20project\nend\n",
+		.unsafe = true,
 	};
 	struct sv_reg_info out;
 	struct cordon_err err = { 0 };
@@ -173,6 +174,7 @@ test_record_round_trip(void)
 	CHECK_STR(out.argv[3], "");
 	CHECK(out.argv[4] == NULL);
 	CHECK_STR(out.snapshot, in.snapshot);
+	CHECK(out.unsafe);
 	again = sv_reg_format(&out);
 	CHECK_STR(again, text);
 	free(again);
@@ -180,9 +182,10 @@ test_record_round_trip(void)
 
 	/* No audit log: the line is absent, and it reads back as NULL. */
 	in.audit_log = NULL;
+	in.unsafe = false;
 	free(text);
 	text = sv_reg_format(&in);
-	CHECK(sv_reg_parse(text, &out, &err) == 0 && out.audit_log == NULL);
+	CHECK(sv_reg_parse(text, &out, &err) == 0 && out.audit_log == NULL && !out.unsafe);
 	sv_reg_info_free(&out);
 	free(text);
 
