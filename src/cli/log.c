@@ -27,6 +27,7 @@
 #include "audit/audit.h"
 #include "cli/cli.h"
 #include "common/cleanup.h"
+#include "supervisor/registry.h"
 
 static const char log_usage[] =
     "Usage: cordon log [OPTIONS]\n"
@@ -405,6 +406,29 @@ free_view(struct log_view *v)
 	free(v->net);
 }
 
+/* What this user's session records say about an open session. */
+static void
+open_session_note(const char *id)
+{
+	struct sv_reg_info *v = NULL;
+	size_t n = 0;
+
+	if (sv_reg_list(&v, &n, NULL) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].id, id) != 0)
+			continue;
+		if (v[i].alive)
+			printf("note: session %.12s is still running (`cordon ps` lists it)\n", id);
+		else
+			printf("note: the cordon of session %.12s was killed before its clean-up; "
+			       "`cordon ps` or the next `cordon run` finishes it and closes the "
+			       "session in this log\n",
+			       id);
+	}
+	sv_reg_list_free(v, n);
+}
+
 static int
 log_verify(const char *path)
 {
@@ -450,6 +474,7 @@ log_verify(const char *path)
 		       path, (unsigned long long)rep.lines, (unsigned long long)rep.sessions,
 		       (unsigned long long)rep.open_sessions, rep.open_session,
 		       (unsigned long long)rep.open_line);
+		open_session_note(rep.open_session);
 		return 2;
 	default:
 		return 1;

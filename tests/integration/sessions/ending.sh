@@ -125,6 +125,8 @@ check "SIGKILLed cordon: the hook it let through is on the host" test -x "$ws/.g
 check "SIGKILLed cordon: its session record is left" test "$(records)" -eq 1
 expect_status "before any clean-up, log verify reports a session without an end (2)" 2 \
 	"$CORDON" log verify
+check "... and says its cordon was killed and what finishes it" \
+	sh -c "'$CORDON' log verify | grep -q 'was killed before its clean-up; .cordon ps. or the next .cordon run. finishes it'"
 run_capture sh -c "cd '$ws' && '$CORDON' run -v -- true"
 next=$(printf '%s\n' "$OUT" | sed -n 's/^cordon: session \([0-9a-f]\{32\}\)$/\1/p')
 if [ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -q 'did not finish its clean-up: its cordon (pid [0-9]*) was killed' &&
