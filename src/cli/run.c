@@ -54,7 +54,8 @@ static const char run_usage[] =
     "      --resolve HOST:ADDR  resolve HOST to ADDR in the proxy. Test-only:\n"
     "                       honoured only with CORDON_TEST_HOOKS=1\n" CLI_WALLS_USAGE
 	CLI_RUN_GUARD_USAGE
-    "  -v, --verbose        say what is being set up, explain proxy denials\n"
+    "  -v, --verbose        say what is being set up, the session id, explain proxy\n"
+    "                       denials\n"
     "  -h, --help           this text\n"
     "\n"
     "Exit status: CMD's own; 128+N if it died of signal N; 125 cordon error\n"

@@ -30,9 +30,9 @@ enum { CLI_OPT_STOP_TIMEOUT = 1536 };
 	}
 
 #define CLI_RUN_GUARD_USAGE                                                                        \
-	"      --stop-timeout SECONDS  when cordon gets SIGTERM or SIGHUP, kill the\n"             \
-	"                       whole sandbox if the command has not ended SECONDS\n"              \
-	"                       later (default 10; 0: at once)\n"
+	"      --stop-timeout SECONDS  SIGTERM and SIGHUP to cordon are passed on; if\n"           \
+	"                       the command has not ended SECONDS later, the whole\n"              \
+	"                       sandbox is killed (default 10; 0: at once)\n"
 
 struct cli_run_guard {
 	char id[AUDIT_SESSION_ID_LEN + 1]; /* "" until cli_run_guard_start */
