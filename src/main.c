@@ -21,6 +21,7 @@ static const struct {
 	{ "codex", cli_agent, "Codex CLI in a sandbox with its preset" },
 	{ "gemini", cli_agent, "Gemini CLI in a sandbox with its preset" },
 	{ "allow", cli_allow, "allow a domain in a running sandbox" },
+	{ "ps", cli_ps, "list the running sessions" },
 	{ "proxy", cli_proxy, "the egress proxy alone (containers, VMs, CI)" },
 	{ "check", cli_check, "prove the boundary holds on this machine" },
 	{ "log", cli_log, "show or verify the audit log" },

@@ -38,7 +38,9 @@ static const char run_usage[] =
     "      --deny-domain PAT  refuse PAT even if allowed (repeatable)\n"
     "      --resolve HOST:ADDR  resolve HOST to ADDR in the proxy. Test-only:\n"
     "                       honoured only with CORDON_TEST_HOOKS=1\n" CLI_WALLS_USAGE
-    "  -v, --verbose        say what is being set up, explain proxy denials\n"
+	SESSION_GUARD_USAGE
+    "  -v, --verbose        say what is being set up, the session id, explain proxy\n"
+    "                       denials\n"
     "  -q, --quiet          no notes on stderr (which secret variables were kept\n"
     "                       out); warnings and errors still appear\n"
     "  -h, --help           this text\n"
@@ -113,7 +115,8 @@ run_option(struct cordon_session *s, int c, const char *arg, struct cordon_err *
 	case OPT_BIND_SELF:
 		return session_bind_self(s, err);
 	default:
-		if (cli_walls_option(&s->walls, c, arg, err) > 0)
+		if (session_guard_option(&s->guard, c, arg, err) > 0 ||
+		    cli_walls_option(&s->walls, c, arg, err) > 0)
 			return 0;
 		if (!err->msg[0])
 			cli_usage_error("run", "unknown option");
@@ -139,6 +142,7 @@ cli_run(int argc, char **argv)
 		{ "resolve", required_argument, NULL, OPT_RESOLVE },
 		CLI_WALLS_LONGOPTS,
 		CLI_RUN_POLICY_OPTIONS,
+		SESSION_GUARD_LONGOPTS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },

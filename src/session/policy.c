@@ -355,21 +355,28 @@ session_policy_env(struct session_policy *sp, char *const *envp)
 	return profile_env(env, &sp->pol);
 }
 
+void
+session_policy_state_dir(const struct session_policy *sp, char *out, size_t len)
+{
+	const char *x = getenv("XDG_STATE_HOME");
+
+	if (x != NULL && x[0] == '/')
+		snprintf(out, len, "%s/cordon", x);
+	else if (sp->have_home)
+		snprintf(out, len, "%s/.local/state/cordon", sp->home);
+	else
+		snprintf(out, len, "/var/tmp/cordon-%u", (unsigned)getuid());
+}
+
 int
 session_policy_finish(struct session_policy *sp, struct cordon_err *err)
 {
 	char state[PATH_MAX + 64];
-	const char *x = getenv("XDG_STATE_HOME");
 	int r;
 
 	if (!sp->snapped)
 		return 0;
-	if (x != NULL && x[0] == '/')
-		snprintf(state, sizeof(state), "%s/cordon", x);
-	else if (sp->have_home)
-		snprintf(state, sizeof(state), "%s/.local/state/cordon", sp->home);
-	else
-		snprintf(state, sizeof(state), "/var/tmp/cordon-%u", (unsigned)getuid());
+	session_policy_state_dir(sp, state, sizeof(state));
 	r = qr_run(&sp->snap, state, err);
 	for (size_t i = 0; i < sp->snap.n_report; i++)
 		fprintf(stderr, "cordon: %s\n", sp->snap.report[i]);

@@ -2,6 +2,7 @@
 /* One session, composed: see session.h for the order of a run. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ session_new(void)
 	struct cordon_session *s = xcalloc(1, sizeof(*s));
 
 	s->workspace_arg = ".";
+	s->guard = (struct session_guard)SESSION_GUARD_INIT;
 	s->audit.opts.fail_closed = true;
 	s->audit.exec = true;
 	return s;
@@ -266,6 +268,10 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 			cordon_err_hint(err, "the workspace must be an existing directory");
 		return -1;
 	}
+	/* Earlier killed sessions are cleaned up first; this one gets its id. */
+	if (session_guard_start(&s->guard, err) < 0)
+		return -1;
+	s->audit.opts.session_id = s->guard.id;
 	if (session_policy_apply(sp, *workspace, s->mounts, &s->n_mounts, ARRAY_SIZE(s->mounts),
 				 err) < 0)
 		return -1;
@@ -316,11 +322,17 @@ static int
 supervise(struct cordon_session *s, struct sb_spec *spec, struct cordon_err *err)
 {
 	struct while_building wb = { .s = s };
+	char state[PATH_MAX + 64];
 	struct sv_supervisor sv;
 	struct sb_session sess;
+	const char *reason;
 	int status = SB_EXIT_SETUP;
 
-	if (sv_init(&sv, err) < 0) {
+	session_policy_state_dir(&s->policy, state, sizeof(state));
+	if (sv_init(&sv, err) < 0 || session_guard_begin(&s->guard, &sv, spec, s->mounts,
+							 &s->n_mounts, ARRAY_SIZE(s->mounts), state,
+							 s->policy.snapped ? &s->policy.snap : NULL,
+							 s->audit.log, err) < 0) {
 		sv_fini(&sv);
 		return session_audit_end(s, SB_EXIT_SETUP, "setup-error");
 	}
@@ -342,9 +354,10 @@ supervise(struct cordon_session *s, struct sb_spec *spec, struct cordon_err *err
 	status = sv_run(&sv);
 	if (sv.start_state < 0)
 		*err = sv.start_err;
+	reason = sv_end_reason(&sv);
 	sv_fini(&sv);
 	session_walls_end(s, &sess, status);
-	return session_audit_end(s, status, sv.start_state < 0 ? "not-started" : "exit");
+	return session_audit_end(s, status, reason);
 }
 
 int
@@ -354,6 +367,7 @@ session_run(struct cordon_session *s, struct cordon_err *err)
 	_cleanup_free_ char **env = NULL;
 	struct cordon_err qerr = { 0 };
 	struct sb_spec spec;
+	bool cleaned;
 	int status;
 
 	s->net.verbose = s->verbose;
@@ -367,7 +381,9 @@ session_run(struct cordon_session *s, struct cordon_err *err)
 	else
 		status = supervise(s, &spec, err);
 	/* After the last process inside is gone: quarantine what it planted. */
-	if (session_policy_finish(&s->policy, &qerr) < 0)
+	cleaned = session_policy_finish(&s->policy, &qerr) == 0;
+	if (!cleaned)
 		session_report(s, &qerr);
+	session_guard_end(&s->guard, cleaned);
 	return status;
 }

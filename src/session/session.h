@@ -14,16 +14,19 @@
  * it holds no state and composes nothing.
  *
  * The order of one run:
- *   1. workspace canonical and acceptable; the policy's layers loaded and
- *      planned into mounts
+ *   1. workspace canonical and acceptable; earlier sessions whose cordon
+ *      was killed cleaned up, this one's id chosen (session/guard.c); the
+ *      policy's layers loaded and planned into mounts
  *   2. the proxy's rules from every layer; the private home (root invoker);
  *      the command's environment (scrubbed, proxy variables, presets')
  *   3. the audit log opened and masked inside; then the quarantine
  *      snapshot (cordon's own files are not plants)
  *   4. the sandbox cloned; while it mounts: the start record, the proxy
- *   5. the supervisor attached (exec audit, unix-socket policy), the
+ *   5. the session's record written (the next cordon finishes its clean-up
+ *      if this one is killed); the supervisor attached (exec audit, unix-socket policy), the
  *      sandbox released, the loop run until pid 1 exits
- *   6. the end record, the limits' report, the quarantine pass
+ *   6. the end record, the limits' report, the quarantine pass, the
+ *      record removed
  */
 
 #include <limits.h>
@@ -36,6 +39,7 @@
 #include "policy/plan.h"
 #include "policy/policy.h"
 #include "sandbox/sandbox.h"
+#include "session/guard.h"
 #include "supervisor/quarantine.h"
 #include "supervisor/unixsock.h"
 
@@ -111,6 +115,8 @@ struct cordon_session {
 	struct sb_mount mounts[SESSION_MAX_PATH_RULES];
 	size_t n_mounts;
 	struct sb_report walls_raised; /* filled by the sandbox, for the records */
+	/* The session's id, its record, the stop grace period (session/guard.c). */
+	struct session_guard guard;
 	/*
 	 * Errors found after the first (a failed start, then an audit record
 	 * that could not be written) go here as they happen; the CLI prints.
@@ -190,6 +196,12 @@ char **session_policy_env(struct session_policy *sp, char *const *envp);
  * safe (err set).
  */
 int session_policy_finish(struct session_policy *sp, struct cordon_err *err);
+
+/*
+ * The state directory the quarantine keeps what it moves aside in
+ * (quarantine/ below it): $XDG_STATE_HOME/cordon, ~/.local/state/cordon.
+ */
+void session_policy_state_dir(const struct session_policy *sp, char *out, size_t len);
 
 /* Release everything the policy holds. */
 void session_policy_free(struct session_policy *sp);

@@ -20,6 +20,7 @@
 #include "common/cleanup.h"
 #include "common/crypto.h"
 #include "common/fd.h"
+#include "common/pct.h"
 #include "common/xalloc.h"
 #include "supervisor/quarantine.h"
 
@@ -933,4 +934,212 @@ qr_git_protect_paths(const char *workspace, const char *home, size_t *n)
 		}
 	}
 	return v;
+}
+
+/* ---- the snapshot as text (sessions whose supervisor was killed) ---- */
+
+#define QR_STATE_MAGIC "cordon-quarantine 1"
+
+static void
+put_token(FILE *f, const char *s, size_t len)
+{
+	_cleanup_free_ char *e = pct_encode(s, len);
+
+	fprintf(f, " %s", e);
+}
+
+char *
+qr_snapshot_save(const struct qr_snapshot *s)
+{
+	static const char *const kinds[] = { "generic", "hooks", "gitconfig", "gitdir" };
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+
+	if (f == NULL)
+		abort();
+	fprintf(f, "%s\nworkspace", QR_STATE_MAGIC);
+	put_token(f, s->workspace, strlen(s->workspace));
+	fputc('\n', f);
+	for (size_t i = 0; i < s->n_items; i++) {
+		const struct qr_item *it = &s->items[i];
+
+		fprintf(f, "item %s %d %llu %llu %o", kinds[it->kind], it->existed ? 1 : 0,
+			(unsigned long long)it->dev, (unsigned long long)it->ino,
+			(unsigned)it->mode);
+		put_token(f, it->path, strlen(it->path));
+		put_token(f, it->parent, strlen(it->parent));
+		fputc('\n', f);
+		for (size_t k = 0; k < it->n_hooks; k++) {
+			fputs("hook", f);
+			put_token(f, it->hooks[k].name, strlen(it->hooks[k].name));
+			fputc(' ', f);
+			for (size_t b = 0; b < 32; b++)
+				fprintf(f, "%02x", it->hooks[k].sha[b]);
+			fputc('\n', f);
+		}
+		if (it->config != NULL) {
+			fputs("config", f);
+			put_token(f, it->config, strlen(it->config));
+			fputc('\n', f);
+		}
+		if (it->gitdir != NULL) {
+			fputs("gitdir", f);
+			put_token(f, it->gitdir, strlen(it->gitdir));
+			fputc('\n', f);
+		}
+	}
+	fputs("end\n", f);
+	if (fclose(f) != 0)
+		abort();
+	return text;
+}
+
+/* The next token, decoded; NULL when missing or malformed. */
+static char *
+get_token(char **save)
+{
+	char *t = strtok_r(NULL, " ", save);
+	size_t len;
+
+	return t != NULL ? pct_decode(t, &len) : NULL;
+}
+
+static bool
+get_number(char **save, int base, unsigned long long *out)
+{
+	char *t = strtok_r(NULL, " ", save), *end;
+
+	if (t == NULL || t[0] == '\0' || t[0] == '-')
+		return false;
+	errno = 0;
+	*out = strtoull(t, &end, base);
+	return errno == 0 && *end == '\0';
+}
+
+static bool
+get_sha(char **save, unsigned char sha[32])
+{
+	char *t = strtok_r(NULL, " ", save);
+
+	if (t == NULL || strlen(t) != 64)
+		return false;
+	for (size_t b = 0; b < 32; b++) {
+		unsigned int v;
+
+		if (sscanf(t + 2 * b, "%2x", &v) != 1)
+			return false;
+		sha[b] = (unsigned char)v;
+	}
+	return true;
+}
+
+/* One line of the text into s. false when malformed. */
+static bool
+load_line(struct qr_snapshot *s, char *line, bool *ended)
+{
+	static const char *const kinds[] = { "generic", "hooks", "gitconfig", "gitdir" };
+	char *save = NULL, *word = strtok_r(line, " ", &save);
+	struct qr_item *it = s->n_items ? &s->items[s->n_items - 1] : NULL;
+
+	if (word == NULL || *ended)
+		return false;
+	if (strcmp(word, "end") == 0) {
+		*ended = true;
+		return strtok_r(NULL, " ", &save) == NULL;
+	}
+	if (strcmp(word, "workspace") == 0) {
+		if (s->workspace != NULL)
+			return false;
+		s->workspace = get_token(&save);
+		return s->workspace != NULL && s->workspace[0] == '/';
+	}
+	if (s->workspace == NULL)
+		return false;
+	if (strcmp(word, "item") == 0) {
+		char *kind = strtok_r(NULL, " ", &save);
+		unsigned long long existed, dev, ino, mode;
+		struct qr_item n;
+		int k = -1;
+
+		for (size_t i = 0; kind != NULL && i < ARRAY_SIZE(kinds); i++)
+			if (strcmp(kind, kinds[i]) == 0)
+				k = (int)i;
+		if (k < 0 || !get_number(&save, 10, &existed) || existed > 1 ||
+		    !get_number(&save, 10, &dev) || !get_number(&save, 10, &ino) ||
+		    !get_number(&save, 8, &mode))
+			return false;
+		memset(&n, 0, sizeof(n));
+		n.kind = (enum qr_kind)k;
+		n.existed = existed == 1;
+		n.dev = (dev_t)dev;
+		n.ino = (ino_t)ino;
+		n.mode = (mode_t)mode;
+		n.path = get_token(&save);
+		n.parent = get_token(&save);
+		if (n.path == NULL || n.parent == NULL || n.path[0] != '/' || n.parent[0] != '/' ||
+		    strtok_r(NULL, " ", &save) != NULL) {
+			free(n.path);
+			free(n.parent);
+			return false;
+		}
+		s->items = xrealloc(s->items, (s->n_items + 1) * sizeof(*s->items));
+		s->items[s->n_items++] = n;
+		return true;
+	}
+	if (it == NULL)
+		return false;
+	if (strcmp(word, "hook") == 0) {
+		struct qr_hook h;
+
+		if (it->kind != QR_HOOKS || it->n_hooks >= QR_MAX_HOOKS)
+			return false;
+		h.name = get_token(&save);
+		if (h.name == NULL || !get_sha(&save, h.sha) ||
+		    strtok_r(NULL, " ", &save) != NULL) {
+			free(h.name);
+			return false;
+		}
+		it->hooks = xrealloc(it->hooks, (it->n_hooks + 1) * sizeof(*it->hooks));
+		it->hooks[it->n_hooks++] = h;
+		return true;
+	}
+	if (strcmp(word, "config") == 0 && it->config == NULL) {
+		it->config = get_token(&save);
+		return it->config != NULL && strtok_r(NULL, " ", &save) == NULL;
+	}
+	if (strcmp(word, "gitdir") == 0 && it->gitdir == NULL) {
+		it->gitdir = get_token(&save);
+		return it->gitdir != NULL && strtok_r(NULL, " ", &save) == NULL;
+	}
+	return false;
+}
+
+int
+qr_snapshot_load(struct qr_snapshot *s, const char *text, struct cordon_err *err)
+{
+	_cleanup_free_ char *copy = xstrdup(text);
+	char *save = NULL, *line;
+	bool ended = false;
+	size_t no = 1;
+
+	memset(s, 0, sizeof(*s));
+	line = strtok_r(copy, "\n", &save);
+	if (line == NULL || strcmp(line, QR_STATE_MAGIC) != 0) {
+		cordon_err_set(err, EINVAL, "quarantine snapshot: not a snapshot (line 1)");
+		return -1;
+	}
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+		no++;
+		if (!load_line(s, line, &ended)) {
+			qr_snapshot_free(s);
+			return cordon_err_set(err, EINVAL,
+					      "quarantine snapshot: malformed line %zu", no);
+		}
+	}
+	if (!ended || s->workspace == NULL) {
+		qr_snapshot_free(s);
+		return cordon_err_set(err, EINVAL, "quarantine snapshot: cut short");
+	}
+	return 0;
 }

@@ -61,6 +61,21 @@ int qr_run(struct qr_snapshot *s, const char *state_dir, struct cordon_err *err)
 void qr_snapshot_free(struct qr_snapshot *s);
 
 /*
+ * The snapshot as text, so that a later cordon can finish the quarantine
+ * of a session whose supervisor was killed (supervisor/registry.c): one
+ * item per line, strings percent-encoded (common/pct.h), hook hashes in
+ * hex. Returns malloc'd text. Not safe after fork.
+ */
+char *qr_snapshot_save(const struct qr_snapshot *s);
+
+/*
+ * Fill s from qr_snapshot_save's text, as qr_snapshot_take had filled it
+ * (report and qdir empty). 0, or -1 with err set when the text is
+ * malformed (s is then empty; qr_snapshot_free is still safe).
+ */
+int qr_snapshot_load(struct qr_snapshot *s, const char *text, struct cordon_err *err);
+
+/*
  * Git paths to protect in the workspace beyond the fixed list: the hooks
  * directory named by core.hooksPath (in the repository's config or the
  * user's ~/.gitconfig; relative paths are relative to the workspace) and,

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "proxy/proxy.h"
 #include "sandbox/child.h"
+#include "supervisor/registry.h"
 #include "supervisor/supervisor.h"
 
 #ifndef P_PIDFD
@@ -20,19 +21,44 @@
 #endif
 
 static void
+on_stop_timeout(struct px_loop *loop, struct px_timer *t)
+{
+	struct sv_supervisor *sv = px_container_of(t, struct sv_supervisor, stop_timer);
+
+	(void)loop;
+	if (sv->done)
+		return;
+	log_warnx("the command did not end within %u.%03u s of %s: killing the sandbox "
+		  "(--stop-timeout)",
+		  sv->stop_timeout_ms / 1000, sv->stop_timeout_ms % 1000,
+		  sv->stop_signal == SIGHUP ? "SIGHUP" : "SIGTERM");
+	sv->stop_killed = true;
+	/* pid 1 dies, and with it every process of its pid namespace. */
+	if (syscall(SYS_pidfd_send_signal, sv->sess.pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+		log_warn("kill the sandbox");
+}
+
+static void
 on_signal(struct px_loop *loop, struct px_watch *w, uint32_t events)
 {
 	struct sv_supervisor *sv = px_container_of(w, struct sv_supervisor, w_signal);
 	struct signalfd_siginfo si;
 
-	(void)loop;
 	(void)events;
 	while (read(sv->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		int sig = (int)si.ssi_signo;
+
 		/* pidfd_send_signal: no pid reuse race (Linux >= 5.1). */
-		if (syscall(SYS_pidfd_send_signal, sv->sess.pidfd, (int)si.ssi_signo, NULL, 0) <
-			0 &&
+		if (syscall(SYS_pidfd_send_signal, sv->sess.pidfd, sig, NULL, 0) < 0 &&
 		    errno != ESRCH)
 			log_warn("relay signal %u", si.ssi_signo);
+		if ((sig == SIGTERM || sig == SIGHUP) && sv->stop_signal == 0 && !sv->done) {
+			sv->stop_signal = sig;
+			log_debug("%s relayed; the sandbox is killed in %u ms unless it ends",
+				  sig == SIGHUP ? "SIGHUP" : "SIGTERM", sv->stop_timeout_ms);
+			if (px_timer_arm(loop, &sv->stop_timer, sv->stop_timeout_ms) < 0)
+				on_stop_timeout(loop, &sv->stop_timer);
+		}
 	}
 }
 
@@ -91,6 +117,8 @@ sv_init(struct sv_supervisor *sv, struct cordon_err *err)
 	for (int k = 0; k < SB_FD__MAX; k++)
 		sv->sess.fds[k] = -1;
 	sv->w_ctl.fd = -1;
+	sv->stop_timeout_ms = SV_STOP_TIMEOUT_MS;
+	px_timer_init(&sv->stop_timer, on_stop_timeout);
 	sv_notify_init(&sv->notify);
 	sv->loop = px_loop_new();
 	if (sv->loop == NULL)
@@ -122,6 +150,13 @@ int
 sv_attach(struct sv_supervisor *sv, const struct sb_session *sess, struct cordon_err *err)
 {
 	sv->sess = *sess;
+	if (sv->reg != NULL) {
+		struct cordon_err e = { 0 };
+
+		/* The record still serves without it (pid 1 dies with us anyway). */
+		if (sv_reg_set_sandbox(sv->reg, sess->pid, &e) < 0)
+			log_warnx("session record: %s", e.msg);
+	}
 	if (sv_block_signals(sv, err) < 0)
 		return -1;
 	if (px_loop_add(sv->loop, &sv->w_pidfd, sv->sess.pidfd, EPOLLIN, on_exit_of_sandbox) < 0)
@@ -155,9 +190,19 @@ sv_run(struct sv_supervisor *sv)
 	return sv->exit_status;
 }
 
+const char *
+sv_end_reason(const struct sv_supervisor *sv)
+{
+	if (sv->start_state < 0)
+		return "not-started";
+	return sv->stop_killed ? "stop-timeout" : "exit";
+}
+
 void
 sv_fini(struct sv_supervisor *sv)
 {
+	if (sv->loop != NULL)
+		px_timer_disarm(sv->loop, &sv->stop_timer);
 	sv_notify_fini(&sv->notify, sv->loop);
 	if (sv->sigfd >= 0)
 		close(sv->sigfd);
