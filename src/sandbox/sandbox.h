@@ -59,6 +59,12 @@ struct sb_report {
 	uid_t kernel_uid;   /* the kernel uid behind the command */
 };
 
+/*
+ * Is this process inside a cordon sandbox (the marker variable, and the
+ * seccomp filter and no_new_privs every sandbox has)? For messages only.
+ */
+bool sb_inside_cordon(void);
+
 struct sb_spec {
 	const char *workspace;   /* canonical, read-write, also the cwd */
 	char *const *argv;       /* command, argv[0] looked up in PATH */

@@ -263,8 +263,8 @@ read_int_file(const char *path, long *v)
  * no_new_privs that every sandbox has. Only for a hint: a process outside
  * can fake the variable but not a filter it does not have.
  */
-static bool
-inside_cordon(void)
+bool
+sb_inside_cordon(void)
 {
 	char buf[4096] = { 0 };
 	const char *v = getenv("CORDON_SANDBOX");
@@ -284,7 +284,7 @@ sb_userns_diagnose(int code, struct cordon_err *err)
 	long v;
 
 	cordon_err_set(err, code, "cannot create the sandbox's user namespace");
-	if (code == EPERM && inside_cordon())
+	if (code == EPERM && sb_inside_cordon())
 		return cordon_err_hint(err,
 				       "this is already inside a cordon sandbox, which refuses "
 				       "new namespaces: the command already runs sandboxed. Run "

@@ -376,6 +376,12 @@ session_run(struct cordon_session *s, struct cordon_err *err)
 		cordon_err_hint(err, "name the command to run, e.g. cordon run -- bash");
 		return SB_EXIT_SETUP;
 	}
+	if (sb_inside_cordon()) {
+		cordon_err_set(err, EPERM, "already inside a cordon sandbox");
+		cordon_err_hint(err, "a sandbox refuses new namespaces, and the command already "
+				     "runs sandboxed: run it directly, or start cordon outside");
+		return SB_EXIT_SETUP;
+	}
 	if (prepare(s, &spec, &workspace, &env, err) < 0)
 		status = session_audit_end(s, SB_EXIT_SETUP, "setup-error");
 	else
