@@ -222,6 +222,18 @@ scan_config(struct scanner *sc, const char *path, const char *root, unsigned dep
 	gitcfg_free(&cfg);
 }
 
+/* What git takes for a git directory: HEAD, or (a common directory) objects and refs. */
+static bool
+looks_git(const char *dir)
+{
+	_cleanup_free_ char *head = xasprintf("%s/HEAD", dir);
+	_cleanup_free_ char *objects = xasprintf("%s/objects", dir);
+	_cleanup_free_ char *refs = xasprintf("%s/refs", dir);
+	struct stat st;
+
+	return lstat(head, &st) == 0 || (lstat(objects, &st) == 0 && lstat(refs, &st) == 0);
+}
+
 static void add_dir(struct scanner *sc, const char *gitdir, const char *root, unsigned depth);
 
 /* modules/: a directory with HEAD is a submodule's git directory; others are name parts. */
@@ -315,7 +327,7 @@ add_dir(struct scanner *sc, const char *gitdir, const char *root, unsigned depth
 
 		text[n] = '\0';
 		t = resolve(text, real, NULL);
-		if (t != NULL)
+		if (t != NULL && looks_git(t))
 			add_dir(sc, t, NULL, depth + 1);
 	}
 	free(p);
@@ -361,7 +373,7 @@ found_dotgit(struct scanner *sc, const char *path)
 		if (text != NULL)
 			target = qr_git_pointer_target(text, root);
 	}
-	if (target != NULL && stat(target, &st) == 0 && S_ISDIR(st.st_mode))
+	if (target != NULL && stat(target, &st) == 0 && S_ISDIR(st.st_mode) && looks_git(target))
 		add_dir(sc, target, root, 0);
 }
 
