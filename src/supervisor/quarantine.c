@@ -299,7 +299,9 @@ item_fill(struct qr_item *it)
 		while (d != NULL && (e = readdir(d)) != NULL && it->n_hooks < QR_MAX_HOOKS) {
 			struct qr_hook *h;
 
-			if (e->d_name[0] == '.' || is_sample(e->d_name))
+			/* Dot files too (husky's `_/.gitignore`): the end compares every entry. */
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+			    is_sample(e->d_name))
 				continue;
 			it->hooks = xrealloc(it->hooks, (it->n_hooks + 1) * sizeof(*it->hooks));
 			h = &it->hooks[it->n_hooks++];

@@ -132,6 +132,7 @@ mkhusky() {
 	(cd "$1" && mkdir -p .husky/_ &&
 		printf '#!/bin/sh\nn=$(basename "$0"); s=$(dirname "$(dirname "$0")")/$n; [ -f "$s" ] && sh -e "$s"; exit 0\n' > .husky/_/h &&
 		printf '#!/bin/sh\n. "$(dirname "$0")/h"\n' > .husky/_/pre-commit &&
+		printf '*\n' > .husky/_/.gitignore &&
 		chmod +x .husky/_/h .husky/_/pre-commit && git config core.hooksPath .husky/_)
 }
 ws=$(new_ws); mkhusky "$ws"
@@ -145,6 +146,8 @@ expect_fail "husky: .husky/_ is read-only inside" "Read-only file system|Permiss
 	run_in "$ws" -- sh -c "printf 'touch $marker\n' > .husky/_/h"
 not_ran "husky: the host's commit after the session runs nothing planted" \
 	sh -c 'echo b > b && git add b && git commit -qm b'
+check "husky: the user's own files in .husky/_ stay (dot files too)" \
+	test -e "$ws/.husky/_/.gitignore" -a -e "$ws/.husky/_/h"
 
 # 6. A repository made in the session whose config starts with a UTF-8 BOM
 # (git skips it; core.hooksPath right after it must not survive).
