@@ -23,7 +23,6 @@
 #include "policy/load.h"
 #include "policy/plan.h"
 #include "policy/policy.h"
-#include "supervisor/quarantine.h"
 
 extern char **environ;
 
@@ -149,15 +148,22 @@ policy_show(int argc, char **argv)
 	if (mounts && !json) {
 		struct policy_ctx ctx = { ws, lo.home };
 
+		/* The git directories' control files, as `cordon run` adds them. */
+		if (session_policy_add_git(&rp, ws, &err) < 0) {
+			session_policy_free(&rp);
+			cli_print_err(&err);
+			return 125;
+		}
 		if (policy_plan_build(&rp.pol, &ctx, rp.allow_degraded, &rp.plan, &err) < 0) {
-			policy_free(&rp.pol);
+			session_policy_free(&rp);
 			cli_print_err(&err);
 			return 125;
 		}
 		print_plan(&rp.plan);
-		policy_plan_free(&rp.plan);
+		printf("Git directories in the workspace: %zu (%zu directory entries read)\n",
+		       rp.git.n_dirs, rp.git.walked);
 	}
-	policy_free(&rp.pol);
+	session_policy_free(&rp);
 	return 0;
 }
 

@@ -451,6 +451,7 @@ resolve(struct builder *b, bool allow_degraded, struct cordon_err *err)
 			    strcmp(x->path, b->rw_explicit[k]) == 0) {
 				plan_note(b->plan, "%s lifted by an explicit allowWrite of %s",
 					  x->origin, x->path);
+				strv_push(&b->plan->lifted, &b->plan->n_lifted, xstrdup(x->path));
 				x->dead = true;
 			}
 		}
@@ -461,6 +462,8 @@ resolve(struct builder *b, bool allow_degraded, struct cordon_err *err)
 					  "built-in protection of %s lifted by an explicit "
 					  "allowWrite",
 					  b->watch[i]);
+				strv_push(&b->plan->lifted, &b->plan->n_lifted,
+					  xstrdup(b->watch[i]));
 				b->watch[i][0] = '\0';
 			}
 	}
@@ -666,6 +669,9 @@ policy_plan_free(struct policy_plan *plan)
 	for (size_t i = 0; i < plan->n_protect; i++)
 		free(plan->protect[i]);
 	free(plan->protect);
+	for (size_t i = 0; i < plan->n_lifted; i++)
+		free(plan->lifted[i]);
+	free(plan->lifted);
 	for (size_t i = 0; i < plan->n_notes; i++)
 		free(plan->notes[i]);
 	free(plan->notes);

@@ -114,8 +114,7 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 	struct cordon_policy cli, git;
 	struct policy_load_opts lo;
 	struct policy_ctx ctx;
-	char **gp;
-	size_t k = 0, n_gp = 0;
+	size_t k = 0;
 	int r;
 
 	policy_init(&cli);
@@ -165,15 +164,10 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 	if (r < 0)
 		return -1;
 	sp->loaded = true;
-	/* core.hooksPath and a `gitdir:` file's real git directory: protected too. */
-	gp = qr_git_protect_paths(workspace, lo.home, &n_gp);
-	for (size_t i = 0; i < n_gp; i++) {
-		struct policy_origin o = { POLICY_LAYER_BUILTIN, "git config", 0, 0 };
-
-		policy_rules_add(&git, POLICY_FS_DENY_WRITE, gp[i], o);
-		free(gp[i]);
+	if (session_policy_add_git(sp, workspace, err) < 0) {
+		policy_free(&git);
+		return -1;
 	}
-	free(gp);
 	add_path_dirs(&git, workspace);
 	r = policy_merge(&sp->pol, &git, POLICY_LAYER_BUILTIN, true, NULL, err);
 	policy_free(&git);
@@ -220,11 +214,80 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 	return 0;
 }
 
+/*
+ * A path as a policy rule: the rules' glob characters in a directory's
+ * name become `?`, which matches them (and other names of git control
+ * files alike, which only protects more).
+ */
+static char *
+as_rule(const char *path)
+{
+	char *r = xstrdup(path);
+
+	for (char *p = r; *p; p++)
+		if (strchr("*?[{\\", *p) != NULL)
+			*p = '?';
+	return r;
+}
+
+int
+session_policy_add_git(struct session_policy *sp, const char *workspace, struct cordon_err *err)
+{
+	struct policy_origin o = { POLICY_LAYER_BUILTIN, "git", 0, 0 };
+	struct cordon_policy git;
+	int r;
+
+	if (sp->scanned)
+		qr_git_scan_free(&sp->git);
+	qr_git_scan(workspace, sp->have_home ? sp->home : NULL, &sp->git);
+	sp->scanned = true;
+	log_debug("%zu git directories, %zu control paths, %zu entries read", sp->git.n_dirs,
+		  sp->git.n_paths, sp->git.walked);
+	if (sp->git.truncated) {
+		if (!sp->allow_degraded && policy_fail_if_unavailable(&sp->pol)) {
+			cordon_err_set(
+			    err, 0,
+			    "the workspace has more git directories or files than cordon "
+			    "looks through (%u git directories, %u control files, %u "
+			    "directory entries, depth %u)",
+			    QR_GIT_MAX_DIRS, QR_GIT_MAX_PATHS, POLICY_GLOB_MAX_ENTRIES,
+			    POLICY_GLOB_MAX_DEPTH);
+			return cordon_err_hint(err,
+					       "run cordon in a smaller directory, or accept a "
+					       "weaker sandbox explicitly with --allow-degraded");
+		}
+		log_warnx("warning: DEGRADED: the workspace is too large to find every git "
+			  "directory; hooks and configs beyond the limit are not protected");
+	}
+	policy_init(&git);
+	for (size_t i = 0; i < sp->git.n_paths; i++) {
+		_cleanup_free_ char *rule = NULL;
+
+		/* A `.git` directory itself stays writable: only its control files are bound. */
+		if (sp->git.paths[i].kind == QR_GIT_DOTGIT)
+			continue;
+		rule = as_rule(sp->git.paths[i].path);
+		policy_rules_add(&git, POLICY_FS_DENY_WRITE, rule, o);
+	}
+	r = policy_merge(&sp->pol, &git, POLICY_LAYER_BUILTIN, true, NULL, err);
+	policy_free(&git);
+	return r;
+}
+
 int
 session_policy_snapshot(struct session_policy *sp, const char *workspace, struct cordon_err *err)
 {
-	if (qr_snapshot_take(&sp->snap, workspace, sp->plan.protect, sp->plan.n_protect,
-			     sp->plan.watch, sp->plan.n_watch, err) < 0)
+	struct qr_inputs in = {
+		.protect = sp->plan.protect,
+		.n_protect = sp->plan.n_protect,
+		.watch = sp->plan.watch,
+		.n_watch = sp->plan.n_watch,
+		.lifted = sp->plan.lifted,
+		.n_lifted = sp->plan.n_lifted,
+		.git = sp->scanned ? &sp->git : NULL,
+	};
+
+	if (qr_snapshot_take(&sp->snap, workspace, &in, err) < 0)
 		return -1;
 	sp->snapped = true;
 	return 0;
@@ -396,6 +459,9 @@ session_policy_free(struct session_policy *sp)
 	if (sp->snapped)
 		qr_snapshot_free(&sp->snap);
 	sp->snapped = false;
+	if (sp->scanned)
+		qr_git_scan_free(&sp->git);
+	sp->scanned = false;
 	policy_plan_free(&sp->plan);
 	policy_free(&sp->pol);
 	sp->loaded = false;

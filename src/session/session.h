@@ -40,6 +40,7 @@
 #include "policy/policy.h"
 #include "sandbox/sandbox.h"
 #include "session/guard.h"
+#include "supervisor/gitscan.h"
 #include "supervisor/quarantine.h"
 #include "supervisor/unixsock.h"
 
@@ -59,6 +60,8 @@ struct session_policy {
 	char home[PATH_MAX];
 	struct cordon_policy pol;
 	struct policy_plan plan;
+	struct qr_git_scan git; /* the workspace's git directories (session_policy_add_git) */
+	bool scanned;
 	struct qr_snapshot snap;
 	bool snapped;
 	/* --allow-domain / --deny-domain, in order: the command-line layer. */
@@ -178,6 +181,17 @@ int session_home(char *buf, size_t len);
  */
 int session_policy_apply(struct session_policy *sp, const char *workspace, struct sb_mount *mounts,
 			 size_t *n_mounts, size_t max, struct cordon_err *err);
+
+/*
+ * Find the workspace's git directories (one bounded walk, gitscan.h) and
+ * add their control files to sp->pol as built-in denyWrite rules (the
+ * origin says "git"). Called by session_policy_apply, and by `cordon
+ * policy show --mounts` after policy_load. When the walk hit a limit, fails
+ * unless the policy accepts a weaker boundary (failIfUnavailable false,
+ * --allow-degraded); then it warns. 0, or -1 with err set.
+ */
+int session_policy_add_git(struct session_policy *sp, const char *workspace,
+			   struct cordon_err *err);
 
 /*
  * The quarantine's snapshot of the protected paths, taken after cordon's

@@ -16,6 +16,7 @@
 
 #include "audit/audit.h"
 #include "common/pct.h"
+#include "supervisor/gitscan.h"
 #include "supervisor/quarantine.h"
 #include "supervisor/registry.h"
 #include "tap.h"
@@ -77,6 +78,8 @@ test_snapshot_round_trip(void)
 	char ws[128], hooks[256], config[256], hook[300];
 	char *protect[1], *watch[2], *text, *again;
 	struct qr_snapshot a, b;
+	struct qr_inputs in = { 0 };
+	struct qr_git_scan scan;
 	struct cordon_err err = { 0 };
 	FILE *f;
 	int r;
@@ -87,7 +90,15 @@ test_snapshot_round_trip(void)
 	protect[0] = config;
 	watch[0] = hooks;
 	watch[1] = (char *)"/nonexistent/.envrc";
-	CHECK(qr_snapshot_take(&a, ws, protect, 1, watch, 2, &err) == 0);
+	qr_git_scan(ws, NULL, &scan);
+	CHECK(scan.n_dirs == 1);
+	in.protect = protect;
+	in.n_protect = 1;
+	in.watch = watch;
+	in.n_watch = 2;
+	in.git = &scan;
+	CHECK(qr_snapshot_take(&a, ws, &in, &err) == 0);
+	CHECK(a.n_known == 1);
 	text = qr_snapshot_save(&a);
 	CHECK(qr_snapshot_load(&b, text, &err) == 0);
 	again = qr_snapshot_save(&b);
@@ -125,6 +136,7 @@ test_snapshot_round_trip(void)
 	}
 	qr_snapshot_free(&a);
 	qr_snapshot_free(&b);
+	qr_git_scan_free(&scan);
 
 	/* Damage is refused, never half-loaded. */
 	text[strlen(text) - 4] = '\0'; /* "end" cut off */
@@ -133,8 +145,23 @@ test_snapshot_round_trip(void)
 			       &err) < 0); /* an item before the workspace */
 	CHECK(qr_snapshot_load(&b, "cordon-quarantine 1\nworkspace /w\nhook x 00\nend\n", &err) <
 	      0);
-	CHECK(qr_snapshot_load(&b, "cordon-quarantine 2\nworkspace /w\nend\n", &err) < 0);
+	CHECK(qr_snapshot_load(&b, "cordon-quarantine 3\nworkspace /w\nend\n", &err) < 0);
+	/* Known git directories: version 2 only, before the items, absolute. */
+	CHECK(qr_snapshot_load(&b, "cordon-quarantine 1\nworkspace /w\nknown /w/.git\nend\n",
+			       &err) < 0);
+	CHECK(qr_snapshot_load(&b, "cordon-quarantine 2\nworkspace /w\nknown w/.git\nend\n", &err) <
+	      0);
+	CHECK(qr_snapshot_load(&b,
+			       "cordon-quarantine 2\nworkspace /w\nitem generic 0 0 0 0 /w/x /w\n"
+			       "known /w/.git\nend\n",
+			       &err) < 0);
+	CHECK(qr_snapshot_load(&b, "cordon-quarantine 2\nworkspace /w\nknown /w/.git\nend\n",
+			       &err) == 0);
+	CHECK(b.walk && b.n_known == 1);
+	qr_snapshot_free(&b);
+	/* A version 1 snapshot (an older cordon was killed) is finished as it would have. */
 	CHECK(qr_snapshot_load(&b, "cordon-quarantine 1\nworkspace /w\nend\n", &err) == 0);
+	CHECK(!b.walk);
 	qr_snapshot_free(&b);
 	free(text);
 	return 0;
