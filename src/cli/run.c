@@ -556,6 +556,7 @@ cli_run(int argc, char **argv)
 	struct run_start rs;
 	struct sb_spec spec;
 	struct run_audit ra = { .opts = { .fail_closed = true }, .exec = true };
+	struct sb_report report = { 0 };
 	static struct run_net rn;
 	static struct cli_run_policy rp;
 	_cleanup_free_ char *workspace = NULL;
@@ -697,6 +698,7 @@ cli_run(int argc, char **argv)
 	spec.hostname = "cordon";
 	spec.private_home = private_home;
 	spec.proxy_port = RUN_PROXY_PORT;
+	spec.report = &report;
 	{
 		const char *t = getenv("CORDON_TEST_HOOKS");
 		const char *rw_root = getenv("CORDON_TEST_NO_RO_ROOT");

@@ -80,6 +80,19 @@ struct sb_spec {
 	 */
 	int (*while_building)(void *arg, struct cordon_err *err);
 	void *while_building_arg;
+	struct sb_report *report; /* NULL, or filled by sb_spawn before while_building */
+};
+
+/*
+ * How sb_spawn built this sandbox, known before the command starts (for
+ * the audit's session start and -v). Strings are static.
+ */
+struct sb_report {
+	const char *identity; /* "user", "idmap", "owner", "root-uid" (steps.h) */
+	size_t skeletons;     /* closed host directories covered by a skeleton */
+	size_t binds;         /* read-only binds added for toolchains and the command */
+	size_t host_masks;    /* root-only host files and directories masked */
+	size_t scanned;       /* directory entries the host scan read */
 };
 
 /* fds the child hands to the supervisor before the command starts. */
