@@ -62,6 +62,9 @@ struct audit_layers {
 	int landlock_abi;   /* 0: none or unknown */
 	const char *limits; /* "none", "cgroup", ... */
 	bool exec_audit;
+	const char *identity; /* who the command is (sb_report): "user", "idmap", "owner",
+				 "root-uid"; NULL when the sandbox was not built */
+	size_t host_masks;    /* root-only host files masked (root-uid, owner) */
 };
 
 struct audit_session_info {

@@ -102,6 +102,8 @@ audit_run_start(struct cordon_audit *a, const struct sb_spec *spec, bool exec_au
 		.landlock_abi = 0,
 		.limits = "none",
 		.exec_audit = exec_audit,
+		.identity = spec->report ? spec->report->identity : NULL,
+		.host_masks = spec->report ? spec->report->host_masks : 0,
 	};
 	struct audit_session_info info = {
 		.argv = spec->argv,
