@@ -8,7 +8,8 @@ Runs, and reads the TAP of:
     file named AS_USER run twice when we are root: once as root and once as
     an unprivileged user created here ("cordon-test"), from a copy of the
     binary and the suite under a world-traversable temporary directory
-    (the checkout may sit where that user cannot go).
+    (the checkout may sit where that user cannot go). Root's copy lives in a
+    0700 directory of its own, as a `mktemp -d` workspace would.
 
 Ends with the line "N passed, N failed, N skipped". Exit 1 on any failure.
 Usage: tests/run.py BUILD_DIR [FILTER]
@@ -149,7 +150,12 @@ def main():
                 # A private copy of the binary and the suite, reachable by the
                 # test user, so the checkout's location does not matter.
                 d = tempfile.mkdtemp(prefix=f"{suite}-{label}.", dir=scratch)
-                os.chmod(d, 0o755)
+                # Root's tree is 0700, as `mktemp -d` makes it and as users
+                # have theirs: a root-invoked sandbox must reach its
+                # workspace through a directory its uid cannot search. The
+                # test user's tree is its own (chowned below), and the
+                # scratch above stays traversable for it.
+                os.chmod(d, 0o755 if user is not None else 0o700)
                 shutil.copy2(cordon, os.path.join(d, "cordon"))
                 # C probes (tests/probes) go next to the binary.
                 probes = os.path.join(build, "tests", "probes")

@@ -406,10 +406,10 @@ check_ro_source(const struct rctx *c, const struct sb_mount *m, struct cordon_er
 	if (other_may(m->path, NULL))
 		return 0;
 	cordon_err_set(err, EACCES,
-		       "cannot show %s in the sandbox (%s): mode %04o, owner uid %u; the sandbox "
-		       "user may not %s it",
-		       m->path, m->origin ? m->origin : "path rule", (unsigned)(st.st_mode & 07777),
-		       (unsigned)st.st_uid, S_ISDIR(st.st_mode) ? "enter" : "read");
+		       "cannot show %s in the sandbox: mode %04o, owner uid %u; the sandbox user "
+		       "may not %s it",
+		       m->path, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+		       S_ISDIR(st.st_mode) ? "enter" : "read");
 	return cordon_err_hint(err,
 			       "cordon, run by root, runs the command as an unprivileged uid that "
 			       "sees only what any user may read: make it readable by others "
