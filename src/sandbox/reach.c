@@ -252,8 +252,18 @@ auto_redundant(const struct rctx *c, const char *path)
  * read-only when it exists, is a directory "other" may search, and would
  * otherwise be out of reach. Silently left out otherwise.
  */
+static int add_auto2(struct rctx *c, const char *path, char *origin, bool file_ok,
+		     struct cordon_err *err);
+
 static int
 add_auto(struct rctx *c, const char *path, char *origin, struct cordon_err *err)
+{
+	return add_auto2(c, path, origin, false, err);
+}
+
+/* file_ok: a file "other" may read or run is bound by itself (the command's binary). */
+static int
+add_auto2(struct rctx *c, const char *path, char *origin, bool file_ok, struct cordon_err *err)
 {
 	const char *home = c->spec->private_home;
 	char buf[PATH_MAX];
@@ -266,7 +276,7 @@ add_auto(struct rctx *c, const char *path, char *origin, struct cordon_err *err)
 	if (real == NULL)
 		return 0;
 	if (strcmp(real, "/") == 0 || in_private_root(real) || !other_may(real, &is_dir) ||
-	    !is_dir || auto_redundant(c, real)) {
+	    (!is_dir && !file_ok) || auto_redundant(c, real)) {
 		free(real);
 		return 0;
 	}
@@ -358,17 +368,24 @@ add_found(struct rctx *c, struct cordon_err *err)
 		}
 	}
 	if (found != NULL) {
-		_cleanup_free_ char *real = fd_realpath(found);
-		char *slash = strrchr(found, '/');
+		_cleanup_free_ char *real = fd_realpath(found), *dir = xstrdup(found);
+		char *slash = strrchr(dir, '/');
 
-		if (slash != NULL && slash != found) {
+		if (slash != NULL && slash != dir) {
 			*slash = '\0';
-			if (add_auto(c, found, "the command", err) < 0)
+			if (add_auto(c, dir, "the command", err) < 0)
 				return -1;
 		}
-		if (real != NULL && (slash = strrchr(real, '/')) != NULL && slash != real) {
-			*slash = '\0';
-			if (add_auto(c, real, "the command", err) < 0)
+		if (real != NULL) {
+			free(dir);
+			dir = xstrdup(real);
+			if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+				*slash = '\0';
+				if (add_auto(c, dir, "the command", err) < 0)
+					return -1;
+			}
+			/* In a directory closed itself: the binary alone. */
+			if (add_auto2(c, real, "the command", true, err) < 0)
 				return -1;
 		}
 	}

@@ -3,14 +3,13 @@
 . "$(dirname "$0")/../lib.sh"
 
 ws=$(new_ws)
-# Host directories the sandbox must see are made in /var/tmp itself: the
-# suite's own tree is 0700 for root, out of a root-invoked sandbox's sight.
-outside=$(mktemp -d /var/tmp/cordon-fs-outside.XXXXXX)
+# Host directories the sandbox must see are made in $SHOWN: $T is 0700 for
+# root, out of a root-invoked sandbox's sight.
+outside=$(mktemp -d "$SHOWN/outside.XXXXXX")
 chmod 777 "$outside"	# so that only the mount, not file modes, can refuse
 sub=""
 suite_cleanup() {
-	[ -n "$sub" ] && { umount "$sub" 2>/dev/null; rmdir "$sub" 2>/dev/null; }
-	rm -rf "$outside"
+	[ -n "$sub" ] && umount "$sub" 2>/dev/null
 	return 0
 }
 
@@ -75,7 +74,7 @@ expect_output "every host mount (submounts too) is read-only inside" "writable: 
 
 if [ "$(id -u)" -eq 0 ]; then
 	# A real writable submount of / on the host: must be read-only inside.
-	sub=$(mktemp -d /var/tmp/cordon-fs-submount.XXXXXX)
+	sub=$(mktemp -d "$SHOWN/submount.XXXXXX")
 	chmod 755 "$sub"
 	if mount -t tmpfs -o mode=0777 cordon-test "$sub"; then
 		check "control: host submount writable outside" touch "$sub/control"
