@@ -407,10 +407,18 @@ sb_hostscan(const struct sb_spec *spec, const struct sb_ids *ids, struct sb_reac
 	for (size_t i = 0; i < ARRAY_SIZE(deep) && !s.hit; i++)
 		if (scan_root(&s, deep[i], true, err) < 0)
 			return -1;
-	for (size_t i = 0; i < spec->n_mounts && !s.hit; i++)
-		if (spec->mounts[i].kind == SB_MOUNT_RO && spec->mounts[i].target == NULL &&
-		    scan_root(&s, spec->mounts[i].path, true, err) < 0)
+	/* The spec's read-only binds, but those inside a read-write path (its own). */
+	for (size_t i = 0; i < spec->n_mounts && !s.hit; i++) {
+		const struct sb_mount *m = &spec->mounts[i];
+		bool own = false;
+
+		for (size_t k = 0; k < r->n_prepared && !own; k++)
+			own = r->prepared[k].kind == SB_MOUNT_RW &&
+			      within(m->path, r->prepared[k].path);
+		if (m->kind == SB_MOUNT_RO && m->target == NULL && !own &&
+		    scan_root(&s, m->path, true, err) < 0)
 			return -1;
+	}
 	if (ids->mode == SB_ID_ROOT_UID) {
 		for (size_t i = 0; i < ARRAY_SIZE(sys_mask_dirs); i++) {
 			struct stat st;
