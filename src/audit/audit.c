@@ -681,6 +681,9 @@ audit_session_start(struct cordon_audit *a, const struct audit_session_info *inf
 		info->layers && info->layers->limits ? jstr(info->layers->limits) : json_null()) <
 		0 ||
 	    set(layers, "exec_audit", json_boolean(info->layers && info->layers->exec_audit)) < 0 ||
+	    set(layers, "identity", jstr(info->layers ? info->layers->identity : NULL)) < 0 ||
+	    set(layers, "host_masks",
+		json_integer(info->layers ? (json_int_t)info->layers->host_masks : 0)) < 0 ||
 	    set(o, "layers", steal_ptr(layers)) < 0 ||
 	    set(o, "fail_closed", json_boolean(a->fail_closed)) < 0) {
 		json_decref(o);

@@ -63,6 +63,9 @@ struct audit_layers {
 	int landlock_abi;   /* 0: no ruleset; -1: unknown (setup failed before) */
 	const char *limits; /* "none", "cgroup v2", "rlimits"; NULL: unknown */
 	bool exec_audit;
+	const char *identity; /* who the command is (sb_report): "user", "idmap", "owner",
+				 "root-uid"; NULL when the sandbox was not built */
+	size_t host_masks;    /* root-only host files masked (root-uid, owner) */
 };
 
 struct audit_session_info {

@@ -103,6 +103,8 @@ audit_run_start(struct cordon_audit *a, const struct sb_spec *spec, bool exec_au
 		.landlock_abi = rep != NULL && rep->filled ? rep->landlock_abi : -1,
 		.limits = rep != NULL && rep->filled ? rep->limits : NULL,
 		.exec_audit = exec_audit,
+		.identity = spec->report ? spec->report->identity : NULL,
+		.host_masks = spec->report ? spec->report->host_masks : 0,
 	};
 	struct audit_session_info info = {
 		.argv = spec->argv,

@@ -108,9 +108,13 @@ static const struct cordon_preset presets[] = {
 	    .writable = L("~/.cargo/registry", "~/.cargo/git"),
 	    /*
 	     * The toolchain itself, read-only: bound into the private home a
-	     * root invoker gets, where it would otherwise be out of sight.
+	     * root invoker gets, where it would otherwise be out of sight. Not
+	     * the legacy ~/.cargo/config: a missing read-only path is created
+	     * first, and a name without a dot as a directory, which cargo then
+	     * fails to read; ~/.cargo is not writable inside, so nothing can
+	     * be planted there anyway.
 	     */
-	    .readonly = L("~/.cargo/config.toml", "~/.cargo/config", "~/.cargo/bin", "~/.rustup"),
+	    .readonly = L("~/.cargo/config.toml", "~/.cargo/bin", "~/.rustup"),
 	    .env_set = L("CORDON_PROFILE=rust", "CARGO_NET_GIT_FETCH_WITH_CLI=true"),
 	    .env_pass = NONE,
 	    .agent_args = NONE,

@@ -51,12 +51,17 @@ enum {
 
 /* What sb_spawn raised, for the session's records (filled before the build). */
 struct sb_report {
-	bool filled;        /* false: setup failed before the walls were prepared */
-	bool seccomp;       /* the seccomp filter is loaded before exec */
-	int landlock_abi;   /* 0: no Landlock ruleset */
-	const char *limits; /* "cgroup v2", "rlimits", "none" (static) */
-	uid_t inner_uid;    /* what `id -u` shows inside */
-	uid_t kernel_uid;   /* the kernel uid behind the command */
+	bool filled;          /* false: setup failed before the walls were prepared */
+	bool seccomp;         /* the seccomp filter is loaded before exec */
+	int landlock_abi;     /* 0: no Landlock ruleset */
+	const char *limits;   /* "cgroup v2", "rlimits", "none" (static) */
+	uid_t inner_uid;      /* what `id -u` shows inside */
+	uid_t kernel_uid;     /* the kernel uid behind the command */
+	const char *identity; /* "user", "idmap", "owner", "root-uid" (steps.h) */
+	size_t skeletons;     /* closed host directories covered by a skeleton */
+	size_t binds;         /* read-only binds added for toolchains and the command */
+	size_t host_masks;    /* root-only host files and directories masked */
+	size_t scanned;       /* directory entries the host scan read */
 };
 
 /*

@@ -13,7 +13,9 @@ unset ANTHROPIC_API_KEY ANTHROPIC_BASE_URL
 
 # The registry is read from npm's own configuration, never written here.
 reg=$(npm config get registry 2>/dev/null)
-prefix="$T/claude-cli"
+# Installed where anyone may run it, as a global install would be ($T is
+# 0700 for root, and the wrapper below runs it from inside the sandbox).
+prefix="$SHOWN/claude-cli"
 if [ -z "$reg" ] || ! command -v npm >/dev/null; then
 	reason="npm is not installed"
 elif ! timeout 15 $PY -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10)' "$reg" 2>/dev/null; then
@@ -92,7 +94,7 @@ expect_output "every other secret stays scrubbed" "^gh=$" \
 # sandbox, which asks for a Bash tool call; the hook decides; the tool runs
 # inside. Both processes start from the one agent command.
 port=18080
-wrap="$T/with-fake-api"
+wrap="$SHOWN/with-fake-api"
 cat > "$wrap" <<SH
 #!/bin/sh
 $PY '$here/fake_anthropic.py' $port &

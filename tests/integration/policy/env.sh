@@ -44,7 +44,7 @@ check "pid 1 inside does not leak the original environment" \
 
 # pid 1 inside is a clone of cordon: the scrubbed values must not be in
 # its memory either.
-cat > "$T/memscan.py" <<'PY'
+cat > "$ws/memscan.py" <<'PY'
 import re, sys
 found = 0
 # The needle comes in two parts so that this command line does not hold it.
@@ -68,7 +68,7 @@ for line in maps:
 print("found", found)
 PY
 expect_output "no scrubbed value in pid 1's memory" "^found 0$" \
-	env HOME="$home" GITHUB_TOKEN="tok-$m" sh -c "cd '$ws' && '$CORDON' run -- $PY '$T/memscan.py' tok- $m 2>/dev/null"
+	env HOME="$home" GITHUB_TOKEN="tok-$m" sh -c "cd '$ws' && '$CORDON' run -- $PY '$ws/memscan.py' tok- $m 2>/dev/null"
 
 # An explicit allow keeps one (credentials.envVars mode allow), and a
 # policy deny removes an ordinary one.

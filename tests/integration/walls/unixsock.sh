@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 ws=$(new_ws)
-host=$T/host-sockets
+host=$SHOWN/host-sockets
 mkdir -p "$host"
 chmod 755 "$host"
 sock=$host/docker.sock
