@@ -61,7 +61,7 @@ static const char run_usage[] =
 enum { OPT_RW = 256, OPT_RO, OPT_MASK, OPT_BIND_SELF };
 
 /* Where `--bind-self` (used by `cordon check`) puts this binary inside. */
-#define SELF_INSIDE "/run/cordon/cordon"
+#define SELF_INSIDE CLI_SELF_INSIDE
 
 enum { OPT_AUDIT_LOG = 512, OPT_NO_EXEC_AUDIT, OPT_OTLP, OPT_SYSLOG };
 
@@ -138,9 +138,10 @@ add_proxy_env(char **env, uint16_t port)
 	for (size_t j = 0; j < ARRAY_SIZE(proxy_env_names); j++) {
 		const char *name = proxy_env_names[j];
 
-		if (strcasecmp(name, "NO_PROXY") == 0)
-			snprintf(vars[j], sizeof(vars[j]), "%s=localhost,127.0.0.1,::1", name);
-		else if (strcmp(name, "NODE_USE_ENV_PROXY") == 0)
+		if (strcasecmp(name, "NO_PROXY") == 0) {
+			out[k++] = cli_no_proxy_assignment(name, env); /* kept for the run */
+			continue;
+		} else if (strcmp(name, "NODE_USE_ENV_PROXY") == 0)
 			snprintf(vars[j], sizeof(vars[j]), "%s=1", name);
 		else if (strcmp(name, "JAVA_TOOL_OPTIONS") == 0)
 			snprintf(vars[j], sizeof(vars[j]),
@@ -599,6 +600,8 @@ cli_run(int argc, char **argv)
 		case CLI_OPT_CLAUDE_SETTINGS:
 		case CLI_OPT_ALLOW_DEGRADED:
 		case CLI_OPT_POLICY:
+		case CLI_OPT_ALLOW_LOOPBACK:
+		case CLI_OPT_AS_AGENT:
 			cli_run_policy_option(&rp, c, optarg);
 			continue;
 		case 'h':
@@ -665,7 +668,9 @@ cli_run(int argc, char **argv)
 		goto out;
 	}
 
-	if (cli_run_policy_apply(&rp, workspace, mounts, &n_mounts, ARRAY_SIZE(mounts), &err) < 0) {
+	if (cli_run_policy_apply(&rp, workspace, mounts, &n_mounts, ARRAY_SIZE(mounts), &err) < 0 ||
+	    cli_run_policy_command(&rp, argv + optind, mounts, &n_mounts, ARRAY_SIZE(mounts),
+				   &err) < 0) {
 		cli_print_err(&err);
 		goto out;
 	}
@@ -690,7 +695,7 @@ cli_run(int argc, char **argv)
 	    fix_tmpdir(add_proxy_env(cli_run_policy_env(&rp, environ), RUN_PROXY_PORT), workspace);
 	memset(&spec, 0, sizeof(spec));
 	spec.workspace = workspace;
-	spec.argv = argv + optind;
+	spec.argv = rp.argv;
 	spec.envp = env;
 	spec.mounts = mounts;
 	spec.n_mounts = n_mounts;

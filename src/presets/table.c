@@ -33,7 +33,10 @@ static const struct cordon_preset presets[] = {
 	    .program = "claude",
 	    .domains =
 		L("api.anthropic.com", "claude.ai", "console.anthropic.com", "platform.claude.com"),
-	    .writable = L("~/.claude", "~/.claude.json"),
+	    .base_url_env =
+		L("ANTHROPIC_BASE_URL", "ANTHROPIC_BEDROCK_BASE_URL", "ANTHROPIC_VERTEX_BASE_URL"),
+	    .state = L("~/.claude", "~/.claude.json"),
+	    .writable = NONE,
 	    .readonly =
 		L("~/.claude/settings.json", "~/.claude/settings.local.json", "~/.claude/hooks",
 		  "~/.claude/commands", "~/.claude/agents", "./.claude/settings.json",
@@ -52,7 +55,9 @@ static const struct cordon_preset presets[] = {
 	    .summary = "OpenAI Codex CLI",
 	    .program = "codex",
 	    .domains = L("api.openai.com", "auth.openai.com", "chatgpt.com"),
-	    .writable = L("~/.codex"),
+	    .base_url_env = L("OPENAI_BASE_URL"),
+	    .state = L("~/.codex"),
+	    .writable = NONE,
 	    .readonly = L("~/.codex/config.toml", "~/.codex/rules", "./.codex/config.toml"),
 	    .env_set = L("IS_SANDBOX=1", "CORDON_PROFILE=codex", "TMPDIR=/tmp"),
 	    .env_pass = L("OPENAI_API_KEY", "CODEX_API_KEY"),
@@ -66,7 +71,9 @@ static const struct cordon_preset presets[] = {
 	    .program = "gemini",
 	    .domains = L("generativelanguage.googleapis.com", "cloudcode-pa.googleapis.com",
 			 "oauth2.googleapis.com", "accounts.google.com"),
-	    .writable = L("~/.gemini"),
+	    .base_url_env = L("GOOGLE_GEMINI_BASE_URL", "GOOGLE_VERTEX_BASE_URL"),
+	    .state = L("~/.gemini"),
+	    .writable = NONE,
 	    .readonly = L("~/.gemini/settings.json", "./.gemini/settings.json"),
 	    /* GEMINI_SANDBOX=false: its docker/seatbelt sandbox stays off. */
 	    .env_set =
