@@ -169,7 +169,7 @@ parent_ready(const char *p, const char *home, bool dry_run)
 		return false;
 	if (dry_run)
 		return true;
-	if (mkdir(cache, 0700) < 0 && errno != EEXIST)
+	if (mkdir(cache, 0777) < 0 && errno != EEXIST)
 		return false;
 	own_like_parent(cache);
 	return true;

@@ -93,6 +93,18 @@ expect_output "control: without the broken link the same run works and creates ~
 	sh -c "cd '$ws' && '$CORDON' run --profile codex -- sh -c 'echo x > ~/.codex/s && echo ran' </dev/null"
 check "~/.codex/s is on the host" test -f "$h/.codex/s"
 
+# Every toolchain at once, in a home where their caches exist: one bind
+# mount each, more than the supervisor once kept track of.
+h3=$(mktemp -d "$T/home3.XXXXXX")
+chmod 755 "$h3"
+mkdir -p "$h3/.cache/pip" "$h3/.cache/go-build" "$h3/.cache/node-gyp" "$h3/.cache/yarn" "$h3/.cache/pnpm" \
+	"$h3/.cache/uv" "$h3/.npm" "$h3/.cargo/registry" "$h3/.cargo/git" "$h3/.local/share/pnpm" \
+	"$h3/.local/share/uv" "$h3/.yarn/berry" "$h3/go/pkg/mod" "$h3/.m2/repository" "$h3/.gradle/caches" \
+	"$h3/.gradle/wrapper"
+expect_output "--profile claude,node,python,rust,go,java with every cache present runs" "^cache-ok$" \
+	env HOME="$h3" sh -c "cd '$ws' && '$CORDON' run --profile claude,node,python,rust,go,java -- sh -c 'echo x > ~/.m2/repository/x && echo x > ~/.cache/pip/x && echo cache-ok' </dev/null"
+check "the writes are in the caches on the host" test -f "$h3/.m2/repository/x" -a -f "$h3/.cache/pip/x"
+
 # An agent from its native installer: ~/.local/bin/claude -> ~/.local/share/
 # claude/versions/X, ~/.local/bin not in PATH, a home closed to others.
 h2=$(mktemp -d "$T/home2.XXXXXX")
