@@ -209,6 +209,7 @@ profile_layer(struct cordon_policy *layer, const struct policy_load_opts *o, str
 	}
 	add_all(layer, POLICY_NET_ALLOWED_DOMAINS, &res.domains, origin);
 	add_all(layer, POLICY_FS_ALLOW_WRITE, &res.state, origin);
+	add_all(layer, POLICY_FS_ALLOW_WRITE, &res.caches, origin);
 	add_all(layer, POLICY_FS_ALLOW_WRITE, &res.writable, origin);
 	add_all(layer, POLICY_FS_DENY_WRITE, &res.readonly, origin);
 	add_all(layer, POLICY_CRED_ENV_ALLOW, &res.env_pass, origin);

@@ -17,8 +17,12 @@
  *   state       the agent's own state (~/.claude, ~/.claude.json): made
  *               writable, created on the host when missing; a state path
  *               that cannot be provided stops the run
- *   writable    caches: made writable, created when their parent exists,
- *               otherwise left out and said so in the notes
+ *   caches      the toolchain's main package cache (~/.npm, ~/.cache/pip):
+ *               made writable, created when missing
+ *   writable    other tools' caches (yarn, pnpm, uv): made writable when
+ *               they exist, otherwise left out and said so in the notes
+ *               (each is a bind mount at every start: not made for tools
+ *               the user does not use)
  *   readonly    absolute paths to bind read-only even inside a writable
  *               one (the agent's own settings and hooks: an agent must not
  *               rewrite its own policy); may not exist yet
@@ -69,6 +73,7 @@ struct cordon_preset {
 	const char *const *domains;
 	const char *const *base_url_env; /* agents: variables naming the API's URL */
 	const char *const *state;
+	const char *const *caches;
 	const char *const *writable;
 	const char *const *readonly;
 	const char *const *env_set;
@@ -86,6 +91,7 @@ struct preset_strv {
 struct preset_resolved {
 	struct preset_strv domains;
 	struct preset_strv state;
+	struct preset_strv caches;
 	struct preset_strv writable;
 	struct preset_strv readonly;
 	struct preset_strv protect; /* agents' readonly paths in the home: created */
@@ -119,11 +125,12 @@ int preset_resolve(const struct cordon_preset *p, const struct preset_env *env,
 
 /*
  * Make the state and cache paths of r exist on the host (provide.c):
- * state paths are created when missing (directories, or "{}" for a .json
- * file), caches only under an existing parent, and the protected files in
- * the home (readonly) are created so that they can be bound read-only and
+ * state paths and caches are created when missing (directories, or "{}"
+ * for a .json file; missing parents too, in the home), other tools' caches
+ * (writable) are only bound when they exist, and the protected files in
+ * the home (protect) are created so that they can be bound read-only and
  * not planted. Created paths are owned by the owner of the directory they
- * are made in. A cache that cannot be provided is removed from r->writable
+ * are made in. A cache that cannot be provided is removed from its list
  * and a note says why. With dry_run nothing is created: the notes say what
  * would be. Returns 0, or -1 with err set when a state path cannot be
  * provided (the run must stop). Not safe after fork.

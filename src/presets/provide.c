@@ -147,34 +147,6 @@ there(const char *p)
 	return THERE_NO;
 }
 
-/*
- * May a cache at p be created? When its parent exists, or when the parent
- * is the home's ~/.cache (the XDG cache directory, which any tool would
- * make), created with it.
- */
-static bool
-parent_ready(const char *p, const char *home, bool dry_run)
-{
-	_cleanup_free_ char *parent = xstrdup(p);
-	_cleanup_free_ char *cache = xasprintf("%s/.cache", home);
-	char *slash = strrchr(parent, '/');
-	struct stat st;
-
-	if (slash == NULL)
-		return false;
-	*slash = '\0';
-	if (stat(parent[0] ? parent : "/", &st) == 0)
-		return S_ISDIR(st.st_mode);
-	if (strcmp(parent, cache) != 0 || stat(home, &st) < 0)
-		return false;
-	if (dry_run)
-		return true;
-	if (mkdir(cache, 0777) < 0 && errno != EEXIST)
-		return false;
-	own_like_parent(cache);
-	return true;
-}
-
 int
 preset_provide(struct preset_resolved *r, const char *home, const char *workspace, bool dry_run,
 	       struct cordon_err *err)
@@ -211,8 +183,9 @@ preset_provide(struct preset_resolved *r, const char *home, const char *workspac
 		}
 		pnote(r, "created %s (agent state, writable inside)", t);
 	}
-	for (size_t i = 0; i < r->writable.n;) {
-		const char *p = r->writable.v[i];
+	/* The toolchain's main cache: made, with its parents in the home. */
+	for (size_t i = 0; i < r->caches.n;) {
+		const char *p = r->caches.v[i];
 		const char *t = tilde(p, home, sb, sizeof(sb));
 		enum there th = there(p);
 
@@ -220,28 +193,40 @@ preset_provide(struct preset_resolved *r, const char *home, const char *workspac
 			i++;
 			continue;
 		}
-		if (th == THERE_NO && parent_ready(p, home, dry_run)) {
-			if (dry_run) {
-				pnote(r, "%s does not exist yet: `cordon run` creates it (cache)",
-				      t);
-				i++;
-				continue;
-			}
-			if (create(p, false) == 0) {
-				pnote(r, "created %s (cache, writable inside)", t);
-				i++;
-				continue;
-			}
+		if (th == THERE_NO && dry_run) {
+			pnote(r, "%s does not exist yet: `cordon run` creates it (cache)", t);
+			i++;
+			continue;
+		}
+		if (th == THERE_NO && create(p, under(p, home)) == 0) {
+			pnote(r, "created %s (cache, writable inside)", t);
+			i++;
+			continue;
+		}
+		if (th == THERE_BROKEN)
+			pnote(r, "not writable inside: %s (a symbolic link to nothing)", t);
+		else
 			pnote(r, "not writable inside: %s (cannot create it: %s)", t,
 			      strerror(errno));
-		} else if (th == THERE_BROKEN) {
-			pnote(r, "not writable inside: %s (a symbolic link to nothing)", t);
-		} else {
-			pnote(r,
-			      "not writable inside: %s (its parent does not exist; create it "
-			      "to let the tool write there)",
-			      t);
+		preset_strv_del(&r->caches, i);
+	}
+	/*
+	 * Other tools' caches: bound when they exist. Each is a mount at every
+	 * start, so none is made for a tool that has never run here.
+	 */
+	for (size_t i = 0; i < r->writable.n;) {
+		const char *p = r->writable.v[i];
+		enum there th = there(p);
+
+		if (th == THERE_YES) {
+			i++;
+			continue;
 		}
+		pnote(r,
+		      th == THERE_BROKEN ? "not writable inside: %s (a symbolic link to nothing)"
+					 : "not writable inside: %s (it does not exist; create it "
+					   "to let its tool write there)",
+		      tilde(p, home, sb, sizeof(sb)));
 		preset_strv_del(&r->writable, i);
 	}
 	/*

@@ -59,6 +59,7 @@ preset_resolved_free(struct preset_resolved *r)
 {
 	preset_strv_free(&r->domains);
 	preset_strv_free(&r->state);
+	preset_strv_free(&r->caches);
 	preset_strv_free(&r->writable);
 	preset_strv_free(&r->readonly);
 	preset_strv_free(&r->protect);
@@ -87,10 +88,22 @@ slurp(const char *path, size_t *len)
 
 	if (path == NULL)
 		return NULL;
+	char *buf;
+	ssize_t n;
+
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_MAX)
 		return NULL;
-	return fd_read_whole(fd, CONFIG_MAX, len);
+	/* One read of the size fstat gave (a file that grew meanwhile is cut). */
+	buf = xmalloc((size_t)st.st_size + 1);
+	n = fd_read_all(fd, buf, (size_t)st.st_size);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
 }
 
 static bool
@@ -229,7 +242,7 @@ which_real(const char *name)
 			continue;
 		cand = xasprintf("%s/%s", dir, name);
 		if (access(cand, X_OK) == 0 && is_file(cand))
-			return realpath(cand, NULL);
+			return fd_realpath(cand);
 	}
 	return NULL;
 }
@@ -343,6 +356,15 @@ resolve_npm(struct rctx *rc)
 			prefix = builtin.prefix;
 		if (prefix == NULL)
 			prefix = env_any("PREFIX", NULL);
+		/*
+		 * npm's own rule is node's prefix (dirname twice of its path);
+		 * npm installed with that node sits in PREFIX/lib/node_modules/npm.
+		 */
+		if (prefix == NULL && root != NULL && strlen(root) > 21 &&
+		    strcmp(root + strlen(root) - 21, "/lib/node_modules/npm") == 0) {
+			node = xstrdup(root);
+			prefix = up(node, 3);
+		}
 		if (prefix == NULL && (node = which_real("node")) != NULL)
 			prefix = up(node, 2);
 		if (prefix != NULL && prefix[0] == '/')
@@ -463,13 +485,14 @@ pip_default(const struct rctx *rc, struct preset_strv *out, char *from, size_t f
 {
 	static const char tail[] = "pip/_internal/models/index.py";
 	const char *venv = getenv("VIRTUAL_ENV");
-	_cleanup_free_ char *py = which_real("python3");
+	_cleanup_free_ char *py = NULL;
 	char *pats[8];
 	size_t n = 0;
 	int r = -1;
 
 	if (venv != NULL && venv[0] == '/')
 		pats[n++] = xasprintf("%s/lib/python3*/site-packages/%s", venv, tail);
+	py = which_real("python3");
 	if (py != NULL && up(py, 2)[0] == '/')
 		pats[n++] = xasprintf("%s/lib/python3*/*-packages/%s", py, tail);
 	pats[n++] = xasprintf("%s/.local/lib/python3*/site-packages/%s", rc->env->home, tail);
@@ -809,24 +832,32 @@ resolve_go(struct rctx *rc)
 	/* The module and build caches where this user's go keeps them. */
 	if (go_setting(rc, files, "GOMODCACHE", val, sizeof(val), from, sizeof(from)) &&
 	    val[0] == '/') {
-		preset_strv_add(&rc->out->writable, val);
-	} else if (go_setting(rc, files, "GOPATH", val, sizeof(val), from, sizeof(from)) &&
-		   val[0] == '/') {
-		char *colon = strchr(val, ':'), *p;
+		preset_strv_add(&rc->out->caches, val);
+	} else {
+		char *p;
 
-		if (colon != NULL)
-			*colon = '\0';
-		p = xasprintf("%s/pkg/mod", val);
-		preset_strv_add(&rc->out->writable, p);
+		if (go_setting(rc, files, "GOPATH", val, sizeof(val), from, sizeof(from)) &&
+		    val[0] == '/') {
+			char *colon = strchr(val, ':');
+
+			if (colon != NULL)
+				*colon = '\0';
+			p = xasprintf("%s/pkg/mod", val);
+		} else {
+			p = xasprintf("%s/go/pkg/mod", env->home);
+		}
+		preset_strv_add(&rc->out->caches, p);
 		free(p);
 	}
 	if (go_setting(rc, files, "GOCACHE", val, sizeof(val), from, sizeof(from)) &&
 	    val[0] == '/') {
-		preset_strv_add(&rc->out->writable, val);
-	} else if (xcache != NULL && xcache[0] == '/') {
-		char *p = xasprintf("%s/go-build", xcache);
+		preset_strv_add(&rc->out->caches, val);
+	} else {
+		char *p = xcache != NULL && xcache[0] == '/'
+			      ? xasprintf("%s/go-build", xcache)
+			      : xasprintf("%s/.cache/go-build", env->home);
 
-		preset_strv_add(&rc->out->writable, p);
+		preset_strv_add(&rc->out->caches, p);
 		free(p);
 	}
 }
@@ -994,6 +1025,7 @@ preset_resolve(const struct cordon_preset *p, const struct preset_env *env,
 	}
 	add_list(env, p->domains, &out->domains, false);
 	add_list(env, p->state, &out->state, true);
+	add_list(env, p->caches, &out->caches, true);
 	add_list(env, p->writable, &out->writable, true);
 	add_list(env, p->readonly, &out->readonly, true);
 	if (p->kind == PRESET_AGENT)

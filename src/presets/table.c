@@ -86,8 +86,9 @@ static const struct cordon_preset presets[] = {
 	    .kind = PRESET_TOOLCHAIN,
 	    .summary = "Node.js: npm, yarn, pnpm",
 	    .domains = NONE,
-	    .writable = L("~/.npm", "~/.cache/yarn", "~/.yarn/berry", "~/.cache/pnpm",
-			  "~/.local/share/pnpm", "~/.cache/node-gyp"),
+	    .caches = L("~/.npm"),
+	    .writable = L("~/.cache/yarn", "~/.yarn/berry", "~/.cache/pnpm", "~/.local/share/pnpm",
+			  "~/.cache/node-gyp"),
 	    .readonly = NONE,
 	    .env_set = L("CORDON_PROFILE=node", "npm_config_update_notifier=false"),
 	    .env_pass = NONE,
@@ -99,7 +100,8 @@ static const struct cordon_preset presets[] = {
 	    .kind = PRESET_TOOLCHAIN,
 	    .summary = "Python: pip, venv, uv",
 	    .domains = NONE,
-	    .writable = L("~/.cache/pip", "~/.cache/uv", "~/.local/share/uv"),
+	    .caches = L("~/.cache/pip"),
+	    .writable = L("~/.cache/uv", "~/.local/share/uv"),
 	    .readonly = NONE,
 	    .env_set = L("CORDON_PROFILE=python", "PIP_DISABLE_PIP_VERSION_CHECK=1"),
 	    .env_pass = NONE,
@@ -112,7 +114,8 @@ static const struct cordon_preset presets[] = {
 	    .summary = "Rust: cargo",
 	    .domains = NONE,
 	    /* Not ~/.cargo/bin: a binary planted there runs later, outside. */
-	    .writable = L("~/.cargo/registry", "~/.cargo/git"),
+	    .caches = L("~/.cargo/registry", "~/.cargo/git"),
+	    .writable = NONE,
 	    /*
 	     * The toolchain itself, read-only: bound into the private home a
 	     * root invoker gets, where it would otherwise be out of sight.
@@ -128,7 +131,8 @@ static const struct cordon_preset presets[] = {
 	    .kind = PRESET_TOOLCHAIN,
 	    .summary = "Go modules",
 	    .domains = NONE,
-	    .writable = L("~/go/pkg/mod", "~/.cache/go-build"),
+	    /* The module and build caches: where this user's go keeps them (resolve.c). */
+	    .writable = NONE,
 	    .readonly = NONE,
 	    .env_set = L("CORDON_PROFILE=go"),
 	    .env_pass = NONE,
@@ -140,7 +144,8 @@ static const struct cordon_preset presets[] = {
 	    .kind = PRESET_TOOLCHAIN,
 	    .summary = "Java: gradle, maven",
 	    .domains = NONE,
-	    .writable = L("~/.gradle/caches", "~/.gradle/wrapper", "~/.m2/repository"),
+	    .caches = L("~/.m2/repository", "~/.gradle/caches"),
+	    .writable = L("~/.gradle/wrapper"),
 	    .readonly = L("~/.gradle/init.d", "~/.gradle/init.gradle", "~/.m2/settings.xml"),
 	    .env_set = L("CORDON_PROFILE=java"),
 	    .env_pass = NONE,

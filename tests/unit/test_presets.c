@@ -669,11 +669,12 @@ test_provide(void)
 	snprintf(p, sizeof(p), "%s/.claude", dir);
 	CHECK(stat(p, &st) < 0);
 	CHECK(has_sub(&r.notes, "~/.claude does not exist yet: `cordon run` creates it"));
-	CHECK(has_sub(&r.notes, "not writable inside: ~/.yarn/berry (its parent does not exist"));
+	CHECK(has_sub(&r.notes, "not writable inside: ~/.yarn/berry (it does not exist"));
 	preset_resolved_free(&r);
 
 	CHECK(preset_resolve(preset_lookup("claude"), &env, &r, &err) == 0);
 	CHECK(preset_resolve(preset_lookup("node"), &env, &r, &err) == 0);
+	CHECK(preset_resolve(preset_lookup("python"), &env, &r, &err) == 0);
 	CHECK(preset_provide(&r, dir, NULL, false, &err) == 0);
 	snprintf(p, sizeof(p), "%s/.claude", dir);
 	if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
@@ -688,11 +689,17 @@ test_provide(void)
 	if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
 		rc = -1;
 	snprintf(p, sizeof(p), "%s/.npm", dir);
-	if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode) || !has(&r.writable, p))
+	if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode) || !has(&r.caches, p))
 		rc = -1;
+	snprintf(p, sizeof(p), "%s/.cache/pip", dir);
+	if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode) || !has(&r.caches, p))
+		rc = -1; /* the main cache is made, with its parent */
+	snprintf(p, sizeof(p), "%s/.cache/uv", dir);
+	if (stat(p, &st) == 0 || has(&r.writable, p))
+		rc = -1; /* another tool's cache is not made... */
 	snprintf(p, sizeof(p), "%s/.yarn/berry", dir);
 	if (stat(p, &st) == 0 || has(&r.writable, p))
-		rc = -1; /* a cache under a missing parent is left out... */
+		rc = -1;
 	if (!has_sub(&r.notes, "not writable inside: ~/.yarn/berry"))
 		rc = -1; /* ...and said */
 	if (!has_sub(&r.notes, "created ~/.claude (agent state"))

@@ -74,10 +74,10 @@ expect_output "a command that is not the agent gets no agent arguments" "^args=x
 # A writable path that cannot be provided is said: policy show and -v.
 check "precondition: no ~/.yarn" test ! -e "$h/.yarn"
 expect_output "policy show --profile node names the cache it cannot provide" \
-	"not writable inside: ~/.yarn/berry \(its parent does not exist" \
+	"not writable inside: ~/.yarn/berry \(it does not exist" \
 	sh -c "cd '$ws' && '$CORDON' policy show --profile node"
 expect_output "cordon run -v --profile node names it too" \
-	"not writable inside: ~/.yarn/berry \(its parent does not exist" \
+	"not writable inside: ~/.yarn/berry \(it does not exist" \
 	sh -c "cd '$ws' && '$CORDON' run -v --profile node -- true </dev/null"
 expect_output "policy show says what a run creates" "~/.codex does not exist yet: \`cordon run\` creates it" \
 	sh -c "cd '$ws' && '$CORDON' policy show --profile codex"
