@@ -101,6 +101,8 @@ run_option(struct cordon_session *s, int c, const char *arg, struct cordon_err *
 	case CLI_OPT_CLAUDE_SETTINGS:
 	case CLI_OPT_ALLOW_DEGRADED:
 	case CLI_OPT_POLICY:
+	case CLI_OPT_ALLOW_LOOPBACK:
+	case CLI_OPT_AS_AGENT:
 		cli_run_policy_option(&s->policy, c, arg);
 		return 0;
 	case 'h':

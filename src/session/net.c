@@ -10,6 +10,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "cli/policy_run.h"
 #include "proxy/allow.h"
 #include "proxy/proxy.h"
 #include "session/internal.h"
@@ -74,9 +75,11 @@ session_proxy_env(char **env, uint16_t port)
 	for (size_t j = 0; j < ARRAY_SIZE(proxy_env_names); j++) {
 		const char *name = proxy_env_names[j];
 
-		if (strcasecmp(name, "NO_PROXY") == 0)
-			snprintf(vars[j], sizeof(vars[j]), "%s=localhost,127.0.0.1,::1", name);
-		else if (strcmp(name, "NODE_USE_ENV_PROXY") == 0)
+		if (strcasecmp(name, "NO_PROXY") == 0) {
+			/* cordon's entries, then the user's own (kept for the run) */
+			out[k++] = cli_no_proxy_assignment(name, env);
+			continue;
+		} else if (strcmp(name, "NODE_USE_ENV_PROXY") == 0)
 			snprintf(vars[j], sizeof(vars[j]), "%s=1", name);
 		else if (strcmp(name, "JAVA_TOOL_OPTIONS") == 0)
 			snprintf(vars[j], sizeof(vars[j]),

@@ -21,6 +21,7 @@
 #include "policy/load.h"
 #include "policy/plan.h"
 #include "policy/policy.h"
+#include "cli/policy_run.h"
 #include "session/internal.h"
 #include "supervisor/quarantine.h"
 
@@ -144,6 +145,10 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 		}
 	}
 	*n_mounts = k;
+	if (cli_run_policy_loopback_rules(sp, &cli, err) < 0) {
+		policy_free(&cli);
+		return -1;
+	}
 	for (size_t i = 0; i < sp->n_domains; i++)
 		if (policy_add_rule(&cli,
 				    sp->domains[i].deny ? POLICY_NET_DENIED_DOMAINS
@@ -156,6 +161,7 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 	lo.workspace = workspace;
 	lo.home = sp->have_home ? sp->home : NULL;
 	lo.profile = sp->profile;
+	lo.provide = true;
 	lo.claude_settings = sp->claude_settings;
 	lo.policy_file = sp->policy_file;
 	lo.cli = &cli;
@@ -465,4 +471,8 @@ session_policy_free(struct session_policy *sp)
 	policy_plan_free(&sp->plan);
 	policy_free(&sp->pol);
 	sp->loaded = false;
+	for (size_t i = 0; sp->argv != NULL && sp->argv[i] != NULL; i++)
+		free(sp->argv[i]);
+	free(sp->argv);
+	sp->argv = NULL;
 }

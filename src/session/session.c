@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "proxy/proxy.h"
+#include "cli/policy_run.h"
 #include "session/internal.h"
 #include "supervisor/supervisor.h"
 
@@ -273,7 +274,9 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 		return -1;
 	s->audit.opts.session_id = s->guard.id;
 	if (session_policy_apply(sp, *workspace, s->mounts, &s->n_mounts, ARRAY_SIZE(s->mounts),
-				 err) < 0)
+				 err) < 0 ||
+	    cli_run_policy_command(sp, s->argv, s->mounts, &s->n_mounts, ARRAY_SIZE(s->mounts),
+				   err) < 0)
 		return -1;
 	/* The effective domain lists, from every layer, are the proxy's rules. */
 	for (int deny = 0; deny < 2; deny++) {
@@ -294,7 +297,7 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 			  *workspace);
 	memset(spec, 0, sizeof(*spec));
 	spec->workspace = *workspace;
-	spec->argv = s->argv;
+	spec->argv = sp->argv != NULL ? sp->argv : s->argv;
 	spec->envp = *env;
 	spec->mounts = s->mounts;
 	spec->n_mounts = s->n_mounts;

@@ -54,7 +54,12 @@ struct session_policy {
 	const char *policy_file;
 	bool claude_settings;
 	bool allow_degraded;
-	bool quiet; /* no notes on stderr (what was scrubbed); warnings stay */
+	bool quiet;               /* no notes on stderr (what was scrubbed); warnings stay */
+	bool as_agent;            /* --as-agent */
+	const char *loopback[16]; /* --allow-loopback PORT */
+	size_t n_loopback;
+	bool loopback_overflow;
+	char **argv; /* the command as run (cli_run_policy_command), or NULL */
 	bool loaded;
 	bool have_home;
 	char home[PATH_MAX];

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "policy/plan.h"
 #include "sandbox/sandbox.h"
 #include "supervisor/supervisor.h"
 
@@ -37,7 +38,12 @@
 struct sv_unixsock {
 	struct sv_supervisor *sv;
 	const struct sb_spec *spec;
-	unsigned long long private_mnt[16]; /* mount ids of the sandbox's own mounts */
+	/*
+	 * Mount ids of the sandbox's own mounts: /tmp, /run, /dev/shm, the
+	 * workspace, every read-write bind the policy plans (at most
+	 * POLICY_MAX_RW_MOUNTS) and the private-home tmpfs.
+	 */
+	unsigned long long private_mnt[POLICY_MAX_RW_MOUNTS + 8];
 	size_t n_private;
 	struct {
 		dev_t dev;

@@ -45,16 +45,28 @@ expect_output "claude --version runs under cordon claude (found in PATH)" "$vre"
 	sh -c "cd '$ws' && PATH='$prefix/node_modules/.bin':\$PATH timeout 60 '$CORDON' claude -- --version </dev/null"
 check "cordon claude created the state directory it made writable" test -d "$h/.claude"
 
-# The preset's mapping, as `cordon run` options.
-run_capture sh -c "cd '$ws' && '$CORDON' claude --dry-run --bin '$claude' -- -p hi"
+# The preset's mapping: the profile's rules (`cordon claude` is `cordon run
+# --profile claude -- claude`), and the arguments the agent is given.
+run_capture sh -c "cd '$ws' && '$CORDON' policy show --profile claude"
 ok_map=1
-for re in "IS_SANDBOX=1 CORDON_PROFILE=claude TMPDIR=/tmp" "--rw $h/.claude " "--rw $h/.claude.json " \
-	"--ro $h/.claude/settings.json " "--ro $h/.claude/settings.local.json " "--ro $h/.claude/hooks " \
-	"--allow-domain api.anthropic.com " "-- $claude --settings " '"sandbox":\{"enabled":false\}' \
-	'"command":"[^"]*cordon hook claude"' "passed through the secret scrub: ANTHROPIC_API_KEY"; do
+for re in "filesystem.allowWrite +$h/.claude " "filesystem.allowWrite +$h/.claude.json " \
+	"filesystem.denyWrite +$h/.claude/settings.json " "filesystem.denyWrite +$h/.claude/settings.local.json " \
+	"filesystem.denyWrite +$h/.claude/hooks " "network.allowedDomains +api.anthropic.com " \
+	"credentials.envVarsAllow +ANTHROPIC_API_KEY "; do
 	printf '%s' "$OUT" | grep -Eq -- "$re" || { ok_map=0; diag "missing /$re/"; }
 done
-if [ "$RC" -eq 0 ] && [ $ok_map = 1 ]; then ok "--dry-run shows the preset's mapping"; else not_ok "--dry-run shows the preset's mapping"; diag "$OUT"; fi
+if [ "$RC" -eq 0 ] && [ $ok_map = 1 ]; then ok "policy show --profile claude shows the preset's rules"; else not_ok "policy show --profile claude shows the preset's rules"; diag "$OUT"; fi
+argv_probe="$T/argv-probe"
+printf '#!/bin/sh\nfor a in "$@"; do printf "arg:%%s\\n" "$a"; done\n' > "$argv_probe"
+chmod 755 "$argv_probe"
+run_capture sh -c "cd '$ws' && '$CORDON' claude --bin '$argv_probe' -- -p hi </dev/null"
+ok_map=1
+for re in '^arg:--settings$' '"sandbox":\{"enabled":false\}' '"command":"/run/cordon/cordon hook claude"' '^arg:-p$' '^arg:hi$'; do
+	printf '%s' "$OUT" | grep -Eq -- "$re" || { ok_map=0; diag "missing /$re/"; }
+done
+if [ "$RC" -eq 0 ] && [ $ok_map = 1 ]; then ok "the agent gets its own sandbox off and cordon's hook, then the user's arguments"; else not_ok "the agent's arguments"; diag "$OUT"; fi
+expect_output "--dry-run prints the cordon run command" "^cordon run --profile claude --as-agent -- $argv_probe -p hi\$" \
+	sh -c "cd '$ws' && '$CORDON' claude --dry-run --bin '$argv_probe' -- -p hi"
 
 # A probe in the agent's place: drops the preset's --settings, runs a shell line.
 probe="$T/probe-agent"
