@@ -705,6 +705,7 @@ cli_run(int argc, char **argv)
 			spec.test_flags |= SB_TEST_NO_RO_ROOT;
 	}
 	cli_walls_apply(&spec, rp.loaded ? &rp.pol : NULL, rp.allow_degraded);
+	spec.tty_fds = sv_pty_wanted();
 
 	run_audit_from_policy(&ra, rp.loaded ? &rp.pol : NULL);
 	if (run_audit_begin(&ra, &spec, mounts, &n_mounts, ARRAY_SIZE(mounts), &err) < 0) {
@@ -731,6 +732,8 @@ cli_run(int argc, char **argv)
 	}
 	if (sv_attach(&sv, &sess, &err) < 0 || run_audit_attach(&ra, &sv, &err) < 0 ||
 	    sv_proxy_listen(&sv, &err) < 0 || cli_walls_attach(&sv, &spec, &err) < 0 ||
+	    sv_terminal_start(&sv, policy_terminal_allow_clipboard(rp.loaded ? &rp.pol : NULL),
+			      &err) < 0 ||
 	    sb_release(&sv.sess, &err) < 0) {
 		cli_print_err(&err);
 		kill(sess.pid, SIGKILL);
