@@ -74,6 +74,8 @@ static const struct schema_key {
 	{ "audit.otlpEndpoint", K_URL, POLICY_AUDIT_OTLP },
 	{ "audit.failClosed", K_BOOL, POLICY_AUDIT_FAIL_CLOSED },
 	{ "audit.syslog", K_BOOL, POLICY_AUDIT_SYSLOG },
+	{ "terminal", K_OBJECT, 0 },
+	{ "terminal.allowClipboard", K_BOOL, POLICY_TERM_ALLOW_CLIPBOARD },
 	{ "lock", K_LOCK, 0 },
 	{ "enabled", K_COMPAT, 0 },
 	{ "autoAllowBashIfSandboxed", K_COMPAT, 0 },
@@ -874,6 +876,7 @@ policy_render_json(const struct cordon_policy *pol)
 		case POLICY_NET_ALLOW_LOCAL_BINDING:
 		case POLICY_AUDIT_FAIL_CLOSED:
 		case POLICY_AUDIT_SYSLOG:
+		case POLICY_TERM_ALLOW_CLIPBOARD:
 			val = json_boolean(v->b);
 			break;
 		case POLICY_RES_CPUS:

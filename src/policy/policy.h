@@ -75,6 +75,7 @@ enum policy_scalar {
 	POLICY_AUDIT_OTLP,              /* s */
 	POLICY_AUDIT_FAIL_CLOSED,       /* bool, default true */
 	POLICY_AUDIT_SYSLOG,            /* bool, default false: also send records to syslog */
+	POLICY_TERM_ALLOW_CLIPBOARD,    /* bool, default false: clipboard escapes reach the user */
 	POLICY_SCALAR__MAX,
 };
 
@@ -212,6 +213,8 @@ bool policy_locked(const struct cordon_policy *pol, const char *key);
 
 /* Effective values with defaults applied. */
 bool policy_fail_if_unavailable(const struct cordon_policy *pol);
+/* terminal.allowClipboard; false for a NULL pol (no policy loaded). */
+bool policy_terminal_allow_clipboard(const struct cordon_policy *pol);
 
 /*
  * The values of one list as a NULL-terminated array (for the proxy, the

@@ -12,6 +12,9 @@
  *   5. cgroup        own cgroup namespace root (the supervisor moved pid 1
  *                    into the sandbox's cgroup before GO), or rlimits
  *   6. privileges    bounding set, id switch, capabilities, no_new_privs
+ *   6b. terminal     when cordon runs in a terminal: a pty from the
+ *                    sandbox's own devpts, owned by the sandbox user (so
+ *                    after the id switch), master to the supervisor
  *   7. Landlock      filesystem (and, when asked, TCP) rules; scoping
  *   8. seccomp       last wall before exec
  *   9. fds           everything but the control socket closed
@@ -93,7 +96,7 @@ step_chdir(struct sb_child_ctx *ctx)
 static int
 step_close_fds(struct sb_child_ctx *ctx)
 {
-	return sb_close_fds(ctx->ctl_fd);
+	return sb_close_fds(ctx->ctl_fd, ctx->tty_fd);
 }
 
 static const struct {
@@ -121,6 +124,7 @@ static const struct {
 	{ SB_STEP_IDS, sb_ids_switch },
 	{ SB_STEP_CAPS, sb_caps_clear },
 	{ SB_STEP_NO_NEW_PRIVS, sb_no_new_privs },
+	{ SB_STEP_TERMINAL, sb_pty_open },
 	{ SB_STEP_LANDLOCK, sb_landlock_apply },
 	{ SB_STEP_SECCOMP, sb_seccomp_apply },
 	{ SB_STEP_NOTIFY, sb_notify_apply },
@@ -155,6 +159,7 @@ static const char *const step_names[SB_STEP__MAX] = {
 	[SB_STEP_CLOSE_FDS] = "closing inherited file descriptors",
 	[SB_STEP_FORK] = "starting the command",
 	[SB_STEP_CHDIR] = "entering the workspace",
+	[SB_STEP_TERMINAL] = "opening the sandbox's terminal",
 };
 
 const char *
@@ -268,6 +273,11 @@ describe_failure(const struct sb_msg *msg, const struct sb_spec *spec, struct co
 		cordon_err_hint(err, "this kernel refused the Landlock ruleset; `cordon check` "
 				     "shows the Landlock ABI here");
 		break;
+	case SB_STEP_TERMINAL:
+		cordon_err_hint(err, "the sandbox could not open a pseudo-terminal in its own "
+				     "devpts; run with stdin not a terminal (< /dev/null) to do "
+				     "without one");
+		break;
 	case SB_STEP_CGROUP:
 		cordon_err_hint(err,
 				"the cgroup namespace or resource limits could not be set "
@@ -371,6 +381,7 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	ctx.res = res;
 	ctx.detail = detail;
 	ctx.detail_len = sizeof(detail);
+	ctx.tty_fd = -1;
 	fflush(NULL);
 
 	pid = clone_sandbox(&pidfd);

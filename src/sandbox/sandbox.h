@@ -93,6 +93,14 @@ struct sb_spec {
 	char *const *unix_sockets; /* host unix sockets allowed (paths or globs) */
 	size_t n_unix_sockets;
 	/*
+	 * Terminal: bit k set makes the command's fd k (0, 1, 2) the slave of
+	 * the sandbox's own pseudo-terminal, which is then its controlling
+	 * terminal; the master comes to the supervisor (SB_FD_PTY), which
+	 * relays it to the user's terminal. 0: no terminal; the command
+	 * inherits cordon's fds 0, 1, 2 as they are.
+	 */
+	uint8_t tty_fds;
+	/*
 	 * Called by sb_spawn in the supervisor once the sandbox is cloned and
 	 * building itself, before waiting for it: work that needs nothing
 	 * from the sandbox (the audit record, the proxy) runs beside its
@@ -109,6 +117,7 @@ enum sb_fd_kind {
 	SB_FD_PROXY = 0, /* listening socket inside the sandbox's network ns */
 	SB_FD_PROXY2,    /* a second listener (e.g. SOCKS5 on its own port) */
 	SB_FD_NOTIFY,    /* seccomp user-notification listener */
+	SB_FD_PTY,       /* master of the sandbox's pseudo-terminal (spec->tty_fds) */
 	SB_FD__MAX,
 };
 

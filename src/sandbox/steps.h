@@ -43,6 +43,7 @@ enum sb_step {
 	SB_STEP_CLOSE_FDS,
 	SB_STEP_FORK,
 	SB_STEP_CHDIR,
+	SB_STEP_TERMINAL,
 	SB_STEP__MAX,
 };
 
@@ -135,6 +136,7 @@ struct sb_child_ctx {
 	const struct sb_resources *res;     /* limits prepared before clone (cgroup.c) or NULL */
 	char *detail;                       /* where a step writes the path it failed on */
 	size_t detail_len;
+	int tty_fd; /* slave of the sandbox's pseudo-terminal (pty.c), or -1 */
 };
 
 /* userns.c (supervisor side) */
@@ -275,8 +277,16 @@ int sb_notify_apply(struct sb_child_ctx *ctx);
  */
 int sb_child_send_fd(struct sb_child_ctx *ctx, enum sb_fd_kind kind, int fd);
 
+/*
+ * pty.c (child): when spec->tty_fds asks for a terminal, open a pseudo-
+ * terminal in the sandbox's own devpts, send its master to the supervisor
+ * (SB_FD_PTY) and keep the slave in ctx->tty_fd for the command.
+ */
+int sb_pty_open(struct sb_child_ctx *ctx);
+
 /* child.c (child) */
 __attribute__((noreturn)) void sb_child_main(struct sb_child_ctx *ctx);
-int sb_close_fds(int keep);
+/* Close every fd above 2 but keep and keep2 (either may be -1). 0 or -1. */
+int sb_close_fds(int keep, int keep2);
 
 #endif

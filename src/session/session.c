@@ -308,6 +308,7 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 	if (s->test_no_ro_root && session_test_switch("CORDON_TEST_NO_RO_ROOT"))
 		spec->test_flags |= SB_TEST_NO_RO_ROOT;
 	session_walls_apply(&s->walls, spec, sp->loaded ? &sp->pol : NULL, sp->allow_degraded);
+	spec->tty_fds = sv_pty_wanted();
 	session_audit_from_policy(&s->audit, sp->loaded ? &sp->pol : NULL);
 	if (session_audit_begin(&s->audit, spec, s->mounts, &s->n_mounts, ARRAY_SIZE(s->mounts),
 				err) < 0 ||
@@ -348,6 +349,9 @@ supervise(struct cordon_session *s, struct sb_spec *spec, struct cordon_err *err
 	}
 	if (sv_attach(&sv, &sess, err) < 0 || session_audit_attach(&s->audit, &sv, err) < 0 ||
 	    sv_proxy_listen(&sv, err) < 0 || session_walls_attach(&s->walls, &sv, spec, err) < 0 ||
+	    sv_terminal_start(
+		&sv, policy_terminal_allow_clipboard(s->policy.loaded ? &s->policy.pol : NULL),
+		err) < 0 ||
 	    sb_release(&sv.sess, err) < 0) {
 		kill(sess.pid, SIGKILL);
 		sv_fini(&sv);

@@ -48,6 +48,14 @@ on_signal(struct px_loop *loop, struct px_watch *w, uint32_t events)
 	while (read(sv->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		int sig = (int)si.ssi_signo;
 
+		/*
+		 * With a terminal of its own, the sandbox learns the new size
+		 * from it: the kernel signals the foreground job inside.
+		 */
+		if (si.ssi_signo == SIGWINCH && sv_pty_active(&sv->pty)) {
+			sv_pty_winch(&sv->pty);
+			continue;
+		}
 		/* pidfd_send_signal: no pid reuse race (Linux >= 5.1). */
 		if (syscall(SYS_pidfd_send_signal, sv->sess.pidfd, sig, NULL, 0) < 0 &&
 		    errno != ESRCH)
@@ -120,6 +128,7 @@ sv_init(struct sv_supervisor *sv, struct cordon_err *err)
 	sv->stop_timeout_ms = SV_STOP_TIMEOUT_MS;
 	px_timer_init(&sv->stop_timer, on_stop_timeout);
 	sv_notify_init(&sv->notify);
+	sv_pty_init(&sv->pty);
 	sv->loop = px_loop_new();
 	if (sv->loop == NULL)
 		return cordon_err_set(err, errno, "create the event loop");
@@ -174,6 +183,17 @@ sv_attach(struct sv_supervisor *sv, const struct sb_session *sess, struct cordon
 }
 
 int
+sv_terminal_start(struct sv_supervisor *sv, bool allow_clipboard, struct cordon_err *err)
+{
+	int fd = sv->sess.fds[SB_FD_PTY];
+
+	if (fd < 0)
+		return 0;
+	sv->sess.fds[SB_FD_PTY] = -1;
+	return sv_pty_start(&sv->pty, sv->loop, fd, allow_clipboard, err);
+}
+
+int
 sv_run(struct sv_supervisor *sv)
 {
 	if (px_loop_run(sv->loop) < 0 && !sv->done) {
@@ -183,8 +203,11 @@ sv_run(struct sv_supervisor *sv)
 		syscall(SYS_pidfd_send_signal, sv->sess.pidfd, SIGKILL, NULL, 0);
 		/* nothing inside may outlive the session: the quarantine pass follows */
 		(void)RETRY_EINTR(waitid((idtype_t)P_PIDFD, (id_t)sv->sess.pidfd, &si, WEXITED));
+		sv_pty_finish(&sv->pty);
 		return SB_EXIT_SETUP;
 	}
+	/* The last output, then the user's terminal as it was, before any message. */
+	sv_pty_finish(&sv->pty);
 	/* pid 1 may have exited before its start report was read. */
 	read_start(sv);
 	return sv->exit_status;
@@ -203,6 +226,7 @@ sv_fini(struct sv_supervisor *sv)
 {
 	if (sv->loop != NULL)
 		px_timer_disarm(sv->loop, &sv->stop_timer);
+	sv_pty_finish(&sv->pty);
 	sv_notify_fini(&sv->notify, sv->loop);
 	if (sv->sigfd >= 0)
 		close(sv->sigfd);

@@ -8,6 +8,7 @@
 #include "sandbox/sandbox.h"
 #include "supervisor/control.h"
 #include "supervisor/notify.h"
+#include "supervisor/pty.h"
 
 struct sv_reg;
 
@@ -43,8 +44,9 @@ struct sv_supervisor {
 	 */
 	unsigned stop_timeout_ms;
 	struct px_timer stop_timer;
-	int stop_signal;  /* the signal that started the grace period, 0 none */
-	bool stop_killed; /* the grace period ran out: the sandbox was killed */
+	int stop_signal;   /* the signal that started the grace period, 0 none */
+	bool stop_killed;  /* the grace period ran out: the sandbox was killed */
+	struct sv_pty pty; /* the terminal relay (sv_terminal_start) or inactive */
 };
 
 /*
@@ -73,7 +75,18 @@ int sv_block_signals(struct sv_supervisor *sv, struct cordon_err *err);
 int sv_attach(struct sv_supervisor *sv, const struct sb_session *sess, struct cordon_err *err);
 
 /*
+ * When the sandbox has a terminal of its own (sess.fds[SB_FD_PTY], asked
+ * for with sb_spec.tty_fds = sv_pty_wanted()), relay it to the user's
+ * terminal (supervisor/pty.h); clipboard escape sequences pass only with
+ * allow_clipboard. After sv_attach, before the command starts; nothing
+ * to do without a terminal. 0 or -1 with err.
+ */
+int sv_terminal_start(struct sv_supervisor *sv, bool allow_clipboard, struct cordon_err *err);
+
+/*
  * Run the loop until the sandbox ends; returns the command's exit status.
+ * The terminal relay ends with it: the user's terminal has its settings
+ * back when sv_run returns.
  * When the command could not be executed, sv->start_state is -1 and
  * sv->start_err says why (the caller prints it).
  */

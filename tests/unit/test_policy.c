@@ -320,6 +320,7 @@ test_untrusted_project_only_tightens(void)
 		"{\"sandbox\": {\"filesystem\": {\"allowWrite\": [\"~\"]}}}",
 		"{\"sandbox\": {\"network\": {\"allowedDomains\": [\"evil.test\"]}}}",
 		"{\"sandbox\": {\"network\": {\"allowLocalBinding\": true}}}",
+		"{\"sandbox\": {\"terminal\": {\"allowClipboard\": true}}}",
 		"{\"sandbox\": {\"failIfUnavailable\": false}}",
 		"{\"sandbox\": {\"credentials\": {\"envVars\": [{\"name\": \"GITHUB_TOKEN\", "
 		"\"mode\": \"allow\"}]}}}",
@@ -538,6 +539,25 @@ test_render(void)
 		CHECK_STR(v[0], "~/x");
 		free(v);
 	}
+	/* terminal.allowClipboard: shown with its default, false */
+	CHECK(strstr(text, "terminal.allowClipboard      false") != NULL);
+	CHECK(!policy_terminal_allow_clipboard(&pol));
+	CHECK(!policy_terminal_allow_clipboard(NULL));
+	policy_free(&pol);
+	free(text);
+	free(json);
+	CHECK(parse(&pol, "{\"sandbox\": {\"terminal\": {\"allowClipboard\": true}}}",
+		    POLICY_LAYER_USER, 0, &err) == 0);
+	text = policy_render_text(&pol);
+	json = policy_render_json(&pol);
+	CHECK(strstr(text, "terminal.allowClipboard      true") != NULL);
+	CHECK(strstr(json, "\"terminal\": {") != NULL);
+	CHECK(policy_terminal_allow_clipboard(&pol));
+	policy_free(&pol);
+	/* a wrong type is refused at its position */
+	CHECK(parse(&pol, "{\"sandbox\": {\"terminal\": {\"allowClipboard\": 1}}}",
+		    POLICY_LAYER_USER, 0, &err) == -1);
+	CHECK(strstr(err.msg, "sandbox.terminal.allowClipboard") != NULL);
 	policy_free(&pol);
 	return 0;
 }
