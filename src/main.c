@@ -22,6 +22,7 @@ static const struct {
 	{ "gemini", cli_agent, "Gemini CLI in a sandbox with its preset" },
 	{ "allow", cli_allow, "allow a domain in a running sandbox" },
 	{ "proxy", cli_proxy, "the egress proxy alone (containers, VMs, CI)" },
+	{ "ca", cli_ca, "the CA of TLS interception: show, path, rotate" },
 	{ "check", cli_check, "prove the boundary holds on this machine" },
 	{ "log", cli_log, "show or verify the audit log" },
 	{ "policy", cli_policy, "show the effective policy, validate settings files" },

@@ -18,6 +18,7 @@
 #include "common/fd.h"
 #include "proxy/conn.h"
 #include "proxy/proxy.h"
+#include "proxy/tls_mitm.h"
 
 #define ACCEPT_RETRY_MS 200
 
@@ -168,6 +169,7 @@ px_proxy_free(struct px_proxy *px)
 	px_timer_disarm(px->loop, &px->reaper);
 	px_resolver_free(px->res);
 	px_rules_fini(&px->rules);
+	px_mitm_ctx_free(px->mitm);
 	free(px);
 }
 
