@@ -925,7 +925,7 @@ pump_http(struct px_mitm *m, int *progress, uint64_t *bytes_up, uint64_t *bytes_
 			}
 		}
 		/* between exchanges the upstream may only close */
-		if (m->rq == RQ_HEAD && m->r_len == 0 && !m->u.eof) {
+		if (m->rq == RQ_HEAD && m->r_len == 0 && !m->u.eof && !m->up_failed) {
 			n = side_read(m, &m->u, m->rbuf, MITM_BUF);
 			if (n == IO_ERR)
 				return PX_MITM_CLOSE;
@@ -971,7 +971,7 @@ interest(struct px_mitm *m, struct px_mitm_io *io)
 	if (m->phase == M_HANDSHAKE) {
 		if (!m->u.hs_done && !m->up_failed)
 			eu |= m->u.want_write ? EPOLLOUT : EPOLLIN;
-	} else if (m->phase == M_HTTP && !m->answering) {
+	} else if (m->phase == M_HTTP && !m->answering && !m->up_failed) {
 		if (m->rs != RS_DONE && m->r_len < MITM_BUF && !m->u.eof)
 			eu |= EPOLLIN;
 		if (m->u.want_write || m->up_off < m->up_len || m->in_fwd > 0)
