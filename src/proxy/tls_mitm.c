@@ -33,9 +33,10 @@
 #include "proxy/inject.h"
 #include "proxy/tls_mitm.h"
 
-#define MITM_BUF  65536 /* each plaintext buffer */
-#define RBIO_CAP  65536 /* client ciphertext read ahead */
-#define MSG_MAX   8192  /* the proxy's own answers */
+#define MITM_BUF  32768               /* plaintext each way */
+#define UP_BUF    (PX_HDR_MAX + 8192) /* a rewritten head, injected fields added */
+#define RBIO_CAP  32768               /* client ciphertext read ahead */
+#define MSG_MAX   8192                /* the proxy's own answers */
 #define INJ_WORDS ((PX_INJECT_MAX + 63) / 64)
 
 struct px_mitm_ctx {
@@ -313,7 +314,7 @@ px_mitm_new(struct px_proxy *px, int cfd, int ufd, const struct px_mitm_target *
 	snprintf(m->host, sizeof(m->host), "%s", t->host);
 	snprintf(m->addr, sizeof(m->addr), "%s", t->addr ? t->addr : "");
 	m->in = malloc(MITM_BUF);
-	m->up = malloc(MITM_BUF);
+	m->up = malloc(UP_BUF);
 	m->rbuf = malloc(MITM_BUF);
 	if (m->in == NULL || m->up == NULL || m->rbuf == NULL || early_len > MITM_BUF) {
 		px_mitm_free(m);
@@ -703,7 +704,7 @@ handle_head(struct px_mitm *m)
 	/* credentials only inside TLS: in a plain tunnel they would travel in clear */
 	if (m->tls)
 		n_sel = px_injects_select(&m->x->injects, m->host, m->port, sel, PX_INJECT_MAX);
-	n = px_http_head_set(m->in, req.hdr_len, sel, n_sel, m->up, MITM_BUF);
+	n = px_http_head_set(m->in, req.hdr_len, sel, n_sel, m->up, UP_BUF);
 	if (n < 0) {
 		answer(m, 431, "cordon: request head too large\n");
 		return;

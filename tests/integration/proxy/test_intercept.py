@@ -133,6 +133,7 @@ def main():
         f'curl -sS -H "Authorization: Bearer $INJ_CRED" {url("api.test", "/cred")}; '
         f'curl -sS -H "Authorization: Bearer $INJ_CRED" {url("other.test", "/cred-other")}; '
         f'curl -sS -H "Authorization: Bearer $INJ_CRED" {url("rules.test", "/allowed/cred-rules")}; '
+        f'curl -sS -x socks5h://127.0.0.1:3128 {url("api.test", "/cred-socks")}; '
         'for f in /proc/[0-9]*/environ; do tr "\\0" "\\n" < $f; done 2>/dev/null | '
         'grep -c -F -f secret.pattern || true')
     rc, out = sandbox(ws, base + ["-v"], ["sh", "-c", script], env=env, timeout=90)
@@ -150,6 +151,9 @@ def main():
        other)
     ok(len(rules) == 1 and SECRET not in rules[0],
        "nor does a request to another intercepted host", rules)
+    socks = [l for l in lines if "/cred-socks" in l]
+    ok(len(socks) == 1 and f"authorization=Bearer {SECRET}" in socks[0],
+       "through SOCKS5 too (curl sends no header of its own there)", socks)
     ok(out.strip().endswith("\n0") or out.strip().split("\n")[-1] == "0",
        "no /proc/*/environ inside holds the value", out[-300:])
     ok(SECRET not in out, "the value is on no output of the run, -v included", out)
