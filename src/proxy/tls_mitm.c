@@ -251,6 +251,7 @@ ctx_common(SSL_CTX *ctx)
 				     SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_read_ahead(ctx, 1);
 }
 
 /* The two TLS contexts, made at the first intercepted tunnel. 0 or -1. */
@@ -606,6 +607,10 @@ handshake(struct px_mitm *m, struct side *s)
 	default:
 		if (s == &m->u) {
 			upstream_failed(m, r);
+		} else if (m->reason[0] == '\0' && m->c.sock_eof) {
+			ERR_clear_error();
+			snprintf(m->reason, sizeof(m->reason),
+				 "the client closed during the TLS handshake");
 		} else if (m->reason[0] == '\0') {
 			char why[160];
 

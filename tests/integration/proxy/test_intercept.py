@@ -135,7 +135,8 @@ def main():
         f'curl -sS -H "Authorization: Bearer $INJ_CRED" {url("rules.test", "/allowed/cred-rules")}; '
         f'curl -sS -x socks5h://127.0.0.1:3128 {url("api.test", "/cred-socks")}; '
         'for f in /proc/[0-9]*/environ; do tr "\\0" "\\n" < $f; done 2>/dev/null | '
-        'grep -c -F -f secret.pattern || true')
+        'grep -c -F -f secret.pattern || true; '
+        'echo fds=$(ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -c cordon-inject)')
     rc, out = sandbox(ws, base + ["-v"], ["sh", "-c", script], env=env, timeout=90)
     lines = read_log(log).splitlines()
     cred = [l for l in lines if " /cred " in l]
@@ -154,8 +155,9 @@ def main():
     socks = [l for l in lines if "/cred-socks" in l]
     ok(len(socks) == 1 and f"authorization=Bearer {SECRET}" in socks[0],
        "through SOCKS5 too (curl sends no header of its own there)", socks)
-    ok(out.strip().endswith("\n0") or out.strip().split("\n")[-1] == "0",
-       "no /proc/*/environ inside holds the value", out[-300:])
+    tail = out.strip().split("\n")
+    ok(len(tail) >= 2 and tail[-2] == "0", "no /proc/*/environ inside holds the value", out[-300:])
+    ok(tail[-1] == "fds=0", "no process inside holds the stash the value was kept in", out[-300:])
     ok(SECRET not in out, "the value is on no output of the run, -v included", out)
     creds = records(alog, "credential")
     ok(len(creds) >= 1 and creds[0].get("name") == "INJ_CRED" and creds[0].get("host") == "api.test"
