@@ -69,15 +69,39 @@ add_mount(struct sb_mount *mounts, size_t *n, size_t max, enum sb_mount_kind kin
 }
 
 /*
+ * Is the bundle at path the base (sb; NULL: none) followed by the CA (crt)?
+ * Its size, its end (the CA, which `cordon ca rotate` may have replaced
+ * within the same second) and its age against the base's say so.
+ */
+static bool
+bundle_fresh(const char *path, const struct stat *sb, const char *crt, size_t lc)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_free_ char *tail = NULL;
+	struct stat so;
+
+	if (fd < 0 || fstat(fd, &so) < 0 ||
+	    (uint64_t)so.st_size != (sb ? (uint64_t)sb->st_size + 1 : 0) + lc)
+		return false;
+	if (sb != NULL &&
+	    (so.st_mtim.tv_sec < sb->st_mtim.tv_sec ||
+	     (so.st_mtim.tv_sec == sb->st_mtim.tv_sec && so.st_mtim.tv_nsec < sb->st_mtim.tv_nsec)))
+		return false;
+	tail = xmalloc(lc + 1);
+	return pread(fd, tail, lc, so.st_size - (off_t)lc) == (ssize_t)lc &&
+	       memcmp(tail, crt, lc) == 0;
+}
+
+/*
  * The bundle: the host's bundle (SSL_CERT_FILE when the user set one, else
  * the distribution's) followed by the CA. Kept per base in the state
- * directory and rewritten when either part is newer or the size is off.
+ * directory and rewritten when it is not that any more.
  */
 static int
 write_bundle(struct session_tls *t, const char *state, struct cordon_err *err)
 {
 	const char *base = NULL, *env = getenv("SSL_CERT_FILE");
-	struct stat sb, sc, so;
+	struct stat sb, so;
 	char dir[PATH_MAX], hex[AUDIT_HASH_HEX + 1];
 	_cleanup_free_ char *a = NULL, *b = NULL, *all = NULL;
 	size_t la = 0, lb = 0;
@@ -97,17 +121,17 @@ write_bundle(struct session_tls *t, const char *state, struct cordon_err *err)
 			memcpy(t->dist, real, strlen(real) + 1);
 		free(real);
 	}
-	if (stat(t->ca.crt, &sc) < 0)
-		return cordon_err_set(err, errno, "%s", t->ca.crt);
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/tls", state) >= sizeof(dir) - 32 ||
 	    audit_sha256_hex(base ? base : "", base ? strlen(base) : 0, hex) < 0)
 		return cordon_err_set(err, ENAMETOOLONG, "%s/tls", state);
 	if ((size_t)snprintf(t->bundle, sizeof(t->bundle), "%s/bundle-%.16s.pem", dir, hex) >=
 	    sizeof(t->bundle))
 		return cordon_err_set(err, ENAMETOOLONG, "%s", dir);
-	if (stat(t->bundle, &so) == 0 &&
-	    (uint64_t)so.st_size == (base ? (uint64_t)sb.st_size + 1 : 0) + (uint64_t)sc.st_size &&
-	    so.st_mtime >= sc.st_mtime && (base == NULL || so.st_mtime >= sb.st_mtime))
+	fb = open(t->ca.crt, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	b = fb < 0 ? NULL : fd_read_whole(fb, BUNDLE_MAX, &lb);
+	if (b == NULL)
+		return cordon_err_set(err, errno, "read %s", t->ca.crt);
+	if (bundle_fresh(t->bundle, base ? &sb : NULL, b, lb))
 		return 0;
 	if (fd_mkdir_p(dir, 0700) < 0)
 		return cordon_err_set(err, errno, "create %s", dir);
@@ -117,10 +141,6 @@ write_bundle(struct session_tls *t, const char *state, struct cordon_err *err)
 		if (a == NULL)
 			return cordon_err_set(err, errno, "read %s", base);
 	}
-	fb = open(t->ca.crt, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	b = fb < 0 ? NULL : fd_read_whole(fb, BUNDLE_MAX, &lb);
-	if (b == NULL)
-		return cordon_err_set(err, errno, "read %s", t->ca.crt);
 	all = xmalloc(la + 1 + lb);
 	memcpy(all, a ? a : "", la);
 	if (base != NULL)

@@ -356,6 +356,18 @@ def main():
     ok(any(r.get("host") == "api.test" and "TLS server name 'evil.test'" in (r.get("reason") or "")
            for r in records(alog, "net")), "audit: the mismatch is a deny record")
 
+    # ---- rotation: the next session trusts and uses the new CA
+    rc, out = run([CORDON, "ca", "rotate"], env=env)
+    fp2 = subprocess.run(["openssl", "x509", "-in", crtf, "-noout", "-fingerprint", "-sha256"],
+                         stdout=subprocess.PIPE).stdout.decode().strip().split("=")[-1]
+    ok(rc == 0 and "made a new interception CA" in out and fp2 and fp2 != fp and fp2 in out,
+       "cordon ca rotate makes a new CA (new fingerprint)", out)
+    rc, out = sandbox(ws, base, ["sh", "-c", f"curl -sS {url('api.test', '/after-rotate')}; "
+                                 "tail -c 2000 /run/cordon/ca-bundle.pem | grep -c -F -f /run/cordon/ca.crt; "
+                                 "cat /run/cordon/ca.crt"], env=env)
+    ok(rc == 0 and "hello from good" in out and open(crtf).read().strip() in out,
+       "...and the next session's proxy and bundle use it (even within the same second)", out)
+
     if ns:
         ns.close()
     done()
