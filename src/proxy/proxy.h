@@ -110,8 +110,12 @@ int px_proxy_add_inject(struct px_proxy *px, const char *host, const char *heade
 			const char *prefix, const char *secret, struct cordon_err *err);
 
 /*
- * Load the interception CA (ca.h) now, so that a broken one stops the
- * start rather than the first request. 0 or -1 with err.
+ * Use the interception CA (ca.h) in these files (checked readable now;
+ * set once). OpenSSL and the CA are loaded by a thread started here, off
+ * the path of the start and of the loop; the first intercepted tunnel
+ * waits for it. A CA that fails to load refuses interception, said on
+ * stderr and in each refused tunnel's record. 0 or -1 with err. Call it
+ * after any fork (it starts a thread).
  */
 int px_proxy_set_ca(struct px_proxy *px, const char *crt_path, const char *key_path,
 		    struct cordon_err *err);

@@ -18,12 +18,15 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "proxy/ossl.h" /* first: OpenSSL from libssl.so.3 */
 
@@ -42,11 +45,14 @@
 struct px_mitm_ctx {
 	struct px_http_rules rules;
 	struct px_injects injects;
+	char crt[PATH_MAX], key[PATH_MAX]; /* the CA's files ("" until px_proxy_set_ca) */
+	pthread_t warm;                    /* loads OpenSSL and the CA beside the loop */
+	int warming;                       /* warm runs or ran and is not joined yet */
 	struct px_ca *ca;
 	SSL_CTX *sctx; /* towards clients */
 	SSL_CTX *cctx; /* towards upstreams */
 	int ctx_failed;
-	char ctx_err[160];
+	char ctx_err[256];
 };
 
 enum phase { M_SNIFF = 0, M_HANDSHAKE, M_HTTP };
@@ -155,6 +161,8 @@ px_mitm_ctx_free(struct px_mitm_ctx *x)
 {
 	if (x == NULL)
 		return;
+	if (x->warming)
+		pthread_join(x->warm, NULL);
 	px_http_rules_fini(&x->rules);
 	px_injects_fini(&x->injects);
 	px_ca_free(x->ca);
@@ -182,6 +190,19 @@ px_proxy_add_inject(struct px_proxy *px, const char *host, const char *header, c
 			 : px_injects_add(&x->injects, host, header, name, prefix, secret, err);
 }
 
+static int ctx_load(struct px_mitm_ctx *x);
+
+static void *
+warm_main(void *arg)
+{
+	struct px_mitm_ctx *x = arg;
+
+	if (ctx_load(x) < 0)
+		fprintf(stderr, "cordon: proxy: TLS interception is not available: %s\n",
+			x->ctx_err);
+	return NULL;
+}
+
 int
 px_proxy_set_ca(struct px_proxy *px, const char *crt_path, const char *key_path,
 		struct cordon_err *err)
@@ -190,9 +211,22 @@ px_proxy_set_ca(struct px_proxy *px, const char *crt_path, const char *key_path,
 
 	if (x == NULL)
 		return -1;
-	px_ca_free(x->ca);
-	x->ca = px_ca_load(crt_path, key_path, err);
-	return x->ca == NULL ? -1 : 0;
+	if (access(crt_path, R_OK) < 0 || access(key_path, R_OK) < 0)
+		return cordon_err_set(err, errno, "interception CA %s", crt_path);
+	if ((size_t)snprintf(x->crt, sizeof(x->crt), "%s", crt_path) >= sizeof(x->crt) ||
+	    (size_t)snprintf(x->key, sizeof(x->key), "%s", key_path) >= sizeof(x->key))
+		return cordon_err_set(err, ENAMETOOLONG, "interception CA %s", crt_path);
+	if (x->warming || x->ca != NULL)
+		return cordon_err_set(err, EBUSY, "the interception CA is set already");
+	/*
+	 * OpenSSL's first use (the library, its providers, decoding the key)
+	 * takes about 20 ms here: in a thread of its own, off the path of the
+	 * sandbox's start and of the loop; the first intercepted tunnel joins it.
+	 * Nothing else in the process uses this copy of OpenSSL meanwhile.
+	 */
+	if (pthread_create(&x->warm, NULL, warm_main, x) == 0)
+		x->warming = 1;
+	return 0;
 }
 
 bool
@@ -254,20 +288,26 @@ ctx_common(SSL_CTX *ctx)
 	SSL_CTX_set_read_ahead(ctx, 1);
 }
 
-/* The two TLS contexts, made at the first intercepted tunnel. 0 or -1. */
+/* Load the CA and make the two TLS contexts (the warm thread's work). 0 or -1. */
 static int
-ctx_ready(struct px_mitm_ctx *x)
+ctx_load(struct px_mitm_ctx *x)
 {
 	static const unsigned char h11[] = "\x08http/1.1";
 
-	if (x->sctx != NULL && x->cctx != NULL)
-		return 0;
-	if (x->ctx_failed)
-		return -1;
-	if (x->ca == NULL) {
-		snprintf(x->ctx_err, sizeof(x->ctx_err), "no interception CA is loaded");
+	if (x->crt[0] == '\0') {
+		snprintf(x->ctx_err, sizeof(x->ctx_err), "no interception CA is set");
 		x->ctx_failed = 1;
 		return -1;
+	}
+	if (x->ca == NULL) {
+		struct cordon_err err = { 0 };
+
+		x->ca = px_ca_load(x->crt, x->key, &err);
+		if (x->ca == NULL) {
+			snprintf(x->ctx_err, sizeof(x->ctx_err), "%s", err.msg);
+			x->ctx_failed = 1;
+			return -1;
+		}
 	}
 	x->sctx = SSL_CTX_new(TLS_server_method());
 	x->cctx = SSL_CTX_new(TLS_client_method());
@@ -292,6 +332,21 @@ fail:
 	x->sctx = x->cctx = NULL;
 	x->ctx_failed = 1;
 	return -1;
+}
+
+/* The CA and the TLS contexts, for the first intercepted tunnel. 0 or -1. */
+static int
+ctx_ready(struct px_mitm_ctx *x)
+{
+	if (x->warming) {
+		pthread_join(x->warm, NULL);
+		x->warming = 0;
+	}
+	if (x->sctx != NULL && x->cctx != NULL)
+		return 0;
+	if (x->ctx_failed)
+		return -1;
+	return ctx_load(x); /* the thread could not be started */
 }
 
 /* ---- one connection ---- */
@@ -356,7 +411,7 @@ start_tls(struct px_mitm *m)
 	BIO *wbio;
 
 	if (ctx_ready(m->x) < 0) {
-		snprintf(m->reason, sizeof(m->reason), "cannot intercept: %s", m->x->ctx_err);
+		snprintf(m->reason, sizeof(m->reason), "cannot intercept: %.280s", m->x->ctx_err);
 		return -1;
 	}
 	if (px_ca_leaf(m->x->ca, m->host, m->is_ip, &leaf, &key, &err) < 0) {
