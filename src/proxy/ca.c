@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,8 +160,13 @@ make_ca(const struct px_ca_paths *p, struct cordon_err *err)
 		ssl_fail(err, "make the interception CA");
 		goto out;
 	}
+	if (user == NULL || user[0] == '\0') {
+		struct passwd *pw = getpwuid(geteuid());
+
+		user = pw != NULL ? pw->pw_name : "";
+	}
 	gethostname(host, sizeof(host) - 1);
-	snprintf(cn, sizeof(cn), "cordon sandbox CA %.16s@%.24s", user ? user : "", host);
+	snprintf(cn, sizeof(cn), "cordon sandbox CA %.16s%s%.24s", user, user[0] ? "@" : "", host);
 	n = X509_get_subject_name(x);
 	if (X509_set_version(x, X509_VERSION_3) != 1 || random_serial(x) < 0 ||
 	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
