@@ -23,6 +23,7 @@ static const struct {
 	{ "allow", cli_allow, "allow a domain in a running sandbox" },
 	{ "ps", cli_ps, "list the running sessions" },
 	{ "proxy", cli_proxy, "the egress proxy alone (containers, VMs, CI)" },
+	{ "ca", cli_ca, "the CA of TLS interception: show, path, rotate" },
 	{ "check", cli_check, "prove the boundary holds on this machine" },
 	{ "log", cli_log, "show or verify the audit log" },
 	{ "policy", cli_policy, "show the effective policy, validate settings files" },

@@ -113,6 +113,9 @@ struct audit_net_event {
 	const char *reason;            /* why denied, or NULL */
 	uint64_t bytes_up, bytes_down; /* client->upstream, upstream->client */
 	uint64_t duration_ms;
+	const char *method; /* a refused request (network.rules): its method, else NULL */
+	const char *path;   /* ... and its path without the query, else NULL */
+	bool intercepted;   /* the proxy terminated the tunnel's TLS */
 };
 
 struct audit_violation {

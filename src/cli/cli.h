@@ -18,6 +18,8 @@ int cli_allow(int argc, char **argv);
 int cli_ps(int argc, char **argv);
 /* `cordon __loopback-relay PORT[,PORT...] -- CMD...`: inside the sandbox (cli/relay.c). */
 int cli_loopback_relay(int argc, char **argv);
+/* cli/ca.c: `cordon ca show|path|rotate`. */
+int cli_ca(int argc, char **argv);
 
 /* CORDON_TEST_HOOKS=1 in the environment: test-only switches are honoured. */
 int cli_test_hooks(void);

@@ -43,6 +43,8 @@ static const char *const deny_read[] = {
 	"~/.config/BraveSoftware",
 	"~/.config/microsoft-edge",
 	"~/snap/firefox",
+	/* the key of cordon's own interception CA (also masked where it really is) */
+	"~/.config/cordon/ca",
 	/* dotenv files at any depth (sub/.env, config/secrets.env); one walk */
 	"**/{.env*,*.env}",
 	"/etc/shadow",

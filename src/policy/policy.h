@@ -165,8 +165,9 @@ int policy_add_rule(struct cordon_policy *pol, enum policy_list list, const char
 
 /*
  * Refuse a policy that uses a key this version parses but does not enforce
- * (network.rules, credentials.inject): 0, or -1 with err set to
- * "FILE:LINE:COL: key `K`: not enforced..." and a hint. Pure.
+ * (none at present: network.rules and credentials.inject are enforced): 0,
+ * or -1 with err set to "FILE:LINE:COL: key `K`: not enforced..." and a
+ * hint. Pure.
  */
 int policy_refuse_unenforced(const struct cordon_policy *pol, struct cordon_err *err);
 
@@ -245,6 +246,12 @@ bool policy_check_env_name(const char *s, char *why, size_t len);
 bool policy_check_method(const char *s, char *why, size_t len);
 bool policy_check_url_path(const char *s, char *why, size_t len);
 bool policy_check_header(const char *s, char *why, size_t len);
+/* A header credentials.inject may set: not one that frames the message. */
+bool policy_check_inject_header(const char *s, char *why, size_t len);
+/* Text a header may hold (credentials.inject's prefix): no control characters. */
+bool policy_check_header_value(const char *s, char *why, size_t len);
+/* One host (network.rules, credentials.inject): a domain pattern, not a CIDR. */
+bool policy_check_host(const char *s, char *why, size_t len);
 bool policy_check_url(const char *s, char *why, size_t len);
 /* "4g", "512m", "1048576" -> bytes; false on bad syntax or zero. */
 bool policy_parse_memory(const char *s, uint64_t *bytes, char *why, size_t len);

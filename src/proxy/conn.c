@@ -30,6 +30,7 @@
 #include "common/cleanup.h"
 #include "proxy/conn.h"
 #include "proxy/socks5.h"
+#include "proxy/tls_mitm.h"
 #include "proxy/tls_sni.h"
 
 #define BUF_CAP  PX_HDR_MAX
@@ -96,6 +97,8 @@ struct px_conn {
 	int eof_c, eof_u, shut_c, shut_u;
 	int hup_c, hup_u, park_c, park_u; /* peer hung up; watch taken out of epoll */
 	uint64_t bytes_up, bytes_dn;
+
+	struct px_mitm *mitm; /* the proxy reads this tunnel (tls_mitm.c) */
 };
 
 static void conn_pump(struct px_conn *c);
@@ -164,6 +167,7 @@ emit_event(struct px_conn *c, const char *reason)
 	ev.bytes_down = c->bytes_dn;
 	ev.duration_ms = px_now_ms() - c->start_ms;
 	ev.reason = reason;
+	ev.intercepted = px_mitm_intercepted(c->mitm);
 	px->cfg.on_decision(px->cfg.on_decision_arg, &ev);
 }
 
@@ -198,6 +202,8 @@ conn_free(struct px_conn *c)
 	struct px_proxy *px = c->px;
 
 	emit_event(c, c->dead_reason ? c->dead_reason : "closed");
+	px_mitm_free(c->mitm);
+	c->mitm = NULL;
 	px_resolve_cancel(&c->rreq);
 	px_timer_disarm(px->loop, &c->timer);
 	close_upstream(c);
@@ -595,6 +601,25 @@ sni_ok(struct px_conn *c)
 
 static void http_forward_request(struct px_conn *c, const struct px_http_req *req);
 
+/* A host the rules or an injection name: the proxy reads the tunnel. 1 when taken. */
+static int
+mitm_begin(struct px_conn *c)
+{
+	struct px_mitm_target t = { c->norm, c->port, c->is_ip, c->proto, c->addr_str };
+	const char *why = NULL;
+
+	if (!px_mitm_wanted(c->px, c->norm, c->port))
+		return 0;
+	c->mitm = px_mitm_new(c->px, c->wc.fd, c->wu.fd, &t, c->in, c->in_len, &why);
+	if (c->mitm == NULL) {
+		px_conn_close(c, why);
+		return 1;
+	}
+	c->in_len = 0;
+	px_conn_set_state(c, PX_STATE_TUNNEL);
+	return 1;
+}
+
 static void
 on_connected(struct px_conn *c)
 {
@@ -632,6 +657,8 @@ on_connected(struct px_conn *c)
 		px_conn_close(c, "internal error");
 		return;
 	}
+	if (mitm_begin(c))
+		return;
 	if (c->port == 443 && c->in_len == 0) {
 		c->sni_check = 1;
 		px_conn_set_state(c, PX_STATE_TUNNEL);
@@ -754,14 +781,13 @@ handle_http_head(struct px_conn *c)
 {
 	struct px_http_req req;
 	const char *why;
+	char body[4096];
 	int r;
 
 	r = px_http_parse_request(c->in, c->in_len, &req, &why);
 	if (r == 0)
 		return;
 	if (r < 0) {
-		char body[256];
-
 		snprintf(body, sizeof(body), "cordon: bad proxy request: %s\n", why);
 		verbose(c, "bad request: %s", why);
 		http_answer(c, req.status, body);
@@ -778,6 +804,10 @@ handle_http_head(struct px_conn *c)
 		c->port = req.port;
 		consume_in(c, req.hdr_len);
 		decide(c);
+		return;
+	}
+	if (px_http_guard(c->px, &req, c->in, body, sizeof(body))) {
+		http_answer(c, 403, body);
 		return;
 	}
 	if (same_target(c, &req)) {
@@ -1285,6 +1315,40 @@ pump_http(struct px_conn *c)
 	set_watch(c, 1, eu);
 }
 
+/* A tunnel the proxy reads: tls_mitm.c moves the bytes, this keeps the lifecycle. */
+static void
+pump_mitm(struct px_conn *c)
+{
+	struct px_mitm_io io;
+
+	if (c->msg_len > 0 && flush_msg(c) <= 0) {
+		if (!c->dead) {
+			set_watch(c, 0, EPOLLOUT);
+			set_watch(c, 1, 0);
+		}
+		return;
+	}
+	switch (px_mitm_pump(c->mitm, &io, &c->bytes_up, &c->bytes_dn)) {
+	case PX_MITM_CLOSE:
+		px_conn_close(c, io.reason);
+		return;
+	case PX_MITM_LINGER:
+		/* the answer is out: read the client to its end (CLOSING has a timeout) */
+		if (c->dead_reason == NULL)
+			c->dead_reason = io.reason;
+		c->close_after_msg = 1;
+		px_conn_set_state(c, PX_STATE_CLOSING);
+		return;
+	case PX_MITM_OK:
+	default:
+		break;
+	}
+	if (io.progress)
+		c->last_ms = px_now_ms();
+	set_watch(c, 0, io.ev_client);
+	set_watch(c, 1, io.ev_upstream);
+}
+
 static void
 conn_pump_once(struct px_conn *c)
 {
@@ -1321,7 +1385,9 @@ conn_pump_once(struct px_conn *c)
 		set_watch(c, 0, 0);
 		return;
 	case PX_STATE_TUNNEL:
-		if (c->proto == PX_PROTO_HTTP)
+		if (c->mitm != NULL)
+			pump_mitm(c);
+		else if (c->proto == PX_PROTO_HTTP)
 			pump_http(c);
 		else
 			pump_tunnel(c);

@@ -35,6 +35,7 @@ struct px_proxy {
 	unsigned n_conns, max_conns;
 	int accept_paused;
 	struct px_timer resume;
+	struct px_mitm_ctx *mitm; /* rules, injections, CA (tls_mitm.c); NULL when none */
 };
 
 /* Start serving a freshly accepted client socket (non-blocking). */

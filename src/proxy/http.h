@@ -49,6 +49,17 @@ struct px_http_resp {
 int px_http_parse_request(const char *buf, size_t len, struct px_http_req *req, const char **why);
 
 /*
+ * Parse an origin-form request head ("GET /path HTTP/1.1"), as a client
+ * sends it inside a tunnel the proxy reads (TLS interception). The same
+ * strictness as above; CONNECT and absolute-form targets are refused.
+ * req->host and req->port come from the Host header ("" and default_port
+ * without one); path_off/path_len cover the whole target. Returns 1, 0 or
+ * -1 like px_http_parse_request.
+ */
+int px_http_parse_origin_request(const char *buf, size_t len, uint16_t default_port,
+				 struct px_http_req *req, const char **why);
+
+/*
  * Write the head to send upstream for a parsed absolute-form request:
  * origin-form request line, hop-by-hop proxy headers (Proxy-Connection,
  * Proxy-Authorization, Keep-Alive) removed. Returns its length, or -1 if it

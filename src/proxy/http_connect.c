@@ -217,8 +217,14 @@ req_fail(struct px_http_req *req, int status, const char **why, const char *msg)
 	return -1;
 }
 
-int
-px_http_parse_request(const char *buf, size_t len, struct px_http_req *req, const char **why)
+/*
+ * A request head in proxy form (origin == 0: CONNECT or an absolute
+ * http:// URL) or, inside a tunnel the proxy reads (origin != 0), in
+ * origin form ("/path"), the host then coming from the Host header.
+ */
+static int
+parse_request(const char *buf, size_t len, struct px_http_req *req, const char **why, int origin,
+	      uint16_t default_port)
 {
 	size_t end, line_end, sp1, sp2, ts, tl;
 	struct hdr_state h;
@@ -226,10 +232,11 @@ px_http_parse_request(const char *buf, size_t len, struct px_http_req *req, cons
 	memset(req, 0, sizeof(*req));
 	req->content_length = -1;
 	*why = NULL;
-	for (size_t i = 0; i < len && i < PX_HDR_MAX; i++)
+	end = head_end(buf, len < PX_HDR_MAX ? len : PX_HDR_MAX);
+	/* the head only: a body sent with it may hold any byte */
+	for (size_t i = 0; i < (end ? end : len < PX_HDR_MAX ? len : PX_HDR_MAX); i++)
 		if (buf[i] == '\0')
 			return req_fail(req, 400, why, "NUL byte in request head");
-	end = head_end(buf, len < PX_HDR_MAX ? len : PX_HDR_MAX);
 	if (end == 0) {
 		if (len >= PX_HDR_MAX)
 			return req_fail(req, 431, why, "request head too large");
@@ -273,6 +280,26 @@ px_http_parse_request(const char *buf, size_t len, struct px_http_req *req, cons
 	if (req->minor == 1 && h.n_host == 0)
 		return req_fail(req, 400, why, "HTTP/1.1 request without Host");
 
+	if (origin) {
+		if (strcmp(req->method, "CONNECT") == 0)
+			return req_fail(req, 400, why, "CONNECT inside a tunnel");
+		if (buf[ts] != '/' && !(tl == 1 && buf[ts] == '*'))
+			return req_fail(req, 400, why,
+					"expected an origin-form target (/path) inside the tunnel");
+		req->path_off = ts;
+		req->path_len = tl;
+		if (memchr(buf + ts, '#', tl) != NULL)
+			return req_fail(req, 400, why, "fragment in request target");
+		req->port = default_port;
+		if (h.n_host == 1 && split_authority(h.host, strlen(h.host), req->host,
+						     sizeof(req->host), &req->port, 0) < 0)
+			return req_fail(req, 400, why, "bad Host header");
+		req->hdr_len = end;
+		req->content_length = h.content_length;
+		req->chunked = h.te_chunked;
+		req->close = h.conn_close || (req->minor == 0 && !h.conn_keepalive);
+		return 1;
+	}
 	if (strcmp(req->method, "CONNECT") == 0) {
 		req->is_connect = 1;
 		if (split_authority(buf + ts, tl, req->host, sizeof(req->host), &req->port, 1) < 0)
@@ -315,6 +342,19 @@ px_http_parse_request(const char *buf, size_t len, struct px_http_req *req, cons
 	req->chunked = h.te_chunked;
 	req->close = h.conn_close || (req->minor == 0 && !h.conn_keepalive);
 	return 1;
+}
+
+int
+px_http_parse_request(const char *buf, size_t len, struct px_http_req *req, const char **why)
+{
+	return parse_request(buf, len, req, why, 0, 0);
+}
+
+int
+px_http_parse_origin_request(const char *buf, size_t len, uint16_t default_port,
+			     struct px_http_req *req, const char **why)
+{
+	return parse_request(buf, len, req, why, 1, default_port);
 }
 
 ssize_t

@@ -2,6 +2,7 @@
 /* The session's network side: the proxy's rules, its start, the proxy variables. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +51,29 @@ static const char *const proxy_env_names[] = {
 	"NPM_CONFIG_PROXY",   "NPM_CONFIG_HTTPS_PROXY",
 };
 
+/* Set only when the proxy intercepts: the sandbox must trust its CA. */
+static const char *const ca_env[] = {
+	"SSL_CERT_FILE=" SESSION_CA_BUNDLE_INSIDE,
+	"REQUESTS_CA_BUNDLE=" SESSION_CA_BUNDLE_INSIDE,
+	"CURL_CA_BUNDLE=" SESSION_CA_BUNDLE_INSIDE,
+	"GIT_SSL_CAINFO=" SESSION_CA_BUNDLE_INSIDE,
+	"NODE_EXTRA_CA_CERTS=" SESSION_CA_CERT_INSIDE, /* added to node's own list */
+};
+
+static bool
+named_in(const char *var, const char *const *names, size_t n, bool with_value)
+{
+	for (size_t j = 0; j < n; j++) {
+		size_t l = with_value ? strcspn(names[j], "=") : strlen(names[j]);
+
+		if (strncmp(var, names[j], l) == 0 && var[l] == '=')
+			return true;
+	}
+	return false;
+}
+
 char **
-session_proxy_env(char **env, uint16_t port)
+session_proxy_env(char **env, uint16_t port, bool ca_bundle)
 {
 	static char vars[ARRAY_SIZE(proxy_env_names)][256];
 	size_t n = 0, k = 0;
@@ -59,19 +81,15 @@ session_proxy_env(char **env, uint16_t port)
 
 	while (env[n] != NULL)
 		n++;
-	out = xcalloc(n + ARRAY_SIZE(proxy_env_names) + 1, sizeof(*out));
+	out = xcalloc(n + ARRAY_SIZE(proxy_env_names) + ARRAY_SIZE(ca_env) + 1, sizeof(*out));
 	for (size_t i = 0; i < n; i++) {
-		bool ours = false;
-
-		for (size_t j = 0; j < ARRAY_SIZE(proxy_env_names); j++) {
-			size_t l = strlen(proxy_env_names[j]);
-
-			if (strncmp(env[i], proxy_env_names[j], l) == 0 && env[i][l] == '=')
-				ours = true;
-		}
-		if (!ours)
-			out[k++] = env[i];
+		if (named_in(env[i], proxy_env_names, ARRAY_SIZE(proxy_env_names), false) ||
+		    (ca_bundle && named_in(env[i], ca_env, ARRAY_SIZE(ca_env), true)))
+			continue;
+		out[k++] = env[i];
 	}
+	for (size_t j = 0; ca_bundle && j < ARRAY_SIZE(ca_env); j++)
+		out[k++] = (char *)(uintptr_t)ca_env[j];
 	for (size_t j = 0; j < ARRAY_SIZE(proxy_env_names); j++) {
 		const char *name = proxy_env_names[j];
 
@@ -114,10 +132,25 @@ net_event(void *arg, const struct px_event *ev)
 		.bytes_up = ev->bytes_up,
 		.bytes_down = ev->bytes_down,
 		.duration_ms = ev->duration_ms,
+		.method = ev->method,
+		.path = ev->path,
+		.intercepted = ev->intercepted != 0,
 	};
 	struct cordon_err err = { 0 };
 
 	if (sv->audit != NULL && audit_net(sv->audit, &a, &err) < 0)
+		log_warnx("audit: %s", err.msg);
+}
+
+/* A credential set on a request: its name and host, never its value. */
+static void
+net_inject(void *arg, const char *name, const char *host, const char *header)
+{
+	struct sv_supervisor *sv = arg;
+	struct audit_credential a = { .name = name, .host = host, .header = header };
+	struct cordon_err err = { 0 };
+
+	if (sv->audit != NULL && audit_credential(sv->audit, &a, &err) < 0)
 		log_warnx("audit: %s", err.msg);
 }
 
@@ -127,6 +160,7 @@ session_net_start(struct session_net *sn, struct sv_supervisor *sv, struct cordo
 	struct px_config cfg = {
 		.on_decision = net_event,
 		.on_decision_arg = sv,
+		.on_inject = net_inject,
 		.verbose = sn->verbose,
 	};
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -299,6 +300,17 @@ session_policy_snapshot(struct session_policy *sp, const char *workspace, struct
 	return 0;
 }
 
+/* The name of NAME=VALUE (len bytes) into buf; "" when it does not fit. */
+static const char *
+name_of(const char *var, size_t len, char *buf, size_t size)
+{
+	if (len >= size)
+		len = 0;
+	memcpy(buf, var, len);
+	buf[len] = '\0';
+	return buf;
+}
+
 static bool
 injected(const struct cordon_policy *pol, const char *name)
 {
@@ -309,18 +321,46 @@ injected(const struct cordon_policy *pol, const char *name)
 }
 
 /*
+ * A credential the proxy injects: its value goes to a memfd (read back by
+ * session/tls.c once the sandbox is cloned, closed before the command
+ * runs), never to this process's heap, and the sandbox gets a placeholder.
+ */
+static void
+stash_injected(struct session_policy *sp, const char *name, const char *value)
+{
+	char ph[300];
+
+	if (!sp->inject_open) {
+		sp->inject_fd = memfd_create("cordon-inject", MFD_CLOEXEC);
+		sp->inject_open = sp->inject_fd >= 0;
+	}
+	if (!sp->inject_open || fd_write_all(sp->inject_fd, name, strlen(name) + 1) < 0 ||
+	    fd_write_all(sp->inject_fd, value, strlen(value) + 1) < 0) {
+		/* nothing is injected then: the variable is only scrubbed */
+		log_warn("credentials.inject: cannot keep %s for the proxy", name);
+		return;
+	}
+	snprintf(ph, sizeof(ph), "%s=cordon-injected-%s", name, name);
+	sp->placeholders =
+	    xrealloc(sp->placeholders, (sp->n_placeholders + 1) * sizeof(*sp->placeholders));
+	sp->placeholders[sp->n_placeholders++] = xstrdup(ph);
+}
+
+/*
  * The sandbox's pid 1 is a clone of this process and keeps a copy of its
  * memory (/proc/1/environ, and /proc/1/mem where pid 1 is dumpable): the
  * scrubbed values must not be in this process at all when it clones. The
- * environment moves to the heap without them (but for the variables the
- * proxy injects, credentials.inject), and the original strings are wiped.
+ * environment moves to the heap without them, the variables the proxy
+ * injects (credentials.inject) included, and the original strings are
+ * wiped.
  */
 static void
-wipe_scrubbed(const struct cordon_policy *pol, bool quiet)
+wipe_scrubbed(struct session_policy *sp, bool quiet)
 {
+	const struct cordon_policy *pol = &sp->pol;
 	char **old = environ, **copy;
-	char names[512] = "";
-	size_t n = 0, k = 0, gone = 0, o = 0;
+	char names[512] = "", kept[512] = "";
+	size_t n = 0, k = 0, gone = 0, o = 0, ko = 0;
 
 	while (old[n] != NULL)
 		n++;
@@ -330,10 +370,18 @@ wipe_scrubbed(const struct cordon_policy *pol, bool quiet)
 		size_t len = eq ? (size_t)(eq - old[i]) : 0;
 		bool secret = eq == NULL || len >= sizeof(name);
 
+		if (!secret && injected(pol, name_of(old[i], len, name, sizeof(name)))) {
+			stash_injected(sp, name, eq + 1);
+			if (ko + len + 8 < sizeof(kept))
+				ko += (size_t)snprintf(kept + ko, sizeof(kept) - ko, "%s%s",
+						       ko ? ", " : "", name);
+			explicit_bzero(eq + 1, strlen(eq + 1));
+			continue;
+		}
 		if (!secret) {
 			memcpy(name, old[i], len);
 			name[len] = '\0';
-			secret = policy_env_secret(pol, name, eq + 1) && !injected(pol, name);
+			secret = policy_env_secret(pol, name, eq + 1);
 			if (secret && o + len + 8 < sizeof(names))
 				o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
 						      gone ? ", " : "", name);
@@ -353,6 +401,28 @@ wipe_scrubbed(const struct cordon_policy *pol, bool quiet)
 			"%zu secret variable%s kept out of the sandbox: %s (allow one with "
 			"credentials.envVars mode \"allow\")",
 			gone, gone == 1 ? "" : "s", names);
+	if (ko > 0 && !quiet)
+		log_msg(LOG_LEVEL_WARN, 0,
+			"kept on the host, injected by the proxy (the sandbox sees a "
+			"placeholder): %s",
+			kept);
+}
+
+/* env plus the placeholders of the injected credentials (strings borrowed from sp). */
+static char **
+placeholder_env(char **env, const struct session_policy *sp)
+{
+	size_t n = 0;
+
+	if (sp->n_placeholders == 0)
+		return env;
+	while (env[n] != NULL)
+		n++;
+	env = xrealloc(env, (n + sp->n_placeholders + 1) * sizeof(*env));
+	for (size_t i = 0; i < sp->n_placeholders; i++)
+		env[n++] = sp->placeholders[i];
+	env[n] = NULL;
+	return env;
 }
 
 /*
@@ -405,7 +475,7 @@ session_policy_env(struct session_policy *sp, char *const *envp)
 	char **env;
 
 	if (sp->loaded && envp == environ) {
-		wipe_scrubbed(&sp->pol, sp->quiet);
+		wipe_scrubbed(sp, sp->quiet);
 		envp = environ;
 	}
 
@@ -421,7 +491,7 @@ session_policy_env(struct session_policy *sp, char *const *envp)
 	}
 	env = policy_env_scrub(&sp->pol, envp, &gone);
 	log_debug("%zu environment variables scrubbed", gone);
-	return profile_env(env, &sp->pol);
+	return placeholder_env(profile_env(env, &sp->pol), sp);
 }
 
 void
@@ -475,4 +545,12 @@ session_policy_free(struct session_policy *sp)
 		free(sp->argv[i]);
 	free(sp->argv);
 	sp->argv = NULL;
+	if (sp->inject_open)
+		close(sp->inject_fd);
+	sp->inject_open = false;
+	for (size_t i = 0; i < sp->n_placeholders; i++)
+		free(sp->placeholders[i]);
+	free(sp->placeholders);
+	sp->placeholders = NULL;
+	sp->n_placeholders = 0;
 }

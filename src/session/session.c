@@ -247,9 +247,11 @@ run_while_building(void *arg, struct cordon_err *err)
 {
 	struct while_building *wb = arg;
 
-	if (sv_block_signals(wb->sv, err) < 0 || session_audit_record_start(&wb->s->audit, err) < 0)
+	if (sv_block_signals(wb->sv, err) < 0 ||
+	    session_audit_record_start(&wb->s->audit, err) < 0 ||
+	    session_net_start(&wb->s->net, wb->sv, err) < 0)
 		return -1;
-	return session_net_start(&wb->s->net, wb->sv, err);
+	return session_tls_start(&wb->s->tls, &wb->s->policy, wb->sv->proxy, err);
 }
 
 /*
@@ -293,8 +295,12 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 						      &s->n_mounts, ARRAY_SIZE(s->mounts)) < 0)
 		return cordon_err_set(err, E2BIG, "more than %zu path rules",
 				      ARRAY_SIZE(s->mounts));
-	*env = fix_tmpdir(session_proxy_env(session_policy_env(sp, environ), SESSION_PROXY_PORT),
-			  *workspace);
+	if (session_tls_prepare(&s->tls, sp, s->mounts, &s->n_mounts, ARRAY_SIZE(s->mounts), err) <
+	    0)
+		return -1;
+	*env = fix_tmpdir(
+	    session_proxy_env(session_policy_env(sp, environ), SESSION_PROXY_PORT, s->tls.on),
+	    *workspace);
 	memset(spec, 0, sizeof(*spec));
 	spec->workspace = *workspace;
 	spec->argv = sp->argv != NULL ? sp->argv : s->argv;

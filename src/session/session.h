@@ -38,6 +38,7 @@
 #include "common/err.h"
 #include "policy/plan.h"
 #include "policy/policy.h"
+#include "proxy/ca.h"
 #include "sandbox/sandbox.h"
 #include "session/guard.h"
 #include "supervisor/gitscan.h"
@@ -69,6 +70,15 @@ struct session_policy {
 	bool scanned;
 	struct qr_snapshot snap;
 	bool snapped;
+	/*
+	 * credentials.inject: the values, kept out of this process's memory
+	 * while the sandbox is cloned (a memfd, when inject_open), and the
+	 * placeholders the sandbox sees instead (malloc'd NAME=VALUE).
+	 */
+	int inject_fd;
+	bool inject_open; /* inject_fd is open */
+	char **placeholders;
+	size_t n_placeholders;
 	/* --allow-domain / --deny-domain, in order: the command-line layer. */
 	struct {
 		const char *pattern;
@@ -100,6 +110,14 @@ struct session_net {
 	int verbose;
 };
 
+/* TLS interception (session/tls.c): on when a rule or an injection needs it. */
+struct session_tls {
+	bool on;
+	struct px_ca_paths ca;
+	char bundle[PATH_MAX]; /* the merged CA bundle, on the host */
+	char dist[PATH_MAX];   /* the distribution's bundle, bound over inside ("" if none) */
+};
+
 /* The audit trail of one run (docs/audit-schema.md). */
 struct session_audit {
 	struct audit_options opts;
@@ -117,6 +135,7 @@ struct cordon_session {
 	bool test_no_ro_root; /* CORDON_TEST_NO_RO_ROOT with CORDON_TEST_HOOKS=1 */
 	struct session_policy policy;
 	struct session_net net;
+	struct session_tls tls;
 	struct session_audit audit;
 	struct session_walls walls;
 	/* Path rules: the command line's, then the plan's (paths malloc'd). */
