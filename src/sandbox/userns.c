@@ -308,31 +308,60 @@ static int
 idmap_all(struct sb_prepared *p, size_t n, uid_t to_uid, gid_t to_gid, bool *unsupported,
 	  bool skip_root, struct cordon_err *err)
 {
-	for (size_t i = 0; i < n; i++) {
-		_cleanup_close_ int userns = -1;
-		struct stat st;
-		int tree;
+	/*
+	 * One user namespace per owner, shared by that owner's paths: making
+	 * one costs a clone and two map writes (about 0.5 ms), and a profile's
+	 * caches in one home all have the same owner.
+	 */
+	struct {
+		uid_t uid;
+		gid_t gid;
+		int fd;
+	} ns[8];
+	size_t n_ns = 0;
+	int r = -1;
 
-		if (stat(p[i].path, &st) < 0)
-			return cordon_err_set(err, errno, "stat %s", p[i].path);
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_close_ int own = -1;
+		struct stat st;
+		int tree, userns = -1;
+
+		if (stat(p[i].path, &st) < 0) {
+			cordon_err_set(err, errno, "stat %s", p[i].path);
+			goto out;
+		}
 		p[i].is_dir = S_ISDIR(st.st_mode);
 		if (skip_root && st.st_uid == 0)
 			continue;
-		userns = idmap_userns(st.st_uid, st.st_gid, to_uid, to_gid, err);
-		if (userns < 0)
-			return -1;
+		for (size_t k = 0; k < n_ns && userns < 0; k++)
+			if (ns[k].uid == st.st_uid && ns[k].gid == st.st_gid)
+				userns = ns[k].fd;
+		if (userns < 0) {
+			userns = idmap_userns(st.st_uid, st.st_gid, to_uid, to_gid, err);
+			if (userns < 0)
+				goto out;
+			if (n_ns < ARRAY_SIZE(ns))
+				ns[n_ns++] = (typeof(ns[0])){ st.st_uid, st.st_gid, userns };
+			else
+				own = userns; /* closed after this path */
+		}
 		tree = clone_tree(p[i].path, userns);
 		if (tree < 0) {
-			if (!idmap_unsupported(errno))
-				return cordon_err_set(err, errno, "idmapped mount of %s",
-						      p[i].path);
+			if (!idmap_unsupported(errno)) {
+				cordon_err_set(err, errno, "idmapped mount of %s", p[i].path);
+				goto out;
+			}
 			unsupported[i] = true;
 			continue;
 		}
 		p[i].tree_fd = tree;
 		p[i].idmapped = true;
 	}
-	return 0;
+	r = 0;
+out:
+	for (size_t k = 0; k < n_ns; k++)
+		close(ns[k].fd);
+	return r;
 }
 
 /* Plain (not idmapped) trees for the entries that have none yet. */
