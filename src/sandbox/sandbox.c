@@ -12,13 +12,13 @@
  *   5. cgroup        own cgroup namespace root (the supervisor moved pid 1
  *                    into the sandbox's cgroup before GO), or rlimits
  *   6. privileges    bounding set, id switch, capabilities, no_new_privs
- *   6b. terminal     when cordon runs in a terminal: a pty from the
+ *   7. terminal      when cordon runs in a terminal: a pty from the
  *                    sandbox's own devpts, owned by the sandbox user (so
- *                    after the id switch), master to the supervisor
- *   7. Landlock      filesystem (and, when asked, TCP) rules; scoping
- *   8. seccomp       last wall before exec
- *   9. fds           everything but the control socket closed
- *  10. exec          fork the command, stay as init (child.c)
+ *                    after the id switch), master to the supervisor (pty.c)
+ *   8. Landlock      filesystem (and, when asked, TCP) rules; scoping
+ *   9. seccomp       last wall before exec
+ *  10. fds           everything but the control socket (and the pty) closed
+ *  11. exec          fork the command, stay as init (child.c)
  *
  * Mounts need the capabilities the user namespace gives us, so they come
  * before dropping them; seccomp would refuse mount-family calls, so it comes

@@ -35,8 +35,10 @@ tm_start() {
 	TM_N=$((TM_N + 1))
 	TM_SOCK="$T/tmux.$TM_N.sock"
 	TM_SOCKS+=("$TM_SOCK")
+	# The window's shell ends by itself after 5 minutes, and the server with
+	# it, should this suite be killed before its trap runs.
 	timeout 10 tmux -S "$TM_SOCK" -f /dev/null new-session -d -s t -x 100 -y 30 \
-		"env PS1='outer\$ ' TERM=screen bash --norc --noprofile" || return 1
+		"env PS1='outer\$ ' TERM=screen timeout -s KILL 300 bash --norc --noprofile" || return 1
 	track_pid "$(tm display-message -p -t t '#{pid}')"
 	TM_PANE_PID=$(tm display-message -p -t t '#{pane_pid}')
 	tm set-option -g history-limit 5000 >/dev/null
@@ -106,8 +108,12 @@ wait_gone() {
 # show: the screen, as TAP comments (after a failure).
 show() { screen | grep -v '^$' | tail -n 25 | sed 's/^/#   | /'; }
 
-# supervisor_pid: the cordon process the window's shell started.
-supervisor_pid() { procs_named cordon | awk -v p="$TM_PANE_PID" '$5 == p {print $1}'; }
+# supervisor_pid: the cordon process the window's shell started (the one
+# whose parent is not cordon, pid 1 of the sandbox being its child).
+supervisor_pid() {
+	procs_named cordon | awk '{ pid[NR] = $1; ppid[NR] = $5; is[$1] = 1 }
+		END { for (i = 1; i <= NR; i++) if (!is[ppid[i]]) print pid[i] }'
+}
 
 # cooked_check: type, at the outer prompt, a line printing the last status
 # and the terminal's main line-discipline flags ("-icanon" when raw).
