@@ -110,7 +110,11 @@ sb_notify_apply(struct sb_child_ctx *ctx)
 			  prog);
 	if (fd < 0)
 		return -1;
-	r = sb_child_send_fd(ctx, SB_FD_NOTIFY, fd);
+	/*
+	 * sendmsg is trapped from here on, and its notification would wait
+	 * for a supervisor that has no listener yet: offer the fd by number.
+	 */
+	r = sb_child_offer_fd(ctx, SB_FD_NOTIFY, fd);
 	close(fd);
 	return r;
 }
