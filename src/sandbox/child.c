@@ -65,6 +65,25 @@ sb_child_send_fd(struct sb_child_ctx *ctx, enum sb_fd_kind kind, int fd)
 	return fd_send(ctx->ctl_fd, fd, &msg, sizeof(msg));
 }
 
+int
+sb_child_offer_fd(struct sb_child_ctx *ctx, enum sb_fd_kind kind, int fd)
+{
+	struct sb_msg msg;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.type = SB_MSG_FD_OFFER;
+	msg.step = (int32_t)kind;
+	msg.err = fd;
+	if (fd_write_all(ctx->ctl_fd, &msg, sizeof(msg)) < 0)
+		return -1;
+	if (fd_read_all(ctx->ctl_fd, &msg, sizeof(msg)) != (ssize_t)sizeof(msg) ||
+	    msg.type != SB_MSG_FD_TAKEN) {
+		errno = EPROTO;
+		return -1;
+	}
+	return 0;
+}
+
 __attribute__((noreturn)) void
 sb_child_fail(struct sb_child_ctx *ctx, int step)
 {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The seccomp user-notification filter: the syscalls the supervisor wants
- * to see (execve for the exec audit, connect for unix-socket policy). A
+ * to see (execve for the exec audit; connect, sendto with a destination,
+ * sendmsg and sendmmsg for the unix-socket policy). A
  * process tree may have only one filter with a listener (the kernel answers
  * EBUSY to a second), so every feature shares this one; the supervisor
  * dispatches by syscall number (supervisor/notify.c).
@@ -61,13 +62,21 @@ sb_bpf_export(void *scmp_ctx, struct sock_fprog *prog, struct cordon_err *err)
 int
 sb_notify_compile(const struct sb_spec *spec, struct sock_fprog *prog, struct cordon_err *err)
 {
+	/*
+	 * The unix-socket gate sees every call that can name a destination:
+	 * connect, sendmsg and sendmmsg (the address is in memory, out of a
+	 * filter's sight), and sendto only with one (argument 4, a pointer the
+	 * kernel reads whole): send() and write() on a connected socket, and
+	 * sendto(..., NULL, 0), stay in the kernel with no round trip.
+	 */
 	static const struct {
 		uint32_t feature;
 		const char *name;
+		int dest_arg; /* notify only when this argument is not 0; -1: always */
 	} calls[] = {
-		{ SB_NOTIFY_EXEC, "execve" },
-		{ SB_NOTIFY_EXEC, "execveat" },
-		{ SB_NOTIFY_CONNECT, "connect" },
+		{ SB_NOTIFY_EXEC, "execve", -1 },     { SB_NOTIFY_EXEC, "execveat", -1 },
+		{ SB_NOTIFY_CONNECT, "connect", -1 }, { SB_NOTIFY_CONNECT, "sendto", 4 },
+		{ SB_NOTIFY_CONNECT, "sendmsg", -1 }, { SB_NOTIFY_CONNECT, "sendmmsg", -1 },
 	};
 	scmp_filter_ctx ctx;
 	int r;
@@ -87,7 +96,15 @@ sb_notify_compile(const struct sb_spec *spec, struct sock_fprog *prog, struct co
 		nr = seccomp_syscall_resolve_name(calls[i].name);
 		if (nr == __NR_SCMP_ERROR)
 			continue;
-		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 0);
+		if (calls[i].dest_arg >= 0) {
+			struct scmp_arg_cmp c = { .arg = (unsigned)calls[i].dest_arg,
+						  .op = SCMP_CMP_NE,
+						  .datum_a = 0 };
+
+			r = seccomp_rule_add_array(ctx, SCMP_ACT_NOTIFY, nr, 1, &c);
+		} else {
+			r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 0);
+		}
 		if (r < 0) {
 			seccomp_release(ctx);
 			return cordon_err_set(err, -r, "seccomp notify rule for %s", calls[i].name);
@@ -110,7 +127,11 @@ sb_notify_apply(struct sb_child_ctx *ctx)
 			  prog);
 	if (fd < 0)
 		return -1;
-	r = sb_child_send_fd(ctx, SB_FD_NOTIFY, fd);
+	/*
+	 * sendmsg is trapped from here on, and its notification would wait
+	 * for a supervisor that has no listener yet: offer the fd by number.
+	 */
+	r = sb_child_offer_fd(ctx, SB_FD_NOTIFY, fd);
 	close(fd);
 	return r;
 }

@@ -53,6 +53,9 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
 
 static int
 step_sync(struct sb_child_ctx *ctx)
@@ -441,6 +444,25 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 				if (fd >= 0)
 					close(fd);
 				cordon_err_set(err, EPROTO, "sandbox sent an unexpected fd");
+				kill(pid, SIGKILL);
+				waitpid(pid, NULL, 0);
+				break;
+			}
+			sess->fds[msg.step] = fd;
+			continue;
+		}
+		if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_FD_OFFER && fd < 0) {
+			struct sb_msg taken = { .type = SB_MSG_FD_TAKEN };
+
+			/* pid 1 is dumpable until GO: ours to copy (Linux >= 5.6). */
+			errno = EPROTO;
+			if (msg.step >= 0 && msg.step < SB_FD__MAX && sess->fds[msg.step] < 0)
+				fd = (int)syscall(SYS_pidfd_getfd, pidfd, msg.err, 0);
+			if (fd < 0 || fd_write_all(ctl, &taken, sizeof(taken)) < 0) {
+				if (fd >= 0)
+					close(fd);
+				cordon_err_set(err, fd < 0 ? errno : EPROTO,
+					       "take the sandbox's notification listener");
 				kill(pid, SIGKILL);
 				waitpid(pid, NULL, 0);
 				break;

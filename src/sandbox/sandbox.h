@@ -33,7 +33,7 @@ struct sb_mount {
 /* Syscalls the supervisor is notified of (seccomp user notification). */
 enum {
 	SB_NOTIFY_EXEC = 1u << 0,    /* execve, execveat: exec audit */
-	SB_NOTIFY_CONNECT = 1u << 1, /* connect: unix-socket policy */
+	SB_NOTIFY_CONNECT = 1u << 1, /* connect, sendto/sendmsg/sendmmsg: unix-socket policy */
 };
 
 /* Test-only switches: turn one wall off to prove a test sees the wall. */

@@ -59,6 +59,9 @@ enum sb_msg_type {
 	SB_MSG_READY,     /* child -> supervisor: walls are up, command about to fork */
 	SB_MSG_FILTER,    /* supervisor -> child: a BPF program follows the header;
 			     step 0 the deny filter, 1 the notify filter; err = length */
+	SB_MSG_FD_OFFER,  /* child -> supervisor: take fd number err (pidfd_getfd);
+			     step = enum sb_fd_kind; the child waits for FD_TAKEN */
+	SB_MSG_FD_TAKEN,  /* supervisor -> child: the offered fd is taken */
 };
 
 struct sb_msg {
@@ -283,6 +286,15 @@ int sb_child_send_fd(struct sb_child_ctx *ctx, enum sb_fd_kind kind, int fd);
  * (SB_FD_PTY) and keep the slave in ctx->tty_fd for the command.
  */
 int sb_pty_open(struct sb_child_ctx *ctx);
+
+/*
+ * Hand fd to the supervisor without sendmsg (which the notify filter
+ * traps, and nobody serves the listener before it has arrived): write its
+ * number (SB_MSG_FD_OFFER), wait until the supervisor took its own copy
+ * with pidfd_getfd (SB_MSG_FD_TAKEN). The caller closes fd afterwards.
+ * Child side; async-signal-safe. 0 or -1 with errno.
+ */
+int sb_child_offer_fd(struct sb_child_ctx *ctx, enum sb_fd_kind kind, int fd);
 
 /* child.c (child) */
 __attribute__((noreturn)) void sb_child_main(struct sb_child_ctx *ctx);

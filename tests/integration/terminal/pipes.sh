@@ -47,7 +47,7 @@ fi
 
 # stdin and stdout the terminal, stderr a file: stderr stays the file.
 clear_screen
-type_line "$CORDON run -- sh -c 'echo to-stderr >&2; [ -t 2 ] || echo err-not-tty; [ -t 1 ] && echo out-tty' 2> err.txt"
+type_line "$CORDON run -q -- sh -c 'echo to-stderr >&2; [ -t 2 ] || echo err-not-tty; [ -t 1 ] && echo out-tty' 2> err.txt"
 if wait_screen '^err-not-tty$' && wait_screen '^out-tty$' && wait_prompt 'outer$ ' &&
 	[ "$(cat "$ws/err.txt")" = "to-stderr" ]; then
 	ok "in a terminal, stderr redirected: stderr stays the file"
