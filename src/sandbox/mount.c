@@ -523,8 +523,20 @@ apply_mount(struct sb_child_ctx *ctx, const struct sb_mount *m)
 		return bind_rw(ctx, m->path);
 	case SB_MOUNT_RO:
 		p = prepared_for(ctx, SB_MOUNT_RO, m->path);
-		if (p != NULL)
-			return attach_prepared(p, dst);
+		if (p != NULL && p->attached[0] != '\0') {
+			if (p->is_dir ? fd_mkdir_p(dst, 0755) < 0 : ensure_file(dst) < 0)
+				return -1;
+			return bind_path(p->attached, dst,
+					 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+					 0, 1);
+		}
+		if (p != NULL) {
+			if (attach_prepared(p, dst) < 0)
+				return -1;
+			if (strlen(dst) < sizeof(p->attached))
+				memcpy(p->attached, dst, strlen(dst) + 1);
+			return 0;
+		}
 		if (stat(src, &st) < 0)
 			return -1;
 		if (S_ISDIR(st.st_mode) ? fd_mkdir_p(dst, 0755) < 0 : ensure_file(dst) < 0)

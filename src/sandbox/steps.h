@@ -2,6 +2,7 @@
 #ifndef CORDON_SANDBOX_STEPS_H
 #define CORDON_SANDBOX_STEPS_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -106,6 +107,12 @@ struct sb_prepared {
 	bool is_dir;
 	bool idmapped;
 	int tree_fd; /* -1: plain bind from the host path in the child */
+	/*
+	 * Where the child attached the tree ("" before): a second mount of the
+	 * same host path (one file bound at two places) binds from there, since
+	 * moving the tree again would take it away from the first place.
+	 */
+	char attached[PATH_MAX];
 };
 
 /*

@@ -62,28 +62,28 @@ done
 # at the user's next `git` outside.
 ws=$(new_ws)
 mkdir -p "$ws/bin"
-printf '#!/bin/sh\ntouch "%s"\n' "$marker" > "$T/fake-git"
-chmod 755 "$T/fake-git"
-cp "$T/fake-git" "$ws/bin/ctl-git"
+printf '#!/bin/sh\ntouch "%s"\n' "$marker" > "$SHOWN/fake-git"
+chmod 755 "$SHOWN/fake-git"
+cp "$SHOWN/fake-git" "$ws/bin/ctl-git"
 rm -f "$marker"
 PATH="$ws/bin:$PATH" ctl-git
 check "control: a program in a PATH directory of the workspace runs outside" test -e "$marker"
 rm -f "$marker" "$ws/bin/ctl-git"
 expect_fail "PATH directory inside the workspace is read-only inside" "Read-only file system" \
-	env PATH="$ws/bin:$PATH" sh -c "cd '$ws' && '$CORDON' run -- cp '$T/fake-git' bin/git"
+	env PATH="$ws/bin:$PATH" sh -c "cd '$ws' && '$CORDON' run -- cp '$SHOWN/fake-git' bin/git"
 check "no git planted in the PATH directory on the host" test ! -e "$ws/bin/git"
 expect_status "control: the rest of the workspace stays writable" 0 \
-	env PATH="$ws/bin:$PATH" sh -c "cd '$ws' && '$CORDON' run -- cp '$T/fake-git' not-in-path"
+	env PATH="$ws/bin:$PATH" sh -c "cd '$ws' && '$CORDON' run -- cp '$SHOWN/fake-git' not-in-path"
 venv=$(new_ws)
 mkdir -p "$venv/.venv/bin"
 expect_status "the active virtualenv's bin stays writable (pip install must work)" 0 \
 	env PATH="$venv/.venv/bin:$PATH" VIRTUAL_ENV="$venv/.venv" \
-	sh -c "cd '$venv' && '$CORDON' run -- cp '$T/fake-git' .venv/bin/tool"
+	sh -c "cd '$venv' && '$CORDON' run -- cp '$SHOWN/fake-git' .venv/bin/tool"
 
 # 4. The home as the workspace: ~/.local/bin and ~/bin come first in PATH at
 # the next login (Debian's ~/.profile adds them when they exist).
 hws=$(new_ws)
-run_capture env HOME="$hws" sh -c "cd '$hws' && '$CORDON' run -- sh -c 'mkdir -p .local/bin bin && cp $T/fake-git .local/bin/git && cp $T/fake-git bin/git; echo planted'"
+run_capture env HOME="$hws" sh -c "cd '$hws' && '$CORDON' run -- sh -c 'mkdir -p .local/bin bin && cp $SHOWN/fake-git .local/bin/git && cp $SHOWN/fake-git bin/git; echo planted'"
 check "home as workspace: no ~/.local/bin/git left on the host" test ! -e "$hws/.local/bin/git"
 check "home as workspace: no ~/bin/git left on the host" test ! -e "$hws/bin/git"
 rm -f "$marker"

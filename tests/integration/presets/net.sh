@@ -78,7 +78,7 @@ expect_fail "a bad port is refused" "--allow-loopback 70000: not a port number" 
 	sh -c "cd '$ws' && '$CORDON' run --allow-loopback 70000 -- true </dev/null"
 
 # An agent whose API is on the loopback, as the user set it up.
-probe="$T/probe-agent"
+probe="$SHOWN/probe-agent"
 printf '#!/bin/sh\n[ "$1" = --settings ] && shift 2\nexec sh -c "$1"\n' > "$probe"
 chmod 755 "$probe"
 expect_output "cordon claude --allow-loopback: the agent reaches ANTHROPIC_BASE_URL on loopback" "^loopback-ok$" \
