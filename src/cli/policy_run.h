@@ -89,8 +89,12 @@ int cli_run_policy_command(struct session_policy *rp, char *const *cmd, struct s
  */
 char *cli_agent_find(const char *name, const char *home);
 
-/* Is path a wrapper written by `cordon shim install`? */
-bool cli_is_shim(const char *path);
+/*
+ * Is path a wrapper written by `cordon shim install`? follow: through a
+ * symlink (a PATH lookup); false: a symlink is not a shim (install and
+ * uninstall never write through one).
+ */
+bool cli_is_shim(const char *path, bool follow);
 
 /*
  * NO_PROXY for inside: cordon's own entries (the sandbox's loopback) and

@@ -27,9 +27,10 @@
 #define SHIM_TAG "cordon-shim" /* marks a wrapper written by `cordon shim install` */
 
 bool
-cli_is_shim(const char *path)
+cli_is_shim(const char *path, bool follow)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	_cleanup_close_ int fd =
+	    open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW));
 	char buf[512];
 	ssize_t n;
 
@@ -66,14 +67,14 @@ cli_agent_find(const char *name, const char *home)
 		if (dir[0] != '/')
 			continue; /* a relative PATH entry depends on the cwd: skip */
 		cand = xasprintf("%s/%s", dir, name);
-		if (executable(cand) && !cli_is_shim(cand))
+		if (executable(cand) && !cli_is_shim(cand, true))
 			return steal_ptr(cand);
 	}
 	/* Native installers put the agent in ~/.local/bin, which a PATH may lack. */
 	for (size_t i = 0; home != NULL && i < ARRAY_SIZE(extra); i++) {
 		_cleanup_free_ char *cand = xasprintf("%s/%s/%s", home, extra[i], name);
 
-		if (executable(cand) && !cli_is_shim(cand))
+		if (executable(cand) && !cli_is_shim(cand, true))
 			return steal_ptr(cand);
 	}
 	return NULL;

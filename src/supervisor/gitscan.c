@@ -111,27 +111,6 @@ add_path(struct scanner *sc, const char *given, enum qr_git_kind kind)
 	sc->hash[h] = (uint32_t)++o->n_paths;
 }
 
-/* A small regular file (no symlink followed), NUL-terminated; NULL otherwise. */
-static char *
-read_small(const char *path, size_t max)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	struct stat st;
-	char *buf;
-	ssize_t n;
-
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max)
-		return NULL;
-	buf = xmalloc((size_t)st.st_size + 1);
-	n = fd_read_all(fd, buf, (size_t)st.st_size);
-	if (n < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
 char *
 qr_git_pointer_target(const char *text, const char *dir)
 {
@@ -190,7 +169,7 @@ add_hooks(struct scanner *sc, const char *dir)
 static void
 scan_config(struct scanner *sc, const char *path, const char *root, unsigned depth)
 {
-	_cleanup_free_ char *text = read_small(path, GITCFG_MAX_TEXT);
+	_cleanup_free_ char *text = fd_read_small_file(path, GITCFG_MAX_TEXT);
 	_cleanup_free_ char *dir = NULL;
 	struct gitcfg cfg;
 	const char *hp;
@@ -320,7 +299,7 @@ add_dir(struct scanner *sc, const char *gitdir, const char *root, unsigned depth
 	/* commondir: config and hooks come from there. */
 	free(p);
 	p = xasprintf("%s/commondir", real);
-	text = read_small(p, SCAN_MAX_POINTER);
+	text = fd_read_small_file(p, SCAN_MAX_POINTER);
 	if (text != NULL) {
 		size_t n = strcspn(text, "\r\n");
 		_cleanup_free_ char *t = NULL;
@@ -369,7 +348,7 @@ found_dotgit(struct scanner *sc, const char *path)
 	if (S_ISLNK(st.st_mode)) {
 		target = fd_realpath(path);
 	} else if (S_ISREG(st.st_mode)) {
-		text = read_small(path, SCAN_MAX_POINTER);
+		text = fd_read_small_file(path, SCAN_MAX_POINTER);
 		if (text != NULL)
 			target = qr_git_pointer_target(text, root);
 	}
@@ -381,7 +360,7 @@ found_dotgit(struct scanner *sc, const char *path)
 static void
 user_hooks_path(struct scanner *sc, const char *path, const char *workspace)
 {
-	_cleanup_free_ char *text = read_small(path, GITCFG_MAX_TEXT);
+	_cleanup_free_ char *text = fd_read_small_file(path, GITCFG_MAX_TEXT);
 	struct gitcfg cfg;
 	const char *hp;
 

@@ -54,32 +54,6 @@ struct qr_item {
 };
 
 /* ---- helpers ---- */
-
-static char *
-read_small(const char *path, size_t max)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	struct stat st;
-	char *buf;
-	ssize_t n;
-
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max)
-		return NULL;
-	buf = xmalloc((size_t)st.st_size + 1);
-	n = fd_read_all(fd, buf, (size_t)st.st_size);
-	if (n < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	/* A NUL inside would hide the rest from every string compare here. */
-	if (memchr(buf, '\0', (size_t)n) != NULL) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
-}
-
 static bool
 sha_file(int dirfd, const char *name, unsigned char sha[32])
 {
@@ -289,9 +263,9 @@ item_fill(struct qr_item *it)
 	it->ino = st.st_ino;
 	it->mode = st.st_mode;
 	if (it->kind == QR_GITCONFIG)
-		it->config = read_small(it->path, QR_MAX_CONFIG);
+		it->config = fd_read_small_file(it->path, QR_MAX_CONFIG);
 	if ((it->kind == QR_GITDIR || it->kind == QR_COMMONDIR) && S_ISREG(st.st_mode))
-		it->gitdir = read_small(it->path, QR_MAX_POINTER);
+		it->gitdir = fd_read_small_file(it->path, QR_MAX_POINTER);
 	if (it->kind == QR_HOOKS && S_ISDIR(st.st_mode)) {
 		_cleanup_closedir_ DIR *d = opendir(it->path);
 		struct dirent *e;
@@ -493,7 +467,7 @@ check_config(struct qr_snapshot *s, const char *state_dir, struct qr_item *it,
 		return quarantine(s, state_dir, it->path, "git config replaced in the sandbox",
 				  err);
 	}
-	now = read_small(it->path, QR_MAX_CONFIG);
+	now = fd_read_small_file(it->path, QR_MAX_CONFIG);
 	if (now == NULL)
 		return quarantine(s, state_dir, it->path, "git config unreadable or too large",
 				  err);
@@ -584,7 +558,7 @@ check_commondir(struct qr_snapshot *s, const char *state_dir, struct qr_item *it
 	if (lstat(it->path, &st) < 0)
 		return 0;
 	if (S_ISREG(st.st_mode)) {
-		_cleanup_free_ char *now = read_small(it->path, QR_MAX_POINTER);
+		_cleanup_free_ char *now = fd_read_small_file(it->path, QR_MAX_POINTER);
 
 		if (now != NULL && it->gitdir != NULL && strcmp(now, it->gitdir) == 0)
 			return 0;
@@ -609,7 +583,7 @@ check_gitdir(struct qr_snapshot *s, const char *state_dir, struct qr_item *it,
 	if (S_ISLNK(st.st_mode) && same_identity(it, &st))
 		return 0;
 	if (S_ISREG(st.st_mode) && it->gitdir != NULL) {
-		_cleanup_free_ char *now = read_small(it->path, QR_MAX_POINTER);
+		_cleanup_free_ char *now = fd_read_small_file(it->path, QR_MAX_POINTER);
 
 		if (now != NULL && strcmp(now, it->gitdir) == 0)
 			return 0;
@@ -728,7 +702,7 @@ check_new_pointer(struct qr_snapshot *s, const char *state_dir, const char *path
 	if (lstat(path, &st) < 0)
 		return 0;
 	if (S_ISREG(st.st_mode)) {
-		_cleanup_free_ char *text = read_small(path, QR_MAX_POINTER);
+		_cleanup_free_ char *text = fd_read_small_file(path, QR_MAX_POINTER);
 		_cleanup_free_ char *dir = dir_name(path), *target = NULL, *real = NULL;
 
 		if (text != NULL)
