@@ -36,13 +36,17 @@ tm_start() {
 	TM_SOCK="$T/tmux.$TM_N.sock"
 	TM_SOCKS+=("$TM_SOCK")
 	# The window's shell ends by itself after 5 minutes, and the server with
-	# it, should this suite be killed before its trap runs.
+	# it, should this suite be killed before its trap runs. tmux starts the
+	# command through $SHELL, or the user's login shell when SHELL is unset
+	# (dash for a system user, which does not exec a lone command): "exec"
+	# makes timeout the session leader, or it would put itself in a
+	# background group and bash would stop at its first read (SIGTTIN).
 	timeout 10 tmux -S "$TM_SOCK" -f /dev/null new-session -d -s t -x 100 -y 30 \
-		"env PS1='outer\$ ' TERM=screen timeout -s KILL 300 bash --norc --noprofile" || return 1
+		"exec env PS1='outer\$ ' TERM=screen timeout -s KILL 300 bash --norc --noprofile" || return 1
 	track_pid "$(tm display-message -p -t t '#{pid}')"
 	TM_PANE_PID=$(tm display-message -p -t t '#{pane_pid}')
 	tm set-option -g history-limit 5000 >/dev/null
-	wait_prompt 'outer$ '
+	wait_prompt 'outer$ ' || { echo "# the window's shell never showed its prompt:"; show; return 1; }
 }
 
 # screen: what the window shows now (and its history).
