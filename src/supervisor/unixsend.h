@@ -84,7 +84,7 @@ struct sv_send_done {
 	int64_t val;
 };
 
-#define SV_SEND_DONE_MS 5000 /* how long a restart is waited for */
+#define SV_SEND_DONE_MS 1000 /* how long a restart is waited for */
 
 struct sv_unixsend {
 	struct sv_unixsock *u;
