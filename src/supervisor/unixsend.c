@@ -482,7 +482,7 @@ attempt(struct sv_unixsend *s, int nfd, const struct seccomp_notif *req,
 	c.sock = sock;
 	if (getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &c.domain, &ol) < 0 ||
 	    (ol = sizeof(int), getsockopt(sock, SOL_SOCKET, SO_TYPE, &c.type, &ol)) < 0) {
-		resp->error = errno == ENOTSOCK ? -ENOTSOCK : -errno;
+		resp->error = -errno;
 		return 0;
 	}
 	r = perform(&c, &flags);
