@@ -30,6 +30,12 @@
 #include "common/cleanup.h"
 #include "sandbox/steps.h"
 
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SB_WAIT_KILLABLE_RECV (1UL << 5)
+#else
+#define SB_WAIT_KILLABLE_RECV SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#endif
+
 /* Export a libseccomp filter into prog (malloc'd). 0 or -1 with err. */
 int
 sb_bpf_export(void *scmp_ctx, struct sock_fprog *prog, struct cordon_err *err)
@@ -123,8 +129,19 @@ sb_notify_apply(struct sb_child_ctx *ctx)
 
 	if (prog == NULL || prog->len == 0)
 		return 0;
-	fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-			  prog);
+	/*
+	 * WAIT_KILLABLE_RECV (Linux 5.19): once the supervisor has read a
+	 * notification, only a fatal signal ends the caller's wait. Otherwise
+	 * a signal can cut the wait after the supervisor made the call (even
+	 * as its answer goes out), and the kernel restarts it: a send would go
+	 * twice. Older kernels: the supervisor answers a restart from memory
+	 * where it can tell (supervisor/unixsend.c).
+	 */
+	fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			  SECCOMP_FILTER_FLAG_NEW_LISTENER | SB_WAIT_KILLABLE_RECV, prog);
+	if (fd < 0 && errno == EINVAL)
+		fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				  SECCOMP_FILTER_FLAG_NEW_LISTENER, prog);
 	if (fd < 0)
 		return -1;
 	/*

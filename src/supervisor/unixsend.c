@@ -482,7 +482,7 @@ attempt(struct sv_unixsend *s, int nfd, const struct seccomp_notif *req,
 	c.sock = sock;
 	if (getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &c.domain, &ol) < 0 ||
 	    (ol = sizeof(int), getsockopt(sock, SOL_SOCKET, SO_TYPE, &c.type, &ol)) < 0) {
-		resp->error = errno == ENOTSOCK ? -ENOTSOCK : -errno;
+		resp->error = -errno;
 		return 0;
 	}
 	r = perform(&c, &flags);
@@ -501,15 +501,71 @@ attempt(struct sv_unixsend *s, int nfd, const struct seccomp_notif *req,
 	return 0;
 }
 
-/* Answer resp, then raise SIGPIPE if owed (after: a signal would cut the wait). */
-static void
-answer(int nfd, struct seccomp_notif_resp *resp, int sigpipe_pidfd)
+/*
+ * A call the supervisor made but could not answer: a signal cut the
+ * caller's wait (the notification is gone), and the kernel makes the same
+ * call again after the handler, with the same registers. Answered from
+ * here instead of sending twice (a stream would carry the data twice).
+ */
+static struct sv_send_done *
+done_find(struct sv_unixsend *s, const struct seccomp_notif *req)
 {
-	if (sv_notify_send(nfd, resp) < 0 && errno != ENOENT)
-		log_warn("answer seccomp notification");
-	else if (sigpipe_pidfd >= 0 &&
-		 syscall(SYS_pidfd_send_signal, sigpipe_pidfd, SIGPIPE, NULL, 0) < 0)
+	uint64_t now = px_now_ms();
+
+	for (size_t i = 0; i < ARRAY_SIZE(s->done); i++) {
+		struct sv_send_done *d = &s->done[i];
+
+		if (d->when_ms == 0 || d->tid != req->pid)
+			continue;
+		/* the caller went on to another call: that one is not a restart */
+		if (now - d->when_ms > SV_SEND_DONE_MS || d->nr != req->data.nr ||
+		    memcmp(d->args, req->data.args, sizeof(d->args)) != 0) {
+			d->when_ms = 0;
+			continue;
+		}
+		return d;
+	}
+	return NULL;
+}
+
+static void
+done_keep(struct sv_unixsend *s, const struct seccomp_notif *req, int64_t val)
+{
+	struct sv_send_done *d = &s->done[0];
+
+	for (size_t i = 0; i < ARRAY_SIZE(s->done); i++) {
+		if (s->done[i].when_ms == 0 || s->done[i].tid == req->pid) {
+			d = &s->done[i];
+			break;
+		}
+		if (s->done[i].when_ms < d->when_ms)
+			d = &s->done[i];
+	}
+	d->tid = req->pid;
+	d->nr = req->data.nr;
+	memcpy(d->args, req->data.args, sizeof(d->args));
+	d->val = val;
+	d->when_ms = px_now_ms();
+}
+
+/*
+ * Answer the call in req with resp, then raise SIGPIPE if owed (after: a
+ * signal would cut the wait). A successful call the caller no longer waits
+ * for is kept for its restart (done_keep).
+ */
+static void
+answer(struct sv_unixsend *s, int nfd, const struct seccomp_notif *req,
+       struct seccomp_notif_resp *resp, int sigpipe_pidfd)
+{
+	if (sv_notify_send(nfd, resp) < 0) {
+		if (errno != ENOENT)
+			log_warn("answer seccomp notification");
+		else if (resp->error == 0)
+			done_keep(s, req, resp->val);
+	} else if (sigpipe_pidfd >= 0 &&
+		   syscall(SYS_pidfd_send_signal, sigpipe_pidfd, SIGPIPE, NULL, 0) < 0) {
 		log_warn("raise SIGPIPE for a sandboxed process");
+	}
 	if (sigpipe_pidfd >= 0)
 		close(sigpipe_pidfd);
 }
@@ -526,6 +582,35 @@ wait_release(struct sv_send_wait *w)
 	close(w->sock);
 	w->sock = -1;
 	w->used = 0;
+}
+
+/*
+ * Does thread tid have a signal pending that it catches and does not
+ * block? The caller of a blocked send waits killably (WAIT_KILLABLE_RECV):
+ * only the supervisor's answer lets such a signal's handler run.
+ */
+static int
+signal_waits(pid_t tid)
+{
+	char path[64], buf[2048], *p;
+	unsigned long long pnd = 0, shd = 0, blk = 0, cgt = 0;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if ((p = strstr(buf, "\nSigPnd:")) == NULL || sscanf(p + 8, "%llx", &pnd) != 1 ||
+	    (p = strstr(buf, "\nShdPnd:")) == NULL || sscanf(p + 8, "%llx", &shd) != 1 ||
+	    (p = strstr(buf, "\nSigBlk:")) == NULL || sscanf(p + 8, "%llx", &blk) != 1 ||
+	    (p = strstr(buf, "\nSigCgt:")) == NULL || sscanf(p + 8, "%llx", &cgt) != 1)
+		return 0;
+	return ((pnd | shd) & ~blk & cgt) != 0;
 }
 
 static void
@@ -547,7 +632,14 @@ wait_retry(struct sv_send_wait *w)
 	now = px_now_ms();
 	if (w->deadline_ms != 0 && now >= w->deadline_ms) {
 		resp.error = -EAGAIN;
-		answer(nfd, &resp, -1);
+		answer(s, nfd, &w->req, &resp, -1);
+		wait_release(w);
+		return;
+	}
+	/* Nothing sent yet: let a handler run, as an interrupted send does. */
+	if (signal_waits((pid_t)w->req.pid)) {
+		resp.error = -EINTR;
+		answer(s, nfd, &w->req, &resp, -1);
 		wait_release(w);
 		return;
 	}
@@ -562,7 +654,7 @@ wait_retry(struct sv_send_wait *w)
 			log_warn("retry timer");
 		return;
 	}
-	answer(nfd, &resp, sigpipe_pidfd);
+	answer(s, nfd, &w->req, &resp, sigpipe_pidfd);
 	wait_release(w);
 }
 
@@ -633,8 +725,17 @@ static void
 on_send(void *arg, int nfd, const struct seccomp_notif *req, struct seccomp_notif_resp *resp)
 {
 	struct sv_unixsend *s = arg;
+	struct sv_send_done *d;
 	int sock, sigpipe_pidfd, r;
 
+	d = done_find(s, req);
+	if (d != NULL) {
+		resp->flags = 0;
+		resp->error = 0;
+		resp->val = d->val;
+		d->when_ms = 0;
+		return;
+	}
 	if (attempt(s, nfd, req, resp, &sock, &sigpipe_pidfd) == 1) {
 		r = wait_begin(s, req, sock);
 		if (r == 0) {
@@ -644,10 +745,9 @@ on_send(void *arg, int nfd, const struct seccomp_notif *req, struct seccomp_noti
 		resp->error = r;
 		return;
 	}
-	if (sigpipe_pidfd >= 0) {
-		answer(nfd, resp, sigpipe_pidfd);
-		resp->flags = SV_NOTIFY_NO_ANSWER;
-	}
+	/* Answered here, so that a call cut by a signal is remembered. */
+	answer(s, nfd, req, resp, sigpipe_pidfd);
+	resp->flags = SV_NOTIFY_NO_ANSWER;
 }
 
 int

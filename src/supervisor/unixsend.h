@@ -44,9 +44,17 @@ struct sv_unixsock;
  *   - the receiver sees the supervisor's credentials (SO_PASSCRED)
  *   - a blocking caller waits in the supervisor's loop, not in the
  *     kernel (EPOLLOUT and a back-off timer, SO_SNDTIMEO honoured); at
- *     most SV_SEND_WAITERS callers at once (ENOBUFS beyond)
+ *     most SV_SEND_WAITERS callers at once (ENOBUFS beyond). The wait is
+ *     killable only (WAIT_KILLABLE_RECV): a caught signal ends it with
+ *     EINTR at the next retry (at most SEND_BACKOFF_MAX ms), also under
+ *     SA_RESTART
  *   - netlink: a request runs in the sender's context, so a request that
  *     names a process or fd of the sender (RTM_GETNSID) is refused (EPERM)
+ *   - before Linux 5.19 (no WAIT_KILLABLE_RECV) a signal can cut the
+ *     caller's wait after the supervisor made the call, and the kernel
+ *     restarts it; a restart the supervisor can tell (its answer found the
+ *     caller gone; same thread, same arguments, within SV_SEND_DONE_MS)
+ *     gets the first call's result instead of a second send
  */
 #define SV_SEND_MAX     (256 * 1024)
 #define SV_SEND_CTL_MAX 4096
@@ -67,6 +75,17 @@ struct sv_send_wait {
 	unsigned backoff_ms;
 };
 
+/* A call made for a caller that a signal took away before the answer. */
+struct sv_send_done {
+	uint64_t when_ms; /* 0: slot free */
+	uint32_t tid;
+	int nr;
+	uint64_t args[6];
+	int64_t val;
+};
+
+#define SV_SEND_DONE_MS 1000 /* how long a restart is waited for */
+
 struct sv_unixsend {
 	struct sv_unixsock *u;
 	unsigned char *buf;                         /* SV_SEND_MAX, data of one send */
@@ -75,6 +94,7 @@ struct sv_unixsend {
 	size_t n_ctl_fds;
 	struct iovec riov[SV_SEND_IOV_MAX]; /* the caller's iovecs (its addresses) */
 	struct sv_send_wait wait[SV_SEND_WAITERS];
+	struct sv_send_done done[16];
 	unsigned long sent, waited;
 	int warned_full;
 };

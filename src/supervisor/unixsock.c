@@ -10,6 +10,7 @@
  *      check again
  *   3. copy the socket itself (pidfd_getfd, Linux >= 5.6)
  *   4. pathname unix address: resolve it in the caller's root, decide
+ *      (sv_unixsock_via_path, shared with the send side in unixsend.c)
  *   5. connect our copy (a pathname through "/proc/self/fd/N" of the
  *      resolved O_PATH fd, so what was checked is what is connected) and
  *      answer with the result
@@ -459,9 +460,8 @@ sv_unixsock_register(struct sv_unixsock *u, struct sv_supervisor *sv, const stru
 {
 	const char *fixed[] = { "/tmp", "/run", "/dev/shm", spec->workspace };
 	_cleanup_close_ int rootfd = -1;
-	char link[64];
-
 	struct stat nst;
+	char link[64];
 
 	memset(u, 0, sizeof(*u));
 	u->sv = sv;

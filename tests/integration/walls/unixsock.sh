@@ -300,6 +300,20 @@ t = threading.Thread(target=drain); t.start()
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 n = sum(s.sendto(b"x", "/tmp/slow.dgram") for _ in range(60))
 t.join(); print("blocked", n, len(got))'
+expect_output "a sender blocked on a full receiver is interrupted by Ctrl-C (SIGINT handler)" \
+	"^interrupted after [0-9]+$" sb "$ws" timeout 60 $PY -c '
+import os, signal, socket, time
+r = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); r.bind("/tmp/full.dgram")
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+me = os.getpid()
+if os.fork() == 0:
+    time.sleep(0.5); os.kill(me, signal.SIGINT); os._exit(0)
+n = 0
+try:
+    while True:
+        s.sendto(b"x", "/tmp/full.dgram"); n += 1
+except KeyboardInterrupt:
+    print("interrupted after", n)'
 expect_output "sendmsg with SCM_RIGHTS between the sandbox's own sockets passes the file" \
 	"^fd passed: hello$" sb "$ws" $PY -c '
 import array, os, socket
@@ -325,6 +339,43 @@ import signal, socket
 signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 a, b = socket.socketpair(); b.close()
 a.sendmsg([b"x"])'
+# A signal may cut the caller's wait after the supervisor sent; the kernel
+# then restarts the call (SA_RESTART), which must not send the data again.
+expect_output "stream sendmsg under a storm of signals: every byte once, in order" \
+	"^signals [1-9][0-9]* stream intact$" sb "$ws" $PY -c '
+import os, signal, socket, threading, time
+N = 3000
+a, b = socket.socketpair()
+hits = [0]
+def h(sig, frm): hits[0] += 1
+signal.signal(signal.SIGUSR1, h)
+signal.siginterrupt(signal.SIGUSR1, False)
+want = b"".join(b"%08d" % i for i in range(N))
+got = bytearray()
+def rd():
+    while len(got) < len(want):
+        d = b.recv(65536)
+        if not d:
+            break
+        got.extend(d)
+t = threading.Thread(target=rd, daemon=True); t.start()
+me = os.getpid()
+pid = os.fork()
+if pid == 0:
+    for _ in range(100000):
+        try:
+            os.kill(me, signal.SIGUSR1)
+        except ProcessLookupError:
+            break
+        time.sleep(0.0002)
+    os._exit(0)
+for i in range(N):
+    a.sendmsg([b"%08d" % i])
+a.shutdown(socket.SHUT_WR)
+t.join(20)
+os.kill(pid, signal.SIGKILL); os.waitpid(pid, 0)
+print("signals", hits[0], "stream", "intact" if bytes(got) == want else
+      "corrupt: %d bytes, %d wanted" % (len(got), len(want)))'
 expect_output "netlink (interface list) inside still works" "lo" sb "$ws" $PY -c '
 import socket; print(socket.if_nameindex())'
 
