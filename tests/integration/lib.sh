@@ -94,6 +94,18 @@ new_ws() {
 	echo "$d"
 }
 
+# root_identity DIR: the identity a root-invoked sandbox takes for a
+# root-owned workspace in DIR: "idmap" where its file system can do
+# idmapped mounts, "root-uid" on overlayfs, which cannot (the root of many
+# containers). In root-uid mode root-only files in shown places read as
+# empty files (masked) rather than failing with EACCES.
+root_identity() {
+	case $(stat -f -c %T "$1") in
+	overlayfs) echo root-uid ;;
+	*) echo idmap ;;
+	esac
+}
+
 # sb WS CMD...: run CMD in a sandbox with workspace WS.
 sb() {
 	local ws=$1; shift

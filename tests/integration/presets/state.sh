@@ -106,10 +106,9 @@ expect_output "--profile claude,node,python,rust,go,java with every cache presen
 check "the writes are in the caches on the host" test -f "$h3/.m2/repository/x" -a -f "$h3/.cache/pip/x"
 
 # An agent from its native installer: ~/.local/bin/claude -> ~/.local/share/
-# claude/versions/X, ~/.local/bin not in PATH, a home closed to others.
-# Known limit (root): an agent home under a closed directory fails with ELOOP on
-# ~/.claude/settings.json; this test keeps its home where anyone may search.
-h2=$(mktemp -d "$SHOWN/home2.XXXXXX")
+# claude/versions/X, ~/.local/bin not in PATH, a home closed to others,
+# below the suite's own scratch (0700 for root).
+h2=$(mktemp -d "$T/home2.XXXXXX")
 chmod 700 "$h2"
 mkdir -p "$h2/.local/share/claude/versions" "$h2/.local/bin"
 printf '#!/bin/sh\necho "native-agent-ok $*"\n' > "$h2/.local/share/claude/versions/1.2.3"

@@ -69,9 +69,16 @@ expect_fail "control: allowed on the command line, the proxy lets it through (an
 	"evil-registry.example.test:80: name does not resolve" \
 	sh -c "cd '$ws' && '$CORDON' run --profile node --allow-domain evil-registry.example.test -- curl -sS --fail-with-body --noproxy '' -x http://127.0.0.1:3128 http://evil-registry.example.test/ </dev/null"
 # Inside, npm is told the registry the user's configuration names, which
-# wins over the workspace's .npmrc.
-expect_output "inside, npm_config_registry overrides the workspace's .npmrc" "^reg=https://" \
-	sh -c "cd '$ws' && '$CORDON' run --profile node -- sh -c 'echo reg=\$npm_config_registry' </dev/null"
+# wins over the workspace's .npmrc. With no npm and no configuration there
+# is no registry to name: cordon says so and allows nothing for npm.
+if command -v npm >/dev/null; then
+	expect_output "inside, npm_config_registry overrides the workspace's .npmrc" "^reg=https://" \
+		sh -c "cd '$ws' && '$CORDON' run --profile node -- sh -c 'echo reg=\$npm_config_registry' </dev/null"
+else
+	expect_output "no npm, no configuration: cordon says nothing is allowed for npm" \
+		"no npm registry is configured .*npm not found in PATH.*nothing is allowed for npm" \
+		sh -c "cd '$ws' && '$CORDON' run -v --profile node -- true </dev/null 2>&1"
+fi
 run_capture sh -c "cd '$ws' && '$CORDON' run --profile node -- sh -c 'echo reg=\$npm_config_registry' </dev/null"
 check "the registry inside is not the workspace's" sh -c "! printf '%s' \"\$1\" | grep -q evil" _ "$OUT"
 

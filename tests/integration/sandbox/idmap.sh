@@ -25,8 +25,15 @@ secret="$shown/root-only"
 echo root-only-content > "$secret"
 chmod 600 "$secret"
 check "control: root reads its 0600 file without cordon" grep -q root-only-content "$secret"
-expect_fail "root-only host file unreadable inside (EACCES)" "Permission denied" \
-	sh -c "cd '$ws' && '$CORDON' run --ro '$shown' -- cat '$secret'"
+if [ "$(root_identity "$ws")" = idmap ]; then
+	expect_fail "root-only host file unreadable inside (EACCES)" "Permission denied" \
+		sh -c "cd '$ws' && '$CORDON' run --ro '$shown' -- cat '$secret'"
+else
+	# No idmapped mounts: uid 0 without capabilities owns root's files, so
+	# the scan of what is shown masks this one (an empty file).
+	expect_output "root-only host file masked inside (root-uid: an empty file)" "^0 " \
+		sh -c "cd '$ws' && '$CORDON' run --ro '$shown' -- wc -c '$secret'"
+fi
 if printf '%s' "$OUT" | grep -q root-only-content; then
 	not_ok "its content never appeared"
 else
