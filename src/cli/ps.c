@@ -6,6 +6,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +16,12 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "policy/load.h"
+#include "policy/policy.h"
 #include "session/guard.h"
 #include "common/cleanup.h"
 #include "common/fd.h"
+#include "common/xalloc.h"
 #include "supervisor/control.h"
 #include "supervisor/registry.h"
 
@@ -36,10 +41,13 @@ static const char ps_usage[] =
     "  -h, --help       this text\n";
 
 static const char allow_usage[] =
-    "Usage: cordon allow [--session ID] PATTERN\n"
+    "Usage: cordon allow [--session ID] [--save] PATTERN...\n"
     "\n"
-    "Allow PATTERN (a host, *.suffix, or CIDR, optionally :PORT) in a running\n"
-    "`cordon run` session, from now until it ends.\n"
+    "Allow each PATTERN (a host, *.suffix, or CIDR, optionally :PORT) in a\n"
+    "running `cordon run` session, from now until it ends. With --save, also\n"
+    "(or, when no session runs here, only) for every later session: it is added to\n"
+    "sandbox.network.allowedDomains of your own settings file\n"
+    "(~/.config/cordon/settings.json), never to the project's.\n"
     "\n"
     "Without --session, the session is the one running in this directory (its\n"
     "workspace is the current directory or holds it). When no session or\n"
@@ -49,6 +57,7 @@ static const char allow_usage[] =
     "\n"
     "Options:\n"
     "  -s, --session ID   the session: its id, or a unique prefix of it\n"
+    "      --save         also write PATTERN into your settings file\n"
     "  -h, --help         this text\n";
 
 /* The command as one line, control characters shown as '?', cut at max. */
@@ -220,11 +229,104 @@ pick(const char *want, const struct sv_reg_info *v, size_t n, const char *cwd)
 	return -2;
 }
 
+/*
+ * --save: pattern into sandbox.network.allowedDomains of the user's settings
+ * file, written where a symlinked one points, and only when the result
+ * parses as cordon will read it. 0, or 125 (printed).
+ */
+static int
+save_allow(const char *pattern)
+{
+	struct cordon_err err = { 0 };
+	struct cordon_policy pol;
+	char home[PATH_MAX], dir[PATH_MAX];
+	_cleanup_free_ char *path = NULL, *target = NULL, *text = NULL, *out = NULL;
+	struct stat st;
+	mode_t mode = 0600;
+	size_t len = 0;
+	bool added = false;
+	int r;
+
+	if (policy_home(home, sizeof(home)) < 0 || policy_config_dir(home, dir, sizeof(dir)) < 0) {
+		cordon_err_set(&err, 0, "cannot tell where your settings file is");
+		cordon_err_hint(&err, "set HOME (or XDG_CONFIG_HOME) to your home directory");
+		goto fail;
+	}
+	if (fd_mkdir_p(dir, 0700) < 0) {
+		cordon_err_set(&err, errno, "create %s", dir);
+		cordon_err_hint(&err, "check the permissions of its parent directories");
+		goto fail;
+	}
+	path = xasprintf("%s/settings.json", dir);
+	/* A settings file kept elsewhere (a dotfiles repository) is written there. */
+	target = lstat(path, &st) == 0 ? fd_realpath(path) : xstrdup(path);
+	if (target == NULL) {
+		cordon_err_set(&err, errno, "resolve %s", path);
+		cordon_err_hint(&err, "a symlinked settings file must point at an existing file");
+		goto fail;
+	}
+	if (policy_read_file(target, &text, &len, &err) < 0)
+		goto fail;
+	if (stat(target, &st) == 0)
+		mode = st.st_mode & 0777;
+	out = policy_edit_allow_domain(text, len, target, pattern, &added, &err);
+	if (out == NULL)
+		goto fail;
+	policy_init(&pol);
+	r = policy_parse(&pol, out, strlen(out), target, POLICY_LAYER_USER, 0, &err);
+	policy_free(&pol);
+	if (r < 0)
+		goto fail;
+	if (!added) {
+		printf("cordon: %s is already allowed in %s\n", pattern, target);
+		return 0;
+	}
+	if (fd_replace_file(target, out, strlen(out), mode) < 0) {
+		cordon_err_set(&err, errno, "write %s", target);
+		cordon_err_hint(&err, "check that its directory is writable");
+		goto fail;
+	}
+	printf("cordon: saved %s in %s: later sessions allow it\n", pattern, target);
+	return 0;
+fail:
+	cli_print_err(&err);
+	return 125;
+}
+
+/* Each pattern as --allow-domain takes it: the same checks and hints. */
+static int
+patterns_ok(char *const *v, int n)
+{
+	struct cordon_err err = { 0 };
+	struct cordon_policy pol;
+	int r = 0;
+
+	policy_init(&pol);
+	for (int i = 0; i < n && r == 0; i++)
+		r = policy_add_rule(&pol, POLICY_NET_ALLOWED_DOMAINS, v[i], POLICY_LAYER_CLI, &err);
+	policy_free(&pol);
+	if (r < 0)
+		cli_print_err(&err);
+	return r;
+}
+
+/* Running sessions whose workspace holds cwd. */
+static size_t
+sessions_here(const struct sv_reg_info *v, size_t n, const char *cwd)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += v[i].alive && covers(v[i].workspace, cwd);
+	return k;
+}
+
 int
 cli_allow(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "session", required_argument, NULL, 's' },
+		{ "save", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -235,12 +337,16 @@ cli_allow(int argc, char **argv)
 	char reply[600];
 	size_t n = 0;
 	int c, k, status = 125;
+	bool save = false;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			want = optarg;
+			break;
+		case 'S':
+			save = true;
 			break;
 		case 'h':
 			fputs(allow_usage, stdout);
@@ -249,8 +355,9 @@ cli_allow(int argc, char **argv)
 			return cli_usage_error("allow", "unknown option");
 		}
 	}
-	if (optind + 1 != argc)
-		return cli_usage_error("allow", "give exactly one PATTERN");
+	if (optind == argc)
+		return cli_usage_error("allow",
+				       "give the PATTERN to allow (a host, *.suffix or CIDR)");
 	if (want != NULL && want[0] == '\0')
 		return cli_usage_error("allow", "--session needs an id");
 	if (want == NULL) {
@@ -263,20 +370,32 @@ cli_allow(int argc, char **argv)
 			return 125;
 		}
 	}
+	if (patterns_ok(argv + optind, argc - optind) < 0)
+		return 125;
+	for (int i = optind; save && i < argc; i++)
+		if (save_allow(argv[i]) != 0)
+			return 125;
 	if (sv_reg_list(&v, &n, &err) < 0) {
 		cli_print_err(&err);
 		return 125;
+	}
+	/* Saved, and no session to widen here: that is all that was asked. */
+	if (save && want == NULL && sessions_here(v, n, cwd) == 0) {
+		status = 0;
+		goto out;
 	}
 	k = pick(want, v, n, cwd);
 	if (k == -2)
 		goto out;
 	/* An id no record names: try it as given (the connect error explains). */
 	id = k >= 0 ? v[k].id : want;
-	if (sv_control_allow(id, argv[optind], reply, sizeof(reply), &err) < 0) {
-		cli_print_err(&err);
-		goto out;
+	for (int i = optind; i < argc; i++) {
+		if (sv_control_allow(id, argv[i], reply, sizeof(reply), &err) < 0) {
+			cli_print_err(&err);
+			goto out;
+		}
+		printf("cordon: session %.12s: %s\n", id, reply);
 	}
-	printf("cordon: session %.12s: %s\n", id, reply);
 	status = 0;
 out:
 	sv_reg_list_free(v, n);

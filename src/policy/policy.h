@@ -164,6 +164,18 @@ int policy_add_rule(struct cordon_policy *pol, enum policy_list list, const char
 		    enum policy_layer layer, struct cordon_err *err);
 
 /*
+ * The settings document text (len bytes; NULL or empty: a new file) with
+ * pattern added to sandbox.network.allowedDomains, the objects on the way
+ * made where missing and every other key kept in its order. *added is
+ * false when the pattern was listed already (the text comes back
+ * reformatted, same content). malloc'd text (2-space indent, final
+ * newline); NULL with err ("FILE:LINE:COL: ..." or the key of another
+ * type, and a hint). Pure: the caller reads and writes the file.
+ */
+char *policy_edit_allow_domain(const char *text, size_t len, const char *file, const char *pattern,
+			       bool *added, struct cordon_err *err);
+
+/*
  * Refuse a policy that uses a key this version parses but does not enforce
  * (none at present: network.rules and credentials.inject are enforced): 0,
  * or -1 with err set to "FILE:LINE:COL: key `K`: not enforced..." and a

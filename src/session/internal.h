@@ -29,6 +29,13 @@ int session_net_rule(struct session_net *sn, const char *pattern, bool deny,
 /* Warn about allow rules that open more than they seem to (*.com, metadata). */
 void session_net_warn(const struct session_net *sn);
 
+/*
+ * When the session ends: one line on stderr naming the hosts the proxy
+ * refused because no rule named them, with the command that allows them
+ * in later sessions. Nothing when there were none or quiet.
+ */
+void session_net_report(const struct session_net *sn, bool quiet);
+
 /* Start the proxy on the supervisor's loop with the rules. 0 or -1 (err). */
 int session_net_start(struct session_net *sn, struct sv_supervisor *sv, struct cordon_err *err);
 

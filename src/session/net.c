@@ -2,6 +2,7 @@
 /* The session's network side: the proxy's rules, its start, the proxy variables. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,11 +117,94 @@ session_proxy_env(char **env, uint16_t port, bool ca_bundle)
 	return out;
 }
 
+/*
+ * Keep the hosts refused by the default deny (no rule, no address check,
+ * not an HTTP rule's refusal); a host allowed later (cordon allow) leaves
+ * the list.
+ */
+static void
+note_refused(struct session_net *sn, const struct px_event *ev)
+{
+	size_t i;
+
+	if (ev->host == NULL || ev->host[0] == '\0' || ev->method != NULL)
+		return;
+	for (i = 0; i < sn->n_refused; i++)
+		if (sn->refused[i].port == ev->port && strcmp(sn->refused[i].host, ev->host) == 0)
+			break;
+	if (ev->allowed) {
+		if (i < sn->n_refused)
+			sn->refused[i] = sn->refused[--sn->n_refused];
+		return;
+	}
+	if (ev->rule[0] != '\0' || ev->addr[0] != '\0')
+		return;
+	if (i == sn->n_refused) {
+		if (i == ARRAY_SIZE(sn->refused) ||
+		    strlen(ev->host) >= sizeof(sn->refused[i].host)) {
+			sn->refused_more++;
+			return;
+		}
+		snprintf(sn->refused[i].host, sizeof(sn->refused[i].host), "%s", ev->host);
+		sn->refused[i].port = ev->port;
+		sn->refused[i].times = 0;
+		sn->n_refused++;
+	}
+	sn->refused[i].times++;
+}
+
+/* Append printf-style to buf at *o, cutting silently at its end. */
+static void __attribute__((format(printf, 4, 5)))
+append(char *buf, size_t len, size_t *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *o, len - *o, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*o = (size_t)n < len - *o ? *o + (size_t)n : len - 1;
+}
+
+void
+session_net_report(const struct session_net *sn, bool quiet)
+{
+	char list[2048], cmd[2048];
+	size_t lo = 0, co = 0;
+
+	if (quiet || sn->n_refused + sn->refused_more == 0)
+		return;
+	list[0] = cmd[0] = '\0';
+	for (size_t i = 0; i < sn->n_refused; i++) {
+		const char *h = sn->refused[i].host;
+		unsigned port = sn->refused[i].port;
+		bool v6 = strchr(h, ':') != NULL;
+
+		append(list, sizeof(list), &lo, "%s%s%s%s:%u", i ? ", " : "", v6 ? "[" : "", h,
+		       v6 ? "]" : "", port);
+		if (sn->refused[i].times > 1)
+			append(list, sizeof(list), &lo, " (%u times)", sn->refused[i].times);
+		/* A portless rule means 80 and 443; another port is named. */
+		if (port == 80 || port == 443)
+			append(cmd, sizeof(cmd), &co, " %s", h);
+		else
+			append(cmd, sizeof(cmd), &co, " %s%s%s:%u", v6 ? "[" : "", h, v6 ? "]" : "",
+			       port);
+	}
+	if (sn->refused_more > 0)
+		append(list, sizeof(list), &lo, "%s%zu more host%s", lo ? " and " : "",
+		       sn->refused_more, sn->refused_more == 1 ? "" : "s");
+	log_msg(LOG_LEVEL_WARN, 0, "refused, no rule names them: %s%s%s", list,
+		co ? "; to allow them in later sessions: cordon allow --save" : "", cmd);
+}
+
 static void
 net_event(void *arg, const struct px_event *ev)
 {
 	static const char *const proto[] = { "http-connect", "http", "socks5", "unknown" };
-	struct sv_supervisor *sv = arg;
+	struct session_net *sn = arg;
+	struct sv_supervisor *sv = sn->sv;
 	struct audit_net_event a = {
 		.host = ev->host,
 		.port = ev->port,
@@ -138,6 +222,7 @@ net_event(void *arg, const struct px_event *ev)
 	};
 	struct cordon_err err = { 0 };
 
+	note_refused(sn, ev);
 	if (sv->audit != NULL && audit_net(sv->audit, &a, &err) < 0)
 		log_warnx("audit: %s", err.msg);
 }
@@ -159,11 +244,12 @@ session_net_start(struct session_net *sn, struct sv_supervisor *sv, struct cordo
 {
 	struct px_config cfg = {
 		.on_decision = net_event,
-		.on_decision_arg = sv,
+		.on_decision_arg = sn,
 		.on_inject = net_inject,
 		.verbose = sn->verbose,
 	};
 
+	sn->sv = sv;
 	if (session_test_switch("CORDON_TEST_PROXY_LOOPBACK")) {
 		cfg.test_allow_loopback = strcmp(getenv("CORDON_TEST_PROXY_LOOPBACK"), "1") == 0;
 	}

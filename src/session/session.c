@@ -368,6 +368,7 @@ supervise(struct cordon_session *s, struct sb_spec *spec, struct cordon_err *err
 	if (sv.start_state < 0)
 		*err = sv.start_err;
 	reason = sv_end_reason(&sv);
+	session_net_report(&s->net, s->policy.quiet);
 	sv_fini(&sv);
 	session_walls_end(s, &sess, status);
 	return session_audit_end(s, status, reason);

@@ -108,6 +108,15 @@ struct session_net {
 	const char *resolve[64];
 	size_t n_resolve;
 	int verbose;
+	/* While it runs: hosts refused for want of a rule, said at the end. */
+	struct sv_supervisor *sv;
+	struct {
+		char host[256];
+		uint16_t port;
+		unsigned times;
+	} refused[16];
+	size_t n_refused;
+	size_t refused_more; /* distinct hosts beyond the table */
 };
 
 /* TLS interception (session/tls.c): on when a rule or an injection needs it. */

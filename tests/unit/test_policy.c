@@ -562,6 +562,49 @@ test_render(void)
 	return 0;
 }
 
+/* cordon allow --save: the edit keeps every other key and never duplicates. */
+static int
+test_edit_allow_domain(void)
+{
+	struct cordon_err err = { 0 };
+	struct cordon_policy pol;
+	bool added;
+	char *out;
+	const char *in = "{\"sandbox\": {\"filesystem\": {\"denyRead\": [\"~/x\"]}, "
+			 "\"resources\": {\"pids\": 500}}}";
+
+	out = policy_edit_allow_domain(NULL, 0, "s.json", "a.test", &added, &err);
+	CHECK(out != NULL && added);
+	CHECK(strcmp(out,
+		     "{\n  \"sandbox\": {\n    \"network\": {\n      "
+		     "\"allowedDomains\": [\n        \"a.test\"\n      ]\n    }\n  }\n}\n") == 0);
+	free(out);
+	out = policy_edit_allow_domain(in, strlen(in), "s.json", "b.test:8080", &added, &err);
+	CHECK(out != NULL && added);
+	/* keys in their order, the new list where it belongs */
+	CHECK(strstr(out, "\"denyRead\"") < strstr(out, "\"pids\": 500"));
+	CHECK(strstr(out, "\"pids\": 500") < strstr(out, "\"allowedDomains\""));
+	CHECK(parse(&pol, out, POLICY_LAYER_USER, 0, &err) == 0);
+	policy_free(&pol);
+	{
+		char *again = policy_edit_allow_domain(out, strlen(out), "s.json", "b.test:8080",
+						       &added, &err);
+
+		CHECK(again != NULL && !added && strcmp(again, out) == 0);
+		free(again);
+	}
+	free(out);
+	/* a document of another shape is refused, naming the key */
+	CHECK(policy_edit_allow_domain("[]", 2, "s.json", "a.test", &added, &err) == NULL);
+	CHECK(strstr(err.msg, "the document is not an object") != NULL);
+	CHECK(policy_edit_allow_domain("{\"sandbox\": {\"network\": {\"allowedDomains\": 1}}}", 47,
+				       "s.json", "a.test", &added, &err) == NULL);
+	CHECK(strstr(err.msg, "allowedDomains is not a list") != NULL);
+	CHECK(policy_edit_allow_domain("{\"a\": ", 6, "s.json", "a.test", &added, &err) == NULL);
+	CHECK(strncmp(err.msg, "s.json:1:", 9) == 0);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -579,5 +622,6 @@ main(void)
 	TAP_RUN(test_env_values);
 	TAP_RUN(test_pos_find);
 	TAP_RUN(test_render);
+	TAP_RUN(test_edit_allow_domain);
 	return tap_done();
 }

@@ -150,4 +150,59 @@ expect_status "... and B has none" 1 \
 expect_output "cordon ps: nothing runs any more" "^SESSION +PID +STARTED +WORKSPACE +COMMAND$" \
 	"$CORDON" ps
 
+# --- the end of a session: the hosts refused, and how to allow them ----------
+unset XDG_CONFIG_HOME
+w4=$(new_ws)
+run_capture sh -c "cd '$w4' && '$CORDON' run --resolve saved.test:127.0.0.1 -- sh -c 'curl -s -o /dev/null http://saved.test:$port/s1; curl -s -o /dev/null http://saved.test:$port/s2; exit 3'"
+want="cordon: refused, no rule names them: saved.test:$port (2 times); to allow them in later sessions: cordon allow --save saved.test:$port"
+if [ "$RC" -eq 3 ] && printf '%s\n' "$OUT" | grep -qxF "$want"; then
+	ok "at the end: one line names the refused host and the command to allow it; the status is the command's"
+else
+	not_ok "at the end: one line names the refused host and the command to allow it; the status is the command's"
+	diag "exit $RC: $OUT"
+fi
+check "... and the refused requests never arrived" sh -c "! grep -qx /s1 '$T/upstream.log'"
+run_capture sh -c "cd '$w4' && '$CORDON' run -q --resolve saved.test:127.0.0.1 -- curl -s -o /dev/null http://saved.test:$port/s1"
+check "with -q, no such line" sh -c "! printf '%s' \"\$1\" | grep -q 'refused, no rule'" _ "$OUT"
+run_capture sh -c "cd '$w4' && '$CORDON' run --resolve saved.test:127.0.0.1 -- curl -s -o /dev/null http://127.0.0.1:$port/none"
+check "a refusal of an address (not a missing rule) is not offered for allowing" \
+	sh -c "! printf '%s' \"\$1\" | grep -q 'refused, no rule'" _ "$OUT"
+
+# cordon allow --save: the user's own settings file, never the project's.
+cfg="$HOME/.config/cordon/settings.json"
+expect_output "cordon allow --save, no session running: saved in the user's settings" \
+	"^cordon: saved saved.test:$port in $cfg: later sessions allow it$" \
+	sh -c "cd '$w4' && '$CORDON' allow --save saved.test:$port"
+expect_output "... the file lists it under sandbox.network.allowedDomains" "^\[\"saved.test:$port\"\]$" \
+	$PY -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["sandbox"]["network"]["allowedDomains"]))' "$cfg"
+check "... 0600, and nothing written into the workspace" sh -c "[ \"\$(stat -c %a '$cfg')\" = 600 ] && [ ! -e '$w4/.cordon' ]"
+run_capture sh -c "cd '$w4' && '$CORDON' run --resolve saved.test:127.0.0.1 -- curl -s -w '%{http_code}' -o /dev/null http://saved.test:$port/s3"
+if [ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -q '^200' && grep -qx /s3 "$T/upstream.log" &&
+	! printf '%s' "$OUT" | grep -q 'refused, no rule'; then
+	ok "the next session allows it: the request arrives upstream"
+else
+	not_ok "the next session allows it: the request arrives upstream"
+	diag "exit $RC: $OUT"
+fi
+expect_output "saving it again says it is there already" "saved.test:$port is already allowed in $cfg" \
+	"$CORDON" allow --save "saved.test:$port"
+cp "$cfg" "$T/cfg.before"
+expect_fail "a URL is refused with the hint, nothing saved" 'a URL, not a domain: write `x.test`' \
+	"$CORDON" allow --save ok.test https://x.test/
+expect_status "... exit 125" 125 "$CORDON" allow --save ok.test https://x.test/
+check "... and the file is unchanged (not even the valid pattern)" cmp -s "$cfg" "$T/cfg.before"
+# A settings file kept elsewhere (a dotfiles repository), its keys kept.
+mkdir -p "$iso/dotfiles"
+printf '{"sandbox": {"filesystem": {"denyRead": ["~/private"]}, "network": {"allowedDomains": ["a.test"]}}}\n' >"$iso/dotfiles/cordon.json"
+rm "$cfg"
+ln -s "$iso/dotfiles/cordon.json" "$cfg"
+run_capture "$CORDON" allow --save b.test
+expect_output "a symlinked settings file is written where it points, its other keys kept" \
+	'^\["~/private"\] \["a.test", "b.test"\]$' \
+	$PY -c 'import json,sys; d=json.load(open(sys.argv[1]))["sandbox"]; print(json.dumps(d["filesystem"]["denyRead"]), json.dumps(d["network"]["allowedDomains"]))' "$iso/dotfiles/cordon.json"
+check "... and the link stays a link" test -L "$cfg"
+printf '{"sandbox": {"network": []}}\n' >"$iso/dotfiles/cordon.json"
+expect_fail "a settings file of another shape is not rewritten" "sandbox.network is not an object" \
+	"$CORDON" allow --save c.test
+
 done_testing
