@@ -22,6 +22,7 @@
 #include "policy/load.h"
 #include "policy/plan.h"
 #include "policy/policy.h"
+#include "presets/presets.h"
 #include "cli/policy_run.h"
 #include "session/internal.h"
 #include "supervisor/quarantine.h"
@@ -281,9 +282,25 @@ session_policy_add_git(struct session_policy *sp, const char *workspace, struct 
 	return r;
 }
 
+/* Is path writable inside by the plan (the workspace, or a read-write bind)? */
+static bool
+plan_writable(const struct policy_plan *plan, const char *workspace, const char *path)
+{
+	if (policy_path_within(path, workspace))
+		return true;
+	for (size_t i = 0; i < plan->n_mounts; i++)
+		if (plan->mounts[i].kind == POLICY_MOUNT_RW &&
+		    policy_path_within(path, plan->mounts[i].path))
+			return true;
+	return false;
+}
+
 int
 session_policy_snapshot(struct session_policy *sp, const char *workspace, struct cordon_err *err)
 {
+	struct preset_strv launch = { 0 }, agent_state = { 0 };
+	int r;
+
 	struct qr_inputs in = {
 		.protect = sp->plan.protect,
 		.n_protect = sp->plan.n_protect,
@@ -294,7 +311,18 @@ session_policy_snapshot(struct session_policy *sp, const char *workspace, struct
 		.git = sp->scanned ? &sp->git : NULL,
 	};
 
-	if (qr_snapshot_take(&sp->snap, workspace, &in, err) < 0)
+	/* The agents' state files with launch keys, where the sandbox can write them. */
+	if (sp->have_home)
+		preset_launch_files(sp->home, &launch);
+	for (size_t i = 0; i < launch.n; i++)
+		if (plan_writable(&sp->plan, workspace, launch.v[i]))
+			preset_strv_add(&agent_state, launch.v[i]);
+	in.agent_state = agent_state.v;
+	in.n_agent_state = agent_state.n;
+	r = qr_snapshot_take(&sp->snap, workspace, &in, err);
+	preset_strv_free(&launch);
+	preset_strv_free(&agent_state);
+	if (r < 0)
 		return -1;
 	sp->snapped = true;
 	return 0;
