@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "common/cleanup.h"
 #include "common/fd.h"
 #include "common/log.h"
@@ -536,19 +537,36 @@ session_policy_state_dir(const struct session_policy *sp, char *out, size_t len)
 }
 
 int
-session_policy_finish(struct session_policy *sp, struct cordon_err *err)
+session_policy_finish(struct session_policy *sp, struct cordon_audit *audit, struct cordon_err *err)
 {
 	char state[PATH_MAX + 64];
 	int r;
 
 	if (!sp->snapped)
 		return 0;
+	if (sp->finished) {
+		if (sp->finish_r < 0)
+			*err = sp->finish_err;
+		return sp->finish_r;
+	}
+	sp->finished = true;
 	session_policy_state_dir(sp, state, sizeof(state));
-	r = qr_run(&sp->snap, state, err);
-	for (size_t i = 0; i < sp->snap.n_report; i++)
+	r = qr_run(&sp->snap, state, &sp->finish_err);
+	for (size_t i = 0; i < sp->snap.n_report; i++) {
+		struct audit_violation v = { .kind = "quarantine",
+					     .what = sp->snap.report[i],
+					     .reason = "made safe after the session" };
+		struct cordon_err aerr = { 0 };
+
 		fprintf(stderr, "cordon: %s\n", sp->snap.report[i]);
-	if (r < 0)
+		if (audit != NULL)
+			audit_violation(audit, &v, &aerr);
+	}
+	sp->finish_r = r < 0 ? -1 : 0;
+	if (r < 0) {
+		*err = sp->finish_err;
 		return -1;
+	}
 	if (r > 0)
 		fprintf(stderr,
 			"cordon: %d protected item%s made safe after the session; review "
