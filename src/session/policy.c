@@ -6,12 +6,15 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit/audit.h"
@@ -111,6 +114,57 @@ add_path_dirs(struct cordon_policy *layer, const char *workspace)
 	}
 }
 
+static char *as_rule(const char *path);
+
+/* Add dir's mask unless it holds the workspace or is the invoker's home. */
+static void
+hide_home(struct cordon_policy *layer, const char *dir, const char *workspace, const char *home)
+{
+	struct policy_origin o = { POLICY_LAYER_BUILTIN, "other users' homes", 0, 0 };
+	_cleanup_free_ char *real = fd_realpath(dir), *rule = NULL;
+	struct stat st;
+
+	if (real == NULL || strcmp(real, "/") == 0 || stat(real, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    policy_path_within(workspace, real) ||
+	    (home != NULL && policy_path_within(home, real)) ||
+	    (home != NULL && policy_path_within(real, home)))
+		return;
+	rule = as_rule(real);
+	policy_rules_add(layer, POLICY_FS_DENY_READ, rule, o);
+}
+
+/*
+ * Root runs cordon: other users' homes are readable to root, and so to a
+ * sandbox that keeps root's uid (their world-readable .npmrc, .env). Every
+ * directory in /home and the home of every ordinary account (uid 1000 and
+ * up) is masked, but the one that holds the workspace and the invoker's.
+ */
+static void
+hide_other_homes(struct cordon_policy *layer, const char *workspace, const char *home)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct passwd *pw;
+	struct dirent *e;
+
+	if (geteuid() != 0)
+		return;
+	d = opendir("/home");
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		char path[PATH_MAX];
+
+		if (e->d_name[0] == '.' ||
+		    snprintf(path, sizeof(path), "/home/%s", e->d_name) >= (int)sizeof(path))
+			continue;
+		hide_home(layer, path, workspace, home);
+	}
+	setpwent();
+	while ((pw = getpwent()) != NULL)
+		if (pw->pw_uid >= 1000 && pw->pw_uid != 65534 && pw->pw_dir != NULL &&
+		    pw->pw_dir[0] == '/')
+			hide_home(layer, pw->pw_dir, workspace, home);
+	endpwent();
+}
+
 int
 session_policy_apply(struct session_policy *sp, const char *workspace, struct sb_mount *mounts,
 		     size_t *n_mounts, size_t max, struct cordon_err *err)
@@ -178,6 +232,7 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 		return -1;
 	}
 	add_path_dirs(&git, workspace);
+	hide_other_homes(&git, workspace, sp->have_home ? sp->home : NULL);
 	r = policy_merge(&sp->pol, &git, POLICY_LAYER_BUILTIN, true, NULL, err);
 	policy_free(&git);
 	if (r < 0)
