@@ -86,6 +86,8 @@ static const char *const deny_write[] = {
 	".vscode",
 	".idea",
 	".claude",
+	".gemini",
+	".codex",
 	".mcp.json",
 	".envrc",
 	".cordon",
