@@ -9,6 +9,7 @@
 
 #include "common/cleanup.h"
 #include "policy/internal.h"
+#include "presets/presets.h"
 
 /* Credential locations: unreadable inside. `~` is $HOME (see plan.c). */
 static const char *const deny_read[] = {
@@ -25,6 +26,7 @@ static const char *const deny_read[] = {
 	"~/.gnupg",
 	"~/.config/gh",
 	"~/.config/hub",
+	"~/.config/github-copilot",
 	"~/.cargo/credentials",
 	"~/.cargo/credentials.toml",
 	"~/.vault-token",
@@ -84,6 +86,8 @@ static const char *const deny_write[] = {
 	".vscode",
 	".idea",
 	".claude",
+	".gemini",
+	".codex",
 	".mcp.json",
 	".envrc",
 	".cordon",
@@ -132,8 +136,16 @@ policy_builtin(struct cordon_policy *pol)
 {
 	struct policy_origin o = { POLICY_LAYER_BUILTIN, NULL, 0, 0 };
 
+	const struct cordon_preset *presets;
+	size_t n_presets;
+
 	for (size_t i = 0; i < ARRAY_SIZE(deny_read); i++)
 		policy_rules_add(pol, POLICY_FS_DENY_READ, deny_read[i], o);
+	/* The agents' own login tokens: readable only under that agent's profile (load.c). */
+	presets = preset_all(&n_presets);
+	for (size_t i = 0; i < n_presets; i++)
+		for (const char *const *t = presets[i].secrets; t != NULL && *t != NULL; t++)
+			policy_rules_add(pol, POLICY_FS_DENY_READ, *t, o);
 	for (size_t i = 0; i < ARRAY_SIZE(deny_write); i++)
 		policy_rules_add(pol, POLICY_FS_DENY_WRITE, deny_write[i], o);
 	for (size_t i = 0; i < ARRAY_SIZE(env_deny); i++)

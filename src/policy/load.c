@@ -204,6 +204,9 @@ profile_layer(struct cordon_policy *layer, const struct policy_load_opts *o, str
 		}
 		if (preset_resolve(p, &env, &res, err) < 0)
 			goto out;
+		/* The agent's own login token: it must read it to log in; no other agent's. */
+		for (const char *const *t = p->secrets; t != NULL && *t != NULL; t++)
+			policy_rules_add(layer, POLICY_FS_ALLOW_READ, *t, origin);
 	}
 	if (o->home != NULL && preset_provide(&res, o->home, o->workspace, !o->provide, err) < 0) {
 		cordon_err_wrap(err, "--profile %s", o->profile);

@@ -26,6 +26,13 @@
  *   readonly    absolute paths to bind read-only even inside a writable
  *               one (the agent's own settings and hooks: an agent must not
  *               rewrite its own policy); may not exist yet
+ *   launch      agents: state files the agent must write that also hold
+ *               keys that start programs (~/.claude.json's mcpServers):
+ *               those keys are put back at the end of the session
+ *               (supervisor/agentcfg.h)
+ *   secrets     agents: the agent's own login token files, unreadable
+ *               inside under every other profile (policy/builtin.c) and
+ *               readable under the agent's own
  *   env_set     "NAME=VALUE" to set inside (IS_SANDBOX=1, the registry
  *               npm would use, ...)
  *   env_pass    names of secret variables to pass through the scrub (the
@@ -79,6 +86,8 @@ struct cordon_preset {
 	const char *const *env_set;
 	const char *const *env_pass;
 	const char *const *agent_args; /* before the user's, when running the agent */
+	const char *const *launch;     /* agents: state files with launch keys, or NULL */
+	const char *const *secrets;    /* agents: own token files, or NULL */
 	unsigned registries;           /* PRESET_REG_* */
 };
 
@@ -137,6 +146,13 @@ int preset_resolve(const struct cordon_preset *p, const struct preset_env *env,
  */
 int preset_provide(struct preset_resolved *r, const char *home, const char *workspace, bool dry_run,
 		   struct cordon_err *err);
+
+/*
+ * Every agent's state files with launch keys (the presets' launch lists,
+ * whatever the profile: a user's own allowWrite may make them writable
+ * too), "~/" expanded with home, appended to out. Pure.
+ */
+void preset_launch_files(const char *home, struct preset_strv *out);
 
 /* Free everything in r and zero it. */
 void preset_resolved_free(struct preset_resolved *r);

@@ -4,6 +4,7 @@
  * package-registry host appears here (see resolve.c).
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/cleanup.h"
@@ -37,10 +38,11 @@ static const struct cordon_preset presets[] = {
 		L("ANTHROPIC_BASE_URL", "ANTHROPIC_BEDROCK_BASE_URL", "ANTHROPIC_VERTEX_BASE_URL"),
 	    .state = L("~/.claude", "~/.claude.json"),
 	    .writable = NONE,
+	    /* plugins bring hooks and MCP servers: installed outside only */
 	    .readonly =
 		L("~/.claude/settings.json", "~/.claude/settings.local.json", "~/.claude/hooks",
-		  "~/.claude/commands", "~/.claude/agents", "./.claude/settings.json",
-		  "./.claude/settings.local.json", "./.mcp.json"),
+		  "~/.claude/commands", "~/.claude/agents", "~/.claude/plugins",
+		  "./.claude/settings.json", "./.claude/settings.local.json", "./.mcp.json"),
 	    .env_set = L("IS_SANDBOX=1", "CORDON_PROFILE=claude", "TMPDIR=/tmp",
 			 "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "DISABLE_AUTOUPDATER=1"),
 	    .env_pass = L("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"),
@@ -48,6 +50,8 @@ static const struct cordon_preset presets[] = {
 		L("--settings", "{\"sandbox\":{\"enabled\":false},\"hooks\":{\"PreToolUse\":[{"
 				"\"matcher\":\"Bash\",\"hooks\":[{\"type\":\"command\","
 				"\"command\":\"@CORDON@ hook claude\"}]}]}}"),
+	    .launch = L("~/.claude.json"),
+	    .secrets = L("~/.claude/.credentials.json"),
 	},
 	{
 	    .name = "codex",
@@ -63,6 +67,7 @@ static const struct cordon_preset presets[] = {
 	    .env_pass = L("OPENAI_API_KEY", "CODEX_API_KEY"),
 	    /* Codex's own sandbox (Landlock/seccomp) off: cordon is the boundary. */
 	    .agent_args = L("-c", "sandbox_mode=\"danger-full-access\""),
+	    .secrets = L("~/.codex/auth.json"),
 	},
 	{
 	    .name = "gemini",
@@ -74,12 +79,16 @@ static const struct cordon_preset presets[] = {
 	    .base_url_env = L("GOOGLE_GEMINI_BASE_URL", "GOOGLE_VERTEX_BASE_URL"),
 	    .state = L("~/.gemini"),
 	    .writable = NONE,
-	    .readonly = L("~/.gemini/settings.json", "./.gemini/settings.json"),
+	    /* extensions bring MCP servers and commands: installed outside only */
+	    .readonly =
+		L("~/.gemini/settings.json", "~/.gemini/extensions", "./.gemini/settings.json"),
 	    /* GEMINI_SANDBOX=false: its docker/seatbelt sandbox stays off. */
 	    .env_set =
 		L("IS_SANDBOX=1", "CORDON_PROFILE=gemini", "TMPDIR=/tmp", "GEMINI_SANDBOX=false"),
 	    .env_pass = L("GEMINI_API_KEY", "GOOGLE_API_KEY"),
 	    .agent_args = NONE,
+	    .secrets = L("~/.gemini/oauth_creds.json", "~/.gemini/google_accounts.json",
+			 "~/.gemini/mcp-oauth-tokens.json"),
 	},
 	{
 	    .name = "node",
@@ -176,6 +185,19 @@ preset_lookup(const char *name)
 		if (strcmp(name, presets[i].name) == 0)
 			return &presets[i];
 	return NULL;
+}
+
+void
+preset_launch_files(const char *home, struct preset_strv *out)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(presets); i++)
+		for (const char *const *l = presets[i].launch; l != NULL && *l != NULL; l++) {
+			char path[PRESET_PATH_MAX];
+
+			if (strncmp(*l, "~/", 2) == 0 &&
+			    snprintf(path, sizeof(path), "%s/%s", home, *l + 2) < (int)sizeof(path))
+				preset_strv_add(out, path);
+		}
 }
 
 const struct cordon_preset *

@@ -6,14 +6,18 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "common/cleanup.h"
 #include "common/fd.h"
 #include "common/log.h"
@@ -22,6 +26,7 @@
 #include "policy/load.h"
 #include "policy/plan.h"
 #include "policy/policy.h"
+#include "presets/presets.h"
 #include "cli/policy_run.h"
 #include "session/internal.h"
 #include "supervisor/quarantine.h"
@@ -109,6 +114,57 @@ add_path_dirs(struct cordon_policy *layer, const char *workspace)
 	}
 }
 
+static char *as_rule(const char *path);
+
+/* Add dir's mask unless it holds the workspace or is the invoker's home. */
+static void
+hide_home(struct cordon_policy *layer, const char *dir, const char *workspace, const char *home)
+{
+	struct policy_origin o = { POLICY_LAYER_BUILTIN, "other users' homes", 0, 0 };
+	_cleanup_free_ char *real = fd_realpath(dir), *rule = NULL;
+	struct stat st;
+
+	if (real == NULL || strcmp(real, "/") == 0 || stat(real, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    policy_path_within(workspace, real) ||
+	    (home != NULL && policy_path_within(home, real)) ||
+	    (home != NULL && policy_path_within(real, home)))
+		return;
+	rule = as_rule(real);
+	policy_rules_add(layer, POLICY_FS_DENY_READ, rule, o);
+}
+
+/*
+ * Root runs cordon: other users' homes are readable to root, and so to a
+ * sandbox that keeps root's uid (their world-readable .npmrc, .env). Every
+ * directory in /home and the home of every ordinary account (uid 1000 and
+ * up) is masked, but the one that holds the workspace and the invoker's.
+ */
+static void
+hide_other_homes(struct cordon_policy *layer, const char *workspace, const char *home)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct passwd *pw;
+	struct dirent *e;
+
+	if (geteuid() != 0)
+		return;
+	d = opendir("/home");
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		char path[PATH_MAX];
+
+		if (e->d_name[0] == '.' ||
+		    snprintf(path, sizeof(path), "/home/%s", e->d_name) >= (int)sizeof(path))
+			continue;
+		hide_home(layer, path, workspace, home);
+	}
+	setpwent();
+	while ((pw = getpwent()) != NULL)
+		if (pw->pw_uid >= 1000 && pw->pw_uid != 65534 && pw->pw_dir != NULL &&
+		    pw->pw_dir[0] == '/')
+			hide_home(layer, pw->pw_dir, workspace, home);
+	endpwent();
+}
+
 int
 session_policy_apply(struct session_policy *sp, const char *workspace, struct sb_mount *mounts,
 		     size_t *n_mounts, size_t max, struct cordon_err *err)
@@ -176,6 +232,7 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 		return -1;
 	}
 	add_path_dirs(&git, workspace);
+	hide_other_homes(&git, workspace, sp->have_home ? sp->home : NULL);
 	r = policy_merge(&sp->pol, &git, POLICY_LAYER_BUILTIN, true, NULL, err);
 	policy_free(&git);
 	if (r < 0)
@@ -281,9 +338,25 @@ session_policy_add_git(struct session_policy *sp, const char *workspace, struct 
 	return r;
 }
 
+/* Is path writable inside by the plan (the workspace, or a read-write bind)? */
+static bool
+plan_writable(const struct policy_plan *plan, const char *workspace, const char *path)
+{
+	if (policy_path_within(path, workspace))
+		return true;
+	for (size_t i = 0; i < plan->n_mounts; i++)
+		if (plan->mounts[i].kind == POLICY_MOUNT_RW &&
+		    policy_path_within(path, plan->mounts[i].path))
+			return true;
+	return false;
+}
+
 int
 session_policy_snapshot(struct session_policy *sp, const char *workspace, struct cordon_err *err)
 {
+	struct preset_strv launch = { 0 }, agent_state = { 0 };
+	int r;
+
 	struct qr_inputs in = {
 		.protect = sp->plan.protect,
 		.n_protect = sp->plan.n_protect,
@@ -294,7 +367,18 @@ session_policy_snapshot(struct session_policy *sp, const char *workspace, struct
 		.git = sp->scanned ? &sp->git : NULL,
 	};
 
-	if (qr_snapshot_take(&sp->snap, workspace, &in, err) < 0)
+	/* The agents' state files with launch keys, where the sandbox can write them. */
+	if (sp->have_home)
+		preset_launch_files(sp->home, &launch);
+	for (size_t i = 0; i < launch.n; i++)
+		if (plan_writable(&sp->plan, workspace, launch.v[i]))
+			preset_strv_add(&agent_state, launch.v[i]);
+	in.agent_state = agent_state.v;
+	in.n_agent_state = agent_state.n;
+	r = qr_snapshot_take(&sp->snap, workspace, &in, err);
+	preset_strv_free(&launch);
+	preset_strv_free(&agent_state);
+	if (r < 0)
 		return -1;
 	sp->snapped = true;
 	return 0;
@@ -508,19 +592,36 @@ session_policy_state_dir(const struct session_policy *sp, char *out, size_t len)
 }
 
 int
-session_policy_finish(struct session_policy *sp, struct cordon_err *err)
+session_policy_finish(struct session_policy *sp, struct cordon_audit *audit, struct cordon_err *err)
 {
 	char state[PATH_MAX + 64];
 	int r;
 
 	if (!sp->snapped)
 		return 0;
+	if (sp->finished) {
+		if (sp->finish_r < 0)
+			*err = sp->finish_err;
+		return sp->finish_r;
+	}
+	sp->finished = true;
 	session_policy_state_dir(sp, state, sizeof(state));
-	r = qr_run(&sp->snap, state, err);
-	for (size_t i = 0; i < sp->snap.n_report; i++)
+	r = qr_run(&sp->snap, state, &sp->finish_err);
+	for (size_t i = 0; i < sp->snap.n_report; i++) {
+		struct audit_violation v = { .kind = "quarantine",
+					     .what = sp->snap.report[i],
+					     .reason = "made safe after the session" };
+		struct cordon_err aerr = { 0 };
+
 		fprintf(stderr, "cordon: %s\n", sp->snap.report[i]);
-	if (r < 0)
+		if (audit != NULL)
+			audit_violation(audit, &v, &aerr);
+	}
+	sp->finish_r = r < 0 ? -1 : 0;
+	if (r < 0) {
+		*err = sp->finish_err;
 		return -1;
+	}
 	if (r > 0)
 		fprintf(stderr,
 			"cordon: %d protected item%s made safe after the session; review "

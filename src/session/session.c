@@ -371,6 +371,8 @@ supervise(struct cordon_session *s, struct sb_spec *spec, struct cordon_err *err
 	session_net_report(&s->net, s->policy.quiet);
 	sv_fini(&sv);
 	session_walls_end(s, &sess, status);
+	/* The quarantine's report goes into the log too: before the end record. */
+	session_policy_finish(&s->policy, s->audit.log, &(struct cordon_err){ 0 });
 	return session_audit_end(s, status, reason);
 }
 
@@ -401,7 +403,7 @@ session_run(struct cordon_session *s, struct cordon_err *err)
 	else
 		status = supervise(s, &spec, err);
 	/* After the last process inside is gone: quarantine what it planted. */
-	cleaned = session_policy_finish(&s->policy, &qerr) == 0;
+	cleaned = session_policy_finish(&s->policy, NULL, &qerr) == 0;
 	if (!cleaned)
 		session_report(s, &qerr);
 	session_guard_end(&s->guard, cleaned);

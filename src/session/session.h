@@ -70,6 +70,9 @@ struct session_policy {
 	bool scanned;
 	struct qr_snapshot snap;
 	bool snapped;
+	bool finished; /* session_policy_finish ran: its result below */
+	int finish_r;
+	struct cordon_err finish_err;
 	/*
 	 * credentials.inject: the values, kept out of this process's memory
 	 * while the sandbox is cloned (a memfd, when inject_open), and the
@@ -237,12 +240,17 @@ int session_policy_snapshot(struct session_policy *sp, const char *workspace,
 /* The command's environment under the policy (array malloc'd, strings borrowed). */
 char **session_policy_env(struct session_policy *sp, char *const *envp);
 
+struct cordon_audit;
+
 /*
  * After the sandbox has ended: quarantine protected paths that appeared,
- * print the report on stderr. 0, or -1 when something could not be made
- * safe (err set).
+ * print the report on stderr and, when audit is not NULL, write each line
+ * of it to the audit log (a `violation` record of kind "quarantine").
+ * Runs once; a later call returns the first one's result. 0, or -1 when
+ * something could not be made safe (err set).
  */
-int session_policy_finish(struct session_policy *sp, struct cordon_err *err);
+int session_policy_finish(struct session_policy *sp, struct cordon_audit *audit,
+			  struct cordon_err *err);
 
 /*
  * The state directory the quarantine keeps what it moves aside in

@@ -21,6 +21,7 @@
 #include "common/fd.h"
 #include "common/pct.h"
 #include "common/xalloc.h"
+#include "supervisor/agentcfg.h"
 #include "supervisor/gitconfig.h"
 #include "supervisor/gitscan.h"
 #include "supervisor/quarantine.h"
@@ -30,9 +31,18 @@
 #define QR_MAX_HOOKS   512u
 #define QR_MAX_COPY    (64u * 1024u * 1024u)
 
-enum qr_kind { QR_GENERIC, QR_HOOKS, QR_GITCONFIG, QR_GITDIR, QR_COMMONDIR };
+enum qr_kind {
+	QR_GENERIC,
+	QR_HOOKS,
+	QR_GITCONFIG,
+	QR_GITDIR,
+	QR_COMMONDIR,
+	QR_AGENTSTATE, /* an agent's state file: launch keys put back */
+	QR_CLAUDEDIR,  /* the workspace's .claude: settings.local.json filtered */
+};
 
-static const char *const kind_names[] = { "generic", "hooks", "gitconfig", "gitdir", "commondir" };
+static const char *const kind_names[] = { "generic",   "hooks",      "gitconfig", "gitdir",
+					  "commondir", "agentstate", "claudedir" };
 
 struct qr_hook {
 	char *name;
@@ -48,7 +58,7 @@ struct qr_item {
 	mode_t mode;
 	struct qr_hook *hooks; /* QR_HOOKS: entries at start */
 	size_t n_hooks;
-	char *config; /* QR_GITCONFIG: text at start */
+	char *config; /* QR_GITCONFIG, QR_AGENTSTATE: text at start */
 	char *gitdir; /* QR_GITDIR, QR_COMMONDIR: content when a file at start */
 	char *parent; /* where its directory resolved at start (or would have) */
 };
@@ -264,6 +274,8 @@ item_fill(struct qr_item *it)
 	it->mode = st.st_mode;
 	if (it->kind == QR_GITCONFIG)
 		it->config = fd_read_small_file(it->path, QR_MAX_CONFIG);
+	if (it->kind == QR_AGENTSTATE)
+		it->config = fd_read_small_file(it->path, AGENTCFG_MAX_TEXT);
 	if ((it->kind == QR_GITDIR || it->kind == QR_COMMONDIR) && S_ISREG(st.st_mode))
 		it->gitdir = fd_read_small_file(it->path, QR_MAX_POINTER);
 	if (it->kind == QR_HOOKS && S_ISDIR(st.st_mode)) {
@@ -320,11 +332,14 @@ kind_of_git(enum qr_git_kind k)
 }
 
 static enum qr_kind
-kind_of(const char *path, const struct qr_git_scan *git)
+kind_of(const char *path, const char *workspace, const struct qr_git_scan *git)
 {
 	const char *b = base_name(path);
 	int k = git != NULL ? qr_git_scan_kind(git, path) : -1;
+	size_t n = strlen(workspace);
 
+	if (strncmp(path, workspace, n) == 0 && strcmp(path + n, "/.claude") == 0)
+		return QR_CLAUDEDIR;
 	if (k >= 0)
 		return kind_of_git((enum qr_git_kind)k);
 	if (strcmp(b, "hooks") == 0 && parent_is_gitdir(path))
@@ -355,9 +370,11 @@ qr_snapshot_take(struct qr_snapshot *s, const char *workspace, const struct qr_i
 	s->workspace = xstrdup(workspace);
 	s->walk = true;
 	for (size_t i = 0; i < in->n_protect; i++)
-		item_add(s, in->protect[i], kind_of(in->protect[i], git));
+		item_add(s, in->protect[i], kind_of(in->protect[i], workspace, git));
 	for (size_t i = 0; i < in->n_watch; i++)
-		item_add(s, in->watch[i], kind_of(in->watch[i], git));
+		item_add(s, in->watch[i], kind_of(in->watch[i], workspace, git));
+	for (size_t i = 0; i < in->n_agent_state; i++)
+		item_add(s, in->agent_state[i], QR_AGENTSTATE);
 	/* Bound or not (a path a glob rule could not name): every control path here is checked. */
 	for (size_t i = 0; git != NULL && i < git->n_paths; i++) {
 		const struct qr_git_path *p = &git->paths[i];
@@ -518,6 +535,155 @@ check_config(struct qr_snapshot *s, const char *state_dir, struct qr_item *it,
 	return r;
 }
 
+/*
+ * The start version of an agent file back at path (the session's version
+ * moved aside first). r is what the quarantine returned.
+ */
+static int
+put_back(struct qr_snapshot *s, const char *path, const char *text, mode_t mode, int r,
+	 struct cordon_err *err)
+{
+	if (r < 0)
+		return -1;
+	if (rewrite(path, text, strlen(text), mode) < 0) {
+		cordon_err_set(err, errno, "put back %s as it was at the start", path);
+		return cordon_err_hint(err,
+				       "the session's version is in %s; restore the file from a "
+				       "backup before running the agent outside the sandbox",
+				       s->qdir != NULL ? s->qdir : "the same directory");
+	}
+	report(s, "restored %s as it was at the start", shown(s, path));
+	return r;
+}
+
+/*
+ * An agent's JSON file (state or settings) after the session: keys that
+ * start a program put back as they were (before: the text at start, or
+ * NULL). Returns the number of keys put back, 1 for a file moved aside,
+ * or -1 with err set.
+ */
+static int
+filter_agent_file(struct qr_snapshot *s, const char *state_dir, const char *path,
+		  enum agentcfg_kind kind, const char *before, mode_t mode, struct cordon_err *err)
+{
+	_cleanup_free_ char *now = fd_read_small_file(path, AGENTCFG_MAX_TEXT);
+	struct agentcfg_strip out;
+	int r;
+
+	if (now != NULL && before != NULL && strcmp(now, before) == 0)
+		return 0;
+	if (now == NULL ||
+	    agentcfg_strip(kind, now, strlen(now), before, before ? strlen(before) : 0, &out) < 0) {
+		if (now != NULL)
+			agentcfg_strip_free(&out);
+		r = quarantine(s, state_dir, path,
+			       "agent configuration written in the sandbox that cordon cannot "
+			       "read as JSON",
+			       err);
+		return before != NULL ? put_back(s, path, before, mode, r, err) : r;
+	}
+	if (out.text == NULL) {
+		agentcfg_strip_free(&out);
+		return 0;
+	}
+	if (rewrite(path, out.text, out.len, mode) < 0) {
+		cordon_err_set(err, errno, "rewrite %s without the launch keys set in the sandbox",
+			       path);
+		agentcfg_strip_free(&out);
+		return cordon_err_hint(err,
+				       "remove %s by hand before running the agent outside the "
+				       "sandbox: it may start a program planted inside",
+				       path);
+	}
+	for (size_t i = 0; i < out.n_removed; i++)
+		report(s,
+		       "reverted `%s` in %s to its value at the start (it starts a program "
+		       "and was set in the sandbox)",
+		       out.removed[i], shown(s, path));
+	r = (int)out.n_removed;
+	agentcfg_strip_free(&out);
+	return r;
+}
+
+static int
+check_agentstate(struct qr_snapshot *s, const char *state_dir, struct qr_item *it,
+		 struct cordon_err *err)
+{
+	_cleanup_free_ char *real = NULL;
+	const char *path = it->path;
+	struct stat st;
+
+	if (lstat(it->path, &st) < 0)
+		return 0;
+	/* A link that was there (a dotfile manager's): the file it names is the state. */
+	if (S_ISLNK(st.st_mode) && same_identity(it, &st)) {
+		real = fd_realpath(it->path);
+		if (real == NULL || lstat(real, &st) < 0)
+			return 0;
+		path = real;
+	}
+	if (!S_ISREG(st.st_mode))
+		return quarantine(s, state_dir, it->path,
+				  "agent state file replaced in the sandbox", err);
+	return filter_agent_file(s, state_dir, path, AGENTCFG_STATE, it->config, st.st_mode, err);
+}
+
+/*
+ * A `.claude` directory that appeared in the workspace: Claude Code writes
+ * the permissions the user grants into settings.local.json there, which
+ * is kept without the keys that start a program. Anything else in it
+ * (settings.json, commands, agents, hooks) is moved into the quarantine.
+ */
+static int
+check_claudedir(struct qr_snapshot *s, const char *state_dir, struct qr_item *it,
+		struct cordon_err *err)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *e;
+	char **names = NULL;
+	size_t n_names = 0;
+	int n = 0, failed = 0;
+	struct stat st;
+
+	if (lstat(it->path, &st) < 0 || same_identity(it, &st))
+		return 0;
+	if (it->existed || !S_ISDIR(st.st_mode))
+		return quarantine(s, state_dir, it->path,
+				  it->existed ? "protected path replaced in the sandbox"
+					      : "protected path created in the sandbox",
+				  err);
+	d = opendir(it->path);
+	if (d == NULL)
+		return cordon_err_set(err, errno, "inspect %s", it->path);
+	/* Names first: moving entries out while reading would skip some. */
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		names = xrealloc(names, (n_names + 1) * sizeof(*names));
+		names[n_names++] = xasprintf("%s/%s", it->path, e->d_name);
+	}
+	for (size_t i = 0; i < n_names; i++) {
+		int r;
+
+		if (strcmp(base_name(names[i]), "settings.local.json") == 0 &&
+		    lstat(names[i], &st) == 0 && S_ISREG(st.st_mode))
+			r = filter_agent_file(s, state_dir, names[i], AGENTCFG_SETTINGS, NULL,
+					      st.st_mode, failed ? &(struct cordon_err){ 0 } : err);
+		else
+			r = quarantine(s, state_dir, names[i],
+				       "created in the sandbox in .claude; Claude Code outside "
+				       "would read it",
+				       failed ? &(struct cordon_err){ 0 } : err);
+		if (r < 0)
+			failed = 1;
+		else
+			n += r;
+		free(names[i]);
+	}
+	free(names);
+	return failed ? -1 : n;
+}
+
 static char *
 dir_name(const char *path)
 {
@@ -623,6 +789,21 @@ parent_moved(struct qr_snapshot *s, const struct qr_item *it)
 	return moved;
 }
 
+/* A path below a `.claude` made in the session: check_claudedir sees to it. */
+static bool
+in_new_claudedir(const struct qr_snapshot *s, const struct qr_item *it)
+{
+	for (size_t i = 0; i < s->n_items; i++) {
+		const struct qr_item *c = &s->items[i];
+
+		if (c->kind == QR_CLAUDEDIR && !c->existed && !it->existed &&
+		    strncmp(it->path, c->path, strlen(c->path)) == 0 &&
+		    it->path[strlen(c->path)] == '/')
+			return true;
+	}
+	return false;
+}
+
 static int
 check_item(struct qr_snapshot *s, const char *state_dir, struct qr_item *it, struct cordon_err *err)
 {
@@ -637,9 +818,13 @@ check_item(struct qr_snapshot *s, const char *state_dir, struct qr_item *it, str
 		return check_gitdir(s, state_dir, it, err);
 	case QR_COMMONDIR:
 		return check_commondir(s, state_dir, it, err);
+	case QR_AGENTSTATE:
+		return check_agentstate(s, state_dir, it, err);
+	case QR_CLAUDEDIR:
+		return check_claudedir(s, state_dir, it, err);
 	case QR_GENERIC:
 	default:
-		if (lstat(it->path, &st) < 0 || same_identity(it, &st))
+		if (lstat(it->path, &st) < 0 || same_identity(it, &st) || in_new_claudedir(s, it))
 			return 0;
 		return quarantine(s, state_dir, it->path,
 				  it->existed ? "protected path replaced in the sandbox"

@@ -36,6 +36,13 @@
  *     is then checked like the others);
  *   - the workspace is walked again: a git directory that appeared gets
  *     the same checks with nothing kept but allowlisted keys;
+ *   - an agent's state file that stays writable (~/.claude.json) gets
+ *     its launch keys (mcpServers, hooks, ...) put back as they were at
+ *     the start (supervisor/agentcfg.h); one that no longer reads as JSON
+ *     is put back whole;
+ *   - a workspace `.claude` directory made in the session keeps its
+ *     settings.local.json without the keys that start a program, and
+ *     anything else in it is moved into the quarantine;
  *   - any other protected path that appeared, or that was replaced (a
  *     rename around the read-only mount), is moved into the quarantine.
  *
@@ -67,6 +74,8 @@ struct qr_inputs {
 	char *const *lifted; /* built-in protections the user lifted (allowWrite) */
 	size_t n_lifted;
 	const struct qr_git_scan *git; /* the workspace's git directories, or NULL */
+	char *const *agent_state;      /* agents' state files writable inside (~/.claude.json) */
+	size_t n_agent_state;
 };
 
 /*
