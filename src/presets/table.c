@@ -17,6 +17,17 @@
 #define NONE ((const char *const[]){ NULL })
 
 /*
+ * The agents' default ceilings: enough for the agent, its tools and a
+ * parallel build; a fork bomb meets the pids ceiling, a hog the memory
+ * ceiling, a runaway writer the disk ceiling. Memory is half the RAM at
+ * most (the host keeps the other half); disk, which without a memory
+ * cgroup lives in RAM as tmpfs, a quarter. Flags and policy override them.
+ */
+#define AGENT_LIMITS                                                                               \
+	.memory_cap = 8ull << 30, .memory_ram_pct = 50, .disk_cap = 8ull << 30,                    \
+	.disk_ram_pct = 25, .pids_max = 1024
+
+/*
  * Agents get TMPDIR=/tmp: the sandbox's /tmp is private and writable,
  * while a TMPDIR inherited from the host points at a read-only directory.
  *
@@ -48,6 +59,8 @@ static const struct cordon_preset presets[] = {
 		L("--settings", "{\"sandbox\":{\"enabled\":false},\"hooks\":{\"PreToolUse\":[{"
 				"\"matcher\":\"Bash\",\"hooks\":[{\"type\":\"command\","
 				"\"command\":\"@CORDON@ hook claude\"}]}]}}"),
+
+	    AGENT_LIMITS,
 	},
 	{
 	    .name = "codex",
@@ -63,6 +76,8 @@ static const struct cordon_preset presets[] = {
 	    .env_pass = L("OPENAI_API_KEY", "CODEX_API_KEY"),
 	    /* Codex's own sandbox (Landlock/seccomp) off: cordon is the boundary. */
 	    .agent_args = L("-c", "sandbox_mode=\"danger-full-access\""),
+
+	    AGENT_LIMITS,
 	},
 	{
 	    .name = "gemini",
@@ -80,6 +95,7 @@ static const struct cordon_preset presets[] = {
 		L("IS_SANDBOX=1", "CORDON_PROFILE=gemini", "TMPDIR=/tmp", "GEMINI_SANDBOX=false"),
 	    .env_pass = L("GEMINI_API_KEY", "GOOGLE_API_KEY"),
 	    .agent_args = NONE,
+	    AGENT_LIMITS,
 	},
 	{
 	    .name = "node",
