@@ -646,6 +646,27 @@ audit_failed(const struct cordon_audit *a)
 	return a->failed ? &a->fail : NULL;
 }
 
+/* layers.resources: each ceiling in force (bytes, CPUs, processes) or null; null when unknown. */
+static json_t *
+resources_json(const struct audit_layers *l)
+{
+	json_t *o;
+
+	if (l == NULL || l->limits == NULL)
+		return json_null();
+	o = json_object();
+	if (o == NULL ||
+	    set(o, "memory",
+		l->memory_max ? json_integer((json_int_t)l->memory_max) : json_null()) < 0 ||
+	    set(o, "cpus", l->cpu_millis ? json_real(l->cpu_millis / 1000.0) : json_null()) < 0 ||
+	    set(o, "pids", l->pids_max ? json_integer((json_int_t)l->pids_max) : json_null()) < 0 ||
+	    set(o, "disk", l->disk_max ? json_integer((json_int_t)l->disk_max) : json_null()) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 int
 audit_session_start(struct cordon_audit *a, const struct audit_session_info *info,
 		    struct cordon_err *err)
@@ -680,6 +701,7 @@ audit_session_start(struct cordon_audit *a, const struct audit_session_info *inf
 	    set(layers, "limits",
 		info->layers && info->layers->limits ? jstr(info->layers->limits) : json_null()) <
 		0 ||
+	    set(layers, "resources", resources_json(info->layers)) < 0 ||
 	    set(layers, "exec_audit", json_boolean(info->layers && info->layers->exec_audit)) < 0 ||
 	    set(layers, "identity", jstr(info->layers ? info->layers->identity : NULL)) < 0 ||
 	    set(layers, "host_masks",

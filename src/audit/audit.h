@@ -62,6 +62,9 @@ struct audit_layers {
 	bool seccomp;
 	int landlock_abi;   /* 0: no ruleset; -1: unknown (setup failed before) */
 	const char *limits; /* "none", "cgroup v2", "rlimits"; NULL: unknown */
+	/* The ceilings in force (0: none), when limits is not NULL. */
+	uint64_t memory_max, disk_max;
+	uint32_t cpu_millis, pids_max;
 	bool exec_audit;
 	const char *identity; /* who the command is (sb_report): "user", "idmap", "owner",
 				 "root-uid"; NULL when the sandbox was not built */

@@ -47,6 +47,10 @@ static const char agent_usage[] =
     "                       not a cordon shim, then ~/.local/bin)\n"
     "      --allow-domain PAT, --deny-domain PAT, --rw PATH, --ro PATH,\n"
     "      --allow-loopback PORT   as for `cordon run` (repeatable)\n"
+    "      --memory SIZE, --pids N, --disk SIZE, --cpus N\n"
+    "                       ceilings as for `cordon run`; the agent presets\n"
+    "                       default to pids 1024, memory min(8g, half the RAM),\n"
+    "                       disk 8g (see cordon(1))\n"
     "      --dry-run        print the `cordon run` command and exit\n"
     "  -v, --verbose        say what the preset resolved to and what was set up\n"
     "  -h, --help           this text\n"
@@ -88,6 +92,7 @@ enum agent_opt {
 	AO_ALLOW,
 	AO_DENY,
 	AO_LOOPBACK,
+	AO_LIMIT,
 	AO_DRY,
 	AO_VERBOSE,
 	AO_HELP,
@@ -108,6 +113,10 @@ static const struct {
 	{ "allow-domain", 0, true, true, AO_ALLOW, "--allow-domain" },
 	{ "deny-domain", 0, true, true, AO_DENY, "--deny-domain" },
 	{ "allow-loopback", 0, true, true, AO_LOOPBACK, "--allow-loopback" },
+	{ "memory", 0, true, true, AO_LIMIT, "--memory" },
+	{ "pids", 0, true, true, AO_LIMIT, "--pids" },
+	{ "disk", 0, true, true, AO_LIMIT, "--disk" },
+	{ "cpus", 0, true, true, AO_LIMIT, "--cpus" },
 	{ "dry-run", 0, false, true, AO_DRY, NULL },
 	{ "verbose", 'v', false, false, AO_VERBOSE, "--verbose" },
 	{ "help", 'h', false, false, AO_HELP, NULL },
@@ -226,6 +235,7 @@ cli_agent(int argc, char **argv)
 		case AO_ALLOW:
 		case AO_DENY:
 		case AO_LOOPBACK:
+		case AO_LIMIT:
 		case AO_VERBOSE:
 		default:
 			push(&pass, agent_opts[o].run_opt);

@@ -89,6 +89,13 @@ cli_walls_option(struct session_walls *walls, int opt, const char *arg, struct c
 						    "or --memory 512m");
 		}
 		return 1;
+	case CLI_OPT_DISK:
+		if (parse_size(arg, &walls->disk_max) < 0 || walls->disk_max < (1u << 20)) {
+			cordon_err_set(err, 0, "bad --disk value '%s'", arg);
+			return cordon_err_hint(err, "give a size of at least 1m, e.g. --disk 10g "
+						    "or --disk 512m");
+		}
+		return 1;
 	case CLI_OPT_CPUS:
 		if (parse_cpus(arg, &walls->cpu_millis) < 0) {
 			cordon_err_set(err, 0, "bad --cpus value '%s'", arg);

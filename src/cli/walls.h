@@ -20,12 +20,14 @@ enum {
 	CLI_OPT_ALLOW_UNIX_SOCKET,
 	CLI_OPT_ALLOW_PTRACE,
 	CLI_OPT_NO_LOCAL_BINDING,
+	CLI_OPT_DISK,
 };
 
 #define CLI_WALLS_LONGOPTS                                                                         \
 	{ "memory", required_argument, NULL, CLI_OPT_MEMORY },                                     \
 	    { "cpus", required_argument, NULL, CLI_OPT_CPUS },                                     \
 	    { "pids", required_argument, NULL, CLI_OPT_PIDS },                                     \
+	    { "disk", required_argument, NULL, CLI_OPT_DISK },                                     \
 	    { "allow-unix-socket", required_argument, NULL, CLI_OPT_ALLOW_UNIX_SOCKET },           \
 	    { "allow-ptrace", no_argument, NULL, CLI_OPT_ALLOW_PTRACE },                           \
 	{                                                                                          \
@@ -36,6 +38,8 @@ enum {
 	"      --memory SIZE    memory ceiling, e.g. 4g, 512m (default: none)\n"                   \
 	"      --cpus N         cpu share, e.g. 2 or 0.5 (default: none)\n"                        \
 	"      --pids N         most processes and threads at once (default: none)\n"              \
+	"      --disk SIZE      disk ceiling: /tmp, /run, /dev/shm together, and any one\n"        \
+	"                       file written (default: none)\n"                                    \
 	"      --allow-unix-socket PATH  let the sandbox connect to this host unix\n"              \
 	"                       socket (path or glob; repeatable)\n"                               \
 	"      --allow-ptrace   allow debuggers (ptrace) inside the sandbox\n"                     \

@@ -55,6 +55,7 @@ static const char *const scalar_keys[POLICY_SCALAR__MAX] = {
 	[POLICY_RES_MEMORY] = "resources.memory",
 	[POLICY_RES_CPUS] = "resources.cpus",
 	[POLICY_RES_PIDS] = "resources.pids",
+	[POLICY_RES_DISK] = "resources.disk",
 	[POLICY_AUDIT_PATH] = "audit.path",
 	[POLICY_AUDIT_OTLP] = "audit.otlpEndpoint",
 	[POLICY_AUDIT_FAIL_CLOSED] = "audit.failClosed",
@@ -349,6 +350,7 @@ policy_render_text(const struct cordon_policy *pol)
 			snprintf(val, sizeof(val), "%llu", (unsigned long long)v->u);
 			break;
 		case POLICY_RES_MEMORY:
+		case POLICY_RES_DISK:
 		case POLICY_AUDIT_PATH:
 		case POLICY_AUDIT_OTLP:
 		case POLICY_SCALAR__MAX:

@@ -69,6 +69,7 @@ static const struct schema_key {
 	{ "resources.memory", K_MEMORY, POLICY_RES_MEMORY },
 	{ "resources.cpus", K_CPUS, POLICY_RES_CPUS },
 	{ "resources.pids", K_PIDS, POLICY_RES_PIDS },
+	{ "resources.disk", K_MEMORY, POLICY_RES_DISK },
 	{ "audit", K_OBJECT, 0 },
 	{ "audit.path", K_PATH, POLICY_AUDIT_PATH },
 	{ "audit.otlpEndpoint", K_URL, POLICY_AUDIT_OTLP },
@@ -886,6 +887,7 @@ policy_render_json(const struct cordon_policy *pol)
 			val = json_integer((json_int_t)v->u);
 			break;
 		case POLICY_RES_MEMORY:
+		case POLICY_RES_DISK:
 		case POLICY_AUDIT_PATH:
 		case POLICY_AUDIT_OTLP:
 		case POLICY_SCALAR__MAX:

@@ -158,6 +158,44 @@ add_all(struct cordon_policy *pol, enum policy_list list, const struct preset_st
 		policy_rules_add(pol, list, v->v[i], o);
 }
 
+/* One resources.* value of the profile layer; size: text "8g" or "4096m". */
+static void
+set_limit(struct cordon_policy *layer, enum policy_scalar s, uint64_t v, bool size,
+	  struct policy_origin origin)
+{
+	struct policy_value *pv = &layer->scalars[s];
+	char text[32];
+
+	if (v == 0)
+		return;
+	memset(pv, 0, sizeof(*pv));
+	pv->set = true;
+	pv->u = v;
+	pv->origin = origin;
+	if (size) {
+		if (v % (1ull << 30) == 0)
+			snprintf(text, sizeof(text), "%llug", (unsigned long long)(v >> 30));
+		else
+			snprintf(text, sizeof(text), "%llum", (unsigned long long)(v >> 20));
+		pv->s = policy_strdup(layer, text);
+	}
+}
+
+/*
+ * The agents' default ceilings (presets.h): resources.pids, .memory and
+ * .disk of the profile layer, so that `policy show` names their origin,
+ * the user's settings and the command line override them, and an
+ * untrusted workspace may only lower them.
+ */
+static void
+default_limits(struct cordon_policy *layer, const struct preset_resolved *res,
+	       struct policy_origin origin)
+{
+	set_limit(layer, POLICY_RES_PIDS, res->pids_max, false, origin);
+	set_limit(layer, POLICY_RES_MEMORY, res->memory_max, true, origin);
+	set_limit(layer, POLICY_RES_DISK, res->disk_max, true, origin);
+}
+
 /*
  * The profile layer: comma-separated names, each a policy profile
  * (default, strict) or an agent or toolchain preset (src/presets), which is
@@ -227,6 +265,7 @@ profile_layer(struct cordon_policy *layer, const struct policy_load_opts *o, str
 		snprintf(assignment, sizeof(assignment), "CORDON_PROFILE=%s", o->profile);
 		policy_env_set_add(layer, assignment, origin);
 	}
+	default_limits(layer, &res, origin);
 	for (size_t i = 0; i < res.notes.n; i++)
 		policy_note(layer, "profile: %s", res.notes.v[i]);
 	r = 0;

@@ -88,6 +88,7 @@ scalar_widens(enum policy_scalar s, const struct policy_value *cur, const struct
 	case POLICY_TERM_ALLOW_CLIPBOARD:
 		return nv->b;
 	case POLICY_RES_MEMORY:
+	case POLICY_RES_DISK:
 	case POLICY_RES_PIDS:
 		return cur->set && nv->u > cur->u;
 	case POLICY_RES_CPUS:
@@ -119,6 +120,7 @@ scalar_text(const struct policy_value *v, enum policy_scalar s, char *buf, size_
 		snprintf(buf, len, "%llu", (unsigned long long)v->u);
 		return buf;
 	case POLICY_RES_MEMORY:
+	case POLICY_RES_DISK:
 	case POLICY_AUDIT_PATH:
 	case POLICY_AUDIT_OTLP:
 	case POLICY_SCALAR__MAX:

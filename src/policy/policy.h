@@ -71,6 +71,7 @@ enum policy_scalar {
 	POLICY_RES_MEMORY,              /* bytes (u) and the text (s) */
 	POLICY_RES_CPUS,                /* num */
 	POLICY_RES_PIDS,                /* u */
+	POLICY_RES_DISK,                /* bytes (u) and the text (s), as memory */
 	POLICY_AUDIT_PATH,              /* s */
 	POLICY_AUDIT_OTLP,              /* s */
 	POLICY_AUDIT_FAIL_CLOSED,       /* bool, default true */

@@ -39,6 +39,10 @@
  *               agent's own API key; everything else stays scrubbed)
  *   notes       one line each: where a registry host came from, what could
  *               not be resolved or provided, and what the user can do
+ *   limits      agents: default ceilings on processes, memory and disk, so
+ *               that a fork bomb or a hog the agent starts is stopped while
+ *               the agent's session goes on; a fraction of the machine's
+ *               RAM, capped (memory_max, disk_max, pids_max of the result)
  *
  * Agent API hosts are fixed (they are the product's own endpoints); the
  * host of the agent's base-URL variable (ANTHROPIC_BASE_URL, ...) is added,
@@ -89,6 +93,10 @@ struct cordon_preset {
 	const char *const *launch;     /* agents: state files with launch keys, or NULL */
 	const char *const *secrets;    /* agents: own token files, or NULL */
 	unsigned registries;           /* PRESET_REG_* */
+	/* Default ceilings (agents; 0: none): min(cap, pct % of the RAM), and pids. */
+	uint64_t memory_cap, disk_cap;
+	unsigned memory_ram_pct, disk_ram_pct;
+	uint32_t pids_max;
 };
 
 /* A growable list of owned strings, NULL-terminated. */
@@ -107,12 +115,16 @@ struct preset_resolved {
 	struct preset_strv env_set;
 	struct preset_strv env_pass;
 	struct preset_strv notes;
+	/* Default ceilings of the agents resolved (the largest; 0: none). */
+	uint64_t memory_max, disk_max;
+	uint32_t pids_max;
 };
 
 /* How to resolve: where home and the workspace are. */
 struct preset_env {
 	const char *home;      /* required, absolute */
 	const char *workspace; /* absolute; NULL: "./" paths are skipped */
+	uint64_t ram;          /* bytes of RAM for the default ceilings; 0: this machine's */
 };
 
 /* The preset called name (or an alias: npm, pip, cargo, ...), or NULL. */

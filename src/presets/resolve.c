@@ -66,6 +66,8 @@ preset_resolved_free(struct preset_resolved *r)
 	preset_strv_free(&r->env_set);
 	preset_strv_free(&r->env_pass);
 	preset_strv_free(&r->notes);
+	r->memory_max = r->disk_max = 0;
+	r->pids_max = 0;
 }
 
 /* "~/x" -> home/x, "./x" -> workspace/x; NULL when it cannot be expanded. */
@@ -1012,6 +1014,41 @@ add_list(const struct preset_env *env, const char *const *list, struct preset_st
 	}
 }
 
+/* min(cap, pct % of ram), whole MiB; 0 when cap is 0. */
+static uint64_t
+ram_share(uint64_t cap, unsigned pct, uint64_t ram)
+{
+	uint64_t v = ram / 100 * pct;
+
+	if (cap == 0)
+		return 0;
+	if (v == 0 || v > cap)
+		v = cap;
+	return v & ~((1ull << 20) - 1);
+}
+
+/* The agent's default ceilings; with several agents, the largest. */
+static void
+default_limits(const struct cordon_preset *p, const struct preset_env *env,
+	       struct preset_resolved *out)
+{
+	uint64_t ram = env->ram, mem, disk;
+
+	if (ram == 0) {
+		long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+		ram = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+	}
+	mem = ram_share(p->memory_cap, p->memory_ram_pct, ram);
+	disk = ram_share(p->disk_cap, p->disk_ram_pct, ram);
+	if (mem > out->memory_max)
+		out->memory_max = mem;
+	if (disk > out->disk_max)
+		out->disk_max = disk;
+	if (p->pids_max > out->pids_max)
+		out->pids_max = p->pids_max;
+}
+
 int
 preset_resolve(const struct cordon_preset *p, const struct preset_env *env,
 	       struct preset_resolved *out, struct cordon_err *err)
@@ -1044,5 +1081,6 @@ preset_resolve(const struct cordon_preset *p, const struct preset_env *env,
 	if (p->registries & PRESET_REG_MAVEN)
 		resolve_maven(&rc);
 	ws_notes(&rc);
+	default_limits(p, env, out);
 	return 0;
 }

@@ -18,6 +18,17 @@
 #define NONE ((const char *const[]){ NULL })
 
 /*
+ * The agents' default ceilings: enough for the agent, its tools and a
+ * parallel build; a fork bomb meets the pids ceiling, a hog the memory
+ * ceiling, a runaway writer the disk ceiling. Memory is half the RAM at
+ * most (the host keeps the other half); disk, which without a memory
+ * cgroup lives in RAM as tmpfs, a quarter. Flags and policy override them.
+ */
+#define AGENT_LIMITS                                                                               \
+	.memory_cap = 8ull << 30, .memory_ram_pct = 50, .disk_cap = 8ull << 30,                    \
+	.disk_ram_pct = 25, .pids_max = 1024
+
+/*
  * Agents get TMPDIR=/tmp: the sandbox's /tmp is private and writable,
  * while a TMPDIR inherited from the host points at a read-only directory.
  *
@@ -52,6 +63,7 @@ static const struct cordon_preset presets[] = {
 				"\"command\":\"@CORDON@ hook claude\"}]}]}}"),
 	    .launch = L("~/.claude.json"),
 	    .secrets = L("~/.claude/.credentials.json"),
+	    AGENT_LIMITS,
 	},
 	{
 	    .name = "codex",
@@ -68,6 +80,7 @@ static const struct cordon_preset presets[] = {
 	    /* Codex's own sandbox (Landlock/seccomp) off: cordon is the boundary. */
 	    .agent_args = L("-c", "sandbox_mode=\"danger-full-access\""),
 	    .secrets = L("~/.codex/auth.json"),
+	    AGENT_LIMITS,
 	},
 	{
 	    .name = "gemini",
@@ -89,6 +102,7 @@ static const struct cordon_preset presets[] = {
 	    .agent_args = NONE,
 	    .secrets = L("~/.gemini/oauth_creds.json", "~/.gemini/google_accounts.json",
 			 "~/.gemini/mcp-oauth-tokens.json"),
+	    AGENT_LIMITS,
 	},
 	{
 	    .name = "node",

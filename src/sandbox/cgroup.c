@@ -19,6 +19,14 @@
  *               share: --cpus without a cgroup is refused (best effort:
  *               ignored, and said so).
  *
+ * Disk (--disk): RLIMIT_FSIZE in every mechanism, the one bound the kernel
+ * gives an unprivileged process on what it writes through a host path. It
+ * bounds each file, not their sum: a write past it fails with EFBIG after
+ * SIGXFSZ, whose default action ends the writer (status 128+25, explained
+ * at the end). The sandbox's own tmpfs mounts share one size= (mount.c).
+ * A total for the workspace would need quotas (root, and a file system
+ * set up for them): not done. Only --disk asked: no cgroup is made.
+ *
  * The cgroup is created in the supervisor before clone and pid 1 is moved
  * into it before it is told to go on, so everything the command starts is
  * inside. The sandbox then gets its own cgroup namespace rooted there. The
@@ -60,7 +68,7 @@ static const char *const cg_names[CG__MAX] = { "memory", "pids", "cpu" };
 
 struct sb_resources {
 	enum sb_res_mech mech;
-	uint64_t memory_max;
+	uint64_t memory_max, disk_max;
 	uint32_t cpu_millis, pids_max;
 	char dirs[CG__MAX][PATH_MAX]; /* v1: one per controller; v2: dirs[0] only */
 };
@@ -427,13 +435,17 @@ sb_resources_prepare(const struct sb_spec *spec, struct sb_resources **res, stru
 	struct sb_resources *r;
 
 	*res = NULL;
-	if (spec->memory_max == 0 && spec->pids_max == 0 && spec->cpu_millis == 0)
+	if (spec->memory_max == 0 && spec->pids_max == 0 && spec->cpu_millis == 0 &&
+	    spec->disk_max == 0)
 		return 0;
 	r = xcalloc(1, sizeof(*r));
 	r->memory_max = spec->memory_max;
 	r->pids_max = spec->pids_max;
 	r->cpu_millis = spec->cpu_millis;
-	if (v2_setup(r, 1) == 0) {
+	r->disk_max = spec->disk_max;
+	if (r->memory_max == 0 && r->pids_max == 0 && r->cpu_millis == 0) {
+		r->mech = SB_RES_RLIMIT;
+	} else if (v2_setup(r, 1) == 0) {
 		r->mech = SB_RES_CGROUP2;
 	} else {
 		remove_dirs(r);
@@ -459,9 +471,10 @@ sb_resources_prepare(const struct sb_spec *spec, struct sb_resources **res, stru
 		log_warnx("cpu limit not enforced: no writable cgroup (best effort)");
 		r->cpu_millis = 0;
 	}
-	log_debug("resource limits by %s: memory %llu, cpus %u.%03u, pids %u",
+	log_debug("resource limits by %s: memory %llu, cpus %u.%03u, pids %u, disk %llu",
 		  sb_res_mech_name(r->mech), (unsigned long long)r->memory_max,
-		  r->cpu_millis / 1000, r->cpu_millis % 1000, r->pids_max);
+		  r->cpu_millis / 1000, r->cpu_millis % 1000, r->pids_max,
+		  (unsigned long long)r->disk_max);
 	*res = r;
 	return 0;
 }
@@ -491,6 +504,13 @@ sb_resources_enter(struct sb_child_ctx *ctx)
 
 	if (r == NULL)
 		return 0;
+	if (r->disk_max != 0) {
+		/* Hard too: raising it needs CAP_SYS_RESOURCE in the initial namespace. */
+		struct rlimit rl = { r->disk_max, r->disk_max };
+
+		if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+			return -1;
+	}
 	switch (r->mech) {
 	case SB_RES_CGROUP1:
 	case SB_RES_CGROUP2:
@@ -532,6 +552,15 @@ sb_resources_mech_of(const struct sb_resources *res)
 	return res ? res->mech : SB_RES_NONE;
 }
 
+void
+sb_resources_in_force(const struct sb_resources *res, struct sb_report *rep)
+{
+	rep->memory_max = res ? res->memory_max : 0;
+	rep->disk_max = res ? res->disk_max : 0;
+	rep->cpu_millis = res ? res->cpu_millis : 0;
+	rep->pids_max = res ? res->pids_max : 0;
+}
+
 /* "oom_kill N" in a flat keyed file (memory.events, memory.oom_control). */
 static unsigned long
 oom_kills(const char *dir, const char *file)
@@ -555,6 +584,15 @@ sb_resources_report(const struct sb_session *sess, int exit_status, struct cordo
 	unsigned long kills = 0;
 	char size[32];
 
+	if (r != NULL && r->disk_max != 0 && exit_status == 128 + SIGXFSZ) {
+		fmt_size(size, sizeof(size), r->disk_max);
+		cordon_err_set(err, 0,
+			       "killed: file size limit %s reached (SIGXFSZ: a file written "
+			       "would have grown past --disk)",
+			       size);
+		return cordon_err_hint(err, "raise the limit with --disk or resources.disk in the "
+					    "policy");
+	}
 	if (r == NULL || r->memory_max == 0)
 		return 0;
 	if (r->mech == SB_RES_CGROUP2)

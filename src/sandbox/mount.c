@@ -235,25 +235,32 @@ mask_file(const char *target)
 	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0, 0);
 }
 
+/* "<prefix>N" into buf, without stdio (the child). Empty when it does not fit. */
+static void
+path_num(char *buf, size_t len, const char *prefix, unsigned n)
+{
+	size_t p = strlen(prefix);
+	char digits[16];
+	int k = 0;
+
+	do
+		digits[k++] = (char)('0' + n % 10);
+	while ((n /= 10) > 0 && k < (int)sizeof(digits));
+	if (p + (size_t)k + 1 > len) {
+		buf[0] = '\0';
+		return;
+	}
+	memcpy(buf, prefix, p);
+	for (int i = 0; i < k; i++)
+		buf[p + (size_t)i] = digits[k - 1 - i];
+	buf[p + (size_t)k] = '\0';
+}
+
 /* "/oldroot/proc/self/fd/N": the host proc, where our own fds are listed. */
 static void
 fd_magic_path(char *buf, size_t len, int fd)
 {
-	static const char prefix[] = OLDROOT "/proc/self/fd/";
-	char digits[16];
-	int n = 0;
-
-	do
-		digits[n++] = (char)('0' + fd % 10);
-	while ((fd /= 10) > 0 && n < (int)sizeof(digits));
-	if (sizeof(prefix) + (size_t)n > len) {
-		buf[0] = '\0';
-		return;
-	}
-	memcpy(buf, prefix, sizeof(prefix) - 1);
-	for (int i = 0; i < n; i++)
-		buf[sizeof(prefix) - 1 + (size_t)i] = digits[n - 1 - i];
-	buf[sizeof(prefix) - 1 + (size_t)n] = '\0';
+	path_num(buf, len, OLDROOT "/proc/self/fd/", (unsigned)fd);
 }
 
 static int
@@ -324,6 +331,48 @@ sb_mount_proc(struct sb_child_ctx *ctx)
 	return 0;
 }
 
+/*
+ * The sandbox's own writable file systems (/tmp, /run, /dev/shm, a private
+ * home, policy tmpfs mounts). Without a disk ceiling each is a tmpfs of its
+ * own, as large as tmpfs allows by default (half the RAM). Under
+ * spec->disk_max they are directories of one scratch tmpfs of that size in
+ * the base (ctx->scratch_opts), each bound at its place with its own flags:
+ * one ceiling for them all, not one per mount (df inside shows the shared
+ * size). The root directory is 1777 (OWN_FS_STICKY) or 0755 owned by the
+ * sandbox user (OWN_FS_USER, ctx->run_opts).
+ */
+#define SCRATCH "/.scratch"
+enum { OWN_FS_STICKY, OWN_FS_USER };
+
+static int
+own_fs(struct sb_child_ctx *ctx, const char *dst, unsigned long flags, int owner)
+{
+	static unsigned made; /* the child's own copy: scratch directories so far */
+	uint64_t set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+	char src[32];
+
+	if (ctx->spec->disk_max == 0)
+		return mount("tmpfs", dst, "tmpfs", flags,
+			     owner == OWN_FS_USER ? ctx->run_opts : "mode=1777");
+	if (made == 0 &&
+	    (mkdir(SCRATCH, 0700) < 0 ||
+	     mount("tmpfs", SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV, ctx->scratch_opts) < 0))
+		return -1;
+	path_num(src, sizeof(src), SCRATCH "/", made++);
+	if (mkdir(src, 0700) < 0)
+		return -1;
+	if (owner == OWN_FS_USER) {
+		if (chown(src, ctx->ids->inner_uid, ctx->ids->inner_gid) < 0 ||
+		    chmod(src, 0755) < 0)
+			return -1;
+	} else if (chmod(src, 01777) < 0) {
+		return -1;
+	}
+	if (flags & MS_NOEXEC)
+		set |= MOUNT_ATTR_NOEXEC;
+	return bind_path(src, dst, set, 0, 0);
+}
+
 static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
 
 int
@@ -366,8 +415,7 @@ sb_mount_dev(struct sb_child_ctx *ctx)
 		  "newinstance,ptmxmode=0666,mode=620") < 0)
 		return -1;
 	set_detail(ctx, "/dev/shm");
-	if (mount("tmpfs", NEWROOT "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  "mode=1777") < 0)
+	if (own_fs(ctx, NEWROOT "/dev/shm", MS_NOSUID | MS_NODEV | MS_NOEXEC, OWN_FS_STICKY) < 0)
 		return -1;
 	/* Nothing may add device nodes or files to /dev itself. */
 	set_detail(ctx, "/dev");
@@ -416,10 +464,10 @@ int
 sb_mount_tmpfs(struct sb_child_ctx *ctx)
 {
 	set_detail(ctx, "/tmp");
-	if (mount("tmpfs", NEWROOT "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+	if (own_fs(ctx, NEWROOT "/tmp", MS_NOSUID | MS_NODEV, OWN_FS_STICKY) < 0)
 		return -1;
 	set_detail(ctx, "/run");
-	if (mount("tmpfs", NEWROOT "/run", "tmpfs", MS_NOSUID | MS_NODEV, ctx->run_opts) < 0)
+	if (own_fs(ctx, NEWROOT "/run", MS_NOSUID | MS_NODEV, OWN_FS_USER) < 0)
 		return -1;
 	if (ctx->spec->private_home != NULL) {
 		char dst[PATH_MAX];
@@ -431,7 +479,7 @@ sb_mount_tmpfs(struct sb_child_ctx *ctx)
 		/* Inside a skeleton, the mount point is to be made. */
 		if (fd_mkdir_p(dst, 0755) < 0)
 			return -1;
-		if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, ctx->run_opts) < 0)
+		if (own_fs(ctx, dst, MS_NOSUID | MS_NODEV, OWN_FS_USER) < 0)
 			return -1;
 	}
 	return 0;
@@ -552,7 +600,7 @@ apply_mount(struct sb_child_ctx *ctx, const struct sb_mount *m)
 		/* Owned by the sandbox user, like /run: a private home, a cache. */
 		if (fd_mkdir_p(dst, 0755) < 0)
 			return -1;
-		return mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, ctx->run_opts);
+		return own_fs(ctx, dst, MS_NOSUID | MS_NODEV, OWN_FS_USER);
 	default:
 		errno = EINVAL;
 		return -1;

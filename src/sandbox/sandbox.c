@@ -328,7 +328,7 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	struct sb_landlock ll;
 	struct sb_resources *res = NULL;
 	struct sb_ids ids;
-	char detail[200], run_opts[64];
+	char detail[200], run_opts[64], scratch_opts[64];
 	_cleanup_close_ int pidfd = -1, ctl = -1;
 	int sp[2], r = -1, resets = 0;
 	pid_t pid;
@@ -364,11 +364,14 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 		spec->report->seccomp = !(spec->test_flags & SB_TEST_NO_SECCOMP);
 		spec->report->landlock_abi = ll.abi;
 		spec->report->limits = sb_res_mech_name(sb_resources_mech_of(res));
+		sb_resources_in_force(res, spec->report);
 		spec->report->inner_uid = ids.inner_uid;
 		spec->report->kernel_uid = ids.outer_uid;
 	}
 	snprintf(run_opts, sizeof(run_opts), "mode=0755,uid=%u,gid=%u", (unsigned)ids.inner_uid,
 		 (unsigned)ids.inner_gid);
+	snprintf(scratch_opts, sizeof(scratch_opts), "mode=0700,size=%llu",
+		 (unsigned long long)spec->disk_max);
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
 		cordon_err_set(err, errno, "socketpair");
@@ -380,6 +383,7 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	ctx.reach = &reach;
 	ctx.ctl_fd = sp[1];
 	ctx.run_opts = run_opts;
+	ctx.scratch_opts = scratch_opts;
 	ctx.landlock = &ll;
 	ctx.res = res;
 	ctx.detail = detail;

@@ -51,10 +51,14 @@ enum {
 
 /* What sb_spawn raised, for the session's records (filled before the build). */
 struct sb_report {
-	bool filled;          /* false: setup failed before the walls were prepared */
-	bool seccomp;         /* the seccomp filter is loaded before exec */
-	int landlock_abi;     /* 0: no Landlock ruleset */
-	const char *limits;   /* "cgroup v2", "rlimits", "none" (static) */
+	bool filled;        /* false: setup failed before the walls were prepared */
+	bool seccomp;       /* the seccomp filter is loaded before exec */
+	int landlock_abi;   /* 0: no Landlock ruleset */
+	const char *limits; /* "cgroup v2", "rlimits", "none" (static) */
+	/* Ceilings in force (0: none): what the mechanism enforces, cpu dropped
+	   under best effort when it cannot. */
+	uint64_t memory_max, disk_max;
+	uint32_t cpu_millis, pids_max;
 	uid_t inner_uid;      /* what `id -u` shows inside */
 	uid_t kernel_uid;     /* the kernel uid behind the command */
 	const char *identity; /* "user", "idmap", "owner", "root-uid" (steps.h) */
@@ -90,6 +94,8 @@ struct sb_spec {
 	uint64_t memory_max;       /* bytes; 0 = no limit */
 	uint32_t cpu_millis;       /* 1000 = one CPU; 0 = no limit */
 	uint32_t pids_max;         /* 0 = no limit */
+	uint64_t disk_max;         /* bytes: the sandbox's tmpfs mounts together, and
+				      RLIMIT_FSIZE (any one file written); 0 = no limit */
 	char *const *unix_sockets; /* host unix sockets allowed (paths or globs) */
 	size_t n_unix_sockets;
 	/*

@@ -140,6 +140,7 @@ struct sb_child_ctx {
 	struct sb_reach *reach; /* prepared trees, skeletons, extra mounts */
 	int ctl_fd;
 	const char *run_opts;     /* tmpfs options for /run, made before clone */
+	const char *scratch_opts; /* the shared tmpfs under spec->disk_max (mount.c) */
 	const void *seccomp_prog; /* struct sock_fprog, received (SB_MSG_FILTER) */
 	const void *notify_prog;  /* struct sock_fprog or NULL: user-notification filter */
 	const struct sb_landlock *landlock; /* rules prepared before clone (landlock.c) */
@@ -272,6 +273,8 @@ void sb_resources_free(struct sb_resources *res);
 /* One line naming the walls in force ("seccomp, Landlock ABI 7 ..."); logged with -v. */
 /* The mechanism of prepared limits (SB_RES_NONE for NULL). */
 enum sb_res_mech sb_resources_mech_of(const struct sb_resources *res);
+/* The ceilings res enforces into rep's memory_max, disk_max, cpu_millis, pids_max. */
+void sb_resources_in_force(const struct sb_resources *res, struct sb_report *rep);
 
 void sb_walls_describe(const struct sb_spec *spec, const struct sb_landlock *ll,
 		       const struct sb_resources *res, char *buf, size_t len);

@@ -92,7 +92,7 @@ struct session_policy {
 
 /* Kernel walls asked for on the command line (the policy's come first). */
 struct session_walls {
-	uint64_t memory_max;
+	uint64_t memory_max, disk_max;
 	uint32_t cpu_millis, pids_max;
 	bool allow_ptrace, no_local_binding;
 	char *unix_sockets[SESSION_MAX_UNIX_SOCKETS]; /* --allow-unix-socket, malloc'd */

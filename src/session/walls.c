@@ -24,6 +24,9 @@ apply_policy(struct session_walls *w, struct sb_spec *spec, const struct cordon_
 	v = &pol->scalars[POLICY_RES_MEMORY];
 	if (v->set && v->u != 0)
 		spec->memory_max = v->u;
+	v = &pol->scalars[POLICY_RES_DISK];
+	if (v->set && v->u != 0)
+		spec->disk_max = v->u;
 	v = &pol->scalars[POLICY_RES_CPUS];
 	if (v->set && v->num > 0)
 		spec->cpu_millis = (uint32_t)(v->num * 1000 + 0.5);
@@ -48,6 +51,8 @@ session_walls_apply(struct session_walls *w, struct sb_spec *spec, const struct 
 	apply_policy(w, spec, pol, allow_degraded);
 	if (w->memory_max)
 		spec->memory_max = w->memory_max;
+	if (w->disk_max)
+		spec->disk_max = w->disk_max;
 	if (w->cpu_millis)
 		spec->cpu_millis = w->cpu_millis;
 	if (w->pids_max)
