@@ -30,6 +30,7 @@ static const struct {
 	{ "trust", cli_trust, "let a workspace's .cordon/settings.json widen the policy" },
 	{ "untrust", cli_untrust, "make a workspace's settings tighten-only again" },
 	{ "__probe", cli_probe, NULL },
+	{ "__inside", cli_inside, NULL },
 	{ "__loopback-relay", cli_loopback_relay, NULL },
 	{ "help", cmd_help, "this text" },
 	{ "version", cmd_version, "print the version" },

@@ -12,6 +12,11 @@ int cli_run(int argc, char **argv);
 int cli_hook(int argc, char **argv);
 int cli_agent(int argc, char **argv);
 int cli_shim(int argc, char **argv);
+/*
+ * `cordon __inside`: exit 0 inside a cordon sandbox (sb_inside_cordon),
+ * 1 outside. For the shim, which cannot trust CORDON_SANDBOX.
+ */
+int cli_inside(int argc, char **argv);
 int cli_proxy(int argc, char **argv);
 int cli_allow(int argc, char **argv);
 /* cli/ps.c: `cordon ps`, the running sessions. */

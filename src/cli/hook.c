@@ -26,6 +26,7 @@
 #include "common/fd.h"
 #include "common/xalloc.h"
 #include "hook/hook.h"
+#include "sandbox/sandbox.h"
 
 #define HOOK_EXIT_BLOCK 2 /* Claude Code: block the tool call, stderr to the model */
 
@@ -97,7 +98,6 @@ hook_answer(const char *log_path)
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_free_ char *out = NULL;
 	char cwd[PATH_MAX];
-	const char *sb = getenv("CORDON_SANDBOX");
 	size_t len = 0;
 
 	buf = fd_read_whole(STDIN_FILENO, HOOK_MAX_INPUT, &len);
@@ -112,7 +112,8 @@ hook_answer(const char *log_path)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.home = home_dir();
 	ctx.cwd = req.cwd != NULL ? req.cwd : getcwd(cwd, sizeof(cwd));
-	ctx.sandboxed = sb != NULL && strcmp(sb, "1") == 0;
+	/* Not CORDON_SANDBOX: any environment can carry it. */
+	ctx.sandboxed = sb_inside_cordon();
 	if (strcmp(req.event, "PreToolUse") != 0) {
 		/* Other events carry no decision; audit them and stay silent. */
 		memset(&v, 0, sizeof(v));

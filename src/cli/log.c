@@ -2,14 +2,18 @@
 /*
  * `cordon log`: read the audit log (docs/audit-schema.md).
  *
- *   cordon log [--file PATH] [--json] [--net] [--exec] [--session ID]
- *              [--since T] [--follow]
+ *   cordon log [--file PATH] [-w DIR] [--all] [--limit N] [--since T]
+ *              [--session ID] [--json] [--net] [--exec] [--follow]
  *   cordon log verify [--file PATH]
  *
- * The human view prints the sessions, the exec timeline, a network summary
- * (host, port, decision, rule, count, last seen), violations and policy
- * changes. --json prints the matching records as they are in the file.
- * --follow keeps reading as records are appended (one line per record).
+ * By default the last session of the workspace (the current directory or
+ * the one it lies in): "what did the agent just do". --limit N the last N,
+ * --since T every one since T, --all every workspace, --session ID one.
+ * The human view is one timeline (session start and end, programs run,
+ * network decisions, violations, policy changes) and then a network
+ * summary (host, port, decision, rule, count, last seen). --json prints
+ * the matching records as they are in the file. --follow starts at the
+ * end and prints records as they are appended (one line per record).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,18 +37,26 @@ static const char log_usage[] =
     "Usage: cordon log [OPTIONS]\n"
     "       cordon log verify [--file PATH]\n"
     "\n"
-    "Show the audit log: sessions, the programs run inside, network decisions,\n"
-    "violations, policy changes. `verify` checks the hash chain.\n"
+    "Show what the sandbox did: sessions, the programs run inside, network\n"
+    "decisions, violations, policy changes, in one timeline. By default the last\n"
+    "session of this workspace (the current directory, or the workspace it lies\n"
+    "in). `verify` checks the hash chain of the whole log.\n"
     "\n"
     "Options:\n"
     "  -f, --file PATH    audit log (default: ~/.local/state/cordon/audit/audit.jsonl;\n"
     "                     --audit-log is the same)\n"
+    "  -w, --workspace DIR  the workspace (default: .)\n"
+    "      --limit N      the last N sessions of the workspace (default 1)\n"
+    "      --since T      every session's records at or after T: 2026-01-31T12:00,\n"
+    "                     or 30s, 10m, 2h, 3d ago\n"
+    "      --all          sessions of every workspace (with --limit, --since)\n"
+    "      --session ID   one session, of any workspace: the id `cordon run -v`\n"
+    "                     and this view print (a prefix is enough, as `cordon ps`\n"
+    "                     shows)\n"
     "      --json         print the matching records as JSON Lines\n"
     "      --net          network decisions only\n"
     "      --exec         exec records only\n"
-    "      --session ID   one session (a prefix of its id is enough)\n"
-    "      --since T      records at or after T: 2026-01-31T12:00, or 30s, 10m, 2h, 3d ago\n"
-    "      --follow       keep printing records as they are written\n"
+    "      --follow       print records as they are written, from now on\n"
     "  -h, --help         this text\n"
     "\n"
     "verify exit status: 0 chain intact and every session ended (a session whose\n"
@@ -53,12 +65,20 @@ static const char log_usage[] =
     "named); 2 chain intact but some session has no end record (still running,\n"
     "killed and not yet cleaned up, or its tail cut).\n";
 
-enum { OPT_JSON = 256, OPT_NET, OPT_EXEC, OPT_SESSION, OPT_SINCE, OPT_FOLLOW };
+enum { OPT_JSON = 256, OPT_NET, OPT_EXEC, OPT_SESSION, OPT_SINCE, OPT_FOLLOW, OPT_ALL, OPT_LIMIT };
+
+#define LOG_ID_LEN 32 /* AUDIT_SESSION_ID_LEN */
 
 struct log_filter {
-	bool json, net, exec, follow;
+	bool json, net, exec, follow, all;
 	const char *session;
-	char since[40]; /* "" or a timestamp prefix compared as text */
+	const char *workspace; /* canonical; sessions in it or around it */
+	char since[40];        /* "" or a timestamp prefix compared as text */
+	unsigned long limit;   /* the last N sessions (0: no limit) */
+	/* The sessions chosen (unless --session or --all without a limit). */
+	char (*ids)[LOG_ID_LEN + 1];
+	size_t n_ids, cap_ids;
+	bool by_id;
 };
 
 /* One row of the network summary. */
@@ -122,12 +142,51 @@ parse_since(const char *arg, char *out, size_t size)
 	return 0;
 }
 
+/* A session in the workspace: its directory is the workspace or holds it. */
+static bool
+in_workspace(const struct log_filter *f, const char *cwd)
+{
+	size_t n = strlen(cwd);
+
+	if (f->all)
+		return true;
+	if (strncmp(f->workspace, cwd, n) != 0)
+		return false;
+	return f->workspace[n] == '\0' || f->workspace[n] == '/' || strcmp(cwd, "/") == 0;
+}
+
+static void
+ids_add(struct log_filter *f, const char *id)
+{
+	if (f->n_ids == f->cap_ids) {
+		size_t cap = f->cap_ids ? f->cap_ids * 2 : 16;
+		void *n = realloc(f->ids, cap * sizeof(*f->ids));
+
+		if (n == NULL)
+			return;
+		f->ids = n;
+		f->cap_ids = cap;
+	}
+	snprintf(f->ids[f->n_ids++], LOG_ID_LEN + 1, "%s", id);
+}
+
+static bool
+ids_has(const struct log_filter *f, const char *id)
+{
+	for (size_t i = 0; i < f->n_ids; i++)
+		if (strcmp(f->ids[i], id) == 0)
+			return true;
+	return false;
+}
+
 static bool
 wanted(const struct log_filter *f, json_t *rec)
 {
 	const char *type = str(rec, "type");
 
 	if (f->session != NULL && strncmp(str(rec, "session"), f->session, strlen(f->session)) != 0)
+		return false;
+	if (f->by_id && !ids_has(f, str(rec, "session")))
 		return false;
 	if (f->since[0] && strcmp(str(rec, "ts"), f->since) < 0)
 		return false;
@@ -246,29 +305,30 @@ format_line(FILE *out, json_t *rec)
 	} else if (strcmp(type, "credential") == 0) {
 		fprintf(out, "cred  %s injected for %s", str(rec, "name"), str(rec, "host"));
 	} else if (strcmp(type, "session_start") == 0) {
-		fprintf(out, "start session %.12s by %s in %s: ", str(rec, "session"),
+		fprintf(out, "start session %s by %s in %s: ", str(rec, "session"),
 			str(rec, "user"), str(rec, "cwd"));
 		print_argv(out, json_object_get(rec, "argv"));
 	} else if (strcmp(type, "session_end") == 0 &&
 		   json_is_object(json_object_get(rec, "closed_by"))) {
 		json_t *by = json_object_get(rec, "closed_by");
 
-		fprintf(out, "end   session %.12s (%s): closed by `cordon %s`", str(rec, "session"),
+		fprintf(out, "end   session %s (%s): closed by `cordon %s`", str(rec, "session"),
 			str(rec, "reason"), str(by, "command"));
 		if (json_string_value(json_object_get(by, "session")) != NULL)
-			fprintf(out, " of session %.12s", str(by, "session"));
+			fprintf(out, " of session %s", str(by, "session"));
 	} else if (strcmp(type, "session_end") == 0) {
 		json_t *c = json_object_get(rec, "counters");
+		long long ne = (long long)json_integer_value(json_object_get(c, "exec"));
+		long long nn = (long long)json_integer_value(json_object_get(c, "net"));
 
 		fprintf(out,
-			"end   session %.12s status %lld (%s) after %lld ms, %lld execs, %lld "
-			"connections",
+			"end   session %s status %lld (%s) after %lld ms, %lld exec%s, %lld "
+			"connection%s",
 			str(rec, "session"),
 			(long long)json_integer_value(json_object_get(rec, "status")),
 			str(rec, "reason"),
-			(long long)json_integer_value(json_object_get(rec, "duration_ms")),
-			(long long)json_integer_value(json_object_get(c, "exec")),
-			(long long)json_integer_value(json_object_get(c, "net")));
+			(long long)json_integer_value(json_object_get(rec, "duration_ms")), ne,
+			ne == 1 ? "" : "s", nn, nn == 1 ? "" : "s");
 	} else {
 		fprintf(out, "%s", type);
 	}
@@ -336,7 +396,7 @@ read_lines(FILE *f, off_t *off, void (*fn)(void *arg, const char *line, size_t l
 }
 
 struct log_ctx {
-	const struct log_filter *f;
+	struct log_filter *f;
 	struct log_view *v;
 	FILE *out;
 	bool live; /* --follow: one line per record, no summary */
@@ -352,6 +412,10 @@ on_line(void *arg, const char *line, size_t len)
 
 	if (rec == NULL)
 		return;
+	/* Following a workspace: its sessions that start from now on too. */
+	if (c->live && c->f->by_id && strcmp(str(rec, "type"), "session_start") == 0 &&
+	    in_workspace(c->f, str(rec, "cwd")))
+		ids_add(c->f, str(rec, "session"));
 	if (!wanted(c->f, rec)) {
 		json_decref(rec);
 		return;
@@ -361,9 +425,9 @@ on_line(void *arg, const char *line, size_t len)
 		fprintf(c->out, "%.*s\n", (int)len, line);
 	} else if (c->live) {
 		print_line(c->out, rec);
-	} else if (strcmp(type, "net") == 0) {
-		net_add(c->v, rec);
 	} else {
+		if (strcmp(type, "net") == 0)
+			net_add(c->v, rec);
 		if (strcmp(type, "session_start") == 0)
 			c->v->sessions++;
 		else if (strcmp(type, "exec") == 0)
@@ -372,10 +436,52 @@ on_line(void *arg, const char *line, size_t len)
 			c->v->violations++;
 		else if (strcmp(type, "policy") == 0)
 			c->v->policies++;
-		/* The timeline: everything but network decisions, in order. */
+		/* The timeline: every record, network decisions inline, in order. */
 		print_line(c->out, rec);
 	}
 	json_decref(rec);
+}
+
+/* The first pass: the sessions to show (see the top of this file). */
+static void
+on_start(void *arg, const char *line, size_t len)
+{
+	struct log_filter *f = arg;
+	json_error_t jerr;
+	json_t *rec;
+
+	/* Cheap test first: most records are not session starts. */
+	if (memmem(line, len, "\"session_start\"", 15) == NULL)
+		return;
+	rec = json_loadb(line, len, 0, &jerr);
+	if (rec == NULL)
+		return;
+	if (strcmp(str(rec, "type"), "session_start") == 0 && in_workspace(f, str(rec, "cwd")))
+		ids_add(f, str(rec, "session"));
+	json_decref(rec);
+}
+
+static int
+choose_sessions(FILE *in, struct log_filter *f)
+{
+	unsigned long limit = f->limit;
+	off_t off = 0;
+
+	if (f->session != NULL)
+		return 0;
+	/* Without a count: all of them (follow, --since), or just the last one. */
+	if (limit == 0 && !f->all && !f->follow && f->since[0] == '\0')
+		limit = 1;
+	if (f->all && limit == 0)
+		return 0;
+	f->by_id = true;
+	if (read_lines(in, &off, on_start, f) < 0)
+		return -1;
+	if (limit > 0 && f->n_ids > limit) {
+		memmove(f->ids, f->ids + (f->n_ids - limit), limit * sizeof(*f->ids));
+		f->n_ids = limit;
+	}
+	return 0;
 }
 
 static void
@@ -383,7 +489,7 @@ print_net_summary(FILE *out, struct log_view *v)
 {
 	if (v->n_net == 0)
 		return;
-	fprintf(out, "\nNetwork (%zu destinations)\n", v->n_net);
+	fprintf(out, "\nNetwork (%zu destination%s)\n", v->n_net, v->n_net == 1 ? "" : "s");
 	fprintf(out, "  %-32s %5s  %-8s %-24s %6s  %s\n", "HOST", "PORT", "DECISION", "RULE",
 		"COUNT", "LAST SEEN");
 	for (size_t i = 0; i < v->n_net; i++) {
@@ -419,14 +525,20 @@ open_session_note(const char *id)
 		if (strcmp(v[i].id, id) != 0)
 			continue;
 		if (v[i].alive)
-			printf("note: session %.12s is still running (`cordon ps` lists it)\n", id);
+			printf("note: session %s is still running (`cordon ps` lists it)\n", id);
 		else
-			printf("note: the cordon of session %.12s was killed before its clean-up; "
+			printf("note: the cordon of session %s was killed before its clean-up; "
 			       "`cordon ps` or the next `cordon run` finishes it and closes the "
 			       "session in this log\n",
 			       id);
 	}
 	sv_reg_list_free(v, n);
+}
+
+static const char *
+plural(unsigned long long n)
+{
+	return n == 1 ? "" : "s";
 }
 
 static int
@@ -442,18 +554,22 @@ log_verify(const char *path)
 	}
 	switch (rep.result) {
 	case AUDIT_VERIFY_OK:
-		printf("audit log %s: OK (%llu records, %llu sessions)\n", path,
-		       (unsigned long long)rep.lines, (unsigned long long)rep.sessions);
+		printf("audit log %s: OK (%llu record%s, %llu session%s)\n", path,
+		       (unsigned long long)rep.lines, plural(rep.lines),
+		       (unsigned long long)rep.sessions, plural(rep.sessions));
 		if (rep.closed_later > 0)
-			printf("note: %llu session(s) ended without an end record of their own "
-			       "(%s) and were closed by a later cordon; first: session %s, "
+			printf("note: %llu session%s ended without an end record of %s own "
+			       "(%s) and %s closed by a later cordon; first: session %s, "
 			       "closed by `cordon %s`%s%s\n",
-			       (unsigned long long)rep.closed_later,
+			       (unsigned long long)rep.closed_later, plural(rep.closed_later),
+			       rep.closed_later == 1 ? "its" : "their",
 			       strcmp(rep.closed_reason, "supervisor-killed") == 0
-				   ? "their cordon was killed"
+				   ? (rep.closed_later == 1 ? "its cordon was killed"
+							    : "their cordon was killed")
 				   : rep.closed_reason,
-			       rep.closed_session, rep.closed_by_command,
-			       rep.closed_by[0] ? " of session " : "", rep.closed_by);
+			       rep.closed_later == 1 ? "was" : "were", rep.closed_session,
+			       rep.closed_by_command, rep.closed_by[0] ? " of session " : "",
+			       rep.closed_by);
 		return 0;
 	case AUDIT_VERIFY_BROKEN:
 	case AUDIT_VERIFY_TRUNCATED:
@@ -468,11 +584,13 @@ log_verify(const char *path)
 		cli_print_err(&err);
 		return 1;
 	case AUDIT_VERIFY_OPEN:
-		printf("audit log %s: chain intact (%llu records, %llu sessions), but %llu "
-		       "session(s) have no end record; first: %s (started at line %llu): still "
+		printf("audit log %s: chain intact (%llu record%s, %llu session%s), but %llu "
+		       "session%s %s no end record; first: %s (started at line %llu): still "
 		       "running, killed, or its last records were cut off\n",
-		       path, (unsigned long long)rep.lines, (unsigned long long)rep.sessions,
-		       (unsigned long long)rep.open_sessions, rep.open_session,
+		       path, (unsigned long long)rep.lines, plural(rep.lines),
+		       (unsigned long long)rep.sessions, plural(rep.sessions),
+		       (unsigned long long)rep.open_sessions, plural(rep.open_sessions),
+		       rep.open_sessions == 1 ? "has" : "have", rep.open_session,
 		       (unsigned long long)rep.open_line);
 		open_session_note(rep.open_session);
 		return 2;
@@ -493,6 +611,9 @@ cli_log(int argc, char **argv)
 		{ "session", required_argument, NULL, OPT_SESSION },
 		{ "since", required_argument, NULL, OPT_SINCE },
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "limit", required_argument, NULL, OPT_LIMIT },
+		{ "workspace", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -500,17 +621,33 @@ cli_log(int argc, char **argv)
 	struct log_view v = { 0 };
 	struct cordon_err err = { 0 };
 	_cleanup_free_ char *def = NULL;
+	_cleanup_free_ char *ws = NULL;
 	_cleanup_fclose_ FILE *in = NULL;
-	const char *path = NULL;
+	const char *path = NULL, *ws_arg = ".";
+	char *end;
 	bool verify = false;
 	off_t off = 0;
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:w:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			path = optarg;
+			break;
+		case 'w':
+			ws_arg = optarg;
+			break;
+		case OPT_ALL:
+			f.all = true;
+			break;
+		case OPT_LIMIT:
+			errno = 0;
+			f.limit = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || f.limit == 0 ||
+			    optarg[0] == '-')
+				return cli_usage_error(
+				    "log", "--limit %s: a number of sessions, 1 or more", optarg);
 			break;
 		case OPT_JSON:
 			f.json = true;
@@ -567,11 +704,36 @@ cli_log(int argc, char **argv)
 		cli_print_err(&err);
 		return 125;
 	}
+	ws = realpath(ws_arg, NULL);
+	if (ws == NULL) {
+		cordon_err_set(&err, errno, "workspace %s", ws_arg);
+		cordon_err_hint(&err, "name an existing directory with -w DIR, or --all");
+		cli_print_err(&err);
+		return 125;
+	}
+	f.workspace = ws;
+	if (choose_sessions(in, &f) < 0) {
+		cordon_err_set(&err, errno, "read audit log %s", path);
+		cli_print_err(&err);
+		return 125;
+	}
+	if (f.follow && fseeko(in, 0, SEEK_END) == 0)
+		off = ftello(in); /* from now on: what happens next */
 	{
 		struct log_ctx ctx = { .f = &f, .v = &v, .out = stdout, .live = f.follow };
 
+		if (f.by_id && f.n_ids == 0 && !f.follow) {
+			if (!f.json)
+				printf("No session of %s in %s.\n`cordon log --all` shows the "
+				       "sessions of every workspace.\n",
+				       ws, path);
+			free(f.ids);
+			return 0;
+		}
 		if (!f.json && !f.follow && !f.net)
 			printf("Timeline (%s)\n", path);
+		if (!f.json && f.follow)
+			printf("Following %s from now on (Ctrl-C stops)\n", path);
 		read_lines(in, &off, on_line, &ctx);
 		if (!f.json && !f.follow)
 			print_net_summary(stdout, &v);
@@ -594,5 +756,6 @@ cli_log(int argc, char **argv)
 		}
 	}
 	free_view(&v);
+	free(f.ids);
 	return 0;
 }

@@ -53,13 +53,17 @@ static const char policy_usage[] =
     "Exit status: 0 valid; 125 invalid policy or usage error.\n";
 
 static const char trust_usage[] =
-    "Usage: cordon trust [DIR]       trust DIR's .cordon/settings.json to widen the policy\n"
-    "       cordon untrust [DIR]     tighten-only again\n"
-    "       cordon trust --list      list trusted workspaces\n"
+    "Usage: cordon trust [DIR]         trust DIR's .cordon/settings.json, as it is now,\n"
+    "                                  to widen the policy\n"
+    "       cordon trust --show [DIR]  what that file allows, and whether it is trusted\n"
+    "       cordon untrust [DIR]       tighten-only again\n"
+    "       cordon trust --list        list trusted workspaces\n"
     "\n"
     "A workspace's project settings come from its repository, which may be hostile:\n"
-    "untrusted, they may only add restrictions. The record of trusted directories\n"
-    "lives outside every workspace, in ~/.config/cordon/trusted.json.\n";
+    "untrusted, they may only add restrictions. Trust names the file's content (its\n"
+    "SHA-256): once the file changes (a `git pull`), the workspace is untrusted again\n"
+    "until `cordon trust` is run once more. The record lives outside every\n"
+    "workspace, in ~/.config/cordon/trusted.json.\n";
 
 static void
 print_plan(const struct policy_plan *plan)
@@ -256,35 +260,72 @@ cli_policy(int argc, char **argv)
 	return cli_usage_error("policy", "unknown subcommand '%s' (show, validate)", argv[1]);
 }
 
+/* What DIR's settings file allows beyond the other layers, on stdout. */
+static void
+print_widenings(const char *widen)
+{
+	if (widen[0] == '\0')
+		printf("it only tightens the policy: nothing beyond your other settings\n");
+	else
+		printf("beyond your other settings it allows:\n%s", widen);
+}
+
+/* cordon trust --show: the state and the widenings, trusting nothing. */
+static int
+trust_show(const char *home, const char *dir, const char *hex, const char *widen)
+{
+	struct cordon_err err = { 0 };
+	enum policy_trust state;
+
+	if (policy_trust_check(home, dir, hex, &state, &err) < 0) {
+		cli_print_err(&err);
+		return 125;
+	}
+	if (widen == NULL) {
+		printf("%s has no .cordon/settings.json\n", dir);
+		return 0;
+	}
+	printf("%s/.cordon/settings.json (sha256 %.16s): %s\n", dir, hex,
+	       state == POLICY_TRUST_YES       ? "trusted"
+	       : state == POLICY_TRUST_CHANGED ? "changed since it was trusted: not trusted"
+					       : "not trusted");
+	print_widenings(widen);
+	return 0;
+}
+
 static int
 trust_common(int argc, char **argv, bool trust)
 {
 	struct cordon_err err = { 0 };
-	char home[PATH_MAX];
+	char home[PATH_MAX], hex[65];
 	_cleanup_free_ char *dir = NULL;
-	const char *arg = ".";
+	_cleanup_free_ char *widen = NULL;
+	const char *arg = ".", *h;
 	struct stat st;
-	bool have_home;
+	bool show = false;
 
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(trust_usage, stdout);
 		return 0;
 	}
-	have_home = session_home(home, sizeof(home)) == 0;
+	h = session_home(home, sizeof(home)) == 0 ? home : NULL;
 	if (trust && argc == 2 && strcmp(argv[1], "--list") == 0) {
-		char **dirs;
+		struct policy_trust_entry *v;
 		size_t n;
 
-		if (policy_trust_list(have_home ? home : NULL, &dirs, &n, &err) < 0) {
+		if (policy_trust_list(h, &v, &n, &err) < 0) {
 			cli_print_err(&err);
 			return 125;
 		}
-		for (size_t i = 0; i < n; i++) {
-			printf("%s\n", dirs[i]);
-			free(dirs[i]);
-		}
-		free(dirs);
+		for (size_t i = 0; i < n; i++)
+			printf("%s\n", v[i].dir);
+		policy_trust_free(v, n);
 		return 0;
+	}
+	if (trust && argc > 1 && strcmp(argv[1], "--show") == 0) {
+		show = true;
+		argc--;
+		argv++;
 	}
 	if (argc > 2)
 		return cli_usage_error(trust ? "trust" : "untrust", "one directory at most");
@@ -299,15 +340,31 @@ trust_common(int argc, char **argv, bool trust)
 		cli_print_err(&err);
 		return 125;
 	}
-	if (policy_trust_set(have_home ? home : NULL, dir, trust, &err) < 0) {
+	if (trust && policy_project_review(h, dir, hex, &widen, &err) < 0) {
 		cli_print_err(&err);
 		return 125;
 	}
-	if (trust)
-		printf("trusted %s: its .cordon/settings.json may now widen the policy\n", dir);
-	else
+	if (show)
+		return trust_show(h, dir, hex, widen);
+	if (policy_trust_set(h, dir, trust ? hex : NULL, trust, &err) < 0) {
+		cli_print_err(&err);
+		return 125;
+	}
+	if (!trust) {
 		printf("untrusted %s: its .cordon/settings.json may only tighten the policy\n",
 		       dir);
+		return 0;
+	}
+	if (widen == NULL) {
+		printf("trusted %s: it has no .cordon/settings.json; one that appears later is "
+		       "not trusted until `cordon trust` is run again\n",
+		       dir);
+		return 0;
+	}
+	printf("trusted %s: its .cordon/settings.json (sha256 %.16s) may now widen the policy\n",
+	       dir, hex);
+	print_widenings(widen);
+	printf("when the file changes, it is not trusted until `cordon trust` is run again\n");
 	return 0;
 }
 

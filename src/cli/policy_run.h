@@ -62,6 +62,13 @@ enum {
 void cli_run_policy_option(struct session_policy *rp, int opt, const char *arg);
 
 /*
+ * --allow-domain 127.0.0.1:PORT (localhost:PORT, [::1]:PORT): the port
+ * (pointing into pattern), for it to work as --allow-loopback PORT, or
+ * NULL when pattern names no loopback service.
+ */
+const char *cli_loopback_port(const char *pattern);
+
+/*
  * --allow-loopback ports as allowedDomains rules of the command-line layer
  * cli (127.0.0.1:PORT, [::1]:PORT). 0, or -1 with err (not a port).
  */

@@ -157,6 +157,18 @@ port_of(const char *s)
 	return (int)v;
 }
 
+const char *
+cli_loopback_port(const char *pattern)
+{
+	static const char *const hosts[] = { "127.0.0.1:", "localhost:", "[::1]:" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(hosts); i++)
+		if (strncasecmp(pattern, hosts[i], strlen(hosts[i])) == 0 &&
+		    port_of(pattern + strlen(hosts[i])) > 0)
+			return pattern + strlen(hosts[i]);
+	return NULL;
+}
+
 /*
  * --allow-loopback PORT as network rules of the command-line layer: the
  * proxy then lets exactly 127.0.0.1:PORT and [::1]:PORT through (an allow

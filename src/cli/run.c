@@ -34,7 +34,9 @@ static const char run_usage[] =
     "      --allow-domain PAT  let the command reach PAT through cordon's proxy:\n"
     "                       example.com, *.example.com (subdomains, not the apex),\n"
     "                       192.0.2.0/24, each optionally :PORT (repeatable);\n"
-    "                       nothing else leaves the sandbox\n"
+    "                       nothing else leaves the sandbox. 127.0.0.1:PORT (or\n"
+    "                       localhost:PORT): a service on this machine's loopback,\n"
+    "                       as --allow-loopback PORT\n"
     "      --deny-domain PAT  refuse PAT even if allowed (repeatable)\n"
     "      --resolve HOST:ADDR  resolve HOST to ADDR in the proxy. Test-only:\n"
     "                       honoured only with CORDON_TEST_HOOKS=1\n" CLI_WALLS_USAGE
@@ -77,6 +79,17 @@ run_option(struct cordon_session *s, int c, const char *arg, struct cordon_err *
 		s->policy.quiet = true;
 		return 0;
 	case OPT_ALLOW_DOMAIN:
+		/*
+		 * A service on the host's loopback: clients that honour NO_PROXY
+		 * (which names 127.0.0.1) connect to the sandbox's own loopback,
+		 * so it takes the relay of --allow-loopback, not a proxy rule.
+		 */
+		if (cli_loopback_port(arg) != NULL) {
+			cli_run_policy_option(&s->policy, CLI_OPT_ALLOW_LOOPBACK,
+					      cli_loopback_port(arg));
+			return 0;
+		}
+		return session_add_domain(s, arg, false, err);
 	case OPT_DENY_DOMAIN:
 		/* Through the policy's command-line layer: managed locks apply. */
 		return session_add_domain(s, arg, c == OPT_DENY_DOMAIN, err);

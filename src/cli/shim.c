@@ -26,6 +26,7 @@
 #include "common/fd.h"
 #include "common/xalloc.h"
 #include "presets/presets.h"
+#include "sandbox/sandbox.h"
 
 #define SHIM_TAG "cordon-shim"
 
@@ -95,13 +96,16 @@ static const char shim_script[] =
     "\texit 125\n"
     "}\n"
     "\n"
+    "c=$cordon\n"
+    "[ -x \"$c\" ] || c=$(command -v cordon 2>/dev/null) || c=\n"
+    "[ -n \"$c\" ] || [ ! -x /run/cordon/cordon ] || c=/run/cordon/cordon\n"
     "# Already inside cordon: run the agent itself, no sandbox in a sandbox.\n"
-    "if [ \"${CORDON_SANDBOX:-}\" = 1 ]; then\n"
+    "# cordon decides by what no environment can fake (CORDON_SANDBOX=1 can be\n"
+    "# set anywhere, so it does not count).\n"
+    "if [ -n \"$c\" ] && \"$c\" __inside; then\n"
     "\treal=$(find_real) || exit 127\n"
     "\texec \"$real\" \"$@\"\n"
     "fi\n"
-    "c=$cordon\n"
-    "[ -x \"$c\" ] || c=$(command -v cordon 2>/dev/null) || c=\n"
     "if [ -z \"$c\" ] || [ \"${CORDON_SHIM_BYPASS:-}\" = 1 ]; then\n"
     "\tif required; then\n"
     "\t\tif [ -z \"$c\" ]; then\n"
@@ -301,6 +305,14 @@ shim_uninstall(const char *agent, const char *dir)
 	}
 	printf("cordon: removed %s\n", target);
 	return 0;
+}
+
+int
+cli_inside(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return sb_inside_cordon() ? 0 : 1;
 }
 
 int

@@ -2,6 +2,7 @@
 #ifndef CORDON_POLICY_INTERNAL_H
 #define CORDON_POLICY_INTERNAL_H
 
+#include "policy/load.h"
 #include "policy/policy.h"
 
 /*
@@ -28,11 +29,13 @@ bool policy_schema_known(const char *key);
 bool policy_list_tightens(enum policy_list list);
 
 /*
- * Trust store ({"trusted": [dirs]}): parse into a malloc'd array of
- * malloc'd strings (caller frees), or render (caller frees).
+ * Trust store ({"trusted": [{"dir": DIR, "sha256": DIGEST}]}): parse into
+ * a malloc'd array (caller frees with policy_trust_free), or render
+ * (caller frees). An entry written before trust was bound to content (a
+ * plain string) has sha256 NULL and matches no file.
  */
-int policy_trust_parse(const char *text, size_t len, const char *file, char ***dirs, size_t *n,
-		       struct cordon_err *err);
-char *policy_trust_render(char *const *dirs, size_t n);
+int policy_trust_parse(const char *text, size_t len, const char *file,
+		       struct policy_trust_entry **v, size_t *n, struct cordon_err *err);
+char *policy_trust_render(const struct policy_trust_entry *v, size_t n);
 
 #endif

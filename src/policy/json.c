@@ -969,17 +969,25 @@ policy_render_json(const struct cordon_policy *pol)
 	}
 }
 
-/* ---- trust store: {"trusted": ["/abs/dir", ...]} ---- */
+/* ---- trust store: {"trusted": [{"dir": "/abs/dir", "sha256": "hex"}]} ---- */
+
+static int
+trust_bad(const char *file, struct cordon_err *err)
+{
+	cordon_err_set(err, 0, "%s: expected {\"trusted\": [{\"dir\": ..., \"sha256\": ...}]}",
+		       file);
+	return cordon_err_hint(err, "fix or remove the file; `cordon trust DIR` rewrites it");
+}
 
 int
-policy_trust_parse(const char *text, size_t len, const char *file, char ***dirs, size_t *n,
-		   struct cordon_err *err)
+policy_trust_parse(const char *text, size_t len, const char *file, struct policy_trust_entry **v,
+		   size_t *n, struct cordon_err *err)
 {
 	json_error_t jerr;
 	json_t *root, *a, *e;
 	size_t i;
 
-	*dirs = NULL;
+	*v = NULL;
 	*n = 0;
 	root = json_loadb(text, len, 0, &jerr);
 	if (root == NULL) {
@@ -991,28 +999,44 @@ policy_trust_parse(const char *text, size_t len, const char *file, char ***dirs,
 	a = json_object_get(root, "trusted");
 	if (!json_is_array(a)) {
 		json_decref(root);
-		cordon_err_set(err, 0, "%s: expected {\"trusted\": [directories]}", file);
-		return cordon_err_hint(err,
-				       "fix or remove the file; `cordon trust DIR` rewrites it");
+		return trust_bad(file, err);
 	}
-	*dirs = xcalloc(json_array_size(a) + 1, sizeof(**dirs));
+	*v = xcalloc(json_array_size(a) + 1, sizeof(**v));
 	json_array_foreach(a, i, e)
 	{
-		if (json_is_string(e) && json_string_value(e)[0] == '/')
-			(*dirs)[(*n)++] = xstrdup(json_string_value(e));
+		const char *dir = NULL, *sha = NULL;
+
+		/* A plain string: trusted before trust named the content. */
+		if (json_is_string(e)) {
+			dir = json_string_value(e);
+		} else if (json_is_object(e)) {
+			dir = json_string_value(json_object_get(e, "dir"));
+			sha = json_string_value(json_object_get(e, "sha256"));
+		}
+		if (dir == NULL || dir[0] != '/')
+			continue;
+		(*v)[*n].dir = xstrdup(dir);
+		(*v)[*n].sha256 = sha != NULL ? xstrdup(sha) : NULL;
+		(*n)++;
 	}
 	json_decref(root);
 	return 0;
 }
 
 char *
-policy_trust_render(char *const *dirs, size_t n)
+policy_trust_render(const struct policy_trust_entry *v, size_t n)
 {
 	json_t *root = json_object(), *a = json_array();
 	char *out, *copy;
 
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_string(dirs[i]));
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_object();
+
+		json_object_set_new(e, "dir", json_string(v[i].dir));
+		json_object_set_new(e, "sha256",
+				    v[i].sha256 != NULL ? json_string(v[i].sha256) : json_null());
+		json_array_append_new(a, e);
+	}
 	json_object_set_new(root, "trusted", a);
 	out = json_dumps(root, JSON_INDENT(2));
 	json_decref(root);

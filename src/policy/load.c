@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/crypto.h"
 #include "common/fd.h"
 #include "common/xalloc.h"
 #include "presets/presets.h"
@@ -274,12 +275,132 @@ out:
 	return r;
 }
 
+static void
+hex_digest(const void *buf, size_t len, char hex[65])
+{
+	unsigned char md[32];
+
+	cordon_sha256(buf, len, md);
+	for (size_t i = 0; i < sizeof(md); i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+int
+policy_project_read(const char *dir, char hex[65], char **text, size_t *len, struct cordon_err *err)
+{
+	char path[PATH_MAX + 64];
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int dfd = -1;
+	size_t n = 0;
+	int r;
+
+	if (text != NULL)
+		*text = NULL;
+	if (len != NULL)
+		*len = 0;
+	snprintf(path, sizeof(path), "%s/.cordon/settings.json", dir);
+	r = policy_read_file(path, &buf, &n, err);
+	if (r < 0 && err->code == EACCES) {
+		/* The workspace itself may be closed: say so, not the file. */
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0 && errno == EACCES) {
+			cordon_err_set(err, EACCES, "workspace %s cannot be read", dir);
+			return cordon_err_hint(
+			    err,
+			    "cordon runs as uid %u here: make the directory "
+			    "readable for it (chmod), or run cordon as its owner",
+			    (unsigned)getuid());
+		}
+	}
+	if (r < 0)
+		return -1;
+	if (r == 1) {
+		snprintf(hex, 65, "%s", POLICY_TRUST_NO_FILE);
+		return 0;
+	}
+	hex_digest(buf, n, hex);
+	if (text != NULL)
+		*text = steal_ptr(buf);
+	if (len != NULL)
+		*len = n;
+	return 0;
+}
+
+#define CHANGED_HINT                                                                               \
+	"this workspace was trusted, but its .cordon/settings.json has changed since: review "     \
+	"what it allows now (`cordon trust --show`), then run `cordon trust` again"
+
+/*
+ * The project layer: the bytes hashed for the trust check are the bytes
+ * parsed, so a file swapped in between cannot ride on the old trust.
+ */
+static int
+project_layer(struct cordon_policy *eff, const struct policy_load_opts *o,
+	      const struct cordon_policy *managed, struct cordon_err *err)
+{
+	char hex[65], path[PATH_MAX + 64];
+	_cleanup_free_ char *text = NULL;
+	struct cordon_policy one;
+	enum policy_trust state;
+	size_t len = 0;
+	int r;
+
+	if (policy_project_read(o->workspace, hex, &text, &len, err) < 0)
+		return -1;
+	if (text == NULL)
+		return 0;
+	if (policy_trust_check(o->home, o->workspace, hex, &state, err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/.cordon/settings.json", o->workspace);
+	policy_init(&one);
+	r = policy_parse(&one, text, len, path, POLICY_LAYER_PROJECT, 0, err);
+	if (r == 0)
+		r = policy_refuse_unenforced(&one, err);
+	if (r == 0) {
+		r = policy_merge(eff, &one, POLICY_LAYER_PROJECT, state == POLICY_TRUST_YES,
+				 managed, err);
+		if (r < 0 && state == POLICY_TRUST_CHANGED)
+			cordon_err_hint(err, CHANGED_HINT);
+	}
+	policy_free(&one);
+	return r;
+}
+
+int
+policy_project_review(const char *home, const char *dir, char hex[65], char **widen,
+		      struct cordon_err *err)
+{
+	struct policy_load_opts o = { .home = home };
+	struct cordon_policy base, one;
+	_cleanup_free_ char *text = NULL;
+	char path[PATH_MAX + 64];
+	size_t len = 0;
+	int r;
+
+	*widen = NULL;
+	if (policy_project_read(dir, hex, &text, &len, err) < 0)
+		return -1;
+	if (text == NULL)
+		return 0;
+	if (policy_load(&base, &o, err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/.cordon/settings.json", dir);
+	policy_init(&one);
+	r = policy_parse(&one, text, len, path, POLICY_LAYER_PROJECT, 0, err);
+	if (r == 0)
+		r = policy_refuse_unenforced(&one, err);
+	if (r == 0)
+		*widen = policy_widenings(&base, &one);
+	policy_free(&one);
+	policy_free(&base);
+	return r;
+}
+
 int
 policy_load(struct cordon_policy *eff, const struct policy_load_opts *o, struct cordon_err *err)
 {
 	struct cordon_policy managed, layer;
 	char dir[PATH_MAX], path[PATH_MAX + 64];
-	bool trusted = false;
 	int r = -1;
 
 	policy_init(eff);
@@ -318,13 +439,8 @@ policy_load(struct cordon_policy *eff, const struct policy_load_opts *o, struct 
 			       err) < 0)
 			goto out;
 	}
-	if (o->workspace != NULL) {
-		if (policy_trust_check(o->home, o->workspace, &trusted, err) < 0)
-			goto out;
-		snprintf(path, sizeof(path), "%s/.cordon/settings.json", o->workspace);
-		if (merge_file(eff, path, POLICY_LAYER_PROJECT, 0, trusted, &managed, err) < 0)
-			goto out;
-	}
+	if (o->workspace != NULL && project_layer(eff, o, &managed, err) < 0)
+		goto out;
 	if (o->policy_file != NULL) {
 		struct stat st;
 
@@ -364,77 +480,84 @@ trust_path(const char *home, char *buf, size_t len, struct cordon_err *err)
 	return 0;
 }
 
+void
+policy_trust_free(struct policy_trust_entry *v, size_t n)
+{
+	for (size_t i = 0; v != NULL && i < n; i++) {
+		free(v[i].dir);
+		free(v[i].sha256);
+	}
+	free(v);
+}
+
 int
-policy_trust_list(const char *home, char ***dirs, size_t *n, struct cordon_err *err)
+policy_trust_list(const char *home, struct policy_trust_entry **v, size_t *n,
+		  struct cordon_err *err)
 {
 	_cleanup_free_ char *text = NULL;
 	char path[PATH_MAX + 16];
 	size_t len;
 	int r;
 
-	*dirs = NULL;
+	*v = NULL;
 	*n = 0;
 	if (trust_path(home, path, sizeof(path), err) < 0)
 		return -1;
 	r = policy_read_file(path, &text, &len, err);
 	if (r != 0)
 		return r < 0 ? -1 : 0;
-	return policy_trust_parse(text, len, path, dirs, n, err);
-}
-
-static void
-free_dirs(char **dirs, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(dirs[i]);
-	free(dirs);
+	return policy_trust_parse(text, len, path, v, n, err);
 }
 
 int
-policy_trust_check(const char *home, const char *dir, bool *trusted, struct cordon_err *err)
+policy_trust_check(const char *home, const char *dir, const char *digest, enum policy_trust *state,
+		   struct cordon_err *err)
 {
-	char **dirs;
+	struct policy_trust_entry *v;
 	size_t n;
 
-	*trusted = false;
-	if (policy_trust_list(home, &dirs, &n, err) < 0)
+	*state = POLICY_TRUST_NO;
+	if (policy_trust_list(home, &v, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(dirs[i], dir) == 0)
-			*trusted = true;
-	free_dirs(dirs, n);
+		if (strcmp(v[i].dir, dir) == 0)
+			*state = v[i].sha256 != NULL && strcmp(v[i].sha256, digest) == 0
+				     ? POLICY_TRUST_YES
+				     : POLICY_TRUST_CHANGED;
+	policy_trust_free(v, n);
 	return 0;
 }
 
 int
-policy_trust_set(const char *home, const char *dir, bool trust, struct cordon_err *err)
+policy_trust_set(const char *home, const char *dir, const char *digest, bool trust,
+		 struct cordon_err *err)
 {
 	char path[PATH_MAX + 16], cdir[PATH_MAX];
 	_cleanup_free_ char *out = NULL;
-	char **dirs;
+	struct policy_trust_entry *v;
 	size_t n, k = 0;
-	bool present = false;
 
 	if (trust_path(home, path, sizeof(path), err) < 0)
 		return -1;
-	if (policy_trust_list(home, &dirs, &n, err) < 0)
+	if (policy_trust_list(home, &v, &n, err) < 0)
 		return -1;
+	/* One entry per directory: the old one goes, the new one is appended. */
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(dirs[i], dir) == 0) {
-			present = true;
-			if (!trust) {
-				free(dirs[i]);
-				continue;
-			}
+		if (strcmp(v[i].dir, dir) == 0) {
+			free(v[i].dir);
+			free(v[i].sha256);
+			continue;
 		}
-		dirs[k++] = dirs[i];
+		v[k++] = v[i];
 	}
-	if (trust && !present) {
-		dirs = xrealloc(dirs, (k + 1) * sizeof(*dirs));
-		dirs[k++] = xstrdup(dir);
+	if (trust) {
+		v = xrealloc(v, (k + 1) * sizeof(*v));
+		v[k].dir = xstrdup(dir);
+		v[k].sha256 = xstrdup(digest);
+		k++;
 	}
-	out = policy_trust_render(dirs, k);
-	free_dirs(dirs, k);
+	out = policy_trust_render(v, k);
+	policy_trust_free(v, k);
 	policy_config_dir(home, cdir, sizeof(cdir));
 	if (fd_mkdir_p(cdir, 0700) < 0)
 		return cordon_err_set(err, errno, "create %s", cdir);

@@ -64,10 +64,56 @@ int policy_load_file(struct cordon_policy *pol, const char *path, enum policy_la
 int policy_load(struct cordon_policy *eff, const struct policy_load_opts *opts,
 		struct cordon_err *err);
 
-/* Trust store. dir must be canonical. */
-int policy_trust_check(const char *home, const char *dir, bool *trusted, struct cordon_err *err);
-int policy_trust_set(const char *home, const char *dir, bool trust, struct cordon_err *err);
-/* Trusted directories, malloc'd array of malloc'd strings (caller frees). */
-int policy_trust_list(const char *home, char ***dirs, size_t *n, struct cordon_err *err);
+/*
+ * Trust store. Trust names a workspace and the content of its
+ * .cordon/settings.json (SHA-256, as direnv does for .envrc): when the
+ * file changes, a `git pull` cannot widen the policy unseen; the
+ * workspace is untrusted again until `cordon trust` is run once more.
+ * dir must be canonical. digest is lowercase hex, or
+ * POLICY_TRUST_NO_FILE when the workspace has no settings file.
+ */
+#define POLICY_TRUST_NO_FILE "none"
+
+struct policy_trust_entry {
+	char *dir;
+	char *sha256; /* hex or POLICY_TRUST_NO_FILE; NULL: written before digests */
+};
+
+enum policy_trust {
+	POLICY_TRUST_NO,      /* never trusted (or untrusted) */
+	POLICY_TRUST_YES,     /* trusted, and the file is the one trusted */
+	POLICY_TRUST_CHANGED, /* trusted, but the file changed since */
+};
+
+/* Free an array from policy_trust_list (NULL is fine). */
+void policy_trust_free(struct policy_trust_entry *v, size_t n);
+
+/* Trust state of dir with its settings file's digest. 0 / -1 (err). */
+int policy_trust_check(const char *home, const char *dir, const char *digest,
+		       enum policy_trust *state, struct cordon_err *err);
+/* Record (trust) or drop (!trust) dir with digest. 0 / -1 (err). */
+int policy_trust_set(const char *home, const char *dir, const char *digest, bool trust,
+		     struct cordon_err *err);
+/* The trust store's entries, malloc'd (policy_trust_free). 0 / -1 (err). */
+int policy_trust_list(const char *home, struct policy_trust_entry **v, size_t *n,
+		      struct cordon_err *err);
+
+/*
+ * Digest of DIR/.cordon/settings.json into hex[65]: lowercase hex, or
+ * POLICY_TRUST_NO_FILE when there is none. If text is not NULL, the
+ * file's content (malloc'd, caller frees; NULL when absent) and its
+ * length go there, so the bytes hashed are the bytes parsed. 0 / -1.
+ */
+int policy_project_read(const char *dir, char hex[65], char **text, size_t *len,
+			struct cordon_err *err);
+
+/*
+ * For `cordon trust`: the digest of dir's settings file (as above), and
+ * in *widen what it allows beyond the other layers (policy_widenings;
+ * malloc'd, caller frees; NULL when there is no file). A file that does
+ * not parse is an error. 0 / -1 (err).
+ */
+int policy_project_review(const char *home, const char *dir, char hex[65], char **widen,
+			  struct cordon_err *err);
 
 #endif

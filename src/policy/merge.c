@@ -5,6 +5,7 @@
  * the managed layer keep the managed value. Pure.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/xalloc.h"
@@ -269,6 +270,47 @@ policy_merge(struct cordon_policy *eff, const struct cordon_policy *layer, enum 
 	for (size_t i = 0; i < layer->n_notes; i++)
 		policy_note(eff, "%s", layer->notes[i]);
 	return 0;
+}
+
+static void
+widening_line(char **out, const char *key, const char *value, const struct policy_origin *o)
+{
+	char v[128];
+	char *next;
+
+	policy_sanitize(value, v, sizeof(v));
+	next = xasprintf("%s  sandbox.%s: %s (line %u)\n", *out, key, v, o->line);
+	free(*out);
+	*out = next;
+}
+
+char *
+policy_widenings(const struct cordon_policy *eff, const struct cordon_policy *layer)
+{
+	char *out = xstrdup("");
+	char buf[64];
+
+	for (int l = 0; l < POLICY_LIST__MAX; l++) {
+		const struct policy_rules *r = &layer->lists[l];
+
+		if (policy_list_tightens((enum policy_list)l))
+			continue;
+		for (size_t i = 0; i < r->n; i++)
+			widening_line(&out, policy_list_key((enum policy_list)l), r->v[i].value,
+				      &r->v[i].origin);
+	}
+	for (int s = 0; s < POLICY_SCALAR__MAX; s++) {
+		const struct policy_value *nv = &layer->scalars[s];
+
+		if (nv->set && scalar_widens((enum policy_scalar)s, &eff->scalars[s], nv))
+			widening_line(&out, policy_scalar_key((enum policy_scalar)s),
+				      scalar_text(nv, (enum policy_scalar)s, buf, sizeof(buf)),
+				      &nv->origin);
+	}
+	for (size_t i = 0; i < layer->n_inject; i++)
+		widening_line(&out, "credentials.inject", layer->inject[i].host,
+			      &layer->inject[i].origin);
+	return out;
 }
 
 int

@@ -222,6 +222,14 @@ int policy_merge(struct cordon_policy *eff, const struct cordon_policy *layer,
 		 enum policy_layer which, bool trusted, const struct cordon_policy *locks,
 		 struct cordon_err *err);
 
+/*
+ * What layer would widen over eff: one line per entry, "  sandbox.KEY: VALUE
+ * (line N)\n", in a malloc'd string (caller frees; "" when the
+ * layer only tightens). The entries an untrusted project layer is refused
+ * for, all of them. Pure.
+ */
+char *policy_widenings(const struct cordon_policy *eff, const struct cordon_policy *layer);
+
 /* True when key (below "sandbox.") is locked by pol's sandbox.lock. */
 bool policy_locked(const struct cordon_policy *pol, const char *key);
 

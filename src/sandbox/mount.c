@@ -469,6 +469,14 @@ sb_mount_tmpfs(struct sb_child_ctx *ctx)
 	set_detail(ctx, "/run");
 	if (own_fs(ctx, NEWROOT "/run", MS_NOSUID | MS_NODEV, OWN_FS_USER) < 0)
 		return -1;
+	/*
+	 * The marker of sb_inside_cordon: in the sandbox's own /run, which no
+	 * process outside sees, in a directory of the namespace's root that
+	 * the command's uid cannot change.
+	 */
+	set_detail(ctx, SB_INSIDE_MARKER);
+	if (ensure_file(NEWROOT SB_INSIDE_MARKER) < 0 || chmod(NEWROOT SB_INSIDE_MARKER, 0444) < 0)
+		return -1;
 	if (ctx->spec->private_home != NULL) {
 		char dst[PATH_MAX];
 

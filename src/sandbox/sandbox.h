@@ -69,9 +69,13 @@ struct sb_report {
 };
 
 /*
- * Is this process inside a cordon sandbox (the marker variable, and the
- * seccomp filter and no_new_privs every sandbox has)? For messages only.
+ * Is this process inside a cordon sandbox? Decided by what a process
+ * outside cannot set up by its environment: the marker file in the
+ * sandbox's private /run (outside, /run belongs to root), and the seccomp
+ * filter and no_new_privs every sandbox has. CORDON_SANDBOX=1 plays no
+ * part: any environment can carry it. Safe after fork (no allocation).
  */
+#define SB_INSIDE_MARKER "/run/cordon/inside"
 bool sb_inside_cordon(void);
 
 struct sb_spec {

@@ -463,19 +463,15 @@ read_int_file(const char *path, long *v)
 	return sscanf(buf, "%ld", v) == 1 ? 0 : -1;
 }
 
-/*
- * Inside a cordon sandbox: the marker variable, and the seccomp filter and
- * no_new_privs that every sandbox has. Only for a hint: a process outside
- * can fake the variable but not a filter it does not have.
- */
+/* See sandbox.h: the marker, no_new_privs and a seccomp filter. */
 bool
 sb_inside_cordon(void)
 {
 	char buf[4096] = { 0 };
-	const char *v = getenv("CORDON_SANDBOX");
 	_cleanup_close_ int fd = -1;
+	struct stat st;
 
-	if (v == NULL || strcmp(v, "1") != 0)
+	if (lstat(SB_INSIDE_MARKER, &st) < 0 || !S_ISREG(st.st_mode))
 		return false;
 	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0)

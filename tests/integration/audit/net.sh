@@ -23,7 +23,7 @@ expect_output "plain HTTP: port 8080, protocol http" '^"http"$' $A get "$LOG" ne
 expect_output "plain HTTP: port" '^8080$' $A get "$LOG" net 1 port
 expect_output "session end counts 2 net, 2 denied" '^2 2$' $PY -c "
 import json; e=[json.loads(l) for l in open('$LOG')][-1]['counters']; print(e['net'], e['net_denied'])"
-expect_output "cordon log --net: summary row" "denied.test +443  denied   - +1" "$CORDON" log --file "$LOG" --net
+expect_output "cordon log --net: summary row" "denied.test +443  denied   - +1" "$CORDON" log --file "$LOG" --all --net
 expect_output "chain OK" "OK" "$CORDON" log verify --file "$LOG"
 
 done_testing

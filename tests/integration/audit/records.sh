@@ -60,7 +60,7 @@ expect_output "session end: status 3" '^3$' $A get "$LOG" session_end 0 status
 expect_output "session end: reason exit" '^"exit"$' $A get "$LOG" session_end 0 reason
 expect_output "session end: counters.exec 51" '^51$' $A get "$LOG" session_end 0 counters.exec
 expect_output "session end: duration" '^[0-9]+$' $A get "$LOG" session_end 0 duration_ms
-expect_output "verify: OK" "OK \\(53 records, 1 sessions\\)" "$CORDON" log verify --file "$LOG"
+expect_output "verify: OK" "OK \\(53 records, 1 session\\)" "$CORDON" log verify --file "$LOG"
 
 # Hostile argv: newline, quotes, invalid UTF-8, a 100 kB argument.
 big=$(head -c 100000 /dev/zero | tr '\0' A)
@@ -119,6 +119,6 @@ check "XDG_STATE_HOME respected" test -s "$home/xdg/cordon/audit/audit.jsonl"
 echo "{\"sandbox\": {\"audit\": {\"path\": \"$T/policy-log/audit.jsonl\"}}}" > "$T/audit-policy.json"
 (cd "$ws" && HOME=$home "$CORDON" run --policy "$T/audit-policy.json" -- /bin/true) >/dev/null 2>&1
 check "audit.path from the policy is used" grep -q '"argv":\["/bin/true"\]' "$T/policy-log/audit.jsonl"
-expect_output "cordon log finds the default log" "exec  pid [0-9]+ +/bin/true" env HOME="$home" "$CORDON" log
+expect_output "cordon log finds the default log" "exec  pid [0-9]+ +/bin/true" env HOME="$home" "$CORDON" log --all
 
 done_testing

@@ -52,6 +52,29 @@ else
 fi
 expect_output "in a marked repository the shim runs the agent sandboxed" "REAL-CLAUDE sandbox=1" \
 	env PATH="$P" sh -c "cd '$repo/src/deep' && claude x"
+# CORDON_SANDBOX=1 can be set in any environment: it must not switch the
+# wrapper off. The agent still runs through cordon, with its preset.
+expect_output "in a marked repository a forged CORDON_SANDBOX=1 still runs the agent sandboxed" \
+	"REAL-CLAUDE sandbox=1 is_sandbox=1 profile=claude" \
+	env PATH="$P" CORDON_SANDBOX=1 sh -c "cd '$repo/src/deep' && claude x"
+expect_output "elsewhere too a forged CORDON_SANDBOX=1 runs the agent sandboxed" \
+	"REAL-CLAUDE sandbox=1 is_sandbox=1 profile=claude" \
+	env PATH="$P" CORDON_SANDBOX=1 sh -c "cd '$ws' && claude x"
+check "cordon __inside says outside, whatever CORDON_SANDBOX says" \
+	sh -c "! env CORDON_SANDBOX=1 '$CORDON' __inside"
+# Control: inside a real sandbox the wrapper knows it, and runs the agent
+# directly instead of a sandbox in the sandbox (a copy the sandbox can see).
+sd="$SHOWN/shimctl"
+mkdir -p "$sd/bin" "$sd/shims" "$sd/real"
+chmod 755 "$sd" "$sd/bin" "$sd/shims" "$sd/real"
+cp "$CORDON" "$sd/bin/cordon"
+cp "$real/claude" "$sd/real/claude"
+"$sd/bin/cordon" shim install claude --dir "$sd/shims" >/dev/null
+expect_output "control: inside a real sandbox the wrapper runs the agent directly" \
+	"REAL-CLAUDE sandbox=1 is_sandbox=[a-z]+ profile=none args=x" \
+	sb "$repo" env PATH="$sd/shims:$sd/real:/usr/bin:/bin" sh -c "cd src/deep && claude x"
+check "control: cordon __inside says inside in a sandbox" sb "$repo" "$sd/bin/cordon" __inside
+
 # The marker is looked for only up to the git root.
 outer=$(new_ws)
 touch "$outer/.sandbox-required"

@@ -32,6 +32,48 @@ check "refused run: nothing ran" test ! -e "$ws/ran"
 expect_output "cordon trust records the workspace" "trusted $ws" "$CORDON" trust "$ws"
 check "the trust record lives outside the workspace" grep -q "\"$ws\"" "$home/.config/cordon/trusted.json"
 expect_output "trusted project may widen: the secret reads" "SSH-SECRET-$$" run_in "$ws" -- cat "$home/.ssh/id_ed25519"
+# Trust names the content: what the file allows is shown, and a change
+# (a `git pull`) makes cordon ask again, while the same bytes do not.
+run_capture "$CORDON" trust "$ws"
+if [ "$RC" -eq 0 ] && [ "$OUT" = "trusted $ws: its .cordon/settings.json (sha256 $(sha256sum "$ws/.cordon/settings.json" | cut -c1-16)) may now widen the policy
+beyond your other settings it allows:
+  sandbox.filesystem.allowRead: ~/.ssh (line 2)
+when the file changes, it is not trusted until \`cordon trust\` is run again" ]; then
+	ok "cordon trust names the file's digest and shows what it allows"
+else
+	not_ok "cordon trust names the file's digest and shows what it allows"; diag "exit $RC: $OUT"
+fi
+check "the trust record holds the file's SHA-256" \
+	grep -q "\"$(sha256sum "$ws/.cordon/settings.json" | cut -d' ' -f1)\"" "$home/.config/cordon/trusted.json"
+touch "$ws/.cordon/settings.json"
+expect_output "same content, new mtime: still trusted" "SSH-SECRET-$$" run_in "$ws" -- cat "$home/.ssh/id_ed25519"
+cat > "$ws/.cordon/settings.json" <<'JSON'
+{"sandbox": {
+  "filesystem": {"allowRead": ["~/.ssh"]},
+  "network": {"allowedDomains": ["exfil.test"]}
+}}
+JSON
+run_capture run_in "$ws" -- sh -c 'touch ran2; cat ~/.ssh/id_ed25519'
+if [ "$RC" -eq 125 ] && [ "$OUT" = "cordon: $ws/.cordon/settings.json:2:32: key \`sandbox.filesystem.allowRead\`: \"~/.ssh\" widens the policy, and an untrusted workspace may only tighten it
+Hint: this workspace was trusted, but its .cordon/settings.json has changed since: review what it allows now (\`cordon trust --show\`), then run \`cordon trust\` again" ]; then
+	ok "a changed settings file is no longer trusted: refused (125), and told why"
+else
+	not_ok "a changed settings file is no longer trusted"; diag "exit $RC: $OUT"
+fi
+check "... and nothing ran" test ! -e "$ws/ran2"
+run_capture sh -c "cd '$ws' && '$CORDON' trust --show"
+if [ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -q "changed since it was trusted: not trusted" &&
+   printf '%s' "$OUT" | grep -q "^  sandbox.network.allowedDomains: exfil.test (line 3)$"; then
+	ok "cordon trust --show names the change and the new widening"
+else
+	not_ok "cordon trust --show names the change and the new widening"; diag "exit $RC: $OUT"
+fi
+expect_output "trusting the new content again" "trusted $ws" "$CORDON" trust "$ws"
+expect_output "... lets it widen again" "SSH-SECRET-$$" run_in "$ws" -- cat "$home/.ssh/id_ed25519"
+# A record from before trust named content (a bare directory) is asked again.
+printf '{"trusted": ["%s"]}\n' "$ws" > "$home/.config/cordon/trusted.json"
+expect_fail "a trust record without a digest is asked again" "has changed since" run_in "$ws" -- true
+"$CORDON" trust "$ws" >/dev/null
 expect_output "cordon untrust" "untrusted $ws" "$CORDON" untrust "$ws"
 expect_status "untrusted again: refused" 125 run_in "$ws" -- true
 

@@ -77,6 +77,23 @@ expect_output "policy show lists exactly the loopback rules" \
 expect_fail "a bad port is refused" "--allow-loopback 70000: not a port number" \
 	sh -c "cd '$ws' && '$CORDON' run --allow-loopback 70000 -- true </dev/null"
 
+# --allow-domain 127.0.0.1:PORT, as the docs say: clients that honour
+# NO_PROXY (which names 127.0.0.1) connect directly, and reach the service.
+: > "$T/srv1.log"
+expect_output "--allow-domain 127.0.0.1:$p1: curl (honouring NO_PROXY, no --noproxy) reaches it" "^loopback-ok$" \
+	sh -c "cd '$ws' && '$CORDON' run --allow-domain 127.0.0.1:$p1 -- curl -sS --max-time 10 http://127.0.0.1:$p1/hello.txt </dev/null"
+check "... and the host's service logged it" grep -q '"GET /hello.txt' "$T/srv1.log"
+expect_output "--allow-domain localhost:$p1: python's urllib (honours NO_PROXY) reaches it" "^loopback-ok$" \
+	sh -c "cd '$ws' && '$CORDON' run --allow-domain localhost:$p1 -- $PY -c 'import urllib.request; print(urllib.request.urlopen(\"http://localhost:$p1/hello.txt\", timeout=10).read().decode().strip())' </dev/null"
+if $PY -c 'import requests' 2>/dev/null; then
+	expect_output "--allow-domain 127.0.0.1:$p1: python requests reaches it" "^loopback-ok$" \
+		sh -c "cd '$ws' && '$CORDON' run --allow-domain 127.0.0.1:$p1 -- $PY -c 'import requests; print(requests.get(\"http://127.0.0.1:$p1/hello.txt\", timeout=10).text.strip())' </dev/null"
+else
+	skip "--allow-domain 127.0.0.1:PORT: python requests reaches it" "python3-requests is not installed"
+fi
+expect_fail "--allow-domain 127.0.0.1:$p1 does not open another loopback port" "Couldn't connect|Connection refused|Failed to connect" \
+	sh -c "cd '$ws' && '$CORDON' run --allow-domain 127.0.0.1:$p1 -- curl -sS --max-time 10 http://127.0.0.1:$p2/hello.txt </dev/null"
+
 # An agent whose API is on the loopback, as the user set it up.
 probe="$SHOWN/probe-agent"
 printf '#!/bin/sh\n[ "$1" = --settings ] && shift 2\nexec sh -c "$1"\n' > "$probe"

@@ -84,7 +84,7 @@ else
 	diag "exit $RC: $OUT"
 fi
 expect_output "the audit log says the grace period ran out" '"reason":"stop-timeout"' \
-	"$CORDON" log --json
+	"$CORDON" log --all --json
 check "no session record is left behind" test "$(records)" -eq 0
 
 # The same with SIGHUP (the terminal went away).
@@ -146,11 +146,11 @@ fi
 q=$(find "$XDG_STATE_HOME/cordon/quarantine" -path '*/.git/hooks/pre-commit' 2>/dev/null | head -1)
 check "the hook is kept for review outside the workspace" test -n "$q"
 expect_output "log verify: 0 now, and names the session closed by the next run" \
-	"OK .*note: 1 session\(s\) ended without an end record of their own \(their cordon was killed\).*closed by .cordon run. of session $next" \
+	"OK .*note: 1 session ended without an end record of its own \(its cordon was killed\).*closed by .cordon run. of session $next" \
 	sh -c "'$CORDON' log verify | tr '\n' ' '"
 expect_output "the closing record: session_end, supervisor-killed, closed by that session" \
 	"\"type\":\"session_end\".*\"reason\":\"supervisor-killed\".*\"closed_by\":\\{\"command\":\"run\",\"session\":\"$next\"" \
-	"$CORDON" log --json
+	"$CORDON" log --all --json
 check "the record is gone once the clean-up is done" test "$(records)" -eq 0
 
 # A log cut in the middle of a record still fails verify (1).
@@ -175,6 +175,6 @@ check "... and the host's git commit runs no planted hook" \
 expect_output "log verify: 0, two sessions closed later" "OK .*note: 2 session" \
 	sh -c "'$CORDON' log verify | tr '\n' ' '"
 expect_output "the second closing record names cordon ps" \
-	'"reason":"supervisor-killed".*"closed_by":\{"command":"ps","session":null' "$CORDON" log --json
+	'"reason":"supervisor-killed".*"closed_by":\{"command":"ps","session":null' "$CORDON" log --all --json
 
 done_testing
