@@ -7,7 +7,7 @@ A="$PY $(dirname "$0")/alog.py"
 command -v curl >/dev/null || { skip "net records" "curl not installed"; done_testing; exit $?; }
 ws=$(new_ws)
 LOG=$T/net/audit.jsonl
-(cd "$ws" && "$CORDON" run --audit-log "$LOG" --allow-domain allowed.test -- /bin/sh -c \
+(cd "$ws" && "$CORDON" run -q --audit-log "$LOG" --allow-domain allowed.test -- /bin/sh -c \
 	'curl -s -o /dev/null https://denied.test/; curl -s -o /dev/null -w "%{http_code}" http://denied.test:8080/x') > "$T/net.out" 2>&1
 check "control: the proxy answered the plain HTTP request with 403" grep -q "^403$" "$T/net.out"
 expect_output "two net records" "^2$" $A count "$LOG" net
