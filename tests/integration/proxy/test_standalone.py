@@ -55,9 +55,10 @@ def main():
               "--resolve", f"lo-port.test:127.0.0.1", "--resolve", "md.test:169.254.169.254",
               "--resolve", f"priv.test:{PRIV_IP}", "--resolve", f"mixed.test:{up_ip}",
               "--resolve", "mixed.test:127.0.0.1",
-              "-a", "ok.test", "-a", "*.example.test", "-a", "lo.test", "-a", "lo-port.test",
-              "-a", "md.test", "-a", "priv.test", "-a", "mixed.test", "-a", "0.0.0.0/0",
-              "-a", "[::]/0", "-d", "deny.ok.test"]
+              # ":*": the upstreams listen on ports other than 80 and 443
+              "-a", "ok.test:*", "-a", "*.example.test:*", "-a", "lo.test:*",
+              "-a", "lo-port.test:*", "-a", "md.test:*", "-a", "priv.test:*", "-a", "mixed.test:*",
+              "-a", "0.0.0.0/0:*", "-a", "[::]/0:*", "-d", "deny.ok.test"]
     # A: no switch. B: loopback switch (user pass: the "internet" is on loopback).
     pa, port_a = proxy(common + ["-v"])
     pb, port_b = proxy(common, env=test_env(CORDON_TEST_PROXY_LOOPBACK="1"))
@@ -173,8 +174,8 @@ def main():
            "a name resolving to 10.255.255.2 is refused, its listener saw nothing", out)
         rc, out = run(curl + ["http://" + PRIV_IP + ":8080/direct"])
         ok("hello from private" in out, "control: the private listener answers directly", out)
-        pc, port_c = proxy(["--resolve", f"priv.test:{PRIV_IP}", "-a", "priv.test",
-                            "-a", PRIV_IP + "/32"])
+        pc, port_c = proxy(["--resolve", f"priv.test:{PRIV_IP}", "-a", "priv.test:8080",
+                            "-a", PRIV_IP + "/32:8080"])
         rc, out = run(curl + ["-x", f"http://127.0.0.1:{port_c}", "http://priv.test:8080/p2"])
         ok("hello from private" in out, "a CIDR inside the private range allows it explicitly", out)
         stop(pc)
