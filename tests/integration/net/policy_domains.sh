@@ -41,7 +41,10 @@ expect_fail "deniedDomains beats allowedDomains (403)" "403" fetch --policy "$T/
 expect_fail "--deny-domain beats a settings file's allow (403)" "403" \
 	fetch --policy "$T/allow.json" --deny-domain target.test
 expect_output "--allow-domain alone still works" "^upstream-reached$" fetch --allow-domain 'target.test:*'
-expect_fail "a rule without a port does not open port $port" "403" fetch --allow-domain target.test
+expect_output "a rule without a port does not open port $port (403 names the port)" \
+	"port $port is not allowed for target.test" sh -c "cd '$ws' && '$CORDON' run \
+	--resolve target.test:127.0.0.1 --allow-domain target.test -- \
+	curl -sS --max-time 10 http://target.test:$port/"
 expect_output "target.test:PORT opens exactly that port" "^upstream-reached$" \
 	fetch --allow-domain "target.test:$port"
 
