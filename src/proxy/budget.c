@@ -149,12 +149,32 @@ sock_queued(int fd)
 	return (uint64_t)m[SK_MEMINFO_RMEM_ALLOC] + m[SK_MEMINFO_WMEM_QUEUED];
 }
 
-/* Bytes wait somewhere along this connection (a peer may not be reading). */
+void
+px_budget_measure(struct px_conn *c)
+{
+	struct px_proxy *px = c->px;
+	uint64_t now = sock_queued(c->wc.fd) + sock_queued(c->wu.fd);
+
+	px->buf_sock = px->buf_sock - c->sock_mem + now;
+	c->sock_mem = now;
+	/* over the bound: cut the stalled ones at once, not at the next sweep */
+	if (total(px) > px->max_buffered && !px->sweep_soon) {
+		px->sweep_soon = 1;
+		px_timer_arm(px->loop, &px->sweep, 0);
+	}
+}
+
+/*
+ * May this connection hold bytes in its socket queues? Bytes wait in it, it
+ * moved bytes since the last sweep (its send queue may be full), or it held
+ * some at the last sweep. Idle connections are not measured.
+ */
 static int
-pending(const struct px_conn *c)
+may_hold(const struct px_conn *c)
 {
 	return c->pend_cu > 0 || c->pend_uc > 0 || c->full_cu || c->full_uc || c->up_len > 0 ||
-	       c->r_len > 0 || c->in_fwd > 0 || c->msg_len > 0 || c->starved;
+	       c->r_len > 0 || c->in_fwd > 0 || c->msg_len > 0 || c->starved || c->sock_mem > 0 ||
+	       c->bytes_up + c->bytes_dn != c->sweep_bytes;
 }
 
 static void
@@ -164,8 +184,9 @@ on_sweep(struct px_loop *loop, struct px_timer *t)
 	struct px_conn *c, *next;
 	uint64_t sock = 0;
 
+	px->sweep_soon = 0;
 	for (c = px->conns; c != NULL; c = c->next) {
-		c->sock_mem = pending(c) ? sock_queued(c->wc.fd) + sock_queued(c->wu.fd) : 0;
+		c->sock_mem = may_hold(c) ? sock_queued(c->wc.fd) + sock_queued(c->wu.fd) : 0;
 		sock += c->sock_mem;
 	}
 	px->buf_sock = sock;
@@ -188,6 +209,7 @@ on_sweep(struct px_loop *loop, struct px_timer *t)
 		    "(%llu bytes held by this connection)",
 		    (unsigned long long)(victim->sock_mem + victim->pend_cu + victim->pend_uc));
 		px_conn_verbose(victim, "%s:%u %s", victim->norm, victim->port, victim->why);
+		victim->cut = 1;
 		px_conn_close(victim, victim->why);
 	}
 	for (c = px->conns; c != NULL; c = c->next)

@@ -96,6 +96,7 @@ px_conn_emit_event(struct px_conn *c, const char *reason)
 	ev.bytes_down = c->bytes_dn;
 	ev.duration_ms = px_now_ms() - c->start_ms;
 	ev.reason = reason;
+	ev.cut = c->cut;
 	px->cfg.on_decision(px->cfg.on_decision_arg, &ev);
 }
 

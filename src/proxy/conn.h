@@ -46,6 +46,7 @@ struct px_proxy {
 	uint64_t buf_pipe; /* bytes sitting in splice pipes */
 	uint64_t buf_sock; /* socket queues of stalled connections, last sweep */
 	struct px_timer sweep;
+	int sweep_soon;          /* armed early: a measurement found the total over */
 	uint64_t reported_ms[2]; /* last limit report: connections, buffers */
 };
 
@@ -117,6 +118,7 @@ struct px_conn {
 
 	/* budget.c */
 	int starved;          /* did not read because the budget was spent */
+	int cut;              /* closed by the sweep */
 	uint64_t sock_mem;    /* socket queue bytes at the last sweep */
 	uint64_t sweep_bytes; /* bytes_up + bytes_dn at the last sweep */
 };
@@ -225,6 +227,12 @@ int px_budget_may_read(struct px_conn *c);
 
 /* Account bytes entering (+) or leaving (-) a splice pipe. */
 void px_budget_pipe(struct px_proxy *px, ssize_t delta);
+
+/*
+ * Measure c's socket queues now (a write to one of its sockets would
+ * block: its peer is not keeping up). Sweeps at once when over budget.
+ */
+void px_budget_measure(struct px_conn *c);
 
 /* Whether a pipe may grow to 1 MB (the budget is less than half spent). */
 int px_budget_may_grow(const struct px_proxy *px);

@@ -43,6 +43,7 @@ struct px_event {
 	uint64_t bytes_down; /* upstream -> sandbox */
 	uint64_t duration_ms;
 	const char *reason; /* why it ended ("closed", "denied: ...", ...) */
+	int cut;            /* allowed, but closed by a bound (proxy.buffers) */
 };
 
 typedef void (*px_decision_fn)(void *arg, const struct px_event *ev);
@@ -72,7 +73,7 @@ typedef void (*px_limit_fn)(void *arg, const struct px_limit_event *ev);
 #define PX_TIMEOUT_CONNECT_MS 10000        /* resolution plus TCP connect */
 #define PX_TIMEOUT_HELLO_MS   10000        /* to complete a TLS ClientHello once begun */
 #define PX_TIMEOUT_IDLE_MS    600000       /* a tunnel with no traffic either way */
-#define PX_SWEEP_MS           1000         /* socket memory check of stalled connections */
+#define PX_SWEEP_MS           250          /* socket memory check of stalled connections */
 #define PX_LIMIT_REPORT_MS    60000        /* one limit report per bound per minute */
 
 struct px_config {

@@ -209,7 +209,7 @@ relay_dir(struct px_conn *c, int src, int dst, int p[2], size_t *pend, size_t *c
 	  int *eof, int *shut, uint64_t *bytes)
 {
 	struct px_proxy *px = c->px;
-	int progress = 0, moved = 1;
+	int progress = 0, moved = 1, measured = 0;
 
 	if (*cap == 0)
 		*cap = PIPE_SMALL;
@@ -273,7 +273,12 @@ relay_dir(struct px_conn *c, int src, int dst, int p[2], size_t *pend, size_t *c
 				*bytes += (uint64_t)n;
 				*full = 0;
 				moved = 1;
-			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			} else if (n < 0 && errno == EAGAIN) {
+				/* dst's queue is full: account what it holds */
+				if (!measured)
+					px_budget_measure(c);
+				measured = 1;
+			} else if (n < 0 && errno != EINTR) {
 				return -1;
 			}
 		}
