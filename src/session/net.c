@@ -106,7 +106,7 @@ net_event(void *arg, const struct px_event *ev)
 		.protocol = proto[ev->proto],
 		.decision = ev->allowed ? "allow" : "deny",
 		.rule = ev->rule[0] ? ev->rule : NULL,
-		.reason = ev->allowed ? NULL : ev->reason,
+		.reason = ev->allowed && !ev->cut ? NULL : ev->reason,
 		.bytes_up = ev->bytes_up,
 		.bytes_down = ev->bytes_down,
 		.duration_ms = ev->duration_ms,
@@ -117,12 +117,30 @@ net_event(void *arg, const struct px_event *ev)
 		log_warnx("audit: %s", err.msg);
 }
 
+static void
+net_limit(void *arg, const struct px_limit_event *ev)
+{
+	struct sv_supervisor *sv = arg;
+	struct audit_limit l = {
+		.limit = ev->limit,
+		.max = ev->max,
+		.value = ev->value,
+		.message = ev->message,
+	};
+	struct cordon_err err = { 0 };
+
+	log_debug("%s: %s: %s", __func__, ev->limit, ev->message);
+	if (sv->audit != NULL && audit_limit(sv->audit, &l, &err) < 0)
+		log_warnx("audit: %s", err.msg);
+}
+
 int
 session_net_start(struct session_net *sn, struct sv_supervisor *sv, struct cordon_err *err)
 {
 	struct px_config cfg = {
 		.on_decision = net_event,
 		.on_decision_arg = sv,
+		.on_limit = net_limit,
 		.verbose = sn->verbose,
 	};
 
