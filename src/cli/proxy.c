@@ -54,9 +54,10 @@ static const char proxy_usage[] =
 static const char allow_usage[] =
     "Usage: cordon allow PATTERN [--session ID | --name NAME]\n"
     "\n"
-    "Allow PATTERN (a host, *.suffix, or CIDR, optionally :PORT) in a running\n"
-    "`cordon run` session, from now until it ends. With one session running,\n"
-    "it is chosen; otherwise name it (`cordon run` prints its id with -v).\n"
+    "Allow PATTERN (a host, *.suffix, or CIDR: ports 80 and 443; PATTERN:PORT\n"
+    "for that port, PATTERN:* for every port) in a running `cordon run`\n"
+    "session, from now until it ends. With one session running, it is chosen;\n"
+    "otherwise name it (`cordon run` prints its id with -v).\n"
     "\n"
     "Options:\n"
     "  -s, --session ID   the session (the pid of its `cordon run`)\n"
