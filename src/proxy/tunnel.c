@@ -36,6 +36,8 @@ void
 px_tunnel_start(struct px_conn *c)
 {
 	/* c->in keeps what followed the request head: the first flight begins there */
+	if (c->in_len == 0)
+		px_budget_free(c, &c->in, &c->in_cap);
 	px_budget_free(c, &c->up, &c->up_cap);
 	px_budget_free(c, &c->rbuf, &c->r_cap); /* plain HTTP before a CONNECT */
 	c->up_len = c->up_off = c->r_len = c->r_fwd = 0;
@@ -135,6 +137,14 @@ first_flight(struct px_conn *c)
 	char sni[PX_HOST_MAX];
 	int r;
 
+	if (c->in_cap == 0) {
+		/* an idle tunnel holds no buffer until its client sends */
+		char b;
+		ssize_t n = recv(c->wc.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+	}
 	while (c->in_len < PX_SNI_PEEK_MAX) {
 		r = px_conn_read_client(c);
 		if (r < 0) {

@@ -161,7 +161,8 @@ def main():
     p2, port2 = proxy(res + ["-a", f"allowed.test:{ssh_port}"], env=env)
     # by hand: the banner may come in the same segment as the 200
     sock = socket.create_connection(("127.0.0.1", port2), timeout=10)
-    sock.sendall(f"CONNECT allowed.test:{ssh_port} HTTP/1.1\r\n\r\n".encode())
+    sock.sendall(f"CONNECT allowed.test:{ssh_port} HTTP/1.1\r\nHost: allowed.test:{ssh_port}\r\n\r\n"
+                 .encode())
     data = b""
     while b"\r\n\r\n" not in data:
         d = sock.recv(4096)
