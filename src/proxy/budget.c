@@ -75,10 +75,9 @@ px_budget_buf(struct px_conn *c, char **b, size_t *cap, size_t want)
 		return 0;
 	if (total(px) + (want - *cap) > px->max_buffered) {
 		report_buffers(px, "connections that need a buffer are refused");
-		snprintf(c->why, sizeof(c->why),
-			 "refused: the session's proxy buffers are full (%llu bytes)",
-			 (unsigned long long)px->max_buffered);
-		px_conn_close(c, c->why);
+		px_conn_close(
+		    c, px_conn_why(c, "refused: the session's proxy buffers are full (%llu bytes)",
+				   (unsigned long long)px->max_buffered));
 		return -1;
 	}
 	n = realloc(*b, want);
@@ -193,6 +192,7 @@ on_sweep(struct px_loop *loop, struct px_timer *t)
 	/* over the bound: close the stalled connections that hold the most */
 	while (total(px) > px->max_buffered) {
 		struct px_conn *victim = NULL;
+		const char *why;
 
 		for (c = px->conns; c != NULL; c = c->next)
 			if (c->sock_mem > 0 && c->bytes_up + c->bytes_dn == c->sweep_bytes &&
@@ -203,14 +203,14 @@ on_sweep(struct px_loop *loop, struct px_timer *t)
 		if (victim == NULL)
 			break;
 		report_buffers(px, "stalled connections holding the most are closed");
-		snprintf(
-		    victim->why, sizeof(victim->why),
+		why = px_conn_why(
+		    victim,
 		    "closed: the peer does not read and the session's proxy buffers are full "
 		    "(%llu bytes held by this connection)",
 		    (unsigned long long)(victim->sock_mem + victim->pend_cu + victim->pend_uc));
-		px_conn_verbose(victim, "%s:%u %s", victim->norm, victim->port, victim->why);
+		px_conn_verbose(victim, "%s:%u %s", victim->norm, victim->port, why);
 		victim->cut = 1;
-		px_conn_close(victim, victim->why);
+		px_conn_close(victim, why);
 	}
 	for (c = px->conns; c != NULL; c = c->next)
 		c->sweep_bytes = c->bytes_up + c->bytes_dn;

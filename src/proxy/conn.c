@@ -33,6 +33,23 @@
 #define BUF_CAP  PX_HDR_MAX
 #define BUF_INIT 2048 /* a request head usually fits; grows to BUF_CAP */
 
+const char *
+px_conn_why(struct px_conn *c, const char *fmt, ...)
+{
+	char buf[800];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	/* a close reason already handed out stays valid: keep the first */
+	if (c->why != NULL && c->dead_reason == c->why)
+		return c->why;
+	free(c->why);
+	c->why = strdup(buf);
+	return c->why != NULL ? c->why : "refused";
+}
+
 void
 px_conn_set_state(struct px_conn *c, enum px_state s)
 {
@@ -155,6 +172,8 @@ conn_free(struct px_conn *c)
 	px_budget_free(c, &c->rbuf, &c->r_cap);
 	free(c->msg);
 	c->msg = NULL;
+	free(c->why);
+	c->why = NULL;
 	px->buf_sock -= c->sock_mem < px->buf_sock ? c->sock_mem : px->buf_sock;
 	c->sock_mem = 0;
 	/*
@@ -322,23 +341,22 @@ deny(struct px_conn *c, const char *why, const struct px_rule *port_rule)
 			 "cordon refuses loopback, private, link-local and metadata addresses "
 			 "unless the policy allows that range by CIDR.\n",
 			 h, c->port, h, c->addr_str, why, c->rule[0] ? c->rule : "(none)");
-		snprintf(c->why, sizeof(c->why), "denied: %s (%s)", why, c->addr_str);
+		px_conn_why(c, "denied: %s (%s)", why, c->addr_str);
 	} else if (c->rule[0] != '\0') {
 		snprintf(body, sizeof(body),
 			 "cordon: access to %s:%u denied by rule \"%s\" (%s).\n"
 			 "A deny rule beats every allow rule; remove it from the policy to allow "
 			 "this host.\n",
 			 h, c->port, c->rule, why);
-		snprintf(c->why, sizeof(c->why), "denied: %s", why);
+		px_conn_why(c, "denied: %s", why);
 	} else if (port_rule != NULL) {
 		snprintf(body, sizeof(body),
 			 "cordon: access to %s:%u denied: port %u is not allowed for %s.\n"
 			 "Rule: %s allows %s only.\n%s",
 			 h, c->port, c->port, h, port_rule->text,
 			 port_rule->port ? "its own port" : "ports 80 and 443", how);
-		snprintf(
-		    c->why, sizeof(c->why),
-		    "denied: port %u is not allowed (rule %s; allow it with --allow-domain %s)",
+		px_conn_why(
+		    c, "denied: port %u is not allowed (rule %s; allow it with --allow-domain %s)",
 		    c->port, port_rule->text, want);
 		why = "port not allowed";
 	} else {
@@ -346,7 +364,7 @@ deny(struct px_conn *c, const char *why, const struct px_rule *port_rule)
 			 "cordon: access to %s:%u denied: %s.\n"
 			 "Rule: none (the network policy allows only listed domains)\n%s",
 			 h, c->port, why, how);
-		snprintf(c->why, sizeof(c->why), "denied: %s", why);
+		px_conn_why(c, "denied: %s", why);
 	}
 	px_conn_verbose(c, "denied %s %s:%u: %s", proto_name(c->proto), h, c->port, why);
 	if (c->proto == PX_PROTO_SOCKS5)
@@ -379,8 +397,7 @@ refuse_over_limit(struct px_conn *c)
 
 	c->allowed = 0;
 	c->decided = 1;
-	snprintf(c->why, sizeof(c->why),
-		 "refused: the session has %u proxy connections open, its limit", max);
+	px_conn_why(c, "refused: the session has %u proxy connections open, its limit", max);
 	px_conn_verbose(c, "refused %s %s:%u: %u connections open (the limit)",
 			proto_name(c->proto), c->host, c->port, max);
 	if (c->proto == PX_PROTO_SOCKS5) {
@@ -442,7 +459,9 @@ decide(struct px_conn *c)
 	size_t n;
 
 	px_conn_set_state(c, PX_STATE_POLICY);
-	c->rule[0] = c->addr_str[0] = c->why[0] = '\0';
+	c->rule[0] = c->addr_str[0] = '\0';
+	free(c->why);
+	c->why = NULL;
 	c->allowed = 0;
 	if (c->over_limit) {
 		refuse_over_limit(c);
@@ -762,7 +781,7 @@ drain_client(struct px_conn *c)
 		if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
 			return;
 	}
-	px_conn_close(c, c->why[0] ? c->why : c->allowed ? "error answered" : "denied");
+	px_conn_close(c, c->why ? c->why : c->allowed ? "error answered" : "denied");
 }
 
 int

@@ -66,7 +66,7 @@ struct px_conn {
 	struct px_timer timer;
 	uint64_t start_ms, last_ms;
 	int over_limit; /* accepted beyond max_conns: answered "too many", closed */
-	char why[800];  /* the reason of a refusal, for the record */
+	char *why;      /* the reason of a refusal, for the record (px_conn_why) */
 
 	/* client -> proxy bytes; [0, in_fwd) are body bytes ready for upstream */
 	char *in;
@@ -143,6 +143,13 @@ void px_proxy_resume_accept(struct px_proxy *px);
  * static string or c->why. Safe to call more than once.
  */
 void px_conn_close(struct px_conn *c, const char *reason);
+
+/*
+ * Set the reason of a refusal (kept for the record, freed with c). Returns
+ * it, or a fixed "refused" when out of memory: usable as a close reason.
+ */
+const char *px_conn_why(struct px_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Enter state s and arm its timeout. */
 void px_conn_set_state(struct px_conn *c, enum px_state s);

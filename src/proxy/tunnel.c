@@ -79,19 +79,21 @@ static void
 first_flight_refuse(struct px_conn *c, int tls, const char *fmt, ...)
 {
 	static const char alert[] = { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x31 };
+	char buf[640];
+	const char *why;
 	va_list ap;
-	int n = snprintf(c->why, sizeof(c->why), "denied: ");
 
 	va_start(ap, fmt);
-	vsnprintf(c->why + n, sizeof(c->why) - (size_t)n, fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	why = px_conn_why(c, "denied: %s", buf);
 	c->allowed = 0;
 	c->rule[0] = '\0';
 	px_conn_verbose(c, "%s %s:%u: %s", c->proto == PX_PROTO_SOCKS5 ? "SOCKS5" : "CONNECT",
-			c->norm, c->port, c->why);
+			c->norm, c->port, why);
 	if (tls)
 		(void)px_conn_write_some(c->wc.fd, alert, sizeof(alert));
-	px_conn_close(c, c->why);
+	px_conn_close(c, why);
 }
 
 /* Judge the ClientHello's server name against the tunnel's target. */
