@@ -8,7 +8,8 @@ MESON_OPTS ?=
 # Debian packages, grouped by what needs them.
 BUILD_PKGS = gcc pkg-config meson ninja-build libseccomp-dev libjansson-dev \
 	libc-ares-dev libssl-dev libidn2-dev
-TEST_PKGS = iproute2 util-linux procps curl python3 python3-venv git passwd mandoc clang-format
+TEST_PKGS = iproute2 util-linux procps curl python3 python3-venv git passwd mandoc clang-format \
+	tmux vim
 BENCH_PKGS = hyperfine bubblewrap wrk time squid tinyproxy
 FUZZ_PKGS = clang libclang-rt-14-dev
 

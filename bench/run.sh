@@ -24,4 +24,5 @@ BUILD_DIR=$(dirname "$CORDON")
 "$HERE/audit/run.sh" "$CORDON" "$OUT"      # exec audit overhead
 "$HERE/policy/glob.sh" "$CORDON"           # policy globs on a 100k-file workspace
 "$HERE/proxy/run.sh" "$BUILD_DIR"          # proxy vs squid and tinyproxy
+"$HERE/proxy/intercept.sh" "$BUILD_DIR"    # TLS interception vs a spliced tunnel
 python3 "$HERE/summary.py" "$OUT"

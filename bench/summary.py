@@ -21,3 +21,6 @@ for name in sorted(os.listdir(out)):
         med = statistics.median(t)
         p10, p90 = t[len(t) // 10], t[(len(t) * 9) // 10]
         print(f"  {cmd:10} {med*1000:10.2f} {p10*1000:8.2f} {p90*1000:8.2f}  {c/med:6.2f}x")
+    if "cordon-profile" in res:
+        p = statistics.median(res["cordon-profile"]["times"])
+        print(f"  cordon-profile / cordon: {p/c:.3f}")

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The settings parser, the untrusted-project merge, both renderings, the
- * position scanner on arbitrary text, and the git config stripper of the
- * quarantine. Every input must be handled without a crash or a leak.
+ * position scanner on arbitrary text (the git config reader has its own
+ * target, fuzz_gitconfig). Every input must be handled without a crash or
+ * a leak.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,7 +11,6 @@
 
 #include "policy/policy.h"
 #include "policy/pos.h"
-#include "supervisor/quarantine.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,8 +23,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cordon_policy layer, eff;
 	struct cordon_err err;
 	unsigned line, col, lines[8], cols[8];
-	char *text, *out, **names = NULL;
-	size_t removed = 0, n_names = 0;
 
 	policy_init(&layer);
 	policy_init(&eff);
@@ -41,17 +39,5 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	policy_pos_find((const char *)data, size, path, 4, 1, &line, &col);
 	policy_pos_elements((const char *)data, size, path, 3, lines, cols, 8);
 
-	text = malloc(size + 1);
-	if (text == NULL)
-		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
-	out = qr_git_config_strip(text, size > 8 ? text + size / 2 : NULL, &removed, &names,
-				  &n_names);
-	free(out);
-	for (size_t i = 0; i < n_names; i++)
-		free(names[i]);
-	free(names);
-	free(text);
 	return 0;
 }

@@ -33,6 +33,18 @@ scenario "run: a command, a denied fetch through the proxy, exec audit" \
 	"$CORDON" run --audit-log "$ws/a.jsonl" -- sh -c 'curl -s -m 3 http://example.com/ >/dev/null; ls >/dev/null'
 scenario "run: policy file, profile, limits" \
 	"$CORDON" run --profile node --memory 512m --pids 128 --audit-log "$ws/a.jsonl" -- true
+cat >"$ws/rules.json" <<'EOF_JSON'
+{"sandbox": {"network": {"allowedDomains": ["example.com"],
+  "rules": [{"host": "example.com", "methods": ["GET"], "paths": ["/ok/*"]}]},
+ "credentials": {"inject": [{"host": "example.com", "header": "X-Key", "fromEnv": "LEAK_KEY"}]}}}
+EOF_JSON
+# refused by network.rules before any resolution: nothing leaves the machine
+scenario "run: interception set up (CA made and loaded), a request refused by network.rules" \
+	env CORDON_TEST_HOOKS=1 CORDON_TEST_CONFIG_DIR="$ws/config" LEAK_KEY=value \
+	"$CORDON" run --policy "$ws/rules.json" --audit-log "$ws/a.jsonl" -- \
+	sh -c 'curl -s -m 3 http://example.com/nope >/dev/null; sleep 0.3'
+scenario "cordon ca show, rotate" env CORDON_TEST_HOOKS=1 CORDON_TEST_CONFIG_DIR="$ws/config" \
+	sh -c "'$CORDON' ca show --pem && '$CORDON' ca rotate"
 scenario "log verify and log --net" sh -c "'$CORDON' log verify --file '$ws/a.jsonl' && '$CORDON' log --net --file '$ws/a.jsonl'"
 scenario "policy show --json" "$CORDON" policy show --json
 echo "1..$n"

@@ -8,7 +8,9 @@ Runs, and reads the TAP of:
     file named AS_USER run twice when we are root: once as root and once as
     an unprivileged user created here ("cordon-test"), from a copy of the
     binary and the suite under a world-traversable temporary directory
-    (the checkout may sit where that user cannot go).
+    (the checkout may sit where that user cannot go). Root's scratch
+    (CORDON_TEST_TMP, where workspaces are made) is 0700, as `mktemp -d`
+    makes it.
 
 Ends with the line "N passed, N failed, N skipped". Exit 1 on any failure.
 Usage: tests/run.py BUILD_DIR [FILTER]
@@ -164,6 +166,13 @@ def main():
                         shutil.copy2(os.path.join(ROOT, extra), os.path.join(d, "lib.sh"))
                 work = os.path.join(d, "work")
                 os.mkdir(work)
+                # Root's scratch, where its workspaces are made, is 0700, as
+                # `mktemp -d` makes it and as users have theirs: a
+                # root-invoked sandbox must reach them through a directory
+                # its uid cannot search. The binary and the probes beside it
+                # stay where anyone may run them, as installed tools are.
+                # The test user's tree is its own (chowned below).
+                os.chmod(work, 0o755 if user is not None else 0o700)
                 env = dict(os.environ)
                 env.update({"CORDON": os.path.join(d, "cordon"), "CORDON_TEST_AS": label,
                             "CORDON_TEST_TMP": work, "CORDON_SRC": ROOT,

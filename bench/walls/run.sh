@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 ws=$(mktemp -d /var/tmp/cordon-bench.XXXXXX)
 trap 'rm -rf "$ws"' EXIT
 cd "$ws"
-cp "$here/connect.py" "$ws/"
+cp "$here/connect.py" "$here/send.py" "$ws/"
 export CORDON_TEST_HOOKS=1
 hyperfine -N --warmup 5 --runs "$runs" --export-markdown "$ws/out.md" --export-json "$ws/out.json" \
 	-n "all walls" "$cordon run -- true" \
@@ -40,6 +40,16 @@ echo "connect() inside, policy on:"
 "$cordon" run -- python3 connect.py
 echo "connect() inside, policy off (test switch):"
 env CORDON_TEST_NO_CONNECT_POLICY=1 "$cordon" run -- python3 connect.py
+
+# Per-send cost of the same policy for addressed sends and sendmsg (the
+# supervisor makes those), next to send() and TCP throughput (kernel).
+echo
+echo "sends outside cordon:"
+python3 send.py
+echo "sends inside, policy on:"
+"$cordon" run -- python3 send.py
+echo "sends inside, policy off (test switch):"
+env CORDON_TEST_NO_CONNECT_POLICY=1 "$cordon" run -- python3 send.py
 
 # The walls' own work, in-process (compile/prepare in the supervisor, load
 # in a child), against this build's library.

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -35,9 +36,9 @@
 #include "common/crypto.h"
 #include "config.h"
 
-enum { RATE_EXEC = 0, RATE_NET, RATE_VIOLATION, RATE_N, RATE_NONE = -1 };
+enum { RATE_EXEC = 0, RATE_NET, RATE_VIOLATION, RATE_CREDENTIAL, RATE_N, RATE_NONE = -1 };
 
-static const char *const rate_type[RATE_N] = { "exec", "net", "violation" };
+static const char *const rate_type[RATE_N] = { "exec", "net", "violation", "credential" };
 
 /* One rate window of one record type (see AUDIT_RATE_WINDOW_S). */
 struct audit_rate {
@@ -193,6 +194,26 @@ timestamp(char *buf, size_t size)
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf + n, size - n, ".%06dZ", (int)(ts.tv_nsec / 1000) % 1000000);
+}
+
+int
+audit_session_id_new(char id[AUDIT_SESSION_ID_LEN + 1], struct cordon_err *err)
+{
+	unsigned char rnd[AUDIT_SESSION_ID_LEN / 2];
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return cordon_err_set(err, errno, "session id");
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+	return 0;
+}
+
+bool
+audit_session_id_ok(const char *id)
+{
+	if (id == NULL || strlen(id) != AUDIT_SESSION_ID_LEN)
+		return false;
+	return strspn(id, "0123456789abcdef") == AUDIT_SESSION_ID_LEN;
 }
 
 char *
@@ -658,7 +679,6 @@ audit_open(const struct audit_options *opts, struct cordon_err *err)
 {
 	_cleanup_free_ char *path = NULL;
 	struct cordon_audit *a;
-	unsigned char rnd[AUDIT_SESSION_ID_LEN / 2];
 	struct stat st;
 
 	path = opts->path ? strdup(opts->path) : audit_default_path(err);
@@ -702,12 +722,15 @@ audit_open(const struct audit_options *opts, struct cordon_err *err)
 		cordon_err_set(err, errno, "audit log %s", path);
 		goto fail;
 	}
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-		cordon_err_set(err, errno, "session id");
+	if (opts->session_id != NULL) {
+		if (!audit_session_id_ok(opts->session_id)) {
+			cordon_err_set(err, EINVAL, "bad session id '%.40s'", opts->session_id);
+			goto fail;
+		}
+		memcpy(a->session, opts->session_id, sizeof(a->session));
+	} else if (audit_session_id_new(a->session, err) < 0) {
 		goto fail;
 	}
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(a->session + 2 * i, 3, "%02x", rnd[i]);
 	if (audit_export_new(opts, &a->ex, err) < 0)
 		goto fail;
 	return a;
@@ -799,10 +822,16 @@ audit_session_start(struct cordon_audit *a, const struct audit_session_info *inf
 	    set(layers, "namespaces", steal_ptr(ns)) < 0 ||
 	    set(layers, "seccomp", json_boolean(info->layers && info->layers->seccomp)) < 0 ||
 	    set(layers, "landlock_abi",
-		json_integer(info->layers ? info->layers->landlock_abi : 0)) < 0 ||
+		info->layers && info->layers->landlock_abi >= 0
+		    ? json_integer(info->layers->landlock_abi)
+		    : json_null()) < 0 ||
 	    set(layers, "limits",
-		jstr(info->layers && info->layers->limits ? info->layers->limits : "none")) < 0 ||
+		info->layers && info->layers->limits ? jstr(info->layers->limits) : json_null()) <
+		0 ||
 	    set(layers, "exec_audit", json_boolean(info->layers && info->layers->exec_audit)) < 0 ||
+	    set(layers, "identity", jstr(info->layers ? info->layers->identity : NULL)) < 0 ||
+	    set(layers, "host_masks",
+		json_integer(info->layers ? (json_int_t)info->layers->host_masks : 0)) < 0 ||
 	    set(o, "layers", steal_ptr(layers)) < 0 ||
 	    set(o, "fail_closed", json_boolean(a->fail_closed)) < 0) {
 		json_decref(o);
@@ -888,7 +917,10 @@ audit_net(struct cordon_audit *a, const struct audit_net_event *ev, struct cordo
 	    set(o, "reason", jstr(ev->reason)) < 0 ||
 	    set(o, "bytes_up", json_integer((json_int_t)ev->bytes_up)) < 0 ||
 	    set(o, "bytes_down", json_integer((json_int_t)ev->bytes_down)) < 0 ||
-	    set(o, "duration_ms", json_integer((json_int_t)ev->duration_ms)) < 0) {
+	    set(o, "duration_ms", json_integer((json_int_t)ev->duration_ms)) < 0 ||
+	    (ev->method != NULL && set(o, "method", jstr(ev->method)) < 0) ||
+	    (ev->path != NULL && set(o, "path", jstr(ev->path)) < 0) ||
+	    (ev->intercepted && set(o, "intercepted", json_true()) < 0)) {
 		json_decref(o);
 		o = NULL;
 	}
@@ -939,7 +971,8 @@ audit_credential(struct cordon_audit *a, const struct audit_credential *c, struc
 		o = NULL;
 	}
 	a->c.credential++;
-	return emit(a, o, "credential", err);
+	/* one per intercepted connection: the sandbox can cause them at will */
+	return emit_rated(a, o, "credential", RATE_CREDENTIAL, err);
 }
 
 int
@@ -956,4 +989,100 @@ audit_limit(struct cordon_audit *a, const struct audit_limit *l, struct cordon_e
 	}
 	a->c.limits++;
 	return emit(a, o, "limit", err);
+}
+
+/*
+ * The last line of buf[0, len) that is a record of session id (compact
+ * JSON: the field reads "session":"<id>" and a quote inside a string is
+ * always escaped, so the text cannot occur elsewhere). NULL when none.
+ */
+static const char *
+last_record_of(const char *buf, size_t len, const char *id, size_t *llen)
+{
+	char needle[AUDIT_SESSION_ID_LEN + 16];
+	size_t nl = (size_t)snprintf(needle, sizeof(needle), "\"session\":\"%s\"", id);
+	size_t end = len;
+
+	while (end > 0) {
+		const char *start;
+		size_t l;
+
+		if (buf[end - 1] == '\n')
+			end--;
+		start = end > 0 ? memrchr(buf, '\n', end) : NULL;
+		start = start != NULL ? start + 1 : buf;
+		l = (size_t)(buf + end - start);
+		if (memmem(start, l, needle, nl) != NULL) {
+			*llen = l;
+			return start;
+		}
+		end = (size_t)(start - buf);
+	}
+	return NULL;
+}
+
+int
+audit_close_orphan(const char *path, const char *session, const char *reason,
+		   const struct audit_closer *by, struct cordon_err *err)
+{
+	struct cordon_audit a = { .fd = -1, .end = -1 };
+	_cleanup_close_ int fd = -1;
+	const char *line;
+	json_t *rec = NULL, *o, *who;
+	json_int_t seq;
+	size_t llen = 0;
+	struct stat st;
+	void *map;
+	int r;
+
+	if (!audit_session_id_ok(session))
+		return cordon_err_set(err, EINVAL, "bad session id");
+	fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return cordon_err_set(err, errno, "open audit log %s", path);
+	if (fstat(fd, &st) < 0)
+		return cordon_err_set(err, errno, "audit log %s", path);
+	if (!S_ISREG(st.st_mode))
+		return cordon_err_set(err, EINVAL, "audit log %s is not a regular file", path);
+	if (st.st_size == 0)
+		return 0;
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		return cordon_err_set(err, errno, "read audit log %s", path);
+	line = last_record_of(map, (size_t)st.st_size, session, &llen);
+	if (line != NULL)
+		rec = json_loadb(line, llen, 0, NULL);
+	munmap(map, (size_t)st.st_size);
+	if (line == NULL)
+		return 0;
+	if (rec == NULL || !json_is_integer(json_object_get(rec, "seq"))) {
+		json_decref(rec);
+		return cordon_err_set(err, EINVAL,
+				      "audit log %s: the last record of session %s is damaged",
+				      path, session);
+	}
+	seq = json_integer_value(json_object_get(rec, "seq"));
+	r = json_string_value(json_object_get(rec, "type")) != NULL &&
+	    strcmp(json_string_value(json_object_get(rec, "type")), "session_end") == 0;
+	json_decref(rec);
+	if (r)
+		return 0;
+	a.fd = fd;
+	a.path = (char *)(uintptr_t)path;
+	memcpy(a.session, session, sizeof(a.session));
+	a.seq = (uint64_t)seq + 1;
+	memcpy(a.prev, zero_hash, sizeof(zero_hash));
+	o = record(&a, "session_end");
+	who = json_object();
+	if (o == NULL || who == NULL || set(o, "status", json_null()) < 0 ||
+	    set(o, "reason", jstr(reason)) < 0 || set(o, "duration_ms", json_null()) < 0 ||
+	    set(who, "command", jstr(by->command)) < 0 ||
+	    set(who, "session", jstr(by->session)) < 0 ||
+	    set(who, "pid", json_integer(by->pid)) < 0 || set(o, "closed_by", steal_ptr(who)) < 0) {
+		json_decref(o);
+		json_decref(who);
+		o = NULL;
+	}
+	r = emit(&a, o, "session_end", err);
+	return r < 0 ? -1 : 1;
 }

@@ -55,6 +55,7 @@ struct audit_options {
 	bool syslog;               /* also send every record to syslog(3) */
 	unsigned rate_records;     /* 0: AUDIT_RATE_RECORDS (lower for tests) */
 	uint64_t rate_bytes;       /* 0: AUDIT_RATE_BYTES */
+	const char *session_id;    /* the session's id (audit_session_id_new); NULL: a new one */
 };
 
 /* Counters, reported in the session end record. */
@@ -75,9 +76,12 @@ struct audit_counters {
 struct audit_layers {
 	const char *const *namespaces; /* NULL-terminated names: "user", "mnt", ... */
 	bool seccomp;
-	int landlock_abi;   /* 0: none or unknown */
-	const char *limits; /* "none", "cgroup", ... */
+	int landlock_abi;   /* 0: no ruleset; -1: unknown (setup failed before) */
+	const char *limits; /* "none", "cgroup v2", "rlimits"; NULL: unknown */
 	bool exec_audit;
+	const char *identity; /* who the command is (sb_report): "user", "idmap", "owner",
+				 "root-uid"; NULL when the sandbox was not built */
+	size_t host_masks;    /* root-only host files masked (root-uid, owner) */
 };
 
 struct audit_session_info {
@@ -92,6 +96,13 @@ struct audit_session_info {
 struct audit_session_end {
 	int status;         /* exit status cordon returns */
 	const char *reason; /* "exit", "not-started", "setup-error", "audit-failure" */
+};
+
+/* Who closes a session whose supervisor died before its end record. */
+struct audit_closer {
+	const char *command; /* "run", "ps", ... (the cordon command that found it) */
+	const char *session; /* that command's own session id, or NULL */
+	pid_t pid;           /* its pid */
 };
 
 struct audit_exec_event {
@@ -118,6 +129,9 @@ struct audit_net_event {
 	const char *reason;            /* why denied, or NULL */
 	uint64_t bytes_up, bytes_down; /* client->upstream, upstream->client */
 	uint64_t duration_ms;
+	const char *method; /* a refused request (network.rules): its method, else NULL */
+	const char *path;   /* ... and its path without the query, else NULL */
+	bool intercepted;   /* the proxy terminated the tunnel's TLS */
 };
 
 struct audit_violation {
@@ -147,6 +161,16 @@ struct audit_credential {
 	const char *host;   /* where it was injected */
 	const char *header; /* which header, or NULL */
 };
+
+/*
+ * A new session id: AUDIT_SESSION_ID_LEN lowercase hex digits (128 random
+ * bits) into id. The one id of a session: audit records, the control
+ * socket, the session record, `cordon ps`. 0 or -1 with err.
+ */
+int audit_session_id_new(char id[AUDIT_SESSION_ID_LEN + 1], struct cordon_err *err);
+
+/* True when id has the form audit_session_id_new gives. Pure. */
+bool audit_session_id_ok(const char *id);
 
 /*
  * Default log path: $XDG_STATE_HOME/cordon/audit/audit.jsonl, else
@@ -201,6 +225,18 @@ int audit_policy_change(struct cordon_audit *a, const struct audit_policy_change
 int audit_credential(struct cordon_audit *a, const struct audit_credential *c,
 		     struct cordon_err *err);
 int audit_limit(struct cordon_audit *a, const struct audit_limit *l, struct cordon_err *err);
+
+/*
+ * Close session `session` of the log at path, whose supervisor died before
+ * it could write its end: append its session_end record with reason
+ * `reason` ("supervisor-killed"), status and duration null, and who closed
+ * it (docs/audit-schema.md). Only the dead session's last record is read
+ * (its seq); no other record is touched. Returns 1 when the record was
+ * written, 0 when there was nothing to close (no record of that session in
+ * the file, or it already ended), -1 with err set. Not safe after fork.
+ */
+int audit_close_orphan(const char *path, const char *session, const char *reason,
+		       const struct audit_closer *by, struct cordon_err *err);
 
 /*
  * Called once, on the first record that cannot be written, when failClosed
@@ -281,6 +317,12 @@ struct audit_verify_report {
 	char open_session[AUDIT_SESSION_ID_LEN + 1]; /* the first open one */
 	uint64_t open_line;                          /* its start record */
 	char detail[256];                            /* what is wrong at line */
+	/* Sessions closed by a later cordon (their supervisor was killed). */
+	uint64_t closed_later;
+	char closed_session[AUDIT_SESSION_ID_LEN + 1]; /* the first of them */
+	char closed_by[AUDIT_SESSION_ID_LEN + 1];      /* the session that closed it, or "" */
+	char closed_by_command[16];                    /* "run", "ps", ... */
+	char closed_reason[32];                        /* "supervisor-killed" */
 };
 
 /*

@@ -96,12 +96,15 @@ int
 audit_run_start(struct cordon_audit *a, const struct sb_spec *spec, bool exec_audit,
 		struct cordon_err *err)
 {
+	const struct sb_report *rep = spec->report;
 	struct audit_layers layers = {
 		.namespaces = sandbox_namespaces,
-		.seccomp = true,
-		.landlock_abi = 0,
-		.limits = "none",
+		.seccomp = rep != NULL && rep->filled && rep->seccomp,
+		.landlock_abi = rep != NULL && rep->filled ? rep->landlock_abi : -1,
+		.limits = rep != NULL && rep->filled ? rep->limits : NULL,
 		.exec_audit = exec_audit,
+		.identity = spec->report ? spec->report->identity : NULL,
+		.host_masks = spec->report ? spec->report->host_masks : 0,
 	};
 	struct audit_session_info info = {
 		.argv = spec->argv,

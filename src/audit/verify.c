@@ -13,7 +13,10 @@
  *   - a session with a start but no end while the chain is intact: it is
  *     still running, it was killed before it could write its end, or its
  *     tail was cut at a record boundary (OPEN). The report names it; the
- *     reader decides which (`cordon log --session ID`).
+ *     reader decides which (`cordon log --session ID`);
+ *   - a session_end with "closed_by" was written by a later cordon for a
+ *     session whose supervisor was killed: the session is closed, and the
+ *     report counts it (closed_later) so that the reader is told.
  * The last record of a file can be rewritten by someone who also recomputes
  * nothing else: no later line covers it. Shipping records off the machine
  * (OTLP, syslog) closes that gap; docs/audit-schema.md says so.
@@ -118,8 +121,24 @@ check_record(struct verify_state *st, json_t *rec, uint64_t line, struct audit_v
 		return -1;
 	}
 	os->next_seq++;
-	if (strcmp(type, "session_end") == 0)
+	if (strcmp(type, "session_end") == 0) {
+		json_t *by = json_object_get(rec, "closed_by");
+
+		if (json_is_object(by) && rep->closed_later++ == 0) {
+			const char *s = json_string_value(json_object_get(by, "session"));
+			const char *c = json_string_value(json_object_get(by, "command"));
+			const char *r = json_string_value(json_object_get(rec, "reason"));
+
+			memcpy(rep->closed_session, session, AUDIT_SESSION_ID_LEN + 1);
+			snprintf(rep->closed_by, sizeof(rep->closed_by), "%s",
+				 s != NULL && audit_session_id_ok(s) ? s : "");
+			snprintf(rep->closed_by_command, sizeof(rep->closed_by_command), "%s",
+				 c != NULL ? c : "?");
+			snprintf(rep->closed_reason, sizeof(rep->closed_reason), "%s",
+				 r != NULL ? r : "?");
+		}
 		*os = st->open[--st->n_open];
+	}
 	return 0;
 }
 

@@ -119,7 +119,7 @@ listen_loopback(int *port)
  * namespace may be created, `cordon run` must refuse (125) and run nothing.
  */
 static void
-probe_fail_closed(const char *self, const char *ws, struct probe_row *row)
+probe_fail_closed(const char *self, const char *ws, const char *audit_log, struct probe_row *row)
 {
 	int sync[2], status = 0;
 	pid_t pid;
@@ -147,7 +147,8 @@ probe_fail_closed(const char *self, const char *ws, struct probe_row *row)
 			_exit(123);
 		/* The refusal message is expected; the exit status is the result. */
 		(void)!freopen("/dev/null", "w", stderr);
-		execl(self, "cordon", "run", "--", "/bin/touch", marker, (char *)NULL);
+		execl(self, "cordon", "run", "--audit-log", audit_log, "--", "/bin/touch", marker,
+		      (char *)NULL);
 		_exit(124);
 	}
 	close(sync[0]);
@@ -232,7 +233,7 @@ cli_check(int argc, char **argv)
 	struct probe_row rows[128];
 	size_t n_rows = 0, n_fail = 0;
 	char tmpl[] = "/var/tmp/cordon-check.XXXXXX", self[PATH_MAX], ws[PATH_MAX],
-	     outside[PATH_MAX], sockpath[PATH_MAX], buf[64];
+	     outside[PATH_MAX], sockpath[PATH_MAX], audit_log[PATH_MAX], buf[64];
 	const char *home = getenv("HOME");
 	_cleanup_close_ int usock = -1, tsock = -1;
 	static char **av; /* lives until exit: the sandbox command line */
@@ -266,6 +267,7 @@ cli_check(int argc, char **argv)
 	snprintf(ws, sizeof(ws), "%s/workspace", tmpl);
 	snprintf(outside, sizeof(outside), "%s/outside", tmpl);
 	snprintf(sockpath, sizeof(sockpath), "%s/outside/docker.sock", tmpl);
+	snprintf(audit_log, sizeof(audit_log), "%s/audit/audit.jsonl", tmpl);
 	if (mkdir(ws, 0755) < 0 || mkdir(outside, 0777) < 0 || chmod(outside, 0777) < 0) {
 		fprintf(stderr, "cordon: check: set up %s: %s\n", tmpl, strerror(errno));
 		rm_rf(tmpl);
@@ -278,6 +280,10 @@ cli_check(int argc, char **argv)
 	av[ac++] = (char *)"cordon";
 	av[ac++] = (char *)"run";
 	av[ac++] = (char *)"--bind-self";
+	av[ac++] = (char *)"--quiet";
+	/* The probes' denials are staged: they stay out of the user's audit log. */
+	av[ac++] = (char *)"--audit-log";
+	av[ac++] = audit_log;
 	if (!user_ws) {
 		av[ac++] = (char *)"--workspace";
 		av[ac++] = ws;
@@ -343,16 +349,9 @@ cli_check(int argc, char **argv)
 			av[ac++] = xstrdup(p);
 		}
 	}
-	{
-		struct cordon_err e = { 0 };
-		char *log = audit_default_path(&e);
-
-		/* The session itself writes the log first, so it exists by then. */
-		if (log != NULL) {
-			av[ac++] = (char *)"--audit-log";
-			av[ac++] = log;
-		}
-	}
+	/* The session's own log (written first, so it exists by then): the probe's target. */
+	av[ac++] = (char *)"--audit-log";
+	av[ac++] = audit_log;
 	av[ac] = NULL;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
@@ -402,7 +401,7 @@ cli_check(int argc, char **argv)
 		rm_rf(tmpl);
 		return 125;
 	}
-	probe_fail_closed(self, ws, &rows[n_rows++]);
+	probe_fail_closed(self, ws, audit_log, &rows[n_rows++]);
 	{
 		/* Outside facts: what this kernel and machine give the walls. */
 		int abi = sb_landlock_abi();

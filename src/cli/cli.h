@@ -14,6 +14,12 @@ int cli_agent(int argc, char **argv);
 int cli_shim(int argc, char **argv);
 int cli_proxy(int argc, char **argv);
 int cli_allow(int argc, char **argv);
+/* cli/ps.c: `cordon ps`, the running sessions. */
+int cli_ps(int argc, char **argv);
+/* `cordon __loopback-relay PORT[,PORT...] -- CMD...`: inside the sandbox (cli/relay.c). */
+int cli_loopback_relay(int argc, char **argv);
+/* cli/ca.c: `cordon ca show|path|rotate`. */
+int cli_ca(int argc, char **argv);
 
 /* CORDON_TEST_HOOKS=1 in the environment: test-only switches are honoured. */
 int cli_test_hooks(void);

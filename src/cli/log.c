@@ -27,6 +27,7 @@
 #include "audit/audit.h"
 #include "cli/cli.h"
 #include "common/cleanup.h"
+#include "supervisor/registry.h"
 
 static const char log_usage[] =
     "Usage: cordon log [OPTIONS]\n"
@@ -46,9 +47,11 @@ static const char log_usage[] =
     "      --follow       keep printing records as they are written\n"
     "  -h, --help         this text\n"
     "\n"
-    "verify exit status: 0 chain intact and every session ended; 1 a record was\n"
-    "changed, deleted or cut (the first bad line is named); 2 chain intact but\n"
-    "some session has no end record (still running, killed, or its tail cut).\n";
+    "verify exit status: 0 chain intact and every session ended (a session whose\n"
+    "cordon was killed is ended by the next `cordon run` or `cordon ps`, and a\n"
+    "note says so); 1 a record was changed, deleted or cut (the first bad line is\n"
+    "named); 2 chain intact but some session has no end record (still running,\n"
+    "killed and not yet cleaned up, or its tail cut).\n";
 
 enum { OPT_JSON = 256, OPT_NET, OPT_EXEC, OPT_SESSION, OPT_SINCE, OPT_FOLLOW };
 
@@ -246,6 +249,14 @@ format_line(FILE *out, json_t *rec)
 		fprintf(out, "start session %.12s by %s in %s: ", str(rec, "session"),
 			str(rec, "user"), str(rec, "cwd"));
 		print_argv(out, json_object_get(rec, "argv"));
+	} else if (strcmp(type, "session_end") == 0 &&
+		   json_is_object(json_object_get(rec, "closed_by"))) {
+		json_t *by = json_object_get(rec, "closed_by");
+
+		fprintf(out, "end   session %.12s (%s): closed by `cordon %s`", str(rec, "session"),
+			str(rec, "reason"), str(by, "command"));
+		if (json_string_value(json_object_get(by, "session")) != NULL)
+			fprintf(out, " of session %.12s", str(by, "session"));
 	} else if (strcmp(type, "session_end") == 0) {
 		json_t *c = json_object_get(rec, "counters");
 
@@ -395,6 +406,29 @@ free_view(struct log_view *v)
 	free(v->net);
 }
 
+/* What this user's session records say about an open session. */
+static void
+open_session_note(const char *id)
+{
+	struct sv_reg_info *v = NULL;
+	size_t n = 0;
+
+	if (sv_reg_list(&v, &n, NULL) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].id, id) != 0)
+			continue;
+		if (v[i].alive)
+			printf("note: session %.12s is still running (`cordon ps` lists it)\n", id);
+		else
+			printf("note: the cordon of session %.12s was killed before its clean-up; "
+			       "`cordon ps` or the next `cordon run` finishes it and closes the "
+			       "session in this log\n",
+			       id);
+	}
+	sv_reg_list_free(v, n);
+}
+
 static int
 log_verify(const char *path)
 {
@@ -410,6 +444,16 @@ log_verify(const char *path)
 	case AUDIT_VERIFY_OK:
 		printf("audit log %s: OK (%llu records, %llu sessions)\n", path,
 		       (unsigned long long)rep.lines, (unsigned long long)rep.sessions);
+		if (rep.closed_later > 0)
+			printf("note: %llu session(s) ended without an end record of their own "
+			       "(%s) and were closed by a later cordon; first: session %s, "
+			       "closed by `cordon %s`%s%s\n",
+			       (unsigned long long)rep.closed_later,
+			       strcmp(rep.closed_reason, "supervisor-killed") == 0
+				   ? "their cordon was killed"
+				   : rep.closed_reason,
+			       rep.closed_session, rep.closed_by_command,
+			       rep.closed_by[0] ? " of session " : "", rep.closed_by);
 		return 0;
 	case AUDIT_VERIFY_BROKEN:
 	case AUDIT_VERIFY_TRUNCATED:
@@ -430,6 +474,7 @@ log_verify(const char *path)
 		       path, (unsigned long long)rep.lines, (unsigned long long)rep.sessions,
 		       (unsigned long long)rep.open_sessions, rep.open_session,
 		       (unsigned long long)rep.open_line);
+		open_session_note(rep.open_session);
 		return 2;
 	default:
 		return 1;

@@ -23,7 +23,6 @@
 #include "policy/load.h"
 #include "policy/plan.h"
 #include "policy/policy.h"
-#include "supervisor/quarantine.h"
 
 extern char **environ;
 
@@ -39,7 +38,9 @@ static const char policy_usage[] =
     "  -w, --workspace DIR  the workspace (default: .)\n"
     "      --json           JSON instead of text\n"
     "      --mounts         also print the mounts the policy gives on this machine\n"
-    "      --profile NAME   add a preset: claude, codex, gemini, strict\n"
+    "      --profile NAMES  presets, comma-separated: claude, codex, gemini,\n"
+    "                       node, python, rust, go, java, strict\n"
+    "      --allow-loopback PORT  as `cordon run` would (repeatable)\n"
     "      --claude-settings  also read the sandbox block of ~/.claude/settings.json\n"
     "      --policy FILE    also read FILE (command-line layer)\n"
     "      --allow-degraded plan even when the policy cannot be enforced exactly\n"
@@ -91,6 +92,7 @@ policy_show(int argc, char **argv)
 	struct session_policy rp;
 	struct cordon_err err = { 0 };
 	struct policy_load_opts lo;
+	struct cordon_policy cli;
 	_cleanup_free_ char *ws = NULL, *out = NULL;
 	const char *ws_arg = ".";
 	bool json = false, mounts = false;
@@ -116,6 +118,8 @@ policy_show(int argc, char **argv)
 		case CLI_OPT_CLAUDE_SETTINGS:
 		case CLI_OPT_ALLOW_DEGRADED:
 		case CLI_OPT_POLICY:
+		case CLI_OPT_ALLOW_LOOPBACK:
+		case CLI_OPT_AS_AGENT:
 			cli_run_policy_option(&rp, c, optarg);
 			break;
 		default:
@@ -132,16 +136,25 @@ policy_show(int argc, char **argv)
 		return 125;
 	}
 	rp.have_home = session_home(rp.home, sizeof(rp.home)) == 0;
+	policy_init(&cli);
+	if (cli_run_policy_loopback_rules(&rp, &cli, &err) < 0) {
+		policy_free(&cli);
+		cli_print_err(&err);
+		return 125;
+	}
 	memset(&lo, 0, sizeof(lo));
 	lo.workspace = ws;
 	lo.home = rp.have_home ? rp.home : NULL;
 	lo.profile = rp.profile;
 	lo.claude_settings = rp.claude_settings;
 	lo.policy_file = rp.policy_file;
+	lo.cli = &cli;
 	if (policy_load(&rp.pol, &lo, &err) < 0) {
+		policy_free(&cli);
 		cli_print_err(&err);
 		return 125;
 	}
+	policy_free(&cli);
 	out = json ? policy_render_json(&rp.pol) : policy_render_text(&rp.pol);
 	fputs(out, stdout);
 	if (json)
@@ -149,15 +162,22 @@ policy_show(int argc, char **argv)
 	if (mounts && !json) {
 		struct policy_ctx ctx = { ws, lo.home };
 
+		/* The git directories' control files, as `cordon run` adds them. */
+		if (session_policy_add_git(&rp, ws, &err) < 0) {
+			session_policy_free(&rp);
+			cli_print_err(&err);
+			return 125;
+		}
 		if (policy_plan_build(&rp.pol, &ctx, rp.allow_degraded, &rp.plan, &err) < 0) {
-			policy_free(&rp.pol);
+			session_policy_free(&rp);
 			cli_print_err(&err);
 			return 125;
 		}
 		print_plan(&rp.plan);
-		policy_plan_free(&rp.plan);
+		printf("Git directories in the workspace: %zu (%zu directory entries read)\n",
+		       rp.git.n_dirs, rp.git.walked);
 	}
-	policy_free(&rp.pol);
+	session_policy_free(&rp);
 	return 0;
 }
 
@@ -320,6 +340,15 @@ cli_run_policy_option(struct session_policy *rp, int opt, const char *arg)
 		break;
 	case CLI_OPT_POLICY:
 		rp->policy_file = arg;
+		break;
+	case CLI_OPT_AS_AGENT:
+		rp->as_agent = true;
+		break;
+	case CLI_OPT_ALLOW_LOOPBACK:
+		if (rp->n_loopback == CLI_MAX_LOOPBACK)
+			rp->loopback_overflow = true;
+		else
+			rp->loopback[rp->n_loopback++] = arg;
 		break;
 	default:
 		break;

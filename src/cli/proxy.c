@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * `cordon proxy`: the egress proxy alone (containers, VMs, CI).
- * `cordon allow`: widen a running `cordon run`'s network policy.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -21,7 +20,6 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "proxy/proxy.h"
-#include "supervisor/control.h"
 
 static const char proxy_usage[] =
     "Usage: cordon proxy [OPTIONS]\n"
@@ -50,19 +48,6 @@ static const char proxy_usage[] =
     "  -h, --help               this text\n"
     "\n"
     "Prints \"listening on ADDR:PORT\" once ready. Stops on SIGINT or SIGTERM.\n";
-
-static const char allow_usage[] =
-    "Usage: cordon allow PATTERN [--session ID | --name NAME]\n"
-    "\n"
-    "Allow PATTERN (a host, *.suffix, or CIDR: ports 80 and 443; PATTERN:PORT\n"
-    "for that port, PATTERN:* for every port) in a running `cordon run`\n"
-    "session, from now until it ends. With one session running, it is chosen;\n"
-    "otherwise name it (`cordon run` prints its id with -v).\n"
-    "\n"
-    "Options:\n"
-    "  -s, --session ID   the session (the pid of its `cordon run`)\n"
-    "  -n, --name NAME    the named sandbox\n"
-    "  -h, --help         this text\n";
 
 int
 cli_test_hooks(void)
@@ -333,42 +318,4 @@ out:
 	free(deny);
 	free(resolve);
 	return status;
-}
-
-int
-cli_allow(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "session", required_argument, NULL, 's' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct cordon_err err = { 0 };
-	const char *id = NULL;
-	char reply[600];
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:n:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-		case 'n':
-			id = optarg;
-			break;
-		case 'h':
-			fputs(allow_usage, stdout);
-			return 0;
-		default:
-			return cli_usage_error("allow", "unknown option");
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage_error("allow", "give exactly one PATTERN");
-	if (sv_control_allow(id, argv[optind], reply, sizeof(reply), &err) < 0) {
-		cli_print_err(&err);
-		return 125;
-	}
-	printf("cordon: %s\n", reply);
-	return 0;
 }

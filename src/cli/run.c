@@ -40,7 +40,11 @@ static const char run_usage[] =
     "                       :PORT (repeatable)\n"
     "      --resolve HOST:ADDR  resolve HOST to ADDR in the proxy. Test-only:\n"
     "                       honoured only with CORDON_TEST_HOOKS=1\n" CLI_WALLS_USAGE
-    "  -v, --verbose        say what is being set up, explain proxy denials\n"
+	SESSION_GUARD_USAGE
+    "  -v, --verbose        say what is being set up, the session id, explain proxy\n"
+    "                       denials\n"
+    "  -q, --quiet          no notes on stderr (which secret variables were kept\n"
+    "                       out); warnings and errors still appear\n"
     "  -h, --help           this text\n"
     "\n"
     "Exit status: CMD's own; 128+N if it died of signal N; 125 cordon error\n"
@@ -70,6 +74,9 @@ run_option(struct cordon_session *s, int c, const char *arg, struct cordon_err *
 		log_setlevel(LOG_LEVEL_DEBUG);
 		s->verbose = true;
 		return 0;
+	case 'q':
+		s->policy.quiet = true;
+		return 0;
 	case OPT_ALLOW_DOMAIN:
 	case OPT_DENY_DOMAIN:
 		/* Through the policy's command-line layer: managed locks apply. */
@@ -96,6 +103,8 @@ run_option(struct cordon_session *s, int c, const char *arg, struct cordon_err *
 	case CLI_OPT_CLAUDE_SETTINGS:
 	case CLI_OPT_ALLOW_DEGRADED:
 	case CLI_OPT_POLICY:
+	case CLI_OPT_ALLOW_LOOPBACK:
+	case CLI_OPT_AS_AGENT:
 		cli_run_policy_option(&s->policy, c, arg);
 		return 0;
 	case 'h':
@@ -110,7 +119,8 @@ run_option(struct cordon_session *s, int c, const char *arg, struct cordon_err *
 	case OPT_BIND_SELF:
 		return session_bind_self(s, err);
 	default:
-		if (cli_walls_option(&s->walls, c, arg, err) > 0)
+		if (session_guard_option(&s->guard, c, arg, err) > 0 ||
+		    cli_walls_option(&s->walls, c, arg, err) > 0)
 			return 0;
 		if (!err->msg[0])
 			cli_usage_error("run", "unknown option");
@@ -136,7 +146,9 @@ cli_run(int argc, char **argv)
 		{ "resolve", required_argument, NULL, OPT_RESOLVE },
 		CLI_WALLS_LONGOPTS,
 		CLI_RUN_POLICY_OPTIONS,
+		SESSION_GUARD_LONGOPTS,
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -146,7 +158,18 @@ cli_run(int argc, char **argv)
 
 	s->report = print_report;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+w:vh", opts, NULL)) != -1) {
+	opterr = 0; /* our own messages, with the option's name and a hint */
+	while ((c = getopt_long(argc, argv, "+:w:vqh", opts, NULL)) != -1) {
+		if (c == ':' || c == '?') {
+			const char *word = argv[optind - 1];
+
+			if (c == ':')
+				cli_usage_error("run", "%s needs a value, as in %s VALUE", word,
+						word);
+			else
+				cli_usage_error("run", "unknown option '%s'", word);
+			goto out;
+		}
 		r = run_option(s, c, optarg, &err);
 		if (r != 0) {
 			if (r > 0)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/policy_run.h"
 #include "common/cleanup.h"
 #include "common/fd.h"
 #include "common/xalloc.h"
@@ -174,22 +175,6 @@ fill_template(const char *t, const char *agent, const char *cordon, const char *
 	return out;
 }
 
-static bool
-is_shim(const char *path)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	char buf[512];
-	ssize_t n;
-
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	return strstr(buf, SHIM_TAG) != NULL;
-}
-
 /* Position of dir in PATH (0-based), or -1. */
 static int
 path_index(const char *dir)
@@ -222,7 +207,7 @@ real_agent_index(const char *agent, const char *dir)
 
 		if (strcmp(d, dir) == 0)
 			continue;
-		if (access(f, X_OK) == 0 && !is_shim(f))
+		if (access(f, X_OK) == 0 && !cli_is_shim(f, false))
 			return i;
 	}
 	return -1;
@@ -252,7 +237,7 @@ shim_install(const char *agent, const char *dir)
 	}
 	self[n] = '\0';
 	q_cordon = sh_quote(self);
-	if (lstat(target, &st) == 0 && !is_shim(target)) {
+	if (lstat(target, &st) == 0 && !cli_is_shim(target, false)) {
 		cordon_err_set(&err, EEXIST, "%s exists and is not a cordon wrapper", target);
 		cordon_err_hint(&err,
 				"it may be the real %s; pick another directory that comes "
@@ -303,7 +288,7 @@ shim_uninstall(const char *agent, const char *dir)
 		printf("cordon: no wrapper %s; nothing to remove\n", target);
 		return 0;
 	}
-	if (!is_shim(target)) {
+	if (!cli_is_shim(target, false)) {
 		cordon_err_set(&err, 0, "%s is not a cordon wrapper; left alone", target);
 		cordon_err_hint(&err, "it may be the real %s", agent);
 		cli_print_err(&err);

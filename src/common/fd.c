@@ -282,3 +282,21 @@ fd_realpath(const char *path)
 		return realpath(path, NULL);
 	return strdup(buf);
 }
+
+char *
+fd_read_small_file(const char *path, size_t max)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
+	size_t len = 0;
+	char *buf;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max)
+		return NULL;
+	buf = fd_read_whole(fd, max, &len);
+	if (buf != NULL && memchr(buf, '\0', len) != NULL) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}

@@ -37,6 +37,14 @@ int fd_mkdir_p(const char *path, mode_t mode);
 char *fd_read_whole(int fd, size_t max, size_t *len);
 
 /*
+ * A small regular file at path (a symlink is not followed, a FIFO never
+ * blocks) as a malloc'd string, or NULL: not there, not regular, over max
+ * bytes, or holding a NUL byte (which would hide the rest from string
+ * compares). Setup code only (xmalloc).
+ */
+char *fd_read_small_file(const char *path, size_t max);
+
+/*
  * Replace path with data atomically: write a temporary file beside it (mode,
  * O_EXCL, never through a symlink), fsync, rename over path. On failure the
  * temporary file is removed and path is untouched. 0, or -1 with errno.

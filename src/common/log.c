@@ -9,10 +9,18 @@
 
 int log_verbosity = LOG_LEVEL_WARN;
 
+static int log_crlf;
+
 void
 log_setlevel(int level)
 {
 	log_verbosity = level;
+}
+
+void
+log_set_crlf(int on)
+{
+	log_crlf = on;
 }
 
 static void log_vmsg(int with_errno, int code, const char *fmt, va_list ap)
@@ -25,9 +33,9 @@ log_vmsg(int with_errno, int code, const char *fmt, va_list ap)
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (with_errno)
-		fprintf(stderr, "cordon: %s: %s\n", buf, strerror(code));
+		fprintf(stderr, "cordon: %s: %s%s", buf, strerror(code), log_crlf ? "\r\n" : "\n");
 	else
-		fprintf(stderr, "cordon: %s\n", buf);
+		fprintf(stderr, "cordon: %s%s", buf, log_crlf ? "\r\n" : "\n");
 }
 
 void

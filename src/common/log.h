@@ -12,6 +12,12 @@ enum log_level { LOG_LEVEL_QUIET = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_
 extern int log_verbosity;
 
 void log_setlevel(int level);
+/*
+ * While stderr is a terminal in raw mode (a session with a terminal,
+ * supervisor/pty.c), end lines with CR LF: the terminal no longer adds
+ * the CR. 0 turns it off again.
+ */
+void log_set_crlf(int on);
 void log_msg(int level, int with_errno, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 __attribute__((noreturn)) void log_fatal(int with_errno, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

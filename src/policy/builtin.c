@@ -43,7 +43,10 @@ static const char *const deny_read[] = {
 	"~/.config/BraveSoftware",
 	"~/.config/microsoft-edge",
 	"~/snap/firefox",
-	".env*",
+	/* the key of cordon's own interception CA (also masked where it really is) */
+	"~/.config/cordon/ca",
+	/* dotenv files at any depth (sub/.env, config/secrets.env); one walk */
+	"**/{.env*,*.env}",
 	"/etc/shadow",
 	"/etc/shadow-",
 	"/etc/gshadow",
@@ -84,6 +87,38 @@ static const char *const deny_write[] = {
 	".mcp.json",
 	".envrc",
 	".cordon",
+	/*
+	 * Directories a login adds to PATH when they exist (Debian's
+	 * ~/.profile): a program planted there shadows a real one outside.
+	 */
+	"~/bin",
+	"~/.local/bin",
+	/*
+	 * Tool configuration in the workspace that makes a tool the user runs
+	 * outside start a program the user did not write: npm's script-shell
+	 * and node-options, yarn's yarnPath and plugins, pnpm's hooks, cargo's
+	 * runners and wrappers, Maven's extensions and JVM options, the Gradle
+	 * wrapper's distribution, bun's preload, and the start-up files that
+	 * debuggers and REPLs read from the current directory.
+	 */
+	".npmrc",
+	".yarnrc",
+	".yarnrc.yml",
+	".yarn/releases",
+	".yarn/plugins",
+	".pnpmfile.cjs",
+	".cargo/config",
+	".cargo/config.toml",
+	".mvn",
+	"gradle/wrapper/gradle-wrapper.properties",
+	"bunfig.toml",
+	".pdbrc",
+	".irbrc",
+	".gdbinit",
+	".lldbinit",
+	".exrc",
+	".nvimrc",
+	".nvim.lua",
 };
 
 static const char *const env_deny[] = {

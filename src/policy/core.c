@@ -59,6 +59,7 @@ static const char *const scalar_keys[POLICY_SCALAR__MAX] = {
 	[POLICY_AUDIT_OTLP] = "audit.otlpEndpoint",
 	[POLICY_AUDIT_FAIL_CLOSED] = "audit.failClosed",
 	[POLICY_AUDIT_SYSLOG] = "audit.syslog",
+	[POLICY_TERM_ALLOW_CLIPBOARD] = "terminal.allowClipboard",
 };
 
 void
@@ -257,6 +258,13 @@ policy_fail_if_unavailable(const struct cordon_policy *pol)
 	return v->set ? v->b : true;
 }
 
+bool
+policy_terminal_allow_clipboard(const struct cordon_policy *pol)
+{
+	return pol != NULL && pol->scalars[POLICY_TERM_ALLOW_CLIPBOARD].set &&
+	       pol->scalars[POLICY_TERM_ALLOW_CLIPBOARD].b;
+}
+
 const char **
 policy_values(const struct cordon_policy *pol, enum policy_list list, size_t *n)
 {
@@ -331,6 +339,7 @@ policy_render_text(const struct cordon_policy *pol)
 			break;
 		case POLICY_NET_ALLOW_LOCAL_BINDING:
 		case POLICY_AUDIT_SYSLOG:
+		case POLICY_TERM_ALLOW_CLIPBOARD:
 			snprintf(val, sizeof(val), "%s", v->set && v->b ? "true" : "false");
 			break;
 		case POLICY_RES_CPUS:
@@ -352,7 +361,7 @@ policy_render_text(const struct cordon_policy *pol)
 								   0 };
 
 			if (s == POLICY_FAIL_IF_UNAVAILABLE || s == POLICY_AUDIT_FAIL_CLOSED ||
-			    s == POLICY_NET_ALLOW_LOCAL_BINDING)
+			    s == POLICY_NET_ALLOW_LOCAL_BINDING || s == POLICY_TERM_ALLOW_CLIPBOARD)
 				sb_value(&b, scalar_keys[s], text, &dflt);
 			continue;
 		}

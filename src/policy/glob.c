@@ -24,6 +24,7 @@
 #include "common/fd.h"
 #include "common/xalloc.h"
 #include "policy/plan.h"
+#include "policy/policy.h"
 
 #define GLOB_MAX_THREADS 4
 
@@ -89,7 +90,40 @@ emit(struct walk *w, const char *path)
 static bool
 has_glob(const char *s)
 {
-	return strpbrk(s, "*?[") != NULL;
+	return policy_has_glob(s);
+}
+
+/*
+ * fnmatch with one level of `{a,b,...}` alternatives in the component, so
+ * that one walk serves several names (`.env*` and `*.env` below `**`)
+ * instead of one walk a pattern.
+ */
+static bool
+comp_match(const char *pat, const char *name)
+{
+	const char *open = strchr(pat, '{'), *close = open ? strchr(open, '}') : NULL;
+	char one[NAME_MAX * 2 + 2];
+	size_t pre, post;
+
+	if (open == NULL || close == NULL)
+		return fnmatch(pat, name, 0) == 0;
+	pre = (size_t)(open - pat);
+	post = strlen(close + 1);
+	for (const char *a = open + 1; a <= close;) {
+		const char *end = a;
+
+		while (end < close && *end != ',')
+			end++;
+		if (pre + (size_t)(end - a) + post < sizeof(one)) {
+			memcpy(one, pat, pre);
+			memcpy(one + pre, a, (size_t)(end - a));
+			memcpy(one + pre + (size_t)(end - a), close + 1, post + 1);
+			if (fnmatch(one, name, 0) == 0)
+				return true;
+		}
+		a = end + 1;
+	}
+	return false;
 }
 
 static bool
@@ -161,13 +195,12 @@ process(struct walk *w, const struct task *t)
 			/* `**` matching no directory: the next component applies here. */
 			const char *next = t->comps[1];
 
-			if (strcmp(next, name) == 0 ||
-			    (has_glob(next) && fnmatch(next, name, 0) == 0))
+			if (strcmp(next, name) == 0 || (has_glob(next) && comp_match(next, name)))
 				matched(w, child, dir, t->comps + 1, t->nc - 1, t->depth);
 			if (dir && !(strcmp(name, ".git") == 0 && !w->enter_git) &&
 			    !(strcmp(name, "node_modules") == 0 && !w->enter_nm))
 				push(w, child, t->comps, t->nc, t->depth + 1);
-		} else if (fnmatch(c, name, 0) == 0) {
+		} else if (comp_match(c, name)) {
 			matched(w, child, dir, t->comps, t->nc, t->depth);
 		}
 	}

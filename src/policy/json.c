@@ -74,6 +74,8 @@ static const struct schema_key {
 	{ "audit.otlpEndpoint", K_URL, POLICY_AUDIT_OTLP },
 	{ "audit.failClosed", K_BOOL, POLICY_AUDIT_FAIL_CLOSED },
 	{ "audit.syslog", K_BOOL, POLICY_AUDIT_SYSLOG },
+	{ "terminal", K_OBJECT, 0 },
+	{ "terminal.allowClipboard", K_BOOL, POLICY_TERM_ALLOW_CLIPBOARD },
 	{ "lock", K_LOCK, 0 },
 	{ "enabled", K_COMPAT, 0 },
 	{ "autoAllowBashIfSandboxed", K_COMPAT, 0 },
@@ -446,8 +448,7 @@ net_rules(struct walk *w, const json_t *v)
 		r.origin = origin_here(w);
 		if (members(w, e, m, ARRAY_SIZE(m), "a {\"host\", \"methods\", \"paths\"}") < 0)
 			return -1;
-		if (push_key(w, "host") < 0 ||
-		    want_string(w, m[0].v, policy_check_domain, &host) < 0)
+		if (push_key(w, "host") < 0 || want_string(w, m[0].v, policy_check_host, &host) < 0)
 			return -1;
 		pop(w);
 		r.host = policy_strdup(w->pol, host);
@@ -477,8 +478,9 @@ inject_entries(struct walk *w, const json_t *v)
 				      { "header", true, NULL },
 				      { "fromEnv", true, NULL },
 				      { "prefix", false, NULL } };
-		static const checker_fn checks[] = { policy_check_domain, policy_check_header,
-						     policy_check_env_name, NULL };
+		static const checker_fn checks[] = { policy_check_host, policy_check_inject_header,
+						     policy_check_env_name,
+						     policy_check_header_value };
 		const char *s[4] = { NULL, NULL, NULL, NULL };
 		struct policy_inject in;
 
@@ -874,6 +876,7 @@ policy_render_json(const struct cordon_policy *pol)
 		case POLICY_NET_ALLOW_LOCAL_BINDING:
 		case POLICY_AUDIT_FAIL_CLOSED:
 		case POLICY_AUDIT_SYSLOG:
+		case POLICY_TERM_ALLOW_CLIPBOARD:
 			val = json_boolean(v->b);
 			break;
 		case POLICY_RES_CPUS:

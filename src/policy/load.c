@@ -162,8 +162,11 @@ add_all(struct cordon_policy *pol, enum policy_list list, const struct preset_st
  * The profile layer: comma-separated names, each a policy profile
  * (default, strict) or an agent or toolchain preset (src/presets), which is
  * resolved against the user's own configuration: model API hosts, package
- * registries read at run time, state and cache directories writable, the
+ * registries read at run time, state and cache directories writable (made
+ * to exist when o->provide, else said what a run would create), the
  * agent's settings and hooks read-only, its API key variable let through.
+ * What the presets noted (sources, what is left out and why) becomes the
+ * layer's notes.
  */
 static int
 profile_layer(struct cordon_policy *layer, const struct policy_load_opts *o, struct cordon_err *err)
@@ -179,9 +182,7 @@ profile_layer(struct cordon_policy *layer, const struct policy_load_opts *o, str
 	origin.file = policy_strdup(layer, o->profile);
 	for (char *n = strtok_r(names, ",", &save); n != NULL; n = strtok_r(NULL, ",", &save)) {
 		const struct cordon_preset *p;
-		struct preset_env env = { .home = o->home,
-					  .workspace = o->workspace,
-					  .run_tools = true };
+		struct preset_env env = { .home = o->home, .workspace = o->workspace };
 
 		if (strcmp(n, "default") == 0 || strcmp(n, "strict") == 0) {
 			if (policy_profile(layer, n, err) < 0)
@@ -204,7 +205,13 @@ profile_layer(struct cordon_policy *layer, const struct policy_load_opts *o, str
 		if (preset_resolve(p, &env, &res, err) < 0)
 			goto out;
 	}
+	if (o->home != NULL && preset_provide(&res, o->home, o->workspace, !o->provide, err) < 0) {
+		cordon_err_wrap(err, "--profile %s", o->profile);
+		goto out;
+	}
 	add_all(layer, POLICY_NET_ALLOWED_DOMAINS, &res.domains, origin);
+	add_all(layer, POLICY_FS_ALLOW_WRITE, &res.state, origin);
+	add_all(layer, POLICY_FS_ALLOW_WRITE, &res.caches, origin);
 	add_all(layer, POLICY_FS_ALLOW_WRITE, &res.writable, origin);
 	add_all(layer, POLICY_FS_DENY_WRITE, &res.readonly, origin);
 	add_all(layer, POLICY_CRED_ENV_ALLOW, &res.env_pass, origin);
@@ -217,6 +224,8 @@ profile_layer(struct cordon_policy *layer, const struct policy_load_opts *o, str
 		snprintf(assignment, sizeof(assignment), "CORDON_PROFILE=%s", o->profile);
 		policy_env_set_add(layer, assignment, origin);
 	}
+	for (size_t i = 0; i < res.notes.n; i++)
+		policy_note(layer, "profile: %s", res.notes.v[i]);
 	r = 0;
 out:
 	preset_resolved_free(&res);

@@ -30,6 +30,7 @@ struct policy_load_opts {
 	const char *workspace;           /* canonical */
 	const char *home;                /* from policy_home(), may be NULL */
 	const char *profile;             /* --profile NAME or NULL */
+	bool provide;                    /* create the profile's state and caches (a run) */
 	bool claude_settings;            /* read ~/.claude/settings.json */
 	const char *policy_file;         /* --policy FILE (command-line layer) or NULL */
 	const struct cordon_policy *cli; /* command-line flags as a layer, or NULL */

@@ -85,6 +85,7 @@ scalar_widens(enum policy_scalar s, const struct policy_value *cur, const struct
 		/* Fewer copies of the record is wider; more is not. */
 		return cur->set && cur->b && !nv->b;
 	case POLICY_NET_ALLOW_LOCAL_BINDING:
+	case POLICY_TERM_ALLOW_CLIPBOARD:
 		return nv->b;
 	case POLICY_RES_MEMORY:
 	case POLICY_RES_PIDS:
@@ -109,6 +110,7 @@ scalar_text(const struct policy_value *v, enum policy_scalar s, char *buf, size_
 	case POLICY_AUDIT_FAIL_CLOSED:
 	case POLICY_NET_ALLOW_LOCAL_BINDING:
 	case POLICY_AUDIT_SYSLOG:
+	case POLICY_TERM_ALLOW_CLIPBOARD:
 		return v->b ? "true" : "false";
 	case POLICY_RES_CPUS:
 		snprintf(buf, len, "%g", v->num);

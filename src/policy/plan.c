@@ -27,6 +27,7 @@ struct cand {
 	bool is_dir;
 	bool dead;
 	bool builtin; /* from the built-in layer */
+	bool cli;     /* from the command line (--ro): shown even where nothing is writable */
 };
 
 struct cands {
@@ -50,6 +51,7 @@ struct builder {
 	/* for the glob callback */
 	enum policy_mount_kind cur_kind;
 	bool cur_builtin;
+	bool cur_cli;
 	const char *cur_origin;
 	bool cur_allow_read;
 };
@@ -182,6 +184,7 @@ cand_add(struct builder *b, enum policy_mount_kind kind, const char *path, const
 	c->v[c->n].is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 	c->v[c->n].dead = false;
 	c->v[c->n].builtin = b->cur_builtin;
+	c->v[c->n].cli = b->cur_cli;
 	c->n++;
 }
 
@@ -242,6 +245,7 @@ add_rule(struct builder *b, const struct policy_rule *r, enum policy_mount_kind 
 	b->cur_origin = org;
 	b->cur_allow_read = allow_read;
 	b->cur_builtin = r->origin.layer == POLICY_LAYER_BUILTIN;
+	b->cur_cli = r->origin.layer == POLICY_LAYER_CLI;
 	if (kind == POLICY_MOUNT_RW && !allow_read && r->origin.layer != POLICY_LAYER_BUILTIN &&
 	    r->origin.layer != POLICY_LAYER_PROFILE) {
 		char *rw = fd_realpath(abs);
@@ -451,6 +455,7 @@ resolve(struct builder *b, bool allow_degraded, struct cordon_err *err)
 			    strcmp(x->path, b->rw_explicit[k]) == 0) {
 				plan_note(b->plan, "%s lifted by an explicit allowWrite of %s",
 					  x->origin, x->path);
+				strv_push(&b->plan->lifted, &b->plan->n_lifted, xstrdup(x->path));
 				x->dead = true;
 			}
 		}
@@ -461,6 +466,8 @@ resolve(struct builder *b, bool allow_degraded, struct cordon_err *err)
 					  "built-in protection of %s lifted by an explicit "
 					  "allowWrite",
 					  b->watch[i]);
+				strv_push(&b->plan->lifted, &b->plan->n_lifted,
+					  xstrdup(b->watch[i]));
 				b->watch[i][0] = '\0';
 			}
 	}
@@ -502,9 +509,13 @@ resolve(struct builder *b, bool allow_degraded, struct cordon_err *err)
 			if (b->watch[k][0] != '\0' && policy_path_within(w->path, b->watch[k]))
 				w->dead = true;
 	}
-	/* Read-only re-binds matter only where something is writable. */
+	/*
+	 * Read-only re-binds matter only where something is writable, and
+	 * where the command line asks for a path (--ro): invoked by root, the
+	 * sandbox shows a path below a closed directory only when bound.
+	 */
 	for (size_t i = 0; i < c->n; i++)
-		if (!c->v[i].dead && c->v[i].kind == POLICY_MOUNT_RO &&
+		if (!c->v[i].dead && c->v[i].kind == POLICY_MOUNT_RO && !c->v[i].cli &&
 		    !in_writable(b, c->v[i].path))
 			c->v[i].dead = true;
 	for (size_t i = 0; i < b->n_watch; i++)
@@ -666,6 +677,9 @@ policy_plan_free(struct policy_plan *plan)
 	for (size_t i = 0; i < plan->n_protect; i++)
 		free(plan->protect[i]);
 	free(plan->protect);
+	for (size_t i = 0; i < plan->n_lifted; i++)
+		free(plan->lifted[i]);
+	free(plan->lifted);
 	for (size_t i = 0; i < plan->n_notes; i++)
 		free(plan->notes[i]);
 	free(plan->notes);

@@ -54,6 +54,8 @@ struct policy_plan {
 	size_t n_watch;
 	char **protect; /* deny-write paths present at start, inside writable areas */
 	size_t n_protect;
+	char **lifted; /* built-in denyWrite paths lifted by an explicit allowWrite */
+	size_t n_lifted;
 	char **notes; /* what was skipped and why */
 	size_t n_notes;
 	bool degraded; /* something could not be enforced exactly */

@@ -75,6 +75,7 @@ enum policy_scalar {
 	POLICY_AUDIT_OTLP,              /* s */
 	POLICY_AUDIT_FAIL_CLOSED,       /* bool, default true */
 	POLICY_AUDIT_SYSLOG,            /* bool, default false: also send records to syslog */
+	POLICY_TERM_ALLOW_CLIPBOARD,    /* bool, default false: clipboard escapes reach the user */
 	POLICY_SCALAR__MAX,
 };
 
@@ -164,8 +165,9 @@ int policy_add_rule(struct cordon_policy *pol, enum policy_list list, const char
 
 /*
  * Refuse a policy that uses a key this version parses but does not enforce
- * (network.rules, credentials.inject): 0, or -1 with err set to
- * "FILE:LINE:COL: key `K`: not enforced..." and a hint. Pure.
+ * (none at present: network.rules and credentials.inject are enforced): 0,
+ * or -1 with err set to "FILE:LINE:COL: key `K`: not enforced..." and a
+ * hint. Pure.
  */
 int policy_refuse_unenforced(const struct cordon_policy *pol, struct cordon_err *err);
 
@@ -212,6 +214,8 @@ bool policy_locked(const struct cordon_policy *pol, const char *key);
 
 /* Effective values with defaults applied. */
 bool policy_fail_if_unavailable(const struct cordon_policy *pol);
+/* terminal.allowClipboard; false for a NULL pol (no policy loaded). */
+bool policy_terminal_allow_clipboard(const struct cordon_policy *pol);
 
 /*
  * The values of one list as a NULL-terminated array (for the proxy, the
@@ -242,6 +246,12 @@ bool policy_check_env_name(const char *s, char *why, size_t len);
 bool policy_check_method(const char *s, char *why, size_t len);
 bool policy_check_url_path(const char *s, char *why, size_t len);
 bool policy_check_header(const char *s, char *why, size_t len);
+/* A header credentials.inject may set: not one that frames the message. */
+bool policy_check_inject_header(const char *s, char *why, size_t len);
+/* Text a header may hold (credentials.inject's prefix): no control characters. */
+bool policy_check_header_value(const char *s, char *why, size_t len);
+/* One host (network.rules, credentials.inject): a domain pattern, not a CIDR. */
+bool policy_check_host(const char *s, char *why, size_t len);
 bool policy_check_url(const char *s, char *why, size_t len);
 /* "4g", "512m", "1048576" -> bytes; false on bad syntax or zero. */
 bool policy_parse_memory(const char *s, uint64_t *bytes, char *why, size_t len);
@@ -258,6 +268,18 @@ bool policy_has_glob(const char *s);
  * it; an exact-name deny always wins. Pure.
  */
 bool policy_env_denied(const struct cordon_policy *pol, const char *name);
+
+/*
+ * Does a value look like a credential (a URL or DSN with a password, a
+ * private key, a JWT, a token with a well-known prefix)? Pure.
+ */
+bool policy_env_value_secret(const char *value);
+
+/*
+ * Is NAME=value scrubbed under pol: denied by name, or not allowed by name
+ * and its value looks like a credential. Pure.
+ */
+bool policy_env_secret(const struct cordon_policy *pol, const char *name, const char *value);
 
 /*
  * Copy of envp without the scrubbed variables and without CORDON_SANDBOX,

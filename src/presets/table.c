@@ -33,7 +33,10 @@ static const struct cordon_preset presets[] = {
 	    .program = "claude",
 	    .domains =
 		L("api.anthropic.com", "claude.ai", "console.anthropic.com", "platform.claude.com"),
-	    .writable = L("~/.claude", "~/.claude.json"),
+	    .base_url_env =
+		L("ANTHROPIC_BASE_URL", "ANTHROPIC_BEDROCK_BASE_URL", "ANTHROPIC_VERTEX_BASE_URL"),
+	    .state = L("~/.claude", "~/.claude.json"),
+	    .writable = NONE,
 	    .readonly =
 		L("~/.claude/settings.json", "~/.claude/settings.local.json", "~/.claude/hooks",
 		  "~/.claude/commands", "~/.claude/agents", "./.claude/settings.json",
@@ -52,7 +55,9 @@ static const struct cordon_preset presets[] = {
 	    .summary = "OpenAI Codex CLI",
 	    .program = "codex",
 	    .domains = L("api.openai.com", "auth.openai.com", "chatgpt.com"),
-	    .writable = L("~/.codex"),
+	    .base_url_env = L("OPENAI_BASE_URL"),
+	    .state = L("~/.codex"),
+	    .writable = NONE,
 	    .readonly = L("~/.codex/config.toml", "~/.codex/rules", "./.codex/config.toml"),
 	    .env_set = L("IS_SANDBOX=1", "CORDON_PROFILE=codex", "TMPDIR=/tmp"),
 	    .env_pass = L("OPENAI_API_KEY", "CODEX_API_KEY"),
@@ -66,7 +71,9 @@ static const struct cordon_preset presets[] = {
 	    .program = "gemini",
 	    .domains = L("generativelanguage.googleapis.com", "cloudcode-pa.googleapis.com",
 			 "oauth2.googleapis.com", "accounts.google.com"),
-	    .writable = L("~/.gemini"),
+	    .base_url_env = L("GOOGLE_GEMINI_BASE_URL", "GOOGLE_VERTEX_BASE_URL"),
+	    .state = L("~/.gemini"),
+	    .writable = NONE,
 	    .readonly = L("~/.gemini/settings.json", "./.gemini/settings.json"),
 	    /* GEMINI_SANDBOX=false: its docker/seatbelt sandbox stays off. */
 	    .env_set =
@@ -79,8 +86,9 @@ static const struct cordon_preset presets[] = {
 	    .kind = PRESET_TOOLCHAIN,
 	    .summary = "Node.js: npm, yarn, pnpm",
 	    .domains = NONE,
-	    .writable = L("~/.npm", "~/.cache/yarn", "~/.yarn/berry", "~/.cache/pnpm",
-			  "~/.local/share/pnpm", "~/.cache/node-gyp"),
+	    .caches = L("~/.npm"),
+	    .writable = L("~/.cache/yarn", "~/.yarn/berry", "~/.cache/pnpm", "~/.local/share/pnpm",
+			  "~/.cache/node-gyp"),
 	    .readonly = NONE,
 	    .env_set = L("CORDON_PROFILE=node", "npm_config_update_notifier=false"),
 	    .env_pass = NONE,
@@ -92,7 +100,8 @@ static const struct cordon_preset presets[] = {
 	    .kind = PRESET_TOOLCHAIN,
 	    .summary = "Python: pip, venv, uv",
 	    .domains = NONE,
-	    .writable = L("~/.cache/pip", "~/.cache/uv", "~/.local/share/uv"),
+	    .caches = L("~/.cache/pip"),
+	    .writable = L("~/.cache/uv", "~/.local/share/uv"),
 	    .readonly = NONE,
 	    .env_set = L("CORDON_PROFILE=python", "PIP_DISABLE_PIP_VERSION_CHECK=1"),
 	    .env_pass = NONE,
@@ -105,12 +114,17 @@ static const struct cordon_preset presets[] = {
 	    .summary = "Rust: cargo",
 	    .domains = NONE,
 	    /* Not ~/.cargo/bin: a binary planted there runs later, outside. */
-	    .writable = L("~/.cargo/registry", "~/.cargo/git"),
+	    .caches = L("~/.cargo/registry", "~/.cargo/git"),
+	    .writable = NONE,
 	    /*
 	     * The toolchain itself, read-only: bound into the private home a
-	     * root invoker gets, where it would otherwise be out of sight.
+	     * root invoker gets, where it would otherwise be out of sight. Not
+	     * the legacy ~/.cargo/config: a missing read-only path is created
+	     * first, and a name without a dot as a directory, which cargo then
+	     * fails to read; ~/.cargo is not writable inside, so nothing can
+	     * be planted there anyway.
 	     */
-	    .readonly = L("~/.cargo/config.toml", "~/.cargo/config", "~/.cargo/bin", "~/.rustup"),
+	    .readonly = L("~/.cargo/config.toml", "~/.cargo/bin", "~/.rustup"),
 	    .env_set = L("CORDON_PROFILE=rust", "CARGO_NET_GIT_FETCH_WITH_CLI=true"),
 	    .env_pass = NONE,
 	    .agent_args = NONE,
@@ -121,7 +135,8 @@ static const struct cordon_preset presets[] = {
 	    .kind = PRESET_TOOLCHAIN,
 	    .summary = "Go modules",
 	    .domains = NONE,
-	    .writable = L("~/go/pkg/mod", "~/.cache/go-build"),
+	    /* The module and build caches: where this user's go keeps them (resolve.c). */
+	    .writable = NONE,
 	    .readonly = NONE,
 	    .env_set = L("CORDON_PROFILE=go"),
 	    .env_pass = NONE,
@@ -133,7 +148,8 @@ static const struct cordon_preset presets[] = {
 	    .kind = PRESET_TOOLCHAIN,
 	    .summary = "Java: gradle, maven",
 	    .domains = NONE,
-	    .writable = L("~/.gradle/caches", "~/.gradle/wrapper", "~/.m2/repository"),
+	    .caches = L("~/.m2/repository", "~/.gradle/caches"),
+	    .writable = L("~/.gradle/wrapper"),
 	    .readonly = L("~/.gradle/init.d", "~/.gradle/init.gradle", "~/.m2/settings.xml"),
 	    .env_set = L("CORDON_PROFILE=java"),
 	    .env_pass = NONE,

@@ -5,7 +5,8 @@
  * bytes buffered for all connections together (max_buffered):
  *
  *   - user-space buffers (request heads, plain HTTP, a held ClientHello),
- *     charged when allocated;
+ *     charged when allocated, and an intercepted tunnel's buffers and TLS
+ *     state, charged as a whole when the proxy starts reading it;
  *   - bytes sitting in splice pipes, charged as they are spliced in;
  *   - the kernel socket queues of connections with bytes pending (a peer
  *     that does not read), measured with SO_MEMINFO every PX_SWEEP_MS.
@@ -65,6 +66,21 @@ report_buffers(struct px_proxy *px, const char *what)
 	px_budget_report(px, 1, total(px), msg);
 }
 
+/* May c take more bytes? If not it is refused and closed: -1. */
+static int
+admit(struct px_conn *c, size_t more)
+{
+	struct px_proxy *px = c->px;
+
+	if (total(px) + more <= px->max_buffered)
+		return 0;
+	report_buffers(px, "connections that need a buffer are refused");
+	px_conn_close(c,
+		      px_conn_why(c, "refused: the session's proxy buffers are full (%llu bytes)",
+				  (unsigned long long)px->max_buffered));
+	return -1;
+}
+
 int
 px_budget_buf(struct px_conn *c, char **b, size_t *cap, size_t want)
 {
@@ -73,13 +89,8 @@ px_budget_buf(struct px_conn *c, char **b, size_t *cap, size_t want)
 
 	if (*cap >= want)
 		return 0;
-	if (total(px) + (want - *cap) > px->max_buffered) {
-		report_buffers(px, "connections that need a buffer are refused");
-		px_conn_close(
-		    c, px_conn_why(c, "refused: the session's proxy buffers are full (%llu bytes)",
-				   (unsigned long long)px->max_buffered));
+	if (admit(c, want - *cap) < 0)
 		return -1;
-	}
 	n = realloc(*b, want);
 	if (n == NULL) {
 		px_conn_close(c, "out of memory");
@@ -98,6 +109,23 @@ px_budget_free(struct px_conn *c, char **b, size_t *cap)
 	free(*b);
 	*b = NULL;
 	*cap = 0;
+}
+
+int
+px_budget_hold(struct px_conn *c, size_t bytes)
+{
+	if (admit(c, bytes) < 0)
+		return -1;
+	c->px->buf_user += bytes;
+	c->held += bytes;
+	return 0;
+}
+
+void
+px_budget_release(struct px_conn *c)
+{
+	c->px->buf_user -= c->held;
+	c->held = 0;
 }
 
 int

@@ -6,9 +6,11 @@
  *
  * The first byte tells SOCKS5 (0x05) from HTTP. CONNECT and SOCKS5 become
  * spliced tunnels (tunnel.c: the client's first flight is checked when it is
- * a TLS ClientHello, on every port); absolute-form HTTP is relayed through
- * buffers with both bodies framed (http_relay.c), so that every request on
- * a keep-alive connection is checked against the policy.
+ * a TLS ClientHello, on every port, and a tunnel to a host that
+ * network.rules or credentials.inject name is then read by tls_mitm.c);
+ * absolute-form HTTP is relayed through buffers with both bodies framed
+ * (http_relay.c), so that every request on a keep-alive connection is
+ * checked against the policy, network.rules included.
  *
  * Handlers run with a reference held; px_conn_close() is the only teardown
  * path and, when a handler is running, only marks the connection: the last
@@ -29,6 +31,7 @@
 
 #include "proxy/conn.h"
 #include "proxy/socks5.h"
+#include "proxy/tls_mitm.h"
 
 #define BUF_CAP  PX_HDR_MAX
 #define BUF_INIT 2048 /* a request head usually fits; grows to BUF_CAP */
@@ -100,7 +103,7 @@ px_conn_emit_event(struct px_conn *c, const char *reason)
 	struct px_proxy *px = c->px;
 	struct px_event ev;
 
-	if (px->cfg.on_decision == NULL || (!c->decided && c->host[0] == '\0'))
+	if (px->cfg.on_decision == NULL || (!c->decided && c->host[0] == '\0') || c->recorded)
 		return;
 	memset(&ev, 0, sizeof(ev));
 	ev.host = c->host;
@@ -114,6 +117,7 @@ px_conn_emit_event(struct px_conn *c, const char *reason)
 	ev.duration_ms = px_now_ms() - c->start_ms;
 	ev.reason = reason;
 	ev.cut = c->cut;
+	ev.intercepted = px_mitm_intercepted(c->mitm);
 	px->cfg.on_decision(px->cfg.on_decision_arg, &ev);
 }
 
@@ -150,6 +154,9 @@ conn_free(struct px_conn *c)
 	struct px_proxy *px = c->px;
 
 	px_conn_emit_event(c, c->dead_reason ? c->dead_reason : "closed");
+	px_mitm_free(c->mitm);
+	c->mitm = NULL;
+	px_budget_release(c);
 	px_resolve_cancel(&c->rreq);
 	px_timer_disarm(px->loop, &c->timer);
 	px_conn_close_upstream(c);
@@ -270,17 +277,11 @@ queue_msg(struct px_conn *c, const void *data, size_t len)
 void
 px_conn_http_answer(struct px_conn *c, int status, const char *body)
 {
-	char head[256];
-	int n;
+	char out[PX_ANSWER_MAX];
+	ssize_t n = px_http_answer(out, sizeof(out), status,
+				   status == 503 && c->over_limit ? "limit" : NULL, body);
 
-	n = snprintf(head, sizeof(head),
-		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-		     "Content-Length: %zu\r\nConnection: close\r\nX-Cordon: %s\r\n\r\n",
-		     status, px_http_reason(status), strlen(body),
-		     status == 403                    ? "denied"
-		     : status == 503 && c->over_limit ? "limit"
-						      : "error");
-	if (queue_msg(c, head, (size_t)n) < 0 || queue_msg(c, body, strlen(body)) < 0)
+	if (n < 0 || queue_msg(c, out, (size_t)n) < 0)
 		return;
 	c->close_after_msg = 1;
 	px_conn_set_state(c, PX_STATE_CLOSING);
@@ -452,6 +453,29 @@ out:
 	conn_unref(c);
 }
 
+/*
+ * network.rules on a plain-HTTP request to a host the policy allows (req,
+ * or the head still at the start of c->in): 1 when refused (a 403 queued,
+ * the refusal recorded by px_http_guard), 0 when it may go on.
+ */
+static int
+http_rules_refuse(struct px_conn *c, const struct px_http_req *req)
+{
+	struct px_http_req again;
+	const char *why;
+	char body[4096];
+
+	if (req == NULL) {
+		if (px_http_parse_request(c->in, c->in_len, &again, &why) != 1)
+			return 0; /* cannot happen: the head was parsed before */
+		req = &again;
+	}
+	if (!px_http_guard(c->px, req, c->in, body, sizeof(body)))
+		return 0;
+	px_conn_http_answer(c, 403, body);
+	return 1;
+}
+
 static void
 decide(struct px_conn *c)
 {
@@ -463,6 +487,7 @@ decide(struct px_conn *c)
 	free(c->why);
 	c->why = NULL;
 	c->allowed = 0;
+	c->recorded = 0;
 	if (c->over_limit) {
 		refuse_over_limit(c);
 		return;
@@ -495,6 +520,10 @@ decide(struct px_conn *c)
 	}
 	c->allowed = 1;
 	c->decided = 1;
+	if (c->proto == PX_PROTO_HTTP && http_rules_refuse(c, NULL)) {
+		c->recorded = 1; /* the refusal is its record: no "allowed" one */
+		return;
+	}
 	if (c->is_ip) {
 		c->n_addrs = 1;
 		c->i_addr = 0;
@@ -679,7 +708,8 @@ px_conn_http_head(struct px_conn *c)
 		return;
 	}
 	if (px_http_relay_same_target(c, &req)) {
-		px_http_relay_request(c, &req);
+		if (!http_rules_refuse(c, &req))
+			px_http_relay_request(c, &req);
 		return;
 	}
 	if (c->proto == PX_PROTO_HTTP && c->decided) {

@@ -9,9 +9,13 @@
 /*
  * Internal to proxy/: the proxy object and one client connection. conn.c
  * owns the lifecycle (state machine, answers, policy, close); tunnel.c
- * relays CONNECT and SOCKS5 tunnels (TLS ClientHello check, splice);
- * http_relay.c relays plain HTTP; budget.c bounds what they hold.
+ * relays CONNECT and SOCKS5 tunnels (TLS ClientHello check, splice, or
+ * handing the tunnel to tls_mitm.c when the proxy reads it); http_relay.c
+ * relays plain HTTP; budget.c bounds what they all hold.
  */
+
+struct px_mitm_ctx;
+struct px_mitm;
 
 enum px_state {
 	PX_STATE_ACCEPTED = 0, /* waiting for the first byte */
@@ -46,12 +50,10 @@ struct px_proxy {
 	uint64_t buf_pipe; /* bytes sitting in splice pipes */
 	uint64_t buf_sock; /* socket queues of stalled connections, last sweep */
 	struct px_timer sweep;
-	int sweep_soon;          /* armed early: a measurement found the total over */
-	uint64_t reported_ms[2]; /* last limit report: connections, buffers */
+	int sweep_soon;           /* armed early: a measurement found the total over */
+	uint64_t reported_ms[2];  /* last limit report: connections, buffers */
+	struct px_mitm_ctx *mitm; /* rules, injections, CA (tls_mitm.c); NULL when none */
 };
-
-enum req_phase { RQ_HEAD = 0, RQ_BODY, RQ_WAIT };
-enum resp_phase { RS_HEAD = 0, RS_BODY, RS_DONE };
 
 struct px_conn {
 	struct px_proxy *px;
@@ -85,10 +87,8 @@ struct px_conn {
 	size_t r_len, r_fwd, r_cap;
 
 	/* plain HTTP */
-	enum req_phase rq;
-	enum resp_phase rs;
-	struct px_body req_body, resp_body;
-	int head_req, req_close, resp_close, upgraded, client_eof, up_reusable;
+	struct px_xfer xf;
+	int client_eof, up_reusable;
 
 	/* SOCKS5 */
 	int s5_greeted;
@@ -103,6 +103,7 @@ struct px_conn {
 	char addr_str[64];
 	char rule[PX_HOST_MAX + 16];
 	int allowed, decided;
+	int recorded; /* this target's record is written (refused by network.rules) */
 	struct px_resolve_req *rreq;
 
 	/* tunnel */
@@ -115,8 +116,11 @@ struct px_conn {
 	int eof_c, eof_u, shut_c, shut_u;
 	int hup_c, hup_u, park_c, park_u; /* peer hung up; watch taken out of epoll */
 	uint64_t bytes_up, bytes_dn;
+	int mitm_wanted;      /* rules or an injection name the target: read it */
+	struct px_mitm *mitm; /* the proxy reads this tunnel (tls_mitm.c) */
 
 	/* budget.c */
+	size_t held;          /* fixed charge (an intercepted tunnel's buffers) */
 	int starved;          /* did not read because the budget was spent */
 	int cut;              /* closed by the sweep */
 	uint64_t sock_mem;    /* socket queue bytes at the last sweep */
@@ -205,7 +209,10 @@ void px_tunnel_start(struct px_conn *c);
 /* Relay what can be relayed now and set what to wait for. */
 void px_tunnel_pump(struct px_conn *c);
 
-/* The ClientHello timeout passed (on_timer): close if still incomplete. 1 closed. */
+/*
+ * The ClientHello timeout passed (on_timer): close if still incomplete. 1
+ * closed.
+ */
 int px_tunnel_hello_expired(struct px_conn *c, uint64_t now);
 
 /* ---- http_relay.c ---- */
@@ -228,6 +235,14 @@ void px_http_relay_pump(struct px_conn *c);
  */
 int px_budget_buf(struct px_conn *c, char **b, size_t *cap, size_t want);
 void px_budget_free(struct px_conn *c, char **b, size_t *cap);
+
+/*
+ * Charge bytes that c holds outside those buffers (an intercepted tunnel's
+ * buffers and TLS state) until it is freed: 0, or -1 when over budget
+ * (then c is closed with the reason). px_budget_release gives all back.
+ */
+int px_budget_hold(struct px_conn *c, size_t bytes);
+void px_budget_release(struct px_conn *c);
 
 /* May c read more into a pipe or buffer now? Marks it starved if not. */
 int px_budget_may_read(struct px_conn *c);

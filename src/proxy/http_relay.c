@@ -47,81 +47,21 @@ px_http_relay_request(struct px_conn *c, const struct px_http_req *req)
 	c->up_len = (size_t)n;
 	c->up_off = 0;
 	px_conn_consume_in(c, req->hdr_len);
-	c->head_req = strcmp(req->method, "HEAD") == 0;
-	c->req_close = req->close;
-	if (req->chunked)
-		px_body_init(&c->req_body, PX_BODY_CHUNKED, 0);
-	else if (req->content_length > 0)
-		px_body_init(&c->req_body, PX_BODY_LENGTH, (uint64_t)req->content_length);
-	else
-		px_body_init(&c->req_body, PX_BODY_NONE, 0);
-	c->rq = c->req_body.done ? RQ_WAIT : RQ_BODY;
-	c->rs = RS_HEAD;
+	px_xfer_request(&c->xf, req);
 	c->in_fwd = 0;
 }
 
-/* Classify upstream bytes into response heads and bodies. */
+/* Classify upstream bytes into response heads and bodies. 0, or -1 (closed). */
 static int
 frame_response(struct px_conn *c)
 {
-	while (c->r_fwd < c->r_len) {
-		if (c->rs == RS_HEAD) {
-			struct px_http_resp resp;
-			const char *why;
-			int r = px_http_parse_response(c->rbuf + c->r_fwd, c->r_len - c->r_fwd,
-						       c->head_req, &resp, &why);
+	const char *why = NULL;
 
-			if (r == 0)
-				return 0;
-			if (r < 0) {
-				px_conn_verbose(c, "bad response from %s: %s", c->norm, why);
-				px_conn_close(c, "bad response from upstream");
-				return -1;
-			}
-			c->r_fwd += resp.hdr_len;
-			c->resp_close = resp.close;
-			if (resp.status == 101) {
-				c->upgraded = 1;
-				px_body_init(&c->resp_body, PX_BODY_EOF, 0);
-			} else if (resp.chunked)
-				px_body_init(&c->resp_body, PX_BODY_CHUNKED, 0);
-			else if (resp.content_length >= 0)
-				px_body_init(&c->resp_body, PX_BODY_LENGTH,
-					     (uint64_t)resp.content_length);
-			else {
-				px_body_init(&c->resp_body, PX_BODY_EOF, 0);
-				c->resp_close = 1;
-			}
-			c->rs = resp.status / 100 == 1 && resp.status != 101 ? RS_HEAD : RS_BODY;
-			if (c->rs == RS_HEAD)
-				continue;
-			if (c->upgraded)
-				px_body_init(&c->req_body, PX_BODY_EOF, 0), c->rq = RQ_BODY;
-		}
-		if (c->rs == RS_BODY) {
-			ssize_t n =
-			    px_body_feed(&c->resp_body, c->rbuf + c->r_fwd, c->r_len - c->r_fwd);
-
-			if (n < 0) {
-				px_conn_close(c, "bad chunked response");
-				return -1;
-			}
-			c->r_fwd += (size_t)n;
-			if (c->resp_body.done)
-				c->rs = RS_DONE;
-		}
-		if (c->rs == RS_DONE) {
-			/* bytes after a complete response: the upstream is confused */
-			if (c->r_fwd < c->r_len) {
-				c->r_len = c->r_fwd;
-				c->resp_close = 1;
-			}
-			break;
-		}
-	}
-	if (c->rs == RS_BODY && c->resp_body.done)
-		c->rs = RS_DONE;
-	return 0;
+	if (px_xfer_response(&c->xf, c->rbuf, &c->r_fwd, &c->r_len, &why) == 0)
+		return 0;
+	px_conn_verbose(c, "bad response from %s: %s", c->norm, why);
+	px_conn_close(c, "bad response from upstream");
+	return -1;
 }
 
 void
@@ -156,7 +96,7 @@ px_http_relay_pump(struct px_conn *c)
 			}
 		}
 		/* while a response is pending, the next request is only buffered */
-		if ((c->rq == RQ_BODY || c->rq == RQ_WAIT) && !c->client_eof &&
+		if ((c->xf.rq == PX_RQ_BODY || c->xf.rq == PX_RQ_WAIT) && !c->client_eof &&
 		    c->in_len < BUF_CAP) {
 			int r = px_conn_read_client(c);
 
@@ -165,23 +105,23 @@ px_http_relay_pump(struct px_conn *c)
 			if (r > 0)
 				progress = 1;
 		}
-		if (c->rq == RQ_BODY && c->in_fwd < c->in_len) {
+		if (c->xf.rq == PX_RQ_BODY && c->in_fwd < c->in_len) {
 			ssize_t n =
-			    px_body_feed(&c->req_body, c->in + c->in_fwd, c->in_len - c->in_fwd);
+			    px_body_feed(&c->xf.req_body, c->in + c->in_fwd, c->in_len - c->in_fwd);
 
 			if (n < 0) {
 				px_conn_http_answer(c, 400, "cordon: bad chunked request body\n");
 				continue;
 			}
 			c->in_fwd += (size_t)n;
-			if (c->req_body.done)
-				c->rq = RQ_WAIT;
+			if (c->xf.req_body.done)
+				c->xf.rq = PX_RQ_WAIT;
 		}
-		if (c->rq == RQ_BODY && c->client_eof) {
-			if (c->upgraded && c->in_fwd == 0 && !c->shut_u) {
+		if (c->xf.rq == PX_RQ_BODY && c->client_eof) {
+			if (c->xf.upgraded && c->in_fwd == 0 && !c->shut_u) {
 				shutdown(c->wu.fd, SHUT_WR);
 				c->shut_u = 1;
-			} else if (!c->upgraded) {
+			} else if (!c->xf.upgraded) {
 				px_conn_close(c, "client closed mid-request");
 				return;
 			}
@@ -203,7 +143,7 @@ px_http_relay_pump(struct px_conn *c)
 				progress = 1;
 			}
 		}
-		if (c->rs != RS_DONE && c->r_len < c->r_cap && c->wu.fd >= 0) {
+		if (c->xf.rs != PX_RS_DONE && c->r_len < c->r_cap && c->wu.fd >= 0) {
 			ssize_t n = recv(c->wu.fd, c->rbuf + c->r_len, c->r_cap - c->r_len, 0);
 
 			if (n > 0) {
@@ -212,10 +152,11 @@ px_http_relay_pump(struct px_conn *c)
 				if (frame_response(c) < 0)
 					return;
 			} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-				if (c->rs == RS_BODY && c->resp_body.mode == PX_BODY_EOF) {
-					c->rs = RS_DONE;
-					c->resp_close = 1;
-				} else if (c->rs == RS_HEAD && c->r_len == 0 && c->rq == RQ_HEAD) {
+				if (c->xf.rs == PX_RS_BODY && c->xf.resp_body.mode == PX_BODY_EOF) {
+					c->xf.rs = PX_RS_DONE;
+					c->xf.resp_close = 1;
+				} else if (c->xf.rs == PX_RS_HEAD && c->r_len == 0 &&
+					   c->xf.rq == PX_RQ_HEAD) {
 					/* idle keep-alive upstream went away */
 					c->up_reusable = 0;
 					px_conn_close_upstream(c);
@@ -225,16 +166,16 @@ px_http_relay_pump(struct px_conn *c)
 				}
 			}
 		}
-		if (c->rs == RS_DONE && c->r_len == 0) {
-			if (c->resp_close || c->req_close || c->rq == RQ_BODY || c->upgraded ||
-			    (c->client_eof && c->in_len == 0)) {
+		if (c->xf.rs == PX_RS_DONE && c->r_len == 0) {
+			if (c->xf.resp_close || c->xf.req_close || c->xf.rq == PX_RQ_BODY ||
+			    c->xf.upgraded || (c->client_eof && c->in_len == 0)) {
 				shutdown(c->wc.fd, SHUT_WR);
 				px_conn_close(c, "closed");
 				return;
 			}
 			/* ready for the next request on this connection */
-			c->rq = RQ_HEAD;
-			c->rs = RS_HEAD;
+			c->xf.rq = PX_RQ_HEAD;
+			c->xf.rs = PX_RS_HEAD;
 			c->last_ms = px_now_ms();
 			if (c->in_len > 0) {
 				px_conn_http_head(c);
@@ -243,7 +184,8 @@ px_http_relay_pump(struct px_conn *c)
 					return;
 			}
 		}
-		if (c->rq == RQ_HEAD && c->rs == RS_HEAD && !c->client_eof && c->in_len < BUF_CAP) {
+		if (c->xf.rq == PX_RQ_HEAD && c->xf.rs == PX_RS_HEAD && !c->client_eof &&
+		    c->in_len < BUF_CAP) {
 			int r = px_conn_read_client(c);
 
 			if (r < 0) {
@@ -263,11 +205,12 @@ px_http_relay_pump(struct px_conn *c)
 		return;
 	if (c->msg_len > 0 || c->r_fwd > 0)
 		ec |= EPOLLOUT;
-	if ((c->rq != RQ_HEAD || c->rs == RS_HEAD) && !c->client_eof && c->in_len < BUF_CAP)
+	if ((c->xf.rq != PX_RQ_HEAD || c->xf.rs == PX_RS_HEAD) && !c->client_eof &&
+	    c->in_len < BUF_CAP)
 		ec |= EPOLLIN;
 	if (c->up_len > 0 || c->in_fwd > 0)
 		eu |= EPOLLOUT;
-	if (c->rs != RS_DONE && c->r_len < c->r_cap)
+	if (c->xf.rs != PX_RS_DONE && c->r_len < c->r_cap)
 		eu |= EPOLLIN;
 	px_conn_set_watch(c, 0, ec);
 	px_conn_set_watch(c, 1, eu);

@@ -44,6 +44,10 @@ struct px_event {
 	uint64_t duration_ms;
 	const char *reason; /* why it ended ("closed", "denied: ...", ...) */
 	int cut;            /* allowed, but closed by a bound (proxy.buffers) */
+	/* One refused request on an allowed connection (network.rules): */
+	const char *method; /* its method, NULL for a connection's record */
+	const char *path;   /* its path (no query), NULL likewise */
+	int intercepted;    /* the proxy read the tunnel (TLS terminated) */
 };
 
 typedef void (*px_decision_fn)(void *arg, const struct px_event *ev);
@@ -61,6 +65,9 @@ struct px_limit_event {
 };
 
 typedef void (*px_limit_fn)(void *arg, const struct px_limit_event *ev);
+
+/* A credential was set on a request (once per connection and credential). */
+typedef void (*px_inject_fn)(void *arg, const char *name, const char *host, const char *header);
 
 /* Compile-time limits. */
 #define PX_CONN_MAX           16384       /* highest max_conns accepted */
@@ -85,6 +92,7 @@ struct px_config {
 	int test_allow_loopback; /* test-only: loopback upstreams allowed */
 	unsigned max_conns;      /* 0: PX_CONN_DEFAULT; at most PX_CONN_MAX */
 	uint64_t max_buffered;   /* 0: PX_BUF_DEFAULT; at least PX_BUF_MIN */
+	px_inject_fn on_inject;  /* may be NULL; called with on_decision_arg */
 };
 
 /*
@@ -114,6 +122,35 @@ int px_proxy_add_rule(struct px_proxy *px, const char *pattern, int deny, struct
 
 /* Test-only resolver override "HOST:ADDR". 0 or -1 with err. */
 int px_proxy_add_resolve(struct px_proxy *px, const char *spec, struct cordon_err *err);
+
+/*
+ * HTTP method/path rules (network.rules, see http_rules.h): host pattern,
+ * NULL-terminated methods and paths (NULL or empty: any), origin for
+ * messages (may be NULL). Requests to a host with rules are read: plain
+ * HTTP forwards directly, tunnels by interception (needs the CA). 0 or -1.
+ */
+int px_proxy_add_http_rule(struct px_proxy *px, const char *host, const char *const *methods,
+			   const char *const *paths, const char *origin, struct cordon_err *err);
+
+/*
+ * A header set on every request to host read inside TLS
+ * (credentials.inject): header: prefix + secret. name is the variable, for
+ * the audit. The secret is copied and wiped when the proxy is freed.
+ * 0 or -1 with err (never naming the value).
+ */
+int px_proxy_add_inject(struct px_proxy *px, const char *host, const char *header, const char *name,
+			const char *prefix, const char *secret, struct cordon_err *err);
+
+/*
+ * Use the interception CA (ca.h) in these files (checked readable now;
+ * set once). OpenSSL and the CA are loaded by a thread started here, off
+ * the path of the start and of the loop; the first intercepted tunnel
+ * waits for it. A CA that fails to load refuses interception, said on
+ * stderr and in each refused tunnel's record. 0 or -1 with err. Call it
+ * after any fork (it starts a thread).
+ */
+int px_proxy_set_ca(struct px_proxy *px, const char *crt_path, const char *key_path,
+		    struct cordon_err *err);
 
 /* Number of open client connections (for tests and benches). */
 unsigned px_proxy_n_conns(const struct px_proxy *px);

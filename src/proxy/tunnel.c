@@ -15,6 +15,11 @@
  * space. A side is read only while its pipe has room and the session's
  * buffer budget is not spent (budget.c): the side whose peer does not
  * drain stops being read.
+ *
+ * A tunnel to a host that network.rules or credentials.inject name is read
+ * by the proxy instead (tls_mitm.c), once its first flight passed the same
+ * check: nothing of the upstream reaches the client before, and its
+ * buffers and TLS state are charged to the session's budget.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,6 +32,7 @@
 #include <unistd.h>
 
 #include "proxy/conn.h"
+#include "proxy/tls_mitm.h"
 #include "proxy/tls_sni.h"
 
 #define PIPE_SMALL (1 << 16)
@@ -43,9 +49,33 @@ px_tunnel_start(struct px_conn *c)
 	c->up_len = c->up_off = c->r_len = c->r_fwd = 0;
 	c->tls_check = 1;
 	c->hello_deadline = 0;
+	c->mitm_wanted = px_mitm_wanted(c->px, c->norm, c->port);
 	/* pipes are made when a direction first carries data (relay_dir) */
 	c->cap_cu = c->cap_uc = PIPE_SMALL;
 	px_conn_set_state(c, PX_STATE_TUNNEL);
+}
+
+/*
+ * The proxy reads the tunnel from here on (tls_mitm.c): what was held is
+ * its first input. The sockets and the lifecycle stay here.
+ */
+static void
+intercept(struct px_conn *c)
+{
+	struct px_mitm_target t = { c->norm, c->port, c->is_ip, c->proto, c->addr_str };
+	const char *why = NULL;
+
+	if (px_budget_hold(c, px_mitm_footprint()) < 0) {
+		c->allowed = 0; /* refused: its record says why */
+		return;
+	}
+	c->mitm = px_mitm_new(c->px, c->wc.fd, c->wu.fd, &t, c->in, c->in_len, &why);
+	px_budget_free(c, &c->in, &c->in_cap);
+	c->in_len = c->in_fwd = 0;
+	if (c->mitm == NULL) {
+		c->allowed = 0;
+		px_conn_close(c, why);
+	}
 }
 
 /* The first flight passed: what was held goes upstream first, then splice. */
@@ -54,6 +84,11 @@ first_flight_pass(struct px_conn *c)
 {
 	c->tls_check = 0;
 	c->hello_deadline = 0;
+	px_timer_arm(c->px->loop, &c->timer, PX_TIMEOUT_IDLE_MS);
+	if (c->mitm_wanted) {
+		intercept(c);
+		return;
+	}
 	if (c->in_len > 0) {
 		c->up = c->in;
 		c->up_cap = c->in_cap;
@@ -65,7 +100,6 @@ first_flight_pass(struct px_conn *c)
 		px_budget_free(c, &c->in, &c->in_cap);
 		c->in_len = c->in_fwd = 0;
 	}
-	px_timer_arm(c->px->loop, &c->timer, PX_TIMEOUT_IDLE_MS);
 }
 
 /*
@@ -306,6 +340,39 @@ out:
 	return 0;
 }
 
+/* A tunnel the proxy reads: tls_mitm.c moves the bytes, this keeps the lifecycle. */
+static void
+pump_mitm(struct px_conn *c)
+{
+	struct px_mitm_io io;
+
+	/* its buffers are charged already; at the bound it waits like the others */
+	if (!px_budget_may_read(c)) {
+		px_conn_set_watch(c, 0, 0);
+		px_conn_set_watch(c, 1, 0);
+		return;
+	}
+	switch (px_mitm_pump(c->mitm, &io, &c->bytes_up, &c->bytes_dn)) {
+	case PX_MITM_CLOSE:
+		px_conn_close(c, io.reason);
+		return;
+	case PX_MITM_LINGER:
+		/* the answer is out: read the client to its end (CLOSING has a timeout) */
+		if (c->dead_reason == NULL)
+			c->dead_reason = io.reason;
+		c->close_after_msg = 1;
+		px_conn_set_state(c, PX_STATE_CLOSING);
+		return;
+	case PX_MITM_OK:
+	default:
+		break;
+	}
+	if (io.progress)
+		c->last_ms = px_now_ms();
+	px_conn_set_watch(c, 0, io.ev_client);
+	px_conn_set_watch(c, 1, io.ev_upstream);
+}
+
 void
 px_tunnel_pump(struct px_conn *c)
 {
@@ -317,6 +384,10 @@ px_tunnel_pump(struct px_conn *c)
 	}
 	if (c->tls_check && first_flight(c) && c->dead)
 		return;
+	if (c->mitm != NULL) {
+		pump_mitm(c);
+		return;
+	}
 	if (!c->tls_check) {
 		if (c->up_len > 0 && px_conn_flush_up(c) < 0)
 			return;
@@ -327,8 +398,12 @@ px_tunnel_pump(struct px_conn *c)
 			return;
 		}
 	}
-	/* upstream -> client also before the check: the server may speak first */
-	if (relay_dir(c, c->wu.fd, c->wc.fd, c->p_uc, &c->pend_uc, &c->cap_uc, &c->full_uc,
+	/*
+	 * upstream -> client also before the check: the server may speak first;
+	 * not on a tunnel the proxy will read (it reads the upstream itself)
+	 */
+	if (!(c->tls_check && c->mitm_wanted) &&
+	    relay_dir(c, c->wu.fd, c->wc.fd, c->p_uc, &c->pend_uc, &c->cap_uc, &c->full_uc,
 		      &c->eof_u, &c->shut_c, &c->bytes_dn) < 0) {
 		px_conn_close(c, "tunnel error");
 		return;
@@ -351,7 +426,8 @@ interest:
 	}
 	if (c->up_len > 0 || c->pend_cu > 0)
 		eu |= EPOLLOUT;
-	if (!c->eof_u && c->pend_uc < c->cap_uc && !c->full_uc && c->msg_len == 0 && !c->starved)
+	if (!c->eof_u && c->pend_uc < c->cap_uc && !c->full_uc && c->msg_len == 0 && !c->starved &&
+	    !(c->tls_check && c->mitm_wanted))
 		eu |= EPOLLIN;
 	px_conn_set_watch(c, 0, ec);
 	px_conn_set_watch(c, 1, eu);

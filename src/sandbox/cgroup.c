@@ -523,7 +523,13 @@ sb_resources_enter(struct sb_child_ctx *ctx)
 enum sb_res_mech
 sb_resources_mech(const struct sb_session *sess)
 {
-	return sess->res ? sess->res->mech : SB_RES_NONE;
+	return sb_resources_mech_of(sess->res);
+}
+
+enum sb_res_mech
+sb_resources_mech_of(const struct sb_resources *res)
+{
+	return res ? res->mech : SB_RES_NONE;
 }
 
 /* "oom_kill N" in a flat keyed file (memory.events, memory.oom_control). */

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -64,6 +65,25 @@ sb_child_send_fd(struct sb_child_ctx *ctx, enum sb_fd_kind kind, int fd)
 	return fd_send(ctx->ctl_fd, fd, &msg, sizeof(msg));
 }
 
+int
+sb_child_offer_fd(struct sb_child_ctx *ctx, enum sb_fd_kind kind, int fd)
+{
+	struct sb_msg msg;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.type = SB_MSG_FD_OFFER;
+	msg.step = (int32_t)kind;
+	msg.err = fd;
+	if (fd_write_all(ctx->ctl_fd, &msg, sizeof(msg)) < 0)
+		return -1;
+	if (fd_read_all(ctx->ctl_fd, &msg, sizeof(msg)) != (ssize_t)sizeof(msg) ||
+	    msg.type != SB_MSG_FD_TAKEN) {
+		errno = EPROTO;
+		return -1;
+	}
+	return 0;
+}
+
 __attribute__((noreturn)) void
 sb_child_fail(struct sb_child_ctx *ctx, int step)
 {
@@ -72,14 +92,20 @@ sb_child_fail(struct sb_child_ctx *ctx, int step)
 }
 
 int
-sb_close_fds(int keep)
+sb_close_fds(int keep, int keep2)
 {
-	/* Close everything above 2 except keep (Linux >= 5.9 close_range). */
-	if (keep > 3 && syscall(SYS_close_range, 3, keep - 1, 0) < 0)
-		return -1;
-	if (keep < 0)
-		return (int)syscall(SYS_close_range, 3, ~0U, 0);
-	return (int)syscall(SYS_close_range, keep + 1, ~0U, 0);
+	/* Close everything above 2 but the two (Linux >= 5.9 close_range). */
+	int k[2] = { keep < keep2 ? keep : keep2, keep < keep2 ? keep2 : keep };
+	unsigned lo = 3;
+
+	for (int i = 0; i < 2; i++) {
+		if (k[i] < 0 || (unsigned)k[i] < lo)
+			continue;
+		if ((unsigned)k[i] > lo && syscall(SYS_close_range, lo, (unsigned)k[i] - 1, 0) < 0)
+			return -1;
+		lo = (unsigned)k[i] + 1;
+	}
+	return (int)syscall(SYS_close_range, lo, ~0U, 0);
 }
 
 /* Value of NAME in envp, or NULL. */
@@ -161,12 +187,23 @@ exec_command(struct sb_child_ctx *ctx, int errfd, const sigset_t *oldmask)
 	sigaction(SIGCHLD, &sa, NULL);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
 	/*
-	 * A new session: the command has no controlling terminal, so TIOCSTI
-	 * (which the kernel allows only on one's controlling tty) cannot push
-	 * input into the user's shell. seccomp refuses it as well.
+	 * A new session: the command never has the user's terminal as its
+	 * controlling terminal, so TIOCSTI (which the kernel allows only on
+	 * one's controlling tty) cannot push input into the user's shell;
+	 * seccomp refuses it as well. With a terminal of its own (pty.c), the
+	 * command leads that session on the sandbox's pty: job control, ^C
+	 * and ^Z work inside, and the user's terminal is out of its reach.
 	 */
 	if (setsid() < 0)
 		goto fail;
+	if (ctx->tty_fd >= 0) {
+		if (ioctl(ctx->tty_fd, TIOCSCTTY, 0) < 0)
+			goto fail;
+		/* Only the fds that were the user's terminal: a redirection stays. */
+		for (int k = 0; k < 3; k++)
+			if ((ctx->spec->tty_fds & (1u << k)) && dup2(ctx->tty_fd, k) < 0)
+				goto fail;
+	}
 	/* Every fd but 0, 1, 2 closes at exec, including the caller's leaks. */
 	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		goto fail;
@@ -238,6 +275,12 @@ sb_child_init(struct sb_child_ctx *ctx)
 		exec_command(ctx, pipefd[1], &oldmask);
 	}
 	close(pipefd[1]);
+	/*
+	 * The command holds the terminal now; pid 1 keeps no copy, so that
+	 * the terminal's life is the command's session's.
+	 */
+	if (ctx->tty_fd >= 0)
+		close(ctx->tty_fd);
 	n = fd_read_all(pipefd[0], &e, sizeof(e));
 	close(pipefd[0]);
 	if (n == (ssize_t)sizeof(e)) {

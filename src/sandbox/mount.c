@@ -11,9 +11,16 @@
  *              nosuid, nodev with one recursive mount_setattr (submounts too)
  *   proc       fresh proc for the new pid ns; dangerous entries masked
  *   dev        tmpfs with null zero full random urandom tty, own devpts
- *   tmpfs      private /tmp, /run, /dev/shm
- *   workspace  read-write bind (idmapped tree when invoked by root)
- *   extra      spec mounts in path-depth order: rw, ro, masks
+ *   skeleton   (root invoker) an empty tmpfs over each host directory the
+ *              sandbox uid cannot search that lies above a bound path
+ *              (reach.c); the chains down to the binds are made in it
+ *   tmpfs      private /tmp, /run, /dev/shm, the private home
+ *   workspace  read-write bind (a tree the supervisor opened when invoked
+ *              by root: idmapped, or plain)
+ *   extra      spec mounts and the supervisor's (toolchains, the command,
+ *              host masks) in path-depth order: rw, ro, masks
+ *   finish     (root invoker) generated /etc/passwd and /etc/group bound
+ *              read-only; skeletons made read-only
  *   pivot      pivot_root into /newroot, detach the old tree
  */
 #define _GNU_SOURCE
@@ -34,9 +41,11 @@
 #include "sandbox/mountapi.h"
 #include "sandbox/steps.h"
 
-#define NEWROOT    "/newroot"
-#define OLDROOT    "/oldroot"
-#define EMPTY_FILE "/.empty"
+#define NEWROOT     "/newroot"
+#define OLDROOT     "/oldroot"
+#define EMPTY_FILE  "/.empty"
+#define PASSWD_FILE "/.passwd"
+#define GROUP_FILE  "/.group"
 
 /* Build "<prefix><path>" into buf (PATH_MAX). -1 ENAMETOOLONG. */
 static int
@@ -365,6 +374,44 @@ sb_mount_dev(struct sb_child_ctx *ctx)
 	return setattr_path(NEWROOT "/dev", MOUNT_ATTR_RDONLY, 0, 0);
 }
 
+/* mount(2) of a fresh tmpfs onto the directory at path, opened without symlinks. */
+static int
+tmpfs_at(const char *path, unsigned long flags, const char *opts)
+{
+	char magic[64];
+	int fd = open_nofollow(path), r;
+
+	if (fd < 0)
+		return -1;
+	fd_magic_path(magic, sizeof(magic), fd);
+	r = mount("tmpfs", magic, "tmpfs", flags, opts);
+	close(fd);
+	return r;
+}
+
+int
+sb_mount_skeleton(struct sb_child_ctx *ctx)
+{
+	const struct sb_reach *r = ctx->reach;
+	char dst[PATH_MAX];
+
+	/*
+	 * Shallow first is not needed: no skeleton lies inside another
+	 * (reach.c keeps the outermost). Writable until sb_mount_finish, so
+	 * that the mount points of the binds can be made in it.
+	 */
+	for (size_t i = 0; r != NULL && i < r->n_skeletons; i++) {
+		if (r->skeletons[i][0] == '\0')
+			continue;
+		set_detail(ctx, r->skeletons[i]);
+		if (join(dst, NEWROOT, r->skeletons[i]) < 0)
+			return -1;
+		if (tmpfs_at(dst, MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 sb_mount_tmpfs(struct sb_child_ctx *ctx)
 {
@@ -381,58 +428,73 @@ sb_mount_tmpfs(struct sb_child_ctx *ctx)
 		set_detail(ctx, ctx->spec->private_home);
 		if (join(dst, NEWROOT, ctx->spec->private_home) < 0)
 			return -1;
+		/* Inside a skeleton, the mount point is to be made. */
+		if (fd_mkdir_p(dst, 0755) < 0)
+			return -1;
 		if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, ctx->run_opts) < 0)
 			return -1;
 	}
 	return 0;
 }
 
+static struct sb_prepared *
+prepared_for(struct sb_child_ctx *ctx, enum sb_mount_kind kind, const char *path)
+{
+	const struct sb_reach *r = ctx->reach;
+
+	for (size_t i = 0; r != NULL && i < r->n_prepared; i++)
+		if (r->prepared[i].kind == kind && r->prepared[i].tree_fd >= 0 &&
+		    strcmp(r->prepared[i].path, path) == 0)
+			return &r->prepared[i];
+	return NULL;
+}
+
+/* Move a tree the supervisor opened onto dst, making the mount point first. */
+static int
+attach_prepared(struct sb_prepared *p, const char *dst)
+{
+	int d, r;
+
+	if (p->is_dir ? fd_mkdir_p(dst, 0755) < 0 : ensure_file(dst) < 0)
+		return -1;
+	d = open_nofollow(dst);
+	if (d < 0)
+		return -1;
+	r = (int)sys_move_mount(p->tree_fd, "", d, "",
+				MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+	close(d);
+	return r;
+}
+
 /*
- * Bind the host path read-write (or mount the prepared idmapped tree) at
- * the same path under NEWROOT. The mount point may have to be created
- * inside one of our tmpfs mounts (a workspace under /tmp).
+ * Bind the host path read-write (or mount the tree the supervisor
+ * prepared) at the same path under NEWROOT. The mount point may have to be
+ * created inside one of our tmpfs mounts (a workspace under /tmp, in a
+ * skeleton).
  */
 static int
-bind_rw(struct sb_child_ctx *ctx, const char *path, int tree_fd)
+bind_rw(struct sb_child_ctx *ctx, const char *path)
 {
+	struct sb_prepared *p = prepared_for(ctx, SB_MOUNT_RW, path);
 	char src[PATH_MAX], dst[PATH_MAX];
 	struct stat st;
 
 	set_detail(ctx, path);
 	if (join(src, OLDROOT, path) < 0 || join(dst, NEWROOT, path) < 0)
 		return -1;
+	if (p != NULL)
+		return attach_prepared(p, dst);
 	if (stat(src, &st) < 0)
 		return -1;
 	if (S_ISDIR(st.st_mode) ? fd_mkdir_p(dst, 0755) < 0 : ensure_file(dst) < 0)
 		return -1;
-	if (tree_fd >= 0) {
-		int d = open_nofollow(dst), r;
-
-		if (d < 0)
-			return -1;
-		r = (int)sys_move_mount(tree_fd, "", d, "",
-					MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
-		close(d);
-		return r;
-	}
 	return bind_path(src, dst, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, MOUNT_ATTR_RDONLY, 1);
-}
-
-static struct sb_prepared *
-prepared_for(struct sb_child_ctx *ctx, const char *path)
-{
-	for (size_t i = 0; i < ctx->n_prepared; i++)
-		if (strcmp(ctx->prepared[i].path, path) == 0)
-			return &ctx->prepared[i];
-	return NULL;
 }
 
 int
 sb_mount_workspace(struct sb_child_ctx *ctx)
 {
-	struct sb_prepared *p = prepared_for(ctx, ctx->spec->workspace);
-
-	return bind_rw(ctx, ctx->spec->workspace, p ? p->tree_fd : -1);
+	return bind_rw(ctx, ctx->spec->workspace);
 }
 
 static int
@@ -458,9 +520,23 @@ apply_mount(struct sb_child_ctx *ctx, const struct sb_mount *m)
 		return -1;
 	switch (m->kind) {
 	case SB_MOUNT_RW:
-		p = prepared_for(ctx, m->path);
-		return bind_rw(ctx, m->path, p ? p->tree_fd : -1);
+		return bind_rw(ctx, m->path);
 	case SB_MOUNT_RO:
+		p = prepared_for(ctx, SB_MOUNT_RO, m->path);
+		if (p != NULL && p->attached[0] != '\0') {
+			if (p->is_dir ? fd_mkdir_p(dst, 0755) < 0 : ensure_file(dst) < 0)
+				return -1;
+			return bind_path(p->attached, dst,
+					 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+					 0, 1);
+		}
+		if (p != NULL) {
+			if (attach_prepared(p, dst) < 0)
+				return -1;
+			if (strlen(dst) < sizeof(p->attached))
+				memcpy(p->attached, dst, strlen(dst) + 1);
+			return 0;
+		}
 		if (stat(src, &st) < 0)
 			return -1;
 		if (S_ISDIR(st.st_mode) ? fd_mkdir_p(dst, 0755) < 0 : ensure_file(dst) < 0)
@@ -483,10 +559,20 @@ apply_mount(struct sb_child_ctx *ctx, const struct sb_mount *m)
 	}
 }
 
+/* Where a mount lands inside. */
+static const char *
+mount_where(const struct sb_mount *m)
+{
+	return m->kind == SB_MOUNT_RO && m->target ? m->target : m->path;
+}
+
 int
 sb_mount_extra(struct sb_child_ctx *ctx)
 {
 	const struct sb_spec *spec = ctx->spec;
+	const struct sb_reach *r = ctx->reach;
+	const struct sb_mount *lists[2] = { spec->mounts, r ? r->mounts : NULL };
+	size_t counts[2] = { spec->n_mounts, r ? r->n_mounts : 0 };
 	int maxd = 0;
 
 	/*
@@ -494,27 +580,75 @@ sb_mount_extra(struct sb_child_ctx *ctx)
 	 * lands on top of it; at equal depth, binds before masks. No sorting
 	 * (no allocation): one pass per depth and kind.
 	 */
-	for (size_t i = 0; i < spec->n_mounts; i++) {
-		const struct sb_mount *m = &spec->mounts[i];
-		const char *where = m->kind == SB_MOUNT_RO && m->target ? m->target : m->path;
-
-		if (depth(where) > maxd)
-			maxd = depth(where);
-	}
+	for (int l = 0; l < 2; l++)
+		for (size_t i = 0; i < counts[l]; i++)
+			if (depth(mount_where(&lists[l][i])) > maxd)
+				maxd = depth(mount_where(&lists[l][i]));
 	for (int d = 0; d <= maxd; d++)
 		for (int pass = 0; pass < 2; pass++)
-			for (size_t i = 0; i < spec->n_mounts; i++) {
-				const struct sb_mount *m = &spec->mounts[i];
-				int is_mask = m->kind == SB_MOUNT_MASK;
+			for (int l = 0; l < 2; l++)
+				for (size_t i = 0; i < counts[l]; i++) {
+					const struct sb_mount *m = &lists[l][i];
+					int is_mask = m->kind == SB_MOUNT_MASK;
 
-				const char *where =
-				    m->kind == SB_MOUNT_RO && m->target ? m->target : m->path;
+					if (depth(mount_where(m)) != d || is_mask != pass)
+						continue;
+					if (apply_mount(ctx, m) < 0)
+						return -1;
+				}
+	return 0;
+}
 
-				if (depth(where) != d || is_mask != pass)
-					continue;
-				if (apply_mount(ctx, m) < 0)
-					return -1;
-			}
+/* Write data to a new read-only file at path in the base tmpfs, bind it over target. */
+static int
+bind_text(const char *path, const char *data, size_t len, const char *target)
+{
+	struct stat st;
+	int fd;
+
+	/* Only over a regular file: nothing is created in the host tree. */
+	if (lstat(target, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	if (fd < 0)
+		return -1;
+	if (fd_write_all(fd, data, len) < 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return bind_path(
+	    path, target,
+	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0, 0);
+}
+
+int
+sb_mount_finish(struct sb_child_ctx *ctx)
+{
+	const struct sb_reach *r = ctx->reach;
+	char dst[PATH_MAX];
+
+	if (r == NULL)
+		return 0;
+	if (r->passwd != NULL) {
+		set_detail(ctx, "/etc/passwd");
+		if (bind_text(PASSWD_FILE, r->passwd, r->passwd_len, NEWROOT "/etc/passwd") < 0)
+			return -1;
+	}
+	if (r->group != NULL) {
+		set_detail(ctx, "/etc/group");
+		if (bind_text(GROUP_FILE, r->group, r->group_len, NEWROOT "/etc/group") < 0)
+			return -1;
+	}
+	/* The skeleton itself only: the binds on it keep their own flags. */
+	for (size_t i = 0; i < r->n_skeletons; i++) {
+		if (r->skeletons[i][0] == '\0')
+			continue;
+		set_detail(ctx, r->skeletons[i]);
+		if (join(dst, NEWROOT, r->skeletons[i]) < 0 ||
+		    setattr_path(dst, MOUNT_ATTR_RDONLY, 0, 0) < 0)
+			return -1;
+	}
 	return 0;
 }
 

@@ -5,16 +5,20 @@
  *
  *   1. ids/userns    supervisor writes the id maps, child waits for them
  *   2. hostname      uts namespace
- *   3. mounts        private tree, read-only host, proc, dev, tmpfs,
- *                    workspace, policy mounts, pivot_root
+ *   3. mounts        private tree, read-only host, proc, dev, skeletons
+ *                    over closed directories, tmpfs, workspace, policy
+ *                    and found mounts, passwd files, pivot_root
  *   4. network       loopback up in the empty network namespace
  *   5. cgroup        own cgroup namespace root (the supervisor moved pid 1
  *                    into the sandbox's cgroup before GO), or rlimits
  *   6. privileges    bounding set, id switch, capabilities, no_new_privs
- *   7. Landlock      filesystem (and, when asked, TCP) rules; scoping
- *   8. seccomp       last wall before exec
- *   9. fds           everything but the control socket closed
- *  10. exec          fork the command, stay as init (child.c)
+ *   7. terminal      when cordon runs in a terminal: a pty from the
+ *                    sandbox's own devpts, owned by the sandbox user (so
+ *                    after the id switch), master to the supervisor (pty.c)
+ *   8. Landlock      filesystem (and, when asked, TCP) rules; scoping
+ *   9. seccomp       last wall before exec
+ *  10. fds           everything but the control socket (and the pty) closed
+ *  11. exec          fork the command, stay as init (child.c)
  *
  * Mounts need the capabilities the user namespace gives us, so they come
  * before dropping them; seccomp would refuse mount-family calls, so it comes
@@ -41,12 +45,16 @@
 
 #include "common/cleanup.h"
 #include "common/fd.h"
+#include "common/log.h"
 #include "sandbox/child.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/steps.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
 #endif
 
 static int
@@ -91,7 +99,7 @@ step_chdir(struct sb_child_ctx *ctx)
 static int
 step_close_fds(struct sb_child_ctx *ctx)
 {
-	return sb_close_fds(ctx->ctl_fd);
+	return sb_close_fds(ctx->ctl_fd, ctx->tty_fd);
 }
 
 static const struct {
@@ -105,9 +113,11 @@ static const struct {
 	{ SB_STEP_MOUNT_ROOT, sb_mount_root },
 	{ SB_STEP_MOUNT_PROC, sb_mount_proc },
 	{ SB_STEP_MOUNT_DEV, sb_mount_dev },
+	{ SB_STEP_MOUNT_SKELETON, sb_mount_skeleton },
 	{ SB_STEP_MOUNT_TMPFS, sb_mount_tmpfs },
 	{ SB_STEP_MOUNT_WORKSPACE, sb_mount_workspace },
 	{ SB_STEP_MOUNT_EXTRA, sb_mount_extra },
+	{ SB_STEP_MOUNT_FINISH, sb_mount_finish },
 	{ SB_STEP_PIVOT, sb_mount_pivot },
 	{ SB_STEP_CHDIR, step_chdir },
 	{ SB_STEP_NET_LO, sb_net_lo_up },
@@ -117,6 +127,7 @@ static const struct {
 	{ SB_STEP_IDS, sb_ids_switch },
 	{ SB_STEP_CAPS, sb_caps_clear },
 	{ SB_STEP_NO_NEW_PRIVS, sb_no_new_privs },
+	{ SB_STEP_TERMINAL, sb_pty_open },
 	{ SB_STEP_LANDLOCK, sb_landlock_apply },
 	{ SB_STEP_SECCOMP, sb_seccomp_apply },
 	{ SB_STEP_NOTIFY, sb_notify_apply },
@@ -132,7 +143,9 @@ static const char *const step_names[SB_STEP__MAX] = {
 	[SB_STEP_MOUNT_ROOT] = "mounting the host root read-only",
 	[SB_STEP_MOUNT_PROC] = "mounting /proc",
 	[SB_STEP_MOUNT_DEV] = "building /dev",
+	[SB_STEP_MOUNT_SKELETON] = "covering a closed directory with a skeleton",
 	[SB_STEP_MOUNT_TMPFS] = "mounting private /tmp and /run",
+	[SB_STEP_MOUNT_FINISH] = "binding /etc/passwd and sealing skeletons",
 	[SB_STEP_MOUNT_WORKSPACE] = "mounting the workspace",
 	[SB_STEP_MOUNT_EXTRA] = "applying policy mounts",
 	[SB_STEP_PIVOT] = "switching to the new root",
@@ -149,6 +162,7 @@ static const char *const step_names[SB_STEP__MAX] = {
 	[SB_STEP_CLOSE_FDS] = "closing inherited file descriptors",
 	[SB_STEP_FORK] = "starting the command",
 	[SB_STEP_CHDIR] = "entering the workspace",
+	[SB_STEP_TERMINAL] = "opening the sandbox's terminal",
 };
 
 const char *
@@ -248,6 +262,7 @@ describe_failure(const struct sb_msg *msg, const struct sb_spec *spec, struct co
 		break;
 	case SB_STEP_MOUNT_WORKSPACE:
 	case SB_STEP_MOUNT_EXTRA:
+	case SB_STEP_MOUNT_SKELETON:
 		cordon_err_hint(err,
 				"check that the path exists and is a directory or file "
 				"you can read (workspace: %s)",
@@ -260,6 +275,11 @@ describe_failure(const struct sb_msg *msg, const struct sb_spec *spec, struct co
 	case SB_STEP_LANDLOCK:
 		cordon_err_hint(err, "this kernel refused the Landlock ruleset; `cordon check` "
 				     "shows the Landlock ABI here");
+		break;
+	case SB_STEP_TERMINAL:
+		cordon_err_hint(err, "the sandbox could not open a pseudo-terminal in its own "
+				     "devpts; run with stdin not a terminal (< /dev/null) to do "
+				     "without one");
 		break;
 	case SB_STEP_CGROUP:
 		cordon_err_hint(err,
@@ -302,7 +322,7 @@ int
 sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	 struct cordon_err *err)
 {
-	struct sb_prepared prepared[1 + 64];
+	struct sb_reach reach;
 	struct sb_child_ctx ctx;
 	struct sock_fprog prog, nprog;
 	struct sb_landlock ll;
@@ -311,43 +331,42 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	char detail[200], run_opts[64];
 	_cleanup_close_ int pidfd = -1, ctl = -1;
 	int sp[2], r = -1, resets = 0;
-	size_t n_prepared = 0;
 	pid_t pid;
 
 	*exit_status = SB_EXIT_SETUP;
 	memset(sess, 0, sizeof(*sess));
+	memset(&reach, 0, sizeof(reach));
+	memset(&prog, 0, sizeof(prog));
+	memset(&nprog, 0, sizeof(nprog));
 	sess->pidfd = sess->ctl_fd = -1;
 	for (int k = 0; k < SB_FD__MAX; k++)
 		sess->fds[k] = -1;
 	if (sb_ids_choose(&ids, spec->workspace) < 0)
 		return cordon_err_set(err, errno, "choose sandbox ids");
-
-	prepared[n_prepared++].path = spec->workspace;
-	for (size_t i = 0; i < spec->n_mounts; i++) {
-		if (spec->mounts[i].kind != SB_MOUNT_RW)
-			continue;
-		if (n_prepared == ARRAY_SIZE(prepared))
-			return cordon_err_set(err, E2BIG, "more than %zu read-write paths",
-					      ARRAY_SIZE(prepared) - 1);
-		prepared[n_prepared++].path = spec->mounts[i].path;
+	/* Who runs, and every path the sandbox must reach (reach.c). */
+	if (sb_reach_build(spec, &ids, &reach, err) < 0)
+		goto out_prepared;
+	if (spec->report != NULL) {
+		spec->report->identity = sb_identity_name(ids.mode);
+		spec->report->host_masks = reach.n_masks;
+		spec->report->binds = reach.n_mounts - reach.n_masks;
+		spec->report->scanned = reach.scanned;
+		spec->report->skeletons = 0;
+		for (size_t i = 0; i < reach.n_skeletons; i++)
+			spec->report->skeletons += reach.skeletons[i][0] != '\0';
 	}
-	for (size_t i = 0; i < n_prepared; i++)
-		prepared[i].tree_fd = -1;
-	if (sb_idmap_prepare(&ids, prepared, n_prepared, err) < 0) {
-		if (!ids.privileged || err->code != EINVAL ||
-		    sb_ids_owner_fallback(&ids, prepared, n_prepared) < 0)
-			goto out_prepared;
-		for (size_t i = 0; i < n_prepared; i++)
-			if (prepared[i].tree_fd >= 0) {
-				close(prepared[i].tree_fd);
-				prepared[i].tree_fd = -1;
-			}
-		cordon_err_clear(err);
-	}
-	memset(&prog, 0, sizeof(prog));
-	memset(&nprog, 0, sizeof(nprog));
+	log_debug("sandbox identity %s: kernel uid %u shown as %u", sb_identity_name(ids.mode),
+		  (unsigned)ids.outer_uid, (unsigned)ids.inner_uid);
 	if (sb_landlock_prepare(spec, &ll, err) < 0 || sb_resources_prepare(spec, &res, err) < 0)
 		goto out_prog;
+	if (spec->report != NULL) {
+		spec->report->filled = true;
+		spec->report->seccomp = !(spec->test_flags & SB_TEST_NO_SECCOMP);
+		spec->report->landlock_abi = ll.abi;
+		spec->report->limits = sb_res_mech_name(sb_resources_mech_of(res));
+		spec->report->inner_uid = ids.inner_uid;
+		spec->report->kernel_uid = ids.outer_uid;
+	}
 	snprintf(run_opts, sizeof(run_opts), "mode=0755,uid=%u,gid=%u", (unsigned)ids.inner_uid,
 		 (unsigned)ids.inner_gid);
 
@@ -358,14 +377,14 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.spec = spec;
 	ctx.ids = &ids;
-	ctx.prepared = prepared;
-	ctx.n_prepared = n_prepared;
+	ctx.reach = &reach;
 	ctx.ctl_fd = sp[1];
 	ctx.run_opts = run_opts;
 	ctx.landlock = &ll;
 	ctx.res = res;
 	ctx.detail = detail;
 	ctx.detail_len = sizeof(detail);
+	ctx.tty_fd = -1;
 	fflush(NULL);
 
 	pid = clone_sandbox(&pidfd);
@@ -432,6 +451,25 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 			sess->fds[msg.step] = fd;
 			continue;
 		}
+		if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_FD_OFFER && fd < 0) {
+			struct sb_msg taken = { .type = SB_MSG_FD_TAKEN };
+
+			/* pid 1 is dumpable until GO: ours to copy (Linux >= 5.6). */
+			errno = EPROTO;
+			if (msg.step >= 0 && msg.step < SB_FD__MAX && sess->fds[msg.step] < 0)
+				fd = (int)syscall(SYS_pidfd_getfd, pidfd, msg.err, 0);
+			if (fd < 0 || fd_write_all(ctl, &taken, sizeof(taken)) < 0) {
+				if (fd >= 0)
+					close(fd);
+				cordon_err_set(err, fd < 0 ? errno : EPROTO,
+					       "take the sandbox's notification listener");
+				kill(pid, SIGKILL);
+				waitpid(pid, NULL, 0);
+				break;
+			}
+			sess->fds[msg.step] = fd;
+			continue;
+		}
 		if (fd >= 0)
 			close(fd);
 		if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_READY) {
@@ -465,8 +503,6 @@ out_prog:
 	sb_seccomp_free(&prog);
 	sb_seccomp_free(&nprog);
 out_prepared:
-	for (size_t i = 0; i < n_prepared; i++)
-		if (prepared[i].tree_fd >= 0)
-			close(prepared[i].tree_fd);
+	sb_reach_free(&reach);
 	return r;
 }

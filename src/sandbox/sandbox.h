@@ -33,7 +33,7 @@ struct sb_mount {
 /* Syscalls the supervisor is notified of (seccomp user notification). */
 enum {
 	SB_NOTIFY_EXEC = 1u << 0,    /* execve, execveat: exec audit */
-	SB_NOTIFY_CONNECT = 1u << 1, /* connect: unix-socket policy */
+	SB_NOTIFY_CONNECT = 1u << 1, /* connect, sendto/sendmsg/sendmmsg: unix-socket policy */
 };
 
 /* Test-only switches: turn one wall off to prove a test sees the wall. */
@@ -48,6 +48,27 @@ enum {
 	 */
 	SB_TEST_FAIL_HOSTNAME = 1u << 10,
 };
+
+/* What sb_spawn raised, for the session's records (filled before the build). */
+struct sb_report {
+	bool filled;          /* false: setup failed before the walls were prepared */
+	bool seccomp;         /* the seccomp filter is loaded before exec */
+	int landlock_abi;     /* 0: no Landlock ruleset */
+	const char *limits;   /* "cgroup v2", "rlimits", "none" (static) */
+	uid_t inner_uid;      /* what `id -u` shows inside */
+	uid_t kernel_uid;     /* the kernel uid behind the command */
+	const char *identity; /* "user", "idmap", "owner", "root-uid" (steps.h) */
+	size_t skeletons;     /* closed host directories covered by a skeleton */
+	size_t binds;         /* read-only binds added for toolchains and the command */
+	size_t host_masks;    /* root-only host files and directories masked */
+	size_t scanned;       /* directory entries the host scan read */
+};
+
+/*
+ * Is this process inside a cordon sandbox (the marker variable, and the
+ * seccomp filter and no_new_privs every sandbox has)? For messages only.
+ */
+bool sb_inside_cordon(void);
 
 struct sb_spec {
 	const char *workspace;   /* canonical, read-write, also the cwd */
@@ -72,6 +93,14 @@ struct sb_spec {
 	char *const *unix_sockets; /* host unix sockets allowed (paths or globs) */
 	size_t n_unix_sockets;
 	/*
+	 * Terminal: bit k set makes the command's fd k (0, 1, 2) the slave of
+	 * the sandbox's own pseudo-terminal, which is then its controlling
+	 * terminal; the master comes to the supervisor (SB_FD_PTY), which
+	 * relays it to the user's terminal. 0: no terminal; the command
+	 * inherits cordon's fds 0, 1, 2 as they are.
+	 */
+	uint8_t tty_fds;
+	/*
 	 * Called by sb_spawn in the supervisor once the sandbox is cloned and
 	 * building itself, before waiting for it: work that needs nothing
 	 * from the sandbox (the audit record, the proxy) runs beside its
@@ -80,6 +109,7 @@ struct sb_spec {
 	 */
 	int (*while_building)(void *arg, struct cordon_err *err);
 	void *while_building_arg;
+	struct sb_report *report; /* NULL, or filled by sb_spawn before while_building */
 };
 
 /* fds the child hands to the supervisor before the command starts. */
@@ -87,6 +117,7 @@ enum sb_fd_kind {
 	SB_FD_PROXY = 0, /* listening socket inside the sandbox's network ns */
 	SB_FD_PROXY2,    /* a second listener (e.g. SOCKS5 on its own port) */
 	SB_FD_NOTIFY,    /* seccomp user-notification listener */
+	SB_FD_PTY,       /* master of the sandbox's pseudo-terminal (spec->tty_fds) */
 	SB_FD__MAX,
 };
 

@@ -12,12 +12,24 @@
  * Foreign architectures (i386 on x86_64) and the x32 ABI are killed: their
  * syscall numbers would slip past a list written for the native ABI.
  *
+ * Set-uid and set-gid bits cannot be set from inside: chmod, fchmod,
+ * fchmodat and fchmodat2 with a mode carrying 04000 or 02000, and open,
+ * openat, creat, mkdir, mkdirat, mknod, mknodat creating with such a mode,
+ * get EPERM. The command's files land on the host (when root invoked
+ * cordon, owned by root through an idmapped mount or kernel uid 0), and a
+ * set-uid root file left in the workspace would run as root for whoever
+ * starts it later. openat2 passes its mode in memory, out of a filter's
+ * sight: it gets ENOSYS, to which callers (glibc does not use it) fall back
+ * with openat. The mounts inside are nosuid as well, so such a bit never
+ * works inside.
+ *
  * personality() is checked by a second, hand-written filter (see
  * personality_filter below): libseccomp cannot say "this bit set, and the
  * value is not the 0xffffffff query" in one rule.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -29,6 +41,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -183,6 +196,80 @@ add_socket_rules(scmp_filter_ctx ctx, struct cordon_err *err)
 	return 0;
 }
 
+#ifndef __O_TMPFILE
+#define __O_TMPFILE 020000000
+#endif
+/* fchmodat2 (Linux 6.6): the same number on every architecture. */
+#define SB_NR_FCHMODAT2 452
+/* openat2 (Linux 5.6): likewise. */
+#define SB_NR_OPENAT2 437
+
+/*
+ * Refuse syscall nr when argument mode_arg carries a set-id bit, and (when
+ * flags_arg >= 0) argument flags_arg has O_CREAT or __O_TMPFILE. Modes are
+ * umode_t in the kernel: only the low bits count, which a mask compares.
+ */
+static int
+add_setid_rule(scmp_filter_ctx ctx, int nr, unsigned mode_arg, int flags_arg,
+	       struct cordon_err *err)
+{
+	static const unsigned long bits[] = { S_ISUID, S_ISGID };
+	static const unsigned long creat[] = { O_CREAT, __O_TMPFILE };
+
+	for (size_t b = 0; b < ARRAY_SIZE(bits); b++) {
+		struct scmp_arg_cmp c[2];
+
+		c[0] = (struct scmp_arg_cmp){ .arg = mode_arg,
+					      .op = SCMP_CMP_MASKED_EQ,
+					      .datum_a = bits[b],
+					      .datum_b = bits[b] };
+		if (flags_arg < 0) {
+			if (add_rule(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1, c, err) < 0)
+				return -1;
+			continue;
+		}
+		for (size_t k = 0; k < ARRAY_SIZE(creat); k++) {
+			c[1] = (struct scmp_arg_cmp){ .arg = (unsigned)flags_arg,
+						      .op = SCMP_CMP_MASKED_EQ,
+						      .datum_a = creat[k],
+						      .datum_b = creat[k] };
+			if (add_rule(ctx, SCMP_ACT_ERRNO(EPERM), nr, 2, c, err) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+add_setid_rules(scmp_filter_ctx ctx, struct cordon_err *err)
+{
+	static const struct {
+		const char *name;
+		unsigned mode_arg;
+		int flags_arg;
+	} calls[] = {
+		{ "chmod", 1, -1 },   { "fchmod", 1, -1 },  { "fchmodat", 2, -1 },
+		{ "mkdir", 1, -1 },   { "mkdirat", 2, -1 }, { "mknod", 1, -1 },
+		{ "mknodat", 2, -1 }, { "creat", 1, -1 },   { "open", 2, 1 },
+		{ "openat", 3, 2 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(calls); i++) {
+		int nr = seccomp_syscall_resolve_name(calls[i].name);
+
+		if (nr == __NR_SCMP_ERROR)
+			continue; /* not on this architecture (open, creat on arm64) */
+		if (add_setid_rule(ctx, nr, calls[i].mode_arg, calls[i].flags_arg, err) < 0)
+			return cordon_err_wrap(err, "%s", calls[i].name);
+	}
+	/* Older libseccomp does not know fchmodat2 by name: by number. */
+	if (add_setid_rule(ctx, SB_NR_FCHMODAT2, 2, -1, err) < 0)
+		return cordon_err_wrap(err, "fchmodat2");
+	if (add_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), SB_NR_OPENAT2, 0, NULL, err) < 0)
+		return cordon_err_wrap(err, "openat2");
+	return 0;
+}
+
 int
 sb_seccomp_compile(const struct sb_spec *spec, struct sock_fprog *prog, struct cordon_err *err)
 {
@@ -211,7 +298,8 @@ sb_seccomp_compile(const struct sb_spec *spec, struct sock_fprog *prog, struct c
 	if (!spec->allow_ptrace &&
 	    add_named(ctx, SCMP_ACT_ERRNO(EPERM), "ptrace", 0, NULL, err) < 0)
 		goto fail_err;
-	if (add_ns_rules(ctx, err) < 0 || add_socket_rules(ctx, err) < 0)
+	if (add_ns_rules(ctx, err) < 0 || add_socket_rules(ctx, err) < 0 ||
+	    add_setid_rules(ctx, err) < 0)
 		goto fail_err;
 
 	/*

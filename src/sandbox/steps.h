@@ -2,6 +2,8 @@
 #ifndef CORDON_SANDBOX_STEPS_H
 #define CORDON_SANDBOX_STEPS_H
 
+#include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -23,9 +25,11 @@ enum sb_step {
 	SB_STEP_MOUNT_ROOT,
 	SB_STEP_MOUNT_PROC,
 	SB_STEP_MOUNT_DEV,
+	SB_STEP_MOUNT_SKELETON, /* tmpfs over closed directories (root invoker) */
 	SB_STEP_MOUNT_TMPFS,
 	SB_STEP_MOUNT_WORKSPACE,
 	SB_STEP_MOUNT_EXTRA,
+	SB_STEP_MOUNT_FINISH, /* /etc/passwd, /etc/group; skeletons read-only */
 	SB_STEP_PIVOT,
 	SB_STEP_NET_LO,
 	SB_STEP_PROXY_LISTENER,
@@ -40,6 +44,7 @@ enum sb_step {
 	SB_STEP_CLOSE_FDS,
 	SB_STEP_FORK,
 	SB_STEP_CHDIR,
+	SB_STEP_TERMINAL,
 	SB_STEP__MAX,
 };
 
@@ -55,6 +60,9 @@ enum sb_msg_type {
 	SB_MSG_READY,     /* child -> supervisor: walls are up, command about to fork */
 	SB_MSG_FILTER,    /* supervisor -> child: a BPF program follows the header;
 			     step 0 the deny filter, 1 the notify filter; err = length */
+	SB_MSG_FD_OFFER,  /* child -> supervisor: take fd number err (pidfd_getfd);
+			     step = enum sb_fd_kind; the child waits for FD_TAKEN */
+	SB_MSG_FD_TAKEN,  /* supervisor -> child: the offered fd is taken */
 };
 
 struct sb_msg {
@@ -65,24 +73,71 @@ struct sb_msg {
 	char detail[200]; /* the path a failing step was working on */
 };
 
-/* Id set-up decided by the supervisor before clone. */
+/*
+ * Who the command is, decided by the supervisor before clone (userns.c).
+ * The names are what the audit's session start records (layers.identity).
+ */
+enum sb_identity {
+	SB_ID_USER = 0, /* unprivileged invoker: its own uid */
+	SB_ID_IDMAP,    /* root: an unused kernel uid; read-write paths idmapped */
+	SB_ID_OWNER,    /* root, no idmapped mounts: the read-write paths' one owner */
+	SB_ID_ROOT_UID, /* root, no idmapped mounts, root's workspace: kernel uid 0
+			   without capabilities, root-only host files masked */
+};
+
+/* "user", "idmap", "owner", "root-uid". */
+const char *sb_identity_name(enum sb_identity id);
+
 struct sb_ids {
 	uid_t inner_uid, outer_uid; /* outer = kernel uid behind inner */
 	gid_t inner_gid, outer_gid;
-	int privileged; /* invoked by root: idmapped read-write mounts */
+	int privileged; /* invoked by root */
+	enum sb_identity mode;
 };
 
-/* One read-write mount prepared by the supervisor (idmapped tree fd). */
+/*
+ * One bind whose source tree the supervisor opens before clone
+ * (open_tree OPEN_TREE_CLONE): read-write paths of a root invoker (idmapped
+ * or plain), and read-only binds whose host path lies below a directory
+ * the sandbox could not search. The child only moves it into place.
+ */
 struct sb_prepared {
-	const char *path;
-	int tree_fd; /* -1: plain bind in the child */
+	const char *path;        /* host path */
+	enum sb_mount_kind kind; /* SB_MOUNT_RW or SB_MOUNT_RO */
+	bool is_dir;
+	bool idmapped;
+	int tree_fd; /* -1: plain bind from the host path in the child */
+	/*
+	 * Where the child attached the tree ("" before): a second mount of the
+	 * same host path (one file bound at two places) binds from there, since
+	 * moving the tree again would take it away from the first place.
+	 */
+	char attached[PATH_MAX];
+};
+
+/*
+ * What the supervisor prepared for the child's mount tree beyond the spec
+ * (reach.c, hostscan.c, passwd.c). Owned by sb_spawn; sb_reach_free.
+ */
+struct sb_reach {
+	struct sb_prepared *prepared; /* workspace first, then RW spec mounts, then RO */
+	size_t n_prepared;
+	char **skeletons; /* directories covered with a read-only tmpfs skeleton */
+	size_t n_skeletons;
+	struct sb_mount *mounts; /* read-only binds (toolchains, the command) and masks */
+	size_t n_mounts;
+	size_t n_masks; /* of which host masks (hostscan.c) */
+	size_t scanned; /* directory entries the host scan read */
+	char *passwd;   /* generated /etc/passwd, /etc/group (root invoker) or NULL */
+	size_t passwd_len;
+	char *group;
+	size_t group_len;
 };
 
 struct sb_child_ctx {
 	const struct sb_spec *spec;
 	const struct sb_ids *ids;
-	struct sb_prepared *prepared; /* workspace first, then RW mounts in order */
-	size_t n_prepared;
+	struct sb_reach *reach; /* prepared trees, skeletons, extra mounts */
 	int ctl_fd;
 	const char *run_opts;     /* tmpfs options for /run, made before clone */
 	const void *seccomp_prog; /* struct sock_fprog, received (SB_MSG_FILTER) */
@@ -91,20 +146,60 @@ struct sb_child_ctx {
 	const struct sb_resources *res;     /* limits prepared before clone (cgroup.c) or NULL */
 	char *detail;                       /* where a step writes the path it failed on */
 	size_t detail_len;
+	int tty_fd; /* slave of the sandbox's pseudo-terminal (pty.c), or -1 */
 };
 
 /* userns.c (supervisor side) */
 int sb_ids_choose(struct sb_ids *ids, const char *workspace);
 int sb_ids_write_maps(pid_t pid, const struct sb_ids *ids, struct cordon_err *err);
 /*
- * Root invoker on a file system without idmapped mounts: when every
- * read-write path belongs to one non-root user, run the command as that
- * user's kernel uid (still not root, no idmap needed). 0, or -1 if the
- * paths have no common non-root owner.
+ * Root invoker: open the read-write trees in r->prepared (the first
+ * n_rw entries) and settle ids->mode: idmapped for the unused kernel uid
+ * when every tree's file system allows it; else the paths' one non-root
+ * owner; else kernel uid 0 without capabilities (root-only host files are
+ * then masked, hostscan.c). 0, or -1 with err when no identity can make
+ * every read-write path writable. No-op for an unprivileged invoker.
  */
-int sb_ids_owner_fallback(struct sb_ids *ids, const struct sb_prepared *p, size_t n);
-int sb_idmap_prepare(const struct sb_ids *ids, struct sb_prepared *p, size_t n,
-		     struct cordon_err *err);
+int sb_ids_settle(struct sb_ids *ids, struct sb_reach *r, size_t n_rw, struct cordon_err *err);
+/*
+ * root-uid identity: a read-only, nosuid, nodev tree of path in which
+ * root's files appear owned by the unused sandbox uid, so that kernel uid 0
+ * meets them as "other" and no scan is needed below it. The tree's fd, or
+ * -1 with errno (EINVAL where the file system has no idmapped mounts).
+ */
+int sb_idmap_ro_tree(const char *path);
+
+/*
+ * reach.c (supervisor side): everything the sandbox must reach. Fills r
+ * from the spec for ids (prepared trees, skeletons over directories the
+ * sandbox uid cannot search, read-only binds of toolchains and of the
+ * command; host masks and the passwd files for a root invoker). 0, or -1
+ * with err (a path that cannot be shown, a limit) before anything runs.
+ */
+int sb_reach_build(const struct sb_spec *spec, struct sb_ids *ids, struct sb_reach *r,
+		   struct cordon_err *err);
+void sb_reach_free(struct sb_reach *r);
+/* Add one extra mount to r (path malloc'd by the caller, owned by r). 0 or -1. */
+int sb_reach_add_mount(struct sb_reach *r, enum sb_mount_kind kind, char *path, char *origin,
+		       struct cordon_err *err);
+
+/*
+ * hostscan.c: masks over host files that the command's identity could
+ * read only as their owner or group (kernel uid 0 or the owner's uid),
+ * found by a bounded walk of the usual places. Appends SB_MOUNT_MASK
+ * entries to r. 0, or -1 with err when the walk hit its bounds (unless
+ * spec->best_effort).
+ */
+int sb_hostscan(const struct sb_spec *spec, const struct sb_ids *ids, struct sb_reach *r,
+		struct cordon_err *err);
+
+/*
+ * passwd.c: /etc/passwd and /etc/group for a root invoker's sandbox: the
+ * host's system accounts plus the inner uid under a sensible name and the
+ * home used inside. Fills r->passwd, r->group. 0 or -1 with err.
+ */
+int sb_passwd_build(const struct sb_spec *spec, const struct sb_ids *ids, struct sb_reach *r,
+		    struct cordon_err *err);
 
 /* mount.c (child) */
 int sb_mount_make_private(struct sb_child_ctx *ctx);
@@ -112,9 +207,11 @@ int sb_mount_base(struct sb_child_ctx *ctx);
 int sb_mount_root(struct sb_child_ctx *ctx);
 int sb_mount_proc(struct sb_child_ctx *ctx);
 int sb_mount_dev(struct sb_child_ctx *ctx);
+int sb_mount_skeleton(struct sb_child_ctx *ctx);
 int sb_mount_tmpfs(struct sb_child_ctx *ctx);
 int sb_mount_workspace(struct sb_child_ctx *ctx);
 int sb_mount_extra(struct sb_child_ctx *ctx);
+int sb_mount_finish(struct sb_child_ctx *ctx);
 int sb_mount_pivot(struct sb_child_ctx *ctx);
 
 /* net_lo.c (child) */
@@ -173,6 +270,9 @@ int sb_resources_attach(struct sb_resources *res, pid_t pid, struct cordon_err *
 int sb_resources_enter(struct sb_child_ctx *ctx);
 void sb_resources_free(struct sb_resources *res);
 /* One line naming the walls in force ("seccomp, Landlock ABI 7 ..."); logged with -v. */
+/* The mechanism of prepared limits (SB_RES_NONE for NULL). */
+enum sb_res_mech sb_resources_mech_of(const struct sb_resources *res);
+
 void sb_walls_describe(const struct sb_spec *spec, const struct sb_landlock *ll,
 		       const struct sb_resources *res, char *buf, size_t len);
 
@@ -187,8 +287,25 @@ int sb_notify_apply(struct sb_child_ctx *ctx);
  */
 int sb_child_send_fd(struct sb_child_ctx *ctx, enum sb_fd_kind kind, int fd);
 
+/*
+ * pty.c (child): when spec->tty_fds asks for a terminal, open a pseudo-
+ * terminal in the sandbox's own devpts, send its master to the supervisor
+ * (SB_FD_PTY) and keep the slave in ctx->tty_fd for the command.
+ */
+int sb_pty_open(struct sb_child_ctx *ctx);
+
+/*
+ * Hand fd to the supervisor without sendmsg (which the notify filter
+ * traps, and nobody serves the listener before it has arrived): write its
+ * number (SB_MSG_FD_OFFER), wait until the supervisor took its own copy
+ * with pidfd_getfd (SB_MSG_FD_TAKEN). The caller closes fd afterwards.
+ * Child side; async-signal-safe. 0 or -1 with errno.
+ */
+int sb_child_offer_fd(struct sb_child_ctx *ctx, enum sb_fd_kind kind, int fd);
+
 /* child.c (child) */
 __attribute__((noreturn)) void sb_child_main(struct sb_child_ctx *ctx);
-int sb_close_fds(int keep);
+/* Close every fd above 2 but keep and keep2 (either may be -1). 0 or -1. */
+int sb_close_fds(int keep, int keep2);
 
 #endif

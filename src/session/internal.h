@@ -4,6 +4,7 @@
 
 /* Between the session's own files; nothing outside src/session/ uses these. */
 
+#include "proxy/proxy.h"
 #include "session/session.h"
 #include "supervisor/supervisor.h"
 
@@ -25,15 +26,46 @@ void session_report(const struct cordon_session *s, const struct cordon_err *err
 int session_net_rule(struct session_net *sn, const char *pattern, bool deny,
 		     struct cordon_err *err);
 
+/* Warn about allow rules that open more than they seem to (*.com, metadata). */
+void session_net_warn(const struct session_net *sn);
+
 /* Start the proxy on the supervisor's loop with the rules. 0 or -1 (err). */
 int session_net_start(struct session_net *sn, struct sv_supervisor *sv, struct cordon_err *err);
 
 /*
  * env plus the proxy variables (the host's own proxy settings would point
- * at nothing reachable from inside, so they are replaced). Returns the new
- * array (env is freed); the strings are static.
+ * at nothing reachable from inside, so they are replaced), and with
+ * ca_bundle the CA variables (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS,
+ * REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, GIT_SSL_CAINFO) naming the bundle
+ * and the CA inside. Returns the new array (env is freed); the strings
+ * are static.
  */
-char **session_proxy_env(char **env, uint16_t port);
+char **session_proxy_env(char **env, uint16_t port, bool ca_bundle);
+
+/* ---- tls.c ---- */
+
+/* Inside the sandbox: the merged CA bundle and the interception CA alone. */
+#define SESSION_CA_BUNDLE_INSIDE "/run/cordon/ca-bundle.pem"
+#define SESSION_CA_CERT_INSIDE   "/run/cordon/ca.crt"
+
+/*
+ * Before the clone: whether interception is needed (network.rules, or a
+ * credentials.inject entry whose variable is set; t->on), the CA made on
+ * first use, the merged bundle written, and the mounts: the bundle over
+ * the distribution's path and at SESSION_CA_BUNDLE_INSIDE, the CA at
+ * SESSION_CA_CERT_INSIDE, and the CA's directory masked (whenever it
+ * exists, interception or not). 0 or -1 (err).
+ */
+int session_tls_prepare(struct session_tls *t, const struct session_policy *sp,
+			struct sb_mount *mounts, size_t *n_mounts, size_t max,
+			struct cordon_err *err);
+
+/*
+ * After the clone, on the started proxy: the CA loaded, the rules, the
+ * credentials read from sp's stash (which is closed). 0 or -1 (err).
+ */
+int session_tls_start(struct session_tls *t, struct session_policy *sp, struct px_proxy *px,
+		      struct cordon_err *err);
 
 /* ---- audit.c ---- */
 

@@ -2,6 +2,7 @@
 /* The session's network side: the proxy's rules, its start, the proxy variables. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,8 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "cli/policy_run.h"
+#include "proxy/allow.h"
 #include "proxy/proxy.h"
 #include "session/internal.h"
 
@@ -48,8 +51,29 @@ static const char *const proxy_env_names[] = {
 	"NPM_CONFIG_PROXY",   "NPM_CONFIG_HTTPS_PROXY",
 };
 
+/* Set only when the proxy intercepts: the sandbox must trust its CA. */
+static const char *const ca_env[] = {
+	"SSL_CERT_FILE=" SESSION_CA_BUNDLE_INSIDE,
+	"REQUESTS_CA_BUNDLE=" SESSION_CA_BUNDLE_INSIDE,
+	"CURL_CA_BUNDLE=" SESSION_CA_BUNDLE_INSIDE,
+	"GIT_SSL_CAINFO=" SESSION_CA_BUNDLE_INSIDE,
+	"NODE_EXTRA_CA_CERTS=" SESSION_CA_CERT_INSIDE, /* added to node's own list */
+};
+
+static bool
+named_in(const char *var, const char *const *names, size_t n, bool with_value)
+{
+	for (size_t j = 0; j < n; j++) {
+		size_t l = with_value ? strcspn(names[j], "=") : strlen(names[j]);
+
+		if (strncmp(var, names[j], l) == 0 && var[l] == '=')
+			return true;
+	}
+	return false;
+}
+
 char **
-session_proxy_env(char **env, uint16_t port)
+session_proxy_env(char **env, uint16_t port, bool ca_bundle)
 {
 	static char vars[ARRAY_SIZE(proxy_env_names)][256];
 	size_t n = 0, k = 0;
@@ -57,25 +81,23 @@ session_proxy_env(char **env, uint16_t port)
 
 	while (env[n] != NULL)
 		n++;
-	out = xcalloc(n + ARRAY_SIZE(proxy_env_names) + 1, sizeof(*out));
+	out = xcalloc(n + ARRAY_SIZE(proxy_env_names) + ARRAY_SIZE(ca_env) + 1, sizeof(*out));
 	for (size_t i = 0; i < n; i++) {
-		bool ours = false;
-
-		for (size_t j = 0; j < ARRAY_SIZE(proxy_env_names); j++) {
-			size_t l = strlen(proxy_env_names[j]);
-
-			if (strncmp(env[i], proxy_env_names[j], l) == 0 && env[i][l] == '=')
-				ours = true;
-		}
-		if (!ours)
-			out[k++] = env[i];
+		if (named_in(env[i], proxy_env_names, ARRAY_SIZE(proxy_env_names), false) ||
+		    (ca_bundle && named_in(env[i], ca_env, ARRAY_SIZE(ca_env), true)))
+			continue;
+		out[k++] = env[i];
 	}
+	for (size_t j = 0; ca_bundle && j < ARRAY_SIZE(ca_env); j++)
+		out[k++] = (char *)(uintptr_t)ca_env[j];
 	for (size_t j = 0; j < ARRAY_SIZE(proxy_env_names); j++) {
 		const char *name = proxy_env_names[j];
 
-		if (strcasecmp(name, "NO_PROXY") == 0)
-			snprintf(vars[j], sizeof(vars[j]), "%s=localhost,127.0.0.1,::1", name);
-		else if (strcmp(name, "NODE_USE_ENV_PROXY") == 0)
+		if (strcasecmp(name, "NO_PROXY") == 0) {
+			/* cordon's entries, then the user's own (kept for the run) */
+			out[k++] = cli_no_proxy_assignment(name, env);
+			continue;
+		} else if (strcmp(name, "NODE_USE_ENV_PROXY") == 0)
 			snprintf(vars[j], sizeof(vars[j]), "%s=1", name);
 		else if (strcmp(name, "JAVA_TOOL_OPTIONS") == 0)
 			snprintf(vars[j], sizeof(vars[j]),
@@ -110,6 +132,9 @@ net_event(void *arg, const struct px_event *ev)
 		.bytes_up = ev->bytes_up,
 		.bytes_down = ev->bytes_down,
 		.duration_ms = ev->duration_ms,
+		.method = ev->method,
+		.path = ev->path,
+		.intercepted = ev->intercepted != 0,
 	};
 	struct cordon_err err = { 0 };
 
@@ -134,6 +159,18 @@ net_limit(void *arg, const struct px_limit_event *ev)
 		log_warnx("audit: %s", err.msg);
 }
 
+/* A credential set on a request: its name and host, never its value. */
+static void
+net_inject(void *arg, const char *name, const char *host, const char *header)
+{
+	struct sv_supervisor *sv = arg;
+	struct audit_credential a = { .name = name, .host = host, .header = header };
+	struct cordon_err err = { 0 };
+
+	if (sv->audit != NULL && audit_credential(sv->audit, &a, &err) < 0)
+		log_warnx("audit: %s", err.msg);
+}
+
 int
 session_net_start(struct session_net *sn, struct sv_supervisor *sv, struct cordon_err *err)
 {
@@ -141,6 +178,7 @@ session_net_start(struct session_net *sn, struct sv_supervisor *sv, struct cordo
 		.on_decision = net_event,
 		.on_decision_arg = sv,
 		.on_limit = net_limit,
+		.on_inject = net_inject,
 		.verbose = sn->verbose,
 	};
 
@@ -156,4 +194,50 @@ session_net_start(struct session_net *sn, struct sv_supervisor *sv, struct cordo
 		if (px_proxy_add_resolve(sv->proxy, sn->resolve[i], err) < 0)
 			return -1;
 	return 0;
+}
+
+/*
+ * Allow rules that are valid but rarely what the user meant: a wildcard
+ * over a whole top-level domain, or an address (or CIDR) in a range the
+ * proxy refuses unless told (loopback, private, link-local, cloud
+ * metadata): an explicit rule lets it through, so say what it opens.
+ */
+void
+session_net_warn(const struct session_net *sn)
+{
+	for (size_t i = 0; i < sn->n; i++) {
+		const char *p = sn->pattern[i];
+		char host[300], norm[300];
+		struct px_addr addr;
+		const char *why;
+		unsigned block;
+		size_t l;
+		int is_ip = 0;
+
+		if (sn->deny[i])
+			continue;
+		if (p[0] == '[') {
+			l = strcspn(p + 1, "]");
+			snprintf(host, sizeof(host), "[%.*s]", (int)l, p + 1);
+		} else {
+			l = strcspn(p, ":/");
+			snprintf(host, sizeof(host), "%.*s", (int)l, p);
+		}
+		if (strncmp(host, "*.", 2) == 0 && strchr(host + 2, '.') == NULL) {
+			log_warnx("warning: allowed domain `%s` lets the command reach every host "
+				  "under .%s; name the domains you mean",
+				  p, host + 2);
+			continue;
+		}
+		if (px_host_normalize(host, norm, sizeof(norm), &is_ip, &addr) < 0 || !is_ip)
+			continue;
+		why = px_addr_refused(&addr, &block);
+		/* 127.0.0.1:PORT: a local service the user named on purpose. */
+		if (why != NULL && strstr(why, "loopback") != NULL && strchr(p + l, ':') != NULL)
+			continue;
+		if (why != NULL)
+			log_warnx("warning: allowed `%s` opens %s addresses, which the proxy "
+				  "refuses unless a rule names them",
+				  p, why);
+	}
 }

@@ -11,15 +11,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fd.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "policy/internal.h"
 #include "policy/load.h"
 #include "policy/plan.h"
 #include "policy/policy.h"
+#include "cli/policy_run.h"
 #include "session/internal.h"
 #include "supervisor/quarantine.h"
 
@@ -69,6 +72,43 @@ session_add_domain(struct cordon_session *s, const char *pattern, bool deny, str
 	return 0;
 }
 
+/*
+ * PATH directories inside the workspace (./bin, node_modules/.bin put in
+ * PATH by hand, a workspace that is the home with ~/.local/bin): a program
+ * planted there runs outside as soon as the user types its name. They are
+ * read-only inside, and quarantined at the end when they appear. The
+ * active virtualenv's bin is left writable: `pip install` must work in it,
+ * and it is what the user asked for by activating it (cordon-policy(5)).
+ */
+static void
+add_path_dirs(struct cordon_policy *layer, const char *workspace)
+{
+	struct policy_origin o = { POLICY_LAYER_BUILTIN, "PATH", 0, 0 };
+	const char *path = getenv("PATH"), *venv = getenv("VIRTUAL_ENV");
+	size_t wl = strlen(workspace);
+	char venv_bin[PATH_MAX] = "";
+
+	if (path == NULL)
+		return;
+	if (venv != NULL && venv[0] == '/')
+		snprintf(venv_bin, sizeof(venv_bin), "%s/bin", venv);
+	while (*path) {
+		size_t l = strcspn(path, ":");
+		char dir[PATH_MAX];
+		_cleanup_free_ char *real = NULL;
+
+		if (l > 0 && l < sizeof(dir) && path[0] == '/') {
+			memcpy(dir, path, l);
+			dir[l] = '\0';
+			real = fd_realpath(dir);
+			if (real != NULL && strncmp(real, workspace, wl) == 0 && real[wl] == '/' &&
+			    strcmp(dir, venv_bin) != 0)
+				policy_rules_add(layer, POLICY_FS_DENY_WRITE, real, o);
+		}
+		path += l + (path[l] == ':');
+	}
+}
+
 int
 session_policy_apply(struct session_policy *sp, const char *workspace, struct sb_mount *mounts,
 		     size_t *n_mounts, size_t max, struct cordon_err *err)
@@ -76,8 +116,7 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 	struct cordon_policy cli, git;
 	struct policy_load_opts lo;
 	struct policy_ctx ctx;
-	char **gp;
-	size_t k = 0, n_gp = 0;
+	size_t k = 0;
 	int r;
 
 	policy_init(&cli);
@@ -107,6 +146,10 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 		}
 	}
 	*n_mounts = k;
+	if (cli_run_policy_loopback_rules(sp, &cli, err) < 0) {
+		policy_free(&cli);
+		return -1;
+	}
 	for (size_t i = 0; i < sp->n_domains; i++)
 		if (policy_add_rule(&cli,
 				    sp->domains[i].deny ? POLICY_NET_DENIED_DOMAINS
@@ -119,6 +162,7 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 	lo.workspace = workspace;
 	lo.home = sp->have_home ? sp->home : NULL;
 	lo.profile = sp->profile;
+	lo.provide = true;
 	lo.claude_settings = sp->claude_settings;
 	lo.policy_file = sp->policy_file;
 	lo.cli = &cli;
@@ -127,15 +171,11 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 	if (r < 0)
 		return -1;
 	sp->loaded = true;
-	/* core.hooksPath and a `gitdir:` file's real git directory: protected too. */
-	gp = qr_git_protect_paths(workspace, lo.home, &n_gp);
-	for (size_t i = 0; i < n_gp; i++) {
-		struct policy_origin o = { POLICY_LAYER_BUILTIN, "git config", 0, 0 };
-
-		policy_rules_add(&git, POLICY_FS_DENY_WRITE, gp[i], o);
-		free(gp[i]);
+	if (session_policy_add_git(sp, workspace, err) < 0) {
+		policy_free(&git);
+		return -1;
 	}
-	free(gp);
+	add_path_dirs(&git, workspace);
 	r = policy_merge(&sp->pol, &git, POLICY_LAYER_BUILTIN, true, NULL, err);
 	policy_free(&git);
 	if (r < 0)
@@ -178,11 +218,97 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 						   : "mask",
 			  m->path, m->origin);
 	}
-	if (qr_snapshot_take(&sp->snap, workspace, sp->plan.protect, sp->plan.n_protect,
-			     sp->plan.watch, sp->plan.n_watch, err) < 0)
+	return 0;
+}
+
+/*
+ * A path as a policy rule: the rules' glob characters in a directory's
+ * name become `?`, which matches them (and other names of git control
+ * files alike, which only protects more).
+ */
+static char *
+as_rule(const char *path)
+{
+	char *r = xstrdup(path);
+
+	for (char *p = r; *p; p++)
+		if (strchr("*?[{\\", *p) != NULL)
+			*p = '?';
+	return r;
+}
+
+int
+session_policy_add_git(struct session_policy *sp, const char *workspace, struct cordon_err *err)
+{
+	struct policy_origin o = { POLICY_LAYER_BUILTIN, "git", 0, 0 };
+	struct cordon_policy git;
+	int r;
+
+	if (sp->scanned)
+		qr_git_scan_free(&sp->git);
+	qr_git_scan(workspace, sp->have_home ? sp->home : NULL, &sp->git);
+	sp->scanned = true;
+	log_debug("%zu git directories, %zu control paths, %zu entries read", sp->git.n_dirs,
+		  sp->git.n_paths, sp->git.walked);
+	if (sp->git.truncated) {
+		if (!sp->allow_degraded && policy_fail_if_unavailable(&sp->pol)) {
+			cordon_err_set(
+			    err, 0,
+			    "the workspace has more git directories or files than cordon "
+			    "looks through (%u git directories, %u control files, %u "
+			    "directory entries, depth %u)",
+			    QR_GIT_MAX_DIRS, QR_GIT_MAX_PATHS, POLICY_GLOB_MAX_ENTRIES,
+			    POLICY_GLOB_MAX_DEPTH);
+			return cordon_err_hint(err,
+					       "run cordon in a smaller directory, or accept a "
+					       "weaker sandbox explicitly with --allow-degraded");
+		}
+		log_warnx("warning: DEGRADED: the workspace is too large to find every git "
+			  "directory; hooks and configs beyond the limit are not protected");
+	}
+	policy_init(&git);
+	for (size_t i = 0; i < sp->git.n_paths; i++) {
+		_cleanup_free_ char *rule = NULL;
+
+		/* A `.git` directory itself stays writable: only its control files are bound. */
+		if (sp->git.paths[i].kind == QR_GIT_DOTGIT)
+			continue;
+		rule = as_rule(sp->git.paths[i].path);
+		policy_rules_add(&git, POLICY_FS_DENY_WRITE, rule, o);
+	}
+	r = policy_merge(&sp->pol, &git, POLICY_LAYER_BUILTIN, true, NULL, err);
+	policy_free(&git);
+	return r;
+}
+
+int
+session_policy_snapshot(struct session_policy *sp, const char *workspace, struct cordon_err *err)
+{
+	struct qr_inputs in = {
+		.protect = sp->plan.protect,
+		.n_protect = sp->plan.n_protect,
+		.watch = sp->plan.watch,
+		.n_watch = sp->plan.n_watch,
+		.lifted = sp->plan.lifted,
+		.n_lifted = sp->plan.n_lifted,
+		.git = sp->scanned ? &sp->git : NULL,
+	};
+
+	if (qr_snapshot_take(&sp->snap, workspace, &in, err) < 0)
 		return -1;
 	sp->snapped = true;
 	return 0;
+}
+
+/* The name of NAME=VALUE (len bytes) into buf; "" when it does not fit. */
+static const char *
+name_of(const char *var, size_t len, char *buf, size_t size)
+{
+	if (len >= size)
+		len = 0;
+	memcpy(buf, var, len);
+	buf[len] = '\0';
+	return buf;
 }
 
 static bool
@@ -195,17 +321,46 @@ injected(const struct cordon_policy *pol, const char *name)
 }
 
 /*
+ * A credential the proxy injects: its value goes to a memfd (read back by
+ * session/tls.c once the sandbox is cloned, closed before the command
+ * runs), never to this process's heap, and the sandbox gets a placeholder.
+ */
+static void
+stash_injected(struct session_policy *sp, const char *name, const char *value)
+{
+	char ph[300];
+
+	if (!sp->inject_open) {
+		sp->inject_fd = memfd_create("cordon-inject", MFD_CLOEXEC);
+		sp->inject_open = sp->inject_fd >= 0;
+	}
+	if (!sp->inject_open || fd_write_all(sp->inject_fd, name, strlen(name) + 1) < 0 ||
+	    fd_write_all(sp->inject_fd, value, strlen(value) + 1) < 0) {
+		/* nothing is injected then: the variable is only scrubbed */
+		log_warn("credentials.inject: cannot keep %s for the proxy", name);
+		return;
+	}
+	snprintf(ph, sizeof(ph), "%s=cordon-injected-%s", name, name);
+	sp->placeholders =
+	    xrealloc(sp->placeholders, (sp->n_placeholders + 1) * sizeof(*sp->placeholders));
+	sp->placeholders[sp->n_placeholders++] = xstrdup(ph);
+}
+
+/*
  * The sandbox's pid 1 is a clone of this process and keeps a copy of its
  * memory (/proc/1/environ, and /proc/1/mem where pid 1 is dumpable): the
  * scrubbed values must not be in this process at all when it clones. The
- * environment moves to the heap without them (but for the variables the
- * proxy injects, credentials.inject), and the original strings are wiped.
+ * environment moves to the heap without them, the variables the proxy
+ * injects (credentials.inject) included, and the original strings are
+ * wiped.
  */
 static void
-wipe_scrubbed(const struct cordon_policy *pol)
+wipe_scrubbed(struct session_policy *sp, bool quiet)
 {
+	const struct cordon_policy *pol = &sp->pol;
 	char **old = environ, **copy;
-	size_t n = 0, k = 0;
+	char names[512] = "", kept[512] = "";
+	size_t n = 0, k = 0, gone = 0, o = 0, ko = 0;
 
 	while (old[n] != NULL)
 		n++;
@@ -215,17 +370,59 @@ wipe_scrubbed(const struct cordon_policy *pol)
 		size_t len = eq ? (size_t)(eq - old[i]) : 0;
 		bool secret = eq == NULL || len >= sizeof(name);
 
+		if (!secret && injected(pol, name_of(old[i], len, name, sizeof(name)))) {
+			stash_injected(sp, name, eq + 1);
+			if (ko + len + 8 < sizeof(kept))
+				ko += (size_t)snprintf(kept + ko, sizeof(kept) - ko, "%s%s",
+						       ko ? ", " : "", name);
+			explicit_bzero(eq + 1, strlen(eq + 1));
+			continue;
+		}
 		if (!secret) {
 			memcpy(name, old[i], len);
 			name[len] = '\0';
-			secret = policy_env_denied(pol, name) && !injected(pol, name);
+			secret = policy_env_secret(pol, name, eq + 1);
+			if (secret && o + len + 8 < sizeof(names))
+				o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
+						      gone ? ", " : "", name);
+			else if (secret && o + 6 < sizeof(names) && !strstr(names, "..."))
+				o += (size_t)snprintf(names + o, sizeof(names) - o, ", ...");
 		}
 		if (!secret)
 			copy[k++] = xstrdup(old[i]);
 		else if (eq != NULL)
 			explicit_bzero(eq + 1, strlen(eq + 1));
+		gone += secret;
 	}
 	environ = copy;
+	/* Once, so that a tool that fails inside for want of its token is explained. */
+	if (gone > 0 && !quiet)
+		log_msg(LOG_LEVEL_WARN, 0,
+			"%zu secret variable%s kept out of the sandbox: %s (allow one with "
+			"credentials.envVars mode \"allow\")",
+			gone, gone == 1 ? "" : "s", names);
+	if (ko > 0 && !quiet)
+		log_msg(LOG_LEVEL_WARN, 0,
+			"kept on the host, injected by the proxy (the sandbox sees a "
+			"placeholder): %s",
+			kept);
+}
+
+/* env plus the placeholders of the injected credentials (strings borrowed from sp). */
+static char **
+placeholder_env(char **env, const struct session_policy *sp)
+{
+	size_t n = 0;
+
+	if (sp->n_placeholders == 0)
+		return env;
+	while (env[n] != NULL)
+		n++;
+	env = xrealloc(env, (n + sp->n_placeholders + 1) * sizeof(*env));
+	for (size_t i = 0; i < sp->n_placeholders; i++)
+		env[n++] = sp->placeholders[i];
+	env[n] = NULL;
+	return env;
 }
 
 /*
@@ -278,7 +475,7 @@ session_policy_env(struct session_policy *sp, char *const *envp)
 	char **env;
 
 	if (sp->loaded && envp == environ) {
-		wipe_scrubbed(&sp->pol);
+		wipe_scrubbed(sp, sp->quiet);
 		envp = environ;
 	}
 
@@ -294,24 +491,31 @@ session_policy_env(struct session_policy *sp, char *const *envp)
 	}
 	env = policy_env_scrub(&sp->pol, envp, &gone);
 	log_debug("%zu environment variables scrubbed", gone);
-	return profile_env(env, &sp->pol);
+	return placeholder_env(profile_env(env, &sp->pol), sp);
+}
+
+void
+session_policy_state_dir(const struct session_policy *sp, char *out, size_t len)
+{
+	const char *x = getenv("XDG_STATE_HOME");
+
+	if (x != NULL && x[0] == '/')
+		snprintf(out, len, "%s/cordon", x);
+	else if (sp->have_home)
+		snprintf(out, len, "%s/.local/state/cordon", sp->home);
+	else
+		snprintf(out, len, "/var/tmp/cordon-%u", (unsigned)getuid());
 }
 
 int
 session_policy_finish(struct session_policy *sp, struct cordon_err *err)
 {
 	char state[PATH_MAX + 64];
-	const char *x = getenv("XDG_STATE_HOME");
 	int r;
 
 	if (!sp->snapped)
 		return 0;
-	if (x != NULL && x[0] == '/')
-		snprintf(state, sizeof(state), "%s/cordon", x);
-	else if (sp->have_home)
-		snprintf(state, sizeof(state), "%s/.local/state/cordon", sp->home);
-	else
-		snprintf(state, sizeof(state), "/var/tmp/cordon-%u", (unsigned)getuid());
+	session_policy_state_dir(sp, state, sizeof(state));
 	r = qr_run(&sp->snap, state, err);
 	for (size_t i = 0; i < sp->snap.n_report; i++)
 		fprintf(stderr, "cordon: %s\n", sp->snap.report[i]);
@@ -331,7 +535,22 @@ session_policy_free(struct session_policy *sp)
 	if (sp->snapped)
 		qr_snapshot_free(&sp->snap);
 	sp->snapped = false;
+	if (sp->scanned)
+		qr_git_scan_free(&sp->git);
+	sp->scanned = false;
 	policy_plan_free(&sp->plan);
 	policy_free(&sp->pol);
 	sp->loaded = false;
+	for (size_t i = 0; sp->argv != NULL && sp->argv[i] != NULL; i++)
+		free(sp->argv[i]);
+	free(sp->argv);
+	sp->argv = NULL;
+	if (sp->inject_open)
+		close(sp->inject_fd);
+	sp->inject_open = false;
+	for (size_t i = 0; i < sp->n_placeholders; i++)
+		free(sp->placeholders[i]);
+	free(sp->placeholders);
+	sp->placeholders = NULL;
+	sp->n_placeholders = 0;
 }

@@ -2,6 +2,7 @@
 /* One session, composed: see session.h for the order of a run. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "proxy/proxy.h"
+#include "cli/policy_run.h"
 #include "session/internal.h"
 #include "supervisor/supervisor.h"
 
@@ -42,6 +44,7 @@ session_new(void)
 	struct cordon_session *s = xcalloc(1, sizeof(*s));
 
 	s->workspace_arg = ".";
+	s->guard = (struct session_guard)SESSION_GUARD_INIT;
 	s->audit.opts.fail_closed = true;
 	s->audit.exec = true;
 	return s;
@@ -244,9 +247,11 @@ run_while_building(void *arg, struct cordon_err *err)
 {
 	struct while_building *wb = arg;
 
-	if (sv_block_signals(wb->sv, err) < 0 || session_audit_record_start(&wb->s->audit, err) < 0)
+	if (sv_block_signals(wb->sv, err) < 0 ||
+	    session_audit_record_start(&wb->s->audit, err) < 0 ||
+	    session_net_start(&wb->s->net, wb->sv, err) < 0)
 		return -1;
-	return session_net_start(&wb->s->net, wb->sv, err);
+	return session_tls_start(&wb->s->tls, &wb->s->policy, wb->sv->proxy, err);
 }
 
 /*
@@ -266,8 +271,14 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 			cordon_err_hint(err, "the workspace must be an existing directory");
 		return -1;
 	}
+	/* Earlier killed sessions are cleaned up first; this one gets its id. */
+	if (session_guard_start(&s->guard, err) < 0)
+		return -1;
+	s->audit.opts.session_id = s->guard.id;
 	if (session_policy_apply(sp, *workspace, s->mounts, &s->n_mounts, ARRAY_SIZE(s->mounts),
-				 err) < 0)
+				 err) < 0 ||
+	    cli_run_policy_command(sp, s->argv, s->mounts, &s->n_mounts, ARRAY_SIZE(s->mounts),
+				   err) < 0)
 		return -1;
 	/* The effective domain lists, from every layer, are the proxy's rules. */
 	for (int deny = 0; deny < 2; deny++) {
@@ -278,28 +289,36 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 			if (session_net_rule(&s->net, l->v[i].value, deny, err) < 0)
 				return -1;
 	}
+	session_net_warn(&s->net);
 	private_home = private_home_for(sp->have_home ? sp->home : getenv("HOME"), *workspace);
 	if (private_home != NULL && add_profile_binds(&sp->pol, private_home, s->mounts,
 						      &s->n_mounts, ARRAY_SIZE(s->mounts)) < 0)
 		return cordon_err_set(err, E2BIG, "more than %zu path rules",
 				      ARRAY_SIZE(s->mounts));
-	*env = fix_tmpdir(session_proxy_env(session_policy_env(sp, environ), SESSION_PROXY_PORT),
-			  *workspace);
+	if (session_tls_prepare(&s->tls, sp, s->mounts, &s->n_mounts, ARRAY_SIZE(s->mounts), err) <
+	    0)
+		return -1;
+	*env = fix_tmpdir(
+	    session_proxy_env(session_policy_env(sp, environ), SESSION_PROXY_PORT, s->tls.on),
+	    *workspace);
 	memset(spec, 0, sizeof(*spec));
 	spec->workspace = *workspace;
-	spec->argv = s->argv;
+	spec->argv = sp->argv != NULL ? sp->argv : s->argv;
 	spec->envp = *env;
 	spec->mounts = s->mounts;
 	spec->n_mounts = s->n_mounts;
 	spec->hostname = "cordon";
 	spec->private_home = private_home;
 	spec->proxy_port = SESSION_PROXY_PORT;
+	spec->report = &s->walls_raised;
 	if (s->test_no_ro_root && session_test_switch("CORDON_TEST_NO_RO_ROOT"))
 		spec->test_flags |= SB_TEST_NO_RO_ROOT;
 	session_walls_apply(&s->walls, spec, sp->loaded ? &sp->pol : NULL, sp->allow_degraded);
+	spec->tty_fds = sv_pty_wanted();
 	session_audit_from_policy(&s->audit, sp->loaded ? &sp->pol : NULL);
 	if (session_audit_begin(&s->audit, spec, s->mounts, &s->n_mounts, ARRAY_SIZE(s->mounts),
-				err) < 0)
+				err) < 0 ||
+	    session_policy_snapshot(sp, *workspace, err) < 0)
 		return -1;
 	log_debug("workspace %s, %zu path rules", *workspace, s->n_mounts);
 	return 0;
@@ -313,11 +332,17 @@ static int
 supervise(struct cordon_session *s, struct sb_spec *spec, struct cordon_err *err)
 {
 	struct while_building wb = { .s = s };
+	char state[PATH_MAX + 64];
 	struct sv_supervisor sv;
 	struct sb_session sess;
+	const char *reason;
 	int status = SB_EXIT_SETUP;
 
-	if (sv_init(&sv, err) < 0) {
+	session_policy_state_dir(&s->policy, state, sizeof(state));
+	if (sv_init(&sv, err) < 0 || session_guard_begin(&s->guard, &sv, spec, s->mounts,
+							 &s->n_mounts, ARRAY_SIZE(s->mounts), state,
+							 s->policy.snapped ? &s->policy.snap : NULL,
+							 s->audit.log, err) < 0) {
 		sv_fini(&sv);
 		return session_audit_end(s, SB_EXIT_SETUP, "setup-error");
 	}
@@ -330,6 +355,9 @@ supervise(struct cordon_session *s, struct sb_spec *spec, struct cordon_err *err
 	}
 	if (sv_attach(&sv, &sess, err) < 0 || session_audit_attach(&s->audit, &sv, err) < 0 ||
 	    sv_proxy_listen(&sv, err) < 0 || session_walls_attach(&s->walls, &sv, spec, err) < 0 ||
+	    sv_terminal_start(
+		&sv, policy_terminal_allow_clipboard(s->policy.loaded ? &s->policy.pol : NULL),
+		err) < 0 ||
 	    sb_release(&sv.sess, err) < 0) {
 		kill(sess.pid, SIGKILL);
 		sv_fini(&sv);
@@ -339,9 +367,10 @@ supervise(struct cordon_session *s, struct sb_spec *spec, struct cordon_err *err
 	status = sv_run(&sv);
 	if (sv.start_state < 0)
 		*err = sv.start_err;
+	reason = sv_end_reason(&sv);
 	sv_fini(&sv);
 	session_walls_end(s, &sess, status);
-	return session_audit_end(s, status, sv.start_state < 0 ? "not-started" : "exit");
+	return session_audit_end(s, status, reason);
 }
 
 int
@@ -351,6 +380,7 @@ session_run(struct cordon_session *s, struct cordon_err *err)
 	_cleanup_free_ char **env = NULL;
 	struct cordon_err qerr = { 0 };
 	struct sb_spec spec;
+	bool cleaned;
 	int status;
 
 	s->net.verbose = s->verbose;
@@ -359,12 +389,20 @@ session_run(struct cordon_session *s, struct cordon_err *err)
 		cordon_err_hint(err, "name the command to run, e.g. cordon run -- bash");
 		return SB_EXIT_SETUP;
 	}
+	if (sb_inside_cordon()) {
+		cordon_err_set(err, EPERM, "already inside a cordon sandbox");
+		cordon_err_hint(err, "a sandbox refuses new namespaces, and the command already "
+				     "runs sandboxed: run it directly, or start cordon outside");
+		return SB_EXIT_SETUP;
+	}
 	if (prepare(s, &spec, &workspace, &env, err) < 0)
 		status = session_audit_end(s, SB_EXIT_SETUP, "setup-error");
 	else
 		status = supervise(s, &spec, err);
 	/* After the last process inside is gone: quarantine what it planted. */
-	if (session_policy_finish(&s->policy, &qerr) < 0)
+	cleaned = session_policy_finish(&s->policy, &qerr) == 0;
+	if (!cleaned)
 		session_report(s, &qerr);
+	session_guard_end(&s->guard, cleaned);
 	return status;
 }

@@ -14,15 +14,19 @@
  * it holds no state and composes nothing.
  *
  * The order of one run:
- *   1. workspace canonical and acceptable; the policy's layers loaded and
- *      planned into mounts; the quarantine snapshot taken
+ *   1. workspace canonical and acceptable; earlier sessions whose cordon
+ *      was killed cleaned up, this one's id chosen (session/guard.c); the
+ *      policy's layers loaded and planned into mounts
  *   2. the proxy's rules from every layer; the private home (root invoker);
  *      the command's environment (scrubbed, proxy variables, presets')
- *   3. the audit log opened and masked inside
+ *   3. the audit log opened and masked inside; then the quarantine
+ *      snapshot (cordon's own files are not plants)
  *   4. the sandbox cloned; while it mounts: the start record, the proxy
- *   5. the supervisor attached (exec audit, unix-socket policy), the
+ *   5. the session's record written (the next cordon finishes its clean-up
+ *      if this one is killed); the supervisor attached (exec audit, unix-socket policy), the
  *      sandbox released, the loop run until pid 1 exits
- *   6. the end record, the limits' report, the quarantine pass
+ *   6. the end record, the limits' report, the quarantine pass, the
+ *      record removed
  */
 
 #include <limits.h>
@@ -34,7 +38,10 @@
 #include "common/err.h"
 #include "policy/plan.h"
 #include "policy/policy.h"
+#include "proxy/ca.h"
 #include "sandbox/sandbox.h"
+#include "session/guard.h"
+#include "supervisor/gitscan.h"
 #include "supervisor/quarantine.h"
 #include "supervisor/unixsock.h"
 
@@ -48,13 +55,30 @@ struct session_policy {
 	const char *policy_file;
 	bool claude_settings;
 	bool allow_degraded;
+	bool quiet;               /* no notes on stderr (what was scrubbed); warnings stay */
+	bool as_agent;            /* --as-agent */
+	const char *loopback[16]; /* --allow-loopback PORT */
+	size_t n_loopback;
+	bool loopback_overflow;
+	char **argv; /* the command as run (cli_run_policy_command), or NULL */
 	bool loaded;
 	bool have_home;
 	char home[PATH_MAX];
 	struct cordon_policy pol;
 	struct policy_plan plan;
+	struct qr_git_scan git; /* the workspace's git directories (session_policy_add_git) */
+	bool scanned;
 	struct qr_snapshot snap;
 	bool snapped;
+	/*
+	 * credentials.inject: the values, kept out of this process's memory
+	 * while the sandbox is cloned (a memfd, when inject_open), and the
+	 * placeholders the sandbox sees instead (malloc'd NAME=VALUE).
+	 */
+	int inject_fd;
+	bool inject_open; /* inject_fd is open */
+	char **placeholders;
+	size_t n_placeholders;
 	/* --allow-domain / --deny-domain, in order: the command-line layer. */
 	struct {
 		const char *pattern;
@@ -86,6 +110,14 @@ struct session_net {
 	int verbose;
 };
 
+/* TLS interception (session/tls.c): on when a rule or an injection needs it. */
+struct session_tls {
+	bool on;
+	struct px_ca_paths ca;
+	char bundle[PATH_MAX]; /* the merged CA bundle, on the host */
+	char dist[PATH_MAX];   /* the distribution's bundle, bound over inside ("" if none) */
+};
+
 /* The audit trail of one run (docs/audit-schema.md). */
 struct session_audit {
 	struct audit_options opts;
@@ -103,11 +135,15 @@ struct cordon_session {
 	bool test_no_ro_root; /* CORDON_TEST_NO_RO_ROOT with CORDON_TEST_HOOKS=1 */
 	struct session_policy policy;
 	struct session_net net;
+	struct session_tls tls;
 	struct session_audit audit;
 	struct session_walls walls;
 	/* Path rules: the command line's, then the plan's (paths malloc'd). */
 	struct sb_mount mounts[SESSION_MAX_PATH_RULES];
 	size_t n_mounts;
+	struct sb_report walls_raised; /* filled by the sandbox, for the records */
+	/* The session's id, its record, the stop grace period (session/guard.c). */
+	struct session_guard guard;
 	/*
 	 * Errors found after the first (a failed start, then an audit record
 	 * that could not be written) go here as they happen; the CLI prints.
@@ -164,11 +200,30 @@ int session_home(char *buf, size_t len);
  * Build the effective policy for workspace. The command-line path rules
  * already in mounts (origin "command line": --rw, --ro, --mask) become the
  * command-line layer; they are replaced by the planned mounts (paths
- * malloc'd, origins owned by sp). Takes the quarantine snapshot. Prints
- * notes (with -v) and what was degraded. 0, or -1 with err set.
+ * malloc'd, origins owned by sp). Prints notes (with -v) and what was
+ * degraded. 0, or -1 with err set.
  */
 int session_policy_apply(struct session_policy *sp, const char *workspace, struct sb_mount *mounts,
 			 size_t *n_mounts, size_t max, struct cordon_err *err);
+
+/*
+ * Find the workspace's git directories (one bounded walk, gitscan.h) and
+ * add their control files to sp->pol as built-in denyWrite rules (the
+ * origin says "git"). Called by session_policy_apply, and by `cordon
+ * policy show --mounts` after policy_load. When the walk hit a limit, fails
+ * unless the policy accepts a weaker boundary (failIfUnavailable false,
+ * --allow-degraded); then it warns. 0, or -1 with err set.
+ */
+int session_policy_add_git(struct session_policy *sp, const char *workspace,
+			   struct cordon_err *err);
+
+/*
+ * The quarantine's snapshot of the protected paths, taken after cordon's
+ * own files (the audit log) exist, so that nothing cordon creates itself
+ * counts as planted. 0 or -1 (err).
+ */
+int session_policy_snapshot(struct session_policy *sp, const char *workspace,
+			    struct cordon_err *err);
 
 /* The command's environment under the policy (array malloc'd, strings borrowed). */
 char **session_policy_env(struct session_policy *sp, char *const *envp);
@@ -179,6 +234,12 @@ char **session_policy_env(struct session_policy *sp, char *const *envp);
  * safe (err set).
  */
 int session_policy_finish(struct session_policy *sp, struct cordon_err *err);
+
+/*
+ * The state directory the quarantine keeps what it moves aside in
+ * (quarantine/ below it): $XDG_STATE_HOME/cordon, ~/.local/state/cordon.
+ */
+void session_policy_state_dir(const struct session_policy *sp, char *out, size_t len);
 
 /* Release everything the policy holds. */
 void session_policy_free(struct session_policy *sp);

@@ -98,4 +98,5 @@ session_walls_free(struct session_walls *w)
 	for (size_t i = 0; i < w->n_unix_sockets; i++)
 		free(w->unix_sockets[i]);
 	w->n_all = w->n_all_policy = w->n_unix_sockets = 0;
+	sv_unixsock_fini(&w->unixsock);
 }

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -22,8 +21,8 @@
 #include "supervisor/control.h"
 #include "supervisor/supervisor.h"
 
-static int
-mkdir_owned(const char *path, struct cordon_err *err)
+int
+sv_private_dir(const char *path, struct cordon_err *err)
 {
 	struct stat st;
 
@@ -33,8 +32,9 @@ mkdir_owned(const char *path, struct cordon_err *err)
 		return cordon_err_set(err, errno, "stat %s", path);
 	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
 		cordon_err_set(err, EPERM, "%s is not a directory owned by you", path);
-		return cordon_err_hint(err, "remove it, or set XDG_RUNTIME_DIR to a private "
-					    "directory");
+		return cordon_err_hint(err, "remove it, or point XDG_RUNTIME_DIR (control "
+					    "sockets) or XDG_STATE_HOME (session records) at a "
+					    "private directory");
 	}
 	if ((st.st_mode & 077) != 0 && chmod(path, 0700) < 0)
 		return cordon_err_set(err, errno, "chmod %s", path);
@@ -52,13 +52,13 @@ sv_control_dir(char *out, size_t len, int create, struct cordon_err *err)
 	 * visible inside (and a peer that reaches the socket anyway is
 	 * refused by its network namespace, see serve_one).
 	 */
-	if (xdg != NULL && xdg[0] == '/' && strlen(xdg) + strlen("/cordon") <= 80)
+	if (xdg != NULL && xdg[0] == '/' && strlen(xdg) + strlen("/cordon") < len)
 		snprintf(out, len, "%s/cordon", xdg);
 	else if (geteuid() == 0)
 		snprintf(out, len, "/run/cordon");
 	else
 		snprintf(out, len, "/tmp/cordon-%u", (unsigned)geteuid());
-	if (create && mkdir_owned(out, err) < 0)
+	if (create && sv_private_dir(out, err) < 0)
 		return -1;
 	return 0;
 }
@@ -66,13 +66,37 @@ sv_control_dir(char *out, size_t len, int create, struct cordon_err *err)
 static int
 id_ok(const char *id)
 {
-	if (id == NULL || id[0] == '\0' || id[0] == '.' || strlen(id) > 20)
+	if (id == NULL || id[0] == '\0' || id[0] == '.' || strlen(id) > SV_CONTROL_ID_MAX)
 		return 0;
 	for (const char *p = id; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
 			return 0;
 	return 1;
+}
+
+/*
+ * The address of <dir>/<id>.sock into sa. A path longer than sun_path
+ * goes through an O_PATH descriptor of dir, "/proc/self/fd/N/<id>.sock"
+ * (*dirfd set: keep it open until bind or connect returns).
+ */
+static int
+sock_addr(const char *dir, const char *id, struct sockaddr_un *sa, int *dirfd,
+	  struct cordon_err *err)
+{
+	int n;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	*dirfd = -1;
+	n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s.sock", dir, id);
+	if (n >= 0 && (size_t)n < sizeof(sa->sun_path))
+		return 0;
+	*dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*dirfd < 0)
+		return cordon_err_set(err, errno, "open %s", dir);
+	snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s.sock", *dirfd, id);
+	return 0;
 }
 
 /* Is pid in our network namespace? (a sandboxed peer is not) */
@@ -174,7 +198,7 @@ sv_control_open(struct sv_control *ctl, struct px_loop *loop, const char *id, sv
 {
 	struct sockaddr_un sa;
 	char dir[128];
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int fd = -1, dirfd = -1;
 	mode_t old;
 	int r;
 
@@ -182,13 +206,13 @@ sv_control_open(struct sv_control *ctl, struct px_loop *loop, const char *id, sv
 	ctl->w.fd = -1;
 	if (!id_ok(id)) {
 		cordon_err_set(err, EINVAL, "bad session id '%s'", id ? id : "");
-		return cordon_err_hint(err, "use letters, digits, '.', '_' and '-' (20 at most)");
+		return cordon_err_hint(err, "use letters, digits, '.', '_' and '-' (%d at most)",
+				       SV_CONTROL_ID_MAX);
 	}
-	if (sv_control_dir(dir, sizeof(dir), 1, err) < 0)
+	if (sv_control_dir(dir, sizeof(dir), 1, err) < 0 ||
+	    sock_addr(dir, id, &sa, &dirfd, err) < 0)
 		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.80s/%.20s.sock", dir, id);
+	snprintf(ctl->path, sizeof(ctl->path), "%s/%s.sock", dir, id);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return cordon_err_set(err, errno, "control socket");
@@ -198,31 +222,33 @@ sv_control_open(struct sv_control *ctl, struct px_loop *loop, const char *id, sv
 
 		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
 		    errno == ECONNREFUSED)
-			unlink(sa.sun_path);
+			unlink(ctl->path);
 	}
 	old = umask(0177);
 	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (r < 0) {
-		cordon_err_set(err, errno, "bind %s", sa.sun_path);
+		cordon_err_set(err, errno, "bind %s", ctl->path);
 		if (errno == EADDRINUSE)
 			cordon_err_hint(err, "another cordon session uses the id '%s'", id);
+		ctl->path[0] = '\0';
 		return -1;
 	}
-	if (chmod(sa.sun_path, 0600) < 0 || listen(fd, 16) < 0) {
-		cordon_err_set(err, errno, "listen on %s", sa.sun_path);
-		unlink(sa.sun_path);
+	if (chmod(ctl->path, 0600) < 0 || listen(fd, 16) < 0) {
+		cordon_err_set(err, errno, "listen on %s", ctl->path);
+		unlink(ctl->path);
+		ctl->path[0] = '\0';
 		return -1;
 	}
 	if (px_loop_add(loop, &ctl->w, fd, EPOLLIN, on_control) < 0) {
 		cordon_err_set(err, errno, "watch the control socket");
-		unlink(sa.sun_path);
+		unlink(ctl->path);
+		ctl->path[0] = '\0';
 		return -1;
 	}
 	ctl->loop = loop;
 	ctl->on_allow = on_allow;
 	ctl->arg = arg;
-	memcpy(ctl->path, sa.sun_path, sizeof(ctl->path));
 	ctl->w.fd = steal_fd(fd);
 	return 0;
 }
@@ -240,92 +266,35 @@ sv_control_close(struct sv_control *ctl)
 	ctl->loop = NULL;
 }
 
-/* Does a session answer on dir/name? (a crashed one leaves its socket) */
-static int
-alive(const char *dir, const char *name)
-{
-	struct sockaddr_un sa;
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.80s/%.20s", dir, name);
-	return fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-}
-
-/* The only live session in dir, or an error listing them. */
-static int
-pick_session(const char *dir, char *id, size_t idlen, struct cordon_err *err)
-{
-	_cleanup_closedir_ DIR *d = opendir(dir);
-	struct dirent *e;
-	char found[512] = "";
-	int n = 0;
-
-	if (d == NULL) {
-		cordon_err_set(err, errno, "no running cordon session (%s)", dir);
-		return cordon_err_hint(err, "start one with `cordon run ...`; `cordon allow` "
-					    "widens a running session");
-	}
-	while ((e = readdir(d)) != NULL) {
-		size_t l = strlen(e->d_name);
-
-		if (l < 6 || strcmp(e->d_name + l - 5, ".sock") != 0 || !alive(dir, e->d_name))
-			continue;
-		if (n++ == 0)
-			snprintf(id, idlen, "%.*s", (int)(l - 5), e->d_name);
-		if (strlen(found) + l + 2 < sizeof(found)) {
-			strcat(found, found[0] ? ", " : "");
-			strncat(found, e->d_name, l - 5);
-		}
-	}
-	if (n == 1)
-		return 0;
-	if (n == 0) {
-		cordon_err_set(err, ENOENT, "no running cordon session");
-		return cordon_err_hint(err, "start one with `cordon run ...`");
-	}
-	cordon_err_set(err, 0, "%d cordon sessions are running: %s", n, found);
-	return cordon_err_hint(err, "choose one with --session ID or --name NAME");
-}
-
 int
 sv_control_allow(const char *id, const char *pattern, char *reply, size_t replylen,
 		 struct cordon_err *err)
 {
 	struct sockaddr_un sa;
-	char dir[128], pick[64], buf[1024];
-	_cleanup_close_ int fd = -1;
+	char dir[128], buf[1024];
+	_cleanup_close_ int fd = -1, dirfd = -1;
 	size_t len = 0;
 	ssize_t n;
 
 	if (sv_control_dir(dir, sizeof(dir), 0, err) < 0)
 		return -1;
-	if (id == NULL) {
-		if (pick_session(dir, pick, sizeof(pick), err) < 0)
-			return -1;
-		id = pick;
-	}
 	if (!id_ok(id)) {
-		cordon_err_set(err, EINVAL, "bad session id '%s'", id);
-		return cordon_err_hint(err, "`ls %s` lists the sessions", dir);
+		cordon_err_set(err, EINVAL, "bad session id '%s'", id ? id : "");
+		return cordon_err_hint(err, "`cordon ps` lists the running sessions");
 	}
 	if (strchr(pattern, '\n') != NULL || strlen(pattern) > 400) {
 		cordon_err_set(err, EINVAL, "bad pattern");
 		return cordon_err_hint(err, "give one host name, wildcard or CIDR");
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.80s/%.20s.sock", dir, id);
+	if (sock_addr(dir, id, &sa, &dirfd, err) < 0)
+		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return cordon_err_set(err, errno, "socket");
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		cordon_err_set(err, errno, "connect to session %s (%s)", id, sa.sun_path);
-		return cordon_err_hint(err,
-				       "is that `cordon run` still running? `ls %s` lists "
-				       "the sessions",
-				       dir);
+		cordon_err_set(err, errno, "connect to session %s (%s/%s.sock)", id, dir, id);
+		return cordon_err_hint(err, "is that `cordon run` still running? `cordon ps` lists "
+					    "the running sessions");
 	}
 	snprintf(buf, sizeof(buf), "allow %s\n", pattern);
 	if (fd_write_all(fd, buf, strlen(buf)) < 0)
@@ -386,6 +355,8 @@ sv_proxy_start(struct sv_supervisor *sv, const struct px_config *cfg, const char
 	sv->proxy = px_proxy_new(sv->loop, cfg, err);
 	if (sv->proxy == NULL)
 		return -1;
+	if (id == NULL && sv->id[0] != '\0')
+		id = sv->id;
 	if (id == NULL) {
 		snprintf(pid_id, sizeof(pid_id), "%d", (int)getpid());
 		id = pid_id;

@@ -18,10 +18,13 @@
  */
 typedef int (*sv_allow_fn)(void *arg, const char *pattern, struct cordon_err *err);
 
+/* Longest id: a session id (AUDIT_SESSION_ID_LEN). */
+#define SV_CONTROL_ID_MAX 32
+
 struct sv_control {
 	struct px_loop *loop;
 	struct px_watch w;
-	char path[108];
+	char path[256]; /* <dir>/<id>.sock; may be longer than sun_path */
 	sv_allow_fn on_allow;
 	void *arg;
 };
@@ -33,7 +36,15 @@ struct sv_control {
 int sv_control_dir(char *out, size_t len, int create, struct cordon_err *err);
 
 /*
- * Listen on <dir>/<id>.sock and serve it on loop. id: [A-Za-z0-9._-]+.
+ * Make path a directory (0700) owned by us, or check that it is one: one
+ * owned by someone else, or open to others, is refused. 0 or -1 with err.
+ */
+int sv_private_dir(const char *path, struct cordon_err *err);
+
+/*
+ * Listen on <dir>/<id>.sock and serve it on loop. id: [A-Za-z0-9._-]+,
+ * SV_CONTROL_ID_MAX at most; a path longer than sun_path is bound through
+ * /proc/self/fd.
  * 0 or -1 with err; on failure ctl needs no sv_control_close.
  */
 int sv_control_open(struct sv_control *ctl, struct px_loop *loop, const char *id,
@@ -43,9 +54,9 @@ int sv_control_open(struct sv_control *ctl, struct px_loop *loop, const char *id
 void sv_control_close(struct sv_control *ctl);
 
 /*
- * Client side: send "allow PATTERN" to the session id (NULL: the only
- * running one) and copy the answer line to reply. 0 when the supervisor
- * said ok, -1 with err otherwise.
+ * Client side: send "allow PATTERN" to the session id (the caller chose
+ * it: cli/sessions.c) and copy the answer line to reply. 0 when the
+ * supervisor said ok, -1 with err otherwise.
  */
 int sv_control_allow(const char *id, const char *pattern, char *reply, size_t replylen,
 		     struct cordon_err *err);
@@ -56,7 +67,7 @@ struct px_config;
 /*
  * Start the egress proxy of a session on sv->loop (resolver, local
  * addresses) and serve `cordon allow` on the control socket named id (NULL:
- * the supervisor's pid). Needs no sandbox yet: it runs while the sandbox
+ * sv->id, the session id, or when unset the supervisor's pid). Needs no sandbox yet: it runs while the sandbox
  * builds itself. Rules are then added with px_proxy_add_rule(sv->proxy,
  * ...). sv_fini releases both. 0 or -1 with err.
  */

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/seccomp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -9,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "supervisor/notify.h"
 
@@ -40,6 +42,62 @@ sv_notify_id_valid(int notify_fd, __u64 id)
 	return ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+/* PIDFD_THREAD (Linux 6.9) is O_EXCL; not in every libc's headers. */
+#define SV_PIDFD_THREAD 0x80
+
+/* Thread-group id of a thread id (from /proc), or tid itself if unknown. */
+static pid_t
+tgid_of(pid_t tid)
+{
+	char path[64], line[128];
+	_cleanup_fclose_ FILE *f = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		int v;
+
+		if (sscanf(line, "Tgid: %d", &v) == 1)
+			return (pid_t)v;
+	}
+	return tid;
+}
+
+int
+sv_notify_pidfd(int notify_fd, const struct seccomp_notif *req)
+{
+	int fd;
+
+	/*
+	 * req->pid is the calling thread. Linux >= 6.9 opens a thread
+	 * (PIDFD_THREAD); before, pidfd_open wants a thread-group leader: try
+	 * the thread as one, else go through its Tgid in /proc. Multi-threaded
+	 * runtimes (node, the JVM, Go, Chromium) make their calls from threads.
+	 */
+	fd = (int)syscall(SYS_pidfd_open, (pid_t)req->pid, SV_PIDFD_THREAD);
+	if (fd < 0 && errno == EINVAL)
+		fd = (int)syscall(SYS_pidfd_open, (pid_t)req->pid, 0);
+	if (fd < 0 && errno == EINVAL)
+		fd = (int)syscall(SYS_pidfd_open, tgid_of((pid_t)req->pid), 0);
+	if (fd < 0)
+		return -1;
+	if (!sv_notify_id_valid(notify_fd, req->id)) {
+		close(fd);
+		errno = ESRCH;
+		return -1;
+	}
+	return fd;
+}
+
+int
+sv_notify_send(int notify_fd, struct seccomp_notif_resp *resp)
+{
+	return ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SEND, resp);
+}
+
 static void
 on_notify(struct px_loop *loop, struct px_watch *w, uint32_t events)
 {
@@ -60,6 +118,8 @@ on_notify(struct px_loop *loop, struct px_watch *w, uint32_t events)
 					break;
 				}
 			n->served++;
+			if (n->resp->flags & SV_NOTIFY_NO_ANSWER)
+				return;
 			/* ENOENT: the target died meanwhile; nothing to answer. */
 			if (ioctl(n->fd, SECCOMP_IOCTL_NOTIF_SEND, n->resp) < 0 && errno != ENOENT)
 				log_warn("answer seccomp notification");

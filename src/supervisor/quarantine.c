@@ -5,7 +5,6 @@
  * gone, so nothing races with it from inside.
  */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,14 +19,20 @@
 #include "common/cleanup.h"
 #include "common/crypto.h"
 #include "common/fd.h"
+#include "common/pct.h"
 #include "common/xalloc.h"
+#include "supervisor/gitconfig.h"
+#include "supervisor/gitscan.h"
 #include "supervisor/quarantine.h"
 
-#define QR_MAX_CONFIG (4u * 1024u * 1024u)
-#define QR_MAX_HOOKS  512u
-#define QR_MAX_COPY   (64u * 1024u * 1024u)
+#define QR_MAX_CONFIG  GITCFG_MAX_TEXT
+#define QR_MAX_POINTER 4096u
+#define QR_MAX_HOOKS   512u
+#define QR_MAX_COPY    (64u * 1024u * 1024u)
 
-enum qr_kind { QR_GENERIC, QR_HOOKS, QR_GITCONFIG, QR_GITDIR };
+enum qr_kind { QR_GENERIC, QR_HOOKS, QR_GITCONFIG, QR_GITDIR, QR_COMMONDIR };
+
+static const char *const kind_names[] = { "generic", "hooks", "gitconfig", "gitdir", "commondir" };
 
 struct qr_hook {
 	char *name;
@@ -44,312 +49,11 @@ struct qr_item {
 	struct qr_hook *hooks; /* QR_HOOKS: entries at start */
 	size_t n_hooks;
 	char *config; /* QR_GITCONFIG: text at start */
-	char *gitdir; /* QR_GITDIR: content when a file at start */
+	char *gitdir; /* QR_GITDIR, QR_COMMONDIR: content when a file at start */
 	char *parent; /* where its directory resolved at start (or would have) */
 };
 
-/* ---- git config ---- */
-
-static bool
-eq(const char *a, const char *b)
-{
-	return strcmp(a, b) == 0;
-}
-
-bool
-qr_git_key_dangerous(const char *section, const char *sub, const char *name)
-{
-	static const char *const core[] = {
-		"hookspath", "fsmonitor", "sshcommand",           "pager",   "editor",
-		"askpass",   "gitproxy",  "alternaterefscommand", "worktree"
-	};
-	bool has_sub = sub != NULL && sub[0] != '\0';
-
-	if (eq(section, "core") && !has_sub) {
-		for (size_t i = 0; i < ARRAY_SIZE(core); i++)
-			if (eq(name, core[i]))
-				return true;
-		return false;
-	}
-	if (eq(section, "filter") || eq(section, "alias") || eq(section, "pager") ||
-	    eq(section, "sendemail") || eq(section, "hook") || eq(section, "includeif") ||
-	    eq(section, "include"))
-		return true;
-	if (eq(section, "diff"))
-		return has_sub ? (eq(name, "textconv") || eq(name, "command"))
-			       : eq(name, "external");
-	if (eq(section, "merge"))
-		return has_sub && eq(name, "driver");
-	if (eq(section, "credential"))
-		return eq(name, "helper");
-	if (eq(section, "gpg"))
-		return eq(name, "program");
-	if (eq(section, "sequence"))
-		return eq(name, "editor");
-	if (eq(section, "protocol"))
-		return eq(name, "allow");
-	if (eq(section, "remote"))
-		return eq(name, "uploadpack") || eq(name, "receivepack") || eq(name, "vcs");
-	if (eq(section, "uploadpack"))
-		return eq(name, "packobjectshook");
-	if (eq(section, "web"))
-		return eq(name, "browser");
-	if (eq(section, "browser") || eq(section, "man") || eq(section, "difftool") ||
-	    eq(section, "mergetool"))
-		return eq(name, "cmd") || eq(name, "path");
-	if (eq(section, "interactive"))
-		return eq(name, "difffilter");
-	if (eq(section, "submodule"))
-		return eq(name, "update");
-	if (eq(section, "gc") || eq(section, "receive"))
-		return eq(name, "autodetach") ? false : eq(name, "procreceiverefs");
-	return false;
-}
-
-struct cfg_line {
-	const char *start;  /* first byte of the logical line */
-	const char *end;    /* one past its last byte (after the newline) */
-	const char *key_at; /* where a key starts on a header line, or NULL */
-};
-
-/* Parse a section header at p ('['); fills section/sub; returns past ']'. */
-static const char *
-parse_header(const char *p, const char *end, char *section, size_t slen, char *sub, size_t sublen)
-{
-	size_t o = 0, u = 0;
-
-	section[0] = sub[0] = '\0';
-	p++;
-	while (p < end && *p != ']' && *p != '"' && !isspace((unsigned char)*p)) {
-		if (*p == '.' && sub[0] == '\0') {
-			/* [section.sub]: the old form, subsection lower-cased. */
-			p++;
-			while (p < end && *p != ']' && u + 1 < sublen)
-				sub[u++] = (char)tolower((unsigned char)*p++);
-			sub[u] = '\0';
-			break;
-		}
-		if (o + 1 < slen)
-			section[o++] = (char)tolower((unsigned char)*p);
-		p++;
-	}
-	section[o] = '\0';
-	while (p < end && isspace((unsigned char)*p) && *p != '\n')
-		p++;
-	if (p < end && *p == '"') {
-		p++;
-		while (p < end && *p != '"' && *p != '\n') {
-			if (*p == '\\' && p + 1 < end)
-				p++;
-			if (u + 1 < sublen)
-				sub[u++] = *p;
-			p++;
-		}
-		sub[u] = '\0';
-		if (p < end && *p == '"')
-			p++;
-	}
-	while (p < end && *p != ']' && *p != '\n')
-		p++;
-	if (p < end && *p == ']')
-		p++;
-	return p;
-}
-
-/* Key name at p (lower-cased) and the canonical "sec.sub.key=value" entry. */
-static void
-parse_key(const char *p, const char *end, const char *section, const char *sub, char *name,
-	  size_t nlen, char *entry, size_t elen)
-{
-	size_t o = 0, e;
-
-	while (p < end && isspace((unsigned char)*p))
-		p++;
-	while (p < end && (isalnum((unsigned char)*p) || *p == '-') && o + 1 < nlen)
-		name[o++] = (char)tolower((unsigned char)*p++);
-	name[o] = '\0';
-	e = (size_t)snprintf(entry, elen, "%s.%s.%s=", section, sub, name);
-	while (p < end && *p != '=' && *p != '\n')
-		p++;
-	if (p < end && *p == '=')
-		p++;
-	while (p < end && e + 1 < elen) {
-		if (*p == '\n' && !(p > end - 1))
-			break;
-		if (*p == '\\' && p + 1 < end && p[1] == '\n') {
-			p += 2;
-			continue;
-		}
-		if (*p == '\n')
-			break;
-		if (!isspace((unsigned char)*p))
-			entry[e++] = *p;
-		p++;
-	}
-	if (e >= elen)
-		e = elen - 1;
-	entry[e] = '\0';
-}
-
-/* End of the logical line at p (continuation lines included). */
-static const char *
-line_end(const char *p, const char *end)
-{
-	bool quoted = false;
-
-	while (p < end) {
-		if (*p == '"')
-			quoted = !quoted;
-		if (*p == '\\' && p + 1 < end) {
-			p += 2;
-			continue;
-		}
-		if (*p == '\n')
-			return p + 1;
-		if ((*p == '#' || *p == ';') && !quoted) {
-			while (p < end && *p != '\n')
-				p++;
-			return p < end ? p + 1 : p;
-		}
-		p++;
-	}
-	return p;
-}
-
-struct entry_set {
-	char **v;
-	size_t n;
-};
-
-static bool
-set_has(const struct entry_set *s, const char *e)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->v[i], e) == 0)
-			return true;
-	return false;
-}
-
-/*
- * One line of a git config, [*q, le): skip leading blanks (*q is left on
- * the first non-blank), follow a section header into section/sub, and
- * return where a key starts on this line (after a header too: "[core]
- * hooksPath = x"), or NULL for comments, blank lines and bare headers.
- */
-static const char *
-config_line_key(const char **q, const char *le, char *section, size_t slen, char *sub,
-		size_t sublen)
-{
-	while (*q < le && (**q == ' ' || **q == '\t'))
-		(*q)++;
-	if (*q < le && **q == '[') {
-		const char *after = parse_header(*q, le, section, slen, sub, sublen);
-
-		while (after < le && (*after == ' ' || *after == '\t'))
-			after++;
-		return after < le && isalpha((unsigned char)*after) ? after : NULL;
-	}
-	return *q < le && isalpha((unsigned char)**q) ? *q : NULL;
-}
-
-/*
- * Walk a config text. For each key line that is dangerous: when collect,
- * add its entry to set; otherwise decide whether to drop it (not in set).
- * out (when not NULL) receives the text without the dropped lines.
- */
-static size_t
-walk_config(const char *text, struct entry_set *set, bool collect, char *out, char ***names,
-	    size_t *n_names)
-{
-	const char *p = text, *end = text + strlen(text);
-	char section[64] = "", sub[256] = "";
-	size_t o = 0, removed = 0;
-
-	while (p < end) {
-		const char *le = line_end(p, end), *q = p;
-		const char *key =
-		    config_line_key(&q, le, section, sizeof(section), sub, sizeof(sub));
-		bool drop = false;
-
-		if (key != NULL) {
-			char name[64], entry[1024];
-
-			parse_key(key, le, section, sub, name, sizeof(name), entry, sizeof(entry));
-			if (qr_git_key_dangerous(section, sub, name)) {
-				if (collect) {
-					set->v = xrealloc(set->v, (set->n + 1) * sizeof(*set->v));
-					set->v[set->n++] = xstrdup(entry);
-				} else if (!set_has(set, entry)) {
-					drop = true;
-					removed++;
-					if (names != NULL) {
-						char shown[300];
-
-						snprintf(shown, sizeof(shown), "%s%s%s.%s", section,
-							 sub[0] ? "." : "", sub, name);
-						*names = xrealloc(*names,
-								  (*n_names + 1) * sizeof(**names));
-						(*names)[(*n_names)++] = xstrdup(shown);
-					}
-				}
-			}
-		}
-		if (out != NULL) {
-			if (drop && key != q) {
-				/* Keep the header, drop the key that follows it. */
-				memcpy(out + o, p, (size_t)(key - p));
-				o += (size_t)(key - p);
-				out[o++] = '\n';
-			} else if (!drop) {
-				memcpy(out + o, p, (size_t)(le - p));
-				o += (size_t)(le - p);
-			}
-		}
-		p = le;
-	}
-	if (out != NULL)
-		out[o] = '\0';
-	return removed;
-}
-
-char *
-qr_git_config_strip(const char *text, const char *before, size_t *removed, char ***names,
-		    size_t *n_names)
-{
-	struct entry_set set = { NULL, 0 };
-	char *out = xmalloc(strlen(text) + 2);
-
-	if (before != NULL)
-		walk_config(before, &set, true, NULL, NULL, NULL);
-	*removed = walk_config(text, &set, false, out, names, n_names);
-	for (size_t i = 0; i < set.n; i++)
-		free(set.v[i]);
-	free(set.v);
-	return out;
-}
-
 /* ---- helpers ---- */
-
-static char *
-read_small(const char *path, size_t max)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	struct stat st;
-	char *buf;
-	ssize_t n;
-
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max)
-		return NULL;
-	buf = xmalloc((size_t)st.st_size + 1);
-	n = fd_read_all(fd, buf, (size_t)st.st_size);
-	if (n < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
 static bool
 sha_file(int dirfd, const char *name, unsigned char sha[32])
 {
@@ -521,49 +225,57 @@ in_place:
 
 /* ---- snapshot ---- */
 
-static void
-item_add(struct qr_snapshot *s, const char *path, enum qr_kind kind)
+static bool
+within(const char *path, const char *dir)
 {
-	struct qr_item *it;
-	struct stat st;
+	size_t n = strlen(dir);
 
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+static struct qr_item *
+item_find(struct qr_snapshot *s, const char *path)
+{
 	for (size_t i = 0; i < s->n_items; i++)
 		if (strcmp(s->items[i].path, path) == 0)
-			return;
-	s->items = xrealloc(s->items, (s->n_items + 1) * sizeof(*s->items));
-	it = &s->items[s->n_items++];
-	memset(it, 0, sizeof(*it));
-	it->path = xstrdup(path);
-	it->kind = kind;
-	{
-		char dir[PATH_MAX];
-		char *slash, *real;
+			return &s->items[i];
+	return NULL;
+}
 
-		snprintf(dir, sizeof(dir), "%s", path);
-		slash = strrchr(dir, '/');
-		if (slash != NULL && slash != dir)
-			*slash = '\0';
-		real = fd_realpath(dir);
-		it->parent = real != NULL ? real : xstrdup(dir);
-	}
-	if (lstat(path, &st) < 0)
+/* Fill it from what is at it->path now (its state at start). */
+static void
+item_fill(struct qr_item *it)
+{
+	char dir[PATH_MAX];
+	char *slash, *real;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", it->path);
+	slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir)
+		*slash = '\0';
+	real = fd_realpath(dir);
+	it->parent = real != NULL ? real : xstrdup(dir);
+	if (lstat(it->path, &st) < 0)
 		return;
 	it->existed = true;
 	it->dev = st.st_dev;
 	it->ino = st.st_ino;
 	it->mode = st.st_mode;
-	if (kind == QR_GITCONFIG)
-		it->config = read_small(path, QR_MAX_CONFIG);
-	if (kind == QR_GITDIR && S_ISREG(st.st_mode))
-		it->gitdir = read_small(path, 4096);
-	if (kind == QR_HOOKS && S_ISDIR(st.st_mode)) {
-		_cleanup_closedir_ DIR *d = opendir(path);
+	if (it->kind == QR_GITCONFIG)
+		it->config = fd_read_small_file(it->path, QR_MAX_CONFIG);
+	if ((it->kind == QR_GITDIR || it->kind == QR_COMMONDIR) && S_ISREG(st.st_mode))
+		it->gitdir = fd_read_small_file(it->path, QR_MAX_POINTER);
+	if (it->kind == QR_HOOKS && S_ISDIR(st.st_mode)) {
+		_cleanup_closedir_ DIR *d = opendir(it->path);
 		struct dirent *e;
 
 		while (d != NULL && (e = readdir(d)) != NULL && it->n_hooks < QR_MAX_HOOKS) {
 			struct qr_hook *h;
 
-			if (e->d_name[0] == '.' || is_sample(e->d_name))
+			/* Dot files too (husky's `_/.gitignore`): the end compares every entry. */
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+			    is_sample(e->d_name))
 				continue;
 			it->hooks = xrealloc(it->hooks, (it->n_hooks + 1) * sizeof(*it->hooks));
 			h = &it->hooks[it->n_hooks++];
@@ -573,14 +285,48 @@ item_add(struct qr_snapshot *s, const char *path, enum qr_kind kind)
 	}
 }
 
+static void
+item_add(struct qr_snapshot *s, const char *path, enum qr_kind kind)
+{
+	struct qr_item *it;
+
+	if (item_find(s, path) != NULL)
+		return;
+	s->items = xrealloc(s->items, (s->n_items + 1) * sizeof(*s->items));
+	it = &s->items[s->n_items++];
+	memset(it, 0, sizeof(*it));
+	it->path = xstrdup(path);
+	it->kind = kind;
+	item_fill(it);
+}
+
 static enum qr_kind
-kind_of(const char *path, char *const *hooks, size_t n_hooks)
+kind_of_git(enum qr_git_kind k)
+{
+	switch (k) {
+	case QR_GIT_HOOKS:
+		return QR_HOOKS;
+	case QR_GIT_CONFIG:
+		return QR_GITCONFIG;
+	case QR_GIT_COMMONDIR:
+		return QR_COMMONDIR;
+	case QR_GIT_POINTER:
+	case QR_GIT_DOTGIT:
+		return QR_GITDIR;
+	case QR_GIT_OTHER:
+	default:
+		return QR_GENERIC;
+	}
+}
+
+static enum qr_kind
+kind_of(const char *path, const struct qr_git_scan *git)
 {
 	const char *b = base_name(path);
+	int k = git != NULL ? qr_git_scan_kind(git, path) : -1;
 
-	for (size_t i = 0; i < n_hooks; i++)
-		if (strcmp(hooks[i], path) == 0)
-			return QR_HOOKS;
+	if (k >= 0)
+		return kind_of_git((enum qr_git_kind)k);
 	if (strcmp(b, "hooks") == 0 && parent_is_gitdir(path))
 		return QR_HOOKS;
 	if (strcmp(b, "config") == 0 && parent_is_gitdir(path))
@@ -588,27 +334,45 @@ kind_of(const char *path, char *const *hooks, size_t n_hooks)
 	return QR_GENERIC;
 }
 
-int
-qr_snapshot_take(struct qr_snapshot *s, const char *workspace, char *const *protect,
-		 size_t n_protect, char *const *watch, size_t n_watch, struct cordon_err *err)
+static bool
+listed(char *const *v, size_t n, const char *path)
 {
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], path) == 0)
+			return true;
+	return false;
+}
+
+int
+qr_snapshot_take(struct qr_snapshot *s, const char *workspace, const struct qr_inputs *in,
+		 struct cordon_err *err)
+{
+	const struct qr_git_scan *git = in->git;
 	char gitdir[PATH_MAX];
-	size_t n_hooks = 0;
-	char **hooks;
 
 	(void)err;
 	memset(s, 0, sizeof(*s));
 	s->workspace = xstrdup(workspace);
-	hooks = qr_git_protect_paths(workspace, NULL, &n_hooks);
-	for (size_t i = 0; i < n_protect; i++)
-		item_add(s, protect[i], kind_of(protect[i], hooks, n_hooks));
-	for (size_t i = 0; i < n_watch; i++)
-		item_add(s, watch[i], kind_of(watch[i], hooks, n_hooks));
+	s->walk = true;
+	for (size_t i = 0; i < in->n_protect; i++)
+		item_add(s, in->protect[i], kind_of(in->protect[i], git));
+	for (size_t i = 0; i < in->n_watch; i++)
+		item_add(s, in->watch[i], kind_of(in->watch[i], git));
+	/* Bound or not (a path a glob rule could not name): every control path here is checked. */
+	for (size_t i = 0; git != NULL && i < git->n_paths; i++) {
+		const struct qr_git_path *p = &git->paths[i];
+
+		if (within(p->path, workspace) && !listed(in->lifted, in->n_lifted, p->path))
+			item_add(s, p->path, kind_of_git(p->kind));
+	}
+	for (size_t i = 0; git != NULL && i < git->n_dirs; i++) {
+		if (!within(git->dirs[i], workspace))
+			continue;
+		s->known = xrealloc(s->known, (s->n_known + 1) * sizeof(*s->known));
+		s->known[s->n_known++] = xstrdup(git->dirs[i]);
+	}
 	snprintf(gitdir, sizeof(gitdir), "%s/.git", workspace);
 	item_add(s, gitdir, QR_GITDIR);
-	for (size_t i = 0; i < n_hooks; i++)
-		free(hooks[i]);
-	free(hooks);
 	return 0;
 }
 
@@ -628,7 +392,11 @@ check_hooks(struct qr_snapshot *s, const char *state_dir, struct qr_item *it,
 	int n = 0;
 	struct stat st;
 
-	if (lstat(it->path, &st) < 0 || same_identity(it, &st))
+	/*
+	 * Compared entry by entry even when the directory is the one that was
+	 * there: not every hooks directory could be bound read-only.
+	 */
+	if (lstat(it->path, &st) < 0 || (S_ISLNK(st.st_mode) && same_identity(it, &st)))
 		return 0;
 	if (!S_ISDIR(st.st_mode))
 		return quarantine(s, state_dir, it->path, "hooks path created in the sandbox", err);
@@ -663,52 +431,167 @@ check_hooks(struct qr_snapshot *s, const char *state_dir, struct qr_item *it,
 	return n;
 }
 
+/* Write text over path through a temporary file and a rename. */
+static int
+rewrite(const char *path, const char *text, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX + 32];
+	_cleanup_close_ int fd = -1;
+	int saved;
+
+	snprintf(tmp, sizeof(tmp), "%s.cordon.%d", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 0777);
+	if (fd >= 0 && fd_write_all(fd, text, len) == 0 && fsync(fd) == 0 && rename(tmp, path) == 0)
+		return 0;
+	saved = errno;
+	if (fd >= 0)
+		unlink(tmp);
+	errno = saved;
+	return -1;
+}
+
 static int
 check_config(struct qr_snapshot *s, const char *state_dir, struct qr_item *it,
 	     struct cordon_err *err)
 {
-	_cleanup_free_ char *now = NULL, *out = NULL;
-	char **names = NULL, tmp[PATH_MAX + 32];
-	size_t removed = 0, n_names = 0;
-	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *now = NULL;
+	struct gitcfg_strip out;
 	struct stat st;
-	int r = 0;
+	int r;
 
 	if (lstat(it->path, &st) < 0)
 		return 0;
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(st.st_mode)) {
+		if (same_identity(it, &st))
+			return 0; /* a symlink that was there: its target is bound read-only */
 		return quarantine(s, state_dir, it->path, "git config replaced in the sandbox",
 				  err);
-	now = read_small(it->path, QR_MAX_CONFIG);
+	}
+	now = fd_read_small_file(it->path, QR_MAX_CONFIG);
 	if (now == NULL)
 		return quarantine(s, state_dir, it->path, "git config unreadable or too large",
 				  err);
 	if (it->config != NULL && strcmp(it->config, now) == 0)
 		return 0;
-	out = qr_git_config_strip(now, it->config, &removed, &names, &n_names);
-	if (removed == 0)
-		goto done;
-	snprintf(tmp, sizeof(tmp), "%s.cordon.%d", it->path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, st.st_mode & 0777);
-	if (fd < 0 || fd_write_all(fd, out, strlen(out)) < 0 || fsync(fd) < 0 ||
-	    rename(tmp, it->path) < 0) {
+	if (gitcfg_strip(now, strlen(now), it->config, it->config ? strlen(it->config) : 0, &out) <
+	    0) {
+		gitcfg_strip_free(&out);
+		if (it->config == NULL)
+			return quarantine(s, state_dir, it->path,
+					  "git config written in the sandbox that cordon cannot "
+					  "read as git does",
+					  err);
+		r = quarantine(s, state_dir, it->path,
+			       "git config changed in the sandbox into one cordon cannot read "
+			       "as git does",
+			       err);
+		if (r < 0)
+			return -1;
+		if (rewrite(it->path, it->config, strlen(it->config), it->mode) < 0) {
+			cordon_err_set(err, errno, "put back %s as it was at the start", it->path);
+			return cordon_err_hint(err,
+					       "the session's version is in %s; restore the "
+					       "file from a backup before running git",
+					       s->qdir != NULL ? s->qdir : "the workspace");
+		}
+		report(s, "restored %s as it was at the start", shown(s, it->path));
+		return r;
+	}
+	if (out.n_removed == 0) {
+		gitcfg_strip_free(&out);
+		return 0;
+	}
+	if (rewrite(it->path, out.text, out.len, st.st_mode) < 0) {
 		cordon_err_set(err, errno, "rewrite %s without the keys added in the sandbox",
 			       it->path);
-		unlink(tmp);
-		cordon_err_hint(err, "remove the keys by hand before running git outside the "
-				     "sandbox: `git config --unset` each of them");
-		r = -1;
-		goto done;
+		gitcfg_strip_free(&out);
+		return cordon_err_hint(err, "remove the keys by hand before running git outside "
+					    "the sandbox: `git config --unset` each of them");
 	}
-	for (size_t i = 0; i < n_names; i++)
-		report(s, "removed `%s` from %s (added in the sandbox; it runs a command outside)",
-		       names[i], shown(s, it->path));
-	r = (int)removed;
-done:
-	for (size_t i = 0; i < n_names; i++)
-		free(names[i]);
-	free(names);
+	for (size_t i = 0; i < out.n_removed; i++)
+		report(s,
+		       "removed `%s` from %s (added or changed in the sandbox; only keys that "
+		       "never run a command are kept)",
+		       out.removed[i], shown(s, it->path));
+	r = (int)out.n_removed;
+	gitcfg_strip_free(&out);
 	return r;
+}
+
+static char *
+dir_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash == NULL || slash == path ? xstrdup("/")
+					      : xasprintf("%.*s", (int)(slash - path), path);
+}
+
+/*
+ * A worktree's commondir as `git worktree add` writes it: in
+ * G/worktrees/<name>/, naming G.
+ */
+static bool
+commondir_is_own(const char *path, const char *text)
+{
+	_cleanup_free_ char *admin = dir_name(path), *parent = dir_name(admin);
+	_cleanup_free_ char *main = dir_name(parent), *target = NULL;
+	_cleanup_free_ char *a = NULL, *b = NULL;
+	size_t n = strcspn(text, "\r\n");
+
+	if (strcmp(base_name(parent), "worktrees") != 0 || n == 0 || text[n] == '\0' ||
+	    text[n + strspn(text + n, "\r\n")] != '\0')
+		return false;
+	target = text[0] == '/' ? xasprintf("%.*s", (int)n, text)
+				: xasprintf("%s/%.*s", admin, (int)n, text);
+	a = fd_realpath(target);
+	b = fd_realpath(main);
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+static int
+check_commondir(struct qr_snapshot *s, const char *state_dir, struct qr_item *it,
+		struct cordon_err *err)
+{
+	struct stat st;
+
+	if (lstat(it->path, &st) < 0)
+		return 0;
+	if (S_ISREG(st.st_mode)) {
+		_cleanup_free_ char *now = fd_read_small_file(it->path, QR_MAX_POINTER);
+
+		if (now != NULL && it->gitdir != NULL && strcmp(now, it->gitdir) == 0)
+			return 0;
+		if (now != NULL && commondir_is_own(it->path, now))
+			return 0;
+	}
+	return quarantine(s, state_dir, it->path,
+			  "commondir written in the sandbox; git would read config and hooks "
+			  "from another directory",
+			  err);
+}
+
+static int
+check_gitdir(struct qr_snapshot *s, const char *state_dir, struct qr_item *it,
+	     struct cordon_err *err)
+{
+	struct stat st;
+
+	if (lstat(it->path, &st) < 0 || S_ISDIR(st.st_mode))
+		return 0;
+	/* A symlink cannot change in place: the same one is the one that was there. */
+	if (S_ISLNK(st.st_mode) && same_identity(it, &st))
+		return 0;
+	if (S_ISREG(st.st_mode) && it->gitdir != NULL) {
+		_cleanup_free_ char *now = fd_read_small_file(it->path, QR_MAX_POINTER);
+
+		if (now != NULL && strcmp(now, it->gitdir) == 0)
+			return 0;
+	}
+	return quarantine(s, state_dir, it->path,
+			  "`.git` pointer written in the sandbox; git would use another "
+			  "directory's hooks",
+			  err);
 }
 
 /*
@@ -740,64 +623,165 @@ parent_moved(struct qr_snapshot *s, const struct qr_item *it)
 	return moved;
 }
 
+static int
+check_item(struct qr_snapshot *s, const char *state_dir, struct qr_item *it, struct cordon_err *err)
+{
+	struct stat st;
+
+	switch (it->kind) {
+	case QR_HOOKS:
+		return check_hooks(s, state_dir, it, err);
+	case QR_GITCONFIG:
+		return check_config(s, state_dir, it, err);
+	case QR_GITDIR:
+		return check_gitdir(s, state_dir, it, err);
+	case QR_COMMONDIR:
+		return check_commondir(s, state_dir, it, err);
+	case QR_GENERIC:
+	default:
+		if (lstat(it->path, &st) < 0 || same_identity(it, &st))
+			return 0;
+		return quarantine(s, state_dir, it->path,
+				  it->existed ? "protected path replaced in the sandbox"
+					      : "protected path created in the sandbox",
+				  err);
+	}
+}
+
+/*
+ * A git directory that appeared in the session: its hooks, configs and
+ * commondir get the checks of paths that did not exist at start (nothing
+ * kept but allowlisted keys). Paths the snapshot has were checked already.
+ */
+static int
+check_new_gitdir(struct qr_snapshot *s, const char *state_dir, const char *dir,
+		 struct cordon_err *err)
+{
+	static const struct {
+		const char *name;
+		enum qr_kind kind;
+	} control[] = {
+		{ "hooks", QR_HOOKS },
+		{ "config", QR_GITCONFIG },
+		{ "config.worktree", QR_GITCONFIG },
+		{ "commondir", QR_COMMONDIR },
+	};
+	int n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(control); i++) {
+		struct qr_item it;
+		int r;
+
+		memset(&it, 0, sizeof(it));
+		it.path = xasprintf("%s/%s", dir, control[i].name);
+		it.kind = control[i].kind;
+		if (item_find(s, it.path) != NULL) {
+			free(it.path);
+			continue;
+		}
+		r = check_item(s, state_dir, &it, err);
+		free(it.path);
+		if (r < 0)
+			return -1;
+		n += r;
+	}
+	return n;
+}
+
+/*
+ * A `.git` file or symlink that appeared: kept when it is a file naming a
+ * git directory inside the workspace (a submodule or worktree made in the
+ * session; that directory is checked like the others).
+ */
+static int
+check_new_pointer(struct qr_snapshot *s, const char *state_dir, const char *path,
+		  const struct qr_git_scan *scan, struct cordon_err *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (S_ISREG(st.st_mode)) {
+		_cleanup_free_ char *text = fd_read_small_file(path, QR_MAX_POINTER);
+		_cleanup_free_ char *dir = dir_name(path), *target = NULL, *real = NULL;
+
+		if (text != NULL)
+			target = qr_git_pointer_target(text, dir);
+		if (target != NULL)
+			real = fd_realpath(target);
+		if (real != NULL && within(real, s->workspace) && qr_git_scan_has_dir(scan, real))
+			return 0;
+	}
+	return quarantine(s, state_dir, path,
+			  "`.git` pointer written in the sandbox to a place outside the "
+			  "workspace; git would use that directory's hooks and config",
+			  err);
+}
+
 int
 qr_run(struct qr_snapshot *s, const char *state_dir, struct cordon_err *err)
 {
+	struct qr_git_scan scan;
 	int total = 0, failed = 0;
+
+#define ACCOUNT(r, e)                                                                              \
+	do {                                                                                       \
+		if ((r) < 0) {                                                                     \
+			if (!failed)                                                               \
+				*err = (e);                                                        \
+			failed = 1;                                                                \
+		} else {                                                                           \
+			total += (r);                                                              \
+		}                                                                                  \
+	} while (0)
 
 	/* `.git` entries first: a swapped `.git` is moved aside before anything below it. */
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < s->n_items; i++) {
 			struct qr_item *it = &s->items[i];
 			struct cordon_err e = { 0 };
-			struct stat st;
-			int r = 0;
+			int r;
 
 			if ((it->kind == QR_GITDIR) != (pass == 0))
 				continue;
 			if (parent_moved(s, it))
 				continue;
-			switch (it->kind) {
-			case QR_HOOKS:
-				r = check_hooks(s, state_dir, it, &e);
-				break;
-			case QR_GITCONFIG:
-				r = check_config(s, state_dir, it, &e);
-				break;
-			case QR_GITDIR:
-				if (lstat(it->path, &st) < 0 || S_ISDIR(st.st_mode))
-					break;
-				if (S_ISREG(st.st_mode) && it->gitdir != NULL) {
-					_cleanup_free_ char *now = read_small(it->path, 4096);
-
-					if (now != NULL && strcmp(now, it->gitdir) == 0)
-						break;
-				}
-				r = quarantine(
-				    s, state_dir, it->path,
-				    "`.git` pointer written in the sandbox; git would use "
-				    "another directory's hooks",
-				    &e);
-				break;
-			case QR_GENERIC:
-			default:
-				if (lstat(it->path, &st) < 0 || same_identity(it, &st))
-					break;
-				r = quarantine(s, state_dir, it->path,
-					       it->existed
-						   ? "protected path replaced in the sandbox"
-						   : "protected path created in the sandbox",
-					       &e);
-				break;
-			}
-			if (r < 0) {
-				if (!failed)
-					*err = e;
-				failed = 1;
-				continue;
-			}
-			total += r;
+			r = check_item(s, state_dir, it, &e);
+			ACCOUNT(r, e);
 		}
+	if (!s->walk)
+		return failed ? -1 : total;
+	/* Git directories and `.git` pointers that appeared during the session. */
+	qr_git_scan(s->workspace, NULL, &scan);
+	if (scan.truncated)
+		report(s,
+		       "warning: the workspace is too large to look for every git directory "
+		       "made in the session (%u directories, %u control files, or the walk "
+		       "limit); check new repositories by hand",
+		       QR_GIT_MAX_DIRS, QR_GIT_MAX_PATHS);
+	for (size_t i = 0; i < scan.n_dirs; i++) {
+		struct cordon_err e = { 0 };
+		int r;
+
+		if (!within(scan.dirs[i], s->workspace) ||
+		    listed(s->known, s->n_known, scan.dirs[i]))
+			continue;
+		r = check_new_gitdir(s, state_dir, scan.dirs[i], &e);
+		ACCOUNT(r, e);
+	}
+	for (size_t i = 0; i < scan.n_paths; i++) {
+		const struct qr_git_path *p = &scan.paths[i];
+		struct cordon_err e = { 0 };
+		int r;
+
+		if (p->kind != QR_GIT_POINTER || !within(p->path, s->workspace) ||
+		    item_find(s, p->path) != NULL)
+			continue;
+		r = check_new_pointer(s, state_dir, p->path, &scan, &e);
+		ACCOUNT(r, e);
+	}
+#undef ACCOUNT
+	qr_git_scan_free(&scan);
 	return failed ? -1 : total;
 }
 
@@ -816,6 +800,9 @@ qr_snapshot_free(struct qr_snapshot *s)
 		free(it->parent);
 	}
 	free(s->items);
+	for (size_t i = 0; i < s->n_known; i++)
+		free(s->known[i]);
+	free(s->known);
 	for (size_t i = 0; i < s->n_report; i++)
 		free(s->report[i]);
 	free(s->report);
@@ -824,113 +811,237 @@ qr_snapshot_free(struct qr_snapshot *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* ---- paths to protect ---- */
+/* ---- the snapshot as text (sessions whose supervisor was killed) ---- */
 
-/* Value of core.hooksPath in a config text, or NULL. */
+/*
+ * Version 2 adds the known git directories and the end walk; a version 1
+ * snapshot (an older cordon was killed) is finished without the walk, as
+ * that cordon would have.
+ */
+#define QR_STATE_MAGIC    "cordon-quarantine 2"
+#define QR_STATE_MAGIC_V1 "cordon-quarantine 1"
+
+static void
+put_token(FILE *f, const char *s, size_t len)
+{
+	_cleanup_free_ char *e = pct_encode(s, len);
+
+	fprintf(f, " %s", e);
+}
+
+char *
+qr_snapshot_save(const struct qr_snapshot *s)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+
+	if (f == NULL)
+		abort();
+	fprintf(f, "%s\nworkspace", QR_STATE_MAGIC);
+	put_token(f, s->workspace, strlen(s->workspace));
+	fputc('\n', f);
+	for (size_t i = 0; i < s->n_known; i++) {
+		fputs("known", f);
+		put_token(f, s->known[i], strlen(s->known[i]));
+		fputc('\n', f);
+	}
+	for (size_t i = 0; i < s->n_items; i++) {
+		const struct qr_item *it = &s->items[i];
+
+		fprintf(f, "item %s %d %llu %llu %o", kind_names[it->kind], it->existed ? 1 : 0,
+			(unsigned long long)it->dev, (unsigned long long)it->ino,
+			(unsigned)it->mode);
+		put_token(f, it->path, strlen(it->path));
+		put_token(f, it->parent, strlen(it->parent));
+		fputc('\n', f);
+		for (size_t k = 0; k < it->n_hooks; k++) {
+			fputs("hook", f);
+			put_token(f, it->hooks[k].name, strlen(it->hooks[k].name));
+			fputc(' ', f);
+			for (size_t b = 0; b < 32; b++)
+				fprintf(f, "%02x", it->hooks[k].sha[b]);
+			fputc('\n', f);
+		}
+		if (it->config != NULL) {
+			fputs("config", f);
+			put_token(f, it->config, strlen(it->config));
+			fputc('\n', f);
+		}
+		if (it->gitdir != NULL) {
+			fputs("gitdir", f);
+			put_token(f, it->gitdir, strlen(it->gitdir));
+			fputc('\n', f);
+		}
+	}
+	fputs("end\n", f);
+	if (fclose(f) != 0)
+		abort();
+	return text;
+}
+
+/* The next token, decoded; NULL when missing or malformed. */
 static char *
-hooks_path_of(const char *text)
+get_token(char **save)
 {
-	const char *p = text, *end = text + strlen(text);
-	char section[64] = "", sub[256] = "";
-	char *found = NULL;
+	char *t = strtok_r(NULL, " ", save);
+	size_t len;
 
-	while (p < end) {
-		const char *le = line_end(p, end), *q = p;
-		const char *key =
-		    config_line_key(&q, le, section, sizeof(section), sub, sizeof(sub));
-
-		if (key != NULL && strcmp(section, "core") == 0 && sub[0] == '\0') {
-			char name[64], entry[PATH_MAX + 64];
-
-			parse_key(key, le, section, sub, name, sizeof(name), entry, sizeof(entry));
-			if (strcmp(name, "hookspath") == 0) {
-				const char *v = strchr(entry, '=') + 1;
-				size_t n = strlen(v);
-
-				if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
-					v++;
-					n -= 2;
-				}
-				free(found);
-				found = xmalloc(n + 1);
-				memcpy(found, v, n);
-				found[n] = '\0';
-			}
-		}
-		p = le;
-	}
-	return found;
+	return t != NULL ? pct_decode(t, &len) : NULL;
 }
 
-static void
-push_path(char ***v, size_t *n, char *p)
+static bool
+get_number(char **save, int base, unsigned long long *out)
 {
-	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[(*n)++] = p;
+	char *t = strtok_r(NULL, " ", save), *end;
+
+	if (t == NULL || t[0] == '\0' || t[0] == '-')
+		return false;
+	errno = 0;
+	*out = strtoull(t, &end, base);
+	return errno == 0 && *end == '\0';
 }
 
-static void
-add_hooks_path(char ***v, size_t *n, const char *value, const char *workspace, const char *home)
+static bool
+get_sha(char **save, unsigned char sha[32])
 {
-	char *abs;
+	char *t = strtok_r(NULL, " ", save);
 
-	if (value == NULL || value[0] == '\0')
-		return;
-	if (value[0] == '/')
-		abs = xstrdup(value);
-	else if (value[0] == '~' && value[1] == '/' && home != NULL)
-		abs = xasprintf("%s%s", home, value + 1);
-	else
-		abs = xasprintf("%s/%s", workspace, value);
-	push_path(v, n, abs);
+	if (t == NULL || strlen(t) != 64)
+		return false;
+	for (size_t b = 0; b < 32; b++) {
+		unsigned int v;
+
+		if (sscanf(t + 2 * b, "%2x", &v) != 1)
+			return false;
+		sha[b] = (unsigned char)v;
+	}
+	return true;
 }
 
-char **
-qr_git_protect_paths(const char *workspace, const char *home, size_t *n)
+/* One line of the text into s. false when malformed. */
+static bool
+load_line(struct qr_snapshot *s, char *line, bool *ended)
 {
-	char path[PATH_MAX + 32], *text, *hp;
-	char **v = NULL;
-	struct stat st;
+	char *save = NULL, *word = strtok_r(line, " ", &save);
+	struct qr_item *it = s->n_items ? &s->items[s->n_items - 1] : NULL;
 
-	*n = 0;
-	snprintf(path, sizeof(path), "%s/.git", workspace);
-	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-		/* A worktree or submodule: "gitdir: PATH". */
-		text = read_small(path, 4096);
-		if (text != NULL && strncmp(text, "gitdir:", 7) == 0) {
-			char *g = text + 7, *e;
-			char *real;
+	if (word == NULL || *ended)
+		return false;
+	if (strcmp(word, "end") == 0) {
+		*ended = true;
+		return strtok_r(NULL, " ", &save) == NULL;
+	}
+	if (strcmp(word, "workspace") == 0) {
+		if (s->workspace != NULL)
+			return false;
+		s->workspace = get_token(&save);
+		return s->workspace != NULL && s->workspace[0] == '/';
+	}
+	if (s->workspace == NULL)
+		return false;
+	if (strcmp(word, "known") == 0) {
+		char *k;
 
-			while (*g == ' ')
-				g++;
-			e = g + strcspn(g, "\r\n");
-			*e = '\0';
-			real = g[0] == '/' ? xstrdup(g) : xasprintf("%s/%s", workspace, g);
-			push_path(&v, n, xasprintf("%s/hooks", real));
-			push_path(&v, n, xasprintf("%s/config", real));
-			snprintf(path, sizeof(path), "%s/config", real);
-			free(real);
+		/* Version 2 only, before the items. */
+		if (!s->walk || s->n_items > 0)
+			return false;
+		k = get_token(&save);
+		if (k == NULL || k[0] != '/' || strtok_r(NULL, " ", &save) != NULL) {
+			free(k);
+			return false;
 		}
-		free(text);
-	} else {
-		snprintf(path, sizeof(path), "%s/.git/config", workspace);
+		s->known = xrealloc(s->known, (s->n_known + 1) * sizeof(*s->known));
+		s->known[s->n_known++] = k;
+		return true;
 	}
-	text = read_small(path, QR_MAX_CONFIG);
-	if (text != NULL) {
-		hp = hooks_path_of(text);
-		add_hooks_path(&v, n, hp, workspace, home);
-		free(hp);
-		free(text);
+	if (strcmp(word, "item") == 0) {
+		char *kind = strtok_r(NULL, " ", &save);
+		unsigned long long existed, dev, ino, mode;
+		struct qr_item n;
+		int k = -1;
+
+		for (size_t i = 0; kind != NULL && i < ARRAY_SIZE(kind_names); i++)
+			if (strcmp(kind, kind_names[i]) == 0)
+				k = (int)i;
+		if (k < 0 || !get_number(&save, 10, &existed) || existed > 1 ||
+		    !get_number(&save, 10, &dev) || !get_number(&save, 10, &ino) ||
+		    !get_number(&save, 8, &mode))
+			return false;
+		memset(&n, 0, sizeof(n));
+		n.kind = (enum qr_kind)k;
+		n.existed = existed == 1;
+		n.dev = (dev_t)dev;
+		n.ino = (ino_t)ino;
+		n.mode = (mode_t)mode;
+		n.path = get_token(&save);
+		n.parent = get_token(&save);
+		if (n.path == NULL || n.parent == NULL || n.path[0] != '/' || n.parent[0] != '/' ||
+		    strtok_r(NULL, " ", &save) != NULL) {
+			free(n.path);
+			free(n.parent);
+			return false;
+		}
+		s->items = xrealloc(s->items, (s->n_items + 1) * sizeof(*s->items));
+		s->items[s->n_items++] = n;
+		return true;
 	}
-	if (home != NULL) {
-		snprintf(path, sizeof(path), "%s/.gitconfig", home);
-		text = read_small(path, QR_MAX_CONFIG);
-		if (text != NULL) {
-			hp = hooks_path_of(text);
-			add_hooks_path(&v, n, hp, workspace, home);
-			free(hp);
-			free(text);
+	if (it == NULL)
+		return false;
+	if (strcmp(word, "hook") == 0) {
+		struct qr_hook h;
+
+		if (it->kind != QR_HOOKS || it->n_hooks >= QR_MAX_HOOKS)
+			return false;
+		h.name = get_token(&save);
+		if (h.name == NULL || !get_sha(&save, h.sha) ||
+		    strtok_r(NULL, " ", &save) != NULL) {
+			free(h.name);
+			return false;
+		}
+		it->hooks = xrealloc(it->hooks, (it->n_hooks + 1) * sizeof(*it->hooks));
+		it->hooks[it->n_hooks++] = h;
+		return true;
+	}
+	if (strcmp(word, "config") == 0 && it->config == NULL) {
+		it->config = get_token(&save);
+		return it->config != NULL && strtok_r(NULL, " ", &save) == NULL;
+	}
+	if (strcmp(word, "gitdir") == 0 && it->gitdir == NULL &&
+	    (it->kind == QR_GITDIR || it->kind == QR_COMMONDIR)) {
+		it->gitdir = get_token(&save);
+		return it->gitdir != NULL && strtok_r(NULL, " ", &save) == NULL;
+	}
+	return false;
+}
+
+int
+qr_snapshot_load(struct qr_snapshot *s, const char *text, struct cordon_err *err)
+{
+	_cleanup_free_ char *copy = xstrdup(text);
+	char *save = NULL, *line;
+	bool ended = false;
+	size_t no = 1;
+
+	memset(s, 0, sizeof(*s));
+	line = strtok_r(copy, "\n", &save);
+	if (line == NULL ||
+	    (strcmp(line, QR_STATE_MAGIC) != 0 && strcmp(line, QR_STATE_MAGIC_V1) != 0)) {
+		cordon_err_set(err, EINVAL, "quarantine snapshot: not a snapshot (line 1)");
+		return -1;
+	}
+	s->walk = strcmp(line, QR_STATE_MAGIC) == 0;
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+		no++;
+		if (!load_line(s, line, &ended)) {
+			qr_snapshot_free(s);
+			return cordon_err_set(err, EINVAL,
+					      "quarantine snapshot: malformed line %zu", no);
 		}
 	}
-	return v;
+	if (!ended || s->workspace == NULL) {
+		qr_snapshot_free(s);
+		return cordon_err_set(err, EINVAL, "quarantine snapshot: cut short");
+	}
+	return 0;
 }

@@ -9,23 +9,35 @@
 #include "common/err.h"
 
 /*
- * End-of-session quarantine of protected paths (DESIGN.md §4 "Pitfalls").
+ * End-of-session quarantine of protected paths (DESIGN.md §4 "Pitfalls",
+ * docs/git.md).
  *
  * A protected path that exists at start is bound read-only; one that does
  * not exist yet (`.git/hooks` before `git init`) cannot be, without making
  * a mount point on the host. So the supervisor records at start which
- * protected paths exist (identity, and the command-running keys of each
- * git config), and after the last sandboxed process is gone:
+ * protected paths exist (identity, hook hashes, the text of each git
+ * config, commondir and `.git` file) and which git directories the
+ * workspace has (supervisor/gitscan.h), and after the last sandboxed
+ * process is gone:
  *
- *   - new files in a hooks directory (but git's own `*.sample`) are moved
- *     into the quarantine directory, outside the workspace;
- *   - keys that run commands (core.hooksPath, core.fsmonitor, core.pager,
- *     core.editor, core.sshCommand, diff.external, filter.*, alias.*,
- *     include.path, credential.helper...) added to a git config are
- *     removed from it;
+ *   - new or changed files in a hooks directory (`.git/hooks`, a
+ *     core.hooksPath, husky's `.husky` and `.husky/_`), but git's own
+ *     `*.sample`, are moved into the quarantine directory, outside the
+ *     workspace;
+ *   - every git config (a repository's, a submodule's, a worktree's
+ *     config.worktree, an included file) is read as git reads it
+ *     (supervisor/gitconfig.h), and each key the session added or changed
+ *     that is not on the allowlist of keys that never run a command is
+ *     removed; a config git would refuse is put back as it was (or moved
+ *     aside when new);
+ *   - a `commondir` or `.git` pointer written in the session is moved
+ *     aside (but a new worktree's commondir naming its own repository, and
+ *     a new `.git` file naming a git directory inside the workspace, which
+ *     is then checked like the others);
+ *   - the workspace is walked again: a git directory that appeared gets
+ *     the same checks with nothing kept but allowlisted keys;
  *   - any other protected path that appeared, or that was replaced (a
- *     rename around the read-only mount), is moved into the quarantine;
- *   - a `.git` that became a `gitdir:` file pointing elsewhere is moved too.
+ *     rename around the read-only mount), is moved into the quarantine.
  *
  * Runs in the supervisor, outside the sandbox, with the invoking user's
  * rights. Not safe after fork (allocates).
@@ -36,18 +48,34 @@ struct qr_snapshot {
 	char *workspace;
 	struct qr_item *items;
 	size_t n_items;
+	char **known; /* git directories in the workspace at start */
+	size_t n_known;
+	bool walk;     /* walk the workspace again at the end for new git directories */
 	char **report; /* lines for stderr, filled by qr_run */
 	size_t n_report;
 	char *qdir; /* quarantine directory used, or NULL */
 };
 
+struct qr_git_scan;
+
+/* What the session protects; every array is borrowed. */
+struct qr_inputs {
+	char *const *protect; /* protected paths that exist (bound read-only) */
+	size_t n_protect;
+	char *const *watch; /* protected paths that do not exist yet */
+	size_t n_watch;
+	char *const *lifted; /* built-in protections the user lifted (allowWrite) */
+	size_t n_lifted;
+	const struct qr_git_scan *git; /* the workspace's git directories, or NULL */
+};
+
 /*
- * Record the state at start. protect: protected paths that exist (bound
- * read-only); watch: protected paths that do not exist yet. Paths are
- * absolute. 0, or -1 with err set.
+ * Record the state at start. Paths are absolute. Every control path of
+ * in->git inside the workspace is recorded, bound or not (but those in
+ * lifted). 0, or -1 with err set.
  */
-int qr_snapshot_take(struct qr_snapshot *s, const char *workspace, char *const *protect,
-		     size_t n_protect, char *const *watch, size_t n_watch, struct cordon_err *err);
+int qr_snapshot_take(struct qr_snapshot *s, const char *workspace, const struct qr_inputs *in,
+		     struct cordon_err *err);
 
 /*
  * Compare with the snapshot and quarantine what appeared. state_dir is
@@ -61,24 +89,18 @@ int qr_run(struct qr_snapshot *s, const char *state_dir, struct cordon_err *err)
 void qr_snapshot_free(struct qr_snapshot *s);
 
 /*
- * Git paths to protect in the workspace beyond the fixed list: the hooks
- * directory named by core.hooksPath (in the repository's config or the
- * user's ~/.gitconfig; relative paths are relative to the workspace) and,
- * when `.git` is a `gitdir:` file, the real git directory's hooks and
- * config. Returns a malloc'd array of malloc'd absolute paths (*n set).
+ * The snapshot as text, so that a later cordon can finish the quarantine
+ * of a session whose supervisor was killed (supervisor/registry.c): one
+ * item per line, strings percent-encoded (common/pct.h), hook hashes in
+ * hex, the git directories known at start. Returns malloc'd text. Not safe after fork.
  */
-char **qr_git_protect_paths(const char *workspace, const char *home, size_t *n);
+char *qr_snapshot_save(const struct qr_snapshot *s);
 
 /*
- * Strip the command-running keys of a git config text that are not in
- * `before` (may be NULL: strip them all). Returns the new text (malloc'd)
- * and the number of removed keys in *removed, their names appended to
- * names (malloc'd strings, caller frees). Pure.
+ * Fill s from qr_snapshot_save's text, as qr_snapshot_take had filled it
+ * (report and qdir empty). 0, or -1 with err set when the text is
+ * malformed (s is then empty; qr_snapshot_free is still safe).
  */
-char *qr_git_config_strip(const char *text, const char *before, size_t *removed, char ***names,
-			  size_t *n_names);
-
-/* True when the git config key (section[.sub].name, any case) runs commands. */
-bool qr_git_key_dangerous(const char *section, const char *sub, const char *name);
+int qr_snapshot_load(struct qr_snapshot *s, const char *text, struct cordon_err *err);
 
 #endif

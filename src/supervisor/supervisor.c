@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "proxy/proxy.h"
 #include "sandbox/child.h"
+#include "supervisor/registry.h"
 #include "supervisor/supervisor.h"
 
 #ifndef P_PIDFD
@@ -20,19 +21,52 @@
 #endif
 
 static void
+on_stop_timeout(struct px_loop *loop, struct px_timer *t)
+{
+	struct sv_supervisor *sv = px_container_of(t, struct sv_supervisor, stop_timer);
+
+	(void)loop;
+	if (sv->done)
+		return;
+	log_warnx("the command did not end within %u.%03u s of %s: killing the sandbox "
+		  "(--stop-timeout)",
+		  sv->stop_timeout_ms / 1000, sv->stop_timeout_ms % 1000,
+		  sv->stop_signal == SIGHUP ? "SIGHUP" : "SIGTERM");
+	sv->stop_killed = true;
+	/* pid 1 dies, and with it every process of its pid namespace. */
+	if (syscall(SYS_pidfd_send_signal, sv->sess.pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+		log_warn("kill the sandbox");
+}
+
+static void
 on_signal(struct px_loop *loop, struct px_watch *w, uint32_t events)
 {
 	struct sv_supervisor *sv = px_container_of(w, struct sv_supervisor, w_signal);
 	struct signalfd_siginfo si;
 
-	(void)loop;
 	(void)events;
 	while (read(sv->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		int sig = (int)si.ssi_signo;
+
+		/*
+		 * With a terminal of its own, the sandbox learns the new size
+		 * from it: the kernel signals the foreground job inside.
+		 */
+		if (si.ssi_signo == SIGWINCH && sv_pty_active(&sv->pty)) {
+			sv_pty_winch(&sv->pty);
+			continue;
+		}
 		/* pidfd_send_signal: no pid reuse race (Linux >= 5.1). */
-		if (syscall(SYS_pidfd_send_signal, sv->sess.pidfd, (int)si.ssi_signo, NULL, 0) <
-			0 &&
+		if (syscall(SYS_pidfd_send_signal, sv->sess.pidfd, sig, NULL, 0) < 0 &&
 		    errno != ESRCH)
 			log_warn("relay signal %u", si.ssi_signo);
+		if ((sig == SIGTERM || sig == SIGHUP) && sv->stop_signal == 0 && !sv->done) {
+			sv->stop_signal = sig;
+			log_debug("%s relayed; the sandbox is killed in %u ms unless it ends",
+				  sig == SIGHUP ? "SIGHUP" : "SIGTERM", sv->stop_timeout_ms);
+			if (px_timer_arm(loop, &sv->stop_timer, sv->stop_timeout_ms) < 0)
+				on_stop_timeout(loop, &sv->stop_timer);
+		}
 	}
 }
 
@@ -91,7 +125,10 @@ sv_init(struct sv_supervisor *sv, struct cordon_err *err)
 	for (int k = 0; k < SB_FD__MAX; k++)
 		sv->sess.fds[k] = -1;
 	sv->w_ctl.fd = -1;
+	sv->stop_timeout_ms = SV_STOP_TIMEOUT_MS;
+	px_timer_init(&sv->stop_timer, on_stop_timeout);
 	sv_notify_init(&sv->notify);
+	sv_pty_init(&sv->pty);
 	sv->loop = px_loop_new();
 	if (sv->loop == NULL)
 		return cordon_err_set(err, errno, "create the event loop");
@@ -122,6 +159,13 @@ int
 sv_attach(struct sv_supervisor *sv, const struct sb_session *sess, struct cordon_err *err)
 {
 	sv->sess = *sess;
+	if (sv->reg != NULL) {
+		struct cordon_err e = { 0 };
+
+		/* The record still serves without it (pid 1 dies with us anyway). */
+		if (sv_reg_set_sandbox(sv->reg, sess->pid, &e) < 0)
+			log_warnx("session record: %s", e.msg);
+	}
 	if (sv_block_signals(sv, err) < 0)
 		return -1;
 	if (px_loop_add(sv->loop, &sv->w_pidfd, sv->sess.pidfd, EPOLLIN, on_exit_of_sandbox) < 0)
@@ -139,6 +183,17 @@ sv_attach(struct sv_supervisor *sv, const struct sb_session *sess, struct cordon
 }
 
 int
+sv_terminal_start(struct sv_supervisor *sv, bool allow_clipboard, struct cordon_err *err)
+{
+	int fd = sv->sess.fds[SB_FD_PTY];
+
+	if (fd < 0)
+		return 0;
+	sv->sess.fds[SB_FD_PTY] = -1;
+	return sv_pty_start(&sv->pty, sv->loop, fd, allow_clipboard, err);
+}
+
+int
 sv_run(struct sv_supervisor *sv)
 {
 	if (px_loop_run(sv->loop) < 0 && !sv->done) {
@@ -148,16 +203,30 @@ sv_run(struct sv_supervisor *sv)
 		syscall(SYS_pidfd_send_signal, sv->sess.pidfd, SIGKILL, NULL, 0);
 		/* nothing inside may outlive the session: the quarantine pass follows */
 		(void)RETRY_EINTR(waitid((idtype_t)P_PIDFD, (id_t)sv->sess.pidfd, &si, WEXITED));
+		sv_pty_finish(&sv->pty);
 		return SB_EXIT_SETUP;
 	}
+	/* The last output, then the user's terminal as it was, before any message. */
+	sv_pty_finish(&sv->pty);
 	/* pid 1 may have exited before its start report was read. */
 	read_start(sv);
 	return sv->exit_status;
 }
 
+const char *
+sv_end_reason(const struct sv_supervisor *sv)
+{
+	if (sv->start_state < 0)
+		return "not-started";
+	return sv->stop_killed ? "stop-timeout" : "exit";
+}
+
 void
 sv_fini(struct sv_supervisor *sv)
 {
+	if (sv->loop != NULL)
+		px_timer_disarm(sv->loop, &sv->stop_timer);
+	sv_pty_finish(&sv->pty);
 	sv_notify_fini(&sv->notify, sv->loop);
 	if (sv->sigfd >= 0)
 		close(sv->sigfd);

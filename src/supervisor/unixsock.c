@@ -10,6 +10,7 @@
  *      check again
  *   3. copy the socket itself (pidfd_getfd, Linux >= 5.6)
  *   4. pathname unix address: resolve it in the caller's root, decide
+ *      (sv_unixsock_via_path, shared with the send side in unixsend.c)
  *   5. connect our copy (a pathname through "/proc/self/fd/N" of the
  *      resolved O_PATH fd, so what was checked is what is connected) and
  *      answer with the result
@@ -20,11 +21,13 @@
 #include <fnmatch.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <linux/sockios.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/fsuid.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -37,9 +40,6 @@
 #include "common/log.h"
 #include "supervisor/unixsock.h"
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
 #endif
@@ -92,10 +92,10 @@ mnt_id_of(int fd, unsigned long long *id, struct statx *stx)
 }
 
 static void
-refuse(struct sv_unixsock *u, pid_t pid, const char *path, const char *reason)
+refuse(struct sv_unixsock *u, pid_t pid, const char *verb, const char *path, const char *reason)
 {
 	u->refused++;
-	log_debug("refused connect to unix socket %s (pid %d): %s", path, (int)pid, reason);
+	log_debug("refused %s unix socket %s (pid %d): %s", verb, path, (int)pid, reason);
 	if (u->sv->audit != NULL) {
 		struct audit_violation v = {
 			.kind = "socket",
@@ -262,10 +262,10 @@ as_caller_end(struct sv_as *as)
 	errno = e;
 }
 
-/* Resolve abs in the caller's root, decide, connect sock. 0 or -errno. */
+/* Resolve abs in the caller's root, decide, call fn. fn's result or -errno. */
 static int
-resolve_and_connect(struct sv_unixsock *u, const struct seccomp_notif *req, int sock, int rootfd,
-		    const char *abs)
+resolve_and_call(struct sv_unixsock *u, const struct seccomp_notif *req, int rootfd,
+		 const char *abs, const char *verb, sv_unixsock_fn fn, void *arg)
 {
 	_cleanup_close_ int fd = -1;
 	unsigned long long mnt;
@@ -278,7 +278,7 @@ resolve_and_connect(struct sv_unixsock *u, const struct seccomp_notif *req, int 
 
 		/* A magic link (/proc/self/root/...) in the path: never followed. */
 		if (e == ELOOP || e == EXDEV) {
-			refuse(u, (pid_t)req->pid, abs, "path through a /proc magic link");
+			refuse(u, (pid_t)req->pid, verb, abs, "path through a /proc magic link");
 			return -EACCES;
 		}
 		return -e;
@@ -288,45 +288,46 @@ resolve_and_connect(struct sv_unixsock *u, const struct seccomp_notif *req, int 
 	if (!S_ISSOCK(stx.stx_mode))
 		return -ECONNREFUSED;
 	if (!is_allowed(u, abs, &stx, mnt)) {
-		refuse(u, (pid_t)req->pid, abs,
+		refuse(u, (pid_t)req->pid, verb, abs,
 		       "host unix socket not listed in network.allowUnixSockets");
 		return -EACCES;
 	}
 	u->allowed++;
+	/* The socket file that was checked, whatever its path names by now. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d", fd);
-	if (connect(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return -errno;
-	return 0;
+	return fn(arg, (const struct sockaddr *)&sa, (socklen_t)sizeof(sa));
 }
 
-/*
- * Pathname unix address: resolve, decide, connect. Returns 0 or -errno for
- * the answer.
- */
-static int
-connect_pathname(struct sv_unixsock *u, int nfd, const struct seccomp_notif *req, int sock,
-		 const char *path)
+int
+sv_unixsock_via_path(struct sv_unixsock *u, int nfd, const struct seccomp_notif *req,
+		     const char *path, size_t n, const char *verb, sv_unixsock_fn fn, void *arg)
 {
-	char abs[PATH_MAX], link[64];
+	char abs[PATH_MAX], link[64], name[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 	_cleanup_close_ int rootfd = -1;
 	struct sv_as as;
 	int r;
 
+	/* sun_path need not be terminated; the kernel stops at the first NUL. */
+	if (n > sizeof(name) - 1)
+		n = sizeof(name) - 1;
+	memcpy(name, path, n);
+	name[n] = '\0';
+	path = name;
 	if (path[0] == '/') {
 		snprintf(abs, sizeof(abs), "%s", path);
 	} else {
 		char cwd[PATH_MAX];
-		ssize_t n;
+		ssize_t len;
 
 		snprintf(link, sizeof(link), "/proc/%d/cwd", (int)req->pid);
-		n = readlink(link, cwd, sizeof(cwd) - 1);
-		if (n <= 0 || cwd[0] != '/') {
-			refuse(u, (pid_t)req->pid, path, "cannot resolve the caller's cwd");
+		len = readlink(link, cwd, sizeof(cwd) - 1);
+		if (len <= 0 || cwd[0] != '/') {
+			refuse(u, (pid_t)req->pid, verb, path, "cannot resolve the caller's cwd");
 			return -EACCES;
 		}
-		cwd[n] = '\0';
+		cwd[len] = '\0';
 		if ((size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, path) >= sizeof(abs))
 			return -ENAMETOOLONG;
 	}
@@ -335,37 +336,47 @@ connect_pathname(struct sv_unixsock *u, int nfd, const struct seccomp_notif *req
 	 * caller and not for us; no socket lives there.
 	 */
 	if (strncmp(abs, "/proc/", 6) == 0 || strncmp(abs, "/dev/fd/", 8) == 0) {
-		refuse(u, (pid_t)req->pid, abs, "path through a /proc magic link");
+		refuse(u, (pid_t)req->pid, verb, abs, "path through a /proc magic link");
 		return -EACCES;
 	}
 	snprintf(link, sizeof(link), "/proc/%d/root", (int)req->pid);
 	rootfd = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0 || !sv_notify_id_valid(nfd, req->id))
 		return -ESRCH;
-	/* Resolve and connect with the caller's permissions, not ours. */
+	/* Resolve and call with the caller's permissions, not ours. */
 	if (as_caller_begin((pid_t)req->pid, &as) < 0)
 		return -EACCES;
-	r = resolve_and_connect(u, req, sock, rootfd, abs);
+	r = resolve_and_call(u, req, rootfd, abs, verb, fn, arg);
 	as_caller_end(&as);
 	return r;
 }
 
-/* Thread-group id of a thread id (from /proc), or tid itself if unknown. */
-static pid_t
-tgid_of(pid_t tid)
+int
+sv_unixsock_abstract_ok(struct sv_unixsock *u, const struct seccomp_notif *req, int sock,
+			const char *verb)
 {
-	char path[64], line[128];
-	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_close_ int ns = -1;
+	struct stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	f = fopen(path, "re");
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-		int v;
+	/*
+	 * The socket's network namespace (SIOCGSKNS: CAP_NET_ADMIN over it,
+	 * which the supervisor has for the sandbox's, as the owner of its user
+	 * namespace or as root).
+	 */
+	ns = ioctl(sock, SIOCGSKNS);
+	if (ns >= 0 && fstat(ns, &st) == 0 && u->netns_ino != 0 && st.st_dev == u->netns_dev &&
+	    st.st_ino == u->netns_ino)
+		return 1;
+	refuse(u, (pid_t)req->pid, verb, "@abstract",
+	       "abstract unix address on a socket from another network namespace");
+	return 0;
+}
 
-		if (sscanf(line, "Tgid: %d", &v) == 1)
-			return (pid_t)v;
-	}
-	return tid;
+/* Connect the socket *arg to sa: 0 or -errno. */
+static int
+connect_to(void *arg, const struct sockaddr *sa, socklen_t len)
+{
+	return connect(*(int *)arg, sa, len) < 0 ? -errno : 0;
 }
 
 static void
@@ -383,13 +394,8 @@ on_connect(void *arg, int nfd, const struct seccomp_notif *req, struct seccomp_n
 	resp->flags = 0;
 	resp->val = 0;
 	resp->error = 0;
-	/*
-	 * req->pid is the calling thread; pidfd_open wants a thread-group
-	 * leader (before Linux 6.9's PIDFD_THREAD), so go through its Tgid.
-	 * Multi-threaded runtimes (node, the JVM, Go) connect from threads.
-	 */
-	pidfd = (int)syscall(SYS_pidfd_open, tgid_of((pid_t)req->pid), 0);
-	if (pidfd < 0 || !sv_notify_id_valid(nfd, req->id)) {
+	pidfd = sv_notify_pidfd(nfd, req);
+	if (pidfd < 0) {
 		resp->error = -ESRCH;
 		return;
 	}
@@ -424,14 +430,20 @@ on_connect(void *arg, int nfd, const struct seccomp_notif *req, struct seccomp_n
 	if (domain == AF_UNIX && ss.ss_family == AF_UNIX &&
 	    len > offsetof(struct sockaddr_un, sun_path) &&
 	    ((struct sockaddr_un *)&ss)->sun_path[0] != '\0') {
-		char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
-		size_t n = (size_t)len - offsetof(struct sockaddr_un, sun_path);
-
-		if (n > sizeof(path) - 1)
-			n = sizeof(path) - 1;
-		memcpy(path, ((struct sockaddr_un *)&ss)->sun_path, n);
-		path[n] = '\0';
-		resp->error = connect_pathname(u, nfd, req, sock, path);
+		resp->error =
+		    sv_unixsock_via_path(u, nfd, req, ((struct sockaddr_un *)&ss)->sun_path,
+					 (size_t)len - offsetof(struct sockaddr_un, sun_path),
+					 "connect to", connect_to, &sock);
+		return;
+	}
+	/*
+	 * An abstract name is looked up in the socket's network namespace: the
+	 * sandbox's own, unless the socket came from outside.
+	 */
+	if (domain == AF_UNIX && ss.ss_family == AF_UNIX &&
+	    len > offsetof(struct sockaddr_un, sun_path) &&
+	    !sv_unixsock_abstract_ok(u, req, sock, "connect to")) {
+		resp->error = -EACCES;
 		return;
 	}
 	/*
@@ -448,11 +460,17 @@ sv_unixsock_register(struct sv_unixsock *u, struct sv_supervisor *sv, const stru
 {
 	const char *fixed[] = { "/tmp", "/run", "/dev/shm", spec->workspace };
 	_cleanup_close_ int rootfd = -1;
+	struct stat nst;
 	char link[64];
 
 	memset(u, 0, sizeof(*u));
 	u->sv = sv;
 	u->spec = spec;
+	snprintf(link, sizeof(link), "/proc/%d/ns/net", (int)sv->sess.pid);
+	if (stat(link, &nst) < 0)
+		return cordon_err_set(err, errno, "the sandbox's network namespace");
+	u->netns_dev = nst.st_dev;
+	u->netns_ino = nst.st_ino;
 	snprintf(link, sizeof(link), "/proc/%d/root", (int)sv->sess.pid);
 	rootfd = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
@@ -495,5 +513,11 @@ sv_unixsock_register(struct sv_unixsock *u, struct sv_supervisor *sv, const stru
 	}
 	if (sv_notify_register(&sv->notify, (int)SYS_connect, on_connect, u) < 0)
 		return cordon_err_set(err, errno, "register the connect handler");
-	return 0;
+	return sv_unixsend_register(&u->send, u, err);
+}
+
+void
+sv_unixsock_fini(struct sv_unixsock *u)
+{
+	sv_unixsend_fini(&u->send);
 }

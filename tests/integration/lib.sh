@@ -1,11 +1,18 @@
 # Bash TAP helpers for cordon's integration suites. Source it.
 # The runner sets: CORDON (binary), CORDON_TEST_TMP (scratch dir this user
-# owns, world-traversable), CORDON_TEST_AS (root|user), CORDON_SRC.
+# owns; 0700 for root), CORDON_TEST_AS (root|user), CORDON_SRC.
 set -u
 : "${CORDON:?run through tests/run.sh}"
 : "${CORDON_TEST_TMP:?run through tests/run.sh}"
 T=$CORDON_TEST_TMP
 PY=/usr/bin/python3
+# $T is 0700 for root, as users' `mktemp -d` directories are: a root-invoked
+# sandbox cannot see into it beyond its workspace. Host directories a test
+# shows the sandbox outside its workspace (a planted socket, a directory
+# that only the mount wall protects) go in SHOWN, which anyone may search.
+# Removed at exit, after suite_cleanup.
+SHOWN=$(mktemp -d /var/tmp/cordon-shown.XXXXXX) || exit 1
+chmod 755 "$SHOWN"
 _n=0
 _failed=0
 _pids=()
@@ -16,6 +23,7 @@ _cleanup() {
 	local p
 	for p in "${_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	[ "$(type -t suite_cleanup)" = function ] && suite_cleanup
+	rm -rf "$SHOWN"
 	return 0
 }
 trap _cleanup EXIT
@@ -84,6 +92,18 @@ new_ws() {
 	d=$(mktemp -d "$T/ws.XXXXXX")
 	chmod 755 "$d"
 	echo "$d"
+}
+
+# root_identity DIR: the identity a root-invoked sandbox takes for a
+# root-owned workspace in DIR: "idmap" where its file system can do
+# idmapped mounts, "root-uid" on overlayfs, which cannot (the root of many
+# containers). In root-uid mode root-only files in shown places read as
+# empty files (masked) rather than failing with EACCES.
+root_identity() {
+	case $(stat -f -c %T "$1") in
+	overlayfs) echo root-uid ;;
+	*) echo idmap ;;
+	esac
 }
 
 # sb WS CMD...: run CMD in a sandbox with workspace WS.

@@ -197,6 +197,54 @@ test_response(void)
 	return 0;
 }
 
+static int
+test_origin_form(void)
+{
+	struct px_http_req req;
+	const char *why;
+	const char *s = "GET /v1/x?y=1 HTTP/1.1\r\nHost: api.test:8443\r\n\r\n";
+
+	CHECK(px_http_parse_origin_request(s, strlen(s), 443, &req, &why) == 1);
+	CHECK_STR(req.host, "api.test");
+	CHECK(req.port == 8443);
+	CHECK(req.path_len == strlen("/v1/x?y=1") &&
+	      strncmp(s + req.path_off, "/v1/x?y=1", 9) == 0);
+	s = "HEAD / HTTP/1.0\r\n\r\n";
+	CHECK(px_http_parse_origin_request(s, strlen(s), 443, &req, &why) == 1);
+	CHECK_STR(req.host, "");
+	CHECK(req.port == 443 && req.close);
+	s = "GET http://a.test/ HTTP/1.1\r\nHost: a.test\r\n\r\n";
+	CHECK(px_http_parse_origin_request(s, strlen(s), 443, &req, &why) == -1);
+	s = "CONNECT /x HTTP/1.1\r\nHost: a.test\r\n\r\n";
+	CHECK(px_http_parse_origin_request(s, strlen(s), 443, &req, &why) == -1);
+	s = "GET / HTTP/1.1\r\n\r\n";
+	CHECK(px_http_parse_origin_request(s, strlen(s), 443, &req, &why) == -1);
+	s = "GET / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 1\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n";
+	CHECK(px_http_parse_origin_request(s, strlen(s), 443, &req, &why) == -1);
+	return 0;
+}
+
+/* A body sent in the same read as its head may hold NUL bytes. */
+static int
+test_binary_body_after_head(void)
+{
+	struct px_http_req req;
+	const char *why;
+	char buf[128];
+	const char *h =
+	    "POST http://a.test/up HTTP/1.1\r\nHost: a.test\r\nContent-Length: 4\r\n\r\n";
+	size_t n = strlen(h);
+
+	memcpy(buf, h, n);
+	memcpy(buf + n, "\0\1\0\2", 4);
+	CHECK(px_http_parse_request(buf, n + 4, &req, &why) == 1);
+	CHECK(req.hdr_len == n && req.content_length == 4);
+	buf[10] = '\0'; /* in the head itself: refused */
+	CHECK(px_http_parse_request(buf, n + 4, &req, &why) == -1);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -208,5 +256,7 @@ main(void)
 	TAP_RUN(test_chunked_body);
 	TAP_RUN(test_length_body);
 	TAP_RUN(test_response);
+	TAP_RUN(test_origin_form);
+	TAP_RUN(test_binary_body_after_head);
 	return tap_done();
 }

@@ -320,6 +320,7 @@ test_untrusted_project_only_tightens(void)
 		"{\"sandbox\": {\"filesystem\": {\"allowWrite\": [\"~\"]}}}",
 		"{\"sandbox\": {\"network\": {\"allowedDomains\": [\"evil.test\"]}}}",
 		"{\"sandbox\": {\"network\": {\"allowLocalBinding\": true}}}",
+		"{\"sandbox\": {\"terminal\": {\"allowClipboard\": true}}}",
 		"{\"sandbox\": {\"failIfUnavailable\": false}}",
 		"{\"sandbox\": {\"credentials\": {\"envVars\": [{\"name\": \"GITHUB_TOKEN\", "
 		"\"mode\": \"allow\"}]}}}",
@@ -437,6 +438,60 @@ test_env(void)
 	return 0;
 }
 
+/* Values that are credentials whatever the variable's name. */
+static int
+test_env_values(void)
+{
+	static const char *const secret[] = {
+		"postgres://user:pw@db.example.test:5432/app",
+		"mongodb+srv://u:p%40ss@cluster.example.test/db",
+		"redis://:hunter2@cache.example.test:6379",
+		"https://u:tok@git.example.test/org/repo.git",
+		"host=db user=app password=s3cret dbname=x",
+		"Server=db;Uid=app;Pwd=s3cret;",
+		"ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+		"github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123456789",
+		"sk-ant-api03-abcdefghijklmnopqrstuvwxyz",
+		"AKIAIOSFODNN7EXAMPLE",
+		"xoxb-123456789012-abcdefghijklmnop",
+		"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1r\n",
+		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+	};
+	static const char *const plain[] = {
+		"/usr/local/bin:/usr/bin",
+		"https://example.test/path?q=1",
+		"ssh://git@github.example.test/org/repo.git",
+		"git@github.example.test:org/repo.git",
+		"user@host",
+		"password=",
+		"sk-short",
+		"AKIA",
+		"en_US.UTF-8",
+		"xterm-256color",
+		"eyJhbGciOiJIUzI1NiJ9",
+		"http://proxy.example.test:3128",
+		"",
+	};
+	struct cordon_policy pol;
+	struct cordon_err err;
+
+	for (size_t i = 0; i < ARRAY_SIZE(secret); i++)
+		CHECK(policy_env_value_secret(secret[i]));
+	for (size_t i = 0; i < ARRAY_SIZE(plain); i++)
+		CHECK(!policy_env_value_secret(plain[i]));
+	policy_init(&pol);
+	policy_builtin(&pol);
+	CHECK(policy_env_secret(&pol, "DATABASE_URL", secret[0]));
+	CHECK(!policy_env_secret(&pol, "DATABASE_URL", "postgres://db.example.test/app"));
+	CHECK(policy_env_secret(&pol, "GITHUB_TOKEN", "x"));
+	/* An explicit allow keeps a variable whatever its value. */
+	CHECK(policy_add_rule(&pol, POLICY_CRED_ENV_ALLOW, "DATABASE_URL", POLICY_LAYER_CLI,
+			      &err) == 0);
+	CHECK(!policy_env_secret(&pol, "DATABASE_URL", secret[0]));
+	policy_free(&pol);
+	return 0;
+}
+
 static int
 test_pos_find(void)
 {
@@ -484,6 +539,25 @@ test_render(void)
 		CHECK_STR(v[0], "~/x");
 		free(v);
 	}
+	/* terminal.allowClipboard: shown with its default, false */
+	CHECK(strstr(text, "terminal.allowClipboard      false") != NULL);
+	CHECK(!policy_terminal_allow_clipboard(&pol));
+	CHECK(!policy_terminal_allow_clipboard(NULL));
+	policy_free(&pol);
+	free(text);
+	free(json);
+	CHECK(parse(&pol, "{\"sandbox\": {\"terminal\": {\"allowClipboard\": true}}}",
+		    POLICY_LAYER_USER, 0, &err) == 0);
+	text = policy_render_text(&pol);
+	json = policy_render_json(&pol);
+	CHECK(strstr(text, "terminal.allowClipboard      true") != NULL);
+	CHECK(strstr(json, "\"terminal\": {") != NULL);
+	CHECK(policy_terminal_allow_clipboard(&pol));
+	policy_free(&pol);
+	/* a wrong type is refused at its position */
+	CHECK(parse(&pol, "{\"sandbox\": {\"terminal\": {\"allowClipboard\": 1}}}",
+		    POLICY_LAYER_USER, 0, &err) == -1);
+	CHECK(strstr(err.msg, "sandbox.terminal.allowClipboard") != NULL);
 	policy_free(&pol);
 	return 0;
 }
@@ -502,6 +576,7 @@ main(void)
 	TAP_RUN(test_untrusted_project_only_tightens);
 	TAP_RUN(test_managed_locks);
 	TAP_RUN(test_env);
+	TAP_RUN(test_env_values);
 	TAP_RUN(test_pos_find);
 	TAP_RUN(test_render);
 	return tap_done();

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Planning: path expansion, the bounded glob walk, conflict resolution,
- * and the git config stripping of the quarantine. Uses a scratch tree
- * under $TMPDIR (or /tmp); no privileges.
+ * Planning: path expansion, the bounded glob walk, conflict resolution.
+ * Uses a scratch tree under $TMPDIR (or /tmp); no privileges.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,7 +16,6 @@
 #include "common/cleanup.h"
 #include "policy/internal.h"
 #include "policy/plan.h"
-#include "supervisor/quarantine.h"
 #include "tap.h"
 
 static char root[PATH_MAX];
@@ -121,6 +119,20 @@ test_glob(void)
 	CHECK(f.n == 2 && has(&f, "/ws/.env") && has(&f, "/ws/.env.local"));
 	for (size_t i = 0; i < f.n; i++)
 		free(f.v[i]);
+	f.n = 0;
+	/* {a,b} alternatives in one component: one walk, both names, any depth. */
+	mk("ws/sub/.env.prod", false);
+	mk("ws/config/secrets.env", false);
+	mk("ws/config/app.environment.ts", false);
+	snprintf(pat, sizeof(pat), "%s/ws/**/{.env*,*.env}", root);
+	policy_glob(pat, collect, &f);
+	CHECK(f.n == 4);
+	CHECK(has(&f, "/ws/.env") && has(&f, "/ws/.env.local"));
+	CHECK(has(&f, "/ws/sub/.env.prod") && has(&f, "/ws/config/secrets.env"));
+	CHECK(!has(&f, "/ws/config/app.environment.ts") && !has(&f, "/ws/env"));
+	for (size_t i = 0; i < f.n; i++)
+		free(f.v[i]);
+	CHECK(policy_has_glob("{a,b}") && !policy_has_glob("plain"));
 	return 0;
 }
 
@@ -218,40 +230,6 @@ test_plan(void)
 	return 0;
 }
 
-static int
-test_git_config_strip(void)
-{
-	static const char before[] = "[core]\n\trepositoryformatversion = 0\n\tpager = less\n"
-				     "[remote \"origin\"]\n\turl = x\n";
-	static const char after[] = "[core]\n\trepositoryformatversion = 0\n\tpager = less\n"
-				    "\thooksPath = .evil\n\tfsmonitor = \"sh -c x\"\n"
-				    "[remote \"origin\"]\n\turl = x\n\tuploadpack = evil\n"
-				    "[alias] st = !sh -c \\\n  pwned\n"
-				    "[filter \"lfs\"]\n\tclean = x\n"
-				    "[user]\n\tname = me\n";
-	char **names = NULL;
-	size_t removed = 0, n_names = 0;
-	_cleanup_free_ char *out = qr_git_config_strip(after, before, &removed, &names, &n_names);
-
-	printf("# %s\n", out);
-	CHECK(removed == 5);
-	CHECK(strstr(out, "pager = less") != NULL);
-	CHECK(strstr(out, "hooksPath") == NULL);
-	CHECK(strstr(out, "fsmonitor") == NULL);
-	CHECK(strstr(out, "uploadpack") == NULL);
-	CHECK(strstr(out, "pwned") == NULL);
-	CHECK(strstr(out, "[alias]") != NULL);
-	CHECK(strstr(out, "clean") == NULL);
-	CHECK(strstr(out, "name = me") != NULL);
-	CHECK(strstr(out, "url = x") != NULL);
-	CHECK(qr_git_key_dangerous("core", "", "hookspath"));
-	CHECK(!qr_git_key_dangerous("core", "", "bare"));
-	for (size_t i = 0; i < n_names; i++)
-		free(names[i]);
-	free(names);
-	return 0;
-}
-
 static void
 rm_rf(const char *path)
 {
@@ -281,7 +259,6 @@ main(void)
 	TAP_RUN(test_expand);
 	TAP_RUN(test_glob);
 	TAP_RUN(test_plan);
-	TAP_RUN(test_git_config_strip);
 	rm_rf(root);
 	return tap_done();
 }

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for the kernel walls' pure parts: socket allow-list matching,
- * the Landlock rule list, resource mechanism names. No privileges. */
+ * the netlink requests the send gate refuses, the Landlock rule list,
+ * resource mechanism names. No privileges. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/filter.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -38,6 +41,60 @@ test_socket_glob(void)
 	CHECK(sv_unixsock_name_allowed(allowed, 3, "/tmp/.X11-unix/X0"));
 	CHECK(!sv_unixsock_name_allowed(allowed, 3, "/tmp/.X11-unix/X10"));
 	CHECK(!sv_unixsock_name_allowed(allowed, 3, "/run/docker.sock"));
+	return 0;
+}
+
+/* Append one netlink message of type/flags with plen payload bytes at buf+*off. */
+static void
+nl_put(unsigned char *buf, size_t *off, unsigned short type, unsigned short flags, size_t plen)
+{
+	struct nlmsghdr h = { .nlmsg_len = (unsigned)NLMSG_LENGTH(plen),
+			      .nlmsg_type = type,
+			      .nlmsg_flags = flags };
+
+	memcpy(buf + *off, &h, sizeof(h));
+	memset(buf + *off + NLMSG_HDRLEN, 0, plen);
+	*off += NLMSG_ALIGN(h.nlmsg_len);
+}
+
+static int
+test_netlink_refused(void)
+{
+	unsigned char buf[256];
+	size_t n;
+
+	/* rtnl_net_getid looks NETNSA_PID/FD up in the sender's context */
+	n = 0;
+	nl_put(buf, &n, RTM_GETNSID, NLM_F_REQUEST, 12);
+	CHECK(sv_unixsend_netlink_refused(buf, n));
+	/* the dump names no process (ip netns list-id) */
+	n = 0;
+	nl_put(buf, &n, RTM_GETNSID, NLM_F_REQUEST | NLM_F_DUMP, 4);
+	CHECK(!sv_unixsend_netlink_refused(buf, n));
+	/* getifaddrs, ip addr */
+	n = 0;
+	nl_put(buf, &n, RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 16);
+	nl_put(buf, &n, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 8);
+	CHECK(!sv_unixsend_netlink_refused(buf, n));
+	/* a second message in the same send counts too, odd lengths aligned */
+	n = 0;
+	nl_put(buf, &n, RTM_GETLINK, NLM_F_REQUEST, 3);
+	nl_put(buf, &n, RTM_GETNSID, NLM_F_REQUEST, 12);
+	CHECK(sv_unixsend_netlink_refused(buf, n));
+	/* the kernel stops at a bad length, and so does the walk */
+	n = 0;
+	nl_put(buf, &n, RTM_GETLINK, NLM_F_REQUEST, 4);
+	{
+		struct nlmsghdr bad = { .nlmsg_len = 8, .nlmsg_type = RTM_GETLINK };
+
+		memcpy(buf + n, &bad, sizeof(bad));
+		n += sizeof(bad);
+	}
+	nl_put(buf, &n, RTM_GETNSID, NLM_F_REQUEST, 12);
+	CHECK(!sv_unixsend_netlink_refused(buf, n));
+	/* short buffers */
+	CHECK(!sv_unixsend_netlink_refused(buf, 0));
+	CHECK(!sv_unixsend_netlink_refused(buf, NLMSG_HDRLEN - 1));
 	return 0;
 }
 
@@ -222,6 +279,7 @@ main(void)
 {
 	TAP_RUN(test_socket_exact);
 	TAP_RUN(test_socket_glob);
+	TAP_RUN(test_netlink_refused);
 	TAP_RUN(test_landlock_rules);
 	TAP_RUN(test_landlock_switch_off);
 	TAP_RUN(test_res_names);

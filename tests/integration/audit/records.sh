@@ -39,7 +39,23 @@ expect_output "session start: policy digest" '^"sha256:[0-9a-f]{64}"$' $A get "$
 expect_output "session start: namespaces" '"user", "mnt", "pid", "net"' $A get "$LOG" session_start 0 layers.namespaces
 expect_output "session start: seccomp on" '^true$' $A get "$LOG" session_start 0 layers.seccomp
 expect_output "session start: exec audit on" '^true$' $A get "$LOG" session_start 0 layers.exec_audit
-expect_output "session start: landlock abi (0 = none yet)" '^[0-9]+$' $A get "$LOG" session_start 0 layers.landlock_abi
+# The walls the record names are the ones in force: the kernel's Landlock ABI
+# (as `cordon check` reports it), the limits' mechanism, seccomp.
+abi=$("$CORDON" check 2>/dev/null | sed -n 's/^Landlock available.*ABI \([0-9]*\).*/\1/p')
+expect_output "session start: landlock abi is the one applied ($abi)" "^${abi:-x}\$" \
+	$A get "$LOG" session_start 0 layers.landlock_abi
+expect_output "session start: limits none when none asked" '^"none"$' $A get "$LOG" session_start 0 layers.limits
+LOG2=$T/records/walls.jsonl
+(cd "$ws" && "$CORDON" run -q --audit-log "$LOG2" --pids 256 -- true) >/dev/null 2>&1
+expect_output "session start: limits name the mechanism with --pids" '^"(cgroup v2|cgroup v1|rlimits)"$' \
+	$A get "$LOG2" session_start 0 layers.limits
+# (the helper reads the last session of the log)
+(cd "$ws" && CORDON_TEST_HOOKS=1 CORDON_TEST_NO_LANDLOCK=1 CORDON_TEST_NO_SECCOMP=1 \
+	"$CORDON" run -q --audit-log "$LOG2" -- true) >/dev/null 2>&1
+expect_output "session start: landlock 0 when it is switched off (test switch)" '^0$' \
+	$A get "$LOG2" session_start 0 layers.landlock_abi
+expect_output "session start: seccomp false when it is switched off (test switch)" '^false$' \
+	$A get "$LOG2" session_start 0 layers.seccomp
 expect_output "session end: status 3" '^3$' $A get "$LOG" session_end 0 status
 expect_output "session end: reason exit" '^"exit"$' $A get "$LOG" session_end 0 reason
 expect_output "session end: counters.exec 51" '^51$' $A get "$LOG" session_end 0 counters.exec

@@ -79,4 +79,12 @@ else
 	not_ok "a target the policy does not approve is reported as a failure"
 fi
 expect_output "cordon check --help" "Usage: cordon check" "$CORDON" check --help
+# The probes' staged denials stay out of the user's audit log.
+chome=$(mktemp -d "$T/home.XXXXXX")
+chmod 755 "$chome"
+env HOME="$chome" XDG_STATE_HOME= "$CORDON" check >/dev/null 2>&1
+check "cordon check writes nothing into the user's audit log (its probes' denials are staged)" \
+	test ! -e "$chome/.local/state/cordon/audit/audit.jsonl"
+expect_status "control: a plain cordon run with that home does write the user's audit log" 0 \
+	sh -c "cd '$T' && HOME='$chome' XDG_STATE_HOME= '$CORDON' run -- true && test -s '$chome/.local/state/cordon/audit/audit.jsonl'"
 done_testing

@@ -13,7 +13,9 @@ unset ANTHROPIC_API_KEY ANTHROPIC_BASE_URL
 
 # The registry is read from npm's own configuration, never written here.
 reg=$(npm config get registry 2>/dev/null)
-prefix="$T/claude-cli"
+# Installed where anyone may run it, as a global install would be ($T is
+# 0700 for root, and the wrapper below runs it from inside the sandbox).
+prefix="$SHOWN/claude-cli"
 if [ -z "$reg" ] || ! command -v npm >/dev/null; then
 	reason="npm is not installed"
 elif ! timeout 15 $PY -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10)' "$reg" 2>/dev/null; then
@@ -43,16 +45,28 @@ expect_output "claude --version runs under cordon claude (found in PATH)" "$vre"
 	sh -c "cd '$ws' && PATH='$prefix/node_modules/.bin':\$PATH timeout 60 '$CORDON' claude -- --version </dev/null"
 check "cordon claude created the state directory it made writable" test -d "$h/.claude"
 
-# The preset's mapping, as `cordon run` options.
-run_capture sh -c "cd '$ws' && '$CORDON' claude --dry-run --bin '$claude' -- -p hi"
+# The preset's mapping: the profile's rules (`cordon claude` is `cordon run
+# --profile claude -- claude`), and the arguments the agent is given.
+run_capture sh -c "cd '$ws' && '$CORDON' policy show --profile claude"
 ok_map=1
-for re in "IS_SANDBOX=1 CORDON_PROFILE=claude TMPDIR=/tmp" "--rw $h/.claude " "--rw $h/.claude.json " \
-	"--ro $h/.claude/settings.json " "--ro $h/.claude/settings.local.json " "--ro $h/.claude/hooks " \
-	"--allow-domain api.anthropic.com " "-- $claude --settings " '"sandbox":\{"enabled":false\}' \
-	'"command":"[^"]*cordon hook claude"' "passed through the secret scrub: ANTHROPIC_API_KEY"; do
+for re in "filesystem.allowWrite +$h/.claude " "filesystem.allowWrite +$h/.claude.json " \
+	"filesystem.denyWrite +$h/.claude/settings.json " "filesystem.denyWrite +$h/.claude/settings.local.json " \
+	"filesystem.denyWrite +$h/.claude/hooks " "network.allowedDomains +api.anthropic.com " \
+	"credentials.envVarsAllow +ANTHROPIC_API_KEY "; do
 	printf '%s' "$OUT" | grep -Eq -- "$re" || { ok_map=0; diag "missing /$re/"; }
 done
-if [ "$RC" -eq 0 ] && [ $ok_map = 1 ]; then ok "--dry-run shows the preset's mapping"; else not_ok "--dry-run shows the preset's mapping"; diag "$OUT"; fi
+if [ "$RC" -eq 0 ] && [ $ok_map = 1 ]; then ok "policy show --profile claude shows the preset's rules"; else not_ok "policy show --profile claude shows the preset's rules"; diag "$OUT"; fi
+argv_probe="$T/argv-probe"
+printf '#!/bin/sh\nfor a in "$@"; do printf "arg:%%s\\n" "$a"; done\n' > "$argv_probe"
+chmod 755 "$argv_probe"
+run_capture sh -c "cd '$ws' && '$CORDON' claude --bin '$argv_probe' -- -p hi </dev/null"
+ok_map=1
+for re in '^arg:--settings$' '"sandbox":\{"enabled":false\}' '"command":"/run/cordon/cordon hook claude"' '^arg:-p$' '^arg:hi$'; do
+	printf '%s' "$OUT" | grep -Eq -- "$re" || { ok_map=0; diag "missing /$re/"; }
+done
+if [ "$RC" -eq 0 ] && [ $ok_map = 1 ]; then ok "the agent gets its own sandbox off and cordon's hook, then the user's arguments"; else not_ok "the agent's arguments"; diag "$OUT"; fi
+expect_output "--dry-run prints the cordon run command" "^cordon run --profile claude --as-agent -- $argv_probe -p hi\$" \
+	sh -c "cd '$ws' && '$CORDON' claude --dry-run --bin '$argv_probe' -- -p hi"
 
 # A probe in the agent's place: drops the preset's --settings, runs a shell line.
 probe="$T/probe-agent"
@@ -92,7 +106,7 @@ expect_output "every other secret stays scrubbed" "^gh=$" \
 # sandbox, which asks for a Bash tool call; the hook decides; the tool runs
 # inside. Both processes start from the one agent command.
 port=18080
-wrap="$T/with-fake-api"
+wrap="$SHOWN/with-fake-api"
 cat > "$wrap" <<SH
 #!/bin/sh
 $PY '$here/fake_anthropic.py' $port &
@@ -106,7 +120,7 @@ chmod 755 "$wrap"
 # Known limit: connect() from a thread other than the main one (Claude Code's
 # HTTP client does that) fails inside the sandbox on builds whose connect
 # notification handler cannot open a pidfd for a thread.
-thread_probe=$(cd "$ws" && timeout 30 "$CORDON" run -- $PY -c '
+thread_probe=$(cd "$ws" && timeout 30 "$CORDON" run --quiet -- $PY -c '
 import socket, threading
 srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
 res = []

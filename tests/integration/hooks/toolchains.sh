@@ -19,28 +19,30 @@ with() {
 	(cd "$ws" && timeout 180 "$CORDON" claude --with "$preset" --bin "$probe" -- "$1" </dev/null)
 }
 
-# Registry hosts come from the user's configuration (documentation names).
+# Registry hosts come from the user's configuration (documentation names),
+# as `cordon policy show --profile` shows them.
 printf 'registry=https://npm.mirror.example.test/\n@corp:registry=https://corp-npm.example.test/\n' > "$T/npmrc"
 expect_output "node: registries from the user's .npmrc are allowed" \
-	"--allow-domain npm.mirror.example.test .*--allow-domain corp-npm.example.test" \
-	sh -c "cd '$ws' && NPM_CONFIG_USERCONFIG='$T/npmrc' '$CORDON' claude --with node --dry-run --bin '$probe' -- x"
-if command -v npm >/dev/null; then
-	expect_output "node: npm inside is told the registry (~/.npmrc is masked there)" \
-		"npm_config_registry=https://npm.mirror.example.test/" \
-		sh -c "cd '$ws' && NPM_CONFIG_USERCONFIG='$T/npmrc' '$CORDON' claude --with node --dry-run --bin '$probe' -- x"
-else
-	skip "node: npm inside is told the registry" "npm is not installed (the registry comes from npm itself)"
-fi
+	"allowedDomains +npm.mirror.example.test .*allowedDomains +corp-npm.example.test " \
+	sh -c "NPM_CONFIG_USERCONFIG='$T/npmrc' '$CORDON' policy show --profile node | tr '\n' ' '"
+# A bash probe: dash drops variables whose names are not shell names
+# (npm_config_@scope:registry) from what it passes on; bash keeps them.
+bprobe="$T/bash-probe"
+printf '#!/bin/bash\n[ "$1" = --settings ] && shift 2\nexec bash -c "$1"\n' > "$bprobe"
+chmod 755 "$bprobe"
+expect_output "node: npm inside is told the registries (~/.npmrc is masked there)" \
+	"^reg=https://npm.mirror.example.test/ corp=https://corp-npm.example.test/$" \
+	env NPM_CONFIG_USERCONFIG="$T/npmrc" sh -c "cd '$ws' && '$CORDON' claude --with node --bin '$bprobe' -- 'echo reg=\$npm_config_registry corp=\$(printenv npm_config_@corp:registry)' </dev/null"
 expect_output "python: PIP_INDEX_URL and uv.toml indexes are allowed" \
-	"--allow-domain pypi.mirror.example.test .*--allow-domain uv.mirror.example.test" \
-	sh -c "cd '$ws' && mkdir -p '$h/.config/uv' && echo 'index-url = \"https://uv.mirror.example.test/simple\"' > '$h/.config/uv/uv.toml' && PIP_INDEX_URL=https://pypi.mirror.example.test/simple '$CORDON' claude --with python --dry-run --bin '$probe' -- x"
-expect_output "go: GOPROXY hosts are allowed" "--allow-domain goproxy.example.test" \
-	sh -c "cd '$ws' && GOPROXY=https://goproxy.example.test,direct '$CORDON' claude --with go --dry-run --bin '$probe' -- x 2>&1"
-expect_output "rust: registries in ~/.cargo/config.toml are allowed" "--allow-domain cargo.mirror.example.test" \
-	sh -c "mkdir -p '$h/.cargo' && printf '[registries.m]\nindex = \"sparse+https://cargo.mirror.example.test/index/\"\n' > '$h/.cargo/config.toml' && cd '$ws' && '$CORDON' claude --with rust --dry-run --bin '$probe' -- x"
+	"allowedDomains +pypi.mirror.example.test .*allowedDomains +uv.mirror.example.test " \
+	sh -c "mkdir -p '$h/.config/uv' && echo 'index-url = \"https://uv.mirror.example.test/simple\"' > '$h/.config/uv/uv.toml' && cd '$ws' && PIP_INDEX_URL=https://pypi.mirror.example.test/simple '$CORDON' policy show --profile python | tr '\n' ' '"
+expect_output "go: GOPROXY hosts are allowed" "allowedDomains +goproxy.example.test " \
+	env GOPROXY=https://goproxy.example.test,direct sh -c "cd '$ws' && '$CORDON' policy show --profile go"
+expect_output "rust: registries in ~/.cargo/config.toml are allowed" "allowedDomains +cargo.mirror.example.test " \
+	sh -c "mkdir -p '$h/.cargo' && printf '[registries.m]\nindex = \"sparse+https://cargo.mirror.example.test/index/\"\n' > '$h/.cargo/config.toml' && cd '$ws' && '$CORDON' policy show --profile rust"
 rm -f "$h/.cargo/config.toml"
-expect_output "java: mirrors in ~/.m2/settings.xml are allowed" "--allow-domain maven.mirror.example.test" \
-	sh -c "mkdir -p '$h/.m2' && echo '<settings><mirrors><mirror><url>https://maven.mirror.example.test/m2</url></mirror></mirrors></settings>' > '$h/.m2/settings.xml' && cd '$ws' && '$CORDON' claude --with java --dry-run --bin '$probe' -- x"
+expect_output "java: mirrors in ~/.m2/settings.xml are allowed" "allowedDomains +maven.mirror.example.test " \
+	sh -c "mkdir -p '$h/.m2' && echo '<settings><mirrors><mirror><url>https://maven.mirror.example.test/m2</url></mirror></mirrors></settings>' > '$h/.m2/settings.xml' && cd '$ws' && '$CORDON' policy show --profile java"
 expect_fail "an unknown toolchain preset is refused" "no toolchain preset called 'cobol'" \
 	sh -c "cd '$ws' && '$CORDON' claude --with cobol --bin '$probe' -- x"
 

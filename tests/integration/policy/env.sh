@@ -12,6 +12,7 @@ run_capture env HOME="$home" GITHUB_TOKEN="tok-$m" AWS_SECRET_ACCESS_KEY="aws-$m
 	my_service_token="low-$m" VISIBLE_SETTING="vis-$m" \
 	sh -c "cd '$ws' && '$CORDON' run -- sh -c '$dump'"
 check "control: an ordinary variable is visible inside" sh -c "printf '%s' \"\$1\" | grep -q VISIBLE_SETTING=vis-$m" _ "$OUT"
+
 for v in GITHUB_TOKEN AWS_SECRET_ACCESS_KEY DB_PASSWORD SSH_AUTH_SOCK ANTHROPIC_API_KEY my_service_token; do
 	if printf '%s' "$OUT" | grep -q "^$v="; then
 		not_ok "$v scrubbed from /proc/self/environ"
@@ -21,13 +22,29 @@ for v in GITHUB_TOKEN AWS_SECRET_ACCESS_KEY DB_PASSWORD SSH_AUTH_SOCK ANTHROPIC_
 done
 check "no secret value anywhere in the environment" sh -c "! printf '%s' \"\$1\" | grep -Eq '(tok|aws|pw|ak|low)-$m'" _ "$OUT"
 check "CORDON_SANDBOX=1 is set" sh -c "printf '%s' \"\$1\" | grep -qx CORDON_SANDBOX=1" _ "$OUT"
+
+# A credential in a variable no rule names: scrubbed by its value.
+run_capture env HOME="$home" DATABASE_URL="postgres://app:pw-$m@db.example.test/app" \
+	MY_GH="ghp_abcdefghijklmnopqrstuvwxyz0123456789" PLAIN_URL="postgres://db.example.test/app" \
+	sh -c "cd '$ws' && '$CORDON' run -- sh -c '$dump'"
+check "value scrub: DATABASE_URL with a password is not inside" \
+	sh -c "! printf '%s' \"\$1\" | grep -q '^DATABASE_URL='" _ "$OUT"
+check "value scrub: a GitHub token under an unrelated name is not inside" \
+	sh -c "! printf '%s' \"\$1\" | grep -q '^MY_GH='" _ "$OUT"
+check "value scrub: control: a URL without a password is inside" \
+	sh -c "printf '%s' \"\$1\" | grep -q '^PLAIN_URL=postgres://db.example.test/app'" _ "$OUT"
+check "value scrub: stderr names what was kept out, never the value" \
+	sh -c "printf '%s' \"\$1\" | grep 'kept out of the sandbox' | grep -q 'DATABASE_URL' && ! printf '%s' \"\$1\" | grep -q 'pw-$m'" _ "$OUT"
+run_capture env HOME="$home" DATABASE_URL="postgres://app:pw-$m@db.example.test/app" \
+	sh -c "cd '$ws' && '$CORDON' run --quiet -- true"
+check "--quiet: no note on stderr" test -z "$OUT"
 OUT=$(env HOME="$home" GITHUB_TOKEN="tok-$m" sh -c "cd '$ws' && '$CORDON' run -- sh -c 'cat /proc/1/environ; echo; echo done'" 2>/dev/null)
 check "pid 1 inside does not leak the original environment" \
 	sh -c "printf '%s' \"\$1\" | grep -q done && ! printf '%s' \"\$1\" | grep -q tok-$m" _ "$OUT"
 
 # pid 1 inside is a clone of cordon: the scrubbed values must not be in
 # its memory either.
-cat > "$T/memscan.py" <<'PY'
+cat > "$ws/memscan.py" <<'PY'
 import re, sys
 found = 0
 # The needle comes in two parts so that this command line does not hold it.
@@ -51,7 +68,7 @@ for line in maps:
 print("found", found)
 PY
 expect_output "no scrubbed value in pid 1's memory" "^found 0$" \
-	env HOME="$home" GITHUB_TOKEN="tok-$m" sh -c "cd '$ws' && '$CORDON' run -- $PY '$T/memscan.py' tok- $m 2>/dev/null"
+	env HOME="$home" GITHUB_TOKEN="tok-$m" sh -c "cd '$ws' && '$CORDON' run -- $PY '$ws/memscan.py' tok- $m 2>/dev/null"
 
 # An explicit allow keeps one (credentials.envVars mode allow), and a
 # policy deny removes an ordinary one.
@@ -63,10 +80,11 @@ JSON
 run_capture env HOME="$home" GITHUB_TOKEN="tok-$m" VISIBLE_SETTING="vis-$m" \
 	sh -c "cd '$ws' && '$CORDON' run --policy '$T/env.json' -- sh -c '$dump'"
 check "explicit allow keeps GITHUB_TOKEN" sh -c "printf '%s' \"\$1\" | grep -q GITHUB_TOKEN=tok-$m" _ "$OUT"
-check "policy deny removes VISIBLE_SETTING" sh -c "! printf '%s' \"\$1\" | grep -q VISIBLE_SETTING" _ "$OUT"
+check "policy deny removes VISIBLE_SETTING" sh -c "! printf '%s' \"\$1\" | grep -q ^VISIBLE_SETTING=" _ "$OUT"
+check "the scrubbed name is said once on stderr" sh -c "printf '%s' \"\$1\" | grep -c 'kept out of the sandbox:.*VISIBLE_SETTING' | grep -qx 1" _ "$OUT"
 # The strict profile keeps only a short list.
 run_capture env HOME="$home" VISIBLE_SETTING="vis-$m" sh -c "cd '$ws' && '$CORDON' run --profile strict -- sh -c '$dump'"
-check "--profile strict drops ordinary variables" sh -c "! printf '%s' \"\$1\" | grep -q VISIBLE_SETTING" _ "$OUT"
+check "--profile strict drops ordinary variables" sh -c "! printf '%s' \"\$1\" | grep -q ^VISIBLE_SETTING=" _ "$OUT"
 check "--profile strict keeps PATH" sh -c "printf '%s' \"\$1\" | grep -q '^PATH='" _ "$OUT"
 expect_fail "unknown profile: 125 with the known names" "no profile named \"nope\".*|known profiles" \
 	sh -c "cd '$ws' && '$CORDON' run --profile nope -- true"

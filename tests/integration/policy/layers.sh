@@ -89,7 +89,9 @@ if [ -e /etc/cordon/managed-settings.json ]; then
 	skip "managed lock beats --rw" "a real /etc/cordon/managed-settings.json exists; the test hook is off"
 else
 	ws=$(new_ws)
-	extra=$(mktemp -d "$T/extra.XXXXXX")
+	# In $SHOWN: $T is 0700 for root, and a directory the sandbox cannot
+	# see would not show the lock's wall.
+	extra=$(mktemp -d "$SHOWN/extra.XXXXXX")
 	chmod 777 "$extra"
 	expect_status "control: --rw makes a directory writable" 0 run_in "$ws" --rw "$extra" -- touch "$extra/control"
 	cat > "$T/managed.json" <<'JSON'
@@ -107,6 +109,7 @@ JSON
 	printf '{"sandbox": {"filesystem": {"allowWrite": ["%s"]}}}\n' "$extra" > "$home/.config/cordon/settings.json"
 	expect_fail "managed lock beats the user file: write refused" "Read-only file system" \
 		run_in "$ws" -- touch "$extra/planted2"
+	check "managed lock: nothing written by the user file's rule" test ! -e "$extra/planted2"
 	expect_output "policy show notes the ignored user entry" "ignored .sandbox.filesystem.allowWrite" \
 		sh -c "cd '$ws' && '$CORDON' policy show"
 	rm "$home/.config/cordon/settings.json"

@@ -84,6 +84,22 @@ echo "PLAIN-$$" > "$ws/plain.txt"
 denied "workspace .env.local masked" "ENV-SECRET" -- cat .env.local
 expect_output "control: a plain workspace file reads" "PLAIN-$$" run_in -- cat plain.txt
 
+# ...at any depth, and *.env files too (config/secrets.env); each with a control.
+mkdir -p "$ws/sub/deep" "$ws/config"
+echo "DEEP-ENV-$$" > "$ws/sub/deep/.env"
+echo "NAMED-ENV-$$" > "$ws/config/secrets.env"
+echo "LOOKALIKE-$$" > "$ws/config/app.environment.ts"
+check "control: sub/deep/.env readable outside" grep -q "DEEP-ENV-$$" "$ws/sub/deep/.env"
+printf '{"sandbox": {"filesystem": {"allowRead": ["%s/sub/deep/.env", "%s/config/secrets.env"]}}}\n' \
+	"$ws" "$ws" > "$T/allow-env.json"
+expect_output "control: sub/deep/.env readable inside with an explicit allowRead" "DEEP-ENV-$$" \
+	run_in --policy "$T/allow-env.json" -- cat sub/deep/.env
+denied "sub/deep/.env masked" "DEEP-ENV" -- cat sub/deep/.env
+denied "config/secrets.env masked" "NAMED-ENV" -- cat config/secrets.env
+denied "sub/deep/.env masked through /proc/self/root" "DEEP-ENV" -- cat "/proc/self/root$ws/sub/deep/.env"
+expect_output "control: a look-alike name (app.environment.ts) is not masked" "LOOKALIKE-$$" \
+	run_in -- cat config/app.environment.ts
+
 # A user mask given on the command line (--mask) goes through the policy too.
 mkdir -p "$ws/private" && echo "PRIVATE-$$" > "$ws/private/key"
 denied "--mask on a workspace directory" "PRIVATE-$$" --mask "$ws/private" -- cat private/key

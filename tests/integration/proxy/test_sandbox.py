@@ -152,7 +152,8 @@ def main():
         if os.path.exists(os.path.join(ws, "first-done")):
             break
         time.sleep(0.05)
-    rc, out = run([CORDON, "allow", "late.test" + ps], env=env_x)
+    # in the session's workspace, as a user would: the session running there
+    rc, out = run([CORDON, "allow", "late.test" + ps], env=env_x, cwd=ws)
     ok(rc == 0 and f"late.test{ps} is now allowed" in out, "cordon allow late.test", out)
     open(flag, "w").close()
     try:

@@ -30,7 +30,7 @@ MD_SPELLINGS = ["169.254.169.254", "2852039166", "0xa9fea9fe", "0251.0376.0251.0
 
 
 def main():
-    log = os.path.join(TMP, "upstream.log")
+    log = os.path.join(TMP, "standalone-upstream.log")  # test_sandbox.py has its own
     lo_log = os.path.join(TMP, "lo-upstream.log")
     ns = None
     if IS_ROOT:

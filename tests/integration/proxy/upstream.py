@@ -24,7 +24,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _log(self):
         with open(self.server.logfile, "a") as f:
-            f.write(f"{self.server.name} {self.command} {self.path} host={self.headers.get('Host')}\n")
+            f.write(f"{self.server.name} {self.command} {self.path} host={self.headers.get('Host')}"
+                    f" authorization={self.headers.get('Authorization')}"
+                    f" x-api-key={self.headers.get('X-Api-Key')}\n")
 
     def _send(self, code, body, ctype="text/plain", chunked=False):
         self.send_response(code)

@@ -3,8 +3,15 @@
 . "$(dirname "$0")/../lib.sh"
 
 ws=$(new_ws)
-outside=$(mktemp -d "$T/outside.XXXXXX")
+# Host directories the sandbox must see are made in $SHOWN: $T is 0700 for
+# root, out of a root-invoked sandbox's sight.
+outside=$(mktemp -d "$SHOWN/outside.XXXXXX")
 chmod 777 "$outside"	# so that only the mount, not file modes, can refuse
+sub=""
+suite_cleanup() {
+	[ -n "$sub" ] && umount "$sub" 2>/dev/null
+	return 0
+}
 
 sb "$ws" sh -c 'echo hello > inside.txt'
 check "workspace write lands on the host" grep -qx hello "$ws/inside.txt"
@@ -67,8 +74,8 @@ expect_output "every host mount (submounts too) is read-only inside" "writable: 
 
 if [ "$(id -u)" -eq 0 ]; then
 	# A real writable submount of / on the host: must be read-only inside.
-	sub=$(mktemp -d "$T/submount.XXXXXX")
-	suite_cleanup() { umount "$sub" 2>/dev/null; }
+	sub=$(mktemp -d "$SHOWN/submount.XXXXXX")
+	chmod 755 "$sub"
 	if mount -t tmpfs -o mode=0777 cordon-test "$sub"; then
 		check "control: host submount writable outside" touch "$sub/control"
 		expect_fail "host tmpfs submount is read-only inside" "Read-only file system" \

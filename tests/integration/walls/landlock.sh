@@ -14,7 +14,7 @@ if [ -z "$abi" ]; then
 fi
 ok "Landlock ABI $abi is in force (cordon run -v says so)"
 
-out=$T/outside
+out=$SHOWN/outside
 mkdir -p "$out"
 chmod 777 "$out"
 echo keep > "$out/existing"

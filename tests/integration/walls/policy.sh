@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 ws=$(new_ws)
-host=$T/policy-sockets
+host=$SHOWN/policy-sockets
 mkdir -p "$host"
 chmod 755 "$host"
 sock=$host/agent.sock

@@ -1,0 +1,4 @@
+registry: new Definition('registry', {
+  default: 'https://npm-default.example.test/',
+  type: url,
+})

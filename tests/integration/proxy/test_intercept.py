@@ -1,0 +1,435 @@
+#!/usr/bin/env python3
+"""TLS interception inside `cordon run`, for the hosts network.rules and
+credentials.inject name: the credential stays on the host (a placeholder
+inside, the real value only on requests to its host), method/path rules
+answered with a 403 that names the rule, upstream certificates verified
+against the host's store, the CA key out of the sandbox's reach, real
+clients (curl, python, node, git) trusting the CA with no flags, and every
+other host an opaque tunnel.
+
+Upstreams run in the test network namespace (root) or on loopback (the
+unprivileged pass, with the test-only loopback switch); their certificates
+come from a test CA made here, which stands for the host's trust store
+(SSL_CERT_FILE of the `cordon run` process).
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pxlib import *  # noqa: E402,F403
+
+PY = "/usr/bin/python3"
+SECRET = "s3cr3t-0f-the-h0st-4242"
+
+
+def git_repo(d):
+    """A bare repository under d/srv/repo.git; returns the root, or None."""
+    src, root = os.path.join(d, "src"), os.path.join(d, "srv")
+    genv = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.test",
+                GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.test", HOME=d)
+    for c in (["git", "init", "-q", "-b", "main", src],
+              ["sh", "-c", f"echo hello-from-git > {src}/README && git -C {src} add README && "
+                           f"git -C {src} commit -qm init"],
+              ["git", "clone", "-q", "--bare", src, os.path.join(root, "repo.git")]):
+        rc, out = run(c, env=genv)
+        if rc != 0:
+            return None
+    return root
+
+
+def records(path, kind):
+    out = []
+    try:
+        with open(path) as f:
+            for line in f:
+                r = json.loads(line)
+                if r.get("type") == kind:
+                    out.append(r)
+    except (OSError, ValueError):
+        pass
+    return out
+
+
+def main():
+    d = os.path.join(TMP, "intercept")
+    os.makedirs(d, exist_ok=True)
+    good = os.path.join(d, "good")
+    evil = os.path.join(d, "evil")
+    os.makedirs(good, exist_ok=True)
+    os.makedirs(evil, exist_ok=True)
+    names = ["api.test", "other.test", "rules.test", "git.test", "bad.test"]
+    ca, cert, key = make_ca(good, names)
+    eca, ecert, ekey = make_ca(evil, ["bad.test"])
+    for f in (cert, key, ecert, ekey):
+        os.chmod(f, 0o644)
+    groot = git_repo(os.path.join(d, "git"))
+    log = os.path.join(d, "upstream.log")
+    ns = None
+    if IS_ROOT:
+        try:
+            ns = NetNS()
+        except Exception as e:
+            ok(False, "create the test network namespace", e)
+            done()
+    if ns:
+        upstream(log, bind="0.0.0.0", port=443, name="good", tls=(cert, key), git_root=groot,
+                 ns=ns)
+        upstream(log, bind="0.0.0.0", port=8443, name="bad", tls=(ecert, ekey), ns=ns)
+        upstream(log, bind="0.0.0.0", port=80, name="plain", ns=ns)
+        ip, tls_port, bad_port, plain_port = NS_IP, 443, 8443, 80
+        extra = {}
+    else:
+        _, tls_port = upstream(log, bind="127.0.0.1", name="good", tls=(cert, key),
+                               git_root=groot)
+        _, bad_port = upstream(log, bind="127.0.0.1", name="bad", tls=(ecert, ekey))
+        _, plain_port = upstream(log, bind="127.0.0.1", name="plain")
+        ip = "127.0.0.1"
+        extra = {"CORDON_TEST_PROXY_LOOPBACK": "1"}
+
+    def url(host, path, scheme="https", port=None):
+        p = port or {"https": tls_port, "http": plain_port}[scheme]
+        dflt = {"https": 443, "http": 80}[scheme]
+        return f"{scheme}://{host}{'' if p == dflt else ':' + str(p)}{path}"
+
+    def s_client(name_opt, lines=5):
+        """openssl s_client to api.test through the proxy, inside a session."""
+        return sandbox(ws, base, ["sh", "-c",
+                                  f"echo | openssl s_client -proxy 127.0.0.1:3128 -connect "
+                                  f"api.test:{tls_port} {name_opt} 2>&1 | head -{lines}"],
+                       env=env)[1]
+
+    cfg = os.path.join(d, "config", "cordon")
+    state = os.path.join(d, "state")
+    os.makedirs(os.path.dirname(cfg), exist_ok=True)
+    policy = os.path.join(d, "policy.json")
+    with open(policy, "w") as f:
+        json.dump({"sandbox": {
+            "network": {
+                # every port: the test's upstreams listen on 8443 and, without a
+                # network namespace, on free loopback ports
+                "allowedDomains": ["*.test:*"],
+                "rules": [
+                    {"host": "rules.test", "methods": ["GET", "HEAD"], "paths": ["/allowed/*"]},
+                    {"host": "rules.test", "methods": ["POST"], "paths": ["/upload"]},
+                    {"host": "git.test", "methods": ["GET", "POST"], "paths": ["/git/*"]},
+                    {"host": "plain.test", "methods": ["GET"], "paths": ["/ok/*"]},
+                ]},
+            "credentials": {"inject": [
+                {"host": "api.test", "header": "Authorization", "fromEnv": "INJ_CRED",
+                 "prefix": "Bearer "},
+                {"host": "bad.test", "header": "Authorization", "fromEnv": "INJ_CRED",
+                 "prefix": "Bearer "},
+            ]}}}, f)
+    res = []
+    for h in names + ["plain.test"]:
+        res += ["--resolve", f"{h}:{ip}"]
+    alog = os.path.join(d, "audit.jsonl")
+    base = res + ["--policy", policy, "--audit-log", alog]
+    env = test_env(SSL_CERT_FILE=ca, CORDON_TEST_CONFIG_DIR=cfg, XDG_STATE_HOME=state,
+                   INJ_CRED=SECRET, **extra)
+    ws = new_ws()
+    # the value to look for, in a file: on a command line it would be in the exec records
+    with open(os.path.join(ws, "secret.pattern"), "w") as f:
+        f.write(SECRET + "\n")
+
+    # ---- the credential: a placeholder inside, the value on its host's requests only
+    script = (
+        'echo "inside=$INJ_CRED"; '
+        f'curl -sS -H "Authorization: Bearer $INJ_CRED" {url("api.test", "/cred")}; '
+        f'curl -sS -H "Authorization: Bearer $INJ_CRED" {url("other.test", "/cred-other")}; '
+        f'curl -sS -H "Authorization: Bearer $INJ_CRED" {url("rules.test", "/allowed/cred-rules")}; '
+        f'curl -sS -x socks5h://127.0.0.1:3128 {url("api.test", "/cred-socks")}; '
+        'for f in /proc/[0-9]*/environ; do tr "\\0" "\\n" < $f; done 2>/dev/null | '
+        'grep -c -F -f secret.pattern || true; '
+        'echo fds=$(ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -c cordon-inject)')
+    rc, out = sandbox(ws, base + ["-v"], ["sh", "-c", script], env=env, timeout=90)
+    lines = read_log(log).splitlines()
+    cred = [l for l in lines if " /cred " in l]
+    other = [l for l in lines if "/cred-other" in l]
+    rules = [l for l in lines if "/cred-rules" in l]
+    ok(rc == 0 and "inside=cordon-injected-INJ_CRED" in out,
+       "the variable holds a placeholder inside", out)
+    ok(len(cred) == 1 and f"authorization=Bearer {SECRET}" in cred[0] and "hello from good" in out,
+       "the upstream of the credential's host receives the real value", (out, cred))
+    ok(len(other) == 1 and "authorization=Bearer cordon-injected-INJ_CRED" in other[0]
+       and SECRET not in other[0],
+       "a request to another allowed host does not carry it (the placeholder goes as sent)",
+       other)
+    ok(len(rules) == 1 and SECRET not in rules[0],
+       "nor does a request to another intercepted host", rules)
+    socks = [l for l in lines if "/cred-socks" in l]
+    ok(len(socks) == 1 and f"authorization=Bearer {SECRET}" in socks[0],
+       "through SOCKS5 too (curl sends no header of its own there)", socks)
+    tail = out.strip().split("\n")
+    ok(len(tail) >= 2 and tail[-2] == "0", "no /proc/*/environ inside holds the value", out[-300:])
+    ok(tail[-1] == "fds=0", "no process inside holds the stash the value was kept in", out[-300:])
+    ok(SECRET not in out, "the value is on no output of the run, -v included", out)
+    creds = records(alog, "credential")
+    ok(len(creds) >= 1 and creds[0].get("name") == "INJ_CRED" and creds[0].get("host") == "api.test"
+       and creds[0].get("header") == "Authorization",
+       "audit: a credential record names the variable, the host and the header", creds)
+    try:
+        whole = open(alog).read()
+    except OSError:
+        whole = ""
+    ok(whole != "" and SECRET not in whole, "audit: the value is nowhere in the log")
+
+    # control: the same variable without the inject entry is visible inside
+    nopol = os.path.join(d, "noinject.json")
+    with open(nopol, "w") as f:
+        json.dump({"sandbox": {"network": {"allowedDomains": ["*.test"]}}}, f)
+    rc, out = sandbox(ws, res + ["--policy", nopol], ["sh", "-c", 'echo "inside=$INJ_CRED"'],
+                      env=env)
+    ok(rc == 0 and f"inside={SECRET}" in out,
+       "control: without credentials.inject the value is inside (the name is no secret)", out)
+
+    # ---- the CA: made on first use, key 0600, unreachable from inside
+    keyf = os.path.join(cfg, "ca", "ca.key")
+    crtf = os.path.join(cfg, "ca", "ca.crt")
+    st = os.stat(keyf) if os.path.exists(keyf) else None
+    ok(st is not None and (st.st_mode & 0o777) == 0o600 and
+       (os.stat(os.path.dirname(keyf)).st_mode & 0o777) == 0o700,
+       "the CA was made on first use: key 0600 in a 0700 directory", st)
+    with open(keyf) as f:
+        host_key = f.read()
+    ok("PRIVATE KEY" in host_key, "control: the key is readable outside, by its owner")
+    cadir = os.path.dirname(keyf)
+    rc, out = sandbox(ws, base, ["sh", "-c",
+                                 f"cat {keyf}; echo rc=$?; cat /proc/self/root{keyf}; echo rc=$?; "
+                                 f"ls -A {cadir} | wc -l; "
+                                 f"grep -c ' {cadir} ' /proc/self/mountinfo"],
+                      env=env)
+    # as the invoker's uid the mask hides the file; run by root, the command's own uid
+    # cannot even enter root's 0700 directory
+    # cannot even enter root's 0700 directory, or (under a closed parent) not see it
+    denied = out.count("No such file or directory") + out.count("Permission denied")
+    ok("PRIVATE KEY" not in out and denied >= 2 and out.count("rc=1\n") == 2,
+       "the CA key cannot be read inside, by its path or by /proc/self/root", out)
+    ok((out.rstrip().endswith("\n1") and (IS_ROOT or "\n0\n" in out)) or
+       (IS_ROOT and f"cannot access '{cadir}'" in out),
+       "...the CA's directory is masked (a mount of its own, empty) or not there at all", out)
+    rc2, ca_path = run([CORDON, "ca", "path"], env=env)
+    rc3, key_path = run([CORDON, "ca", "path", "--key"], env=env)
+    ok(rc2 == 0 and ca_path.strip() == crtf and rc3 == 0 and key_path.strip() == keyf,
+       "cordon ca path [--key] names the files", (ca_path, key_path))
+    rc, out = run([CORDON, "ca", "show"], env=env)
+    fp = subprocess.run(["openssl", "x509", "-in", crtf, "-noout", "-fingerprint", "-sha256"],
+                        stdout=subprocess.PIPE).stdout.decode().strip().split("=")[-1]
+    ok(rc == 0 and fp and fp in out and "cordon sandbox CA" in out,
+       "cordon ca show prints the CA's SHA-256 fingerprint (as openssl sees it)", out)
+
+    # ---- a bad upstream certificate is refused, on record
+    before = len(records(alog, "net"))
+    rc, out = sandbox(ws, base, ["curl", "-sS", "-w", "\ncode=%{http_code}\n",
+                                 url("bad.test", "/never", port=bad_port)], env=env)
+    ok("code=502" in out and "certificate not trusted" in out,
+       "an upstream whose certificate the host does not trust: 502 naming the reason", out)
+    ok("/never" not in read_log(log), "...and the upstream never got the request (nor the credential)")
+    deny = [r for r in records(alog, "net")[before:] if r.get("decision") == "deny"
+            and r.get("host") == "bad.test"]
+    ok(len(deny) == 1 and "certificate not trusted" in (deny[0].get("reason") or ""),
+       "audit: a deny record with the certificate's failure", deny)
+    both = os.path.join(d, "both.pem")
+    with open(both, "w") as f:
+        f.write(open(ca).read() + open(eca).read())
+    rc, out = sandbox(ws, base, ["curl", "-sS", "-w", "\ncode=%{http_code}\n",
+                                 url("bad.test", "/trusted-now", port=bad_port)],
+                      env=dict(env, SSL_CERT_FILE=both))
+    ok("code=200" in out and "hello from bad" in out,
+       "control: the same upstream passes once the host's store trusts its CA", out)
+
+    # ---- method and path rules, inside TLS and on plain HTTP
+    before = len(records(alog, "net"))
+    script = (
+        f'curl -sS {url("rules.test", "/allowed/a")}; '
+        f'curl -sS -w "\\ncode=%{{http_code}}\\n" {url("rules.test", "/secret/b")}; '
+        f'curl -sS -w "\\ncode=%{{http_code}}\\n" -X DELETE {url("rules.test", "/allowed/c")}; '
+        f'curl -sS --path-as-is -w "\\ncode=%{{http_code}}\\n" {url("rules.test", "/allowed/../secret/d")}; '
+        f'curl -sS -d x=1 {url("rules.test", "/upload")}; echo; '
+        f'curl -sS {url("plain.test", "/ok/e", scheme="http")}; '
+        f'curl -sS -w "\\ncode=%{{http_code}}\\n" {url("plain.test", "/nope/f", scheme="http")}')
+    rc, out = sandbox(ws, base, ["sh", "-c", script], env=env, timeout=90)
+    up = read_log(log)
+    ok("hello from good" in out and "good GET /allowed/a" in up, "an allowed GET goes through", out)
+    m = re.search(r"cordon: GET https://rules\.test(:\d+)?/secret/b denied by network\.rules: "
+                  r"no rule for this host allows the path /secret/b with GET\.\n"
+                  r"Rules for this host:\n  rules\.test: methods GET, HEAD; paths /allowed/\* "
+                  r"\(command line .*policy\.json:\d+:\d+\)\n  rules\.test: methods POST; paths "
+                  r"/upload", out)
+    ok(m is not None and "code=403" in out,
+       "a path no rule allows: 403 naming the method, the path and the host's rules", out)
+    ok("method DELETE" in out and "/secret/b" not in up and "DELETE" not in up,
+       "a method no rule allows: 403, and the upstream saw neither", out)
+    ok("`.` or `..` segment" in out and "/secret/d" not in up and "/allowed/../" not in up,
+       "a dot segment cannot walk out of the allowed path", out)
+    ok("echo x=1" in out and "good POST /upload" in up, "POST to the path its rule allows", out)
+    ok("hello from plain" in out and "plain GET /ok/e" in up,
+       "plain HTTP: an allowed path goes through", out)
+    ok("GET http://plain.test" in out and "/nope/f denied by network.rules" in out
+       and "/nope/f" not in up, "plain HTTP: a denied path gets the 403, the upstream nothing", out)
+    denies = [r for r in records(alog, "net")[before:] if r.get("decision") == "deny"]
+    by_path = {r.get("path"): r for r in denies}
+    r = by_path.get("/secret/b", {})
+    ok(r.get("method") == "GET" and r.get("host") == "rules.test" and r.get("intercepted") and
+       "network.rules" in (r.get("reason") or "") and "rules.test: methods GET" in (r.get("rule") or ""),
+       "audit: the refused request is a deny record (method, path, rule, reason)", denies)
+    r = by_path.get("/nope/f", {})
+    ok(r.get("protocol") == "http" and r.get("method") == "GET" and not r.get("intercepted"),
+       "audit: the plain-HTTP refusal too", denies)
+
+    # ---- real clients trust the CA with no flags (and other hosts stay opaque)
+    script = (
+        f'curl -sS -v {url("api.test", "/issuer-intercepted")} 2>&1 | grep -i "issuer:"; '
+        f'curl -sS -v {url("other.test", "/issuer-opaque")} 2>&1 | grep -i "issuer:"; '
+        f'curl -sS --http2 -o /dev/null -w "version=%{{http_version}}\\n" {url("api.test", "/h2")}')
+    rc, out = sandbox(ws, base, ["sh", "-c", script], env=env)
+    iss = [l for l in out.splitlines() if "issuer:" in l.lower()]
+    ok(len(iss) == 2 and "cordon sandbox CA" in iss[0] and "cordon test CA" in iss[1],
+       "curl: an intercepted host shows cordon's CA, another host the upstream's own certificate",
+       out)
+    ok("version=1.1" in out, "ALPN: HTTP/2 is not negotiated on an intercepted tunnel", out)
+    pyc = (f"import urllib.request;print(urllib.request.urlopen('{url('api.test', '/python')}', "
+           f"timeout=20).read().decode())")
+    rc, out = sandbox(ws, base, [PY, "-c", pyc], env=env)
+    ok(rc == 0 and "hello from good" in out and "good GET /python" in read_log(log),
+       "python urllib trusts it with no flags", out)
+    node = shutil.which("node")
+    if node is None:
+        skip("node trusts it with no flags", "node is not installed")
+    else:
+        js = ("const http=require('http'),https=require('https');"
+              "http.request({host:'127.0.0.1',port:3128,method:'CONNECT',"
+              f"path:'api.test:{tls_port}',headers:{{host:'api.test:{tls_port}'}}}})"
+              ".on('connect',(res,socket)=>{"
+              "https.get({socket,servername:'api.test',host:'api.test',path:'/node'},r=>{"
+              "let b='';r.on('data',c=>b+=c);r.on('end',()=>{console.log(r.statusCode,b);"
+              "process.exit(0)})}).on('error',e=>{console.log('ERR',e.message);process.exit(1)})"
+              "}).end()")
+        rc, out = sandbox(ws, base, [node, "-e", js], env=env)
+        ok(rc == 0 and "200 hello from good" in out and "good GET /node" in read_log(log),
+           "node trusts it with no flags (NODE_EXTRA_CA_CERTS)", out)
+    if groot is None:
+        skip("git trusts it with no flags", "could not prepare a git repository")
+    else:
+        rc, out = sandbox(ws, base, ["git", "clone", "-q", url("git.test", "/git/repo.git"),
+                                     "clone"], env=dict(env, GIT_CONFIG_NOSYSTEM="1"),
+                          timeout=120)
+        readme = os.path.join(ws, "clone", "README")
+        ok(rc == 0 and os.path.exists(readme) and "hello-from-git" in open(readme).read(),
+           "git clone over an intercepted tunnel (GIT_SSL_CAINFO), its rules allowing it", out)
+    rc, out = sandbox(ws, base, ["sh", "-c", "echo SSL_CERT_FILE=$SSL_CERT_FILE; "
+                                 "echo NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; "
+                                 "grep -c 'BEGIN CERTIFICATE' /etc/ssl/certs/ca-certificates.crt "
+                                 "/run/cordon/ca-bundle.pem"], env=env)
+    ok("SSL_CERT_FILE=/run/cordon/ca-bundle.pem" in out and
+       "NODE_EXTRA_CA_CERTS=/run/cordon/ca.crt" in out,
+       "the CA variables point at the bundle and the CA inside", out)
+    rc, out = sandbox(ws, res + ["--policy", nopol], ["sh", "-c", "echo SSL_CERT_FILE=$SSL_CERT_FILE"],
+                      env=env)
+    ok(f"SSL_CERT_FILE={ca}" in out,
+       "control: without rules or injections nothing is intercepted and the variables are the user's",
+       out)
+
+    # ---- HTTP/1.1 through the interception: keep-alive, chunked, bodies both ways
+    big = os.path.join(ws, "up.bin")
+    with open(big, "wb") as f:
+        f.write(os.urandom(300000))
+    script = (
+        f'curl -sS -v {url("api.test", "/ka1")} {url("api.test", "/chunked")} 2>&1 | '
+        'grep -E "Re-using|hello|chunked body"; '
+        f'curl -sS --data-binary @up.bin {url("api.test", "/post")} | wc -c; '
+        f'curl -sS -H "Transfer-Encoding: chunked" --data-binary @up.bin {url("api.test", "/post")} | wc -c; '
+        f'curl -sS {url("api.test", "/big")} | wc -c')
+    rc, out = sandbox(ws, base, ["sh", "-c", script], env=env, timeout=120)
+    ok(("Re-using" in out or "Reusing" in out) and "hello from good" in out and
+       "chunked body from good" in out, "keep-alive: two requests on one intercepted connection",
+       out)
+    counts = [l.strip() for l in out.splitlines() if l.strip().isdigit()]
+    ok(counts[:2] == ["300005", "300005"],
+       "a 300 kB request body, by length and chunked, reaches the upstream whole", out)
+    ok(len(counts) >= 3 and counts[2] == str(32 << 20), "a 32 MB response comes back whole", out)
+
+    # ---- no fronting: the Host header and the TLS server name must be the tunnel's host
+    rc, out = sandbox(ws, base, ["curl", "-sS", "-H", "Host: other.test", "-w", "\ncode=%{http_code}\n",
+                                 url("api.test", "/fronted")], env=env)
+    ok("code=403" in out and "Host header names other.test" in out and
+       "/fronted" not in read_log(log), "a Host header naming another host is refused", out)
+    out = s_client("-servername evil.test")
+    ok("alert" in out.lower() or "error" in out.lower(),
+       "a TLS server name other than the CONNECT host ends the handshake", out)
+    # refused by the ClientHello check every tunnel gets, before the proxy reads it
+    ok(any(r.get("host") == "api.test" and r.get("decision") == "deny" and
+           "TLS server name evil.test does not match the tunnel's host api.test"
+           in (r.get("reason") or "") for r in records(alog, "net")),
+       "audit: the mismatch is a deny record")
+
+    # ---- the ClientHello check runs before the proxy reads the tunnel
+    out = s_client("-noservername")
+    ok("alert" in out.lower() or "error" in out.lower(),
+       "TLS without a server name to an intercepted host is refused", out)
+    ok(any(r.get("host") == "api.test" and r.get("decision") == "deny" and
+           "TLS without a server name (SNI) to api.test" in (r.get("reason") or "")
+           for r in records(alog, "net")),
+       "audit: refused by the ClientHello check, not read by the proxy")
+    out = s_client("-servername api.test", 20)
+    ok("CONNECTED" in out and "alert" not in out.lower(),
+       "control: the same probe with the server name is intercepted", out)
+
+    # ---- intercepted tunnels count against the session's 64 MiB buffer budget
+    hold = (
+        "import os, socket, ssl, sys\n"
+        "n = int(sys.argv[1]); port = int(sys.argv[2]); ctx = ssl.create_default_context()\n"
+        "held, good, refused = [], 0, 0\n"
+        "for i in range(n):\n"
+        "    s = socket.create_connection(('127.0.0.1', 3128))\n"
+        "    s.sendall(b'CONNECT api.test:%d HTTP/1.1\\r\\nHost: api.test:%d\\r\\n\\r\\n' % (port, port))\n"
+        "    s.recv(4096)\n"
+        "    try:\n"
+        "        held.append(ctx.wrap_socket(s, server_hostname='api.test')); good += 1\n"
+        "    except (OSError, ssl.SSLError):\n"
+        "        refused += 1; s.close()\n"
+        "print(f'held={good} refused={refused}')\n")
+    with open(os.path.join(ws, "hold.py"), "w") as f:
+        f.write(hold)
+    alog2 = os.path.join(d, "audit-budget.jsonl")
+    base2 = res + ["--policy", policy, "--audit-log", alog2]
+    rc, out = sandbox(ws, base2, ["/usr/bin/python3", "hold.py", "100", str(tls_port)], env=env,
+                      timeout=120)
+    ok("held=100 refused=0" in out, "control: 100 intercepted tunnels held at once", out)
+    rc, out = sandbox(ws, base2, ["/usr/bin/python3", "hold.py", "400", str(tls_port)], env=env,
+                      timeout=180)
+    m = re.search(r"held=(\d+) refused=(\d+)", out)
+    held, refused = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+    ok(m and 150 <= held < 400 and refused > 0 and held + refused == 400,
+       f"400 intercepted tunnels at once: {held} held within the budget, {refused} refused", out)
+    ok(any(r.get("host") == "api.test" and
+           "refused: the session's proxy buffers are full" in (r.get("reason") or "")
+           for r in records(alog2, "net")) and
+       any(r.get("limit") == "proxy.buffers" for r in records(alog2, "limit")),
+       "audit: the refused tunnels say why, and one proxy.buffers limit record",
+       [r for r in records(alog2, "net") if r.get("decision") == "deny"][:2] +
+       records(alog2, "limit")[:2])
+
+    # ---- rotation: the next session trusts and uses the new CA
+    rc, out = run([CORDON, "ca", "rotate"], env=env)
+    fp2 = subprocess.run(["openssl", "x509", "-in", crtf, "-noout", "-fingerprint", "-sha256"],
+                         stdout=subprocess.PIPE).stdout.decode().strip().split("=")[-1]
+    ok(rc == 0 and "made a new interception CA" in out and fp2 and fp2 != fp and fp2 in out,
+       "cordon ca rotate makes a new CA (new fingerprint)", out)
+    rc, out = sandbox(ws, base, ["sh", "-c", f"curl -sS {url('api.test', '/after-rotate')}; "
+                                 "tail -c 2000 /run/cordon/ca-bundle.pem | grep -c -F -f /run/cordon/ca.crt; "
+                                 "cat /run/cordon/ca.crt"], env=env)
+    ok(rc == 0 and "hello from good" in out and open(crtf).read().strip() in out,
+       "...and the next session's proxy and bundle use it (even within the same second)", out)
+
+    if ns:
+        ns.close()
+    done()
+
+
+if __name__ == "__main__":
+    main()
