@@ -61,8 +61,11 @@ P_CORDON=19111 P_SQUID=19112 P_TINY=19113
 "$PX" serve-blast $UP_BLAST >/dev/null & PIDS+=($!)
 "$PX" serve-idle $UP_IDLE >/dev/null & PIDS+=($!)
 
+# the upstreams are on ports 19101-19103: ":*" (a rule without a port opens 80
+# and 443 only); 10000 tunnels need more than the per-session default of 1024
 CORDON_TEST_HOOKS=1 CORDON_TEST_PROXY_LOOPBACK=1 "$CORDON" proxy \
-	--listen 127.0.0.1:$P_CORDON --allow-domain 127.0.0.1 >/dev/null 2>"$W/cordon.err" &
+	--listen 127.0.0.1:$P_CORDON --allow-domain '127.0.0.1:*' --max-connections 16384 \
+	>/dev/null 2>"$W/cordon.err" &
 PIDS+=($!) CORDON_PID=$!
 
 cat >"$W/squid.conf" <<EOF

@@ -36,6 +36,18 @@
 #include "common/crypto.h"
 #include "config.h"
 
+enum { RATE_EXEC = 0, RATE_NET, RATE_VIOLATION, RATE_CREDENTIAL, RATE_N, RATE_NONE = -1 };
+
+static const char *const rate_type[RATE_N] = { "exec", "net", "violation", "credential" };
+
+/* One rate window of one record type (see AUDIT_RATE_WINDOW_S). */
+struct audit_rate {
+	uint64_t start_ms; /* monotonic; 0: no window yet */
+	uint64_t n, bytes; /* written in this window */
+	uint64_t suppressed, first_ms, last_ms;
+	bool limited; /* the limit record of this window is written */
+};
+
 struct cordon_audit {
 	int fd;
 	char *path;
@@ -51,6 +63,9 @@ struct cordon_audit {
 	struct timespec start;
 	audit_fail_fn on_fail;
 	void *on_fail_arg;
+	struct audit_rate rate[RATE_N];
+	uint64_t rate_records, rate_bytes;
+	bool flushing; /* writing suppressed summaries */
 };
 
 /* The JSON flags of every record: one line of ASCII, fields in order. */
@@ -327,21 +342,144 @@ audit_on_failure(struct cordon_audit *a, audit_fail_fn fn, void *arg)
 	a->on_fail_arg = arg;
 }
 
-/*
- * Finish rec (add "prev"), link it, write it with one write(2). Steals rec.
- * The caller filled v, type, ts, session, seq first (insertion order is
- * the field order in the file).
- */
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u + 1;
+}
+
+static int emit_rated(struct cordon_audit *a, json_t *rec, const char *type, int rk,
+		      struct cordon_err *err);
+static json_t *record(struct cordon_audit *a, const char *type);
+
 static int
 emit(struct cordon_audit *a, json_t *rec, const char *type, struct cordon_err *err)
 {
+	return emit_rated(a, rec, type, RATE_NONE, err);
+}
+
+/* Write the summary of type k's suppressed records; start a new window. */
+static void
+rate_summary(struct cordon_audit *a, int k, uint64_t now)
+{
+	struct audit_rate *r = &a->rate[k];
+	uint64_t n = r->suppressed, secs = (r->last_ms - r->first_ms + 999) / 1000;
+	struct cordon_err err = { 0 };
+	char msg[160];
+	json_t *o;
+
+	memset(r, 0, sizeof(*r));
+	r->start_ms = now;
+	if (n == 0)
+		return;
+	if (secs == 0)
+		secs = 1;
+	snprintf(msg, sizeof(msg), "%llu similar %s records suppressed in %llu s",
+		 (unsigned long long)n, rate_type[k], (unsigned long long)secs);
+	o = record(a, "suppressed");
+	if (o == NULL || set(o, "kind", json_string(rate_type[k])) < 0 ||
+	    set(o, "count", json_integer((json_int_t)n)) < 0 ||
+	    set(o, "seconds", json_integer((json_int_t)secs)) < 0 ||
+	    set(o, "message", json_string(msg)) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	emit(a, o, "suppressed", &err);
+}
+
+/* Summaries of windows that are over (all: every one, at session end). */
+static void
+rate_flush(struct cordon_audit *a, bool all)
+{
+	uint64_t now;
+
+	if (a->flushing)
+		return;
+	a->flushing = true;
+	now = mono_ms();
+	for (int k = 0; k < RATE_N; k++)
+		if (a->rate[k].suppressed > 0 &&
+		    (all || now - a->rate[k].start_ms >= AUDIT_RATE_WINDOW_S * 1000u))
+			rate_summary(a, k, now);
+	a->flushing = false;
+}
+
+/*
+ * May a record of type k of len bytes be written now? If not it is counted;
+ * *limit_rec is set when this is the first one refused in the window.
+ */
+static bool
+rate_admit(struct cordon_audit *a, int k, size_t len, bool *limit_rec)
+{
+	struct audit_rate *r = &a->rate[k];
+	uint64_t now = mono_ms();
+
+	*limit_rec = false;
+	if (r->start_ms == 0 || now - r->start_ms >= AUDIT_RATE_WINDOW_S * 1000u) {
+		if (r->suppressed == 0) {
+			memset(r, 0, sizeof(*r));
+			r->start_ms = now;
+		}
+	}
+	if (r->suppressed == 0 && r->n < a->rate_records && r->bytes + len <= a->rate_bytes) {
+		r->n++;
+		r->bytes += len;
+		return true;
+	}
+	if (r->suppressed++ == 0)
+		r->first_ms = now;
+	r->last_ms = now;
+	a->c.suppressed++;
+	*limit_rec = !r->limited;
+	r->limited = true;
+	return false;
+}
+
+/* The limit record of type k's rate window. */
+static void
+rate_limit_record(struct cordon_audit *a, int k)
+{
+	struct audit_rate *r = &a->rate[k];
+	bool by_count = r->n >= a->rate_records;
+	struct cordon_err err = { 0 };
+	char msg[200];
+	struct audit_limit l = {
+		.limit = by_count ? "audit.records" : "audit.bytes",
+		.kind = rate_type[k],
+		.max = by_count ? a->rate_records : a->rate_bytes,
+		.value = by_count ? r->n : r->bytes,
+		.message = msg,
+	};
+
+	snprintf(msg, sizeof(msg),
+		 "more than %llu %s of %s records in %d s: further ones are counted and "
+		 "summarised",
+		 (unsigned long long)l.max, by_count ? "records" : "bytes", rate_type[k],
+		 AUDIT_RATE_WINDOW_S);
+	audit_limit(a, &l, &err);
+}
+
+/*
+ * Finish rec (add "prev"), link it, write it with one write(2). Steals rec.
+ * The caller filled v, type, ts, session, seq first (insertion order is
+ * the field order in the file). rk: the rate window the record counts
+ * against (RATE_NONE: not limited); a record over the rate is counted,
+ * not written, and the call succeeds.
+ */
+static int
+emit_rated(struct cordon_audit *a, json_t *rec, const char *type, int rk, struct cordon_err *err)
+{
 	_cleanup_free_ char *text = NULL;
 	struct stat st;
-	bool need_nl = false;
+	bool need_nl = false, limit_rec = false;
 	size_t len;
 	ssize_t w;
 	int r = -1;
 
+	rate_flush(a, false);
 	if (rec == NULL) {
 		cordon_err_set(err, ENOMEM, "audit record");
 		remember_failure(a, err);
@@ -355,7 +493,9 @@ emit(struct cordon_audit *a, json_t *rec, const char *type, struct cordon_err *e
 		cordon_err_set(err, errno, "audit log %s: read the last record", a->path);
 		goto unlock;
 	}
-	if (json_object_set_new(rec, "prev", json_string(a->prev)) < 0) {
+	/* seq now: a summary may have been written since rec was made */
+	if (json_object_set_new(rec, "seq", json_integer((json_int_t)a->seq)) < 0 ||
+	    json_object_set_new(rec, "prev", json_string(a->prev)) < 0) {
 		cordon_err_set(err, ENOMEM, "audit record");
 		goto unlock;
 	}
@@ -382,6 +522,10 @@ emit(struct cordon_audit *a, json_t *rec, const char *type, struct cordon_err *e
 		text[len++] = '\n';
 		text[len] = '\0';
 		free(body);
+	}
+	if (rk != RATE_NONE && !rate_admit(a, rk, len, &limit_rec)) {
+		r = 0;
+		goto unlock;
 	}
 	w = RETRY_EINTR(write(a->fd, text, len));
 	if (w != (ssize_t)len) {
@@ -419,6 +563,8 @@ out:
 	json_decref(rec);
 	if (r < 0)
 		remember_failure(a, err);
+	if (limit_rec)
+		rate_limit_record(a, rk);
 	return r;
 }
 
@@ -551,6 +697,8 @@ audit_open(const struct audit_options *opts, struct cordon_err *err)
 		return NULL;
 	}
 	a->fail_closed = opts->fail_closed;
+	a->rate_records = opts->rate_records ? opts->rate_records : AUDIT_RATE_RECORDS;
+	a->rate_bytes = opts->rate_bytes ? opts->rate_bytes : AUDIT_RATE_BYTES;
 	a->end = -1;
 	memcpy(a->prev, zero_hash, sizeof(zero_hash));
 	a->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -720,11 +868,13 @@ int
 audit_session_end(struct cordon_audit *a, const struct audit_session_end *end,
 		  struct cordon_err *err)
 {
-	json_t *o = record(a, "session_end");
-	json_t *c = json_object();
+	json_t *o, *c;
 	struct timespec now;
 	uint64_t ms;
 
+	rate_flush(a, true);
+	o = record(a, "session_end");
+	c = json_object();
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (uint64_t)(now.tv_sec - a->start.tv_sec) * 1000u +
 	     (uint64_t)((now.tv_nsec - a->start.tv_nsec) / 1000000);
@@ -742,6 +892,8 @@ audit_session_end(struct cordon_audit *a, const struct audit_session_end *end,
 	    set(c, "policy", json_integer((json_int_t)a->c.policy)) < 0 ||
 	    set(c, "credential", json_integer((json_int_t)a->c.credential)) < 0 ||
 	    set(c, "write_errors", json_integer((json_int_t)a->c.write_errors)) < 0 ||
+	    set(c, "suppressed", json_integer((json_int_t)a->c.suppressed)) < 0 ||
+	    set(c, "limits", json_integer((json_int_t)a->c.limits)) < 0 ||
 	    set(c, "export_dropped", json_integer((json_int_t)audit_export_dropped(a))) < 0 ||
 	    set(o, "counters", steal_ptr(c)) < 0) {
 		json_decref(o);
@@ -771,7 +923,7 @@ audit_exec(struct cordon_audit *a, const struct audit_exec_event *ev, struct cor
 		o = NULL;
 	}
 	a->c.exec++;
-	return emit(a, o, "exec", err);
+	return emit_rated(a, o, "exec", RATE_EXEC, err);
 }
 
 int
@@ -797,7 +949,7 @@ audit_net(struct cordon_audit *a, const struct audit_net_event *ev, struct cordo
 	a->c.net++;
 	if (ev->decision != NULL && strcmp(ev->decision, "allow") != 0)
 		a->c.net_denied++;
-	return emit(a, o, "net", err);
+	return emit_rated(a, o, "net", RATE_NET, err);
 }
 
 int
@@ -812,7 +964,7 @@ audit_violation(struct cordon_audit *a, const struct audit_violation *v, struct 
 		o = NULL;
 	}
 	a->c.violations++;
-	return emit(a, o, "violation", err);
+	return emit_rated(a, o, "violation", RATE_VIOLATION, err);
 }
 
 int
@@ -841,7 +993,24 @@ audit_credential(struct cordon_audit *a, const struct audit_credential *c, struc
 		o = NULL;
 	}
 	a->c.credential++;
-	return emit(a, o, "credential", err);
+	/* one per intercepted connection: the sandbox can cause them at will */
+	return emit_rated(a, o, "credential", RATE_CREDENTIAL, err);
+}
+
+int
+audit_limit(struct cordon_audit *a, const struct audit_limit *l, struct cordon_err *err)
+{
+	json_t *o = record(a, "limit");
+
+	if (o == NULL || set(o, "limit", jstr(l->limit)) < 0 || set(o, "kind", jstr(l->kind)) < 0 ||
+	    set(o, "max", json_integer((json_int_t)l->max)) < 0 ||
+	    set(o, "value", json_integer((json_int_t)l->value)) < 0 ||
+	    set(o, "message", jstr(l->message)) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	a->c.limits++;
+	return emit(a, o, "limit", err);
 }
 
 /*

@@ -33,6 +33,18 @@
 #define AUDIT_EXEC_MAX_ARGV_BYTES 65536 /* bytes of argv in total */
 #define AUDIT_EXEC_MAX_PATH       4096  /* bytes of the path */
 
+/*
+ * Records the sandbox can cause (exec, net, violation) are rate-limited per
+ * type: within each AUDIT_RATE_WINDOW_S window at most AUDIT_RATE_RECORDS
+ * records and AUDIT_RATE_BYTES bytes of one type are written; beyond, one
+ * "limit" record says so, the rest are only counted, and a "suppressed"
+ * record ("N similar records suppressed in T s") is written when the window
+ * is over (with the next record of any type) or at the session's end.
+ */
+#define AUDIT_RATE_WINDOW_S 60
+#define AUDIT_RATE_RECORDS  3000
+#define AUDIT_RATE_BYTES    (4u << 20)
+
 struct cordon_audit;
 struct audit_export;
 
@@ -41,6 +53,8 @@ struct audit_options {
 	bool fail_closed;          /* a record that cannot be written stops the session */
 	const char *otlp_endpoint; /* "http://host:port[/path]" or NULL */
 	bool syslog;               /* also send every record to syslog(3) */
+	unsigned rate_records;     /* 0: AUDIT_RATE_RECORDS (lower for tests) */
+	uint64_t rate_bytes;       /* 0: AUDIT_RATE_BYTES */
 	const char *session_id;    /* the session's id (audit_session_id_new); NULL: a new one */
 };
 
@@ -54,6 +68,8 @@ struct audit_counters {
 	uint64_t policy;
 	uint64_t credential;
 	uint64_t write_errors;
+	uint64_t suppressed; /* records over the rate bound, summarised */
+	uint64_t limits;     /* limit records */
 };
 
 /* Layers in force, for the session start record. */
@@ -134,6 +150,15 @@ struct audit_policy_change {
 	const char *origin; /* who asked: "cordon allow" */
 };
 
+/* A per-session bound was reached (proxy connections, buffers, audit rate). */
+struct audit_limit {
+	const char *limit;   /* "proxy.connections", "proxy.buffers", "audit.records", ... */
+	const char *kind;    /* the record type concerned, or NULL */
+	uint64_t max;        /* the bound */
+	uint64_t value;      /* what was reached */
+	const char *message; /* one sentence */
+};
+
 struct audit_credential {
 	const char *name;   /* the credential's name; never its value */
 	const char *host;   /* where it was injected */
@@ -202,6 +227,7 @@ int audit_policy_change(struct cordon_audit *a, const struct audit_policy_change
 			struct cordon_err *err);
 int audit_credential(struct cordon_audit *a, const struct audit_credential *c,
 		     struct cordon_err *err);
+int audit_limit(struct cordon_audit *a, const struct audit_limit *l, struct cordon_err *err);
 
 /*
  * Close session `session` of the log at path, whose supervisor died before

@@ -33,9 +33,15 @@ static const char proxy_usage[] =
     "  -l, --listen ADDR:PORT   where to listen (default 127.0.0.1:3128; port 0\n"
     "                           picks a free port; [::1]:PORT for IPv6)\n"
     "  -a, --allow-domain PAT   allow PAT: example.com, *.example.com (subdomains,\n"
-    "                           not the apex), 192.0.2.0/24, [2001:db8::]/32,\n"
-    "                           each optionally :PORT (repeatable)\n"
-    "  -d, --deny-domain PAT    deny PAT; deny beats allow (repeatable)\n"
+    "                           not the apex), 192.0.2.0/24, [2001:db8::]/32, on\n"
+    "                           ports 80 and 443; PAT:PORT for that port only,\n"
+    "                           PAT:* for every port (repeatable)\n"
+    "  -d, --deny-domain PAT    deny PAT (every port unless :PORT); deny beats\n"
+    "                           allow (repeatable)\n"
+    "      --max-connections N  serve at most N connections at once (default\n"
+    "                           1024, at most 16384); more are refused\n"
+    "      --max-buffered MIB   buffer at most MIB MiB for all connections\n"
+    "                           (default 64); stalled connections are cut\n"
     "      --resolve HOST:ADDR  resolve HOST to ADDR without DNS. Test-only:\n"
     "                           honoured only with CORDON_TEST_HOOKS=1\n"
     "  -v, --verbose            explain every decision on stderr\n"
@@ -100,6 +106,13 @@ parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
 }
 
 static void
+print_limit(void *arg, const struct px_limit_event *ev)
+{
+	(void)arg;
+	fprintf(stderr, "cordon: proxy: limit %s reached: %s\n", ev->limit, ev->message);
+}
+
+static void
 print_event(void *arg, const struct px_event *ev)
 {
 	static const char *const proto[] = { "connect", "http", "socks5", "unknown" };
@@ -138,6 +151,8 @@ cli_proxy(int argc, char **argv)
 		{ "deny-domain", required_argument, NULL, 'd' },
 		{ "resolve", required_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "max-connections", required_argument, NULL, 'C' },
+		{ "max-buffered", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -177,6 +192,27 @@ cli_proxy(int argc, char **argv)
 		case 'v':
 			cfg.verbose = 1;
 			break;
+		case 'C':
+		case 'B': {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || optarg[0] < '1' || optarg[0] > '9' ||
+			    (c == 'C' && v > PX_CONN_MAX) || (c == 'B' && v > (1ul << 20))) {
+				status = cli_usage_error(
+				    "proxy", "bad --%s '%s' (want 1-%lu)",
+				    c == 'C' ? "max-connections" : "max-buffered", optarg,
+				    c == 'C' ? (unsigned long)PX_CONN_MAX : 1ul << 20);
+				goto out;
+			}
+			if (c == 'C')
+				cfg.max_conns = (unsigned)v;
+			else
+				cfg.max_buffered = (uint64_t)v << 20;
+			break;
+		}
 		case 'h':
 			fputs(proxy_usage, stdout);
 			status = 0;
@@ -201,14 +237,11 @@ cli_proxy(int argc, char **argv)
 	cfg.allow_cmd = "restart `cordon proxy` with --allow-domain";
 	if (cfg.verbose)
 		cfg.on_decision = print_event;
+	cfg.on_limit = print_limit;
 	if (cli_test_hooks()) {
 		const char *lo = getenv("CORDON_TEST_PROXY_LOOPBACK");
 
-		const char *mc = getenv("CORDON_TEST_PROXY_MAX_CONNS");
-
 		cfg.test_allow_loopback = lo != NULL && strcmp(lo, "1") == 0;
-		if (mc != NULL)
-			cfg.max_conns = (unsigned)strtoul(mc, NULL, 10);
 	}
 	signal(SIGPIPE, SIG_IGN);
 	loop = px_loop_new();

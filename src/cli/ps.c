@@ -43,9 +43,10 @@ static const char ps_usage[] =
 static const char allow_usage[] =
     "Usage: cordon allow [--session ID] [--save] PATTERN...\n"
     "\n"
-    "Allow each PATTERN (a host, *.suffix, or CIDR, optionally :PORT) in a\n"
-    "running `cordon run` session, from now until it ends. With --save, also\n"
-    "(or, when no session runs here, only) for every later session: it is added to\n"
+    "Allow each PATTERN (a host, *.suffix, or CIDR: ports 80 and 443;\n"
+    "PATTERN:PORT for that port, PATTERN:* for every port) in a running\n"
+    "`cordon run` session, from now until it ends. With --save, also (or, when\n"
+    "no session runs here, only) for every later session: it is added to\n"
     "sandbox.network.allowedDomains of your own settings file\n"
     "(~/.config/cordon/settings.json), never to the project's.\n"
     "\n"

@@ -33,11 +33,13 @@ static const char run_usage[] =
     "      --syslog         also send audit records to syslog\n"
     "      --allow-domain PAT  let the command reach PAT through cordon's proxy:\n"
     "                       example.com, *.example.com (subdomains, not the apex),\n"
-    "                       192.0.2.0/24, each optionally :PORT (repeatable);\n"
-    "                       nothing else leaves the sandbox. 127.0.0.1:PORT (or\n"
-    "                       localhost:PORT): a service on this machine's loopback,\n"
-    "                       as --allow-loopback PORT\n"
-    "      --deny-domain PAT  refuse PAT even if allowed (repeatable)\n"
+    "                       192.0.2.0/24, on ports 80 and 443; PAT:PORT for that\n"
+    "                       port only (example.com:22), PAT:* for every port\n"
+    "                       (repeatable); nothing else leaves the sandbox.\n"
+    "                       127.0.0.1:PORT (or localhost:PORT): a service on this\n"
+    "                       machine's loopback, as --allow-loopback PORT\n"
+    "      --deny-domain PAT  refuse PAT even if allowed, on every port unless\n"
+    "                       :PORT (repeatable)\n"
     "      --resolve HOST:ADDR  resolve HOST to ADDR in the proxy. Test-only:\n"
     "                       honoured only with CORDON_TEST_HOOKS=1\n" CLI_WALLS_USAGE
 	SESSION_GUARD_USAGE

@@ -175,6 +175,8 @@ policy_check_domain(const char *s, char *why, size_t len)
 			return true;
 		if (rb[1] != ':')
 			return fail(why, len, "expected `[IPv6]:port`");
+		if (strcmp(rb + 2, "*") == 0)
+			return true; /* every port */
 		port = strtoul(rb + 2, &e, 10);
 		if (rb[2] == '\0' || *e != '\0' || port == 0 || port > 65535)
 			return fail(why, len, "port must be 1-65535");
@@ -205,8 +207,10 @@ policy_check_domain(const char *s, char *why, size_t len)
 		char *e;
 
 		port = strtoul(end + 1, &e, 10);
-		if (end[1] == '\0' || *e != '\0' || port == 0 || port > 65535)
-			return fail(why, len, "expected `host` or `host:port` with port 1-65535");
+		if (strcmp(end + 1, "*") != 0 &&
+		    (end[1] == '\0' || *e != '\0' || port == 0 || port > 65535))
+			return fail(why, len,
+				    "expected `host`, `host:port` with port 1-65535, or `host:*`");
 		n = (size_t)(end - s);
 	}
 	if (n > 0 && host[n - 1] == '.')

@@ -538,7 +538,9 @@ rule_parse(const char *pattern, struct px_rule *rule)
 	}
 	if (colon != NULL) {
 		*colon = '\0';
-		if (parse_port(colon + 1, &rule->port) < 0)
+		if (strcmp(colon + 1, "*") == 0)
+			rule->any_port = 1;
+		else if (parse_port(colon + 1, &rule->port) < 0)
 			return -1;
 	}
 	slash = strchr(buf, '/');
@@ -586,6 +588,8 @@ rule_parse(const char *pattern, struct px_rule *rule)
 			snprintf(pfx, sizeof(pfx), "/%u", v6 ? rule->prefix : rule->prefix - 96);
 		if (rule->port)
 			snprintf(port, sizeof(port), ":%u", rule->port);
+		else if (rule->any_port)
+			snprintf(port, sizeof(port), ":*");
 		snprintf(rule->text, sizeof(rule->text), "%s%s%s%s%s%s", rule->wildcard ? "*." : "",
 			 v6 ? "[" : "", rule->name, v6 ? "]" : "", pfx, port);
 	}
@@ -602,7 +606,8 @@ px_rules_add(struct px_rules *r, const char *pattern, int deny, struct cordon_er
 			       pattern);
 		return cordon_err_hint(err, "use a host name (example.com), a wildcard "
 					    "(*.example.com), an IP or CIDR (192.0.2.0/24, "
-					    "[2001:db8::]/32), each optionally with :PORT");
+					    "[2001:db8::]/32), each optionally with :PORT or :* "
+					    "(every port; without a port: 80 and 443)");
 	}
 	rule.deny = deny;
 	if (r->n == PX_RULES_MAX) {
@@ -635,10 +640,14 @@ name_matches(const struct px_rule *rule, const char *host)
 	return hl > nl + 1 && host[hl - nl - 1] == '.' && strcmp(host + hl - nl, rule->name) == 0;
 }
 
-static int
-port_matches(const struct px_rule *rule, uint16_t port)
+int
+px_rule_port_matches(const struct px_rule *rule, uint16_t port)
 {
-	return rule->port == 0 || rule->port == port;
+	if (rule->any_port)
+		return 1;
+	if (rule->port != 0)
+		return rule->port == port;
+	return rule->deny || port == PX_PORT_HTTP || port == PX_PORT_HTTPS;
 }
 
 enum px_verdict
@@ -653,7 +662,7 @@ px_rules_check_addr(const struct px_rules *r, const struct px_addr *a, uint16_t 
 	for (size_t i = 0; i < r->n; i++) {
 		const struct px_rule *rule = &r->v[i];
 
-		if (rule->deny && rule->is_cidr && port_matches(rule, port) &&
+		if (rule->deny && rule->is_cidr && px_rule_port_matches(rule, port) &&
 		    addr_in_net(a, &rule->net, rule->prefix)) {
 			m->rule = rule;
 			m->verdict = PX_VERDICT_DENY_RULE;
@@ -683,7 +692,7 @@ px_rules_check_addr(const struct px_rules *r, const struct px_addr *a, uint16_t 
 	for (size_t i = 0; i < r->n; i++) {
 		const struct px_rule *rule = &r->v[i];
 
-		if (!rule->deny && rule->is_cidr && port_matches(rule, port) &&
+		if (!rule->deny && rule->is_cidr && px_rule_port_matches(rule, port) &&
 		    rule->prefix >= block && addr_in_net(a, &rule->net, rule->prefix)) {
 			m->rule = rule;
 			m->verdict = PX_VERDICT_ALLOW;
@@ -714,9 +723,13 @@ px_rules_match(const struct px_rules *r, const char *host, uint16_t port, struct
 		for (size_t i = 0; i < r->n; i++) {
 			const struct px_rule *rule = &r->v[i];
 
-			if (!rule->is_cidr || !port_matches(rule, port) ||
-			    !addr_in_net(&a, &rule->net, rule->prefix))
+			if (!rule->is_cidr || !addr_in_net(&a, &rule->net, rule->prefix))
 				continue;
+			if (!px_rule_port_matches(rule, port)) {
+				if (!rule->deny && m->port_rule == NULL)
+					m->port_rule = rule;
+				continue;
+			}
 			if (rule->deny) {
 				m->rule = rule;
 				m->verdict = PX_VERDICT_DENY_RULE;
@@ -726,9 +739,18 @@ px_rules_match(const struct px_rules *r, const char *host, uint16_t port, struct
 				allow = rule;
 		}
 		if (allow == NULL) {
+			const struct px_rule *other = m->port_rule;
+
+			/* another port is allowed, but this address never is: say that */
+			if (other != NULL &&
+			    px_rules_check_addr(r, &a, port, m) == PX_VERDICT_DENY_ADDRESS)
+				return m->verdict;
+			memset(m, 0, sizeof(*m));
+			m->port_rule = other;
 			m->verdict = PX_VERDICT_DENY_DEFAULT;
 			return m->verdict;
 		}
+		m->port_rule = NULL;
 		if (px_rules_check_addr(r, &a, port, m) == PX_VERDICT_ALLOW && m->rule == NULL)
 			m->rule = allow;
 		return m->verdict;
@@ -736,7 +758,7 @@ px_rules_match(const struct px_rules *r, const char *host, uint16_t port, struct
 	for (size_t i = 0; i < r->n; i++) {
 		const struct px_rule *rule = &r->v[i];
 
-		if (rule->deny && !rule->is_cidr && port_matches(rule, port) &&
+		if (rule->deny && !rule->is_cidr && px_rule_port_matches(rule, port) &&
 		    name_matches(rule, norm)) {
 			m->rule = rule;
 			m->verdict = PX_VERDICT_DENY_RULE;
@@ -746,12 +768,17 @@ px_rules_match(const struct px_rules *r, const char *host, uint16_t port, struct
 	for (size_t i = 0; i < r->n; i++) {
 		const struct px_rule *rule = &r->v[i];
 
-		if (!rule->deny && !rule->is_cidr && port_matches(rule, port) &&
-		    name_matches(rule, norm)) {
-			m->rule = rule;
-			m->verdict = PX_VERDICT_ALLOW;
-			return m->verdict;
+		if (rule->deny || rule->is_cidr || !name_matches(rule, norm))
+			continue;
+		if (!px_rule_port_matches(rule, port)) {
+			if (m->port_rule == NULL)
+				m->port_rule = rule;
+			continue;
 		}
+		m->rule = rule;
+		m->port_rule = NULL;
+		m->verdict = PX_VERDICT_ALLOW;
+		return m->verdict;
 	}
 	m->verdict = PX_VERDICT_DENY_DEFAULT;
 	return m->verdict;

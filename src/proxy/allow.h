@@ -17,10 +17,15 @@
  *   *.example.com        any subdomain of example.com, at any depth; NOT the
  *                        apex example.com itself (add both to get both)
  *   NAME:PORT            either of the above, only on that port
+ *   NAME:*               either of the above, on every port (explicitly)
  *   192.0.2.7            one IPv4 address, in any spelling (0xc0.0.2.7, ...)
  *   198.51.100.0/24      an IPv4 CIDR
  *   [2001:db8::1]        one IPv6 address; [2001:db8::]/32 an IPv6 CIDR
  *   ADDR:PORT, CIDR:PORT, [V6]:PORT, [V6]/N:PORT  the same, on that port
+ *   ADDR:*, CIDR:*, ...  the same, on every port
+ * An allow rule without a port allows ports 80 and 443 only (the web: an
+ * allowed name must not open its SSH, SMTP or database ports); a deny rule
+ * without a port denies every port.
  * Names are compared case-insensitively, without a trailing dot, after IDNA
  * (UTS #46 mapping, then punycode) of names with non-ASCII characters. Deny beats allow; nothing matches
  * an empty allowlist. A name rule never matches an IP literal and a CIDR rule
@@ -31,6 +36,10 @@
 #define PX_RULES_MAX 4096
 #define PX_HOST_MAX  254 /* longest DNS name plus NUL */
 
+/* The ports an allow rule without ":PORT" allows. */
+#define PX_PORT_HTTP  80
+#define PX_PORT_HTTPS 443
+
 /* A normalised IP address: IPv4 is kept as IPv4-mapped IPv6. */
 struct px_addr {
 	uint8_t a[16];
@@ -40,7 +49,8 @@ struct px_rule {
 	int deny;
 	int is_cidr;                 /* else a name rule */
 	int wildcard;                /* "*.suffix" */
-	uint16_t port;               /* 0 = any port */
+	uint16_t port;               /* 0: no ":PORT" (allow 80 and 443, deny all) */
+	int any_port;                /* ":*": every port */
 	char name[PX_HOST_MAX];      /* normalised name or suffix (without "*.") */
 	struct px_addr net;          /* CIDR network (mapped for IPv4) */
 	unsigned prefix;             /* 0..128, on the mapped form */
@@ -66,6 +76,11 @@ struct px_match {
 	enum px_verdict verdict;
 	const struct px_rule *rule; /* the rule that decided, or NULL */
 	const char *why;            /* for DENY_ADDRESS: "loopback", ... */
+	/*
+	 * DENY_DEFAULT only: an allow rule that matches the host but not this
+	 * port (the refusal then says which port to add), or NULL.
+	 */
+	const struct px_rule *port_rule;
 };
 
 /* Initialise / release a rule set. */
@@ -93,6 +108,12 @@ int px_rules_set_local(struct px_rules *r, const struct px_addr *addrs, size_t n
  */
 enum px_verdict px_rules_match(const struct px_rules *r, const char *host, uint16_t port,
 			       struct px_match *m);
+
+/*
+ * Whether rule applies on port: its own port, every port for ":*", and for
+ * a rule without a port 80 and 443 (allow) or every port (deny). Pure.
+ */
+int px_rule_port_matches(const struct px_rule *rule, uint16_t port);
 
 /*
  * Check a resolved (or literal) address for port: deny CIDR rules, then the

@@ -104,4 +104,52 @@ ssize_t px_body_feed(struct px_body *b, const char *buf, size_t len);
 /* The standard reason phrase for a status code ("Forbidden"). */
 const char *px_http_reason(int status);
 
+#define PX_ANSWER_MAX 8192 /* an answer of the proxy's own, head and body */
+
+/*
+ * An answer of the proxy's own (an error, a refusal), head and text/plain
+ * body, into out: the status and its reason phrase, Content-Length,
+ * Connection: close, and X-Cordon: tag ("denied", "limit", "error"; NULL:
+ * "denied" for 403, else "error"). The body is cut to fit. Returns the
+ * length, or -1 when not even the head fits. Pure; safe after fork.
+ */
+ssize_t px_http_answer(char *out, size_t outlen, int status, const char *tag, const char *body);
+
+/*
+ * The origin-form target of a parsed request in buf ("/path?query"; an
+ * absolute-form URL without a path asks for "/", before its query too),
+ * into out, NUL-terminated. Its length, or -1 when it does not fit.
+ */
+ssize_t px_http_origin_target(const char *buf, const struct px_http_req *req, char *out,
+			      size_t outlen);
+
+/* The value of a hex digit, or -1. */
+int px_hexval(char c);
+
+/*
+ * One request/response exchange relayed by the proxy (plain HTTP, or inside
+ * a tunnel it reads): where each side stands and how its body is framed.
+ */
+enum px_xfer_rq { PX_RQ_HEAD = 0, PX_RQ_BODY, PX_RQ_WAIT };
+enum px_xfer_rs { PX_RS_HEAD = 0, PX_RS_BODY, PX_RS_DONE };
+
+struct px_xfer {
+	enum px_xfer_rq rq;
+	enum px_xfer_rs rs;
+	struct px_body req_body, resp_body;
+	int head_req, req_close, resp_close, upgraded;
+};
+
+/* The head of req was sent on: frame its body, then wait for the response. */
+void px_xfer_request(struct px_xfer *x, const struct px_http_req *req);
+
+/*
+ * Classify response bytes buf[*fwd, *len) into heads and bodies, moving
+ * *fwd past what may go to the client. Bytes after a complete response are
+ * cut off (*len) and the connection is to close (resp_close). 0, or -1 with
+ * *why when the response is malformed.
+ */
+int px_xfer_response(struct px_xfer *x, const char *buf, size_t *fwd, size_t *len,
+		     const char **why);
+
 #endif

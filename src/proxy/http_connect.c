@@ -358,18 +358,36 @@ px_http_parse_origin_request(const char *buf, size_t len, uint16_t default_port,
 }
 
 ssize_t
+px_http_origin_target(const char *buf, const struct px_http_req *req, char *out, size_t outlen)
+{
+	/* an empty path is "/" (RFC 9112 3.2.1); a query stays after it */
+	int n = snprintf(out, outlen, "%s%.*s",
+			 req->path_len == 0 || buf[req->path_off] == '?' ? "/" : "",
+			 (int)req->path_len, buf + req->path_off);
+
+	if (n < 0 || (size_t)n >= outlen)
+		return -1;
+	return n;
+}
+
+ssize_t
 px_http_rewrite_request(const char *buf, const struct px_http_req *req, char *out, size_t outlen)
 {
 	size_t o = 0, i;
+	ssize_t t;
 	int n;
 
-	/* an empty path is "/" (RFC 9112 3.2.1); a query stays after it */
-	n = snprintf(out, outlen, "%s %s%.*s HTTP/1.%d\r\n", req->method,
-		     req->path_len == 0 || buf[req->path_off] == '?' ? "/" : "", (int)req->path_len,
-		     buf + req->path_off, req->minor);
+	n = snprintf(out, outlen, "%s ", req->method);
 	if (n < 0 || (size_t)n >= outlen)
 		return -1;
-	o = (size_t)n;
+	t = px_http_origin_target(buf, req, out + n, outlen - (size_t)n);
+	if (t < 0)
+		return -1;
+	o = (size_t)n + (size_t)t;
+	n = snprintf(out + o, outlen - o, " HTTP/1.%d\r\n", req->minor);
+	if (n < 0 || (size_t)n >= outlen - o)
+		return -1;
+	o += (size_t)n;
 	for (i = 0; buf[i] != '\n'; i++)
 		;
 	i++;
@@ -470,8 +488,8 @@ px_body_init(struct px_body *b, enum px_body_mode mode, uint64_t length)
 		b->done = 1;
 }
 
-static int
-hexval(char c)
+int
+px_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -515,7 +533,7 @@ px_body_feed(struct px_body *b, const char *buf, size_t len)
 
 		switch (b->state) {
 		case CH_SIZE: {
-			int v = hexval(c);
+			int v = px_hexval(c);
 
 			if (v >= 0) {
 				if (++b->digits > 15)
@@ -640,4 +658,105 @@ px_http_reason(int status)
 	default:
 		return "Error";
 	}
+}
+
+ssize_t
+px_http_answer(char *out, size_t outlen, int status, const char *tag, const char *body)
+{
+	size_t bl = strlen(body);
+	int n;
+
+	if (tag == NULL)
+		tag = status == 403 ? "denied" : "error";
+	for (;;) {
+		n = snprintf(out, outlen,
+			     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+			     "Content-Length: %zu\r\nConnection: close\r\nX-Cordon: %s\r\n\r\n",
+			     status, px_http_reason(status), bl, tag);
+		if (n < 0 || (size_t)n >= outlen)
+			return -1;
+		if ((size_t)n + bl < outlen)
+			break;
+		/* cut the body: its length changes the head, so once more */
+		bl = outlen - (size_t)n - 1;
+	}
+	memcpy(out + n, body, bl);
+	out[(size_t)n + bl] = '\0';
+	return (ssize_t)((size_t)n + bl);
+}
+
+void
+px_xfer_request(struct px_xfer *x, const struct px_http_req *req)
+{
+	x->head_req = strcmp(req->method, "HEAD") == 0;
+	x->req_close = req->close;
+	if (req->chunked)
+		px_body_init(&x->req_body, PX_BODY_CHUNKED, 0);
+	else if (req->content_length > 0)
+		px_body_init(&x->req_body, PX_BODY_LENGTH, (uint64_t)req->content_length);
+	else
+		px_body_init(&x->req_body, PX_BODY_NONE, 0);
+	x->rq = x->req_body.done ? PX_RQ_WAIT : PX_RQ_BODY;
+	x->rs = PX_RS_HEAD;
+}
+
+int
+px_xfer_response(struct px_xfer *x, const char *buf, size_t *fwd, size_t *len, const char **why)
+{
+	while (*fwd < *len) {
+		if (x->rs == PX_RS_HEAD) {
+			struct px_http_resp resp;
+			int r = px_http_parse_response(buf + *fwd, *len - *fwd, x->head_req, &resp,
+						       why);
+
+			if (r == 0)
+				return 0;
+			if (r < 0)
+				return -1;
+			*fwd += resp.hdr_len;
+			x->resp_close = resp.close;
+			if (resp.status == 101) {
+				x->upgraded = 1;
+				px_body_init(&x->resp_body, PX_BODY_EOF, 0);
+			} else if (resp.chunked) {
+				px_body_init(&x->resp_body, PX_BODY_CHUNKED, 0);
+			} else if (resp.content_length >= 0) {
+				px_body_init(&x->resp_body, PX_BODY_LENGTH,
+					     (uint64_t)resp.content_length);
+			} else {
+				px_body_init(&x->resp_body, PX_BODY_EOF, 0);
+				x->resp_close = 1;
+			}
+			x->rs =
+			    resp.status / 100 == 1 && resp.status != 101 ? PX_RS_HEAD : PX_RS_BODY;
+			if (x->rs == PX_RS_HEAD)
+				continue;
+			if (x->upgraded) {
+				px_body_init(&x->req_body, PX_BODY_EOF, 0);
+				x->rq = PX_RQ_BODY;
+			}
+		}
+		if (x->rs == PX_RS_BODY) {
+			ssize_t n = px_body_feed(&x->resp_body, buf + *fwd, *len - *fwd);
+
+			if (n < 0) {
+				*why = "bad chunked response";
+				return -1;
+			}
+			*fwd += (size_t)n;
+			if (x->resp_body.done)
+				x->rs = PX_RS_DONE;
+		}
+		if (x->rs == PX_RS_DONE) {
+			/* bytes after a complete response: the upstream is confused */
+			if (*fwd < *len) {
+				*len = *fwd;
+				x->resp_close = 1;
+			}
+			break;
+		}
+	}
+	if (x->rs == PX_RS_BODY && x->resp_body.done)
+		x->rs = PX_RS_DONE;
+	return 0;
 }

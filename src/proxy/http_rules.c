@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy/http.h"
 #include "proxy/http_rules.h"
 
 int
@@ -210,18 +211,6 @@ px_http_rules_cover(const struct px_http_rules *r, const char *norm, uint16_t po
 	return false;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 px_http_path_normalize(const char *target, size_t len, char *out, size_t outlen, const char **why)
 {
@@ -239,8 +228,8 @@ px_http_path_normalize(const char *target, size_t len, char *out, size_t outlen,
 		unsigned char ch = (unsigned char)target[i];
 
 		if (ch == '%') {
-			int hi = i + 2 < len ? hexval(target[i + 1]) : -1;
-			int lo = i + 2 < len ? hexval(target[i + 2]) : -1;
+			int hi = i + 2 < len ? px_hexval(target[i + 1]) : -1;
+			int lo = i + 2 < len ? px_hexval(target[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0) {
 				*why = "a bad percent escape in the path";
@@ -249,8 +238,8 @@ px_http_path_normalize(const char *target, size_t len, char *out, size_t outlen,
 			ch = (unsigned char)(hi * 16 + lo);
 			i += 2;
 			/* an escape that decodes to another escape is read twice by some servers */
-			if (ch == '%' && i + 2 < len && hexval(target[i + 1]) >= 0 &&
-			    hexval(target[i + 2]) >= 0) {
+			if (ch == '%' && i + 2 < len && px_hexval(target[i + 1]) >= 0 &&
+			    px_hexval(target[i + 2]) >= 0) {
 				*why = "a double-encoded escape in the path";
 				return -1;
 			}

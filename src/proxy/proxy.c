@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The proxy object: listeners (accept pauses on EMFILE and at
- * PX_CONN_MAX), the rule set, the resolver, the host's own addresses.
+ * The proxy object: listeners (accept pauses on EMFILE and once
+ * PX_CONN_REFUSING connections beyond max_conns are being refused), the
+ * rule set, the resolver, the host's own addresses.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,7 +38,7 @@ pause_accept(struct px_proxy *px)
 void
 px_proxy_resume_accept(struct px_proxy *px)
 {
-	if (!px->accept_paused || px->n_conns >= px->max_conns)
+	if (!px->accept_paused || px->n_conns >= px->max_conns + PX_CONN_REFUSING)
 		return;
 	px->accept_paused = 0;
 	px_timer_disarm(px->loop, &px->resume);
@@ -74,7 +75,8 @@ on_accept(struct px_loop *loop, struct px_watch *w, uint32_t events)
 	for (int i = 0; i < 64; i++) {
 		int fd, one = 1;
 
-		if (px->n_conns >= px->max_conns) {
+		/* beyond max_conns, a few more are taken only to be told why not */
+		if (px->n_conns >= px->max_conns + PX_CONN_REFUSING) {
 			pause_accept(px);
 			return;
 		}
@@ -130,8 +132,13 @@ px_proxy_new(struct px_loop *loop, const struct px_config *cfg, struct cordon_er
 	}
 	px->loop = loop;
 	px->cfg = *cfg;
-	px->max_conns =
-	    cfg->max_conns > 0 && cfg->max_conns < PX_CONN_MAX ? cfg->max_conns : PX_CONN_MAX;
+	px->max_conns = cfg->max_conns == 0            ? PX_CONN_DEFAULT
+			: cfg->max_conns < PX_CONN_MAX ? cfg->max_conns
+						       : PX_CONN_MAX;
+	px->max_buffered = cfg->max_buffered == 0           ? PX_BUF_DEFAULT
+			   : cfg->max_buffered < PX_BUF_MIN ? PX_BUF_MIN
+							    : cfg->max_buffered;
+	px_budget_init(px);
 	px_rules_init(&px->rules);
 	px->rules.allow_loopback = cfg->test_allow_loopback;
 	px_timer_init(&px->resume, on_resume);
@@ -149,7 +156,7 @@ px_proxy_new(struct px_loop *loop, const struct px_config *cfg, struct cordon_er
 	 * nor the supervisor that hosts it.
 	 */
 	signal(SIGPIPE, SIG_IGN);
-	/* a tunnel costs six fds; take what the hard limit allows */
+	/* a tunnel costs up to six fds; take what the hard limit allows */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
@@ -173,6 +180,7 @@ px_proxy_free(struct px_proxy *px)
 	}
 	px_timer_disarm(px->loop, &px->resume);
 	px_timer_disarm(px->loop, &px->reaper);
+	px_timer_disarm(px->loop, &px->sweep);
 	px_resolver_free(px->res);
 	px_rules_fini(&px->rules);
 	px_mitm_ctx_free(px->mitm);

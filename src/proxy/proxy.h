@@ -14,6 +14,13 @@
  * domain policy, resolving names itself and refusing loopback, private,
  * link-local and metadata addresses after resolution. Runs on a px_loop
  * owned by the caller (the supervisor's, or `cordon proxy`'s own).
+ *
+ * What a sandbox can make the host hold is bounded: max_conns connections
+ * are served (PX_CONN_REFUSING more are accepted only to be told so, then
+ * accepting pauses), and max_buffered bytes in all (user-space buffers,
+ * splice pipes, and the socket queues of stalled connections, measured
+ * every PX_SWEEP_MS: beyond it no connection reads more, and the stalled
+ * connections holding the most are closed).
  */
 struct px_proxy;
 
@@ -36,6 +43,7 @@ struct px_event {
 	uint64_t bytes_down; /* upstream -> sandbox */
 	uint64_t duration_ms;
 	const char *reason; /* why it ended ("closed", "denied: ...", ...) */
+	int cut;            /* allowed, but closed by a bound (proxy.buffers) */
 	/* One refused request on an allowed connection (network.rules): */
 	const char *method; /* its method, NULL for a connection's record */
 	const char *path;   /* its path (no query), NULL likewise */
@@ -44,22 +52,46 @@ struct px_event {
 
 typedef void (*px_decision_fn)(void *arg, const struct px_event *ev);
 
+/*
+ * A per-session bound was reached (at most one report per bound per
+ * PX_LIMIT_REPORT_MS): what the sandbox does beyond it is refused or cut,
+ * and the host's memory stays bounded.
+ */
+struct px_limit_event {
+	const char *limit;   /* "proxy.connections", "proxy.buffers" */
+	uint64_t max;        /* the bound */
+	uint64_t value;      /* what was reached */
+	const char *message; /* one sentence for the log */
+};
+
+typedef void (*px_limit_fn)(void *arg, const struct px_limit_event *ev);
+
 /* A credential was set on a request (once per connection and credential). */
 typedef void (*px_inject_fn)(void *arg, const char *name, const char *host, const char *header);
 
 /* Compile-time limits. */
-#define PX_CONN_MAX           16384  /* concurrent client connections */
-#define PX_TIMEOUT_REQUEST_MS 30000  /* to receive a request head */
-#define PX_TIMEOUT_CONNECT_MS 10000  /* resolution plus TCP connect */
-#define PX_TIMEOUT_IDLE_MS    600000 /* a tunnel with no traffic either way */
+#define PX_CONN_MAX           16384       /* highest max_conns accepted */
+#define PX_CONN_DEFAULT       1024        /* concurrent connections served by default */
+#define PX_CONN_REFUSING      64          /* more held only to answer "too many" */
+#define PX_BUF_DEFAULT        (64u << 20) /* bytes buffered for all connections */
+#define PX_BUF_MIN            (1u << 20)
+#define PX_SOCKBUF_CLIENT     (128u << 10) /* SO_RCVBUF/SO_SNDBUF, sandbox side */
+#define PX_TIMEOUT_REQUEST_MS 30000        /* to receive a request head */
+#define PX_TIMEOUT_CONNECT_MS 10000        /* resolution plus TCP connect */
+#define PX_TIMEOUT_HELLO_MS   10000        /* to complete a TLS ClientHello once begun */
+#define PX_TIMEOUT_IDLE_MS    600000       /* a tunnel with no traffic either way */
+#define PX_SWEEP_MS           250          /* socket memory check of stalled connections */
+#define PX_LIMIT_REPORT_MS    60000        /* one limit report per bound per minute */
 
 struct px_config {
 	px_decision_fn on_decision; /* may be NULL */
 	void *on_decision_arg;
+	px_limit_fn on_limit;    /* may be NULL; called with on_decision_arg */
 	int verbose;             /* explain denials on stderr */
 	const char *allow_cmd;   /* hint in denials, "cordon allow" by default */
 	int test_allow_loopback; /* test-only: loopback upstreams allowed */
-	unsigned max_conns;      /* 0: PX_CONN_MAX; lower only for tests */
+	unsigned max_conns;      /* 0: PX_CONN_DEFAULT; at most PX_CONN_MAX */
+	uint64_t max_buffered;   /* 0: PX_BUF_DEFAULT; at least PX_BUF_MIN */
 	px_inject_fn on_inject;  /* may be NULL; called with on_decision_arg */
 };
 

@@ -39,7 +39,8 @@
 #define MITM_BUF  32768               /* plaintext each way */
 #define UP_BUF    (PX_HDR_MAX + 8192) /* a rewritten head, injected fields added */
 #define RBIO_CAP  32768               /* client ciphertext read ahead */
-#define MSG_MAX   8192                /* the proxy's own answers */
+#define MSG_MAX   PX_ANSWER_MAX       /* the proxy's own answers */
+#define SSL_EST   (40u << 10)         /* one TLS side: record buffers and state */
 #define INJ_WORDS ((PX_INJECT_MAX + 63) / 64)
 
 struct px_mitm_ctx {
@@ -56,8 +57,6 @@ struct px_mitm_ctx {
 };
 
 enum phase { M_SNIFF = 0, M_HANDSHAKE, M_HTTP };
-enum rq { RQ_HEAD = 0, RQ_BODY, RQ_WAIT };
-enum rs { RS_HEAD = 0, RS_BODY, RS_DONE };
 
 struct side {
 	int fd;
@@ -92,10 +91,7 @@ struct px_mitm {
 	size_t msg_len, msg_off;
 	int answering;
 
-	enum rq rq;
-	enum rs rs;
-	struct px_body req_body, resp_body;
-	int head_req, req_close, resp_close, upgraded;
+	struct px_xfer xf;
 
 	int up_failed;
 	uint64_t injected[INJ_WORDS]; /* entries already on record for this connection */
@@ -395,6 +391,13 @@ px_mitm_free(struct px_mitm *m)
 	free(m);
 }
 
+size_t
+px_mitm_footprint(void)
+{
+	/* the memory BIO takes up to one read beyond RBIO_CAP (feed_client) */
+	return sizeof(struct px_mitm) + 2 * MITM_BUF + UP_BUF + RBIO_CAP + 16384 + 2 * SSL_EST;
+}
+
 bool
 px_mitm_intercepted(const struct px_mitm *m)
 {
@@ -597,13 +600,9 @@ side_shutdown(struct px_mitm *m, struct side *s)
 static void
 answer(struct px_mitm *m, int status, const char *body)
 {
-	int n = snprintf(m->msg, sizeof(m->msg),
-			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-			 "Content-Length: %zu\r\nConnection: close\r\nX-Cordon: %s\r\n\r\n%s",
-			 status, px_http_reason(status), strlen(body),
-			 status == 403 ? "denied" : "error", body);
+	ssize_t n = px_http_answer(m->msg, sizeof(m->msg), status, NULL, body);
 
-	m->msg_len = n < 0 ? 0 : (size_t)n >= sizeof(m->msg) ? sizeof(m->msg) - 1 : (size_t)n;
+	m->msg_len = n < 0 ? 0 : (size_t)n;
 	m->msg_off = 0;
 	m->answering = 1;
 	if (m->reason[0] == '\0')
@@ -775,82 +774,19 @@ handle_head(struct px_mitm *m)
 	memmove(m->in, m->in + req.hdr_len, m->in_len - req.hdr_len);
 	m->in_len -= req.hdr_len;
 	m->in_fwd = 0;
-	m->head_req = strcmp(req.method, "HEAD") == 0;
-	m->req_close = req.close;
-	if (req.chunked)
-		px_body_init(&m->req_body, PX_BODY_CHUNKED, 0);
-	else if (req.content_length > 0)
-		px_body_init(&m->req_body, PX_BODY_LENGTH, (uint64_t)req.content_length);
-	else
-		px_body_init(&m->req_body, PX_BODY_NONE, 0);
-	m->rq = m->req_body.done ? RQ_WAIT : RQ_BODY;
-	m->rs = RS_HEAD;
+	px_xfer_request(&m->xf, &req);
 }
 
-/* Upstream bytes into response heads and bodies (as conn.c's frame_response). */
+/* Upstream bytes into response heads and bodies. 0, or -1 with m->reason. */
 static int
 frame_response(struct px_mitm *m)
 {
-	while (m->r_fwd < m->r_len) {
-		if (m->rs == RS_HEAD) {
-			struct px_http_resp resp;
-			const char *why;
-			int r = px_http_parse_response(m->rbuf + m->r_fwd, m->r_len - m->r_fwd,
-						       m->head_req, &resp, &why);
+	const char *why = NULL;
 
-			if (r == 0)
-				return 0;
-			if (r < 0) {
-				snprintf(m->reason, sizeof(m->reason),
-					 "bad response from upstream: %s", why);
-				return -1;
-			}
-			m->r_fwd += resp.hdr_len;
-			m->resp_close = resp.close;
-			if (resp.status == 101) {
-				m->upgraded = 1;
-				px_body_init(&m->resp_body, PX_BODY_EOF, 0);
-			} else if (resp.chunked) {
-				px_body_init(&m->resp_body, PX_BODY_CHUNKED, 0);
-			} else if (resp.content_length >= 0) {
-				px_body_init(&m->resp_body, PX_BODY_LENGTH,
-					     (uint64_t)resp.content_length);
-			} else {
-				px_body_init(&m->resp_body, PX_BODY_EOF, 0);
-				m->resp_close = 1;
-			}
-			m->rs = resp.status / 100 == 1 && resp.status != 101 ? RS_HEAD : RS_BODY;
-			if (m->rs == RS_HEAD)
-				continue;
-			if (m->upgraded) {
-				px_body_init(&m->req_body, PX_BODY_EOF, 0);
-				m->rq = RQ_BODY;
-			}
-		}
-		if (m->rs == RS_BODY) {
-			ssize_t n =
-			    px_body_feed(&m->resp_body, m->rbuf + m->r_fwd, m->r_len - m->r_fwd);
-
-			if (n < 0) {
-				snprintf(m->reason, sizeof(m->reason), "bad chunked response");
-				return -1;
-			}
-			m->r_fwd += (size_t)n;
-			if (m->resp_body.done)
-				m->rs = RS_DONE;
-		}
-		if (m->rs == RS_DONE) {
-			/* bytes after a complete response: the upstream is confused */
-			if (m->r_fwd < m->r_len) {
-				m->r_len = m->r_fwd;
-				m->resp_close = 1;
-			}
-			break;
-		}
-	}
-	if (m->rs == RS_BODY && m->resp_body.done)
-		m->rs = RS_DONE;
-	return 0;
+	if (px_xfer_response(&m->xf, m->rbuf, &m->r_fwd, &m->r_len, &why) == 0)
+		return 0;
+	snprintf(m->reason, sizeof(m->reason), "bad response from upstream: %s", why);
+	return -1;
 }
 
 /* Send the proxy's answer; LINGER once it is out. */
@@ -920,31 +856,31 @@ pump_http(struct px_mitm *m, int *progress, uint64_t *bytes_up, uint64_t *bytes_
 				more = 1;
 			}
 		}
-		if (m->rq == RQ_HEAD && m->in_len > 0) {
+		if (m->xf.rq == PX_RQ_HEAD && m->in_len > 0) {
 			handle_head(m);
 			if (m->answering)
 				continue;
-			if (m->rq != RQ_HEAD)
+			if (m->xf.rq != PX_RQ_HEAD)
 				more = 1;
 		}
-		if (m->rq == RQ_BODY && m->in_fwd < m->in_len) {
-			n = px_body_feed(&m->req_body, m->in + m->in_fwd, m->in_len - m->in_fwd);
+		if (m->xf.rq == PX_RQ_BODY && m->in_fwd < m->in_len) {
+			n = px_body_feed(&m->xf.req_body, m->in + m->in_fwd, m->in_len - m->in_fwd);
 			if (n < 0) {
 				answer(m, 400, "cordon: bad chunked request body\n");
 				continue;
 			}
 			m->in_fwd += (size_t)n;
-			if (m->req_body.done)
-				m->rq = RQ_WAIT;
+			if (m->xf.req_body.done)
+				m->xf.rq = PX_RQ_WAIT;
 		}
-		if (m->c.eof && m->rq == RQ_HEAD) {
+		if (m->c.eof && m->xf.rq == PX_RQ_HEAD) {
 			snprintf(m->reason, sizeof(m->reason), "%s",
 				 m->in_len > 0 ? "client closed mid-request" : "closed");
 			side_shutdown(m, &m->c);
 			return PX_MITM_CLOSE;
 		}
-		if (m->c.eof && m->rq == RQ_BODY) {
-			if (!m->upgraded) {
+		if (m->c.eof && m->xf.rq == PX_RQ_BODY) {
+			if (!m->xf.upgraded) {
 				snprintf(m->reason, sizeof(m->reason), "client closed mid-request");
 				return PX_MITM_CLOSE;
 			}
@@ -964,7 +900,8 @@ pump_http(struct px_mitm *m, int *progress, uint64_t *bytes_up, uint64_t *bytes_
 				more = 1;
 			}
 		}
-		if (m->rq != RQ_HEAD && m->rs != RS_DONE && m->r_len < MITM_BUF && !m->u.eof) {
+		if (m->xf.rq != PX_RQ_HEAD && m->xf.rs != PX_RS_DONE && m->r_len < MITM_BUF &&
+		    !m->u.eof) {
 			n = side_read(m, &m->u, m->rbuf + m->r_len, MITM_BUF - m->r_len);
 			if (n == IO_ERR)
 				return PX_MITM_CLOSE;
@@ -974,9 +911,9 @@ pump_http(struct px_mitm *m, int *progress, uint64_t *bytes_up, uint64_t *bytes_
 				if (frame_response(m) < 0)
 					return PX_MITM_CLOSE;
 			} else if (n == IO_EOF) {
-				if (m->rs == RS_BODY && m->resp_body.mode == PX_BODY_EOF) {
-					m->rs = RS_DONE;
-					m->resp_close = 1;
+				if (m->xf.rs == PX_RS_BODY && m->xf.resp_body.mode == PX_BODY_EOF) {
+					m->xf.rs = PX_RS_DONE;
+					m->xf.resp_close = 1;
 					more = 1;
 				} else {
 					snprintf(m->reason, sizeof(m->reason),
@@ -986,7 +923,7 @@ pump_http(struct px_mitm *m, int *progress, uint64_t *bytes_up, uint64_t *bytes_
 			}
 		}
 		/* between exchanges the upstream may only close */
-		if (m->rq == RQ_HEAD && m->r_len == 0 && !m->u.eof && !m->up_failed) {
+		if (m->xf.rq == PX_RQ_HEAD && m->r_len == 0 && !m->u.eof && !m->up_failed) {
 			n = side_read(m, &m->u, m->rbuf, MITM_BUF);
 			if (n == IO_ERR)
 				return PX_MITM_CLOSE;
@@ -996,19 +933,20 @@ pump_http(struct px_mitm *m, int *progress, uint64_t *bytes_up, uint64_t *bytes_
 				return PX_MITM_CLOSE;
 			}
 		}
-		if (m->rq == RQ_HEAD && m->u.eof) {
+		if (m->xf.rq == PX_RQ_HEAD && m->u.eof) {
 			snprintf(m->reason, sizeof(m->reason), "closed");
 			side_shutdown(m, &m->c);
 			return PX_MITM_CLOSE;
 		}
-		if (m->rs == RS_DONE && m->r_len == 0 && m->rq != RQ_HEAD) {
-			if (m->resp_close || m->req_close || m->rq == RQ_BODY || m->upgraded) {
+		if (m->xf.rs == PX_RS_DONE && m->r_len == 0 && m->xf.rq != PX_RQ_HEAD) {
+			if (m->xf.resp_close || m->xf.req_close || m->xf.rq == PX_RQ_BODY ||
+			    m->xf.upgraded) {
 				snprintf(m->reason, sizeof(m->reason), "closed");
 				side_shutdown(m, &m->c);
 				return PX_MITM_CLOSE;
 			}
-			m->rq = RQ_HEAD;
-			m->rs = RS_HEAD;
+			m->xf.rq = PX_RQ_HEAD;
+			m->xf.rs = PX_RS_HEAD;
 			more = 1;
 		}
 		*progress |= more;
@@ -1033,7 +971,7 @@ interest(struct px_mitm *m, struct px_mitm_io *io)
 		if (!m->u.hs_done && !m->up_failed)
 			eu |= m->u.want_write ? EPOLLOUT : EPOLLIN;
 	} else if (m->phase == M_HTTP && !m->answering && !m->up_failed) {
-		if (m->rs != RS_DONE && m->r_len < MITM_BUF && !m->u.eof)
+		if (m->xf.rs != PX_RS_DONE && m->r_len < MITM_BUF && !m->u.eof)
 			eu |= EPOLLIN;
 		if (m->u.want_write || m->up_off < m->up_len || m->in_fwd > 0)
 			eu |= EPOLLOUT;
@@ -1103,25 +1041,19 @@ px_http_guard(struct px_proxy *px, const struct px_http_req *req, const char *bu
 	const struct px_mitm_ctx *x = px->mitm;
 	struct px_http_decision d;
 	char norm[PX_HOST_MAX], target[PX_HDR_MAX + 2];
-	const char *t = buf + req->path_off;
-	size_t tl = req->path_len;
 	struct px_addr a;
+	ssize_t tl;
 	int is_ip;
 
 	if (x == NULL || x->rules.n == 0)
 		return 0;
 	if (px_host_normalize(req->host, norm, sizeof(norm), &is_ip, &a) < 0)
 		return 0; /* refused as a bad host name next */
-	/* "http://host" and "http://host?q" ask for "/" */
-	if (tl == 0 || t[0] == '?') {
-		if (tl + 1 >= sizeof(target))
-			return 0;
-		target[0] = '/';
-		memcpy(target + 1, t, tl);
-		t = target;
-		tl++;
-	}
-	if (px_http_rules_check(&x->rules, norm, req->port, req->method, t, tl, &d) != PX_HTTP_DENY)
+	tl = px_http_origin_target(buf, req, target, sizeof(target));
+	if (tl < 0)
+		return 0; /* cannot happen: the head fits in PX_HDR_MAX */
+	if (px_http_rules_check(&x->rules, norm, req->port, req->method, target, (size_t)tl, &d) !=
+	    PX_HTTP_DENY)
 		return 0;
 	px_http_deny_body(&x->rules, &d, "http", norm, req->port, req->method, body, len);
 	{

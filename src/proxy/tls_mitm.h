@@ -18,8 +18,10 @@
  * HTTP/1.1 between the two, one request at a time, applying the rules and
  * setting the injected headers. ALPN offers http/1.1 only. A client that
  * speaks plain HTTP in the tunnel is read the same way, without TLS and
- * without injection. conn.c owns the sockets and the lifecycle; a
- * struct px_mitm is one connection's reader, driven by px_mitm_pump.
+ * without injection. tunnel.c hands a tunnel over once the client's first
+ * flight passed the ClientHello check; conn.c owns the sockets and the
+ * lifecycle; a struct px_mitm is one connection's reader, driven by
+ * px_mitm_pump.
  */
 
 struct px_mitm_ctx; /* per proxy: CA, rules, injected headers, TLS contexts */
@@ -62,6 +64,13 @@ struct px_mitm_io {
 /* Move what can be moved; counts relayed plaintext into bytes_up / bytes_dn. */
 enum px_mitm_result px_mitm_pump(struct px_mitm *m, struct px_mitm_io *io, uint64_t *bytes_up,
 				 uint64_t *bytes_dn);
+
+/*
+ * What one connection's reader holds at most (its buffers, the client's
+ * read-ahead, both TLS sides), in bytes: charged to the session's buffer
+ * budget when a tunnel is handed over (budget.c).
+ */
+size_t px_mitm_footprint(void);
 
 /* Was the client's TLS terminated (the tunnel is intercepted)? */
 bool px_mitm_intercepted(const struct px_mitm *m);

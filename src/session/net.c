@@ -212,7 +212,7 @@ net_event(void *arg, const struct px_event *ev)
 		.protocol = proto[ev->proto],
 		.decision = ev->allowed ? "allow" : "deny",
 		.rule = ev->rule[0] ? ev->rule : NULL,
-		.reason = ev->allowed ? NULL : ev->reason,
+		.reason = ev->allowed && !ev->cut ? NULL : ev->reason,
 		.bytes_up = ev->bytes_up,
 		.bytes_down = ev->bytes_down,
 		.duration_ms = ev->duration_ms,
@@ -227,11 +227,30 @@ net_event(void *arg, const struct px_event *ev)
 		log_warnx("audit: %s", err.msg);
 }
 
+static void
+net_limit(void *arg, const struct px_limit_event *ev)
+{
+	struct session_net *sn = arg;
+	struct sv_supervisor *sv = sn->sv;
+	struct audit_limit l = {
+		.limit = ev->limit,
+		.max = ev->max,
+		.value = ev->value,
+		.message = ev->message,
+	};
+	struct cordon_err err = { 0 };
+
+	log_debug("%s: %s: %s", __func__, ev->limit, ev->message);
+	if (sv->audit != NULL && audit_limit(sv->audit, &l, &err) < 0)
+		log_warnx("audit: %s", err.msg);
+}
+
 /* A credential set on a request: its name and host, never its value. */
 static void
 net_inject(void *arg, const char *name, const char *host, const char *header)
 {
-	struct sv_supervisor *sv = arg;
+	struct session_net *sn = arg;
+	struct sv_supervisor *sv = sn->sv;
 	struct audit_credential a = { .name = name, .host = host, .header = header };
 	struct cordon_err err = { 0 };
 
@@ -245,6 +264,7 @@ session_net_start(struct session_net *sn, struct sv_supervisor *sv, struct cordo
 	struct px_config cfg = {
 		.on_decision = net_event,
 		.on_decision_arg = sn,
+		.on_limit = net_limit,
 		.on_inject = net_inject,
 		.verbose = sn->verbose,
 	};

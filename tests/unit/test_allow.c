@@ -223,12 +223,48 @@ test_idn_rules(void)
 static int
 test_ports(void)
 {
-	static const char *const allow[] = { "api.test:443", "*.any.test", NULL };
+	static const char *const allow[] = { "api.test:443",      "*.any.test",
+					     "ssh.test:22",       "all.test:*",
+					     "*.wide.test:*",     "192.0.2.0/24",
+					     "[2001:db8::]/32:*", NULL };
+	static const char *const deny[] = { "no.wide.test", "all.test:25", NULL };
+	struct px_match m;
 
-	rules(allow, NULL);
+	rules(allow, deny);
 	CHECK(v("api.test", 443) == PX_VERDICT_ALLOW);
 	CHECK(v("api.test", 80) == PX_VERDICT_DENY_DEFAULT);
-	CHECK(v("x.any.test", 8080) == PX_VERDICT_ALLOW);
+	/* a rule without a port: the web ports only */
+	CHECK(v("x.any.test", 443) == PX_VERDICT_ALLOW);
+	CHECK(v("x.any.test", 80) == PX_VERDICT_ALLOW);
+	CHECK(px_rules_match(&R, "x.any.test", 22, &m) == PX_VERDICT_DENY_DEFAULT);
+	CHECK(m.port_rule != NULL && m.rule == NULL);
+	CHECK_STR(m.port_rule->text, "*.any.test");
+	CHECK(v("x.any.test", 8080) == PX_VERDICT_DENY_DEFAULT);
+	CHECK(v("x.any.test", 25) == PX_VERDICT_DENY_DEFAULT);
+	/* HOST:PORT is that port alone */
+	CHECK(v("ssh.test", 22) == PX_VERDICT_ALLOW);
+	CHECK(px_rules_match(&R, "ssh.test", 443, &m) == PX_VERDICT_DENY_DEFAULT);
+	CHECK(m.port_rule != NULL);
+	CHECK_STR(m.port_rule->text, "ssh.test:22");
+	/* HOST:* is every port, written so */
+	CHECK(v("all.test", 22) == PX_VERDICT_ALLOW);
+	CHECK(v("all.test", 65535) == PX_VERDICT_ALLOW);
+	CHECK(px_rules_match(&R, "all.test", 5432, &m) == PX_VERDICT_ALLOW);
+	CHECK_STR(m.rule->text, "all.test:*");
+	CHECK(v("all.test", 25) == PX_VERDICT_DENY_RULE);
+	CHECK(v("a.wide.test", 3306) == PX_VERDICT_ALLOW);
+	/* a deny rule without a port denies every port */
+	CHECK(v("no.wide.test", 3306) == PX_VERDICT_DENY_RULE);
+	CHECK(v("no.wide.test", 443) == PX_VERDICT_DENY_RULE);
+	/* address rules follow the same rule */
+	CHECK(v("192.0.2.9", 443) == PX_VERDICT_ALLOW);
+	CHECK(px_rules_match(&R, "192.0.2.9", 22, &m) == PX_VERDICT_DENY_DEFAULT);
+	CHECK(m.port_rule != NULL);
+	CHECK_STR(m.port_rule->text, "192.0.2.0/24");
+	CHECK(v("[2001:db8::7]", 22) == PX_VERDICT_ALLOW);
+	/* nothing about other hosts */
+	CHECK(px_rules_match(&R, "other.test", 22, &m) == PX_VERDICT_DENY_DEFAULT);
+	CHECK(m.port_rule == NULL);
 	return 0;
 }
 
@@ -277,6 +313,9 @@ test_bad_patterns(void)
 		"example.test:0",
 		"example.test:65536",
 		"example.test:x",
+		"example.test:**",
+		"example.test:*1",
+		"*:*",
 		"10.0.0.0/33",
 		"[::1]/129",
 		"name.test/24",

@@ -590,6 +590,125 @@ test_otlp_url_and_body(void)
 	return 0;
 }
 
+/* Beyond the rate bound, records of a type are counted, then summarised. */
+static int
+test_rate_limit(void)
+{
+	const char *path = log_path("rate.jsonl");
+	struct audit_options o = { .path = path, .fail_closed = true, .rate_records = 10 };
+	struct cordon_err err = { 0 };
+	struct cordon_audit *a = audit_open(&o, &err);
+	struct audit_net_event net = { .host = "evil.test",
+				       .port = 443,
+				       .protocol = "http-connect",
+				       .decision = "deny",
+				       .reason = "denied: no allow rule matches this host" };
+	struct audit_violation vio = { .kind = "socket", .what = "/run/x.sock", .reason = "r" };
+	struct audit_policy_change pol = { .action = "allow-domain",
+					   .target = "x.test",
+					   .origin = "cordon allow" };
+	struct audit_verify_report rep;
+	json_t *r, *c;
+	size_t len;
+	char *buf;
+
+	CHECK(a != NULL);
+	CHECK(start(a) == 0);
+	for (int i = 0; i < 25; i++)
+		CHECK(audit_net(a, &net, &err) == 0); /* suppressed ones succeed too */
+	for (int i = 0; i < 3; i++)
+		CHECK(audit_violation(a, &vio, &err) == 0);
+	CHECK(audit_policy_change(a, &pol, &err) == 0);
+	CHECK(end(a) == 0);
+	CHECK(audit_failed(a) == NULL);
+	audit_close(a);
+
+	buf = slurp(path, &len);
+	CHECK(buf != NULL);
+	/* start, 10 net, limit, 3 violations, policy, suppressed, end */
+	CHECK(count_lines(buf) == 18);
+	r = line_json(buf, 12);
+	CHECK_STR(json_string_value(json_object_get(r, "type")), "limit");
+	CHECK_STR(json_string_value(json_object_get(r, "limit")), "audit.records");
+	CHECK_STR(json_string_value(json_object_get(r, "kind")), "net");
+	CHECK(json_integer_value(json_object_get(r, "max")) == 10);
+	CHECK(strstr(json_string_value(json_object_get(r, "message")), "summarised") != NULL);
+	json_decref(r);
+	r = line_json(buf, 17);
+	CHECK_STR(json_string_value(json_object_get(r, "type")), "suppressed");
+	CHECK_STR(json_string_value(json_object_get(r, "kind")), "net");
+	CHECK(json_integer_value(json_object_get(r, "count")) == 15);
+	CHECK(json_integer_value(json_object_get(r, "seconds")) >= 1);
+	CHECK(strstr(json_string_value(json_object_get(r, "message")),
+		     "15 similar net records suppressed in ") != NULL);
+	json_decref(r);
+	r = line_json(buf, 18);
+	c = json_object_get(r, "counters");
+	CHECK(json_integer_value(json_object_get(c, "net")) == 25);
+	CHECK(json_integer_value(json_object_get(c, "net_denied")) == 25);
+	CHECK(json_integer_value(json_object_get(c, "suppressed")) == 15);
+	CHECK(json_integer_value(json_object_get(c, "limits")) == 1);
+	CHECK(json_integer_value(json_object_get(c, "records")) == 17);
+	CHECK(json_integer_value(json_object_get(r, "seq")) == 17);
+	json_decref(r);
+	audit_verify_buf(buf, len, &rep);
+	CHECK(rep.result == AUDIT_VERIFY_OK);
+	free(buf);
+	return 0;
+}
+
+/* The byte bound holds for big records (exec argv) before the count does. */
+static int
+test_rate_limit_bytes(void)
+{
+	const char *path = log_path("rate-bytes.jsonl");
+	struct audit_options o = { .path = path, .rate_bytes = 20000 };
+	struct cordon_err err = { 0 };
+	struct cordon_audit *a = audit_open(&o, &err);
+	static char big[4000];
+	const char *argv[] = { "/bin/echo", big };
+	size_t alen[] = { 9, sizeof(big) };
+	struct audit_exec_event ex = { .pid = 7,
+				       .syscall = "execve",
+				       .path = "/bin/echo",
+				       .path_len = 9,
+				       .argv = argv,
+				       .argv_len = alen,
+				       .argc = 2 };
+	struct audit_verify_report rep;
+	size_t len;
+	int execs = 0;
+	char *buf;
+	json_t *r;
+
+	memset(big, 'x', sizeof(big));
+	CHECK(a != NULL);
+	CHECK(start(a) == 0);
+	for (int i = 0; i < 50; i++)
+		CHECK(audit_exec(a, &ex, &err) == 0);
+	CHECK(end(a) == 0);
+	audit_close(a);
+	buf = slurp(path, &len);
+	CHECK(buf != NULL);
+	CHECK(len < 20000 + 4000);
+	for (int i = 1; i <= count_lines(buf); i++) {
+		r = line_json(buf, i);
+		if (strcmp(json_string_value(json_object_get(r, "type")), "exec") == 0)
+			execs++;
+		if (strcmp(json_string_value(json_object_get(r, "type")), "limit") == 0)
+			CHECK_STR(json_string_value(json_object_get(r, "limit")), "audit.bytes");
+		if (strcmp(json_string_value(json_object_get(r, "type")), "suppressed") == 0)
+			CHECK(json_integer_value(json_object_get(r, "count")) ==
+			      (json_int_t)(50 - execs));
+		json_decref(r);
+	}
+	CHECK(execs == 4);
+	audit_verify_buf(buf, len, &rep);
+	CHECK(rep.result == AUDIT_VERIFY_OK);
+	free(buf);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -611,6 +730,8 @@ main(void)
 	TAP_RUN(test_append_after_torn_tail);
 	TAP_RUN(test_open_refuses_symlink);
 	TAP_RUN(test_otlp_url_and_body);
+	TAP_RUN(test_rate_limit);
+	TAP_RUN(test_rate_limit_bytes);
 	{
 		char cmd[128];
 

@@ -65,7 +65,7 @@ track_pid $!
 wait_for test -s "$T/upstream.port"
 uport=$(head -1 "$T/upstream.port")
 run_capture env CORDON_TEST_HOOKS=1 CORDON_TEST_PROXY_LOOPBACK=1 "$CORDON" check \
-	--allow-domain target.test --resolve target.test:127.0.0.1 --target "target.test:$uport"
+	--allow-domain "target.test:$uport" --resolve target.test:127.0.0.1 --target "target.test:$uport"
 if printf '%s\n' "$OUT" | grep -F "approved target reachable" | grep -q ' PASS$'; then
 	ok "approved target reachable through the proxy"
 else

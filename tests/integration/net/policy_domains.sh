@@ -29,8 +29,10 @@ fetch() { # fetch EXTRA-OPTS...: GET http://target.test:PORT/ through the sandbo
 		$PY -c "import urllib.request; print(urllib.request.urlopen('http://target.test:$port/', timeout=10).read().decode().strip())")
 }
 
-printf '{"sandbox": {"network": {"allowedDomains": ["target.test"]}}}\n' > "$T/allow.json"
-printf '{"sandbox": {"network": {"allowedDomains": ["*.test", "target.test"], "deniedDomains": ["target.test"]}}}\n' > "$T/deny.json"
+# the upstream listens on a random port: ":*" allows every port (a rule
+# without a port allows 80 and 443 only)
+printf '{"sandbox": {"network": {"allowedDomains": ["target.test:*"]}}}\n' > "$T/allow.json"
+printf '{"sandbox": {"network": {"allowedDomains": ["*.test:*", "target.test:*"], "deniedDomains": ["target.test"]}}}\n' > "$T/deny.json"
 
 expect_output "allowedDomains from a settings file: request arrives upstream" "^upstream-reached$" \
 	fetch --policy "$T/allow.json"
@@ -38,7 +40,13 @@ expect_fail "control: without the policy the same request is refused (403)" "403
 expect_fail "deniedDomains beats allowedDomains (403)" "403" fetch --policy "$T/deny.json"
 expect_fail "--deny-domain beats a settings file's allow (403)" "403" \
 	fetch --policy "$T/allow.json" --deny-domain target.test
-expect_output "--allow-domain alone still works" "^upstream-reached$" fetch --allow-domain target.test
+expect_output "--allow-domain alone still works" "^upstream-reached$" fetch --allow-domain 'target.test:*'
+expect_output "a rule without a port does not open port $port (403 names the port)" \
+	"port $port is not allowed for target.test" sh -c "cd '$ws' && '$CORDON' run \
+	--resolve target.test:127.0.0.1 --allow-domain target.test -- \
+	curl -sS --max-time 10 http://target.test:$port/"
+expect_output "target.test:PORT opens exactly that port" "^upstream-reached$" \
+	fetch --allow-domain "target.test:$port"
 
 if [ -e /etc/cordon/managed-settings.json ]; then
 	skip "managed lock on allowedDomains beats --allow-domain" "a real managed file exists"

@@ -189,6 +189,24 @@ def upstream(log, bind="127.0.0.1", port=0, name="upstream", tls=None, git_root=
     return p, int(m.group(1))
 
 
+def tcp_listener(log, bind="127.0.0.1", port=0, banner="", sink=False, ns=None):
+    """Start tests/integration/proxy/tcplisten.py; returns (proc, port)."""
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    cmd = [py, os.path.join(HERE, "tcplisten.py"), "--bind", bind, "--port", str(port),
+           "--log", log]
+    if banner:
+        cmd += ["--banner", banner]
+    if sink:
+        cmd += ["--sink"]
+    if ns is not None:
+        cmd = ns.ex(cmd)
+    p = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    m = wait_line(p, r"^ready (\d+)")
+    if m is None:
+        raise RuntimeError("tcp listener did not start: " + " ".join(cmd))
+    return p, int(m.group(1))
+
+
 def proxy(args, env=None, wrap=()):
     """Start `cordon proxy --listen 127.0.0.1:0 ARGS`; returns (proc, port)."""
     p = spawn(list(wrap) + [CORDON, "proxy", "--listen", "127.0.0.1:0"] + args, stdout=subprocess.PIPE,

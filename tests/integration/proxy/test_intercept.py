@@ -95,6 +95,13 @@ def main():
         dflt = {"https": 443, "http": 80}[scheme]
         return f"{scheme}://{host}{'' if p == dflt else ':' + str(p)}{path}"
 
+    def s_client(name_opt, lines=5):
+        """openssl s_client to api.test through the proxy, inside a session."""
+        return sandbox(ws, base, ["sh", "-c",
+                                  f"echo | openssl s_client -proxy 127.0.0.1:3128 -connect "
+                                  f"api.test:{tls_port} {name_opt} 2>&1 | head -{lines}"],
+                       env=env)[1]
+
     cfg = os.path.join(d, "config", "cordon")
     state = os.path.join(d, "state")
     os.makedirs(os.path.dirname(cfg), exist_ok=True)
@@ -102,7 +109,9 @@ def main():
     with open(policy, "w") as f:
         json.dump({"sandbox": {
             "network": {
-                "allowedDomains": ["*.test"],
+                # every port: the test's upstreams listen on 8443 and, without a
+                # network namespace, on free loopback ports
+                "allowedDomains": ["*.test:*"],
                 "rules": [
                     {"host": "rules.test", "methods": ["GET", "HEAD"], "paths": ["/allowed/*"]},
                     {"host": "rules.test", "methods": ["POST"], "paths": ["/upload"]},
@@ -349,14 +358,61 @@ def main():
                                  url("api.test", "/fronted")], env=env)
     ok("code=403" in out and "Host header names other.test" in out and
        "/fronted" not in read_log(log), "a Host header naming another host is refused", out)
-    rc, out = sandbox(ws, base, ["sh", "-c",
-                                 f"echo | openssl s_client -proxy 127.0.0.1:3128 -connect "
-                                 f"api.test:{tls_port} -servername evil.test 2>&1 | head -5"],
-                      env=env)
+    out = s_client("-servername evil.test")
     ok("alert" in out.lower() or "error" in out.lower(),
        "a TLS server name other than the CONNECT host ends the handshake", out)
-    ok(any(r.get("host") == "api.test" and "TLS server name 'evil.test'" in (r.get("reason") or "")
-           for r in records(alog, "net")), "audit: the mismatch is a deny record")
+    # refused by the ClientHello check every tunnel gets, before the proxy reads it
+    ok(any(r.get("host") == "api.test" and r.get("decision") == "deny" and
+           "TLS server name evil.test does not match the tunnel's host api.test"
+           in (r.get("reason") or "") for r in records(alog, "net")),
+       "audit: the mismatch is a deny record")
+
+    # ---- the ClientHello check runs before the proxy reads the tunnel
+    out = s_client("-noservername")
+    ok("alert" in out.lower() or "error" in out.lower(),
+       "TLS without a server name to an intercepted host is refused", out)
+    ok(any(r.get("host") == "api.test" and r.get("decision") == "deny" and
+           "TLS without a server name (SNI) to api.test" in (r.get("reason") or "")
+           for r in records(alog, "net")),
+       "audit: refused by the ClientHello check, not read by the proxy")
+    out = s_client("-servername api.test", 20)
+    ok("CONNECTED" in out and "alert" not in out.lower(),
+       "control: the same probe with the server name is intercepted", out)
+
+    # ---- intercepted tunnels count against the session's 64 MiB buffer budget
+    hold = (
+        "import os, socket, ssl, sys\n"
+        "n = int(sys.argv[1]); port = int(sys.argv[2]); ctx = ssl.create_default_context()\n"
+        "held, good, refused = [], 0, 0\n"
+        "for i in range(n):\n"
+        "    s = socket.create_connection(('127.0.0.1', 3128))\n"
+        "    s.sendall(b'CONNECT api.test:%d HTTP/1.1\\r\\nHost: api.test:%d\\r\\n\\r\\n' % (port, port))\n"
+        "    s.recv(4096)\n"
+        "    try:\n"
+        "        held.append(ctx.wrap_socket(s, server_hostname='api.test')); good += 1\n"
+        "    except (OSError, ssl.SSLError):\n"
+        "        refused += 1; s.close()\n"
+        "print(f'held={good} refused={refused}')\n")
+    with open(os.path.join(ws, "hold.py"), "w") as f:
+        f.write(hold)
+    alog2 = os.path.join(d, "audit-budget.jsonl")
+    base2 = res + ["--policy", policy, "--audit-log", alog2]
+    rc, out = sandbox(ws, base2, ["/usr/bin/python3", "hold.py", "100", str(tls_port)], env=env,
+                      timeout=120)
+    ok("held=100 refused=0" in out, "control: 100 intercepted tunnels held at once", out)
+    rc, out = sandbox(ws, base2, ["/usr/bin/python3", "hold.py", "400", str(tls_port)], env=env,
+                      timeout=180)
+    m = re.search(r"held=(\d+) refused=(\d+)", out)
+    held, refused = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+    ok(m and 150 <= held < 400 and refused > 0 and held + refused == 400,
+       f"400 intercepted tunnels at once: {held} held within the budget, {refused} refused", out)
+    ok(any(r.get("host") == "api.test" and
+           "refused: the session's proxy buffers are full" in (r.get("reason") or "")
+           for r in records(alog2, "net")) and
+       any(r.get("limit") == "proxy.buffers" for r in records(alog2, "limit")),
+       "audit: the refused tunnels say why, and one proxy.buffers limit record",
+       [r for r in records(alog2, "net") if r.get("decision") == "deny"][:2] +
+       records(alog2, "limit")[:2])
 
     # ---- rotation: the next session trusts and uses the new CA
     rc, out = run([CORDON, "ca", "rotate"], env=env)

@@ -30,7 +30,7 @@ MD_SPELLINGS = ["169.254.169.254", "2852039166", "0xa9fea9fe", "0251.0376.0251.0
 
 
 def main():
-    log = os.path.join(TMP, "upstream.log")
+    log = os.path.join(TMP, "standalone-upstream.log")  # test_sandbox.py has its own
     lo_log = os.path.join(TMP, "lo-upstream.log")
     ns = None
     if IS_ROOT:
@@ -55,9 +55,10 @@ def main():
               "--resolve", f"lo-port.test:127.0.0.1", "--resolve", "md.test:169.254.169.254",
               "--resolve", f"priv.test:{PRIV_IP}", "--resolve", f"mixed.test:{up_ip}",
               "--resolve", "mixed.test:127.0.0.1",
-              "-a", "ok.test", "-a", "*.example.test", "-a", "lo.test", "-a", "lo-port.test",
-              "-a", "md.test", "-a", "priv.test", "-a", "mixed.test", "-a", "0.0.0.0/0",
-              "-a", "[::]/0", "-d", "deny.ok.test"]
+              # ":*": the upstreams listen on ports other than 80 and 443
+              "-a", "ok.test:*", "-a", "*.example.test:*", "-a", "lo.test:*",
+              "-a", "lo-port.test:*", "-a", "md.test:*", "-a", "priv.test:*", "-a", "mixed.test:*",
+              "-a", "0.0.0.0/0:*", "-a", "[::]/0:*", "-d", "deny.ok.test"]
     # A: no switch. B: loopback switch (user pass: the "internet" is on loopback).
     pa, port_a = proxy(common + ["-v"])
     pb, port_b = proxy(common, env=test_env(CORDON_TEST_PROXY_LOOPBACK="1"))
@@ -173,8 +174,8 @@ def main():
            "a name resolving to 10.255.255.2 is refused, its listener saw nothing", out)
         rc, out = run(curl + ["http://" + PRIV_IP + ":8080/direct"])
         ok("hello from private" in out, "control: the private listener answers directly", out)
-        pc, port_c = proxy(["--resolve", f"priv.test:{PRIV_IP}", "-a", "priv.test",
-                            "-a", PRIV_IP + "/32"])
+        pc, port_c = proxy(["--resolve", f"priv.test:{PRIV_IP}", "-a", "priv.test:8080",
+                            "-a", PRIV_IP + "/32:8080"])
         rc, out = run(curl + ["-x", f"http://127.0.0.1:{port_c}", "http://priv.test:8080/p2"])
         ok("hello from private" in out, "a CIDR inside the private range allows it explicitly", out)
         stop(pc)
@@ -264,28 +265,53 @@ def main():
     ok(fds_after <= fds_before, f"no fd leak ({fds_before} fds before, {fds_after} after)")
     ok(pa.poll() is None and pb.poll() is None, "both proxies still running")
 
-    # --- limits: the connection count (lowered, test-only) and EMFILE pause accepting
-    pl, port_l = proxy(["-a", "ok.test"], env=test_env(CORDON_TEST_PROXY_MAX_CONNS="5"))
+    # --- limits: the connection count, refusals beyond it, then accept pauses; EMFILE
+    pl, port_l = proxy(["-a", "ok.test", "--max-connections", "5"])
     held = [socket.create_connection(("127.0.0.1", port_l), timeout=5) for _ in range(5)]
     time.sleep(0.3)
+
+    def ask(s, host="evil.test"):
+        s.sendall(f"GET http://{host}/ HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        try:
+            return s.recv(4096)
+        except socket.timeout:
+            return None
+
     extra = socket.create_connection(("127.0.0.1", port_l), timeout=5)
-    extra.sendall(b"GET http://evil.test/ HTTP/1.1\r\nHost: evil.test\r\n\r\n")
-    extra.settimeout(1.0)
-    try:
-        got = extra.recv(4096)
-    except socket.timeout:
-        got = None
-    ok(got is None, "at the connection limit (5) a sixth connection waits in the backlog", got)
+    got = ask(extra) or b""
+    extra.close()
+    ok(b"503" in got and b"too many proxy connections" in got and b"5 open" in got
+       and b"X-Cordon: limit" in got,
+       "beyond --max-connections 5 a sixth connection is refused with 503 and the reason", got)
+    got = ask(held[0]) or b""
+    ok(b"403" in got and b"evil.test" in got,
+       "control: the five connections within the limit are served (a policy answer)", got)
     held[0].close()
-    extra.settimeout(10)
+    held[0] = socket.create_connection(("127.0.0.1", port_l), timeout=5)
+    # 64 more are only held to be refused; beyond them accept pauses (backlog)
+    refusing = [socket.create_connection(("127.0.0.1", port_l), timeout=5) for _ in range(64)]
+    time.sleep(0.3)
+    waiting = socket.create_connection(("127.0.0.1", port_l), timeout=5)
+    waiting.settimeout(1.0)
+    got = ask(waiting)
+    ok(got is None, "beyond the limit and the 64 refusal slots a connection waits in the backlog",
+       got)
+    refusing[0].close()
+    waiting.settimeout(10)
+    got = b""
     try:
-        got = extra.recv(4096)
+        got = waiting.recv(4096)
     except OSError as e:
         got = repr(e).encode()
-    ok(b"403" in got, "...and is served as soon as a slot frees", got)
-    for h in held[1:] + [extra]:
+    ok(b"503" in got, "...and is refused with 503 once a refusal slot frees", got)
+    for h in held + refusing[1:] + [waiting]:
         h.close()
     stop(pl)
+    err = pl.stderr.read().decode(errors="replace")
+    ok(err.count("limit proxy.connections reached") == 1 and "5 proxy connections open" in err,
+       "the bound is reported once (stderr of cordon proxy)", err[-1500:])
+    rc, out = run([CORDON, "proxy", "--max-connections", "0"])
+    ok(rc == 125 and "max-connections" in out, "--max-connections 0 is a usage error", out)
 
     pe, port_e = proxy(["-a", "ok.test"], wrap=["prlimit", "--nofile=24:24"])
     many = []
