@@ -117,6 +117,7 @@ px_conn_emit_event(struct px_conn *c, const char *reason)
 	ev.duration_ms = px_now_ms() - c->start_ms;
 	ev.reason = reason;
 	ev.cut = c->cut;
+	ev.unlisted = c->unlisted;
 	ev.intercepted = px_mitm_intercepted(c->mitm);
 	px->cfg.on_decision(px->cfg.on_decision_arg, &ev);
 }
@@ -515,6 +516,7 @@ decide(struct px_conn *c)
 		return;
 	case PX_VERDICT_DENY_DEFAULT:
 	default:
+		c->unlisted = 1;
 		deny(c, m.why ? m.why : "no allow rule matches this host", m.port_rule);
 		return;
 	}

@@ -123,6 +123,7 @@ struct px_conn {
 	size_t held;          /* fixed charge (an intercepted tunnel's buffers) */
 	int starved;          /* did not read because the budget was spent */
 	int cut;              /* closed by the sweep */
+	int unlisted;         /* refused by the default deny: no rule names it */
 	uint64_t sock_mem;    /* socket queue bytes at the last sweep */
 	uint64_t sweep_bytes; /* bytes_up + bytes_dn at the last sweep */
 };

@@ -44,6 +44,7 @@ struct px_event {
 	uint64_t duration_ms;
 	const char *reason; /* why it ended ("closed", "denied: ...", ...) */
 	int cut;            /* allowed, but closed by a bound (proxy.buffers) */
+	int unlisted;       /* refused because no rule names the host (or its port) */
 	/* One refused request on an allowed connection (network.rules): */
 	const char *method; /* its method, NULL for a connection's record */
 	const char *path;   /* its path (no query), NULL likewise */

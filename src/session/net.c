@@ -118,9 +118,9 @@ session_proxy_env(char **env, uint16_t port, bool ca_bundle)
 }
 
 /*
- * Keep the hosts refused by the default deny (no rule, no address check,
- * not an HTTP rule's refusal); a host allowed later (cordon allow) leaves
- * the list.
+ * Keep the hosts refused by the default deny (no rule names them; not an
+ * address check, a bound or an HTTP rule's refusal); a host allowed later
+ * (cordon allow) leaves the list.
  */
 static void
 note_refused(struct session_net *sn, const struct px_event *ev)
@@ -137,7 +137,7 @@ note_refused(struct session_net *sn, const struct px_event *ev)
 			sn->refused[i] = sn->refused[--sn->n_refused];
 		return;
 	}
-	if (ev->rule[0] != '\0' || ev->addr[0] != '\0')
+	if (!ev->unlisted)
 		return;
 	if (i == sn->n_refused) {
 		if (i == ARRAY_SIZE(sn->refused) ||

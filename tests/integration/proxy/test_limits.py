@@ -160,7 +160,7 @@ print(json.dumps({"refused": sum("503" in a and "too many proxy connections" in 
 '''
     with open(os.path.join(ws, "conns.py"), "w") as f:
         f.write(script)
-    p = spawn([CORDON, "run", "--audit-log", alog, "--resolve", f"ok.test:{ip}",
+    p = spawn([CORDON, "run", "-q", "--audit-log", alog, "--resolve", f"ok.test:{ip}",
                "--allow-domain", "ok.test", "--", PY, "conns.py"], cwd=ws, env=env,
               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     rss0 = -1

@@ -73,11 +73,13 @@ expect_status "no command is a usage error, 125" 125 "$CORDON" run
 expect_status "unknown option is 125" 125 "$CORDON" run --no-such-option -- true
 
 # SIGTERM to cordon reaches the command.
-rm -f "$ws/got-term"
-(cd "$ws" && exec "$CORDON" run -- sh -c 'trap "echo term > got-term; exit 3" TERM; while :; do sleep 0.1; done') &
+# The command says when its trap is set: a loaded machine may take longer
+# than any fixed pause to start the sandbox.
+rm -f "$ws/got-term" "$ws/ready-term"
+(cd "$ws" && exec "$CORDON" run -- sh -c 'trap "echo term > got-term; exit 3" TERM; : > ready-term; while :; do sleep 0.1; done') &
 cpid=$!
 track_pid $cpid
-sleep 0.5
+wait_for test -e "$ws/ready-term"
 kill -TERM $cpid
 wait $cpid
 rc=$?
@@ -86,11 +88,11 @@ check "cordon exits with the command's status after SIGTERM (3)" test "$rc" -eq 
 
 # SIGINT and SIGHUP as well.
 for sig in INT HUP; do
-	rm -f "$ws/got-$sig"
-	(cd "$ws" && exec "$CORDON" run -- sh -c "trap 'echo x > got-$sig; exit 4' $sig; while :; do sleep 0.1; done") &
+	rm -f "$ws/got-$sig" "$ws/ready-$sig"
+	(cd "$ws" && exec "$CORDON" run -- sh -c "trap 'echo x > got-$sig; exit 4' $sig; : > ready-$sig; while :; do sleep 0.1; done") &
 	cpid=$!
 	track_pid $cpid
-	sleep 0.5
+	wait_for test -e "$ws/ready-$sig"
 	kill -$sig $cpid
 	wait $cpid
 	rc=$?

@@ -118,9 +118,11 @@ check "cordon allow --help names --session, not --name" \
 	sh -c "printf '%s' \"\$1\" | grep -q -- '--session ID' && ! printf '%s' \"\$1\" | grep -q -- '--name'" _ "$OUT"
 
 # Told which: that one, by a prefix of its id.
+# The upstream listens on a port of its own: a portless rule would open
+# only 80 and 443, so the rule names the port.
 expect_output "cordon allow --session ID-PREFIX widens that session" \
-	"session ${A:0:12}: late.test is now allowed" \
-	sh -c "cd '$w1' && '$CORDON' allow --session '${A:0:12}' late.test"
+	"session ${A:0:12}: late.test:$port is now allowed" \
+	sh -c "cd '$w1' && '$CORDON' allow --session '${A:0:12}' late.test:$port"
 # Told, from elsewhere: another host for C, so that late.test stays denied there.
 expect_output "a session of another workspace is widened when named" "other.test is now allowed" \
 	sh -c "cd '$w3' && '$CORDON' allow --session '$C' other.test"
@@ -144,7 +146,7 @@ expect_output "control: the upstream answers from the host" "upstream-reached" \
 	curl -s "http://127.0.0.1:$port/control"
 expect_output "the audit log: A's widening is a policy record of session A" \
 	"\"session\":\"$A\".*\"type\":\"policy\"|\"type\":\"policy\".*\"session\":\"$A\"" \
-	sh -c "'$CORDON' log --json --session '$A' | grep '\"late.test\"'"
+	sh -c "'$CORDON' log --json --session '$A' | grep '\"late.test:$port\"'"
 expect_status "... and B has none" 1 \
 	sh -c "'$CORDON' log --json --session '$B' | grep -q '\"type\":\"policy\"'"
 expect_output "cordon ps: nothing runs any more" "^SESSION +PID +STARTED +WORKSPACE +COMMAND$" \
