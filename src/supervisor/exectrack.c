@@ -32,8 +32,10 @@
  *    "ran", and the record names the file in /proc/PID/exe, read while the
  *    process is stopped in that call. Unchanged: "failed", with the errno
  *    cordon's own lookup found (ENOENT, EACCES...) where it found one;
- *  - from a timer (5 ms, then doubling up to 1 s) once the state changed:
- *    "ran", the program is still running;
+ *  - from a timer (5 ms, then doubling up to 1 s), or at any notified exec
+ *    or exit_group in the sandbox (up to SWEEP other calls looked at: so a
+ *    process's exec record comes before the calls its children make
+ *    later), once the state changed: "ran", the program is still running;
  *  - when the process is gone, or at the session's end, with no change
  *    seen: "unknown" (killed by a signal before a look, or by the end).
  *
@@ -91,6 +93,7 @@
 #define SV_EXEC_MAX_DIGEST (256u << 20)
 
 #define FIRST_CHECK_MS 5u
+#define SWEEP          32 /* other pending calls looked at per notification */
 #define LAST_CHECK_MS  1000u
 
 /* /proc/PID/stat fields of the mm's layout: 26-28 and 45-51. */
@@ -651,8 +654,15 @@ sv_exectrack_seen(struct sv_exectrack *t, pid_t tid, bool exiting)
 		struct pending *p = t->p[i];
 		bool over = p->tid == tid || (exiting && (p->tgid == tid || p->tgid == tgid));
 
-		/* Another thread of its process: only a change settles it. */
-		if ((over || p->tgid == tid) && settle(t, p, over ? SETTLE_OVER : SETTLE_WAIT))
+		/*
+		 * Another thread of its process, or one of the oldest of the
+		 * others: only a change settles it. Looking at the others too
+		 * writes a process's exec record before the calls its children
+		 * make after it, as a reader expects (bounded: this runs at
+		 * every notified exec and exit).
+		 */
+		if ((over || p->tgid == tid || i < SWEEP) &&
+		    settle(t, p, over ? SETTLE_OVER : SETTLE_WAIT))
 			drop(t, i);
 		else
 			i++;

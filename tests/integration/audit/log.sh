@@ -18,10 +18,10 @@ expect_output "--exec: exec lines only" "^[0-9:.]+  exec  pid" sh -c "'$CORDON' 
 check "--exec: no session lines" sh -c "! '$CORDON' log --file '$LOG' --exec | grep -q 'start session'"
 expect_output "--json: the file's lines, unchanged" "^same$" \
 	sh -c "'$CORDON' log --file '$LOG' --json | cmp -s - '$LOG' && echo same"
-expect_output "--json --exec: 4 exec records" "^4$" sh -c "'$CORDON' log --file '$LOG' --json --exec | wc -l"
-expect_output "--session PREFIX: only that session" "^4 first$" \
+expect_output "--json --exec: 4 exec_request and 4 exec records" "^8$" sh -c "'$CORDON' log --file '$LOG' --json --exec | wc -l"
+expect_output "--session PREFIX: only that session" "^6 first$" \
 	sh -c "'$CORDON' log --file '$LOG' --json --session ${sid1:0:8} | wc -l | tr -d '\n'; '$CORDON' log --file '$LOG' --session ${sid1:0:8} | grep -q second-session || echo ' first'"
-expect_output "--since 1h: everything" "^8$" sh -c "'$CORDON' log --file '$LOG' --json --since 1h | wc -l"
+expect_output "--since 1h: everything" "^12$" sh -c "'$CORDON' log --file '$LOG' --json --since 1h | wc -l"
 expect_output "--since in the future: nothing" "^0$" sh -c "'$CORDON' log --file '$LOG' --json --since 2099-01-01 | wc -l"
 expect_status "--since bogus: exit 125" 125 L --since yesterday-ish
 expect_fail "--since bogus: says why" "not a time .* nor an age" L --since yesterday-ish
