@@ -76,7 +76,8 @@ main(int argc, char **argv)
 		if (pid < 0)
 			return 1;
 		if (pid == 0) {
-			char *cargv[] = { (char *)"cordon-execrace", (char *)"mark", argv[5], NULL };
+			char *cargv[] = { (char *)"cordon-execrace", (char *)"mark", argv[5],
+					  NULL };
 			pthread_t t;
 
 			memcpy(path, pa, plen);
