@@ -45,8 +45,11 @@
  * claimed path named at the call, it says "path_mismatch" with both. A
  * program run by fd, or from a file with no name left (a memfd, a deleted
  * file), or a mismatch, carries the SHA-256 of the file that ran, read
- * through /proc/PID/exe after the exec (the kernel refuses writes to a
- * file being executed), up to SV_EXEC_MAX_DIGEST bytes. Failed calls are
+ * through /proc/PID/exe after the exec, up to SV_EXEC_MAX_DIGEST bytes.
+ * The kernel refuses a new open for writing of a file being executed
+ * (ETXTBSY), but not writes through an fd opened before (Linux 6.18 even
+ * executes a memfd still open for writing): a process that kept such an
+ * fd can change the content between the exec and the digest. Failed calls are
  * not counted as programs run.
  *
  * Not guaranteed: argv is as read at the call (the new program's own

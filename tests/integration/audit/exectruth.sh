@@ -72,7 +72,7 @@ import os, sys
 src, marks, how = sys.argv[1], sys.argv[2], sys.argv[3]
 fd = os.memfd_create("innocent", 0)
 os.write(fd, open(src, "rb").read())
-# Executing a file still open for writing fails (ETXTBSY): keep a read-only fd.
+# Run it from a read-only fd, with no writer left (as a careful loader does).
 ro = os.open("/proc/self/fd/%d" % fd, os.O_RDONLY)
 os.close(fd)
 argv = ["/usr/bin/fake-name", "mark", marks]
