@@ -28,6 +28,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +64,7 @@ struct cordon_audit {
 	struct timespec start;
 	audit_fail_fn on_fail;
 	void *on_fail_arg;
+	uint64_t *seq_out; /* the next record's seq goes here once it is written */
 	struct audit_rate rate[RATE_N];
 	uint64_t rate_records, rate_bytes;
 	bool flushing; /* writing suppressed summaries */
@@ -478,7 +480,10 @@ emit_rated(struct cordon_audit *a, json_t *rec, const char *type, int rk, struct
 	size_t len;
 	ssize_t w;
 	int r = -1;
+	/* Taken now: a summary written first is not the record asked about. */
+	uint64_t *seq_out = a->seq_out;
 
+	a->seq_out = NULL;
 	rate_flush(a, false);
 	if (rec == NULL) {
 		cordon_err_set(err, ENOMEM, "audit record");
@@ -554,6 +559,8 @@ emit_rated(struct cordon_audit *a, json_t *rec, const char *type, int rk, struct
 		if (a->ex != NULL)
 			audit_export_push(a->ex, line, llen, type, a->session);
 	}
+	if (seq_out != NULL)
+		*seq_out = a->seq;
 	a->seq++;
 	a->c.records++;
 	r = 0;
@@ -886,6 +893,8 @@ audit_session_end(struct cordon_audit *a, const struct audit_session_end *end,
 	    set(o, "duration_ms", json_integer((json_int_t)ms)) < 0 ||
 	    set(c, "records", json_integer((json_int_t)a->c.records)) < 0 ||
 	    set(c, "exec", json_integer((json_int_t)a->c.exec)) < 0 ||
+	    set(c, "exec_failed", json_integer((json_int_t)a->c.exec_failed)) < 0 ||
+	    set(c, "exec_unknown", json_integer((json_int_t)a->c.exec_unknown)) < 0 ||
 	    set(c, "net", json_integer((json_int_t)a->c.net)) < 0 ||
 	    set(c, "net_denied", json_integer((json_int_t)a->c.net_denied)) < 0 ||
 	    set(c, "violations", json_integer((json_int_t)a->c.violations)) < 0 ||
@@ -903,13 +912,13 @@ audit_session_end(struct cordon_audit *a, const struct audit_session_end *end,
 	return emit(a, o, "session_end", err);
 }
 
-int
-audit_exec(struct cordon_audit *a, const struct audit_exec_event *ev, struct cordon_err *err)
+/* The fields an exec_request and an exec record share: the call as read. */
+static int
+set_exec_call(json_t *o, const struct audit_exec_event *ev)
 {
-	json_t *o = record(a, "exec");
 	json_t *argv = jargvn(ev->argv, ev->argv_len, ev->argc);
 
-	if (o == NULL || argv == NULL || set(o, "pid", json_integer(ev->pid)) < 0 ||
+	if (argv == NULL || set(o, "pid", json_integer(ev->pid)) < 0 ||
 	    set(o, "syscall", jstr(ev->syscall)) < 0 ||
 	    (strcmp(ev->syscall, "execveat") == 0 &&
 	     (set(o, "dirfd", json_integer(ev->dirfd)) < 0 ||
@@ -918,11 +927,83 @@ audit_exec(struct cordon_audit *a, const struct audit_exec_event *ev, struct cor
 	    set(o, "argv", steal_ptr(argv)) < 0 ||
 	    set(o, "truncated", json_boolean(ev->truncated)) < 0 ||
 	    (ev->argv_from_command_line && set(o, "argv_from", json_string("command-line")) < 0)) {
-		json_decref(o);
 		json_decref(argv);
+		return -1;
+	}
+	return 0;
+}
+
+/* {"dev": "MAJ:MIN", "ino": N}: the identity of a file, as stat(1) shows it. */
+static json_t *
+jfile_id(const char *path, uint64_t dev, uint64_t ino)
+{
+	json_t *o = json_object();
+	char d[32];
+
+	snprintf(d, sizeof(d), "%u:%u", major((dev_t)dev), minor((dev_t)dev));
+	if (o == NULL || (path != NULL && set(o, "path", jstr(path)) < 0) ||
+	    set(o, "dev", json_string(d)) < 0 || set(o, "ino", json_integer((json_int_t)ino)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+int
+audit_exec_request(struct cordon_audit *a, const struct audit_exec_event *ev, uint64_t *seq,
+		   struct cordon_err *err)
+{
+	json_t *o = record(a, "exec_request");
+
+	if (seq != NULL)
+		*seq = AUDIT_SEQ_NONE; /* until written: over the rate, it is not */
+	if (o != NULL && set_exec_call(o, ev) < 0) {
+		json_decref(o);
 		o = NULL;
 	}
-	a->c.exec++;
+	/* Rated like every record a sandbox can multiply (one per call). */
+	a->seq_out = seq;
+	return emit_rated(a, o, "exec_request", RATE_EXEC, err);
+}
+
+int
+audit_exec(struct cordon_audit *a, const struct audit_exec_event *ev, struct cordon_err *err)
+{
+	json_t *o = record(a, "exec");
+	const char *outcome = ev->outcome ? ev->outcome : "unknown";
+	char ename[32];
+
+	snprintf(ename, sizeof(ename), "%s", ev->error > 0 ? strerrorname_np(ev->error) : "");
+	if (ename[0] == '\0' && ev->error > 0)
+		snprintf(ename, sizeof(ename), "errno %d", ev->error);
+	if (o == NULL || set_exec_call(o, ev) < 0 ||
+	    set(o, "request",
+		ev->request_seq == AUDIT_SEQ_NONE
+		    ? json_null()
+		    : json_integer((json_int_t)ev->request_seq)) < 0 ||
+	    set(o, "outcome", json_string(outcome)) < 0 ||
+	    (ev->error > 0 && set(o, "error", json_string(ename)) < 0) ||
+	    (ev->fd_exec && set(o, "fd_exec", json_true()) < 0) ||
+	    (ev->script && set(o, "script", json_true()) < 0) ||
+	    (strcmp(outcome, "ran") == 0 &&
+	     set(o, "file",
+		 ev->file_path ? jfile_id(ev->file_path, ev->file_dev, ev->file_ino)
+			       : json_null()) < 0) ||
+	    (ev->path_mismatch && ev->claimed_known &&
+	     (set(o, "path_mismatch", json_true()) < 0 ||
+	      set(o, "claimed", jfile_id(NULL, ev->claimed_dev, ev->claimed_ino)) < 0)) ||
+	    (ev->digest != NULL && set(o, "digest", jstr(ev->digest)) < 0) ||
+	    (ev->digest_skipped != NULL &&
+	     set(o, "digest_skipped", jstr(ev->digest_skipped)) < 0)) {
+		json_decref(o);
+		o = NULL;
+	}
+	if (strcmp(outcome, "ran") == 0)
+		a->c.exec++;
+	else if (strcmp(outcome, "failed") == 0)
+		a->c.exec_failed++;
+	else
+		a->c.exec_unknown++;
 	return emit_rated(a, o, "exec", RATE_EXEC, err);
 }
 

@@ -60,8 +60,10 @@ struct audit_options {
 
 /* Counters, reported in the session end record. */
 struct audit_counters {
-	uint64_t records; /* written by this session, end record excluded */
-	uint64_t exec;
+	uint64_t records;      /* written by this session, end record excluded */
+	uint64_t exec;         /* exec records with outcome "ran": programs run */
+	uint64_t exec_failed;  /* ... outcome "failed" */
+	uint64_t exec_unknown; /* ... outcome "unknown" */
 	uint64_t net;
 	uint64_t net_denied;
 	uint64_t violations;
@@ -108,6 +110,9 @@ struct audit_closer {
 	pid_t pid;           /* its pid */
 };
 
+/* No record: an exec_request over the record rate was counted, not written. */
+#define AUDIT_SEQ_NONE UINT64_MAX
+
 struct audit_exec_event {
 	pid_t pid;           /* in the supervisor's pid namespace */
 	const char *syscall; /* "execve" or "execveat" */
@@ -120,6 +125,23 @@ struct audit_exec_event {
 	size_t argc;                 /* entries in argv */
 	bool truncated;              /* argv or path cut at the AUDIT_EXEC_* bounds */
 	bool argv_from_command_line; /* unreadable; argv is cordon's own command line */
+	/*
+	 * The outcome (exec records only; an exec_request record ignores
+	 * everything below). outcome: "ran", "failed" or "unknown".
+	 */
+	const char *outcome;
+	uint64_t request_seq; /* seq of the exec_request record of this call, or
+				 AUDIT_SEQ_NONE (not written: over the record rate) */
+	bool fd_exec;         /* the program was named by a file descriptor */
+	bool script;          /* the path named a "#!" script: file is its interpreter */
+	bool claimed_known;   /* claimed_dev/ino: what the path named at the call */
+	uint64_t claimed_dev, claimed_ino;
+	int error;                   /* failed: errno cordon's own lookup found, or 0 */
+	const char *file_path;       /* ran: /proc/PID/exe after the exec, or NULL */
+	uint64_t file_dev, file_ino; /* ran and file_path: its identity */
+	bool path_mismatch;          /* file is not what the path named at the call */
+	const char *digest;          /* "sha256:<hex>" of file, or NULL */
+	const char *digest_skipped;  /* why no digest was taken where one was due */
 };
 
 struct audit_net_event {
@@ -219,6 +241,13 @@ int audit_session_start(struct cordon_audit *a, const struct audit_session_info 
 			struct cordon_err *err);
 int audit_session_end(struct cordon_audit *a, const struct audit_session_end *end,
 		      struct cordon_err *err);
+/*
+ * audit_exec_request writes the exec_request record of ev (the call as
+ * read, before the kernel acts on it); audit_exec writes the exec record
+ * (ev->outcome set, after it). *seq (may be NULL) gets the request's seq.
+ */
+int audit_exec_request(struct cordon_audit *a, const struct audit_exec_event *ev, uint64_t *seq,
+		       struct cordon_err *err);
 int audit_exec(struct cordon_audit *a, const struct audit_exec_event *ev, struct cordon_err *err);
 int audit_net(struct cordon_audit *a, const struct audit_net_event *ev, struct cordon_err *err);
 int audit_violation(struct cordon_audit *a, const struct audit_violation *v,

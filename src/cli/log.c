@@ -192,7 +192,8 @@ wanted(const struct log_filter *f, json_t *rec)
 		return false;
 	if (f->net || f->exec)
 		return (f->net && strcmp(type, "net") == 0) ||
-		       (f->exec && strcmp(type, "exec") == 0);
+		       (f->exec &&
+			(strcmp(type, "exec") == 0 || strcmp(type, "exec_request") == 0));
 	return true;
 }
 
@@ -249,6 +250,48 @@ defang(char *s)
 
 static void format_line(FILE *out, json_t *rec);
 
+/*
+ * What an exec record says happened: the file that ran where it is not the
+ * path, a mismatch, a digest, a failure. Records from before outcomes were
+ * recorded have none of these fields and print as they did.
+ */
+static void
+print_exec_outcome(FILE *out, json_t *rec)
+{
+	const char *outcome = json_string_value(json_object_get(rec, "outcome"));
+	json_t *file = json_object_get(rec, "file");
+	const char *digest = json_string_value(json_object_get(rec, "digest"));
+
+	if (outcome == NULL)
+		return;
+	if (strcmp(outcome, "failed") == 0) {
+		const char *e = json_string_value(json_object_get(rec, "error"));
+
+		fprintf(out, "  [failed%s%s]", e ? ": " : "", e ? e : "");
+		return;
+	}
+	if (strcmp(outcome, "ran") != 0) {
+		fprintf(out, "  [outcome %s]", outcome);
+		return;
+	}
+	if (json_is_true(json_object_get(rec, "path_mismatch"))) {
+		json_t *c = json_object_get(rec, "claimed");
+
+		fprintf(out, "  [PATH MISMATCH: named %s ino %lld at the call; ran %s %s ino %lld]",
+			str(c, "dev"), (long long)json_integer_value(json_object_get(c, "ino")),
+			str(file, "path"), str(file, "dev"),
+			(long long)json_integer_value(json_object_get(file, "ino")));
+	} else if (json_is_object(file) && strcmp(str(file, "path"), str(rec, "path")) != 0) {
+		fprintf(out, "  -> %s", str(file, "path"));
+	} else if (!json_is_object(file)) {
+		fputs("  [ran: file unreadable]", out);
+	}
+	if (json_is_true(json_object_get(rec, "fd_exec")))
+		fputs("  [fd exec]", out);
+	if (digest != NULL)
+		fprintf(out, "  [%.23s]", digest);
+}
+
 /* One record as one human line, control characters shown as '?'. */
 static void
 print_line(FILE *out, json_t *rec)
@@ -289,6 +332,7 @@ format_line(FILE *out, json_t *rec)
 		}
 		if (json_is_true(json_object_get(rec, "truncated")))
 			fputs("  [truncated]", out);
+		print_exec_outcome(out, rec);
 	} else if (strcmp(type, "net") == 0) {
 		fprintf(out, "net   %s %s:%lld", str(rec, "decision"), str(rec, "host"),
 			(long long)json_integer_value(json_object_get(rec, "port")));
@@ -329,6 +373,13 @@ format_line(FILE *out, json_t *rec)
 			str(rec, "reason"),
 			(long long)json_integer_value(json_object_get(rec, "duration_ms")), ne,
 			ne == 1 ? "" : "s", nn, nn == 1 ? "" : "s");
+		{
+			long long nf =
+			    (long long)json_integer_value(json_object_get(c, "exec_failed"));
+
+			if (nf > 0)
+				fprintf(out, ", %lld failed exec%s", nf, nf == 1 ? "" : "s");
+		}
 	} else {
 		fprintf(out, "%s", type);
 	}
@@ -402,6 +453,15 @@ struct log_ctx {
 	bool live; /* --follow: one line per record, no summary */
 };
 
+/* A program ran (records without an outcome predate it: each was a call). */
+static bool
+exec_ran(json_t *rec)
+{
+	const char *o = json_string_value(json_object_get(rec, "outcome"));
+
+	return o == NULL || strcmp(o, "ran") == 0;
+}
+
 static void
 on_line(void *arg, const char *line, size_t len)
 {
@@ -423,6 +483,8 @@ on_line(void *arg, const char *line, size_t len)
 	type = str(rec, "type");
 	if (c->f->json) {
 		fprintf(c->out, "%.*s\n", (int)len, line);
+	} else if (strcmp(type, "exec_request") == 0) {
+		/* Its exec record follows with the outcome: one line per call. */
 	} else if (c->live) {
 		print_line(c->out, rec);
 	} else {
@@ -430,7 +492,7 @@ on_line(void *arg, const char *line, size_t len)
 			net_add(c->v, rec);
 		if (strcmp(type, "session_start") == 0)
 			c->v->sessions++;
-		else if (strcmp(type, "exec") == 0)
+		else if (strcmp(type, "exec") == 0 && exec_ran(rec))
 			c->v->execs++;
 		else if (strcmp(type, "violation") == 0)
 			c->v->violations++;

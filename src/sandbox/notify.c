@@ -80,9 +80,14 @@ sb_notify_compile(const struct sb_spec *spec, struct sock_fprog *prog, struct co
 		const char *name;
 		int dest_arg; /* notify only when this argument is not 0; -1: always */
 	} calls[] = {
-		{ SB_NOTIFY_EXEC, "execve", -1 },     { SB_NOTIFY_EXEC, "execveat", -1 },
-		{ SB_NOTIFY_CONNECT, "connect", -1 }, { SB_NOTIFY_CONNECT, "sendto", 4 },
-		{ SB_NOTIFY_CONNECT, "sendmsg", -1 }, { SB_NOTIFY_CONNECT, "sendmmsg", -1 },
+		{ SB_NOTIFY_EXEC, "execve", -1 },
+		{ SB_NOTIFY_EXEC, "execveat", -1 },
+		/* the exec audit reads what ran while the process ends (exectrack.c) */
+		{ SB_NOTIFY_EXEC, "exit_group", -1 },
+		{ SB_NOTIFY_CONNECT, "connect", -1 },
+		{ SB_NOTIFY_CONNECT, "sendto", 4 },
+		{ SB_NOTIFY_CONNECT, "sendmsg", -1 },
+		{ SB_NOTIFY_CONNECT, "sendmmsg", -1 },
 	};
 	scmp_filter_ctx ctx;
 	int r;

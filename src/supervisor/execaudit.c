@@ -23,6 +23,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "supervisor/execaudit.h"
+#include "supervisor/exectrack.h"
 
 #define PAGE 4096u
 
@@ -158,12 +159,15 @@ read_exec(const struct seccomp_notif *req, struct audit_exec_event *ev)
 	ev->truncated = true;
 }
 
+static struct sv_exectrack *track;
+
 static void
 on_exec(void *arg, int notify_fd, const struct seccomp_notif *req, struct seccomp_notif_resp *resp)
 {
 	struct sv_supervisor *sv = arg;
 	struct audit_exec_event ev;
 	struct cordon_err err = { 0 };
+	uint64_t seq = 0;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.pid = (pid_t)req->pid;
@@ -177,6 +181,8 @@ on_exec(void *arg, int notify_fd, const struct seccomp_notif *req, struct seccom
 	} else {
 		ev.syscall = "execve";
 	}
+	/* This thread's earlier exec is over: its record first. */
+	sv_exectrack_seen(track, ev.pid, false);
 	read_exec(req, &ev);
 	if (!sv_notify_id_valid(notify_fd, req->id))
 		return; /* the target is gone: what we read is not its */
@@ -191,11 +197,22 @@ on_exec(void *arg, int notify_fd, const struct seccomp_notif *req, struct seccom
 		ev.argv_from_command_line = true;
 	}
 	resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-	if (sv->audit == NULL || audit_exec(sv->audit, &ev, &err) == 0)
+	if (sv->audit == NULL)
 		return;
+	if (audit_exec_request(sv->audit, &ev, &seq, &err) == 0) {
+		/* Its outcome is recorded later; without a note, as "unknown". */
+		if (track != NULL && sv_exectrack_begin(track, notify_fd, req, &ev, seq) < 0) {
+			if (errno == ESRCH)
+				return;
+			ev.request_seq = seq;
+			ev.outcome = "unknown";
+			if (audit_exec(sv->audit, &ev, &err) < 0)
+				sv_exectrack_write_failed(sv->audit, &err);
+		}
+		return;
+	}
 	if (!audit_fail_closed(sv->audit)) {
-		if (audit_counters(sv->audit)->write_errors == 1)
-			log_warnx("%s (audit.failClosed is off: the session goes on)", err.msg);
+		sv_exectrack_write_failed(sv->audit, &err);
 		return;
 	}
 	/*
@@ -205,6 +222,17 @@ on_exec(void *arg, int notify_fd, const struct seccomp_notif *req, struct seccom
 	resp->flags = 0;
 	resp->error = -EPERM;
 	sv_audit_stop_sandbox(sv);
+}
+
+/* exit_group: the process's exec calls are over; read what ran while it is here. */
+static void
+on_exit_group(void *arg, int notify_fd, const struct seccomp_notif *req,
+	      struct seccomp_notif_resp *resp)
+{
+	(void)arg;
+	(void)notify_fd;
+	resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	sv_exectrack_seen(track, (pid_t)req->pid, true);
 }
 
 void
@@ -220,8 +248,21 @@ int
 sv_execaudit_register(struct sv_supervisor *sv, char *const *cmd_argv)
 {
 	command_argv = cmd_argv;
+	if (sv->audit != NULL && track == NULL) {
+		track = sv_exectrack_new(sv->loop, sv->audit);
+		if (track == NULL)
+			return -1;
+	}
 	if (sv_notify_register(&sv->notify, __NR_execve, on_exec, sv) < 0 ||
-	    sv_notify_register(&sv->notify, __NR_execveat, on_exec, sv) < 0)
+	    sv_notify_register(&sv->notify, __NR_execveat, on_exec, sv) < 0 ||
+	    sv_notify_register(&sv->notify, __NR_exit_group, on_exit_group, sv) < 0)
 		return -1;
 	return 0;
+}
+
+void
+sv_execaudit_finish(void)
+{
+	sv_exectrack_free(track);
+	track = NULL;
 }

@@ -9,16 +9,17 @@
 #include "supervisor/supervisor.h"
 
 /*
- * Exec audit: one `exec` record per execve/execveat call made inside the
- * sandbox, from the seccomp user notification (spec.notify must include
- * SB_NOTIFY_EXEC). Logging only: the call is answered "continue" and the
- * kernel walls decide. A record is written per call, whether or not the
- * exec then succeeds (a PATH search that tries three directories makes
- * three records).
+ * Exec audit: per execve/execveat call made inside the sandbox, from the
+ * seccomp user notification (spec.notify must include SB_NOTIFY_EXEC), an
+ * `exec_request` record (the call as read, before the kernel acts) and,
+ * once its outcome is known, an `exec` record saying what ran, or that it
+ * failed (supervisor/exectrack.c). Logging only: the call is answered
+ * "continue" and the kernel walls decide. A PATH search that tries three
+ * directories makes three calls: two failed, one ran.
  *
- * Under failClosed, an exec whose record cannot be written is answered
- * EPERM and the sandbox is killed through its pidfd; audit_failed() on
- * sv->audit then says why.
+ * Under failClosed, an exec whose request record cannot be written is
+ * answered EPERM and the sandbox is killed through its pidfd; audit_failed()
+ * on sv->audit then says why.
  */
 
 /*
@@ -38,6 +39,13 @@ void sv_audit_stop_sandbox(void *arg);
  * carry command_argv, "argv_from": "command-line" and a null path.
  */
 int sv_execaudit_register(struct sv_supervisor *sv, char *const *command_argv);
+
+/*
+ * The sandbox is gone: write the exec records still pending (as they stand)
+ * and free the tracker. Before the session's end record. Safe when
+ * nothing was registered.
+ */
+void sv_execaudit_finish(void);
 
 /*
  * Read a NUL-terminated string of at most max bytes at addr in pid's memory

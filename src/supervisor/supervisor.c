@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "proxy/proxy.h"
 #include "sandbox/child.h"
+#include "supervisor/execaudit.h"
 #include "supervisor/registry.h"
 #include "supervisor/supervisor.h"
 
@@ -227,6 +228,8 @@ sv_fini(struct sv_supervisor *sv)
 	if (sv->loop != NULL)
 		px_timer_disarm(sv->loop, &sv->stop_timer);
 	sv_pty_finish(&sv->pty);
+	/* Pending exec records, before the session's end record. */
+	sv_execaudit_finish();
 	sv_notify_fini(&sv->notify, sv->loop);
 	if (sv->sigfd >= 0)
 		close(sv->sigfd);

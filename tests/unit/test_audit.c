@@ -183,7 +183,11 @@ test_records_exact_fields(void)
 				       .path_len = 9,
 				       .argv = argv,
 				       .argv_len = alen,
-				       .argc = 2 };
+				       .argc = 2,
+				       .outcome = "ran",
+				       .file_path = "/usr/bin/echo",
+				       .file_dev = 0x0801,
+				       .file_ino = 77 };
 	struct audit_net_event net = { .host = "allowed.test",
 				       .port = 443,
 				       .address = "192.0.2.1",
@@ -255,6 +259,12 @@ test_records_exact_fields(void)
 	CHECK_STR(json_string_value(json_array_get(json_object_get(r, "argv"), 1)), "a\nb");
 	CHECK(json_is_false(json_object_get(r, "truncated")));
 	CHECK(json_integer_value(json_object_get(r, "seq")) == 1);
+	CHECK_STR(json_string_value(json_object_get(r, "outcome")), "ran");
+	CHECK_STR(json_string_value(json_object_get(json_object_get(r, "file"), "path")),
+		  "/usr/bin/echo");
+	CHECK_STR(json_string_value(json_object_get(json_object_get(r, "file"), "dev")), "8:1");
+	CHECK(json_integer_value(json_object_get(json_object_get(r, "file"), "ino")) == 77);
+	CHECK(json_object_get(r, "path_mismatch") == NULL && json_object_get(r, "digest") == NULL);
 	json_decref(r);
 
 	r = line_json(buf, 3);

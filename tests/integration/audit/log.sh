@@ -60,10 +60,10 @@ expect_output "--exec: exec lines only" "^[0-9:.]+  exec  pid" sh -c "'$CORDON' 
 check "--exec: no session lines" sh -c "! '$CORDON' log --file '$LOG' --all --exec | grep -q 'start session'"
 expect_output "--json --all: the file's lines, unchanged" "^same$" \
 	sh -c "'$CORDON' log --file '$LOG' --all --json | cmp -s - '$LOG' && echo same"
-expect_output "--json --all --exec: 5 exec records" "^5$" sh -c "'$CORDON' log --file '$LOG' --all --json --exec | wc -l"
+expect_output "--json --all --exec: 5 exec_request and 5 exec records" "^10$" sh -c "'$CORDON' log --file '$LOG' --all --json --exec | wc -l"
 expect_output "--session PREFIX: only that session" "^4 first$" \
 	sh -c "'$CORDON' log --file '$LOG' --json --session ${sid1:0:8} | wc -l | tr -d '\n'; '$CORDON' log --file '$LOG' --session ${sid1:0:8} | grep -q second-session || echo ' first'"
-expect_output "--all --since 1h: everything" "^11$" sh -c "'$CORDON' log --file '$LOG' --all --json --since 1h | wc -l"
+expect_output "--all --since 1h: everything" "^16$" sh -c "'$CORDON' log --file '$LOG' --all --json --since 1h | wc -l"
 expect_output "--since in the future: nothing" "^0$" sh -c "'$CORDON' log --file '$LOG' --all --json --since 2099-01-01 | wc -l"
 expect_status "--since bogus: exit 125" 125 L --since yesterday-ish
 expect_fail "--since bogus: says why" "not a time .* nor an age" L --since yesterday-ish

@@ -21,8 +21,11 @@ check "command's exit status comes through (3)" test "$rc" -eq 3
 check "log created 0600" test "$(stat -c %a "$LOG")" = 600
 check "log dir created 0700" test "$(stat -c %a "$(dirname "$LOG")")" = 700
 expect_output "exactly 51 exec records (50 programs + the command)" "^51$" $A count "$LOG" exec
-expect_output "25 records for /bin/true" "^25$" sh -c "grep -c '\"path\":\"/bin/true\"' '$LOG'"
-expect_output "25 records for ls via PATH" "^25$" sh -c "grep -c '\"argv\":\\[\"ls\",\"/\"\\]' '$LOG'"
+expect_output "25 exec records for /bin/true" "^25$" \
+	sh -c "grep '\"type\":\"exec\"' '$LOG' | grep -c '\"path\":\"/bin/true\"'"
+expect_output "25 exec records for ls via PATH" "^25$" \
+	sh -c "grep '\"type\":\"exec\"' '$LOG' | grep -c '\"argv\":\\[\"ls\",\"/\"\\]'"
+expect_output "... and as many requests" "^51$" $A count "$LOG" exec_request
 expect_output "first exec is the command itself" '^\["/bin/bash", "fifty.sh"\]$' \
 	$A get "$LOG" exec 0 argv
 expect_output "the command's own exec is read from the process" '^"/bin/bash"$' \
@@ -60,7 +63,7 @@ expect_output "session end: status 3" '^3$' $A get "$LOG" session_end 0 status
 expect_output "session end: reason exit" '^"exit"$' $A get "$LOG" session_end 0 reason
 expect_output "session end: counters.exec 51" '^51$' $A get "$LOG" session_end 0 counters.exec
 expect_output "session end: duration" '^[0-9]+$' $A get "$LOG" session_end 0 duration_ms
-expect_output "verify: OK" "OK \\(53 records, 1 session\\)" "$CORDON" log verify --file "$LOG"
+expect_output "verify: OK (start, 51 x (exec_request, exec), end)" "OK \\(104 records, 1 session\\)" "$CORDON" log verify --file "$LOG"
 
 # Hostile argv: newline, quotes, invalid UTF-8, a 100 kB argument.
 big=$(head -c 100000 /dev/zero | tr '\0' A)

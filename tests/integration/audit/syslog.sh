@@ -36,7 +36,7 @@ trap 'kill $lp 2>/dev/null' EXIT
 for i in $(seq 50); do [ -e "$OUTF.ready" ] && break; sleep 0.1; done
 # $HOW: --syslog, or --policy FILE with "audit": {"syslog": true}
 (cd "$ws" && "$CORDON" run $HOW --audit-log "$LOG" -- /bin/bash -c '/bin/echo syslog-probe')
-for i in $(seq 50); do [ "$(wc -l < "$OUTF" 2>/dev/null || echo 0)" -ge 4 ] && break; sleep 0.1; done
+for i in $(seq 50); do [ "$(wc -l < "$OUTF" 2>/dev/null || echo 0)" -ge 6 ] && break; sleep 0.1; done
 SH
 if ! timeout 60 unshare -m --propagation private bash "$T/inner.sh" "$T" "$CORDON" "$ws" "$LOG" "$OUTF" --syslog >"$T/inner.log" 2>&1; then
 	not_ok "syslog test environment"
@@ -44,8 +44,8 @@ if ! timeout 60 unshare -m --propagation private bash "$T/inner.sh" "$T" "$CORDO
 	done_testing
 	exit $?
 fi
-check "run with --syslog succeeded and wrote the log" test "$(wc -l < "$LOG")" -eq 4
-expect_output "4 syslog messages (start, 2 exec, end)" "^4$" sh -c "grep -c 'cordon\\[[0-9]*\\]: {\"v\":1' '$OUTF'"
+check "run with --syslog succeeded and wrote the log" test "$(wc -l < "$LOG")" -eq 6
+expect_output "6 syslog messages (start, 2 x (exec_request, exec), end)" "^6$" sh -c "grep -c 'cordon\\[[0-9]*\\]: {\"v\":1' '$OUTF'"
 expect_output "syslog message carries the audit line unchanged" "^same$" $PY -c "
 import re
 got = [re.sub(r'^.*?cordon\[\d+\]: ', '', l.rstrip('\n')) for l in open('$OUTF') if 'cordon[' in l]
@@ -56,7 +56,7 @@ expect_output "facility authpriv, severity info (<86>)" "^<86>" head -1 "$OUTF"
 printf '{"sandbox": {"audit": {"syslog": true}}}\n' > "$T/syslog-policy.json"
 if timeout 60 unshare -m --propagation private bash "$T/inner.sh" "$T" "$CORDON" "$ws" \
 	"$T/syslog2/audit.jsonl" "$T/syslog2.out" "--policy $T/syslog-policy.json" >"$T/inner2.log" 2>&1; then
-	expect_output "audit.syslog: true in a policy file sends the records too" "^4$" \
+	expect_output "audit.syslog: true in a policy file sends the records too" "^6$" \
 		sh -c "grep -c 'cordon\\[[0-9]*\\]: {\"v\":1' '$T/syslog2.out'"
 else
 	not_ok "audit.syslog: true in a policy file sends the records too"

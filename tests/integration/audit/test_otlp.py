@@ -104,7 +104,7 @@ def main():
     ok(p.returncode == 0, "run with an OTLP endpoint succeeds", p.stdout)
     lines = open(log, "rb").read().decode().splitlines()
     got = records(srv)
-    ok(len(lines) == 8, "log has start + 6 exec + end", len(lines))
+    ok(len(lines) == 14, "log has start + 6 x (exec_request, exec) + end", len(lines))
     ok([r["body"]["stringValue"] for r in got] == lines,
        "collector received every record, body = the audit line", f"{len(got)} received")
     ok(all(p == "/v1/logs" and (t or "").startswith("application/json") for p, t in srv.paths),
