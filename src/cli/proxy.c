@@ -102,7 +102,8 @@ parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
 static void
 print_event(void *arg, const struct px_event *ev)
 {
-	static const char *const proto[] = { "connect", "http", "socks5", "unknown" };
+	static const char *const proto[] = { "connect", "http",        "socks5",
+					     "unknown", "transparent", "dns" };
 
 	(void)arg;
 	fprintf(stderr,

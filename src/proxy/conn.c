@@ -99,6 +99,7 @@ struct px_conn {
 	uint64_t bytes_up, bytes_dn;
 
 	struct px_mitm *mitm; /* the proxy reads this tunnel (tls_mitm.c) */
+	int transparent;      /* captured (px_conn_accept_target): no proxy answers */
 };
 
 static void conn_pump(struct px_conn *c);
@@ -143,6 +144,8 @@ proto_name(enum px_proto p)
 	case PX_PROTO_SOCKS5:
 		return "SOCKS5";
 	case PX_PROTO_UNKNOWN:
+	case PX_PROTO_TRANSPARENT:
+	case PX_PROTO_DNS:
 	default:
 		return "unknown";
 	}
@@ -160,7 +163,7 @@ emit_event(struct px_conn *c, const char *reason)
 	ev.host = c->host;
 	ev.port = c->port;
 	ev.addr = c->addr_str;
-	ev.proto = c->proto;
+	ev.proto = c->transparent ? PX_PROTO_TRANSPARENT : c->proto;
 	ev.allowed = c->allowed;
 	ev.rule = c->rule;
 	ev.bytes_up = c->bytes_up;
@@ -311,8 +314,11 @@ verbose(struct px_conn *c, const char *fmt, ...)
 static int
 queue_msg(struct px_conn *c, const void *data, size_t len)
 {
-	char *m = realloc(c->msg, c->msg_len + len);
+	char *m;
 
+	if (c->transparent) /* the client asked no proxy: nothing to answer */
+		return 0;
+	m = realloc(c->msg, c->msg_len + len);
 	if (m == NULL) {
 		px_conn_close(c, "out of memory");
 		return -1;
@@ -330,6 +336,14 @@ http_answer(struct px_conn *c, int status, const char *body)
 	char head[256];
 	int n;
 
+	if (c->transparent) {
+		/* a captured connection: refused or failed, it is reset */
+		struct linger l = { 1, 0 };
+
+		setsockopt(c->wc.fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		px_conn_close(c, status == 403 ? "denied" : "upstream failed");
+		return;
+	}
 	n = snprintf(head, sizeof(head),
 		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
 		     "Content-Length: %zu\r\nConnection: close\r\nX-Cordon: %s\r\n\r\n",
@@ -653,6 +667,8 @@ on_connected(struct px_conn *c)
 		return;
 	}
 	case PX_PROTO_UNKNOWN:
+	case PX_PROTO_TRANSPARENT:
+	case PX_PROTO_DNS:
 	default:
 		px_conn_close(c, "internal error");
 		return;
@@ -1514,14 +1530,14 @@ on_timer(struct px_loop *loop, struct px_timer *t)
 	conn_unref(c);
 }
 
-void
-px_conn_accept(struct px_proxy *px, int fd)
+static struct px_conn *
+conn_new(struct px_proxy *px, int fd)
 {
 	struct px_conn *c = calloc(1, sizeof(*c));
 
 	if (c == NULL) {
 		close(fd);
-		return;
+		return NULL;
 	}
 	c->px = px;
 	c->wu.fd = -1;
@@ -1532,7 +1548,7 @@ px_conn_accept(struct px_proxy *px, int fd)
 	if (px_loop_add(px->loop, &c->wc, fd, EPOLLIN, on_client) < 0) {
 		close(fd);
 		free(c);
-		return;
+		return NULL;
 	}
 	c->next = px->conns;
 	if (px->conns != NULL)
@@ -1540,6 +1556,30 @@ px_conn_accept(struct px_proxy *px, int fd)
 	px->conns = c;
 	px->n_conns++;
 	px_conn_set_state(c, PX_STATE_ACCEPTED);
+	return c;
+}
+
+void
+px_conn_accept(struct px_proxy *px, int fd)
+{
+	conn_new(px, fd);
+}
+
+void
+px_conn_accept_target(struct px_proxy *px, int fd, const char *host, uint16_t port)
+{
+	struct px_conn *c = conn_new(px, fd);
+
+	if (c == NULL)
+		return;
+	c->transparent = 1;
+	c->proto = PX_PROTO_CONNECT;
+	snprintf(c->host, sizeof(c->host), "%s", host);
+	c->port = port;
+	c->refs++;
+	decide(c);
+	conn_pump(c);
+	conn_unref(c);
 }
 
 void

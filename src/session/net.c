@@ -119,7 +119,8 @@ session_proxy_env(char **env, uint16_t port, bool ca_bundle)
 static void
 net_event(void *arg, const struct px_event *ev)
 {
-	static const char *const proto[] = { "http-connect", "http", "socks5", "unknown" };
+	static const char *const proto[] = { "http-connect", "http",        "socks5",
+					     "unknown",      "transparent", "dns" };
 	struct sv_supervisor *sv = arg;
 	struct audit_net_event a = {
 		.host = ev->host,
