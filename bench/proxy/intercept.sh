@@ -16,45 +16,14 @@
 # Results: bench/proxy/RESULTS-intercept.md (raw lines in raw/intercept-*).
 set -u
 BUILD=${1:-build}
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-CORDON=$(cd "$ROOT" && realpath "$BUILD")/cordon
-OUT=$HERE/RESULTS-intercept.md
-RAW=$HERE/raw
-ROUNDS=${BENCH_ROUNDS:-3}
-CONNS=${BENCH_TLS_CONNS:-300}
-BYTES=${BENCH_TLS_BYTES:-1000000000}
 PORT=19121
-W=$(mktemp -d /var/tmp/cordon-bench-tls.XXXXXX)
-chmod 755 "$W"
-mkdir -p "$RAW"
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	rm -rf "$W"
-}
-trap cleanup EXIT
-[ -x "$CORDON" ] || { echo "no cordon binary at $CORDON" >&2; exit 1; }
-cc -O2 -DPXBENCH_TLS -o "$W/pxbench" "$HERE/pxbench.c" -lssl -lcrypto -lpthread || exit 1
-PX=$W/pxbench
-
-# a CA standing for the host's trust store, and the upstream's certificate
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/ca.key" \
-	-out "$W/ca.pem" -days 2 -subj "/CN=cordon bench CA" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/srv.key" \
-	-out "$W/srv.csr" -subj "/CN=opaque.test" 2>/dev/null
-printf 'subjectAltName=DNS:opaque.test,DNS:intercept.test\n' >"$W/ext.cnf"
-openssl x509 -req -in "$W/srv.csr" -CA "$W/ca.pem" -CAkey "$W/ca.key" -CAcreateserial \
-	-out "$W/srv.pem" -days 2 -extfile "$W/ext.cnf" 2>/dev/null
-chmod 644 "$W"/*.pem "$W"/*.key
-"$PX" serve-https $PORT "$W/srv.pem" "$W/srv.key" >/dev/null & PIDS+=($!)
+NAMES="opaque.test intercept.test"
+. "$(dirname "$0")/tls_upstream.sh"
+OUT=$HERE/RESULTS-intercept.md
 cat >"$W/policy.json" <<EOF
 {"sandbox": {"network": {"allowedDomains": ["opaque.test", "intercept.test"],
   "rules": [{"host": "intercept.test"}]}}}
 EOF
-mkdir -p "$W/ws"
-for i in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
 
 crun() { # cordon run ... -- ARGS, in the bench's workspace
 	(cd "$W/ws" && env CORDON_TEST_HOOKS=1 CORDON_TEST_PROXY_LOOPBACK=1 \
@@ -63,7 +32,6 @@ crun() { # cordon run ... -- ARGS, in the bench's workspace
 		--resolve opaque.test:127.0.0.1 --resolve intercept.test:127.0.0.1 \
 		--policy "$W/policy.json" -- "$@")
 }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 : >"$RAW/intercept-conn.txt"
 : >"$RAW/intercept-tput.txt"

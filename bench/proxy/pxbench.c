@@ -18,8 +18,10 @@
  *                                    "GET /N" answers N bytes, keep-alive
  *   pxbench https-conn N NAME:PORT PROXYPORT
  *                                    N connections one after the other, each: TCP,
- *                                    CONNECT NAME:PORT (direct to 127.0.0.1:PORT when
- *                                    PROXYPORT is 0), TLS handshake verified by the
+ *                                    CONNECT NAME:PORT (when PROXYPORT is 0: direct to
+ *                                    127.0.0.1:PORT, or inside `cordon run` to NAME's
+ *                                    address there: transparent capture), TLS
+ *                                    handshake verified by the
  *                                    default trust store (SSL_CERT_FILE), GET /64;
  *                                    prints connections/s and p50/p90 ms
  *   pxbench https-tput NAME:PORT BYTES PROXYPORT
@@ -31,6 +33,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -66,13 +69,28 @@ listen_on(int port)
 	return fd;
 }
 
+/*
+ * To 127.0.0.1:port; with a target (direct mode) inside `cordon run`, to
+ * the address its name resolves to there (the DNS stub's, so the
+ * connection is captured). Outside, names are not looked up (no query
+ * leaves for a bench's made-up name).
+ */
 static int
-connect_to(int port)
+connect_to(int port, const char *target)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	char name[256];
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (target != NULL && getenv("CORDON_SANDBOX") != NULL) {
+		snprintf(name, sizeof(name), "%.*s", (int)(strchr(target, ':') - target), target);
+		if (getaddrinfo(name, NULL, &hints, &ai) == 0) {
+			sa.sin_addr = ((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr;
+			freeaddrinfo(ai);
+		}
+	}
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (fd >= 0)
 			close(fd);
@@ -214,7 +232,7 @@ static void
 tput(const char *target, long long bytes, int proxyport)
 {
 	int port = atoi(strchr(target, ':') + 1);
-	int fd = connect_to(proxyport ? proxyport : port);
+	int fd = proxyport ? connect_to(proxyport, NULL) : connect_to(port, target);
 	static char buf[1 << 20];
 	long long got = 0;
 	double t0;
@@ -245,7 +263,7 @@ tunnels(int n, int upport, int proxyport, int hold)
 
 	snprintf(target, sizeof(target), "127.0.0.1:%d", upport);
 	for (int i = 0; i < n; i++) {
-		fds[i] = connect_to(proxyport);
+		fds[i] = connect_to(proxyport, NULL);
 		if (fds[i] >= 0 && do_connect(fds[i], target) == 0)
 			okc++;
 	}
@@ -292,7 +310,8 @@ https_conn(void *arg)
 		if (SSL_write(s, head, hl) <= 0)
 			break;
 		while (sent < n) {
-			int w = (int)(n - sent < (long long)sizeof(body) ? n - sent : (long long)sizeof(body));
+			int w = (int)(n - sent < (long long)sizeof(body) ? n - sent
+									 : (long long)sizeof(body));
 
 			w = SSL_write(s, body, w);
 			if (w <= 0)
@@ -344,7 +363,7 @@ https_open(SSL_CTX *ctx, const char *target, int proxyport, int *fdp)
 	SSL *s;
 
 	snprintf(name, sizeof(name), "%.*s", (int)(colon - target), target);
-	fd = connect_to(proxyport ? proxyport : port);
+	fd = proxyport ? connect_to(proxyport, NULL) : connect_to(port, target);
 	if (fd >= 0) {
 		int one = 1;
 
@@ -435,7 +454,8 @@ https_conns(int n, const char *target, int proxyport)
 		int fd;
 		SSL *s = https_open(ctx, target, proxyport, &fd);
 
-		if (SSL_write(s, req, (int)strlen(req)) <= 0 || read_response(s, buf, sizeof(buf)) != 64) {
+		if (SSL_write(s, req, (int)strlen(req)) <= 0 ||
+		    read_response(s, buf, sizeof(buf)) != 64) {
 			fprintf(stderr, "request %d failed\n", i);
 			exit(1);
 		}

@@ -115,7 +115,8 @@ print_limit(void *arg, const struct px_limit_event *ev)
 static void
 print_event(void *arg, const struct px_event *ev)
 {
-	static const char *const proto[] = { "connect", "http", "socks5", "unknown" };
+	static const char *const proto[] = { "connect", "http",        "socks5",
+					     "unknown", "transparent", "dns" };
 
 	(void)arg;
 	fprintf(stderr,

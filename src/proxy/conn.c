@@ -92,6 +92,8 @@ proto_name(enum px_proto p)
 	case PX_PROTO_SOCKS5:
 		return "SOCKS5";
 	case PX_PROTO_UNKNOWN:
+	case PX_PROTO_TRANSPARENT:
+	case PX_PROTO_DNS:
 	default:
 		return "unknown";
 	}
@@ -109,7 +111,7 @@ px_conn_emit_event(struct px_conn *c, const char *reason)
 	ev.host = c->host;
 	ev.port = c->port;
 	ev.addr = c->addr_str;
-	ev.proto = c->proto;
+	ev.proto = c->transparent ? PX_PROTO_TRANSPARENT : c->proto;
 	ev.allowed = c->allowed;
 	ev.rule = c->rule;
 	ev.bytes_up = c->bytes_up;
@@ -263,8 +265,11 @@ px_conn_verbose(struct px_conn *c, const char *fmt, ...)
 static int
 queue_msg(struct px_conn *c, const void *data, size_t len)
 {
-	char *m = realloc(c->msg, c->msg_len + len);
+	char *m;
 
+	if (c->transparent) /* the client asked no proxy: nothing to answer */
+		return 0;
+	m = realloc(c->msg, c->msg_len + len);
 	if (m == NULL) {
 		px_conn_close(c, "out of memory");
 		return -1;
@@ -282,6 +287,14 @@ px_conn_http_answer(struct px_conn *c, int status, const char *body)
 	ssize_t n = px_http_answer(out, sizeof(out), status,
 				   status == 503 && c->over_limit ? "limit" : NULL, body);
 
+	if (c->transparent) {
+		/* a captured connection: refused or failed, it is reset */
+		struct linger l = { 1, 0 };
+
+		setsockopt(c->wc.fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		px_conn_close(c, status == 403 ? "denied" : "upstream failed");
+		return;
+	}
 	if (n < 0 || queue_msg(c, out, (size_t)n) < 0)
 		return;
 	c->close_after_msg = 1;
@@ -625,6 +638,8 @@ on_connected(struct px_conn *c)
 		return;
 	}
 	case PX_PROTO_UNKNOWN:
+	case PX_PROTO_TRANSPARENT:
+	case PX_PROTO_DNS:
 	default:
 		px_conn_close(c, "internal error");
 		return;
@@ -1044,14 +1059,14 @@ out:
 	conn_unref(c);
 }
 
-void
-px_conn_accept(struct px_proxy *px, int fd)
+static struct px_conn *
+conn_new(struct px_proxy *px, int fd)
 {
 	struct px_conn *c = calloc(1, sizeof(*c));
 
 	if (c == NULL) {
 		close(fd);
-		return;
+		return NULL;
 	}
 	c->px = px;
 	c->wu.fd = -1;
@@ -1063,7 +1078,7 @@ px_conn_accept(struct px_proxy *px, int fd)
 	if (px_loop_add(px->loop, &c->wc, fd, EPOLLIN, on_client) < 0) {
 		close(fd);
 		free(c);
-		return;
+		return NULL;
 	}
 	c->next = px->conns;
 	if (px->conns != NULL)
@@ -1082,6 +1097,30 @@ px_conn_accept(struct px_proxy *px, int fd)
 	}
 	px_conn_set_state(c, PX_STATE_ACCEPTED);
 	px_budget_arm(px);
+	return c;
+}
+
+void
+px_conn_accept(struct px_proxy *px, int fd)
+{
+	conn_new(px, fd);
+}
+
+void
+px_conn_accept_target(struct px_proxy *px, int fd, const char *host, uint16_t port)
+{
+	struct px_conn *c = conn_new(px, fd);
+
+	if (c == NULL)
+		return;
+	c->transparent = 1;
+	c->proto = PX_PROTO_CONNECT;
+	snprintf(c->host, sizeof(c->host), "%s", host);
+	c->port = port;
+	c->refs++;
+	decide(c);
+	px_conn_pump(c);
+	conn_unref(c);
 }
 
 void

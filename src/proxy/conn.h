@@ -124,6 +124,7 @@ struct px_conn {
 	int starved;          /* did not read because the budget was spent */
 	int cut;              /* closed by the sweep */
 	int unlisted;         /* refused by the default deny: no rule names it */
+	int transparent;      /* captured (px_conn_accept_target): no proxy answers */
 	uint64_t sock_mem;    /* socket queue bytes at the last sweep */
 	uint64_t sweep_bytes; /* bytes_up + bytes_dn at the last sweep */
 };
@@ -132,6 +133,22 @@ struct px_conn {
 
 /* Start serving a freshly accepted client socket (non-blocking). */
 void px_conn_accept(struct px_proxy *px, int fd);
+
+/*
+ * Serve a captured connection (capture.c) as if its client had asked
+ * CONNECT host:port: the same policy, resolution, address and SNI checks,
+ * interception and record. Nothing is written to the client by the proxy
+ * itself: an allowed connection is relayed, a refused one is reset.
+ */
+void px_conn_accept_target(struct px_proxy *px, int fd, const char *host, uint16_t port);
+
+/*
+ * A record for a refusal that is not a connection's own (a refused request
+ * on an allowed connection, a refused DNS query): on_decision, when set.
+ */
+void px_event_deny(struct px_proxy *px, const char *host, uint16_t port, const char *addr,
+		   enum px_proto proto, const char *rule, const char *reason, const char *method,
+		   const char *path, int intercepted);
 
 /* Free closed connections (the reaper timer, after an epoll batch). */
 void px_conn_reap(struct px_proxy *px);

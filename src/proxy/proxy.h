@@ -29,6 +29,8 @@ enum px_proto {
 	PX_PROTO_HTTP,
 	PX_PROTO_SOCKS5,
 	PX_PROTO_UNKNOWN,
+	PX_PROTO_TRANSPARENT, /* a captured connection (capture.c), for records */
+	PX_PROTO_DNS,         /* a query to the sandbox's DNS stub, for records */
 };
 
 /* One record per connection (per upstream target for keep-alive HTTP). */
@@ -152,6 +154,22 @@ int px_proxy_add_inject(struct px_proxy *px, const char *host, const char *heade
  */
 int px_proxy_set_ca(struct px_proxy *px, const char *crt_path, const char *key_path,
 		    struct cordon_err *err);
+
+/*
+ * Transparent capture (capture.c): serve the sandbox's capture listeners
+ * (tcp4, tcp6: redirected TCP, the original destination read with
+ * SO_ORIGINAL_DST) and its DNS stub socket (dns: UDP on 127.0.0.1:53). The
+ * stub answers names the policy allows with synthetic addresses from
+ * 198.18.0.0/15 that map back to the name, and names it refuses with
+ * NXDOMAIN; it never sends a query anywhere. A captured connection is
+ * handled as a CONNECT to NAME:PORT (or ADDRESS:PORT for an address that
+ * is not synthetic). Takes ownership of the fds (-1 for none). NULL with
+ * err. Free with px_capture_free before px_proxy_free.
+ */
+struct px_capture;
+struct px_capture *px_capture_new(struct px_proxy *px, int tcp4, int tcp6, int dns,
+				  struct cordon_err *err);
+void px_capture_free(struct px_capture *cap);
 
 /* Number of open client connections (for tests and benches). */
 unsigned px_proxy_n_conns(const struct px_proxy *px);

@@ -115,11 +115,10 @@ verbose(const struct px_proxy *px, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* A record for a refused request or tunnel on an allowed connection. */
-static void
-emit_deny(struct px_proxy *px, const char *host, uint16_t port, const char *addr,
-	  enum px_proto proto, const char *rule, const char *reason, const char *method,
-	  const char *path, int intercepted)
+void
+px_event_deny(struct px_proxy *px, const char *host, uint16_t port, const char *addr,
+	      enum px_proto proto, const char *rule, const char *reason, const char *method,
+	      const char *path, int intercepted)
 {
 	struct px_event ev;
 
@@ -267,7 +266,7 @@ on_sni(SSL *s, int *alert, void *arg)
 		return SSL_TLSEXT_ERR_OK;
 	snprintf(m->reason, sizeof(m->reason),
 		 "denied: TLS server name '%.200s' does not match the CONNECT host", sn);
-	emit_deny(m->px, m->host, m->port, m->addr, m->proto, "", m->reason, NULL, NULL, 1);
+	px_event_deny(m->px, m->host, m->port, m->addr, m->proto, "", m->reason, NULL, NULL, 1);
 	verbose(m->px, "denied %s:%u: TLS server name '%s' does not match", m->host, m->port, sn);
 	*alert = SSL_AD_UNRECOGNIZED_NAME;
 	return SSL_TLSEXT_ERR_ALERT_FATAL;
@@ -632,7 +631,7 @@ upstream_failed(struct px_mitm *m, int ssl_ret)
 	}
 	m->up_failed = 1;
 	snprintf(m->reason, sizeof(m->reason), "upstream %s", why);
-	emit_deny(m->px, m->host, m->port, m->addr, m->proto, "", m->reason, NULL, NULL, 1);
+	px_event_deny(m->px, m->host, m->port, m->addr, m->proto, "", m->reason, NULL, NULL, 1);
 	verbose(m->px, "refused %s:%u: upstream %s", m->host, m->port, why);
 }
 
@@ -740,8 +739,8 @@ handle_head(struct px_mitm *m)
 			snprintf(m->reason, sizeof(m->reason),
 				 "denied: Host header '%.200s' does not match the tunnel's host",
 				 req.host);
-			emit_deny(m->px, m->host, m->port, m->addr, m->proto, "", m->reason,
-				  req.method, NULL, m->tls);
+			px_event_deny(m->px, m->host, m->port, m->addr, m->proto, "", m->reason,
+				      req.method, NULL, m->tls);
 			snprintf(body, sizeof(body),
 				 "cordon: the Host header names %s, but this tunnel goes to %s.\n",
 				 req.host, m->host);
@@ -754,8 +753,9 @@ handle_head(struct px_mitm *m)
 		px_http_deny_body(&m->x->rules, &d, m->tls ? "https" : "http", m->host, m->port,
 				  req.method, body, sizeof(body));
 		snprintf(m->reason, sizeof(m->reason), "denied by network.rules: %s", d.why);
-		emit_deny(m->px, m->host, m->port, m->addr, m->proto, d.rule ? d.rule->text : "",
-			  m->reason, req.method, d.path[0] ? d.path : NULL, m->tls);
+		px_event_deny(m->px, m->host, m->port, m->addr, m->proto,
+			      d.rule ? d.rule->text : "", m->reason, req.method,
+			      d.path[0] ? d.path : NULL, m->tls);
 		verbose(m->px, "denied %s %s%s: %s", req.method, m->host, d.path, d.why);
 		answer(m, 403, body);
 		return;
@@ -1060,8 +1060,9 @@ px_http_guard(struct px_proxy *px, const struct px_http_req *req, const char *bu
 		char reason[300];
 
 		snprintf(reason, sizeof(reason), "denied by network.rules: %s", d.why);
-		emit_deny(px, req->host, req->port, "", PX_PROTO_HTTP, d.rule ? d.rule->text : "",
-			  reason, req->method, d.path[0] ? d.path : NULL, 0);
+		px_event_deny(px, req->host, req->port, "", PX_PROTO_HTTP,
+			      d.rule ? d.rule->text : "", reason, req->method,
+			      d.path[0] ? d.path : NULL, 0);
 	}
 	verbose(px, "denied %s http://%s%s: %s", req->method, norm, d.path, d.why);
 	return 1;

@@ -45,6 +45,7 @@
 #define OLDROOT     "/oldroot"
 #define EMPTY_FILE  "/.empty"
 #define PASSWD_FILE "/.passwd"
+#define RESOLV_FILE "/.resolv.conf"
 #define GROUP_FILE  "/.group"
 
 /* Build "<prefix><path>" into buf (PATH_MAX). -1 ENAMETOOLONG. */
@@ -681,9 +682,19 @@ bind_text(const char *path, const char *data, size_t len, const char *target)
 int
 sb_mount_finish(struct sb_child_ctx *ctx)
 {
+	static const char resolv[] = "# cordon: the sandbox's DNS stub (transparent capture)\n"
+				     "nameserver 127.0.0.1\n";
 	const struct sb_reach *r = ctx->reach;
 	char dst[PATH_MAX];
 
+	/* A symlinked or missing file leads into the private /run: glibc, Go
+	 * and c-ares then ask 127.0.0.1 by default. */
+	if (ctx->spec->capture_port != 0) {
+		set_detail(ctx, "/etc/resolv.conf");
+		if (bind_text(RESOLV_FILE, resolv, sizeof(resolv) - 1, NEWROOT "/etc/resolv.conf") <
+		    0)
+			return -1;
+	}
 	if (r == NULL)
 		return 0;
 	if (r->passwd != NULL) {

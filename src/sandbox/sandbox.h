@@ -87,6 +87,7 @@ struct sb_spec {
 	const char *hostname;     /* "cordon" */
 	uint32_t test_flags;      /* SB_TEST_* (only honoured with CORDON_TEST_HOOKS=1) */
 	uint16_t proxy_port;      /* egress proxy listener on 127.0.0.1 inside; 0 = none */
+	uint16_t capture_port;    /* transparent capture listener (capture.c); 0 = none */
 	uint32_t notify;          /* SB_NOTIFY_*: 0 = no user-notification filter */
 	const char *private_home; /* NULL, or a home to replace with an empty private
 					   tmpfs (root invoker: root's home is closed to the
@@ -128,6 +129,9 @@ enum sb_fd_kind {
 	SB_FD_PROXY2,    /* a second listener (e.g. SOCKS5 on its own port) */
 	SB_FD_NOTIFY,    /* seccomp user-notification listener */
 	SB_FD_PTY,       /* master of the sandbox's pseudo-terminal (spec->tty_fds) */
+	SB_FD_CAPTURE,   /* transparent capture listener, 127.0.0.1 (capture.c) */
+	SB_FD_CAPTURE6,  /* the same on [::1], when the namespace has IPv6 */
+	SB_FD_DNS,       /* the DNS stub's UDP socket, 127.0.0.1:53 */
 	SB_FD__MAX,
 };
 

@@ -33,6 +33,7 @@ enum sb_step {
 	SB_STEP_PIVOT,
 	SB_STEP_NET_LO,
 	SB_STEP_PROXY_LISTENER,
+	SB_STEP_CAPTURE, /* every destination local, TCP redirected (capture.c) */
 	SB_STEP_CAPS_BOUND,
 	SB_STEP_IDS,
 	SB_STEP_CAPS,
@@ -219,6 +220,16 @@ int sb_mount_pivot(struct sb_child_ctx *ctx);
 int sb_net_lo_up(struct sb_child_ctx *ctx);
 /* Listen on 127.0.0.1:spec->proxy_port and hand the socket to the supervisor. */
 int sb_proxy_listener(struct sb_child_ctx *ctx);
+
+/*
+ * capture.c (child, with CAP_NET_ADMIN in the sandbox's namespaces): when
+ * spec->capture_port is set, route every destination to loopback, redirect
+ * TCP to a capture listener and open the DNS stub's socket; their fds go
+ * to the supervisor (SB_FD_CAPTURE, SB_FD_CAPTURE6, SB_FD_DNS). A kernel
+ * without nf_tables NAT leaves capture off (no fd sent) and returns 0.
+ * -1 with errno when sending an fd fails.
+ */
+int sb_capture_setup(struct sb_child_ctx *ctx);
 
 /* caps.c (child) */
 int sb_ids_switch(struct sb_child_ctx *ctx);

@@ -10,6 +10,8 @@
 
 /* The egress proxy's port on 127.0.0.1 inside the sandbox (own netns). */
 #define SESSION_PROXY_PORT 3128
+/* Transparent capture listener inside (sandbox/capture.c), on loopback too. */
+#define SESSION_CAPTURE_PORT 3129
 
 /*
  * A test-only switch: the variable name is set and CORDON_TEST_HOOKS=1 is

@@ -137,7 +137,8 @@ note_refused(struct session_net *sn, const struct px_event *ev)
 			sn->refused[i] = sn->refused[--sn->n_refused];
 		return;
 	}
-	if (!ev->unlisted)
+	/* A captured program's name lookup refused by the stub: no port yet. */
+	if (!ev->unlisted && !(ev->proto == PX_PROTO_DNS && ev->rule[0] == '\0'))
 		return;
 	if (i == sn->n_refused) {
 		if (i == ARRAY_SIZE(sn->refused) ||
@@ -181,12 +182,15 @@ session_net_report(const struct session_net *sn, bool quiet)
 		unsigned port = sn->refused[i].port;
 		bool v6 = strchr(h, ':') != NULL;
 
-		append(list, sizeof(list), &lo, "%s%s%s%s:%u", i ? ", " : "", v6 ? "[" : "", h,
-		       v6 ? "]" : "", port);
+		if (port == 0) /* a name lookup */
+			append(list, sizeof(list), &lo, "%s%s (name lookup)", i ? ", " : "", h);
+		else
+			append(list, sizeof(list), &lo, "%s%s%s%s:%u", i ? ", " : "", v6 ? "[" : "",
+			       h, v6 ? "]" : "", port);
 		if (sn->refused[i].times > 1)
 			append(list, sizeof(list), &lo, " (%u times)", sn->refused[i].times);
 		/* A portless rule means 80 and 443; another port is named. */
-		if (port == 80 || port == 443)
+		if (port == 0 || port == 80 || port == 443)
 			append(cmd, sizeof(cmd), &co, " %s", h);
 		else
 			append(cmd, sizeof(cmd), &co, " %s%s%s:%u", v6 ? "[" : "", h, v6 ? "]" : "",
@@ -202,7 +206,8 @@ session_net_report(const struct session_net *sn, bool quiet)
 static void
 net_event(void *arg, const struct px_event *ev)
 {
-	static const char *const proto[] = { "http-connect", "http", "socks5", "unknown" };
+	static const char *const proto[] = { "http-connect", "http",        "socks5",
+					     "unknown",      "transparent", "dns" };
 	struct session_net *sn = arg;
 	struct sv_supervisor *sv = sn->sv;
 	struct audit_net_event a = {

@@ -310,6 +310,7 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 	spec->hostname = "cordon";
 	spec->private_home = private_home;
 	spec->proxy_port = SESSION_PROXY_PORT;
+	spec->capture_port = SESSION_CAPTURE_PORT;
 	spec->report = &s->walls_raised;
 	if (s->test_no_ro_root && session_test_switch("CORDON_TEST_NO_RO_ROOT"))
 		spec->test_flags |= SB_TEST_NO_RO_ROOT;

@@ -371,6 +371,26 @@ sv_proxy_start(struct sv_supervisor *sv, const struct px_config *cfg, const char
 	return 0;
 }
 
+/*
+ * Transparent capture, when the sandbox could set it up (a kernel without
+ * nf_tables NAT sends no capture listener): only programs that honour the
+ * proxy variables then reach the proxy, as before.
+ */
+static int
+capture_listen(struct sv_supervisor *sv, struct cordon_err *err)
+{
+	int *f = sv->sess.fds;
+
+	if (f[SB_FD_CAPTURE] < 0) {
+		log_debug("no transparent capture in this sandbox (nf_tables NAT unavailable?)");
+		return 0;
+	}
+	sv->capture =
+	    px_capture_new(sv->proxy, f[SB_FD_CAPTURE], f[SB_FD_CAPTURE6], f[SB_FD_DNS], err);
+	f[SB_FD_CAPTURE] = f[SB_FD_CAPTURE6] = f[SB_FD_DNS] = -1;
+	return sv->capture != NULL ? 0 : -1;
+}
+
 int
 sv_proxy_listen(struct sv_supervisor *sv, struct cordon_err *err)
 {
@@ -389,5 +409,5 @@ sv_proxy_listen(struct sv_supervisor *sv, struct cordon_err *err)
 		if (px_proxy_add_listener(sv->proxy, fd, err) < 0)
 			return -1;
 	}
-	return 0;
+	return capture_listen(sv, err);
 }

@@ -246,6 +246,8 @@ sv_fini(struct sv_supervisor *sv)
 		sv->sess.fds[k] = -1;
 	}
 	sv_control_close(&sv->control);
+	px_capture_free(sv->capture);
+	sv->capture = NULL;
 	px_proxy_free(sv->proxy);
 	sv->proxy = NULL;
 	px_loop_free(sv->loop);

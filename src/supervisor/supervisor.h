@@ -34,6 +34,7 @@ struct sv_supervisor {
 	struct cordon_audit *audit;        /* audit log or NULL; not owned (cli/run.c) */
 	struct px_proxy *proxy;            /* egress proxy or NULL (sv_proxy_start) */
 	struct sv_control control;         /* `cordon allow` socket (sv_proxy_start) */
+	struct px_capture *capture;        /* transparent capture or NULL (sv_proxy_listen) */
 	char id[AUDIT_SESSION_ID_LEN + 1]; /* the session id, or "" (control socket name) */
 	struct sv_reg *reg;                /* session record or NULL; not owned */
 	/*
