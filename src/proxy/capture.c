@@ -21,6 +21,7 @@
 #include <linux/netfilter_ipv6/ip6_tables.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/fd.h"
 #include "proxy/conn.h"
 #include "proxy/dns.h"
@@ -86,24 +88,37 @@ slot_name(const struct px_capture *cap, uint32_t a)
 static int
 name_allowed(const struct px_rules *r, const char *norm, char *rule, size_t len)
 {
+	uint16_t ports[2 + 64];
+	size_t n = 0;
 	struct px_match m;
+	bool any = false;
 
 	rule[0] = '\0';
-	px_rules_match(r, norm, 0, &m);
-	if (m.rule != NULL)
-		snprintf(rule, len, "%s", m.rule->text);
-	if (m.verdict == PX_VERDICT_ALLOW)
-		return 1;
-	if (m.verdict == PX_VERDICT_DENY_RULE)
-		return 0;
+	/* The ports some allow rule opens: 80 and 443 (portless), its own, any. */
+	ports[n++] = PX_PORT_HTTPS;
+	ports[n++] = PX_PORT_HTTP;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct px_rule *k = &r->v[i];
 
-		if (k->deny || k->is_cidr || k->port == 0)
+		if (k->deny || k->is_cidr)
 			continue;
-		if (px_rules_match(r, norm, k->port, &m) == PX_VERDICT_ALLOW) {
-			snprintf(rule, len, "%s", m.rule ? m.rule->text : k->text);
+		any |= k->any_port != 0;
+		if (k->port != 0 && n < ARRAY_SIZE(ports))
+			ports[n++] = k->port;
+	}
+	if (any && n < ARRAY_SIZE(ports))
+		ports[n++] = 1; /* a ":*" rule: any port will do */
+	for (size_t i = 0; i < n; i++) {
+		px_rules_match(r, norm, ports[i], &m);
+		if (m.verdict == PX_VERDICT_ALLOW) {
+			snprintf(rule, len, "%s", m.rule ? m.rule->text : "");
 			return 1;
+		}
+		/* A deny rule over every port denies the name. */
+		if (m.verdict == PX_VERDICT_DENY_RULE && m.rule != NULL &&
+		    (m.rule->port == 0 || m.rule->any_port)) {
+			snprintf(rule, len, "%s", m.rule->text);
+			return 0;
 		}
 	}
 	return 0;

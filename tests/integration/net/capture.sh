@@ -37,7 +37,7 @@ LOG=$T/capture/audit.jsonl
 # insb CMD...: run CMD in a sandbox that allows target.test (resolved to 127.0.0.1)
 insb() {
 	(cd "$ws" && "$CORDON" run --audit-log "$LOG" --resolve target.test:127.0.0.1 \
-		--allow-domain target.test "$@")
+		--allow-domain "target.test:*" "$@")
 }
 
 # A kernel built without nf_tables NAT cannot capture (cordon then runs
@@ -56,6 +56,13 @@ expect_output "resolv.conf inside names the stub" "^nameserver 127.0.0.1$" \
 expect_output "getent: an allowed name gets a synthetic address" "^198\.1[89]\.[0-9.]+ +target\.test$" \
 	insb -- getent hosts target.test
 expect_status "getent: a denied name does not resolve (exit 2)" 2 insb -- getent hosts denied.example
+# Whatever port a rule opens, the name resolves: portless (80, 443), :PORT.
+expect_output "getent: a portless rule's name resolves too" "^198\.1[89]\.[0-9.]+ +web\.test$" \
+	sh -c "cd '$ws' && '$CORDON' run --allow-domain web.test -- getent hosts web.test"
+expect_output "getent: a name allowed on one port resolves" "^198\.1[89]\.[0-9.]+ +ssh\.test$" \
+	sh -c "cd '$ws' && '$CORDON' run --allow-domain ssh.test:22 -- getent hosts ssh.test"
+expect_status "getent: a name a deny rule covers does not, though *.test is allowed" 2 \
+	sh -c "cd '$ws' && '$CORDON' run --allow-domain '*.test' --deny-domain bad.test -- getent hosts bad.test"
 expect_output "getent: the stub's refusal is recorded" \
 	'^"dns" "deny" "denied.example" "denied: DNS query for a name no allow rule matches"$' \
 	lastnet protocol decision host reason
@@ -128,7 +135,7 @@ EOF
 		ip link set lo up && mount --bind "$1" /etc/resolv.conf || exit 1
 		'"$PY"' "$2" "$3" & p=$!
 		for i in 1 2 3 4 5 6 7 8 9 10; do [ -e "$3" ] && break; sleep 0.2; done
-		"$4" run --allow-domain target.test -- sh -c \
+		"$4" run --allow-domain "target.test:*" -- sh -c \
 			"getent hosts denied.example; echo denied=\$?; getent hosts target.test >/dev/null; echo allowed=\$?"
 		n=$(wc -l < "$3")
 		getent hosts probe.test; echo "control=$?"
