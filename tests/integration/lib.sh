@@ -112,6 +112,33 @@ sb() {
 	(cd "$ws" && "$CORDON" run -- "$@")
 }
 
+# http_upstream [LOG]: an HTTP server on this host's loopback, on a port of
+# its own, answering every GET with "upstream-reached" (and writing each
+# path to LOG when given); killed by the trap. Sets port. The proxy refuses
+# loopback destinations: CORDON_TEST_PROXY_LOOPBACK (test hooks only) lifts
+# that, so the domain policy is the only thing deciding.
+http_upstream() {
+	local pf
+	pf=$(mktemp "$T/upstream-port.XXXXXX")
+	$PY -c '
+import http.server, socketserver, sys
+log = open(sys.argv[1], "a", buffering=1) if sys.argv[1] else None
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if log: log.write(self.path + "\n")
+        b = b"upstream-reached\n"
+        self.send_response(200); self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b)
+    def log_message(self, *a): pass
+class S(socketserver.ThreadingMixIn, socketserver.TCPServer): daemon_threads = True
+s = S(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+' "${1:-}" >"$pf" &
+	track_pid $!
+	wait_for test -s "$pf"
+	port=$(head -1 "$pf")
+}
+
 # wait_for COND_CMD...: poll up to ~5 s.
 wait_for() {
 	local i

@@ -15,23 +15,7 @@ print(" ".join(json.dumps(r[k]) for k in sys.argv[2:]))' "$LOG" "$@"
 
 command -v curl >/dev/null || { skip "transparent capture" "curl not installed"; done_testing; exit $?; }
 ws=$(new_ws)
-# Upstream on this host's loopback, reached through the proxy only
-# (CORDON_TEST_PROXY_LOOPBACK lifts the loopback refusal; test hooks only).
-$PY -c '
-import http.server, socketserver
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        b = b"upstream-reached\n"
-        self.send_response(200); self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b)
-    def log_message(self, *a): pass
-class S(socketserver.ThreadingMixIn, socketserver.TCPServer): daemon_threads = True
-s = S(("127.0.0.1", 0), H)
-print(s.server_address[1], flush=True)
-s.serve_forever()
-' > "$T/port" &
-track_pid $!
-wait_for test -s "$T/port"
-port=$(head -1 "$T/port")
+http_upstream
 export CORDON_TEST_HOOKS=1 CORDON_TEST_PROXY_LOOPBACK=1
 LOG=$T/capture/audit.jsonl
 # insb CMD...: run CMD in a sandbox that allows target.test (resolved to 127.0.0.1)

@@ -5,24 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 ws=$(new_ws)
-# Upstream: a tiny HTTP server on this host's loopback. The proxy refuses
-# loopback destinations; CORDON_TEST_PROXY_LOOPBACK (test hooks only) lifts
-# that, so the domain policy is the only thing deciding here.
-$PY -c '
-import http.server, socketserver, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        b = b"upstream-reached\n"
-        self.send_response(200); self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b)
-    def log_message(self, *a): pass
-s = socketserver.TCPServer(("127.0.0.1", 0), H)
-print(s.server_address[1], flush=True)
-s.timeout = 60
-for _ in range(50): s.handle_request()
-' > "$T/port" &
-track_pid $!
-wait_for test -s "$T/port"
-port=$(head -1 "$T/port")
+http_upstream
 export CORDON_TEST_HOOKS=1 CORDON_TEST_PROXY_LOOPBACK=1
 fetch() { # fetch EXTRA-OPTS...: GET http://target.test:PORT/ through the sandbox's proxy
 	(cd "$ws" && "$CORDON" run --resolve target.test:127.0.0.1 "$@" -- \

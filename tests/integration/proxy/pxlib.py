@@ -107,6 +107,19 @@ def test_env(**extra):
     return env
 
 
+def test_netns():
+    """The test's own network namespace (root), or None (a plain user: the
+    upstreams then listen on loopback). A namespace that cannot be made is a
+    failure: the suite ends there."""
+    if not IS_ROOT:
+        return None
+    try:
+        return NetNS()
+    except Exception as e:
+        ok(False, "create the test network namespace", e)
+        done()
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -68,13 +68,7 @@ def main():
         os.chmod(f, 0o644)
     groot = git_repo(os.path.join(d, "git"))
     log = os.path.join(d, "upstream.log")
-    ns = None
-    if IS_ROOT:
-        try:
-            ns = NetNS()
-        except Exception as e:
-            ok(False, "create the test network namespace", e)
-            done()
+    ns = test_netns()
     if ns:
         upstream(log, bind="0.0.0.0", port=443, name="good", tls=(cert, key), git_root=groot,
                  ns=ns)

@@ -98,13 +98,7 @@ def sink_load(extra, env, sink_ip, sink_port, n=150):
 
 
 def main():
-    ns = None
-    if IS_ROOT:
-        try:
-            ns = NetNS()
-        except Exception as e:
-            ok(False, "create the test network namespace", e)
-            done()
+    ns = test_netns()
     env = test_env() if ns else test_env(CORDON_TEST_PROXY_LOOPBACK="1")
     ip = NS_IP if ns else "127.0.0.1"
     bind = "0.0.0.0" if ns else "127.0.0.1"

@@ -103,13 +103,7 @@ def tls_via(pport, target, sni, path, ca, split=None, onebyte=False):
 
 
 def main():
-    ns = None
-    if IS_ROOT:
-        try:
-            ns = NetNS()
-        except Exception as e:
-            ok(False, "create the test network namespace", e)
-            done()
+    ns = test_netns()
     env = test_env() if ns else test_env(CORDON_TEST_PROXY_LOOPBACK="1")
     ip = NS_IP if ns else "127.0.0.1"
     bind = "0.0.0.0" if ns else "127.0.0.1"

@@ -18,13 +18,7 @@ PY = "/usr/bin/python3"
 
 def main():
     log = os.path.join(TMP, "upstream.log")
-    ns = None
-    if IS_ROOT:
-        try:
-            ns = NetNS()
-        except Exception as e:
-            ok(False, "create the test network namespace", e)
-            done()
+    ns = test_netns()
     if ns:
         _, port = upstream(log, bind="0.0.0.0", port=80, name="internet", ns=ns)
         up_ip = NS_IP

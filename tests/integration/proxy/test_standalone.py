@@ -32,13 +32,7 @@ MD_SPELLINGS = ["169.254.169.254", "2852039166", "0xa9fea9fe", "0251.0376.0251.0
 def main():
     log = os.path.join(TMP, "standalone-upstream.log")  # test_sandbox.py has its own
     lo_log = os.path.join(TMP, "lo-upstream.log")
-    ns = None
-    if IS_ROOT:
-        try:
-            ns = NetNS()
-        except Exception as e:
-            ok(False, "create the test network namespace", e)
-            done()
+    ns = test_netns()
     # an upstream on the host's loopback: the thing loopback refusal protects
     _, lo_port = upstream(lo_log, bind="127.0.0.1", name="loopback")
     if ns:

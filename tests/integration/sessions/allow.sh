@@ -20,25 +20,8 @@ chmod 755 "$iso" "$iso/home"
 chmod 700 "$iso/run"
 export HOME="$iso/home" XDG_STATE_HOME="$iso/state" XDG_RUNTIME_DIR="$iso/run"
 
-# The upstream: an HTTP server on this host's loopback that logs each path.
-# The proxy refuses loopback destinations; the test-only switch lifts that,
-# so the domain policy is the only thing deciding here.
-$PY -c '
-import http.server, socketserver, sys
-log = open(sys.argv[1], "a", buffering=1)
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        log.write(self.path + "\n")
-        b = b"upstream-reached\n"
-        self.send_response(200); self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b)
-    def log_message(self, *a): pass
-s = socketserver.TCPServer(("127.0.0.1", 0), H)
-print(s.server_address[1], flush=True)
-s.serve_forever()
-' "$T/upstream.log" >"$T/port" &
-track_pid $!
-wait_for test -s "$T/port"
-port=$(head -1 "$T/port")
+# The upstream logs each path it is asked for.
+http_upstream "$T/upstream.log"
 export CORDON_TEST_HOOKS=1 CORDON_TEST_PROXY_LOOPBACK=1
 
 wait_long() {
