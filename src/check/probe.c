@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -225,13 +226,35 @@ probe_tcp(const char *name, const char *addr, int port, int udp)
 		report(name, "unreachable", 1, "socket: %s", strerror(errno));
 		return;
 	}
-	if (udp) {
-		r = (int)sendto(fd, "x", 1, 0, (struct sockaddr *)&ss, len);
-		report(name, "unreachable", r < 0, "%s", r >= 0 ? "SENT (hole)" : strerror(errno));
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+		report(name, "unreachable", 1, "%s", strerror(errno));
 		return;
 	}
-	r = connect(fd, (struct sockaddr *)&ss, len);
-	report(name, "unreachable", r < 0, "%s", r == 0 ? "CONNECTED (hole)" : strerror(errno));
+	/*
+	 * Connected: under transparent capture every destination is local, so
+	 * the datagram or the connection lands inside the sandbox (the proxy's
+	 * listener, or no listener at all). It is a hole only if an answer
+	 * comes back: the proxy resets a refused connection, and a datagram to
+	 * a port with no listener is refused by the sandbox's own kernel.
+	 */
+	{
+		static const char req[] = "GET / HTTP/1.0\r\nHost: 192.0.2.1\r\n\r\n";
+		struct timeval tv = { .tv_sec = 5 };
+		char buf[64];
+		ssize_t n;
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		r = (int)send(fd, udp ? "x" : req, udp ? 1 : sizeof(req) - 1, MSG_NOSIGNAL);
+		n = r < 0 ? -1 : recv(fd, buf, sizeof(buf), 0);
+		if (r < 0 || n < 0)
+			report(name, "unreachable", errno != EAGAIN, "%s",
+			       errno == ECONNRESET     ? "captured, reset"
+			       : errno == ECONNREFUSED ? "captured, refused"
+						       : strerror(errno));
+		else
+			report(name, "unreachable", n == 0 && !udp, "%s",
+			       n == 0 ? "captured, closed" : "ANSWERED (hole)");
+	}
 }
 
 /*
