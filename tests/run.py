@@ -142,6 +142,12 @@ def main():
     # directories that are visible (read-only) inside.
     scratch = tempfile.mkdtemp(prefix="cordon-test.", dir="/var/tmp")
     os.chmod(scratch, 0o755)
+    # What suites share within one run (CORDON_TEST_SHARED): a tool installed
+    # once, e.g. the Claude Code CLI (lib.sh claude_cli). Root's, readable by
+    # the test user; a pass that cannot write there installs its own copy.
+    shared = os.path.join(scratch, "shared")
+    os.mkdir(shared)
+    os.chmod(shared, 0o755)
     try:
         for suite, path, files, as_user in integration_suites():
             passes = [("root" if is_root else "user", None)]
@@ -176,7 +182,8 @@ def main():
                 env = dict(os.environ)
                 env.update({"CORDON": os.path.join(d, "cordon"), "CORDON_TEST_AS": label,
                             "CORDON_TEST_TMP": work, "CORDON_SRC": ROOT,
-                            "CORDON_BUILD": build, "TMPDIR": work})
+                            "CORDON_BUILD": build, "TMPDIR": work,
+                            "CORDON_TEST_SHARED": shared})
                 prefix = []
                 if user is not None:
                     for root_dir, dirs, fnames in os.walk(d):

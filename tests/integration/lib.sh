@@ -16,6 +16,7 @@ chmod 755 "$SHOWN"
 _n=0
 _failed=0
 _pids=()
+_netns=()
 
 # Processes this suite started: ended by pid on exit, never by name.
 track_pid() { _pids+=("$1"); }
@@ -23,6 +24,10 @@ _cleanup() {
 	local p
 	for p in "${_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	[ "$(type -t suite_cleanup)" = function ] && suite_cleanup
+	for p in "${_netns[@]}"; do
+		ip netns del "$p" 2>/dev/null
+		ip link del "vh${p: -8}" 2>/dev/null
+	done
 	rm -rf "$SHOWN"
 	return 0
 }
@@ -147,4 +152,73 @@ wait_for() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# claude_cli: the real Claude Code CLI (npm @anthropic-ai/claude-code),
+# installed once per run in CORDON_TEST_SHARED (tests/run.py) and reused by
+# every suite that calls this; where that is not writable (the test user's
+# pass run on its own) in SHOWN, for this suite. On success sets CLAUDE (the
+# program, which anyone may run, inside a sandbox too) and returns 0. When
+# npm is missing, the registry does not answer or the install fails, sets
+# CLAUDE_SKIP to the reason and returns 1: the caller skips, for a lack of
+# network never fails a suite. The outcome is kept for the run's next
+# suites. The registry comes from npm's own configuration, never from here.
+claude_cli() {
+	local dir="" reg why
+	CLAUDE= CLAUDE_SKIP=
+	if [ -n "${CORDON_TEST_SHARED:-}" ]; then
+		dir="$CORDON_TEST_SHARED/claude-cli"
+		mkdir -p -m 755 "$dir" 2>/dev/null
+		[ -e "$dir/ok" ] || [ -e "$dir/failed" ] || [ -w "$dir" ] || dir=""
+	fi
+	[ -n "$dir" ] || { dir="$SHOWN/claude-cli" && mkdir -p -m 755 "$dir"; }
+	# One install per run, whichever suite comes first.
+	[ -e "$dir/ok" ] || [ -e "$dir/failed" ] || (
+		flock 9
+		[ -e "$dir/ok" ] || [ -e "$dir/failed" ] && exit 0
+		export npm_config_cache="$dir/npm-cache" npm_config_update_notifier=false
+		reg=$(npm config get registry 2>/dev/null)
+		if ! command -v npm >/dev/null || [ -z "$reg" ]; then
+			why="npm is not installed"
+		elif ! timeout 15 $PY -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10)' "$reg" 2>/dev/null; then
+			why="the npm registry ($reg) does not answer"
+		elif ! timeout 300 npm install --prefix "$dir/pkg" --no-audit --no-fund --loglevel=error \
+			@anthropic-ai/claude-code >"$dir/install.log" 2>&1; then
+			why="npm install @anthropic-ai/claude-code failed: $(tail -3 "$dir/install.log" | tr '\n' ' ')"
+		elif ! "$dir/pkg/node_modules/.bin/claude" --version 2>&1 | grep -q '(Claude Code)'; then
+			why="the installed claude does not run: $("$dir/pkg/node_modules/.bin/claude" --version 2>&1 | head -2 | tr '\n' ' ')"
+		fi
+		if [ -n "${why:-}" ]; then
+			printf '%s\n' "$why" >"$dir/failed"
+		else
+			chmod -R a+rX "$dir/pkg" && touch "$dir/ok"
+		fi
+	) 9>>"$dir/lock"
+	if [ -e "$dir/ok" ]; then
+		CLAUDE="$dir/pkg/node_modules/.bin/claude"
+		return 0
+	fi
+	CLAUDE_SKIP=$(cat "$dir/failed" 2>/dev/null || echo "the Claude Code CLI install did not finish")
+	return 1
+}
+
+# test_netns: (root) the test's own "internet", as pxlib.NetNS makes it: a
+# network namespace joined to this host by a veth pair, 198.18.0.2 inside
+# (NS_IP), 198.18.0.1 here. Sets NETNS (its name, for `ip netns exec`);
+# removed by name at exit. Returns 1 when it cannot be made.
+NS_IP=198.18.0.2
+test_netns() {
+	local tag
+	NETNS="cordon-t$$"
+	tag=${NETNS: -8}
+	_netns+=("$NETNS")
+	ip netns add "$NETNS" &&
+		ip link add "vh$tag" type veth peer name "vn$tag" &&
+		ip link set "vn$tag" netns "$NETNS" &&
+		ip addr add 198.18.0.1/30 dev "vh$tag" &&
+		ip link set "vh$tag" up &&
+		ip netns exec "$NETNS" ip addr add "$NS_IP/30" dev "vn$tag" &&
+		ip netns exec "$NETNS" ip link set "vn$tag" up &&
+		ip netns exec "$NETNS" ip link set lo up &&
+		ip netns exec "$NETNS" ip route add default via 198.18.0.1
 }

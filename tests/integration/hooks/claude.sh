@@ -8,39 +8,23 @@ here=$(cd "$(dirname "$0")" && pwd)
 h=$(mktemp -d "$T/home.XXXXXX")
 chmod 755 "$h"
 export HOME=$h
-export npm_config_cache="$T/npm-cache" npm_config_update_notifier=false
 unset ANTHROPIC_API_KEY ANTHROPIC_BASE_URL
 
-# The registry is read from npm's own configuration, never written here.
-reg=$(npm config get registry 2>/dev/null)
-# Installed where anyone may run it, as a global install would be ($T is
-# 0700 for root, and the wrapper below runs it from inside the sandbox).
-prefix="$SHOWN/claude-cli"
-if [ -z "$reg" ] || ! command -v npm >/dev/null; then
-	reason="npm is not installed"
-elif ! timeout 15 $PY -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10)' "$reg" 2>/dev/null; then
-	reason="the npm registry ($reg) does not answer"
-elif ! timeout 180 npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error \
-	@anthropic-ai/claude-code >"$T/npm-install.log" 2>&1; then
-	reason="npm install @anthropic-ai/claude-code failed: $(tail -3 "$T/npm-install.log" | tr '\n' ' ')"
-else
-	reason=
-fi
-claude="$prefix/node_modules/.bin/claude"
-if [ -n "$reason" ]; then
+if ! claude_cli; then
 	for t in "claude --version under cordon run" "claude --version under cordon claude" \
 		"preset walls" "scripted tool call"; do
-		skip "$t" "$reason"
+		skip "$t" "$CLAUDE_SKIP"
 	done
 	done_testing
 	exit $?
 fi
-chmod -R a+rX "$prefix"
+claude=$CLAUDE
+prefix=$(cd "$(dirname "$claude")/../.." && pwd)
 ws=$(new_ws)
 vre='^[0-9]+\.[0-9]+\.[0-9]+ \(Claude Code\)'
 
 expect_output "claude --version runs under cordon run" "$vre" \
-	sh -c "cd '$ws' && timeout 60 '$CORDON' run --rw '$prefix' -- '$claude' --version </dev/null"
+	sh -c "cd '$ws' && timeout 60 '$CORDON' run -- '$claude' --version </dev/null"
 expect_output "claude --version runs under cordon claude (found in PATH)" "$vre" \
 	sh -c "cd '$ws' && PATH='$prefix/node_modules/.bin':\$PATH timeout 60 '$CORDON' claude -- --version </dev/null"
 check "cordon claude created the state directory it made writable" test -d "$h/.claude"

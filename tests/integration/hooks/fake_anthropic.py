@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """A scripted stand-in for the Anthropic Messages API, for tests only.
 
-Listens on 127.0.0.1:PORT (inside the sandbox's own network namespace).
+Listens on 127.0.0.1:PORT (inside the sandbox's own network namespace),
+or on ADDR with --bind, speaking TLS with --tls CERT KEY (an upstream in a
+test network namespace, reached through cordon's proxy).
 The first request that offers the Bash tool gets a tool_use calling Bash
 with the command in $FAKE_BASH_COMMAND; a request carrying a tool_result
 gets a final text answer. Every request body is appended to $FAKE_LOG as
-one JSON line, so the test can read what Claude Code sent back (the tool's
-output, or the hook's reason for refusing it).
-Usage: fake_anthropic.py PORT
+one JSON line with the request's x-api-key and authorization headers, so
+the test can read what Claude Code sent back (the tool's output, or the
+hook's reason for refusing it) and which key arrived. With --bind it prints
+"ready" once it listens.
+Usage: fake_anthropic.py PORT [--bind ADDR] [--tls CERT KEY]
 """
 import json
 import os
+import ssl
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -89,7 +94,9 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             req = {}
         with open(LOG, "a") as f:
-            f.write(json.dumps({"path": self.path, "body": req}) + "\n")
+            f.write(json.dumps({"path": self.path, "x-api-key": self.headers.get("x-api-key"),
+                                "authorization": self.headers.get("authorization"),
+                                "body": req}) + "\n")
         if "count_tokens" in self.path:
             self.reply(200, b'{"input_tokens": 10}')
             return
@@ -113,5 +120,14 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    srv = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+    args = sys.argv[2:]
+    bind = args[args.index("--bind") + 1] if "--bind" in args else "127.0.0.1"
+    srv = ThreadingHTTPServer((bind, int(sys.argv[1])), Handler)
+    if "--tls" in args:
+        i = args.index("--tls")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args[i + 1], args[i + 2])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    if "--bind" in args:
+        print("ready", flush=True)
     srv.serve_forever()
