@@ -49,10 +49,14 @@ static const struct cordon_preset presets[] = {
 		L("ANTHROPIC_BASE_URL", "ANTHROPIC_BEDROCK_BASE_URL", "ANTHROPIC_VERTEX_BASE_URL"),
 	    .state = L("~/.claude", "~/.claude.json"),
 	    .writable = NONE,
-	    /* plugins bring hooks and MCP servers: installed outside only */
+	    /*
+	     * Plugins bring hooks and MCP servers: installed outside only.
+	     * ~/.claude/local is the CLI itself in its "local" installation
+	     * (the user's alias runs ~/.claude/local/claude).
+	     */
 	    .readonly =
 		L("~/.claude/settings.json", "~/.claude/settings.local.json", "~/.claude/hooks",
-		  "~/.claude/commands", "~/.claude/agents", "~/.claude/plugins",
+		  "~/.claude/commands", "~/.claude/agents", "~/.claude/plugins", "~/.claude/local",
 		  "./.claude/settings.json", "./.claude/settings.local.json", "./.mcp.json"),
 	    .env_set = L("IS_SANDBOX=1", "CORDON_PROFILE=claude", "TMPDIR=/tmp",
 			 "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "DISABLE_AUTOUPDATER=1"),
