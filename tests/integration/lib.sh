@@ -203,22 +203,23 @@ claude_cli() {
 }
 
 # test_netns: (root) the test's own "internet", as pxlib.NetNS makes it: a
-# network namespace joined to this host by a veth pair, 198.18.0.2 inside
-# (NS_IP), 198.18.0.1 here. Sets NETNS (its name, for `ip netns exec`);
-# removed by name at exit. Returns 1 when it cannot be made.
-NS_IP=198.18.0.2
+# network namespace joined to this host by a veth pair, on a /30 of
+# 198.18.0.0/15 of its own (by pid: other suites' namespaces may exist at
+# the same time): NS_IP inside, NS_HOST_IP here. Sets NETNS (its name, for
+# `ip netns exec`); removed by name at exit. Returns 1 when it cannot be made.
 test_netns() {
-	local tag
+	local tag net="198.18.$((1 + $$ % 250))"
 	NETNS="cordon-t$$"
+	NS_IP=$net.2 NS_HOST_IP=$net.1
 	tag=${NETNS: -8}
 	_netns+=("$NETNS")
 	ip netns add "$NETNS" &&
 		ip link add "vh$tag" type veth peer name "vn$tag" &&
 		ip link set "vn$tag" netns "$NETNS" &&
-		ip addr add 198.18.0.1/30 dev "vh$tag" &&
+		ip addr add "$NS_HOST_IP/30" dev "vh$tag" &&
 		ip link set "vh$tag" up &&
 		ip netns exec "$NETNS" ip addr add "$NS_IP/30" dev "vn$tag" &&
 		ip netns exec "$NETNS" ip link set "vn$tag" up &&
 		ip netns exec "$NETNS" ip link set lo up &&
-		ip netns exec "$NETNS" ip route add default via 198.18.0.1
+		ip netns exec "$NETNS" ip route add default via "$NS_HOST_IP"
 }

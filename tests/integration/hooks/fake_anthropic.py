@@ -15,6 +15,7 @@ Usage: fake_anthropic.py PORT [--bind ADDR] [--tls CERT KEY]
 """
 import json
 import os
+import socketserver
 import ssl
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -119,10 +120,20 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(200, json.dumps(body).encode())
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def server_bind(self):
+        # HTTPServer's would look the address up in DNS (getfqdn), which
+        # waits for a timeout in a network namespace with no resolver.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+
 if __name__ == "__main__":
     args = sys.argv[2:]
     bind = args[args.index("--bind") + 1] if "--bind" in args else "127.0.0.1"
-    srv = ThreadingHTTPServer((bind, int(sys.argv[1])), Handler)
+    srv = Server((bind, int(sys.argv[1])), Handler)
     if "--tls" in args:
         i = args.index("--tls")
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
