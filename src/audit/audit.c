@@ -1023,6 +1023,8 @@ audit_net(struct cordon_audit *a, const struct audit_net_event *ev, struct cordo
 	    set(o, "duration_ms", json_integer((json_int_t)ev->duration_ms)) < 0 ||
 	    (ev->method != NULL && set(o, "method", jstr(ev->method)) < 0) ||
 	    (ev->path != NULL && set(o, "path", jstr(ev->path)) < 0) ||
+	    (ev->method != NULL &&
+	     set(o, "status", ev->status > 0 ? json_integer(ev->status) : json_null()) < 0) ||
 	    (ev->intercepted && set(o, "intercepted", json_true()) < 0)) {
 		json_decref(o);
 		o = NULL;

@@ -154,8 +154,9 @@ struct audit_net_event {
 	const char *reason;            /* why denied, or NULL */
 	uint64_t bytes_up, bytes_down; /* client->upstream, upstream->client */
 	uint64_t duration_ms;
-	const char *method; /* a refused request (network.rules): its method, else NULL */
+	const char *method; /* a request the proxy read: its method; NULL for a connection */
 	const char *path;   /* ... and its path without the query, else NULL */
+	int status;         /* ... and its response's status (403: refused), 0 if none */
 	bool intercepted;   /* the proxy terminated the tunnel's TLS */
 };
 

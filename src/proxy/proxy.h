@@ -47,9 +47,10 @@ struct px_event {
 	const char *reason; /* why it ended ("closed", "denied: ...", ...) */
 	int cut;            /* allowed, but closed by a bound (proxy.buffers) */
 	int unlisted;       /* refused because no rule names the host (or its port) */
-	/* One refused request on an allowed connection (network.rules): */
+	/* One request the proxy read (allowed, or refused by network.rules): */
 	const char *method; /* its method, NULL for a connection's record */
 	const char *path;   /* its path (no query), NULL likewise */
+	int status;         /* the response's status (403 for a refusal), 0 if none */
 	int intercepted;    /* the proxy read the tunnel (TLS terminated) */
 };
 
