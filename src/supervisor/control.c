@@ -385,9 +385,9 @@ capture_listen(struct sv_supervisor *sv, struct cordon_err *err)
 		log_debug("no transparent capture in this sandbox (nf_tables NAT unavailable?)");
 		return 0;
 	}
-	sv->capture =
-	    px_capture_new(sv->proxy, f[SB_FD_CAPTURE], f[SB_FD_CAPTURE6], f[SB_FD_DNS], err);
-	f[SB_FD_CAPTURE] = f[SB_FD_CAPTURE6] = f[SB_FD_DNS] = -1;
+	sv->capture = px_capture_new(sv->proxy, f[SB_FD_CAPTURE], f[SB_FD_CAPTURE6], f[SB_FD_DNS],
+				     f[SB_FD_DNS_TCP], err);
+	f[SB_FD_CAPTURE] = f[SB_FD_CAPTURE6] = f[SB_FD_DNS] = f[SB_FD_DNS_TCP] = -1;
 	return sv->capture != NULL ? 0 : -1;
 }
 
