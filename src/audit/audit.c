@@ -904,7 +904,8 @@ audit_session_end(struct cordon_audit *a, const struct audit_session_end *end,
 	    set(c, "suppressed", json_integer((json_int_t)a->c.suppressed)) < 0 ||
 	    set(c, "limits", json_integer((json_int_t)a->c.limits)) < 0 ||
 	    set(c, "export_dropped", json_integer((json_int_t)audit_export_dropped(a))) < 0 ||
-	    set(o, "counters", steal_ptr(c)) < 0) {
+	    set(o, "counters", steal_ptr(c)) < 0 ||
+	    set(o, "layers", json_pack("{s:o}", "capture", jstr(end->capture))) < 0) {
 		json_decref(o);
 		json_decref(c);
 		o = NULL;

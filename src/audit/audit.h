@@ -101,6 +101,9 @@ struct audit_session_info {
 struct audit_session_end {
 	int status;         /* exit status cordon returns */
 	const char *reason; /* "exit", "not-started", "setup-error", "audit-failure" */
+	/* Layers known only once the sandbox is built (layers.capture): "on", or
+	   "off" (no nf_tables NAT); NULL when the sandbox was not built. */
+	const char *capture;
 };
 
 /* Who closes a session whose supervisor died before its end record. */

@@ -155,6 +155,28 @@ else
 	skip "node net.connect" "node not installed"
 fi
 
+# Without nf_tables NAT (the test switch stands for such a kernel): said
+# once on stderr, on the session's end record, and still fail-closed.
+NLOG=$T/nocap.jsonl
+(cd "$ws" && CORDON_TEST_NO_CAPTURE=1 "$CORDON" run --audit-log "$NLOG" --resolve target.test:127.0.0.1 \
+	--allow-domain "target.test:*" -- sh -c "curl -sS --max-time 10 --noproxy '*' http://target.test:$port/;
+	echo direct=\$?; curl -sS --max-time 10 http://target.test:$port/; echo proxied=\$?;
+	$PY -c 'import socket; socket.create_connection((\"192.0.2.7\", $port), timeout=5)' 2>&1 | tail -1") \
+	> "$T/nocap.out" 2>&1
+expect_output "no capture: one notice on stderr, saying what it means" \
+	"^1 .*no transparent capture.*ignore the proxy variables .* get no network at all" \
+	sh -c "grep -c 'no transparent capture' '$T/nocap.out' | tr '\n' ' '; grep 'no transparent capture' '$T/nocap.out'"
+expect_output "no capture: a client ignoring the proxy variables gets nothing (no name, no route)" \
+	"direct=[1-9]" cat "$T/nocap.out"
+expect_output "no capture: nor does a raw socket to an address" "(unreachable|refused|timed out)" \
+	sh -c "grep -i 'Error' '$T/nocap.out'"
+expect_output "control: through the proxy variables the same URL works" \
+	"upstream-reached proxied=0" sh -c "tr '\n' ' ' < '$T/nocap.out'"
+expect_output "no capture: the end record says so (layers.capture off)" '^"off"$' \
+	$PY -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print(json.dumps(r[-1]["layers"]["capture"]))' "$NLOG"
+expect_output "control: a session with capture records it on" '^"on"$' \
+	$PY -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1]) if "session_end" in l]; print(json.dumps(r[-1]["layers"]["capture"]))' "$LOG"
+
 # The stub never forwards: in a network namespace of this test's own,
 # cordon's host-side resolver would ask a counting server on 127.0.0.1:53.
 if command -v unshare >/dev/null && command -v ip >/dev/null &&
