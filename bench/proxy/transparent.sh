@@ -26,7 +26,7 @@ crun() { # cordon run ... -- ARGS, in the bench's workspace
 	(cd "$W/ws" && env CORDON_TEST_HOOKS=1 CORDON_TEST_PROXY_LOOPBACK=1 \
 		XDG_STATE_HOME="$W/state" SSL_CERT_FILE="$W/ca.pem" \
 		"$CORDON" run -q --audit-log "$W/audit.jsonl" --no-exec-audit \
-		--resolve opaque.test:127.0.0.1 --allow-domain opaque.test -- "$@")
+		--resolve opaque.test:127.0.0.1 --allow-domain "opaque.test:$PORT" -- "$@")
 }
 mode_port() { [ "$1" = explicit ] && echo 3128 || echo 0; }
 

@@ -904,7 +904,8 @@ audit_session_end(struct cordon_audit *a, const struct audit_session_end *end,
 	    set(c, "suppressed", json_integer((json_int_t)a->c.suppressed)) < 0 ||
 	    set(c, "limits", json_integer((json_int_t)a->c.limits)) < 0 ||
 	    set(c, "export_dropped", json_integer((json_int_t)audit_export_dropped(a))) < 0 ||
-	    set(o, "counters", steal_ptr(c)) < 0) {
+	    set(o, "counters", steal_ptr(c)) < 0 ||
+	    set(o, "layers", json_pack("{s:o}", "capture", jstr(end->capture))) < 0) {
 		json_decref(o);
 		json_decref(c);
 		o = NULL;
@@ -1023,6 +1024,8 @@ audit_net(struct cordon_audit *a, const struct audit_net_event *ev, struct cordo
 	    set(o, "duration_ms", json_integer((json_int_t)ev->duration_ms)) < 0 ||
 	    (ev->method != NULL && set(o, "method", jstr(ev->method)) < 0) ||
 	    (ev->path != NULL && set(o, "path", jstr(ev->path)) < 0) ||
+	    (ev->method != NULL &&
+	     set(o, "status", ev->status > 0 ? json_integer(ev->status) : json_null()) < 0) ||
 	    (ev->intercepted && set(o, "intercepted", json_true()) < 0)) {
 		json_decref(o);
 		o = NULL;

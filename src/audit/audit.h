@@ -101,6 +101,9 @@ struct audit_session_info {
 struct audit_session_end {
 	int status;         /* exit status cordon returns */
 	const char *reason; /* "exit", "not-started", "setup-error", "audit-failure" */
+	/* Layers known only once the sandbox is built (layers.capture): "on", or
+	   "off" (no nf_tables NAT); NULL when the sandbox was not built. */
+	const char *capture;
 };
 
 /* Who closes a session whose supervisor died before its end record. */
@@ -154,8 +157,9 @@ struct audit_net_event {
 	const char *reason;            /* why denied, or NULL */
 	uint64_t bytes_up, bytes_down; /* client->upstream, upstream->client */
 	uint64_t duration_ms;
-	const char *method; /* a refused request (network.rules): its method, else NULL */
+	const char *method; /* a request the proxy read: its method; NULL for a connection */
 	const char *path;   /* ... and its path without the query, else NULL */
+	int status;         /* ... and its response's status (403: refused), 0 if none */
 	bool intercepted;   /* the proxy terminated the tunnel's TLS */
 };
 

@@ -87,7 +87,8 @@ struct net_row {
 	json_int_t port;
 	char *decision;
 	char *rule;
-	unsigned long count;
+	unsigned long count;    /* connections (and refusals) */
+	unsigned long requests; /* HTTP requests the proxy read */
 	char last[40];
 };
 
@@ -255,6 +256,25 @@ static void format_line(FILE *out, json_t *rec);
  * path, a mismatch, a digest, a failure. Records from before outcomes were
  * recorded have none of these fields and print as they did.
  */
+/* A request the proxy read: " GET /path -> 200, 80 B up, 312 B down". */
+static void
+print_request(FILE *out, json_t *rec)
+{
+	json_t *status = json_object_get(rec, "status");
+
+	fprintf(out, " %s %s -> ", str(rec, "method"), str(rec, "path"));
+	if (json_is_integer(status))
+		fprintf(out, "%lld", (long long)json_integer_value(status));
+	else
+		fputs("no response", out);
+	if (strcmp(str(rec, "decision"), "allow") == 0)
+		fprintf(out, ", %lld B up, %lld B down",
+			(long long)json_integer_value(json_object_get(rec, "bytes_up")),
+			(long long)json_integer_value(json_object_get(rec, "bytes_down")));
+	if (json_is_true(json_object_get(rec, "intercepted")))
+		fputs(", TLS intercepted", out);
+}
+
 static void
 print_exec_outcome(FILE *out, json_t *rec)
 {
@@ -336,6 +356,8 @@ format_line(FILE *out, json_t *rec)
 	} else if (strcmp(type, "net") == 0) {
 		fprintf(out, "net   %s %s:%lld", str(rec, "decision"), str(rec, "host"),
 			(long long)json_integer_value(json_object_get(rec, "port")));
+		if (json_string_value(json_object_get(rec, "method")))
+			print_request(out, rec);
 		if (json_string_value(json_object_get(rec, "rule")))
 			fprintf(out, " rule %s", str(rec, "rule"));
 		if (json_string_value(json_object_get(rec, "reason")))
@@ -393,11 +415,23 @@ net_add(struct log_view *v, json_t *rec)
 	const char *rule = str(rec, "rule");
 	json_int_t port = json_integer_value(json_object_get(rec, "port"));
 	struct net_row *r = NULL;
+	/* A request's record counts on its destination's row, whatever its rule. */
+	bool request = json_string_value(json_object_get(rec, "method")) != NULL;
 
-	for (size_t i = 0; i < v->n_net; i++)
+	for (size_t i = 0; i < v->n_net && r == NULL; i++)
 		if (strcmp(v->net[i].host, host) == 0 && v->net[i].port == port &&
-		    strcmp(v->net[i].decision, decision) == 0 && strcmp(v->net[i].rule, rule) == 0)
+		    strcmp(v->net[i].decision, decision) == 0 &&
+		    (request || v->net[i].count == 0 || strcmp(v->net[i].rule, rule) == 0))
 			r = &v->net[i];
+	/* A row of requests only (their connection ends later) takes its rule. */
+	if (r != NULL && !request && r->count == 0 && strcmp(r->rule, rule) != 0) {
+		char *nr = defang(strdup(rule));
+
+		if (nr != NULL) {
+			free(r->rule);
+			r->rule = nr;
+		}
+	}
 	if (r == NULL) {
 		if (v->n_net == v->cap_net) {
 			size_t cap = v->cap_net ? v->cap_net * 2 : 16;
@@ -422,7 +456,10 @@ net_add(struct log_view *v, json_t *rec)
 			return;
 		}
 	}
-	r->count++;
+	if (request)
+		r->requests++;
+	else
+		r->count++;
 	snprintf(r->last, sizeof(r->last), "%s", str(rec, "ts"));
 }
 
@@ -557,9 +594,13 @@ print_net_summary(FILE *out, struct log_view *v)
 	for (size_t i = 0; i < v->n_net; i++) {
 		struct net_row *r = &v->net[i];
 
-		fprintf(out, "  %-32s %5lld  %-8s %-24s %6lu  %s\n", r->host, (long long)r->port,
+		fprintf(out, "  %-32s %5lld  %-8s %-24s %6lu  %s", r->host, (long long)r->port,
 			strcmp(r->decision, "allow") == 0 ? "allowed" : "denied",
 			r->rule[0] ? r->rule : "-", r->count, r->last);
+		if (r->requests > 0)
+			fprintf(out, "  (%lu HTTP request%s)", r->requests,
+				r->requests == 1 ? "" : "s");
+		fputc('\n', out);
 	}
 }
 

@@ -12,7 +12,16 @@
  * handled as a CONNECT to NAME:PORT by conn.c, which resolves the name
  * itself and applies every check it applies to a proxy client. A name the
  * policy refuses gets NXDOMAIN and a deny record. AAAA and other types of
- * an allowed name get an empty answer (IPv4 is enough to be captured).
+ * an allowed name get an empty answer, NOERROR with no record (NODATA):
+ * IPv4 is enough to be captured, and a definite "no such record" lets a
+ * resolver asking A and AAAA together use the A answer at once, where an
+ * error (SERVFAIL, REFUSED) or silence would make it retry or wait. A name
+ * refused is NXDOMAIN for every type, as for A.
+ *
+ * The stub answers over UDP and over TCP (length-prefixed, several queries
+ * per connection, the same answers): at most DNS_TCP_CONNS connections at
+ * once, each closed after DNS_TCP_IDLE_MS without a query, at a length no
+ * query has, or when its client does not read its answers.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -35,14 +44,29 @@
 #include "proxy/dns.h"
 #include "proxy/proxy.h"
 
-#define SYN_BASE  0xc6120000u /* 198.18.0.0 */
-#define SYN_SLOTS 4096u       /* names remembered; the oldest is reused */
-#define SYN_TTL   60u         /* seconds: a reused slot outlives no cache */
-#define RETRY_MS  200
+#define SYN_BASE        0xc6120000u /* 198.18.0.0 */
+#define SYN_SLOTS       4096u       /* names remembered; the oldest is reused */
+#define SYN_TTL         60u         /* seconds: a reused slot outlives no cache */
+#define RETRY_MS        200
+#define DNS_TCP_CONNS   32
+#define DNS_TCP_IDLE_MS 10000
+
+struct px_capture;
+
+/* One DNS-over-TCP client of the stub. */
+struct dns_tcp {
+	struct px_capture *cap;
+	int slot;
+	struct px_watch w;
+	struct px_timer idle;
+	uint8_t in[2 + PX_DNS_TCP_MAX];
+	size_t in_len;
+};
 
 struct px_capture {
 	struct px_proxy *px;
-	struct px_watch tcp[2], dns;
+	struct px_watch tcp[2], dns, dns_tcp;
+	struct dns_tcp *dns_conns[DNS_TCP_CONNS];
 	struct px_timer resume;
 	int paused;
 	char (*names)[PX_HOST_MAX]; /* slot i is 198.18.0.0 + 1 + i */
@@ -185,6 +209,105 @@ on_dns(struct px_loop *loop, struct px_watch *w, uint32_t events)
 	}
 }
 
+static void
+dns_tcp_close(struct dns_tcp *t)
+{
+	struct px_loop *loop = t->cap->px->loop;
+
+	px_timer_disarm(loop, &t->idle);
+	px_loop_del(loop, &t->w);
+	close(t->w.fd);
+	t->cap->dns_conns[t->slot] = NULL;
+	free(t);
+}
+
+static void
+on_dns_tcp_idle(struct px_loop *loop, struct px_timer *tm)
+{
+	(void)loop;
+	dns_tcp_close(px_container_of(tm, struct dns_tcp, idle));
+}
+
+/* Answer every whole query in t->in. 0, or -1 when t is to be closed. */
+static int
+dns_tcp_answer(struct dns_tcp *t)
+{
+	const uint8_t *msg;
+	size_t mlen, used, off = 0;
+	int r;
+
+	while ((r = px_dns_tcp_frame(t->in + off, t->in_len - off, &msg, &mlen, &used)) == 1) {
+		uint8_t out[2 + PX_DNS_MSG_MAX];
+		size_t m = dns_answer(t->cap, msg, mlen, out + 2, sizeof(out) - 2);
+
+		off += used;
+		if (m == 0)
+			continue; /* a response, or shorter than a header: dropped, as over UDP */
+		out[0] = (uint8_t)(m >> 8);
+		out[1] = (uint8_t)m;
+		/* the answer fits the socket's buffer unless the client does not read */
+		if (send(t->w.fd, out, m + 2, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)(m + 2))
+			return -1;
+	}
+	memmove(t->in, t->in + off, t->in_len - off);
+	t->in_len -= off;
+	return r < 0 ? -1 : 0;
+}
+
+static void
+on_dns_tcp_conn(struct px_loop *loop, struct px_watch *w, uint32_t events)
+{
+	struct dns_tcp *t = px_container_of(w, struct dns_tcp, w);
+
+	(void)events;
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = recv(w->fd, t->in + t->in_len, sizeof(t->in) - t->in_len, 0);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n <= 0) {
+			dns_tcp_close(t);
+			return;
+		}
+		t->in_len += (size_t)n;
+		if (dns_tcp_answer(t) < 0) {
+			dns_tcp_close(t);
+			return;
+		}
+		px_timer_arm(loop, &t->idle, DNS_TCP_IDLE_MS);
+	}
+}
+
+static void
+on_dns_tcp(struct px_loop *loop, struct px_watch *w, uint32_t events)
+{
+	struct px_capture *cap = px_container_of(w, struct px_capture, dns_tcp);
+
+	(void)events;
+	for (int i = 0; i < 16; i++) {
+		struct dns_tcp *t;
+		int slot = -1, fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		for (int k = 0; k < DNS_TCP_CONNS && slot < 0; k++)
+			if (cap->dns_conns[k] == NULL)
+				slot = k;
+		/* all slots busy: this client is closed (it may retry over UDP) */
+		t = slot >= 0 ? calloc(1, sizeof(*t)) : NULL;
+		if (t == NULL || px_loop_add(loop, &t->w, fd, EPOLLIN, on_dns_tcp_conn) < 0) {
+			free(t);
+			close(fd);
+			continue;
+		}
+		t->cap = cap;
+		t->slot = slot;
+		px_timer_init(&t->idle, on_dns_tcp_idle);
+		px_timer_arm(loop, &t->idle, DNS_TCP_IDLE_MS);
+		cap->dns_conns[slot] = t;
+	}
+}
+
 /* ---- captured connections ---- */
 
 /* Where the sandbox meant to connect, as a CONNECT target. 0 or -1. */
@@ -290,18 +413,19 @@ on_capture6(struct px_loop *loop, struct px_watch *w, uint32_t events)
 }
 
 struct px_capture *
-px_capture_new(struct px_proxy *px, int tcp4, int tcp6, int dns, struct cordon_err *err)
+px_capture_new(struct px_proxy *px, int tcp4, int tcp6, int dns, int dns_tcp,
+	       struct cordon_err *err)
 {
 	struct px_capture *cap = calloc(1, sizeof(*cap));
-	static const px_watch_fn fns[3] = { on_capture4, on_capture6, on_dns };
-	int fds[3] = { tcp4, tcp6, dns };
-	struct px_watch *ws[3];
+	static const px_watch_fn fns[4] = { on_capture4, on_capture6, on_dns, on_dns_tcp };
+	int fds[4] = { tcp4, tcp6, dns, dns_tcp };
+	struct px_watch *ws[4];
 
 	if (cap != NULL)
 		cap->names = calloc(SYN_SLOTS, sizeof(*cap->names));
 	if (cap == NULL || cap->names == NULL) {
 		free(cap);
-		for (int k = 0; k < 3; k++)
+		for (int k = 0; k < 4; k++)
 			if (fds[k] >= 0)
 				close(fds[k]);
 		cordon_err_set(err, ENOMEM, "transparent capture");
@@ -312,16 +436,17 @@ px_capture_new(struct px_proxy *px, int tcp4, int tcp6, int dns, struct cordon_e
 	ws[0] = &cap->tcp[0];
 	ws[1] = &cap->tcp[1];
 	ws[2] = &cap->dns;
-	for (int k = 0; k < 3; k++)
+	ws[3] = &cap->dns_tcp;
+	for (int k = 0; k < 4; k++)
 		ws[k]->fd = -1;
-	for (int k = 0; k < 3; k++) {
+	for (int k = 0; k < 4; k++) {
 		if (fds[k] < 0)
 			continue;
 		if (fd_set_nonblock(fds[k], 1) < 0 || fd_set_cloexec(fds[k], 1) < 0 ||
 		    px_loop_add(px->loop, ws[k], fds[k], EPOLLIN, fns[k]) < 0) {
 			cordon_err_set(err, errno, "watch the transparent capture sockets");
 			ws[k]->fd = -1;
-			for (int j = k; j < 3; j++)
+			for (int j = k; j < 4; j++)
 				if (fds[j] >= 0)
 					close(fds[j]);
 			px_capture_free(cap);
@@ -334,14 +459,18 @@ px_capture_new(struct px_proxy *px, int tcp4, int tcp6, int dns, struct cordon_e
 void
 px_capture_free(struct px_capture *cap)
 {
-	struct px_watch *ws[3];
+	struct px_watch *ws[4];
 
 	if (cap == NULL)
 		return;
+	for (int k = 0; k < DNS_TCP_CONNS; k++)
+		if (cap->dns_conns[k] != NULL)
+			dns_tcp_close(cap->dns_conns[k]);
 	ws[0] = &cap->tcp[0];
 	ws[1] = &cap->tcp[1];
 	ws[2] = &cap->dns;
-	for (int k = 0; k < 3; k++) {
+	ws[3] = &cap->dns_tcp;
+	for (int k = 0; k < 4; k++) {
 		if (ws[k]->fd < 0)
 			continue;
 		px_loop_del(cap->px->loop, ws[k]);

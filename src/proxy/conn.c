@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "proxy/conn.h"
+#include "proxy/http_rules.h"
 #include "proxy/socks5.h"
 #include "proxy/tls_mitm.h"
 
@@ -125,6 +126,82 @@ px_conn_emit_event(struct px_conn *c, const char *reason)
 }
 
 void
+px_req_begin(struct px_req_rec *r, const char *method, const char *target, size_t tlen,
+	     const char *rule, uint64_t up, uint64_t dn)
+{
+	char path[PX_HTTP_PATH_MAX];
+	const char *why;
+	size_t n = 0;
+
+	snprintf(r->method, sizeof(r->method), "%s", method);
+	snprintf(r->rule, sizeof(r->rule), "%s", rule ? rule : "");
+	if (px_http_path_normalize(target, tlen, path, sizeof(path), &why) == 0) {
+		target = path;
+		tlen = strlen(path);
+	}
+	/* without the query; as sent when unreadable ("*" of OPTIONS); cut */
+	while (n < tlen && n < sizeof(r->path) - 1 && target[n] != '?')
+		n++;
+	memcpy(r->path, target, n);
+	r->path[n] = '\0';
+	r->up0 = up;
+	r->dn0 = dn;
+	r->open = 1;
+}
+
+/* One record of its own (a request, a refusal): the fields every such record has. */
+static void
+event_emit(struct px_proxy *px, struct px_event *ev, const char *host, uint16_t port,
+	   const char *addr, enum px_proto proto, const char *rule, int intercepted)
+{
+	ev->host = host;
+	ev->port = port;
+	ev->addr = addr ? addr : "";
+	ev->proto = proto;
+	ev->rule = rule ? rule : "";
+	ev->intercepted = intercepted;
+	px->cfg.on_decision(px->cfg.on_decision_arg, ev);
+}
+
+void
+px_event_deny(struct px_proxy *px, const char *host, uint16_t port, const char *addr,
+	      enum px_proto proto, const char *rule, const char *reason, const char *method,
+	      const char *path, int intercepted)
+{
+	struct px_event ev = {
+		.reason = reason,
+		.method = method,
+		.path = path,
+		.status = method != NULL ? 403 : 0, /* a refused request is answered 403 */
+	};
+
+	if (px->cfg.on_decision != NULL)
+		event_emit(px, &ev, host, port, addr, proto, rule, intercepted);
+}
+
+void
+px_req_end(struct px_proxy *px, struct px_req_rec *r, const char *host, uint16_t port,
+	   const char *addr, enum px_proto proto, int intercepted, int status, uint64_t up,
+	   uint64_t dn)
+{
+	struct px_event ev = {
+		.allowed = 1,
+		.bytes_up = up - r->up0,
+		.bytes_down = dn - r->dn0,
+		.reason = "",
+		.method = r->method,
+		.path = r->path,
+		.status = status,
+	};
+
+	if (!r->open)
+		return;
+	r->open = 0;
+	if (px->cfg.on_decision != NULL)
+		event_emit(px, &ev, host, port, addr, proto, r->rule, intercepted);
+}
+
+void
 px_conn_close_upstream(struct px_conn *c)
 {
 	if (c->wu.fd >= 0) {
@@ -156,6 +233,10 @@ conn_free(struct px_conn *c)
 {
 	struct px_proxy *px = c->px;
 
+	px_req_end(px, &c->rec, c->norm[0] ? c->norm : c->host, c->port, c->addr_str,
+		   c->transparent ? PX_PROTO_TRANSPARENT : c->proto, 0, c->xf.status, c->bytes_up,
+		   c->bytes_dn);
+	px_mitm_end(c->mitm, c->bytes_up, c->bytes_dn);
 	px_conn_emit_event(c, c->dead_reason ? c->dead_reason : "closed");
 	px_mitm_free(c->mitm);
 	c->mitm = NULL;
@@ -484,7 +565,7 @@ http_rules_refuse(struct px_conn *c, const struct px_http_req *req)
 			return 0; /* cannot happen: the head was parsed before */
 		req = &again;
 	}
-	if (!px_http_guard(c->px, req, c->in, body, sizeof(body)))
+	if (!px_http_guard(c->px, req, c->in, body, sizeof(body), c->rec_rule, sizeof(c->rec_rule)))
 		return 0;
 	px_conn_http_answer(c, 403, body);
 	return 1;

@@ -17,6 +17,23 @@
 struct px_mitm_ctx;
 struct px_mitm;
 
+#define PX_REC_PATH_MAX 512 /* path bytes kept for a request's record */
+
+/*
+ * One HTTP request the proxy reads (plain HTTP, or inside a tunnel it
+ * reads), from its head to the end of its response: its record names the
+ * method, the normalised path (never the query: it may hold secrets), the
+ * rule that let it through, the response's status and the bytes of this
+ * exchange.
+ */
+struct px_req_rec {
+	int open; /* begun, its record not written yet */
+	char method[24];
+	char path[PX_REC_PATH_MAX];
+	char rule[256];
+	uint64_t up0, dn0; /* the connection's byte counts when it began */
+};
+
 enum px_state {
 	PX_STATE_ACCEPTED = 0, /* waiting for the first byte */
 	PX_STATE_REQUEST,      /* reading a request head / SOCKS5 handshake */
@@ -89,6 +106,8 @@ struct px_conn {
 	/* plain HTTP */
 	struct px_xfer xf;
 	int client_eof, up_reusable;
+	struct px_req_rec rec;
+	char rec_rule[256]; /* the network.rules entry that allowed the request, or "" */
 
 	/* SOCKS5 */
 	int s5_greeted;
@@ -117,6 +136,7 @@ struct px_conn {
 	int hup_c, hup_u, park_c, park_u; /* peer hung up; watch taken out of epoll */
 	uint64_t bytes_up, bytes_dn;
 	int mitm_wanted;      /* rules or an injection name the target: read it */
+	int http_wanted;      /* captured to port 80: read it when it is not TLS */
 	struct px_mitm *mitm; /* the proxy reads this tunnel (tls_mitm.c) */
 
 	/* budget.c */
@@ -184,6 +204,24 @@ void px_conn_kick(struct px_conn *c);
 
 /* Report the decision so far (a keep-alive connection changing target). */
 void px_conn_emit_event(struct px_conn *c, const char *reason);
+
+/*
+ * Begin r for a request read on a connection: method, its target as sent
+ * (origin form; the path is normalised as network.rules read it, the
+ * query dropped), the rule that let it through (NULL: none), and the
+ * connection's byte counts now. Pure.
+ */
+void px_req_begin(struct px_req_rec *r, const char *method, const char *target, size_t tlen,
+		  const char *rule, uint64_t up, uint64_t dn);
+
+/*
+ * Write r's record if it is open (an allowed request: on_decision with
+ * method, path and status; status 0 when no response head came) and close
+ * it. up, dn: the connection's byte counts now.
+ */
+void px_req_end(struct px_proxy *px, struct px_req_rec *r, const char *host, uint16_t port,
+		const char *addr, enum px_proto proto, int intercepted, int status, uint64_t up,
+		uint64_t dn);
 
 /*
  * What to wait for on one side (upstream != 0: the upstream socket). A

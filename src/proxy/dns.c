@@ -141,3 +141,23 @@ px_dns_build_answer(const struct px_dns_query *q, int rcode, const uint8_t *addr
 	put16(out + 6, 1); /* ANCOUNT */
 	return o;
 }
+
+int
+px_dns_tcp_frame(const uint8_t *buf, size_t len, const uint8_t **msg, size_t *msg_len, size_t *used)
+{
+	size_t n;
+
+	*msg = NULL;
+	*msg_len = *used = 0;
+	if (len < 2)
+		return 0;
+	n = get16(buf);
+	if (n == 0 || n > PX_DNS_TCP_MAX)
+		return -1;
+	if (len - 2 < n)
+		return 0;
+	*msg = buf + 2;
+	*msg_len = n;
+	*used = 2 + n;
+	return 1;
+}

@@ -18,8 +18,9 @@
  * ASCII is refused, so the name is a plain host name or nothing).
  */
 
-#define PX_DNS_NAME_MAX 254 /* dotted name plus NUL */
-#define PX_DNS_MSG_MAX  512 /* UDP answers never exceed this (no EDNS) */
+#define PX_DNS_NAME_MAX 254  /* dotted name plus NUL */
+#define PX_DNS_MSG_MAX  512  /* UDP answers never exceed this (no EDNS) */
+#define PX_DNS_TCP_MAX  1024 /* longest query taken over TCP (one is ~50 bytes) */
 
 enum {
 	PX_DNS_TYPE_A = 1,
@@ -61,5 +62,16 @@ int px_dns_parse_query(const uint8_t *msg, size_t len, struct px_dns_query *q);
  */
 size_t px_dns_build_answer(const struct px_dns_query *q, int rcode, const uint8_t *addr,
 			   size_t addr_len, uint32_t ttl, uint8_t *out, size_t cap);
+
+/*
+ * DNS over TCP (RFC 1035 §4.2.2, RFC 7766): each message is preceded by
+ * its length, two bytes in network order, and a client may send several
+ * on one connection. Find the first whole message in buf[0, len): 1 with
+ * *msg and *msg_len set to it and *used to the bytes it takes with its
+ * prefix; 0 when more bytes are needed; -1 when the declared length is 0
+ * or above PX_DNS_TCP_MAX (no query is: close the connection).
+ */
+int px_dns_tcp_frame(const uint8_t *buf, size_t len, const uint8_t **msg, size_t *msg_len,
+		     size_t *used);
 
 #endif

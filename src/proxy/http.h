@@ -138,6 +138,7 @@ struct px_xfer {
 	enum px_xfer_rs rs;
 	struct px_body req_body, resp_body;
 	int head_req, req_close, resp_close, upgraded;
+	int status; /* the final response's status, 0 before its head */
 };
 
 /* The head of req was sent on: frame its body, then wait for the response. */

@@ -698,6 +698,7 @@ px_xfer_request(struct px_xfer *x, const struct px_http_req *req)
 		px_body_init(&x->req_body, PX_BODY_NONE, 0);
 	x->rq = x->req_body.done ? PX_RQ_WAIT : PX_RQ_BODY;
 	x->rs = PX_RS_HEAD;
+	x->status = 0;
 }
 
 int
@@ -731,6 +732,7 @@ px_xfer_response(struct px_xfer *x, const char *buf, size_t *fwd, size_t *len, c
 			    resp.status / 100 == 1 && resp.status != 101 ? PX_RS_HEAD : PX_RS_BODY;
 			if (x->rs == PX_RS_HEAD)
 				continue;
+			x->status = resp.status;
 			if (x->upgraded) {
 				px_body_init(&x->req_body, PX_BODY_EOF, 0);
 				x->rq = PX_RQ_BODY;

@@ -31,10 +31,20 @@ px_http_relay_same_target(struct px_conn *c, const struct px_http_req *req)
 	return strcmp(norm, c->norm) == 0 && req->port == c->port;
 }
 
+/* The record of the exchange that just ended (or of none). */
+static void
+end_record(struct px_conn *c)
+{
+	px_req_end(c->px, &c->rec, c->norm, c->port, c->addr_str,
+		   c->transparent ? PX_PROTO_TRANSPARENT : c->proto, 0, c->xf.status, c->bytes_up,
+		   c->bytes_dn);
+}
+
 void
 px_http_relay_request(struct px_conn *c, const struct px_http_req *req)
 {
-	ssize_t n;
+	char target[PX_HDR_MAX + 2];
+	ssize_t n, tl;
 
 	if (px_budget_buf(c, &c->up, &c->up_cap, BUF_CAP) < 0 ||
 	    px_budget_buf(c, &c->rbuf, &c->r_cap, BUF_CAP) < 0)
@@ -44,6 +54,10 @@ px_http_relay_request(struct px_conn *c, const struct px_http_req *req)
 		px_conn_http_answer(c, 431, "cordon: request head too large\n");
 		return;
 	}
+	tl = px_http_origin_target(c->in, req, target, sizeof(target));
+	end_record(c);
+	px_req_begin(&c->rec, req->method, target, tl < 0 ? 0 : (size_t)tl,
+		     c->rec_rule[0] ? c->rec_rule : c->rule, c->bytes_up, c->bytes_dn);
 	c->up_len = (size_t)n;
 	c->up_off = 0;
 	px_conn_consume_in(c, req->hdr_len);
@@ -167,6 +181,7 @@ px_http_relay_pump(struct px_conn *c)
 			}
 		}
 		if (c->xf.rs == PX_RS_DONE && c->r_len == 0) {
+			end_record(c);
 			if (c->xf.resp_close || c->xf.req_close || c->xf.rq == PX_RQ_BODY ||
 			    c->xf.upgraded || (c->client_eof && c->in_len == 0)) {
 				shutdown(c->wc.fd, SHUT_WR);

@@ -47,9 +47,10 @@ struct px_event {
 	const char *reason; /* why it ended ("closed", "denied: ...", ...) */
 	int cut;            /* allowed, but closed by a bound (proxy.buffers) */
 	int unlisted;       /* refused because no rule names the host (or its port) */
-	/* One refused request on an allowed connection (network.rules): */
+	/* One request the proxy read (allowed, or refused by network.rules): */
 	const char *method; /* its method, NULL for a connection's record */
 	const char *path;   /* its path (no query), NULL likewise */
+	int status;         /* the response's status (403 for a refusal), 0 if none */
 	int intercepted;    /* the proxy read the tunnel (TLS terminated) */
 };
 
@@ -158,7 +159,8 @@ int px_proxy_set_ca(struct px_proxy *px, const char *crt_path, const char *key_p
 /*
  * Transparent capture (capture.c): serve the sandbox's capture listeners
  * (tcp4, tcp6: redirected TCP, the original destination read with
- * SO_ORIGINAL_DST) and its DNS stub socket (dns: UDP on 127.0.0.1:53). The
+ * SO_ORIGINAL_DST) and its DNS stub (dns: UDP on 127.0.0.1:53; dns_tcp:
+ * the TCP listener on the same address, length-prefixed queries). The
  * stub answers names the policy allows with synthetic addresses from
  * 198.18.0.0/15 that map back to the name, and names it refuses with
  * NXDOMAIN; it never sends a query anywhere. A captured connection is
@@ -167,7 +169,7 @@ int px_proxy_set_ca(struct px_proxy *px, const char *crt_path, const char *key_p
  * err. Free with px_capture_free before px_proxy_free.
  */
 struct px_capture;
-struct px_capture *px_capture_new(struct px_proxy *px, int tcp4, int tcp6, int dns,
+struct px_capture *px_capture_new(struct px_proxy *px, int tcp4, int tcp6, int dns, int dns_tcp,
 				  struct cordon_err *err);
 void px_capture_free(struct px_capture *cap);
 

@@ -80,6 +80,8 @@ struct px_mitm {
 	uint16_t port;
 	int is_ip;
 	enum px_proto proto;
+	char rule[256]; /* the domain rule that allowed the tunnel */
+	struct px_req_rec rec;
 
 	char *in; /* client plaintext; [0, in_fwd) is body ready for upstream */
 	size_t in_len, in_fwd;
@@ -113,29 +115,6 @@ verbose(const struct px_proxy *px, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-void
-px_event_deny(struct px_proxy *px, const char *host, uint16_t port, const char *addr,
-	      enum px_proto proto, const char *rule, const char *reason, const char *method,
-	      const char *path, int intercepted)
-{
-	struct px_event ev;
-
-	if (px->cfg.on_decision == NULL)
-		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.host = host;
-	ev.port = port;
-	ev.addr = addr ? addr : "";
-	ev.proto = proto;
-	ev.allowed = 0;
-	ev.rule = rule ? rule : "";
-	ev.reason = reason;
-	ev.method = method;
-	ev.path = path;
-	ev.intercepted = intercepted;
-	px->cfg.on_decision(px->cfg.on_decision_arg, &ev);
 }
 
 /* ---- the proxy's interception state ---- */
@@ -352,11 +331,18 @@ px_mitm_new(struct px_proxy *px, int cfd, int ufd, const struct px_mitm_target *
 {
 	struct px_mitm *m = calloc(1, sizeof(*m));
 
+	struct cordon_err err = { 0 };
+
 	*why = "out of memory";
 	if (m == NULL)
 		return NULL;
 	m->px = px;
-	m->x = px->mitm;
+	/* a captured plain-HTTP connection is read with no rule naming its host */
+	m->x = ctx_of(px, &err);
+	if (m->x == NULL) {
+		free(m);
+		return NULL;
+	}
 	m->c.fd = cfd;
 	m->u.fd = ufd;
 	m->port = t->port;
@@ -364,6 +350,7 @@ px_mitm_new(struct px_proxy *px, int cfd, int ufd, const struct px_mitm_target *
 	m->proto = t->proto;
 	snprintf(m->host, sizeof(m->host), "%s", t->host);
 	snprintf(m->addr, sizeof(m->addr), "%s", t->addr ? t->addr : "");
+	snprintf(m->rule, sizeof(m->rule), "%s", t->rule ? t->rule : "");
 	m->in = malloc(MITM_BUF);
 	m->up = malloc(UP_BUF);
 	m->rbuf = malloc(MITM_BUF);
@@ -395,6 +382,14 @@ px_mitm_footprint(void)
 {
 	/* the memory BIO takes up to one read beyond RBIO_CAP (feed_client) */
 	return sizeof(struct px_mitm) + 2 * MITM_BUF + UP_BUF + RBIO_CAP + 16384 + 2 * SSL_EST;
+}
+
+void
+px_mitm_end(struct px_mitm *m, uint64_t up, uint64_t dn)
+{
+	if (m != NULL)
+		px_req_end(m->px, &m->rec, m->host, m->port, m->addr, m->proto, m->tls,
+			   m->xf.status, up, dn);
 }
 
 bool
@@ -696,9 +691,12 @@ record_injections(struct px_mitm *m, const struct px_inject *const *sel, size_t 
 	}
 }
 
-/* A whole request head is at the start of m->in (or not yet): decide, rewrite. */
+/*
+ * A whole request head is at the start of m->in (or not yet): decide,
+ * rewrite, begin its record (up, dn: the connection's byte counts).
+ */
 static void
-handle_head(struct px_mitm *m)
+handle_head(struct px_mitm *m, uint64_t up, uint64_t dn)
 {
 	const struct px_inject *sel[PX_INJECT_MAX];
 	struct px_http_decision d;
@@ -769,6 +767,8 @@ handle_head(struct px_mitm *m)
 		return;
 	}
 	record_injections(m, sel, n_sel);
+	px_req_begin(&m->rec, req.method, m->in + req.path_off, req.path_len,
+		     d.verdict == PX_HTTP_ALLOW && d.rule ? d.rule->text : m->rule, up, dn);
 	m->up_len = (size_t)n;
 	m->up_off = 0;
 	memmove(m->in, m->in + req.hdr_len, m->in_len - req.hdr_len);
@@ -857,7 +857,7 @@ pump_http(struct px_mitm *m, int *progress, uint64_t *bytes_up, uint64_t *bytes_
 			}
 		}
 		if (m->xf.rq == PX_RQ_HEAD && m->in_len > 0) {
-			handle_head(m);
+			handle_head(m, *bytes_up, *bytes_dn);
 			if (m->answering)
 				continue;
 			if (m->xf.rq != PX_RQ_HEAD)
@@ -939,6 +939,7 @@ pump_http(struct px_mitm *m, int *progress, uint64_t *bytes_up, uint64_t *bytes_
 			return PX_MITM_CLOSE;
 		}
 		if (m->xf.rs == PX_RS_DONE && m->r_len == 0 && m->xf.rq != PX_RQ_HEAD) {
+			px_mitm_end(m, *bytes_up, *bytes_dn);
 			if (m->xf.resp_close || m->xf.req_close || m->xf.rq == PX_RQ_BODY ||
 			    m->xf.upgraded) {
 				snprintf(m->reason, sizeof(m->reason), "closed");
@@ -1036,7 +1037,7 @@ px_mitm_pump(struct px_mitm *m, struct px_mitm_io *io, uint64_t *bytes_up, uint6
 
 int
 px_http_guard(struct px_proxy *px, const struct px_http_req *req, const char *buf, char *body,
-	      size_t len)
+	      size_t len, char *rule, size_t rlen)
 {
 	const struct px_mitm_ctx *x = px->mitm;
 	struct px_http_decision d;
@@ -1045,6 +1046,7 @@ px_http_guard(struct px_proxy *px, const struct px_http_req *req, const char *bu
 	ssize_t tl;
 	int is_ip;
 
+	rule[0] = '\0';
 	if (x == NULL || x->rules.n == 0)
 		return 0;
 	if (px_host_normalize(req->host, norm, sizeof(norm), &is_ip, &a) < 0)
@@ -1052,9 +1054,17 @@ px_http_guard(struct px_proxy *px, const struct px_http_req *req, const char *bu
 	tl = px_http_origin_target(buf, req, target, sizeof(target));
 	if (tl < 0)
 		return 0; /* cannot happen: the head fits in PX_HDR_MAX */
-	if (px_http_rules_check(&x->rules, norm, req->port, req->method, target, (size_t)tl, &d) !=
-	    PX_HTTP_DENY)
+	switch (
+	    px_http_rules_check(&x->rules, norm, req->port, req->method, target, (size_t)tl, &d)) {
+	case PX_HTTP_ALLOW:
+		snprintf(rule, rlen, "%s", d.rule ? d.rule->text : "");
 		return 0;
+	case PX_HTTP_PASS:
+		return 0;
+	case PX_HTTP_DENY:
+	default:
+		break;
+	}
 	px_http_deny_body(&x->rules, &d, "http", norm, req->port, req->method, body, len);
 	{
 		char reason[300];

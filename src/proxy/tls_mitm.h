@@ -37,8 +37,9 @@ struct px_mitm_target {
 	const char *host; /* normalised name or address text */
 	uint16_t port;
 	int is_ip;
-	enum px_proto proto; /* how the client asked (CONNECT, SOCKS5) */
+	enum px_proto proto; /* how the client asked (CONNECT, SOCKS5, captured) */
 	const char *addr;    /* the upstream address connected to */
+	const char *rule;    /* the domain rule that allowed the tunnel */
 };
 
 /*
@@ -79,11 +80,18 @@ bool px_mitm_intercepted(const struct px_mitm *m);
 void px_mitm_free(struct px_mitm *m);
 
 /*
+ * Write the record of the request in flight, if any (the connection is
+ * closing): up, dn are the connection's byte counts. Accepts NULL.
+ */
+void px_mitm_end(struct px_mitm *m, uint64_t up, uint64_t dn);
+
+/*
  * A plain-HTTP forward (absolute-form request req in buf) checked against
  * network.rules: 1 when refused (the 403 body written to body, the record
- * emitted), 0 when it may go on.
+ * emitted), 0 when it may go on, with the text of the rule that allowed it
+ * in rule[rlen] ("" when no rule names the host).
  */
 int px_http_guard(struct px_proxy *px, const struct px_http_req *req, const char *buf, char *body,
-		  size_t len);
+		  size_t len, char *rule, size_t rlen);
 
 #endif

@@ -19,7 +19,10 @@
  * A tunnel to a host that network.rules or credentials.inject name is read
  * by the proxy instead (tls_mitm.c), once its first flight passed the same
  * check: nothing of the upstream reaches the client before, and its
- * buffers and TLS state are charged to the session's budget.
+ * buffers and TLS state are charged to the session's budget. So is a
+ * captured connection to port 80 whose first flight is not TLS: a client
+ * that ignores the proxy variables gets network.rules and a record per
+ * request as a plain-HTTP forward does.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,6 +53,11 @@ px_tunnel_start(struct px_conn *c)
 	c->tls_check = 1;
 	c->hello_deadline = 0;
 	c->mitm_wanted = px_mitm_wanted(c->px, c->norm, c->port);
+	/*
+	 * A captured connection to port 80 is read like a plain-HTTP forward
+	 * (network.rules, a record per request) unless it turns out to be TLS.
+	 */
+	c->http_wanted = c->transparent && c->port == PX_PORT_HTTP;
 	/* pipes are made when a direction first carries data (relay_dir) */
 	c->cap_cu = c->cap_uc = PIPE_SMALL;
 	px_conn_set_state(c, PX_STATE_TUNNEL);
@@ -62,7 +70,9 @@ px_tunnel_start(struct px_conn *c)
 static void
 intercept(struct px_conn *c)
 {
-	struct px_mitm_target t = { c->norm, c->port, c->is_ip, c->proto, c->addr_str };
+	struct px_mitm_target t = { c->norm,     c->port,
+				    c->is_ip,    c->transparent ? PX_PROTO_TRANSPARENT : c->proto,
+				    c->addr_str, c->rule };
 	const char *why = NULL;
 
 	if (px_budget_hold(c, px_mitm_footprint()) < 0) {
@@ -212,6 +222,7 @@ first_flight(struct px_conn *c)
 		}
 		return 0;
 	case PX_SNI_NOT_TLS:
+		c->mitm_wanted |= c->http_wanted;
 		first_flight_pass(c);
 		return 1;
 	case PX_SNI_FOUND:
@@ -402,7 +413,7 @@ px_tunnel_pump(struct px_conn *c)
 	 * upstream -> client also before the check: the server may speak first;
 	 * not on a tunnel the proxy will read (it reads the upstream itself)
 	 */
-	if (!(c->tls_check && c->mitm_wanted) &&
+	if (!(c->tls_check && (c->mitm_wanted || c->http_wanted)) &&
 	    relay_dir(c, c->wu.fd, c->wc.fd, c->p_uc, &c->pend_uc, &c->cap_uc, &c->full_uc,
 		      &c->eof_u, &c->shut_c, &c->bytes_dn) < 0) {
 		px_conn_close(c, "tunnel error");
@@ -427,7 +438,7 @@ interest:
 	if (c->up_len > 0 || c->pend_cu > 0)
 		eu |= EPOLLOUT;
 	if (!c->eof_u && c->pend_uc < c->cap_uc && !c->full_uc && c->msg_len == 0 && !c->starved &&
-	    !(c->tls_check && c->mitm_wanted))
+	    !(c->tls_check && (c->mitm_wanted || c->http_wanted)))
 		eu |= EPOLLIN;
 	px_conn_set_watch(c, 0, ec);
 	px_conn_set_watch(c, 1, eu);

@@ -11,12 +11,13 @@
  *     TCP connection not addressed to loopback to one listener on
  *     127.0.0.1 (and [::1]); the supervisor reads the original
  *     destination from the accepted socket (SO_ORIGINAL_DST);
- *   - a UDP socket on 127.0.0.1:53, the DNS stub the supervisor serves
- *     (the sandbox's /etc/resolv.conf points at it). UDP to anything else
- *     reaches no listener: the local route answers port unreachable.
+ *   - a UDP socket and a TCP listener on 127.0.0.1:53, the DNS stub the
+ *     supervisor serves (the sandbox's /etc/resolv.conf points at it).
+ *     UDP to anything else reaches no listener: the local route answers
+ *     port unreachable.
  *
  * The listeners go to the supervisor like the proxy's (SB_FD_CAPTURE,
- * SB_FD_CAPTURE6, SB_FD_DNS). A kernel without nf_tables NAT leaves capture
+ * SB_FD_CAPTURE6, SB_FD_DNS, SB_FD_DNS_TCP). A kernel without nf_tables NAT leaves capture
  * off and the sandbox as it was: programs that honour the proxy variables
  * still reach the proxy. The sandbox cannot undo any of this: it has no
  * CAP_NET_ADMIN once the command runs, and seccomp refuses netlink other
@@ -381,12 +382,15 @@ sb_capture_setup(struct sb_child_ctx *ctx)
 		return 0;
 	/*
 	 * IPv4 capture or nothing: without it the sandbox stays as before
-	 * (the supervisor says so when no capture listener arrives).
+	 * (the supervisor says so when no capture listener arrives). The
+	 * test switch stands for a kernel without nf_tables NAT.
 	 */
-	if (route_all_local(AF_INET) < 0 || nft_redirect_tcp(NFPROTO_IPV4, port) < 0)
+	if ((ctx->spec->test_flags & SB_TEST_NO_CAPTURE) || route_all_local(AF_INET) < 0 ||
+	    nft_redirect_tcp(NFPROTO_IPV4, port) < 0)
 		return 0;
 	if (send_new(ctx, SB_FD_CAPTURE, loopback_socket(AF_INET, SOCK_STREAM, port)) < 0 ||
-	    send_new(ctx, SB_FD_DNS, loopback_socket(AF_INET, SOCK_DGRAM, 53)) < 0)
+	    send_new(ctx, SB_FD_DNS, loopback_socket(AF_INET, SOCK_DGRAM, 53)) < 0 ||
+	    send_new(ctx, SB_FD_DNS_TCP, loopback_socket(AF_INET, SOCK_STREAM, 53)) < 0)
 		return -1;
 	/* IPv6 where the namespace has it; a v6 literal otherwise stays unreachable */
 	if (route_all_local(AF_INET6) == 0 && nft_redirect_tcp(NFPROTO_IPV6, port) == 0) {

@@ -47,6 +47,7 @@ enum {
 	 * filters unread must still be reported as that step.
 	 */
 	SB_TEST_FAIL_HOSTNAME = 1u << 10,
+	SB_TEST_NO_CAPTURE = 1u << 11, /* capture set up as without nf_tables NAT */
 };
 
 /* What sb_spawn raised, for the session's records (filled before the build). */
@@ -132,6 +133,7 @@ enum sb_fd_kind {
 	SB_FD_CAPTURE,   /* transparent capture listener, 127.0.0.1 (capture.c) */
 	SB_FD_CAPTURE6,  /* the same on [::1], when the namespace has IPv6 */
 	SB_FD_DNS,       /* the DNS stub's UDP socket, 127.0.0.1:53 */
+	SB_FD_DNS_TCP,   /* the DNS stub's TCP listener, 127.0.0.1:53 */
 	SB_FD__MAX,
 };
 

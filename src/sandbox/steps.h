@@ -224,9 +224,10 @@ int sb_proxy_listener(struct sb_child_ctx *ctx);
 /*
  * capture.c (child, with CAP_NET_ADMIN in the sandbox's namespaces): when
  * spec->capture_port is set, route every destination to loopback, redirect
- * TCP to a capture listener and open the DNS stub's socket; their fds go
- * to the supervisor (SB_FD_CAPTURE, SB_FD_CAPTURE6, SB_FD_DNS). A kernel
- * without nf_tables NAT leaves capture off (no fd sent) and returns 0.
+ * TCP to a capture listener and open the DNS stub's sockets; their fds go
+ * to the supervisor (SB_FD_CAPTURE, SB_FD_CAPTURE6, SB_FD_DNS,
+ * SB_FD_DNS_TCP). A kernel without nf_tables NAT (or SB_TEST_NO_CAPTURE)
+ * leaves capture off (no fd sent) and returns 0.
  * -1 with errno when sending an fd fails.
  */
 int sb_capture_setup(struct sb_child_ctx *ctx);

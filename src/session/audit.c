@@ -91,7 +91,9 @@ session_audit_end(struct cordon_session *s, int status, const char *reason)
 	struct session_audit *sa = &s->audit;
 	struct cordon_err err = { 0 };
 	const struct cordon_err *failed;
-	struct audit_session_end end = { .status = status, .reason = reason };
+	struct audit_session_end end = { .status = status,
+					 .reason = reason,
+					 .capture = sa->capture };
 
 	if (sa->log == NULL)
 		return status;

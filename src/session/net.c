@@ -223,6 +223,7 @@ net_event(void *arg, const struct px_event *ev)
 		.duration_ms = ev->duration_ms,
 		.method = ev->method,
 		.path = ev->path,
+		.status = ev->status,
 		.intercepted = ev->intercepted != 0,
 	};
 	struct cordon_err err = { 0 };

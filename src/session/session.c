@@ -365,6 +365,7 @@ supervise(struct cordon_session *s, struct sb_spec *spec, struct cordon_err *err
 		sb_resources_release(&sess);
 		return session_audit_end(s, SB_EXIT_SETUP, "setup-error");
 	}
+	s->audit.capture = sv.capture != NULL ? "on" : "off";
 	status = sv_run(&sv);
 	if (sv.start_state < 0)
 		*err = sv.start_err;

@@ -137,6 +137,7 @@ struct session_audit {
 	struct cordon_audit *log;
 	const struct sb_spec *spec; /* the command and walls, for the records */
 	bool started;               /* the start record is written */
+	const char *capture;        /* layers.capture of the end record ("on", "off"), or NULL */
 };
 
 struct cordon_session {

@@ -71,6 +71,8 @@ session_walls_apply(struct session_walls *w, struct sb_spec *spec, const struct 
 		spec->test_flags |= SB_TEST_NO_SECCOMP;
 	if (session_test_switch("CORDON_TEST_FAIL_HOSTNAME"))
 		spec->test_flags |= SB_TEST_FAIL_HOSTNAME;
+	if (session_test_switch("CORDON_TEST_NO_CAPTURE"))
+		spec->test_flags |= SB_TEST_NO_CAPTURE;
 	/* The unix-socket policy: always on, no host socket is reachable by default. */
 	if (!session_test_switch("CORDON_TEST_NO_CONNECT_POLICY"))
 		spec->notify |= SB_NOTIFY_CONNECT;

@@ -374,7 +374,9 @@ sv_proxy_start(struct sv_supervisor *sv, const struct px_config *cfg, const char
 /*
  * Transparent capture, when the sandbox could set it up (a kernel without
  * nf_tables NAT sends no capture listener): only programs that honour the
- * proxy variables then reach the proxy, as before.
+ * proxy variables then reach the proxy. Fail-closed as before: the
+ * sandbox's namespace has no other way out; said once, and the session's
+ * end record has it (layers.capture).
  */
 static int
 capture_listen(struct sv_supervisor *sv, struct cordon_err *err)
@@ -382,12 +384,16 @@ capture_listen(struct sv_supervisor *sv, struct cordon_err *err)
 	int *f = sv->sess.fds;
 
 	if (f[SB_FD_CAPTURE] < 0) {
-		log_debug("no transparent capture in this sandbox (nf_tables NAT unavailable?)");
+		log_warnx("no transparent capture in this sandbox (the kernel has no nf_tables "
+			  "NAT): programs that ignore the proxy variables (HTTP_PROXY, "
+			  "HTTPS_PROXY, ALL_PROXY) get no network at all; programs that use them "
+			  "reach the allowed hosts as before. Hint: a kernel with "
+			  "CONFIG_NFT_NAT and CONFIG_NFT_REDIR (modules nft_nat, nft_redir)");
 		return 0;
 	}
-	sv->capture =
-	    px_capture_new(sv->proxy, f[SB_FD_CAPTURE], f[SB_FD_CAPTURE6], f[SB_FD_DNS], err);
-	f[SB_FD_CAPTURE] = f[SB_FD_CAPTURE6] = f[SB_FD_DNS] = -1;
+	sv->capture = px_capture_new(sv->proxy, f[SB_FD_CAPTURE], f[SB_FD_CAPTURE6], f[SB_FD_DNS],
+				     f[SB_FD_DNS_TCP], err);
+	f[SB_FD_CAPTURE] = f[SB_FD_CAPTURE6] = f[SB_FD_DNS] = f[SB_FD_DNS_TCP] = -1;
 	return sv->capture != NULL ? 0 : -1;
 }
 

@@ -98,11 +98,39 @@ test_answers(void)
 	return 0;
 }
 
+static int
+test_tcp_frames(void)
+{
+	uint8_t m[3 * 600], big[4] = { 0x04, 0x01, 0, 0 }, zero[4] = { 0, 0, 0, 0 };
+	const uint8_t *msg;
+	size_t n1, n2, len, used;
+
+	n1 = query(m + 2, "a.test", PX_DNS_TYPE_A);
+	m[0] = 0;
+	m[1] = (uint8_t)n1;
+	n2 = query(m + 2 + n1 + 2, "b.test", PX_DNS_TYPE_AAAA);
+	m[2 + n1] = 0;
+	m[2 + n1 + 1] = (uint8_t)n2;
+	/* two pipelined queries: one at a time, each whole */
+	CHECK(px_dns_tcp_frame(m, 2 + n1 + 2 + n2, &msg, &len, &used) == 1);
+	CHECK(msg == m + 2 && len == n1 && used == 2 + n1);
+	CHECK(px_dns_tcp_frame(m + used, n2 + 2, &msg, &len, &used) == 1);
+	CHECK(len == n2 && used == 2 + n2);
+	/* a prefix, or part of the message: wait for more */
+	CHECK(px_dns_tcp_frame(m, 1, &msg, &len, &used) == 0);
+	CHECK(px_dns_tcp_frame(m, 2 + n1 - 1, &msg, &len, &used) == 0 && msg == NULL);
+	/* a length no query has: refused */
+	CHECK(px_dns_tcp_frame(big, sizeof(big), &msg, &len, &used) == -1);
+	CHECK(px_dns_tcp_frame(zero, sizeof(zero), &msg, &len, &used) == -1);
+	return 0;
+}
+
 int
 main(void)
 {
 	TAP_RUN(test_parse);
 	TAP_RUN(test_refused_shapes);
 	TAP_RUN(test_answers);
+	TAP_RUN(test_tcp_frames);
 	return tap_done();
 }

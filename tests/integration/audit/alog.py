@@ -7,7 +7,12 @@
                                       of the last session, printed as JSON
   alog.py ascii LOG                   exit 0 if every line is one JSON object
                                       of printable ASCII
+  alog.py chain LOG SESSION           write the records on stdin (JSON lines,
+                                      type and fields only) to LOG as one
+                                      session's hash-chained log, one second
+                                      apart from 2026-01-01T00:00:00Z
 """
+import hashlib
 import json
 import sys
 
@@ -24,6 +29,17 @@ def last_session(recs):
 
 def main():
     cmd, path = sys.argv[1], sys.argv[2]
+    if cmd == "chain":
+        prev = "0" * 64
+        with open(path, "w") as f:
+            for i, r in enumerate(json.loads(l) for l in sys.stdin if l.strip()):
+                line = json.dumps(dict(v=1, type=r.pop("type"),
+                                       ts="2026-01-01T00:00:%02d.000000Z" % i,
+                                       session=sys.argv[3], seq=i, **r, prev=prev),
+                                  separators=(",", ":"))
+                f.write(line + "\n")
+                prev = hashlib.sha256(line.encode()).hexdigest()
+        return 0
     if cmd == "ascii":
         with open(path, "rb") as f:
             data = f.read()

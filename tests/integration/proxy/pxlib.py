@@ -305,6 +305,17 @@ def read_log(path):
         return ""
 
 
+def audit_records(path, kind=None):
+    """The records of an audit log (of one type when kind is set); [] if unreadable."""
+    import json
+    try:
+        with open(path) as f:
+            recs = [json.loads(line) for line in f]
+    except (OSError, ValueError):
+        return []
+    return [r for r in recs if kind is None or r.get("type") == kind]
+
+
 def make_ca(d, names):
     """A CA and a server certificate for names (list); returns (ca, cert, key)."""
     ca_key, ca = os.path.join(d, "ca.key"), os.path.join(d, "ca.pem")

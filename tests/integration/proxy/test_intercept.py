@@ -42,16 +42,7 @@ def git_repo(d):
 
 
 def records(path, kind):
-    out = []
-    try:
-        with open(path) as f:
-            for line in f:
-                r = json.loads(line)
-                if r.get("type") == kind:
-                    out.append(r)
-    except (OSError, ValueError):
-        pass
-    return out
+    return audit_records(path, kind)
 
 
 def main():
@@ -274,6 +265,17 @@ def main():
     r = by_path.get("/nope/f", {})
     ok(r.get("protocol") == "http" and r.get("method") == "GET" and not r.get("intercepted"),
        "audit: the plain-HTTP refusal too", denies)
+    allows = {r.get("path"): r for r in records(alog, "net")[before:]
+              if r.get("decision") == "allow" and r.get("method")}
+    r = allows.get("/allowed/a", {})
+    ok(r.get("method") == "GET" and r.get("host") == "rules.test" and r.get("status") == 200
+       and r.get("intercepted") and r.get("bytes_down", 0) > 0 and r.get("bytes_up", 0) > 0
+       and "rules.test: methods GET, HEAD" in (r.get("rule") or ""),
+       "audit: an allowed request inside the intercepted tunnel has its record (status, bytes, rule)",
+       allows)
+    r = allows.get("/upload", {})
+    ok(r.get("method") == "POST" and r.get("status") == 200 and "methods POST" in (r.get("rule") or ""),
+       "audit: ...each request its own, with the rule that allowed it", allows)
 
     # ---- real clients trust the CA with no flags (and other hosts stay opaque)
     script = (

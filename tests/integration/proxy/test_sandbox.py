@@ -70,12 +70,18 @@ def main():
             recs = [json.loads(l) for l in f if '"net"' in l]
     except (OSError, ValueError) as e:
         recs = []
-    allow = [r for r in recs if r.get("type") == "net" and r.get("host") == "ok.test"]
+    allow = [r for r in recs if r.get("type") == "net" and r.get("host") == "ok.test"
+             and "method" not in r]
+    req = [r for r in recs if r.get("type") == "net" and r.get("host") == "ok.test"
+           and "method" in r]
     deny = [r for r in recs if r.get("type") == "net" and r.get("host") == "evil.test"]
     ok(len(allow) == 1 and allow[0].get("decision") == "allow" and allow[0].get("rule") == "ok.test" + ps
        and allow[0].get("port") == port and allow[0].get("bytes_down", 0) > 0
        and allow[0].get("address") == up_ip,
-       "audit: the allowed request is one net record (rule, address, bytes)", recs)
+       "audit: the allowed connection is one net record (rule, address, bytes)", recs)
+    ok(len(req) == 1 and req[0].get("method") == "GET" and req[0].get("path") == "/audited"
+       and req[0].get("status") == 200 and req[0].get("decision") == "allow",
+       "audit: ...and its request one of its own (method, path, status)", recs)
     ok(len(deny) == 1 and deny[0].get("decision") == "deny" and deny[0].get("bytes_up") == 0,
        "audit: the denied request is one net record with decision deny", recs)
 

@@ -18,6 +18,9 @@ import sys
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # one write per response (flushed after each request): a head and a body
+    # in two small writes would wait on Nagle and the reader's delayed ACK
+    wbufsize = 1 << 16
 
     def log_message(self, fmt, *args):
         pass
