@@ -20,6 +20,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -28,6 +29,7 @@
 #include "common/err.h"
 
 #define PX_OSSL_FUNCS(X)                                                                           \
+	X(ASN1_OBJECT_free)                                                                        \
 	X(ASN1_TIME_compare)                                                                       \
 	X(ASN1_TIME_print)                                                                         \
 	X(BIO_ctrl)                                                                                \
@@ -50,11 +52,34 @@
 	X(EVP_PKEY_Q_keygen)                                                                       \
 	X(EVP_PKEY_free)                                                                           \
 	X(EVP_sha256)                                                                              \
+	X(OBJ_obj2nid)                                                                             \
+	X(OBJ_txt2obj)                                                                             \
 	X(OPENSSL_cleanse)                                                                         \
+	X(OPENSSL_sk_free)                                                                         \
+	X(OPENSSL_sk_new_null)                                                                     \
+	X(OPENSSL_sk_num)                                                                          \
+	X(OPENSSL_sk_pop_free)                                                                     \
+	X(OPENSSL_sk_push)                                                                         \
+	X(OPENSSL_sk_set)                                                                          \
+	X(OPENSSL_sk_value)                                                                        \
 	X(PEM_read_bio_PrivateKey)                                                                 \
 	X(PEM_read_bio_X509)                                                                       \
 	X(PEM_write_bio_PrivateKey)                                                                \
 	X(PEM_write_bio_X509)                                                                      \
+	X(PKCS12_SAFEBAG_create_cert)                                                              \
+	X(PKCS12_SAFEBAG_free)                                                                     \
+	X(PKCS12_SAFEBAG_get_bag_nid)                                                              \
+	X(PKCS12_SAFEBAG_get_nid)                                                                  \
+	X(PKCS12_add1_attr_by_txt)                                                                 \
+	X(PKCS12_add_friendlyname_utf8)                                                            \
+	X(PKCS12_add_safe)                                                                         \
+	X(PKCS12_add_safes)                                                                        \
+	X(PKCS12_free)                                                                             \
+	X(PKCS12_set_mac)                                                                          \
+	X(PKCS12_unpack_authsafes)                                                                 \
+	X(PKCS12_unpack_p7data)                                                                    \
+	X(PKCS12_unpack_p7encdata)                                                                 \
+	X(PKCS7_free)                                                                              \
 	X(RAND_bytes)                                                                              \
 	X(SSL_CTX_callback_ctrl)                                                                   \
 	X(SSL_CTX_ctrl)                                                                            \
@@ -114,7 +139,10 @@
 	X(X509_set_version)                                                                        \
 	X(X509_sign)                                                                               \
 	X(X509_time_adj_ex)                                                                        \
-	X(X509_verify_cert_error_string)
+	X(X509_verify_cert_error_string)                                                           \
+	X(d2i_PKCS12)                                                                              \
+	X(d2i_X509)                                                                                \
+	X(i2d_PKCS12)
 
 #define PX_OSSL_MEMBER(name) __typeof__(name) *name;
 
@@ -132,6 +160,7 @@ extern struct px_ossl px_ossl;
 int px_ossl_load(struct cordon_err *err);
 
 #ifndef PX_OSSL_IMPL
+#define ASN1_OBJECT_free                 (px_ossl.ASN1_OBJECT_free)
 #define ASN1_TIME_compare                (px_ossl.ASN1_TIME_compare)
 #define ASN1_TIME_print                  (px_ossl.ASN1_TIME_print)
 #define BIO_ctrl                         (px_ossl.BIO_ctrl)
@@ -154,11 +183,34 @@ int px_ossl_load(struct cordon_err *err);
 #define EVP_PKEY_Q_keygen                (px_ossl.EVP_PKEY_Q_keygen)
 #define EVP_PKEY_free                    (px_ossl.EVP_PKEY_free)
 #define EVP_sha256                       (px_ossl.EVP_sha256)
+#define OBJ_obj2nid                      (px_ossl.OBJ_obj2nid)
+#define OBJ_txt2obj                      (px_ossl.OBJ_txt2obj)
 #define OPENSSL_cleanse                  (px_ossl.OPENSSL_cleanse)
+#define OPENSSL_sk_free                  (px_ossl.OPENSSL_sk_free)
+#define OPENSSL_sk_new_null              (px_ossl.OPENSSL_sk_new_null)
+#define OPENSSL_sk_num                   (px_ossl.OPENSSL_sk_num)
+#define OPENSSL_sk_pop_free              (px_ossl.OPENSSL_sk_pop_free)
+#define OPENSSL_sk_push                  (px_ossl.OPENSSL_sk_push)
+#define OPENSSL_sk_set                   (px_ossl.OPENSSL_sk_set)
+#define OPENSSL_sk_value                 (px_ossl.OPENSSL_sk_value)
 #define PEM_read_bio_PrivateKey          (px_ossl.PEM_read_bio_PrivateKey)
 #define PEM_read_bio_X509                (px_ossl.PEM_read_bio_X509)
 #define PEM_write_bio_PrivateKey         (px_ossl.PEM_write_bio_PrivateKey)
 #define PEM_write_bio_X509               (px_ossl.PEM_write_bio_X509)
+#define PKCS12_SAFEBAG_create_cert       (px_ossl.PKCS12_SAFEBAG_create_cert)
+#define PKCS12_SAFEBAG_free              (px_ossl.PKCS12_SAFEBAG_free)
+#define PKCS12_SAFEBAG_get_bag_nid       (px_ossl.PKCS12_SAFEBAG_get_bag_nid)
+#define PKCS12_SAFEBAG_get_nid           (px_ossl.PKCS12_SAFEBAG_get_nid)
+#define PKCS12_add1_attr_by_txt          (px_ossl.PKCS12_add1_attr_by_txt)
+#define PKCS12_add_friendlyname_utf8     (px_ossl.PKCS12_add_friendlyname_utf8)
+#define PKCS12_add_safe                  (px_ossl.PKCS12_add_safe)
+#define PKCS12_add_safes                 (px_ossl.PKCS12_add_safes)
+#define PKCS12_free                      (px_ossl.PKCS12_free)
+#define PKCS12_set_mac                   (px_ossl.PKCS12_set_mac)
+#define PKCS12_unpack_authsafes          (px_ossl.PKCS12_unpack_authsafes)
+#define PKCS12_unpack_p7data             (px_ossl.PKCS12_unpack_p7data)
+#define PKCS12_unpack_p7encdata          (px_ossl.PKCS12_unpack_p7encdata)
+#define PKCS7_free                       (px_ossl.PKCS7_free)
 #define RAND_bytes                       (px_ossl.RAND_bytes)
 #define SSL_CTX_callback_ctrl            (px_ossl.SSL_CTX_callback_ctrl)
 #define SSL_CTX_ctrl                     (px_ossl.SSL_CTX_ctrl)
@@ -219,6 +271,9 @@ int px_ossl_load(struct cordon_err *err);
 #define X509_sign                        (px_ossl.X509_sign)
 #define X509_time_adj_ex                 (px_ossl.X509_time_adj_ex)
 #define X509_verify_cert_error_string    (px_ossl.X509_verify_cert_error_string)
+#define d2i_PKCS12                       (px_ossl.d2i_PKCS12)
+#define d2i_X509                         (px_ossl.d2i_X509)
+#define i2d_PKCS12                       (px_ossl.i2d_PKCS12)
 #endif
 
 #endif

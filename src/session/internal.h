@@ -70,6 +70,16 @@ int session_tls_prepare(struct session_tls *t, const struct session_policy *sp,
 			struct cordon_err *err);
 
 /*
+ * The host's Java trust stores (the distributions' shared ones, $JAVA_HOME's
+ * and those of /usr/lib/jvm/'s JDKs, by real path) into t->java, each with
+ * its copy holding the CA (PEM ca_pem[0..ca_len)) made or found in dir
+ * (session/javastore.c). A store that cannot be read or copied is left
+ * out with a warning: Java programs then refuse the interception, which
+ * weakens nothing. Returns how many were kept. Not safe after fork.
+ */
+int session_java_stores(struct session_tls *t, const char *dir, const char *ca_pem, size_t ca_len);
+
+/*
  * After the clone, on the started proxy: the CA loaded, the rules, the
  * credentials read from sp's stash (which is closed). 0 or -1 (err).
  */

@@ -128,6 +128,11 @@ struct session_tls {
 	struct px_ca_paths ca;
 	char bundle[PATH_MAX]; /* the merged CA bundle, on the host */
 	char dist[PATH_MAX];   /* the distribution's bundle, bound over inside ("" if none) */
+	struct {
+		char target[PATH_MAX]; /* a host Java trust store (real path), bound over inside */
+		char merged[PATH_MAX]; /* its copy with the CA, in the state directory */
+	} java[4];
+	size_t n_java;
 };
 
 /* The audit trail of one run (docs/audit-schema.md). */

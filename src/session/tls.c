@@ -2,7 +2,8 @@
 /*
  * The session's TLS interception: whether the policy needs it (a method or
  * path rule, a credential to inject), the per-user CA (made on first use),
- * the CA bundle the sandbox trusts, the CA's directory masked inside, and,
+ * the CA bundle the sandbox trusts (and the Java trust stores with the CA,
+ * session/javastore.c), the CA's directory masked inside, and,
  * once the sandbox is cloned, the proxy told what to read and what to
  * inject. The credentials' values reach this process only then, from the
  * stash session/policy.c made before the clone.
@@ -95,7 +96,8 @@ bundle_fresh(const char *path, const struct stat *sb, const char *crt, size_t lc
 /*
  * The bundle: the host's bundle (SSL_CERT_FILE when the user set one, else
  * the distribution's) followed by the CA. Kept per base in the state
- * directory and rewritten when it is not that any more.
+ * directory and rewritten when it is not that any more. The Java trust
+ * stores' copies are kept beside it.
  */
 static int
 write_bundle(struct session_tls *t, const char *state, struct cordon_err *err)
@@ -131,6 +133,7 @@ write_bundle(struct session_tls *t, const char *state, struct cordon_err *err)
 	b = fb < 0 ? NULL : fd_read_whole(fb, BUNDLE_MAX, &lb);
 	if (b == NULL)
 		return cordon_err_set(err, errno, "read %s", t->ca.crt);
+	session_java_stores(t, dir, b, lb);
 	if (bundle_fresh(t->bundle, base ? &sb : NULL, b, lb))
 		return 0;
 	if (fd_mkdir_p(dir, 0700) < 0)
@@ -200,6 +203,11 @@ session_tls_prepare(struct session_tls *t, const struct session_policy *sp, stru
 		    (t->dist[0] != '\0' && add_mount(mounts, n_mounts, max, SB_MOUNT_RO, t->bundle,
 						     t->dist, "interception CA bundle", err) < 0))
 			return -1;
+		for (size_t i = 0; i < t->n_java; i++)
+			if (add_mount(mounts, n_mounts, max, SB_MOUNT_RO, t->java[i].merged,
+				      t->java[i].target,
+				      "Java trust store with the interception CA", err) < 0)
+				return -1;
 		t->on = true;
 	}
 	/* the key never inside, by any path: mask the directory (as the audit log) */

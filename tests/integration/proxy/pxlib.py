@@ -339,6 +339,15 @@ def make_ca(d, names):
     return ca, cert, key
 
 
+def cordon_dirs(d):
+    """A configuration directory (for CORDON_TEST_CONFIG_DIR: the CA lives
+    there) and a state directory (XDG_STATE_HOME) of a test's own, under d;
+    returns (cfg, state)."""
+    cfg = os.path.join(d, "config", "cordon")
+    os.makedirs(os.path.dirname(cfg), exist_ok=True)
+    return cfg, os.path.join(d, "state")
+
+
 def new_ws():
     d = os.path.join(TMP, f"ws.{os.getpid()}.{time.monotonic_ns()}")
     os.mkdir(d)

@@ -87,9 +87,7 @@ def main():
                                   f"api.test:{tls_port} {name_opt} 2>&1 | head -{lines}"],
                        env=env)[1]
 
-    cfg = os.path.join(d, "config", "cordon")
-    state = os.path.join(d, "state")
-    os.makedirs(os.path.dirname(cfg), exist_ok=True)
+    cfg, state = cordon_dirs(d)
     policy = os.path.join(d, "policy.json")
     with open(policy, "w") as f:
         json.dump({"sandbox": {
