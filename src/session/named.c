@@ -136,8 +136,9 @@ meta_read(const char *dir, struct meta *m)
 static int
 meta_write(const struct session_named *n, pid_t pid)
 {
-	char path[PATH_MAX + 32];
+	char path[PATH_MAX + 32], tmp[PATH_MAX + 32];
 	unsigned long long start = 0;
+	int fd;
 	_cleanup_free_ char *ws = NULL, *text = NULL;
 	char state;
 
@@ -149,7 +150,23 @@ meta_write(const struct session_named *n, pid_t pid)
 			 n->name, (long long)n->created, (long long)time(NULL), ws, n->session,
 			 (int)pid, start);
 	snprintf(path, sizeof(path), "%s/" META_FILE, n->dir);
-	return fd_replace_file(path, text, strlen(text), 0600);
+	snprintf(tmp, sizeof(tmp), "%s/" META_FILE ".tmp", n->dir);
+	/*
+	 * Atomic (rename) but not fsync'd: fsync cost more than the rest of a
+	 * named start together, and a crash losing the update loses nothing
+	 * but the dates (the lock, not this file, says whether it runs). Only
+	 * the lock holder writes, so one temporary name is enough.
+	 */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	if (fd_write_all(fd, text, strlen(text)) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (close(fd) < 0)
+		return -1;
+	return rename(tmp, path);
 }
 
 /* ---- the lock ---- */
@@ -461,8 +478,12 @@ session_named_begin(struct session_named *n, const char *workspace, const char *
 void
 session_named_end(struct session_named *n)
 {
+	/*
+	 * The metadata stays as begin wrote it (last used = this run's start):
+	 * its pid counts only while the lock is held, so the lock's release
+	 * alone says the sandbox stopped, and a stop costs no write.
+	 */
 	if (n->lock_fd >= 0) {
-		meta_write(n, 0);
 		close(n->lock_fd);
 		n->lock_fd = -1;
 	}
