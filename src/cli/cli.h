@@ -21,6 +21,10 @@ int cli_proxy(int argc, char **argv);
 int cli_allow(int argc, char **argv);
 /* cli/ps.c: `cordon ps`, the running sessions. */
 int cli_ps(int argc, char **argv);
+/* cli/sandboxes.c: `cordon ls`, `cordon stop NAME`, `cordon rm NAME`: named sandboxes. */
+int cli_ls(int argc, char **argv);
+int cli_stop(int argc, char **argv);
+int cli_rm(int argc, char **argv);
 /* `cordon __loopback-relay PORT[,PORT...] -- CMD...`: inside the sandbox (cli/relay.c). */
 int cli_loopback_relay(int argc, char **argv);
 /* cli/ca.c: `cordon ca show|path|rotate`. */

@@ -23,6 +23,12 @@ static const char run_usage[] =
     "\n"
     "Options:\n"
     "  -w, --workspace DIR  read-write workspace and working directory (default: .)\n"
+    "      --name NAME      a named sandbox, made on first use and kept: what the\n"
+    "                       command installs in /usr/local and /opt (and changes\n"
+    "                       elsewhere in /usr, /etc, /var where it may) stays\n"
+    "                       for its next run, until `cordon rm NAME`. State in\n"
+    "                       $XDG_DATA_HOME/cordon/sandboxes/NAME (default\n"
+    "                       ~/.local/share/...); one run at a time per name\n"
     "      --rw PATH        also bind PATH read-write (repeatable)\n"
     "      --ro PATH        bind PATH read-only, even inside the workspace (repeatable)\n"
     "      --mask PATH      hide PATH: empty file or directory in its place "
@@ -57,7 +63,7 @@ enum { OPT_RW = 256, OPT_RO, OPT_MASK, OPT_BIND_SELF };
 
 enum { OPT_AUDIT_LOG = 512, OPT_NO_EXEC_AUDIT, OPT_OTLP, OPT_SYSLOG };
 
-enum { OPT_ALLOW_DOMAIN = 768, OPT_DENY_DOMAIN, OPT_RESOLVE };
+enum { OPT_ALLOW_DOMAIN = 768, OPT_DENY_DOMAIN, OPT_RESOLVE, OPT_NAME };
 
 static void
 print_report(const struct cordon_err *err)
@@ -101,6 +107,11 @@ run_option(struct cordon_session *s, int c, const char *arg, struct cordon_err *
 			return -1;
 		}
 		return session_add_resolve(s, arg, err);
+	case OPT_NAME:
+		if (named_valid(arg, err) < 0)
+			return -1;
+		s->named.name = arg;
+		return 0;
 	case OPT_AUDIT_LOG:
 		s->audit.opts.path = arg;
 		return 0;
@@ -158,6 +169,7 @@ cli_run(int argc, char **argv)
 		{ "allow-domain", required_argument, NULL, OPT_ALLOW_DOMAIN },
 		{ "deny-domain", required_argument, NULL, OPT_DENY_DOMAIN },
 		{ "resolve", required_argument, NULL, OPT_RESOLVE },
+		{ "name", required_argument, NULL, OPT_NAME },
 		CLI_WALLS_LONGOPTS,
 		CLI_RUN_POLICY_OPTIONS,
 		SESSION_GUARD_LONGOPTS,

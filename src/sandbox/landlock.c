@@ -6,7 +6,8 @@
  * does not let the sandbox write outside the paths the policy allows.
  *
  *   /                 read, list, execute
- *   workspace, /tmp, /run, /dev/shm, policy read-write and tmpfs paths
+ *   workspace, /tmp, /run, /dev/shm, policy read-write and tmpfs paths,
+ *   a named sandbox's overlaid system directories (overlay.c)
  *                     read, execute, create, write, remove, rename, truncate
  *   /dev/null zero full random urandom tty, /dev/pts
  *                     read, write; ioctl on the terminals only (ABI 5)
@@ -239,6 +240,10 @@ sb_landlock_prepare(const struct sb_spec *spec, struct sb_landlock *ll, struct c
 	if (spec->private_home != NULL &&
 	    add_path(ll, spec->private_home, SB_LL_FS_READ | SB_LL_FS_WRITE, err) < 0)
 		return -1;
+	/* A named sandbox's overlay: its writes land in its upper layer. */
+	for (size_t i = 0; i < spec->n_overlay_dirs; i++)
+		if (add_path(ll, spec->overlay_dirs[i], SB_LL_FS_READ | SB_LL_FS_WRITE, err) < 0)
+			return -1;
 	for (size_t i = 0; i < spec->n_mounts; i++) {
 		const struct sb_mount *m = &spec->mounts[i];
 

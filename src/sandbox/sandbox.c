@@ -5,7 +5,8 @@
  *
  *   1. ids/userns    supervisor writes the id maps, child waits for them
  *   2. hostname      uts namespace
- *   3. mounts        private tree, read-only host, proc, dev, skeletons
+ *   3. mounts        private tree, read-only host, overlay (named
+ *                    sandbox), proc, dev, skeletons
  *                    over closed directories, tmpfs, workspace, policy
  *                    and found mounts, passwd files, pivot_root
  *   4. network       loopback up in the empty network namespace
@@ -111,6 +112,7 @@ static const struct {
 	{ SB_STEP_MOUNT_PRIVATE, sb_mount_make_private },
 	{ SB_STEP_MOUNT_BASE, sb_mount_base },
 	{ SB_STEP_MOUNT_ROOT, sb_mount_root },
+	{ SB_STEP_MOUNT_OVERLAY, sb_mount_overlay },
 	{ SB_STEP_MOUNT_PROC, sb_mount_proc },
 	{ SB_STEP_MOUNT_DEV, sb_mount_dev },
 	{ SB_STEP_MOUNT_SKELETON, sb_mount_skeleton },
@@ -142,6 +144,7 @@ static const char *const step_names[SB_STEP__MAX] = {
 	[SB_STEP_MOUNT_PRIVATE] = "making the mount tree private",
 	[SB_STEP_MOUNT_BASE] = "mounting the sandbox base",
 	[SB_STEP_MOUNT_ROOT] = "mounting the host root read-only",
+	[SB_STEP_MOUNT_OVERLAY] = "mounting the named sandbox's overlay",
 	[SB_STEP_MOUNT_PROC] = "mounting /proc",
 	[SB_STEP_MOUNT_DEV] = "building /dev",
 	[SB_STEP_MOUNT_SKELETON] = "covering a closed directory with a skeleton",
@@ -269,6 +272,14 @@ describe_failure(const struct sb_msg *msg, const struct sb_spec *spec, struct co
 				"check that the path exists and is a directory or file "
 				"you can read (workspace: %s)",
 				spec->workspace);
+		break;
+	case SB_STEP_MOUNT_OVERLAY:
+		cordon_err_hint(err,
+				"overlayfs refused the sandbox's state directory %s: its file "
+				"system must hold user.* xattrs and not be overlayfs itself; "
+				"set XDG_DATA_HOME to a directory on a disk or a tmpfs "
+				"(`findmnt -T DIR` names its file system)",
+				spec->overlay_state);
 		break;
 	case SB_STEP_SECCOMP:
 		cordon_err_hint(err, "this kernel refused the seccomp filter; cordon needs "

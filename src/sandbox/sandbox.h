@@ -122,6 +122,21 @@ struct sb_spec {
 	int (*while_building)(void *arg, struct cordon_err *err);
 	void *while_building_arg;
 	struct sb_report *report; /* NULL, or filled by sb_spawn before while_building */
+	/*
+	 * Named sandbox (overlay.c): NULL, or a canonical host directory with
+	 * upper/ and work/ below it. Each of overlay_dirs (canonical host
+	 * directories, "/usr") is then seen through overlayfs with the host's
+	 * directory as lower layer and <state>/upper<dir> as upper, writable
+	 * inside (Landlock) where the host's owners allow; the directories of
+	 * overlay_own (below overlay_dirs, parents first) are made in the
+	 * upper layer owned by the command's user. The caller creates
+	 * <state>/upper<dir> and <state>/work<dir> for each dir.
+	 */
+	const char *overlay_state;
+	const char *const *overlay_dirs;
+	size_t n_overlay_dirs;
+	const char *const *overlay_own;
+	size_t n_overlay_own;
 };
 
 /* fds the child hands to the supervisor before the command starts. */

@@ -46,6 +46,7 @@ enum sb_step {
 	SB_STEP_FORK,
 	SB_STEP_CHDIR,
 	SB_STEP_TERMINAL,
+	SB_STEP_MOUNT_OVERLAY, /* named sandbox: system directories through overlayfs */
 	SB_STEP__MAX,
 };
 
@@ -215,6 +216,9 @@ int sb_mount_workspace(struct sb_child_ctx *ctx);
 int sb_mount_extra(struct sb_child_ctx *ctx);
 int sb_mount_finish(struct sb_child_ctx *ctx);
 int sb_mount_pivot(struct sb_child_ctx *ctx);
+
+/* overlay.c (child): spec->overlay_dirs through overlayfs, after the read-only root. */
+int sb_mount_overlay(struct sb_child_ctx *ctx);
 
 /* net_lo.c (child) */
 int sb_net_lo_up(struct sb_child_ctx *ctx);

@@ -45,6 +45,7 @@ session_new(void)
 
 	s->workspace_arg = ".";
 	s->guard = (struct session_guard)SESSION_GUARD_INIT;
+	s->named = (struct session_named)NAMED_INIT;
 	s->audit.opts.fail_closed = true;
 	s->audit.exec = true;
 	return s;
@@ -56,6 +57,7 @@ session_free(struct cordon_session *s)
 	if (s == NULL)
 		return;
 	session_policy_free(&s->policy);
+	session_named_end(&s->named);
 	session_walls_free(&s->walls);
 	for (size_t i = 0; i < s->n_mounts; i++)
 		free(s->mounts[i].path);
@@ -312,6 +314,9 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 	spec->proxy_port = SESSION_PROXY_PORT;
 	spec->capture_port = SESSION_CAPTURE_PORT;
 	spec->report = &s->walls_raised;
+	if (session_named_begin(&s->named, *workspace, s->guard.id, spec, s->mounts, &s->n_mounts,
+				ARRAY_SIZE(s->mounts), err) < 0)
+		return -1;
 	if (s->test_no_ro_root && session_test_switch("CORDON_TEST_NO_RO_ROOT"))
 		spec->test_flags |= SB_TEST_NO_RO_ROOT;
 	session_walls_apply(&s->walls, spec, sp->loaded ? &sp->pol : NULL, sp->allow_degraded);
@@ -409,5 +414,6 @@ session_run(struct cordon_session *s, struct cordon_err *err)
 	if (!cleaned)
 		session_report(s, &qerr);
 	session_guard_end(&s->guard, cleaned);
+	session_named_end(&s->named);
 	return status;
 }

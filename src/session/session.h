@@ -41,6 +41,7 @@
 #include "proxy/ca.h"
 #include "sandbox/sandbox.h"
 #include "session/guard.h"
+#include "session/named.h"
 #include "supervisor/gitscan.h"
 #include "supervisor/quarantine.h"
 #include "supervisor/unixsock.h"
@@ -162,6 +163,7 @@ struct cordon_session {
 	struct sb_report walls_raised; /* filled by the sandbox, for the records */
 	/* The session's id, its record, the stop grace period (session/guard.c). */
 	struct session_guard guard;
+	struct session_named named; /* --name (session/named.h) */
 	/*
 	 * Errors found after the first (a failed start, then an audit record
 	 * that could not be written) go here as they happen; the CLI prints.

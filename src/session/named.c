@@ -1,0 +1,695 @@
+/* SPDX-License-Identifier: MIT */
+/* Named sandboxes: state directory, lock, metadata, overlay layers (named.h). */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fd.h"
+#include "common/pct.h"
+#include "common/xalloc.h"
+#include "session/named.h"
+#include "supervisor/registry.h"
+
+#ifndef OVERLAYFS_SUPER_MAGIC
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+#endif
+
+#define META_FILE "sandbox.meta"
+#define LOCK_FILE "lock"
+#define META_MAX  (16 * 1024)
+
+/* The host's system directories a named sandbox sees through its overlay. */
+static const char *const overlay_candidates[] = { "/usr", "/etc", "/var", "/opt" };
+/* Install prefixes made the command's own in the upper layer (and their subdirectories). */
+static const char *const own_candidates[] = { "/usr/local", "/opt" };
+
+int
+named_valid(const char *name, struct cordon_err *err)
+{
+	size_t n = name != NULL ? strlen(name) : 0;
+	bool ok = n >= 1 && n <= 64 && isalnum((unsigned char)name[0]);
+
+	for (size_t i = 1; ok && i < n; i++)
+		ok = isalnum((unsigned char)name[i]) || strchr("_.-", name[i]) != NULL;
+	if (ok)
+		return 0;
+	cordon_err_set(err, 0, "invalid sandbox name '%s'", name != NULL ? name : "");
+	return cordon_err_hint(err, "a name is 1 to 64 letters, digits, '_', '.' or '-', "
+				    "starting with a letter or digit");
+}
+
+int
+named_root(char *out, size_t len, struct cordon_err *err)
+{
+	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	int r;
+
+	if (xdg != NULL && xdg[0] == '/')
+		r = snprintf(out, len, "%s/cordon/sandboxes", xdg);
+	else if (home != NULL && home[0] == '/')
+		r = snprintf(out, len, "%s/.local/share/cordon/sandboxes", home);
+	else {
+		cordon_err_set(err, 0,
+			       "no place for named sandboxes: neither XDG_DATA_HOME nor "
+			       "HOME is an absolute path");
+		return cordon_err_hint(err, "set XDG_DATA_HOME to a directory of yours");
+	}
+	if (r < 0 || (size_t)r >= len)
+		return cordon_err_set(err, ENAMETOOLONG, "sandboxes directory");
+	return 0;
+}
+
+/* The state directory of name under root. */
+static int
+named_dir(char *out, size_t len, const char *name, struct cordon_err *err)
+{
+	char root[PATH_MAX];
+	int r;
+
+	if (named_valid(name, err) < 0 || named_root(root, sizeof(root), err) < 0)
+		return -1;
+	r = snprintf(out, len, "%s/%s", root, name);
+	if (r < 0 || (size_t)r >= len)
+		return cordon_err_set(err, ENAMETOOLONG, "sandbox directory");
+	return 0;
+}
+
+/* ---- metadata ---- */
+
+struct meta {
+	time_t created, last_used;
+	pid_t pid;
+	unsigned long long start;
+	char *workspace;
+	char session[64];
+};
+
+static void
+meta_read(const char *dir, struct meta *m)
+{
+	char path[PATH_MAX + 32];
+	_cleanup_free_ char *text = NULL;
+	char *save = NULL;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(path, sizeof(path), "%s/" META_FILE, dir);
+	text = fd_read_small_file(path, META_MAX);
+	if (text == NULL)
+		return;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *v = strchr(line, '=');
+
+		if (v == NULL)
+			continue;
+		*v++ = '\0';
+		if (strcmp(line, "created") == 0)
+			m->created = (time_t)strtoll(v, NULL, 10);
+		else if (strcmp(line, "last_used") == 0)
+			m->last_used = (time_t)strtoll(v, NULL, 10);
+		else if (strcmp(line, "pid") == 0)
+			m->pid = (pid_t)strtol(v, NULL, 10);
+		else if (strcmp(line, "start") == 0)
+			m->start = strtoull(v, NULL, 10);
+		else if (strcmp(line, "session") == 0)
+			snprintf(m->session, sizeof(m->session), "%s", v);
+		else if (strcmp(line, "workspace") == 0 && m->workspace == NULL)
+			m->workspace = pct_decode(v, &(size_t){ 0 });
+	}
+}
+
+/* Replace the metadata atomically; pid 0 when no cordon runs it. */
+static int
+meta_write(const struct session_named *n, pid_t pid)
+{
+	char path[PATH_MAX + 32], tmp[PATH_MAX + 32];
+	unsigned long long start = 0;
+	int fd;
+	_cleanup_free_ char *ws = NULL, *text = NULL;
+	char state;
+
+	if (pid > 0 && sv_proc_start(pid, &start, &state) < 0)
+		start = 0;
+	ws = pct_encode(n->workspace ? n->workspace : "", n->workspace ? strlen(n->workspace) : 0);
+	text = xasprintf("v=1\nname=%s\ncreated=%lld\nlast_used=%lld\nworkspace=%s\nsession=%s\n"
+			 "pid=%d\nstart=%llu\n",
+			 n->name, (long long)n->created, (long long)time(NULL), ws, n->session,
+			 (int)pid, start);
+	snprintf(path, sizeof(path), "%s/" META_FILE, n->dir);
+	snprintf(tmp, sizeof(tmp), "%s/" META_FILE ".tmp", n->dir);
+	/*
+	 * Atomic (rename) but not fsync'd: fsync cost more than the rest of a
+	 * named start together, and a crash losing the update loses nothing
+	 * but the dates (the lock, not this file, says whether it runs). Only
+	 * the lock holder writes, so one temporary name is enough.
+	 */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	if (fd_write_all(fd, text, strlen(text)) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (close(fd) < 0)
+		return -1;
+	return rename(tmp, path);
+}
+
+/* ---- the lock ---- */
+
+/*
+ * Open and flock the lock file of dir (exclusive, or shared for a look).
+ * Returns the fd, -1 with errno EWOULDBLOCK when another holds it, other
+ * errno on failure. A lock file replaced or removed while we waited
+ * (`cordon rm`) is opened again.
+ */
+static int
+lock_open(const char *dir, int how, bool create)
+{
+	char path[PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/" LOCK_FILE, dir);
+	for (int tries = 0; tries < 8; tries++) {
+		struct stat a, b;
+		int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
+
+		if (fd < 0)
+			return -1;
+		if (flock(fd, how | LOCK_NB) < 0) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+		    a.st_dev == b.st_dev)
+			return fd;
+		close(fd);
+		if (create && fd_mkdir_p(dir, 0700) < 0)
+			return -1;
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+/* 1 when a cordon holds dir's lock, 0 when not (or no lock file). */
+static int
+lock_held(const char *dir)
+{
+	int fd = lock_open(dir, LOCK_SH, false);
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	return errno == EWOULDBLOCK ? 1 : 0;
+}
+
+/* ---- begin and end ---- */
+
+static int
+add_mount(struct sb_mount *mounts, size_t *n_mounts, size_t max, enum sb_mount_kind kind,
+	  const char *path, char *origin, struct cordon_err *err)
+{
+	if (*n_mounts == max)
+		return cordon_err_set(err, E2BIG, "more than %zu path rules", max);
+	mounts[*n_mounts] =
+	    (struct sb_mount){ .kind = kind, .path = xstrdup(path), .origin = origin };
+	(*n_mounts)++;
+	return 0;
+}
+
+/* Undo the escapes of a mountinfo field (\040 and the like) in place. */
+static void
+unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++, o++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*o = *s;
+		}
+	}
+	*o = '\0';
+}
+
+static bool
+below(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+/*
+ * The host's mounts below an overlaid directory (a container's bound
+ * /etc/hosts, a separate /var/lib partition): overlayfs shows the lower
+ * directory's own file system only, so they are bound back, read-only, on
+ * top. The outermost of each nest is enough (binds are recursive).
+ */
+static int
+bind_submounts(const struct session_named *n, struct sb_mount *mounts, size_t *n_mounts, size_t max,
+	       struct cordon_err *err)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	size_t first = *n_mounts;
+	char *line = NULL;
+	size_t cap = 0;
+	int r = 0;
+
+	if (f == NULL)
+		return cordon_err_set(err, errno, "open /proc/self/mountinfo");
+	while (r == 0 && getline(&line, &cap, f) > 0) {
+		char *save = NULL, *mp = NULL, *tok = strtok_r(line, " ", &save);
+		bool inside = false, covered = false;
+
+		for (int i = 1; tok != NULL && i < 5; i++)
+			tok = strtok_r(NULL, " ", &save);
+		mp = tok;
+		if (mp == NULL)
+			continue;
+		unescape(mp);
+		for (size_t i = 0; i < n->n_dirs; i++)
+			inside |= below(mp, n->dirs[i]);
+		for (size_t i = first; i < *n_mounts; i++)
+			covered |= strcmp(mp, mounts[i].path) == 0 || below(mp, mounts[i].path);
+		if (inside && !covered)
+			r = add_mount(mounts, n_mounts, max, SB_MOUNT_RO, mp,
+				      (char *)"host mount under the overlay", err);
+	}
+	free(line);
+	return r;
+}
+
+/* Overlayfs in a user namespace: Linux >= 5.11 (userxattr). */
+static int
+kernel_ok(struct cordon_err *err)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+
+	if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
+	    (major > 5 || (major == 5 && minor >= 11)))
+		return 0;
+	cordon_err_set(err, 0,
+		       "named sandboxes need overlayfs in a user namespace, which this kernel "
+		       "(%s) lacks",
+		       u.release);
+	return cordon_err_hint(err, "Linux >= 5.11 has it; run without --name for an "
+				    "ephemeral sandbox");
+}
+
+/* Refuse a state directory overlayfs cannot use as its upper layer. */
+static int
+state_ok(const struct session_named *n, struct cordon_err *err)
+{
+	struct statfs fs;
+
+	if (strpbrk(n->dir, ",:\\") != NULL) {
+		cordon_err_set(err, 0,
+			       "the sandbox directory %s holds ',', ':' or '\\', which "
+			       "overlayfs options cannot carry",
+			       n->dir);
+		return cordon_err_hint(err, "set XDG_DATA_HOME to a plainer path");
+	}
+	for (size_t i = 0; i < n->n_dirs; i++)
+		if (below(n->dir, n->dirs[i])) {
+			cordon_err_set(err, 0,
+				       "the sandbox directory %s lies in %s, which the sandbox "
+				       "sees through the same overlay",
+				       n->dir, n->dirs[i]);
+			return cordon_err_hint(err, "set XDG_DATA_HOME to a directory outside "
+						    "/usr, /etc, /var and /opt");
+		}
+	if (statfs(n->dir, &fs) < 0)
+		return cordon_err_set(err, errno, "statfs %s", n->dir);
+	if (fs.f_type == OVERLAYFS_SUPER_MAGIC) {
+		cordon_err_set(err, 0,
+			       "the sandbox directory %s is on overlayfs, which cannot hold "
+			       "an overlay's upper layer (the host's root is overlayfs here)",
+			       n->dir);
+		return cordon_err_hint(err, "set XDG_DATA_HOME to a directory on a disk or a "
+					    "tmpfs (`findmnt -T DIR` names its file system), or "
+					    "run without --name");
+	}
+	return 0;
+}
+
+/* The overlaid directories and install prefixes present on this host. */
+static void
+pick_dirs(struct session_named *n)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < ARRAY_SIZE(overlay_candidates); i++)
+		if (lstat(overlay_candidates[i], &st) == 0 && S_ISDIR(st.st_mode) &&
+		    n->n_dirs < NAMED_MAX_DIRS)
+			n->dirs[n->n_dirs++] = overlay_candidates[i];
+	for (size_t i = 0; i < ARRAY_SIZE(own_candidates); i++) {
+		const char *p = own_candidates[i];
+		_cleanup_closedir_ DIR *d = NULL;
+		struct dirent *e;
+		bool in = false;
+
+		for (size_t k = 0; k < n->n_dirs; k++)
+			in |= strcmp(p, n->dirs[k]) == 0 || below(p, n->dirs[k]);
+		if (!in || lstat(p, &st) < 0 || !S_ISDIR(st.st_mode) || n->n_own >= NAMED_MAX_OWN)
+			continue;
+		n->own[n->n_own++] = xstrdup(p);
+		d = opendir(p);
+		while (d != NULL && (e = readdir(d)) != NULL && n->n_own < NAMED_MAX_OWN) {
+			_cleanup_free_ char *sub = NULL;
+
+			if (e->d_name[0] == '.')
+				continue;
+			sub = xasprintf("%s/%s", p, e->d_name);
+			if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+				n->own[n->n_own++] = steal_ptr(sub);
+		}
+	}
+}
+
+/* <dir>/upper<d> and <dir>/work<d> for each overlaid d. */
+static int
+make_layers(const struct session_named *n, struct cordon_err *err)
+{
+	for (int w = 0; w < 2; w++)
+		for (size_t i = 0; i < n->n_dirs; i++) {
+			char path[PATH_MAX + 64];
+
+			snprintf(path, sizeof(path), "%s/%s%s", n->dir, w ? "work" : "upper",
+				 n->dirs[i]);
+			if (fd_mkdir_p(path, 0755) < 0)
+				return cordon_err_set(err, errno, "create %s", path);
+		}
+	return 0;
+}
+
+static int
+mask_root(struct sb_spec *spec, struct sb_mount *mounts, size_t *n_mounts, size_t max,
+	  struct cordon_err *err)
+{
+	char root[PATH_MAX];
+	_cleanup_free_ char *real = NULL;
+
+	if (named_root(root, sizeof(root), &(struct cordon_err){ 0 }) < 0)
+		return 0;
+	real = fd_realpath(root);
+	if (real == NULL)
+		return 0; /* no named sandbox yet: nothing to hide */
+	if (add_mount(mounts, n_mounts, max, SB_MOUNT_MASK, real, (char *)"named sandboxes", err) <
+	    0)
+		return -1;
+	spec->n_mounts = *n_mounts;
+	return 0;
+}
+
+int
+session_named_begin(struct session_named *n, const char *workspace, const char *session_id,
+		    struct sb_spec *spec, struct sb_mount *mounts, size_t *n_mounts, size_t max,
+		    struct cordon_err *err)
+{
+	struct meta m;
+	_cleanup_free_ char *real = NULL;
+
+	if (n->name == NULL)
+		return mask_root(spec, mounts, n_mounts, max, err);
+	if (kernel_ok(err) < 0 || named_dir(n->dir, sizeof(n->dir), n->name, err) < 0)
+		return -1;
+	if (fd_mkdir_p(n->dir, 0700) < 0 || chmod(n->dir, 0700) < 0)
+		return cordon_err_set(err, errno, "create %s", n->dir);
+	n->lock_fd = lock_open(n->dir, LOCK_EX, true);
+	if (n->lock_fd < 0) {
+		if (errno != EWOULDBLOCK)
+			return cordon_err_set(err, errno, "lock %s/" LOCK_FILE, n->dir);
+		meta_read(n->dir, &m);
+		free(m.workspace);
+		cordon_err_set(err, 0, "sandbox '%s' is in use by another cordon (pid %d)", n->name,
+			       (int)m.pid);
+		return cordon_err_hint(err, "wait for it to end, or end it with `cordon stop %s`",
+				       n->name);
+	}
+	/* Canonical from here on: the child names it under /oldroot. */
+	real = fd_realpath(n->dir);
+	if (real == NULL)
+		return cordon_err_set(err, errno, "%s", n->dir);
+	snprintf(n->dir, sizeof(n->dir), "%s", real);
+	pick_dirs(n);
+	if (state_ok(n, err) < 0 || make_layers(n, err) < 0)
+		return -1;
+	meta_read(n->dir, &m);
+	free(m.workspace);
+	n->created = m.created ? m.created : time(NULL);
+	n->workspace = xstrdup(workspace);
+	snprintf(n->session, sizeof(n->session), "%s", session_id ? session_id : "");
+	if (meta_write(n, getpid()) < 0)
+		return cordon_err_set(err, errno, "write %s/" META_FILE, n->dir);
+	if (bind_submounts(n, mounts, n_mounts, max, err) < 0 ||
+	    mask_root(spec, mounts, n_mounts, max, err) < 0)
+		return -1;
+	spec->n_mounts = *n_mounts;
+	spec->overlay_state = n->dir;
+	spec->overlay_dirs = n->dirs;
+	spec->n_overlay_dirs = n->n_dirs;
+	spec->overlay_own = (const char *const *)n->own;
+	spec->n_overlay_own = n->n_own;
+	return 0;
+}
+
+void
+session_named_end(struct session_named *n)
+{
+	/*
+	 * The metadata stays as begin wrote it (last used = this run's start):
+	 * its pid counts only while the lock is held, so the lock's release
+	 * alone says the sandbox stopped, and a stop costs no write.
+	 */
+	if (n->lock_fd >= 0) {
+		close(n->lock_fd);
+		n->lock_fd = -1;
+	}
+	for (size_t i = 0; i < n->n_own; i++)
+		free(n->own[i]);
+	n->n_own = 0;
+	free(n->workspace);
+	n->workspace = NULL;
+}
+
+/* ---- ls, stop, rm ---- */
+
+static uint64_t du_bytes;
+
+static int
+du_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path;
+	(void)ftw;
+	if (flag != FTW_NS)
+		du_bytes += (uint64_t)st->st_blocks * 512;
+	return 0;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct named_info *)a)->name, ((const struct named_info *)b)->name);
+}
+
+int
+named_list(struct named_info **out, size_t *count, struct cordon_err *err)
+{
+	char root[PATH_MAX];
+	_cleanup_closedir_ DIR *d = NULL;
+	struct named_info *v = NULL;
+	size_t n = 0;
+	struct dirent *e;
+
+	*out = NULL;
+	*count = 0;
+	if (named_root(root, sizeof(root), err) < 0)
+		return -1;
+	d = opendir(root);
+	if (d == NULL)
+		return errno == ENOENT ? 0 : cordon_err_set(err, errno, "open %s", root);
+	while ((e = readdir(d)) != NULL) {
+		char dir[PATH_MAX + 300];
+		struct named_info *i;
+		struct meta m;
+
+		if (named_valid(e->d_name, &(struct cordon_err){ 0 }) < 0)
+			continue; /* ".", "..", a removal under way */
+		snprintf(dir, sizeof(dir), "%s/%s", root, e->d_name);
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		i = &v[n++];
+		memset(i, 0, sizeof(*i));
+		memcpy(i->name, e->d_name, strlen(e->d_name) + 1); /* valid: at most 64 */
+		meta_read(dir, &m);
+		i->running = lock_held(dir) == 1;
+		i->pid = i->running ? m.pid : 0;
+		i->created = m.created;
+		i->last_used = m.last_used;
+		i->workspace = m.workspace;
+		memcpy(i->session, m.session, sizeof(i->session));
+		du_bytes = 0;
+		nftw(dir, du_one, 16, FTW_PHYS);
+		i->bytes = du_bytes;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), by_name);
+	*out = v;
+	*count = n;
+	return 0;
+}
+
+void
+named_list_free(struct named_info *v, size_t count)
+{
+	for (size_t i = 0; v != NULL && i < count; i++)
+		free(v[i].workspace);
+	free(v);
+}
+
+static int
+no_such(const char *name, const char *dir, struct cordon_err *err)
+{
+	cordon_err_set(err, ENOENT, "no sandbox named '%s' (%s)", name, dir);
+	return cordon_err_hint(err, "`cordon ls` lists the named sandboxes");
+}
+
+int
+named_stop(const char *name, unsigned wait_ms, struct cordon_err *err)
+{
+	char dir[PATH_MAX];
+	struct meta m;
+	struct stat st;
+
+	if (named_dir(dir, sizeof(dir), name, err) < 0)
+		return -1;
+	if (stat(dir, &st) < 0)
+		return no_such(name, dir, err);
+	if (lock_held(dir) != 1)
+		return 0;
+	meta_read(dir, &m);
+	free(m.workspace);
+	{
+		unsigned long long now;
+		char state;
+
+		if (m.pid <= 0 || sv_proc_start(m.pid, &now, &state) < 0 || now != m.start) {
+			cordon_err_set(err, 0, "sandbox '%s' runs, but its cordon's pid is unknown",
+				       name);
+			return cordon_err_hint(err, "end the cordon process that runs it "
+						    "(`cordon ps` lists them)");
+		}
+	}
+	if (kill(m.pid, SIGTERM) < 0)
+		return cordon_err_set(err, errno, "signal cordon (pid %d)", (int)m.pid);
+	for (unsigned t = 0; t < wait_ms; t += 50) {
+		if (lock_held(dir) != 1)
+			return 1;
+		usleep(50 * 1000);
+	}
+	cordon_err_set(err, ETIMEDOUT, "sandbox '%s' did not end", name);
+	return cordon_err_hint(err,
+			       "its cordon (pid %d) ends it after its grace period "
+			       "(--stop-timeout); try again later",
+			       (int)m.pid);
+}
+
+/*
+ * Remove what is below dirfd, then nothing else: unlinkat for each entry,
+ * directories emptied first. A directory we cannot read (overlayfs's
+ * work/work is mode 0) is opened to its owner first. -1 with errno on the
+ * first failure.
+ */
+static int
+remove_below(int dirfd)
+{
+	_cleanup_closedir_ DIR *d = fdopendir(dirfd);
+	struct dirent *e;
+
+	if (d == NULL) {
+		close(dirfd);
+		return -1;
+	}
+	while ((errno = 0, e = readdir(d)) != NULL) {
+		struct stat st;
+		int sub;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return -1;
+		if (S_ISDIR(st.st_mode)) {
+			if ((st.st_mode & 0700) != 0700 &&
+			    fchmodat(dirfd, e->d_name, (st.st_mode & 07777) | 0700, 0) < 0)
+				return -1;
+			sub = openat(dirfd, e->d_name,
+				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0 || remove_below(sub) < 0 ||
+			    unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0)
+				return -1;
+		} else if (unlinkat(dirfd, e->d_name, 0) < 0) {
+			return -1;
+		}
+	}
+	return errno == 0 ? 0 : -1;
+}
+
+int
+named_remove(const char *name, bool force, struct cordon_err *err)
+{
+	char dir[PATH_MAX], gone[PATH_MAX + 64];
+	_cleanup_close_ int lock = -1;
+	struct stat st;
+	int fd;
+
+	if (named_dir(dir, sizeof(dir), name, err) < 0)
+		return -1;
+	if (lstat(dir, &st) < 0)
+		return no_such(name, dir, err);
+	if (force && named_stop(name, 30 * 1000, err) < 0)
+		return -1;
+	/* Held to the end: no run starts on the name while it goes. */
+	lock = lock_open(dir, LOCK_EX, false);
+	if (lock < 0 && errno == EWOULDBLOCK) {
+		cordon_err_set(err, 0, "sandbox '%s' is running", name);
+		return cordon_err_hint(err,
+				       "stop it first (`cordon stop %s`), or `cordon rm "
+				       "--force %s`",
+				       name, name);
+	}
+	/* Out of its name first: a crash halfway leaves no half sandbox. */
+	snprintf(gone, sizeof(gone), "%.*s/.rm-%s-%d", (int)(strrchr(dir, '/') - dir), dir, name,
+		 (int)getpid());
+	if (rename(dir, gone) < 0)
+		return cordon_err_set(err, errno, "rename %s", dir);
+	fd = open(gone, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || remove_below(fd) < 0 || rmdir(gone) < 0) {
+		cordon_err_set(err, errno, "remove %s", gone);
+		return cordon_err_hint(err,
+				       "files the sandbox made may belong to another user: "
+				       "remove %s as that user or as root",
+				       gone);
+	}
+	return 0;
+}

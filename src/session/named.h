@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef CORDON_SESSION_NAMED_H
+#define CORDON_SESSION_NAMED_H
+
+/*
+ * Named sandboxes (session/named.c): `cordon run --name NAME` keeps a
+ * state directory, $XDG_DATA_HOME/cordon/sandboxes/NAME (default
+ * ~/.local/share/...), 0700, holding
+ *   lock          flock'd by the running session's cordon for its whole
+ *                 life: a second run on the name is refused, and a cordon
+ *                 that is killed (even by SIGKILL) releases it with its
+ *                 last fd, so nothing blocks the next run
+ *   sandbox.meta  created, last used, workspace, session id, pid of the
+ *                 running cordon (replaced atomically)
+ *   upper/ work/  the overlay's layers over the host's system directories
+ *                 (sandbox/overlay.c): what the command installs
+ * Every sandbox, named or not, has the sandboxes directory masked, so one
+ * sandbox cannot read another's layers.
+ */
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "common/err.h"
+#include "sandbox/sandbox.h"
+
+#define NAMED_MAX_DIRS 8
+#define NAMED_MAX_OWN  64
+
+/* One run's named sandbox; zero it (lock_fd -1) with NAMED_INIT. */
+struct session_named {
+	const char *name;   /* --name; NULL: an ephemeral sandbox */
+	char dir[PATH_MAX]; /* its state directory */
+	int lock_fd;        /* held while the session runs, -1 */
+	time_t created;
+	char *workspace;
+	char session[64];
+	const char *dirs[NAMED_MAX_DIRS]; /* overlaid host directories (static strings) */
+	size_t n_dirs;
+	char *own[NAMED_MAX_OWN]; /* made in the upper layer for the command (malloc'd) */
+	size_t n_own;
+};
+
+#define NAMED_INIT                                                                                 \
+	{                                                                                          \
+		.lock_fd = -1                                                                      \
+	}
+
+/* What `cordon ls` shows of one sandbox. */
+struct named_info {
+	char name[65];
+	bool running;
+	pid_t pid; /* cordon's pid while running, else 0 */
+	time_t created, last_used;
+	char *workspace;  /* malloc'd, may be NULL */
+	char session[64]; /* last session id, "" */
+	uint64_t bytes;   /* disk used by the state directory */
+};
+
+/* A valid name: [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. 0, or -1 with err and hint. */
+int named_valid(const char *name, struct cordon_err *err);
+
+/*
+ * The sandboxes' directory: $XDG_DATA_HOME/cordon/sandboxes when that is
+ * absolute, else $HOME/.local/share/cordon/sandboxes. 0 or -1 (err).
+ */
+int named_root(char *out, size_t len, struct cordon_err *err);
+
+/*
+ * Before the sandbox is spawned (spec filled, mounts being collected):
+ * ephemeral: mask the sandboxes' directory when it exists. Named: take the
+ * lock (refused when another cordon holds it), check that overlayfs can use
+ * the state directory, make the layers, write the metadata (session id and
+ * this process as the running cordon), bind back the host's submounts of
+ * the overlaid directories, and fill spec's overlay fields. Entries are
+ * appended to mounts (paths malloc'd, freed with the session's) and
+ * spec->n_mounts updated. 0, or -1 with err and a hint (exit 125).
+ */
+int session_named_begin(struct session_named *n, const char *workspace, const char *session_id,
+			struct sb_spec *spec, struct sb_mount *mounts, size_t *n_mounts, size_t max,
+			struct cordon_err *err);
+
+/* After the session: metadata (last used, not running), the lock released. Safe twice. */
+void session_named_end(struct session_named *n);
+
+/* List every sandbox (sorted by name). *out malloc'd; named_list_free. 0 or -1 (err). */
+int named_list(struct named_info **out, size_t *count, struct cordon_err *err);
+void named_list_free(struct named_info *v, size_t count);
+
+/*
+ * `cordon stop NAME`: SIGTERM to the running cordon of NAME (it passes it
+ * on to the command and kills the sandbox after its grace period); wait up
+ * to wait_ms for the lock to be released. 1 stopped, 0 was not running,
+ * -1 err (no such sandbox, did not end in time).
+ */
+int named_stop(const char *name, unsigned wait_ms, struct cordon_err *err);
+
+/*
+ * `cordon rm NAME`: remove the state directory (refused while it runs
+ * unless force, which stops it first). 0 or -1 (err).
+ */
+int named_remove(const char *name, bool force, struct cordon_err *err);
+
+#endif
