@@ -9,7 +9,7 @@ MESON_OPTS ?=
 BUILD_PKGS = gcc pkg-config meson ninja-build libseccomp-dev libjansson-dev \
 	libc-ares-dev libssl-dev libidn2-dev
 TEST_PKGS = iproute2 util-linux procps curl python3 python3-venv python3-requests git passwd mandoc clang-format \
-	tmux vim openjdk-17-jdk-headless golang-go
+	tmux vim openjdk-17-jdk-headless golang-go nodejs:node npm:npm
 BENCH_PKGS = hyperfine bubblewrap wrk time squid tinyproxy
 FUZZ_PKGS = clang libclang-rt-14-dev
 

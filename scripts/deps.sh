@@ -1,9 +1,16 @@
 #!/bin/sh
 # Install the Debian packages named as arguments that are missing.
 # As root: apt-get install them. Otherwise: print the exact command, fail.
+# PKG:COMMAND names a package that is not needed when COMMAND is already on
+# PATH from elsewhere (a node from another source brings its own npm, and
+# Debian's npm would conflict with it).
 set -eu
 missing=""
-for p in "$@"; do
+for arg in "$@"; do
+	p=${arg%%:*}
+	case "$arg" in
+	*:*) command -v "${arg#*:}" >/dev/null 2>&1 && continue ;;
+	esac
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	case "$st" in
 	*" installed") ;;
