@@ -115,6 +115,7 @@ static const struct {
 	{ SB_STEP_MOUNT_DEV, sb_mount_dev },
 	{ SB_STEP_MOUNT_SKELETON, sb_mount_skeleton },
 	{ SB_STEP_MOUNT_TMPFS, sb_mount_tmpfs },
+	{ SB_STEP_MOUNT_SEAL, sb_mount_seal },
 	{ SB_STEP_MOUNT_WORKSPACE, sb_mount_workspace },
 	{ SB_STEP_MOUNT_EXTRA, sb_mount_extra },
 	{ SB_STEP_MOUNT_FINISH, sb_mount_finish },
@@ -146,6 +147,7 @@ static const char *const step_names[SB_STEP__MAX] = {
 	[SB_STEP_MOUNT_DEV] = "building /dev",
 	[SB_STEP_MOUNT_SKELETON] = "covering a closed directory with a skeleton",
 	[SB_STEP_MOUNT_TMPFS] = "mounting private /tmp and /run",
+	[SB_STEP_MOUNT_SEAL] = "sealing the home's masked locations",
 	[SB_STEP_MOUNT_FINISH] = "binding /etc/passwd and sealing skeletons",
 	[SB_STEP_MOUNT_WORKSPACE] = "mounting the workspace",
 	[SB_STEP_MOUNT_EXTRA] = "applying policy mounts",
@@ -346,7 +348,8 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	if (sb_ids_choose(&ids, spec->workspace) < 0)
 		return cordon_err_set(err, errno, "choose sandbox ids");
 	/* Who runs, and every path the sandbox must reach (reach.c). */
-	if (sb_reach_build(spec, &ids, &reach, err) < 0)
+	if (sb_reach_build(spec, &ids, &reach, err) < 0 ||
+	    sb_seal_build(spec, &ids, &reach, err) < 0)
 		goto out_prepared;
 	if (spec->report != NULL) {
 		spec->report->identity = sb_identity_name(ids.mode);
