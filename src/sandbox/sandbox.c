@@ -322,6 +322,13 @@ while_child_builds(const struct sb_spec *spec, int ctl, struct sock_fprog *prog,
 	return 0;
 }
 
+/* nr_inodes of the shared scratch tmpfs under a disk ceiling of bytes. */
+static uint64_t
+disk_inodes(uint64_t bytes)
+{
+	return bytes / 4096 > 1024 ? bytes / 4096 : 1024;
+}
+
 int
 sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	 struct cordon_err *err)
@@ -332,7 +339,7 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	struct sb_landlock ll;
 	struct sb_resources *res = NULL;
 	struct sb_ids ids;
-	char detail[200], run_opts[64], scratch_opts[64];
+	char detail[200], run_opts[64], scratch_opts[96];
 	_cleanup_close_ int pidfd = -1, ctl = -1;
 	int sp[2], r = -1, resets = 0;
 	pid_t pid;
@@ -375,8 +382,14 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	}
 	snprintf(run_opts, sizeof(run_opts), "mode=0755,uid=%u,gid=%u", (unsigned)ids.inner_uid,
 		 (unsigned)ids.inner_gid);
-	snprintf(scratch_opts, sizeof(scratch_opts), "mode=0700,size=%llu",
-		 (unsigned long long)spec->disk_max);
+	/*
+	 * Inodes bounded too (files take kernel memory the size does not
+	 * count): one per 4 KiB of the ceiling, the ratio of the kernel's own
+	 * tmpfs default (half the RAM's pages for half the RAM), at least 1024.
+	 */
+	snprintf(scratch_opts, sizeof(scratch_opts), "mode=0700,size=%llu,nr_inodes=%llu",
+		 (unsigned long long)spec->disk_max,
+		 (unsigned long long)disk_inodes(spec->disk_max));
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
 		cordon_err_set(err, errno, "socketpair");

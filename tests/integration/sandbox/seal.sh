@@ -195,4 +195,41 @@ expect_fail "the sealed home itself is read-only inside" "Read-only file system"
 check "control: ... and nothing was created on the host" test ! -e "$h6/new-file"
 expect_output "an existing ~/.netrc reads as an empty file inside (its mask on the stub)" "^0$" \
 	sh -c "echo s > '$h6/.netrc'; chmod a+r '$h6/.netrc'; cd '$hws' && HOME='$h6' exec '$CORDON' run -- sh -c 'wc -c < ~/.netrc'"
+
+# --- 4. Root with home and workspace on an overlayfs (root-uid identity) --
+if [ "$(id -u)" != 0 ]; then
+	skip "sealed home on overlayfs (root-uid identity)" "root only: an unprivileged user cannot mount an overlayfs here"
+else
+	ovl=$(mktemp -d "$SHOWN/ovl.XXXXXX")
+	chmod 755 "$ovl"
+	mkdir -p "$ovl/l" "$ovl/u" "$ovl/w" "$ovl/m"
+	if mount -t overlay overlay -o "lowerdir=$ovl/l,upperdir=$ovl/u,workdir=$ovl/w" "$ovl/m"; then
+		suite_cleanup() { umount "$ovl/m" 2>/dev/null; }
+		chmod 755 "$ovl/m"
+		mkdir -p "$ovl/m/home/.docker" "$ovl/m/home/notes" "$ovl/m/ws"
+		chmod -R 755 "$ovl/m/home" "$ovl/m/ws"
+		diag "identity for this workspace: $(root_identity "$ovl/m/ws")"
+		ws=$ovl/m/ws
+		late() {
+			mkdir -p "$1/.aws"
+			echo "OVL-SECRET-$$" > "$1/.aws/credentials"
+			echo "OVL-SECRET-$$" > "$1/.docker/config.json"
+			chmod -R a+rX "$1"
+		}
+		out7="$T/seal7.out"
+		session "$ovl/m/home" "$out7" late "$ovl/m/home/.aws/credentials" "$ovl/m/home/.docker/config.json"
+		denied "overlayfs home: ~/.aws/credentials created during the session is not there inside" \
+			"$out7" "$ovl/m/home/.aws/credentials" "OVL-SECRET-$$"
+		denied "overlayfs home: ~/.docker/config.json created during the session is not there inside" \
+			"$out7" "$ovl/m/home/.docker/config.json" "OVL-SECRET-$$"
+		rm -rf "$ovl/m/home/.aws" "$ovl/m/home/.docker/config.json"
+		out8="$T/seal8.out"
+		CORDON_TEST_HOOKS=1 CORDON_TEST_NO_SEAL=1 session "$ovl/m/home" "$out8" late \
+			"$ovl/m/home/.aws/credentials"
+		read_back "control: overlayfs home, seal off: the late ~/.aws/credentials is read inside" \
+			"$out8" "$ovl/m/home/.aws/credentials" "OVL-SECRET-$$"
+	else
+		skip "sealed home on overlayfs (root-uid identity)" "this kernel refused the overlayfs mount"
+	fi
+fi
 done_testing

@@ -1,0 +1,41 @@
+#!/bin/bash
+# Start-up cost of the sealed home: `cordon run -- true` with a home as a
+# developer's looks (dozens of dotfiles and dot-directories in ~, ~/.config
+# and ~/.local/share, some credentials present, most absent), against the
+# same binary with the seal off (CORDON_TEST_NO_SEAL) and, when given, a
+# build without it. The home is open to others (0755), so that a root
+# invoker shows it too. hyperfine, medians.
+# Usage: bench/seal.sh CORDON [BASELINE_CORDON]   (RUNS=200)
+set -eu
+CORDON=$1
+BASE=${2:-}
+RUNS=${RUNS:-200}
+ws=$(mktemp -d /var/tmp/cordon-bench.XXXXXX)
+home=$(mktemp -d /var/tmp/cordon-bench-home.XXXXXX)
+trap 'rm -rf "$ws" "$home"' EXIT
+chmod 755 "$home" "$ws"
+for i in $(seq 40); do echo x > "$home/.dotfile$i"; mkdir -p "$home/.dotdir$i/sub"; done
+for i in $(seq 40); do mkdir -p "$home/.config/app$i"; echo x > "$home/.config/app$i.conf"; done
+for i in $(seq 30); do mkdir -p "$home/.local/share/app$i"; done
+mkdir -p "$home/.ssh" "$home/.docker" "$home/.cargo/bin" "$home/src" "$home/.cache/pip"
+echo k > "$home/.ssh/id_ed25519"
+echo '{}' > "$home/.docker/config.json"
+echo m > "$home/.netrc"
+ln -s .dotfile1 "$home/.link"
+chmod -R a+rX "$home"
+export HOME=$home
+cd "$ws"
+args=(-N --warmup 20 --runs "$RUNS" --export-json "$ws/seal.json"
+      -n sealed "$CORDON run -- true")
+args+=(-n seal-off "env CORDON_TEST_HOOKS=1 CORDON_TEST_NO_SEAL=1 $CORDON run -- true")
+[ -n "$BASE" ] && args+=(-n baseline "$BASE run -- true")
+hyperfine "${args[@]}" >/dev/null
+python3 - "$ws/seal.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for r in d["results"]:
+    t = sorted(r["times"])
+    print("%-10s median %.2f ms  mean %.2f ms  min %.2f ms" % (r["command"], 1000 * t[len(t) // 2], 1000 * r["mean"], 1000 * t[0]))
+PY
+echo "mounts inside: sealed $("$CORDON" run -- sh -c 'wc -l < /proc/self/mountinfo' 2>/dev/null)," \
+	"seal off $(CORDON_TEST_HOOKS=1 CORDON_TEST_NO_SEAL=1 "$CORDON" run -- sh -c 'wc -l < /proc/self/mountinfo' 2>/dev/null)"
