@@ -4,7 +4,8 @@
 # and ~/.local/share, some credentials present, most absent), against the
 # same binary with the seal off (CORDON_TEST_NO_SEAL) and, when given, a
 # build without it. The home is open to others (0755), so that a root
-# invoker shows it too. hyperfine, medians.
+# invoker shows it too. hyperfine: median and minimum wall time, and CPU
+# time (user + system, which a loaded machine disturbs less).
 # Usage: bench/seal.sh CORDON [BASELINE_CORDON]   (RUNS=200)
 set -eu
 CORDON=$1
@@ -35,7 +36,8 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 for r in d["results"]:
     t = sorted(r["times"])
-    print("%-10s median %.2f ms  mean %.2f ms  min %.2f ms" % (r["command"], 1000 * t[len(t) // 2], 1000 * r["mean"], 1000 * t[0]))
+    print("%-10s median %.2f ms  min %.2f ms  cpu (user+system, mean) %.2f ms" % (r["command"],
+          1000 * t[len(t) // 2], 1000 * t[0], 1000 * (r["user"] + r["system"])))
 PY
 echo "mounts inside: sealed $("$CORDON" run -- sh -c 'wc -l < /proc/self/mountinfo' 2>/dev/null)," \
 	"seal off $(CORDON_TEST_HOOKS=1 CORDON_TEST_NO_SEAL=1 "$CORDON" run -- sh -c 'wc -l < /proc/self/mountinfo' 2>/dev/null)"

@@ -535,64 +535,55 @@ copy_owner(int dirfd, const char *name, const struct stat *st)
 	return fchmodat(dirfd, name, m & 07777, 0);
 }
 
-/* The O_PATH fd of name in dirfd, without following it. */
-static int
-open_entry(int dirfd, const char *name)
-{
-	return openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-}
-
 /*
- * One entry of a sealed directory: a stub of its type in inner, and the
- * host entry bound onto it with the flags it had (read-only from the root
- * step; a skeleton or the private home below stays as it is until the
- * finish step). A symbolic link is copied. Gone since the listing: skipped.
+ * One entry of a sealed directory (type from getdents, DT_UNKNOWN asks
+ * fstatat): a stub of its type in inner, and the host entry bound onto it
+ * with the flags it had (read-only from the root step; a skeleton or the
+ * private home below stays as it is until the finish step). A symbolic
+ * link is copied. Gone since the listing: skipped. Both names are single
+ * components under held directory fds, neither followed.
  */
 static int
-seal_entry(struct sb_child_ctx *ctx, int host, int inner, const char *name, const char *full)
+seal_entry(struct sb_child_ctx *ctx, int host, int inner, const struct dirent64 *e,
+	   const char *full)
 {
 	enum seal_kind kind = seal_kind_of(ctx, full);
+	const char *name = e->d_name;
+	unsigned char type = e->d_type;
 	char link[PATH_MAX];
 	struct stat st;
 	ssize_t n;
-	int fd, src, dst, ret;
+	int tree, ret;
 
 	if (kind == SEAL_KEEP_OUT)
 		return 0;
-	if (fstatat(host, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : -1;
+	if (kind == SEAL_DIR || type == DT_UNKNOWN) {
+		if (fstatat(host, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return errno == ENOENT ? 0 : -1;
+		type = (unsigned char)IFTODT(st.st_mode);
+	}
 	if (kind == SEAL_DIR)
 		return mkdirat(inner, name, 0700) < 0 ? -1 : copy_owner(inner, name, &st);
-	if (S_ISLNK(st.st_mode)) {
+	if (type == DT_LNK) {
 		n = readlinkat(host, name, link, sizeof(link) - 1);
 		if (n < 0)
 			return errno == ENOENT ? 0 : -1;
 		link[n] = '\0';
 		return symlinkat(link, inner, name);
 	}
-	if (S_ISDIR(st.st_mode)) {
-		if (mkdirat(inner, name, 0555) < 0)
-			return -1;
-	} else {
-		fd = openat(inner, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
-		if (fd < 0)
-			return -1;
-		close(fd);
-	}
+	/* A regular file as the stub of any other type: one syscall, no fd. */
+	if (type == DT_DIR ? mkdirat(inner, name, 0555) < 0
+			   : mknodat(inner, name, S_IFREG | 0444, 0) < 0)
+		return -1;
 	/* Masked: the bare stub; its mask lands on it in the extra step. */
 	if (kind == SEAL_MASKED)
 		return 0;
-	src = open_entry(host, name);
-	if (src < 0)
+	tree = (int)sys_open_tree(
+	    host, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_SYMLINK_NOFOLLOW);
+	if (tree < 0)
 		return errno == ENOENT ? 0 : -1;
-	dst = open_entry(inner, name);
-	if (dst < 0) {
-		close(src);
-		return -1;
-	}
-	ret = bind_fd(src, dst, 0, 0, 1);
-	close(src);
-	close(dst);
+	ret = (int)sys_move_mount(tree, "", inner, name, MOVE_MOUNT_F_EMPTY_PATH);
+	close(tree);
 	return ret;
 }
 
@@ -620,7 +611,7 @@ seal_dir(struct sb_child_ctx *ctx, int host, int inner, const char *dir)
 				return errno = ENAMETOOLONG, -1;
 			memcpy(full + dl + 1, e->d_name, nl + 1);
 			set_detail(ctx, full);
-			if (seal_entry(ctx, host, inner, e->d_name, full) < 0)
+			if (seal_entry(ctx, host, inner, e, full) < 0)
 				return -1;
 		}
 	}

@@ -196,6 +196,17 @@ check "control: ... and nothing was created on the host" test ! -e "$h6/new-file
 expect_output "an existing ~/.netrc reads as an empty file inside (its mask on the stub)" "^0$" \
 	sh -c "echo s > '$h6/.netrc'; chmod a+r '$h6/.netrc'; cd '$hws' && HOME='$h6' exec '$CORDON' run -- sh -c 'wc -c < ~/.netrc'"
 
+# An agent's state directory under the sealed home stays writable and live.
+h7=$(new_home)
+note() { echo "host note" > "$1/.claude/host-note"; chmod a+r "$1/.claude/host-note"; }
+out9="$T/seal9.out"
+session "$h7" "$out9" note "$h7/.claude/host-note" -- --profile claude
+read_back "claude profile: a file the host writes in ~/.claude during the session is read inside" \
+	"$out9" "$h7/.claude/host-note" "host note"
+(cd "$ws" && HOME="$h7" "$CORDON" run --profile claude -- sh -c 'echo inside > ~/.claude/from-inside') >/dev/null 2>&1
+check "claude profile: ~/.claude stays writable in the sealed home" \
+	grep -qx inside "$h7/.claude/from-inside"
+
 # --- 4. Root with home and workspace on an overlayfs (root-uid identity) --
 if [ "$(id -u)" != 0 ]; then
 	skip "sealed home on overlayfs (root-uid identity)" "root only: an unprivileged user cannot mount an overlayfs here"
