@@ -6,7 +6,7 @@
 # build without it. The home is open to others (0755), so that a root
 # invoker shows it too. hyperfine: median and minimum wall time, and CPU
 # time (user + system, which a loaded machine disturbs less).
-# Usage: bench/seal.sh CORDON [BASELINE_CORDON]   (RUNS=200)
+# Usage: bench/seal.sh CORDON [BASELINE_CORDON]   (RUNS=200 ROUNDS=20)
 set -eu
 CORDON=$1
 BASE=${2:-}
@@ -26,18 +26,30 @@ ln -s .dotfile1 "$home/.link"
 chmod -R a+rX "$home"
 export HOME=$home
 cd "$ws"
-args=(-N --warmup 20 --runs "$RUNS" --export-json "$ws/seal.json"
-      -n sealed "$CORDON run -- true")
-args+=(-n seal-off "env CORDON_TEST_HOOKS=1 CORDON_TEST_NO_SEAL=1 $CORDON run -- true")
-[ -n "$BASE" ] && args+=(-n baseline "$BASE run -- true")
-hyperfine "${args[@]}" >/dev/null
-python3 - "$ws/seal.json" <<'PY'
+# The machine's speed drifts (neighbours): ROUNDS short rounds, each timing
+# every command, pooled, so that drift reaches every command alike.
+ROUNDS=${ROUNDS:-20}
+per=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
+for r in $(seq "$ROUNDS"); do
+	args=(-N --warmup 3 --runs "$per" --export-json "$ws/round-$r.json"
+	      -n sealed "env CORDON_BENCH=1 $CORDON run -- true"
+	      -n seal-off "env CORDON_TEST_HOOKS=1 CORDON_TEST_NO_SEAL=1 $CORDON run -- true")
+	[ -n "$BASE" ] && args+=(-n baseline "env CORDON_BENCH=1 $BASE run -- true")
+	hyperfine "${args[@]}" >/dev/null
+done
+python3 - "$ws"/round-*.json <<'PY'
 import json, sys
-d = json.load(open(sys.argv[1]))
-for r in d["results"]:
-    t = sorted(r["times"])
-    print("%-10s median %.2f ms  min %.2f ms  cpu (user+system, mean) %.2f ms" % (r["command"],
-          1000 * t[len(t) // 2], 1000 * t[0], 1000 * (r["user"] + r["system"])))
+pooled = {}
+for f in sys.argv[1:]:
+    for r in json.load(open(f))["results"]:
+        p = pooled.setdefault(r["command"], {"times": [], "cpu": []})
+        p["times"] += r["times"]
+        p["cpu"].append(r["user"] + r["system"])
+for name, p in pooled.items():
+    t = sorted(p["times"])
+    print("%-10s n %d  median %.2f ms  p25 %.2f ms  min %.2f ms  cpu (user+system) %.2f ms" % (
+        name, len(t), 1000 * t[len(t) // 2], 1000 * t[len(t) // 4], 1000 * t[0],
+        1000 * sum(p["cpu"]) / len(p["cpu"])))
 PY
 echo "mounts inside: sealed $("$CORDON" run -- sh -c 'wc -l < /proc/self/mountinfo' 2>/dev/null)," \
 	"seal off $(CORDON_TEST_HOOKS=1 CORDON_TEST_NO_SEAL=1 "$CORDON" run -- sh -c 'wc -l < /proc/self/mountinfo' 2>/dev/null)"
