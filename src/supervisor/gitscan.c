@@ -356,6 +356,29 @@ found_dotgit(struct scanner *sc, const char *path)
 		add_dir(sc, target, root, 0);
 }
 
+/*
+ * A `HEAD` found by the walk: its folder is a git directory when git would
+ * take it for one (setup.c is_git_directory: HEAD, and objects and refs
+ * there or in the folder commondir names). git takes such a folder, whatever
+ * its name, for a bare repository when it runs there, and core.worktree
+ * gives that one a work tree: its config and hooks run like a `.git`'s.
+ * A relative core.hooksPath of a bare repository is relative to itself.
+ */
+static void
+found_head(struct scanner *sc, const char *path)
+{
+	_cleanup_free_ char *dir = dir_of(path), *objects = NULL, *refs = NULL, *common = NULL;
+	struct stat st;
+
+	if (lstat(path, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)))
+		return;
+	objects = xasprintf("%s/objects", dir);
+	refs = xasprintf("%s/refs", dir);
+	common = xasprintf("%s/commondir", dir);
+	if ((lstat(objects, &st) == 0 && lstat(refs, &st) == 0) || lstat(common, &st) == 0)
+		add_dir(sc, dir, dir, 0);
+}
+
 /* A relative core.hooksPath of the user's config names a directory in every repository. */
 static void
 user_hooks_path(struct scanner *sc, const char *path, const char *workspace)
@@ -399,7 +422,7 @@ qr_git_scan(const char *workspace, const char *home, struct qr_git_scan *scan)
 {
 	struct scanner sc;
 	struct matches m = { NULL, 0 };
-	_cleanup_free_ char *pattern = xasprintf("%s/**/{.git,.husky}", workspace);
+	_cleanup_free_ char *pattern = xasprintf("%s/**/{.git,.husky,HEAD}", workspace);
 	const char *xdg = getenv("XDG_CONFIG_HOME");
 	char *user[3] = { NULL, NULL, NULL };
 	size_t n;
@@ -419,6 +442,8 @@ qr_git_scan(const char *workspace, const char *home, struct qr_git_scan *scan)
 
 		if (strcmp(base_of(m.v[i]), ".git") == 0) {
 			found_dotgit(&sc, m.v[i]);
+		} else if (strcmp(base_of(m.v[i]), "HEAD") == 0) {
+			found_head(&sc, m.v[i]);
 		} else if (lstat(m.v[i], &st) == 0 && S_ISDIR(st.st_mode)) {
 			_cleanup_free_ char *runner = xasprintf("%s/_", m.v[i]);
 

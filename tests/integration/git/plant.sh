@@ -209,4 +209,25 @@ check "the user's remote survives" test "$(cd "$ws" && git config remote.origin.
 check "a new repository keeps its allowlisted keys (remote added inside)" \
 	test "$(cd "$ws/made" && git config remote.origin.url)" = https://example.test/m.git
 check "nothing was reported for ordinary work" sh -c "! printf '%s' \"\$1\" | grep -q 'quarantined\|removed'" _ "$OUT"
+# 10. A git directory needs no `.git` name: a folder holding HEAD, objects/
+# and refs/ is one, and git takes it when the user runs git there (no
+# `.git` on the way up comes first). Its config's fsmonitor runs at
+# `git status` in that folder (core.worktree gives it a work tree).
+bare_plant="mkdir -p src/objects src/refs && echo 'ref: refs/heads/master' > src/HEAD && printf '[core]\n\trepositoryformatversion = 0\n\tbare = false\n\tworktree = ..\n\tfsmonitor = $evil\n' > src/config"
+ws=$(new_ws); mkdir "$ws/src"
+(cd "$ws" && sh -c "$bare_plant")
+ran "control: a folder made a git directory runs its fsmonitor at git status there" git -C src status
+ws=$(new_ws); mkrepo "$ws"; mkdir "$ws/src"
+run_capture run_in "$ws" -- sh -c "$bare_plant && echo planted"
+check "no .git name: the plant ran inside" said planted
+check "no .git name: its fsmonitor is removed" said 'removed .core.fsmonitor. from src/config'
+not_ran "no .git name: the host's git status in that folder runs nothing" git -C src status
+ws=$(new_ws); mkdir "$ws/src"
+(cd "$ws/src" && git init -q --bare .)
+expect_fail "no .git name, existing at start: its config is read-only inside" \
+	"Read-only file system|Permission denied|could not (lock|write) config file" \
+	run_in "$ws" -- git -C src config core.fsmonitor "$evil"
+expect_fail "no .git name, existing at start: its hooks are read-only inside" \
+	"Read-only file system|Permission denied" \
+	run_in "$ws" -- sh -c 'echo "#!/bin/sh" > src/hooks/reference-transaction'
 done_testing
