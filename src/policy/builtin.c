@@ -138,9 +138,21 @@ static const char *const deny_write[] = {
 };
 
 static const char *const env_deny[] = {
-	"*_TOKEN",           "*_SECRET*", "*_KEY",         "*PASSWORD*",     "*PASSWD*",
-	"*_CREDENTIALS",     "AWS_*",     "SSH_AUTH_SOCK", "GPG_AGENT_INFO", "GITHUB_TOKEN",
+	"*_TOKEN",
+	"*_SECRET*",
+	"*_KEY",
+	"*PASSWORD*",
+	"*PASSWD*",
+	"*_CREDENTIALS",
+	"AWS_*",
+	"SSH_AUTH_SOCK",
+	"GPG_AGENT_INFO",
+	"GITHUB_TOKEN",
 	"ANTHROPIC_API_KEY",
+	/* npm's `_auth` and `_authToken` as variables; 1Password CLI sessions */
+	"*_AUTH",
+	"*_AUTHTOKEN",
+	"OP_SESSION_*",
 };
 
 void
