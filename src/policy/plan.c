@@ -293,7 +293,11 @@ add_rule(struct builder *b, const struct policy_rule *r, enum policy_mount_kind 
 		strv_push(&b->rw_explicit, &b->n_rw_explicit, rw ? rw : xstrdup(abs));
 	}
 	if (policy_has_glob(abs)) {
-		size_t n = policy_glob(abs, on_match, b);
+		size_t n;
+
+		if (kind == POLICY_MOUNT_RO && !allow_read)
+			strv_push(&b->plan->protect_globs, &b->plan->n_protect_globs, xstrdup(abs));
+		n = policy_glob(abs, on_match, b);
 
 		if (n == (size_t)-1) {
 			b->truncated = true;
@@ -730,6 +734,9 @@ policy_plan_free(struct policy_plan *plan)
 	for (size_t i = 0; i < plan->n_lifted; i++)
 		free(plan->lifted[i]);
 	free(plan->lifted);
+	for (size_t i = 0; i < plan->n_protect_globs; i++)
+		free(plan->protect_globs[i]);
+	free(plan->protect_globs);
 	for (size_t i = 0; i < plan->n_notes; i++)
 		free(plan->notes[i]);
 	free(plan->notes);

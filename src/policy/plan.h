@@ -63,6 +63,8 @@ struct policy_plan {
 	size_t n_protect;
 	char **lifted; /* built-in denyWrite paths lifted by an explicit allowWrite */
 	size_t n_lifted;
+	char **protect_globs; /* deny-write glob patterns (absolute): a match made later is new */
+	size_t n_protect_globs;
 	char **notes; /* what was skipped and why */
 	size_t n_notes;
 	bool degraded; /* something could not be enforced exactly */

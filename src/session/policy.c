@@ -364,6 +364,8 @@ session_policy_snapshot(struct session_policy *sp, const char *workspace, struct
 		.n_watch = sp->plan.n_watch,
 		.lifted = sp->plan.lifted,
 		.n_lifted = sp->plan.n_lifted,
+		.globs = sp->plan.protect_globs,
+		.n_globs = sp->plan.n_protect_globs,
 		.git = sp->scanned ? &sp->git : NULL,
 	};
 
