@@ -16,6 +16,18 @@ hint() { # DESC STATUS REGEX CMD...
 		diag "exit $RC (wanted $want), output: $OUT"
 	fi
 }
+# Like hint, with a second regex for the Hint: line.
+hint2() { # DESC STATUS REGEX HINT-REGEX CMD...
+	local desc=$1 want=$2 re=$3 hre=$4; shift 4
+	run_capture "$@"
+	if [ "$RC" -eq "$want" ] && printf '%s' "$OUT" | grep -Eq -- "$re" &&
+		printf '%s' "$OUT" | grep -Eq -- "^Hint: $hre"; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		diag "exit $RC (wanted $want), output: $OUT"
+	fi
+}
 
 hint "a URL given to --allow-domain: 125, write the host" 125 \
 	'a URL, not a domain: write `github.com`' run_in --allow-domain https://github.com/org/repo -- true
@@ -42,4 +54,59 @@ hint "no command: 125 and the hint" 125 'no command given' run_in
 hint "cordon inside cordon: says it is already inside a sandbox" 125 \
 	'already inside a cordon sandbox' run_in -q -- "$CORDON" run --audit-log /tmp/a.jsonl -- true
 expect_status "control: the same run outside a sandbox works" 0 run_in -q --audit-log "$T/nested.jsonl" -- true
+
+# --pids out of bounds: the hint names both ends.
+for v in 0 -5 99999999999; do
+	hint2 "--pids $v: 125, the bounds" 125 "^cordon: bad --pids value '$v'$" \
+		'give a number of processes from 8 to 4194304' \
+		run_in --pids "$v" -- true
+done
+hint2 "run --: no command, 125 and the hint" 125 '^cordon: no command given$' 'see `cordon run --help`' \
+	run_in --
+
+# A script whose interpreter is missing: the interpreter is named, not the
+# script called missing; 126 as a shell says it.
+printf '#!/usr/bin/nonexistent-interp\necho ran\n' >"$ws/s.sh"
+printf '#!/bin/sh\necho ran\n' >"$ws/ok.sh"
+chmod +x "$ws/s.sh" "$ws/ok.sh"
+hint2 "a script whose interpreter is missing: 126, names the interpreter" 126 \
+	'^cordon: cannot run \./s\.sh: its interpreter /usr/bin/nonexistent-interp is missing$' \
+	'the script.s first line \(#!/usr/bin/nonexistent-interp\) names a program' \
+	run_in -q -- ./s.sh
+run_capture run_in -q -- ./s.sh
+check "a script whose interpreter is missing: no 'No such file' for the script" \
+	sh -c "! printf '%s' \"\$1\" | grep -q 'No such file'" _ "$OUT"
+hint "found in PATH: the interpreter is named too" 126 'its interpreter /usr/bin/nonexistent-interp is missing' \
+	env PATH="$ws:$PATH" sh -c "cd '$ws' && '$CORDON' run -q -- s.sh"
+hint "control: a script whose interpreter exists runs" 0 '^ran$' run_in -q -- ./ok.sh
+hint2 "control: a missing command is still 127, not found" 127 \
+	"^cordon: cannot run \./nope: No such file or directory$" "no such command" run_in -q -- ./nope
+
+# An agent that is not installed: how to install it, and no sandbox started.
+bare=$(mktemp -d "$T/bare.XXXXXX")
+mkdir -p "$bare/home" "$bare/bin"
+for t in sh true; do ln -s "$(command -v $t)" "$bare/bin/$t"; done
+hint2 "cordon claude without claude installed: 125 and the install command" 125 \
+	'^cordon: claude \(Claude Code\) is not installed: not in PATH' \
+	'install it with `npm install -g @anthropic-ai/claude-code`' \
+	env HOME="$bare/home" PATH="$bare/bin" sh -c "cd '$ws' && '$CORDON' claude"
+hint "cordon codex without codex installed: its own install command" 125 \
+	'Hint: install it with `npm install -g @openai/codex`' \
+	env HOME="$bare/home" PATH="$bare/bin" sh -c "cd '$ws' && '$CORDON' codex"
+printf '#!/bin/sh\necho fake-claude "$@" >"%s/claude.ran"\n' "$ws" >"$bare/bin/claude"
+chmod +x "$bare/bin/claude"
+run_capture env HOME="$bare/home" PATH="$bare/bin" sh -c "cd '$ws' && '$CORDON' claude -q"
+check "control: with claude in PATH, cordon claude runs it" test -e "$ws/claude.ran"
+
+# --cpus with no cgroup to write: the hint names --allow-degraded.
+run_capture run_in -q --cpus 1 -- true
+if printf '%s' "$OUT" | grep -q 'no writable cgroup here'; then
+	hint "--cpus without a writable cgroup: 125, names --allow-degraded" 125 \
+		'Hint: .*--allow-degraded' run_in -q --cpus 1 -- true
+	hint "control: --cpus with --allow-degraded runs, and says the limit is not enforced" 0 \
+		'cpu limit not enforced' run_in -q --allow-degraded --cpus 1 -- true
+else
+	skip "--cpus without a writable cgroup names --allow-degraded" "a writable cgroup here (exit $RC)"
+	skip "control: --cpus with --allow-degraded" "a writable cgroup here"
+fi
 done_testing
