@@ -297,7 +297,7 @@ cli_run_policy_command(struct session_policy *rp, char *const *cmd, struct sb_mo
 	for (size_t i = 1; cmd[i] != NULL; i++)
 		push(&v, &n, xstrdup(cmd[i]));
 	if (agent != NULL)
-		log_debug("%s: running %s as the %s agent, with its preset's arguments", __func__,
+		log_debug("running %s as the %s agent, with its preset's arguments",
 			  v[rp->n_loopback > 0 ? 4 : 0], agent->name);
 	rp->argv = v;
 	return 0;

@@ -74,7 +74,8 @@ run_option(struct cordon_session *s, int c, const char *arg, struct cordon_err *
 		s->workspace_arg = arg;
 		return 0;
 	case 'v':
-		log_setlevel(LOG_LEVEL_DEBUG);
+		/* -vv: each line also names its function (for bug reports) */
+		log_setlevel(log_verbosity >= LOG_LEVEL_DEBUG ? LOG_LEVEL_TRACE : LOG_LEVEL_DEBUG);
 		s->verbose = true;
 		return 0;
 	case 'q':

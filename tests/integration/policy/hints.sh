@@ -109,4 +109,33 @@ else
 	skip "--cpus without a writable cgroup names --allow-degraded" "a writable cgroup here (exit $RC)"
 	skip "control: --cpus with --allow-degraded" "a writable cgroup here"
 fi
+
+# -v speaks the user's language: no C function names; -vv adds them.
+run_capture run_in -v --audit-log "$T/v.jsonl" -- true
+fn=$(printf '%s\n' "$OUT" | grep -E '^cordon: [a-z][a-z0-9]*_[a-z0-9_]*: ' || true)
+if [ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -q '^cordon: walls: ' && [ -z "$fn" ]; then
+	ok "-v: says what is set up, no function names"
+else
+	not_ok "-v: says what is set up, no function names"
+	diag "exit $RC, lines with function names: $fn"
+fi
+hint "control: -vv names the functions" 0 '^cordon: session_[a-z_]+: ' \
+	run_in -vv --audit-log "$T/v.jsonl" -- true
+
+# cordon help COMMAND is cordon COMMAND --help; cordon alone is a usage error.
+for c in run policy log check; do
+	a=$("$CORDON" help "$c" 2>&1)
+	b=$("$CORDON" "$c" --help 2>&1)
+	check "cordon help $c prints cordon $c --help" sh -c "[ -n \"\$1\" ] && [ \"\$1\" = \"\$2\" ]" _ "$a" "$b"
+done
+run_capture sh -c "'$CORDON' 2>&1 >/dev/null"
+if [ "$RC" -eq 125 ] && printf '%s' "$OUT" | grep -q '^Usage: cordon COMMAND' &&
+	printf '%s' "$OUT" | grep -q 'cordon help COMMAND'; then
+	ok "cordon alone: the usage on stderr, 125"
+else
+	not_ok "cordon alone: the usage on stderr, 125"
+	diag "exit $RC: $OUT"
+fi
+expect_output "control: cordon --help prints the usage on stdout" '^Usage: cordon COMMAND' "$CORDON" --help
+hint "cordon help with an unknown command: 125" 125 "^cordon: unknown command 'bogus'" "$CORDON" help bogus
 done_testing
