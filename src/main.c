@@ -87,6 +87,7 @@ cmd_version(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	cli_argv0 = argv[0];
 	/* No command is a usage error: the list on stderr, 125 as for any. */
 	if (argc < 2) {
 		print_usage(stderr);

@@ -214,16 +214,13 @@ hook_edit(bool install, const char *settings, const char *command)
 			cmd = xstrdup(command);
 		} else {
 			char self[PATH_MAX];
-			ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
-			if (n < 0) {
-				cordon_err_set(&err, errno, "cannot find the cordon binary");
+			if (cli_self_path(self, sizeof(self), &err) < 0) {
 				cordon_err_hint(&err,
 						"pass --command '/path/to/cordon hook claude'");
 				cli_print_err(&err);
 				return 125;
 			}
-			self[n] = '\0';
 			cmd = xasprintf("%s hook claude", self);
 		}
 		out = hook_settings_install(buf ? buf : "", len, cmd, &changed, &err);

@@ -101,4 +101,19 @@ expect_fail "a symlink to a missing file: refused, and says so" \
 	"is a symbolic link to a missing file" "$CORDON" hook install claude --settings "$d/home/dangling.json"
 check "a symlink to a missing file: the link is left as it was" test -L "$d/home/dangling.json"
 
+# The hook names cordon as the user called it: a link in PATH stays the link.
+mkdir -p "$d/bin"
+ln -s "$CORDON" "$d/bin/cordon"
+echo '{}' >"$d/named.json"
+expect_output "called by name through a link in PATH: the hook names that link" \
+	"command: $d/bin/cordon hook claude\$" \
+	env PATH="$d/bin:$PATH" cordon hook install claude --settings "$d/named.json"
+echo '{}' >"$d/named2.json"
+expect_output "called by a relative path: the hook names its absolute path" \
+	"command: $d/bin/cordon hook claude\$" \
+	sh -c "cd '$d' && ./bin/cordon hook install claude --settings named2.json"
+echo '{}' >"$d/named3.json"
+expect_output "control: called by the binary's own path, the hook names that path" \
+	"command: $CORDON hook claude\$" "$CORDON" hook install claude --settings "$d/named3.json"
+
 done_testing
