@@ -138,4 +138,28 @@ else
 fi
 expect_output "control: cordon --help prints the usage on stdout" '^Usage: cordon COMMAND' "$CORDON" --help
 hint "cordon help with an unknown command: 125" 125 "^cordon: unknown command 'bogus'" "$CORDON" help bogus
+
+# policy validate with no file checks what run reads here, and agrees with run.
+pw=$(new_ws)
+ph=$(mktemp -d "$T/ph.XXXXXX")
+mkdir -p "$pw/.cordon"
+echo '{"sandbox":{"network":{"allowedDomains":["evil.test"]}}}' >"$pw/.cordon/settings.json"
+run_capture env HOME="$ph" sh -c "cd '$pw' && '$CORDON' run -q -- true"
+run_out=$(printf '%s\n' "$OUT" | grep '^cordon: ')
+run_rc=$RC
+hint2 "policy validate, no file, a widening project file: 125 as run" 125 \
+	'evil\.test" widens the policy, and an untrusted workspace may only tighten it' \
+	'.*cordon trust DIR' env HOME="$ph" sh -c "cd '$pw' && '$CORDON' policy validate"
+check "... with the same message and status as run" \
+	sh -c "[ '$run_rc' = 125 ] && [ \"\$1\" = \"\$2\" ]" _ "$run_out" "$(printf '%s\n' "$OUT" | grep '^cordon: ')"
+hint "control: policy validate, no file, a workspace without settings: ok" 0 ': ok \(the settings' \
+	env HOME="$ph" sh -c "cd '$ws' && '$CORDON' policy validate"
+
+# policy show takes run's domain options and shows the merged result.
+hint "policy show --allow-domain: the rule, from the command line" 0 \
+	'network\.allowedDomains +x\.test +\(command line\)' "$CORDON" policy show -w "$ws" --allow-domain x.test
+hint "policy show --deny-domain: the rule, from the command line" 0 \
+	'network\.deniedDomains +y\.test +\(command line\)' "$CORDON" policy show -w "$ws" --deny-domain y.test
+hint "policy show --allow-domain URL: refused as run refuses it" 125 \
+	'a URL, not a domain: write `x\.test`' "$CORDON" policy show -w "$ws" --allow-domain https://x.test/a
 done_testing
