@@ -162,4 +162,13 @@ hint "policy show --deny-domain: the rule, from the command line" 0 \
 	'network\.deniedDomains +y\.test +\(command line\)' "$CORDON" policy show -w "$ws" --deny-domain y.test
 hint "policy show --allow-domain URL: refused as run refuses it" 125 \
 	'a URL, not a domain: write `x\.test`' "$CORDON" policy show -w "$ws" --allow-domain https://x.test/a
+
+# allowLocalBinding is shown as it behaves: not set, binding works and show says true.
+hint "policy show: allowLocalBinding not set reads true" 0 \
+	'network\.allowLocalBinding +true +\(built-in\)' "$CORDON" policy show -w "$ws"
+hint "... and a listening socket inside works" 0 '^bound$' run_in -q -- $PY -c \
+	'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); print("bound")'
+echo '{"sandbox":{"network":{"allowLocalBinding":false}}}' >"$T/nobind.json"
+hint "control: set to false, policy show says false" 0 \
+	'network\.allowLocalBinding +false +\(command line' "$CORDON" policy show -w "$ws" --policy "$T/nobind.json"
 done_testing
