@@ -51,7 +51,8 @@ static const char run_usage[] =
     "  -h, --help           this text\n"
     "\n"
     "Exit status: CMD's own; 128+N if it died of signal N; 125 cordon error\n"
-    "(nothing ran); 126 CMD cannot be executed; 127 CMD not found.\n";
+    "(nothing ran); 126 CMD cannot be executed; 127 CMD not found; 122 CMD ran\n"
+    "and was stopped: an audit record could not be written (audit.failClosed).\n";
 
 enum { OPT_RW = 256, OPT_RO, OPT_MASK, OPT_BIND_SELF };
 
