@@ -171,4 +171,25 @@ hint "... and a listening socket inside works" 0 '^bound$' run_in -q -- $PY -c \
 echo '{"sandbox":{"network":{"allowLocalBinding":false}}}' >"$T/nobind.json"
 hint "control: set to false, policy show says false" 0 \
 	'network\.allowLocalBinding +false +\(command line' "$CORDON" policy show -w "$ws" --policy "$T/nobind.json"
+
+# A workspace cordon cannot read or enter says so, not a settings file in it.
+if [ "$(id -u)" -ne 0 ]; then
+	closed=$(mktemp -d "$T/closed.XXXXXX")
+	chmod 000 "$closed"
+	hint2 "an unreadable workspace: 125, says so" 125 "^cordon: workspace $closed cannot be read" \
+		'.*make the directory readable' "$CORDON" run -q -w "$closed" -- true
+	chmod 600 "$closed"
+	hint2 "a workspace without search permission: 125, says so" 125 \
+		"^cordon: workspace $closed cannot be entered \(no search permission\)" '.*chmod u\+x' \
+		"$CORDON" run -q -w "$closed" -- true
+	run_capture "$CORDON" run -q -w "$closed" -- true
+	check "... and names no settings file" sh -c "! printf '%s' \"\$1\" | grep -q 'settings.json'" _ "$OUT"
+	chmod 700 "$closed"
+	expect_status "control: the same workspace, open again, runs" 0 "$CORDON" run -q -w "$closed" -- true
+else
+	skip "an unreadable workspace says so" "root reads every directory"
+	skip "a workspace without search permission says so" "root reads every directory"
+	skip "... and names no settings file" "root reads every directory"
+	skip "control: the same workspace, open again, runs" "root reads every directory"
+fi
 done_testing
