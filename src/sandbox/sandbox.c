@@ -213,17 +213,40 @@ sb_read_start(struct sb_session *sess, int *exit_status, struct cordon_err *err)
 	if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_STARTED)
 		return 1;
 	if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_EXEC_FAIL) {
+		const char *interp;
+
 		msg.detail[sizeof(msg.detail) - 1] = '\0';
-		cordon_err_set(err, msg.err, "cannot run %s", msg.detail);
-		if (msg.err == ENOENT)
+		interp = msg.detail + strlen(msg.detail);
+		if (interp < msg.detail + sizeof(msg.detail) - 1)
+			interp++;
+		/* The file is there; bash says "bad interpreter" and 126 too. */
+		if (msg.step == SB_EXEC_NO_INTERPRETER && interp[0] != '\0') {
+			cordon_err_set(err, 0, "cannot run %s: its interpreter %s is missing",
+				       msg.detail, interp);
+			cordon_err_hint(err,
+					"the script's first line (#!%s) names a program the "
+					"sandbox does not have; install it or fix that line",
+					interp);
+		} else if (msg.step == SB_EXEC_NO_INTERPRETER) {
+			cordon_err_set(err, 0,
+				       "cannot run %s: the program loader it names is missing",
+				       msg.detail);
+			cordon_err_hint(err, "it was built for another system (a different "
+					     "libc or architecture); rebuild it for this one");
+		} else if (msg.err == ENOENT) {
+			cordon_err_set(err, msg.err, "cannot run %s", msg.detail);
 			cordon_err_hint(err, "no such command in the sandbox's PATH; the "
 					     "sandbox sees the host's programs read-only");
-		else
+		} else {
+			cordon_err_set(err, msg.err, "cannot run %s", msg.detail);
 			cordon_err_hint(err,
 					"check that %s is an executable the sandbox user "
 					"may run",
 					msg.detail);
-		*exit_status = msg.err == ENOENT ? SB_EXIT_NOT_FOUND : SB_EXIT_CANNOT_EXEC;
+		}
+		*exit_status = msg.err == ENOENT && msg.step != SB_EXEC_NO_INTERPRETER
+				   ? SB_EXIT_NOT_FOUND
+				   : SB_EXIT_CANNOT_EXEC;
 		return 0;
 	}
 	return cordon_err_set(err, n < 0 ? errno : EPIPE,

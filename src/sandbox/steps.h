@@ -68,6 +68,20 @@ enum sb_msg_type {
 	SB_MSG_FD_TAKEN,  /* supervisor -> child: the offered fd is taken */
 };
 
+/*
+ * The command's failed execve, from the forked command to pid 1: errno,
+ * and when the file exists but ENOENT came back, missing = 1 and the "#!"
+ * interpreter it names ("" for an ELF file's loader).
+ */
+struct sb_exec_fail {
+	int32_t err;
+	int32_t missing;
+	char interp[96];
+};
+
+/* SB_MSG_EXEC_FAIL's step: the file is there, its interpreter is not. */
+#define SB_EXEC_NO_INTERPRETER 1
+
 struct sb_msg {
 	uint32_t type;
 	int32_t step;
