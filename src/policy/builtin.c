@@ -149,9 +149,11 @@ static const char *const env_deny[] = {
 	"GPG_AGENT_INFO",
 	"GITHUB_TOKEN",
 	"ANTHROPIC_API_KEY",
-	/* npm's `_auth` and `_authToken` as variables; 1Password CLI sessions */
+	/* npm's `_auth` and `_authToken` as variables; 1Password CLI sessions; a
+	 * registry login as JSON (DOCKER_AUTH_CONFIG: base64 no value rule sees) */
 	"*_AUTH",
 	"*_AUTHTOKEN",
+	"*_AUTH_CONFIG",
 	"OP_SESSION_*",
 };
 

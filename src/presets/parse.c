@@ -355,8 +355,10 @@ next_quoted(const char *p, const char *e, const char **s, const char **q)
 int
 preset_parse_npm_default(const char *buf, size_t len, char *out, size_t size)
 {
+	/* npm 9.5 and later: `new Definition('registry', {`; before (Debian 12's
+	 * 9.2, lib/utils/config/definitions.js): `define('registry', {`. */
 	static const char *const anchors[] = { "Definition('registry'", "Definition(\"registry\"",
-					       NULL };
+					       "define('registry'", "define(\"registry\"", NULL };
 	const char *e = buf + len;
 
 	for (size_t a = 0; anchors[a] != NULL; a++) {

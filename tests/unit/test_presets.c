@@ -161,10 +161,15 @@ test_npm_default(void)
 	static const char not_literal[] =
 	    "registry: new Definition('registry', {\n"
 	    "    default: process.env.X,\n    hint: 'https://x.test/',\n";
+	static const char defs_npm9[] = "define('registry', {\n"
+					"  default: 'https://npm9-default.example.test/',\n"
+					"  type: url,\n";
 	char url[256];
 
 	CHECK(preset_parse_npm_default(defs, strlen(defs), url, sizeof(url)) == 0);
 	CHECK_STR(url, "https://npm-default.example.test/");
+	CHECK(preset_parse_npm_default(defs_npm9, strlen(defs_npm9), url, sizeof(url)) == 0);
+	CHECK_STR(url, "https://npm9-default.example.test/");
 	CHECK(preset_parse_npm_default(not_literal, strlen(not_literal), url, sizeof(url)) == -1);
 	CHECK(preset_parse_npm_default("registry", 8, url, sizeof(url)) == -1);
 	CHECK(preset_parse_npm_default(defs, strlen(defs), url, 8) == -1);

@@ -42,9 +42,10 @@ run_capture env HOME="$home" GH_ARGS="--token ghp_abcdefghijklmnopqrstuvwxyz0123
 	SPRING_DATASOURCE_URL="jdbc:postgresql://app:pw-$m@db.example.test/app" \
 	JAVA_OPTS="-Xmx1g -Ddb.url=mysql://app:pw-$m@db.example.test/app" \
 	NPM_CONFIG__AUTH="dXNlcjpwdy0k" npm_config__authToken="plain-$m" \
-	OP_SESSION_my="sess-$m" PLAIN_ARGS="--jobs 4 --name sk-short" \
+	OP_SESSION_my="sess-$m" DOCKER_AUTH_CONFIG='{"auths":{"r.example.test":{"auth":"dXNlcjpwdw=="}}}' \
+	PLAIN_ARGS="--jobs 4 --name sk-short" \
 	sh -c "cd '$ws' && '$CORDON' run -- sh -c '$dump'"
-for v in GH_ARGS CI_HEADER JSON_CONF SPRING_DATASOURCE_URL JAVA_OPTS NPM_CONFIG__AUTH npm_config__authToken OP_SESSION_my; do
+for v in GH_ARGS CI_HEADER JSON_CONF SPRING_DATASOURCE_URL JAVA_OPTS NPM_CONFIG__AUTH npm_config__authToken OP_SESSION_my DOCKER_AUTH_CONFIG; do
 	check "scrubbed: $v" sh -c "! printf '%s' \"\$1\" | grep -q '^$v='" _ "$OUT"
 done
 check "control: ordinary arguments stay (PLAIN_ARGS)" \

@@ -1,0 +1,4 @@
+define('registry', {
+  default: 'https://npm9-default.example.test/',
+  type: url,
+})
