@@ -128,13 +128,16 @@ static const char *const deny_write[] = {
 	 * .npmrc of the nearest folder with a package.json, cargo every
 	 * .cargo/config.toml from the current folder up, Maven the .mvn of the
 	 * project's base folder, pdb and irb the current folder's start-up
-	 * file. A workspace holding several projects is read there. One walk;
+	 * file; an editor opened on a folder, or an agent started in it, reads
+	 * that folder's settings (tasks, hooks, MCP servers). A workspace
+	 * holding several projects is read there. One walk;
 	 * `**` does not enter node_modules (a package's own files), and the
 	 * workspace's own are the rules above. Quarantined at the end when
 	 * they appear (see supervisor/quarantine.h).
 	 */
 	"**/*/{.npmrc,.yarnrc,.yarnrc.yml,.pnpmfile.cjs,.cargo,.mvn,bunfig.toml,.envrc,"
-	".pdbrc,.irbrc,.gdbinit,.lldbinit,.exrc,.nvimrc,.nvim.lua}",
+	".pdbrc,.irbrc,.gdbinit,.lldbinit,.exrc,.nvimrc,.nvim.lua,"
+	".vscode,.idea,.claude,.gemini,.codex,.mcp.json}",
 };
 
 static const char *const env_deny[] = {

@@ -86,7 +86,8 @@ if command -v npm >/dev/null 2>&1; then
 else
 	skip "npm plants in a package folder" "npm is not installed"
 fi
-for f in a/.yarnrc.yml a/b/.cargo/config.toml a/.pdbrc a/.mvn/jvm.config; do
+for f in a/.yarnrc.yml a/b/.cargo/config.toml a/.pdbrc a/.mvn/jvm.config \
+	a/.vscode/tasks.json a/b/.claude/settings.json a/.mcp.json a/.gemini/settings.json; do
 	ws=$(new_ws)
 	run_capture run_in "$ws" -- sh -c "mkdir -p \$(dirname $f); echo 'x = \"$marker\"' > $f; echo planted"
 	check "$f planted inside is gone from the host after the session" test ! -e "$ws/$f"
