@@ -134,3 +134,39 @@ sb_mount_overlay(struct sb_child_ctx *ctx)
 	}
 	return 0;
 }
+
+/*
+ * Review mode: overlayfs over the workspace just bound at /newroot<ws>
+ * (idmapped when the supervisor prepared it), which is its lower layer;
+ * upper and work in <review_state>/ws-upper and ws-work. The upper layer's
+ * root gives the merged root its owner and mode: the workspace's, as the
+ * command sees it.
+ */
+int
+sb_mount_review(struct sb_child_ctx *ctx)
+{
+	const struct sb_spec *spec = ctx->spec;
+	const char *state = spec->review_state;
+	char opts[3 * PATH_MAX + 64], dst[PATH_MAX], up[PATH_MAX];
+	struct stat st;
+	size_t at = 0;
+
+	if (state == NULL)
+		return 0;
+	detail(ctx, spec->workspace);
+	if (cat3(dst, sizeof(dst), OVL_NEWROOT, spec->workspace, "") < 0 ||
+	    cat3(up, sizeof(up), OVL_OLDROOT, state, "/ws-upper") < 0 || stat(dst, &st) < 0)
+		return -1;
+	if (lchown(up, st.st_uid, st.st_gid) < 0 || chmod(up, st.st_mode & 07777) < 0)
+		return -1;
+	opts[0] = '\0';
+	if (cat(opts, sizeof(opts), &at, "lowerdir=") < 0 ||
+	    cat(opts, sizeof(opts), &at, dst) < 0 ||
+	    cat(opts, sizeof(opts), &at, ",upperdir=") < 0 ||
+	    cat(opts, sizeof(opts), &at, up) < 0 ||
+	    cat(opts, sizeof(opts), &at, ",workdir=" OVL_OLDROOT) < 0 ||
+	    cat(opts, sizeof(opts), &at, state) < 0 ||
+	    cat(opts, sizeof(opts), &at, "/ws-work,userxattr") < 0)
+		return -1;
+	return mount("overlay", dst, "overlay", MS_NOSUID | MS_NODEV, opts);
+}

@@ -137,6 +137,13 @@ struct sb_spec {
 	size_t n_overlay_dirs;
 	const char *const *overlay_own;
 	size_t n_overlay_own;
+	/*
+	 * Review mode (overlay.c): NULL, or a canonical host directory with
+	 * ws-upper/ and ws-work/ below it (made by the caller). The workspace
+	 * is then seen through overlayfs, the host's workspace as lower layer:
+	 * what the command writes there lands in ws-upper only.
+	 */
+	const char *review_state;
 };
 
 /* fds the child hands to the supervisor before the command starts. */
