@@ -42,21 +42,41 @@ static const struct {
 	{ "version", cmd_version, "print the version" },
 };
 
+static void
+print_usage(FILE *out)
+{
+	fprintf(out, "Usage: cordon COMMAND [OPTIONS] [ARGS...]\n\n"
+		     "A sandbox for AI coding agents: the host read-only, the workspace\n"
+		     "writable, no network but through cordon, no capabilities.\n\n"
+		     "Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (commands[i].summary != NULL)
+			fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n`cordon COMMAND --help` (or `cordon help COMMAND`) for a command's "
+		     "options.\n"
+		     "Example: cordon run -- bash\n");
+}
+
+/* `cordon help [COMMAND]`: the list, or that command's --help. */
 static int
 cmd_help(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	printf("Usage: cordon COMMAND [OPTIONS] [ARGS...]\n\n"
-	       "A sandbox for AI coding agents: the host read-only, the workspace\n"
-	       "writable, no network but through cordon, no capabilities.\n\n"
-	       "Commands:\n");
+	char help[] = "--help";
+	char *sub[3] = { NULL, help, NULL };
+
+	if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		print_usage(stdout);
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (commands[i].summary != NULL)
-			printf("  %-10s %s\n", commands[i].name, commands[i].summary);
-	printf("\n`cordon COMMAND --help` for a command's options.\n"
-	       "Example: cordon run -- bash\n");
-	return 0;
+		if (commands[i].summary != NULL && strcmp(argv[1], commands[i].name) == 0) {
+			sub[0] = argv[1];
+			return commands[i].fn(2, sub);
+		}
+	fprintf(stderr, "cordon: unknown command '%s'\nHint: `cordon help` lists the commands\n",
+		argv[1]);
+	return 125;
 }
 
 static int
@@ -73,10 +93,16 @@ cmd_version(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	if (argc < 2)
-		return cmd_help(argc, argv) == 0 ? 125 : 125;
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
-		return cmd_help(argc, argv);
+	cli_argv0 = argv[0];
+	/* No command is a usage error: the list on stderr, 125 as for any. */
+	if (argc < 2) {
+		print_usage(stderr);
+		return 125;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		print_usage(stdout);
+		return 0;
+	}
 	if (strcmp(argv[1], "--version") == 0)
 		return cmd_version(argc, argv);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -202,6 +202,8 @@ json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+static const char *cell_next(const char *s, size_t width, char *out);
+
 static void
 print_rows(const struct probe_row *rows, size_t n, int json)
 {
@@ -221,17 +223,60 @@ print_rows(const struct probe_row *rows, size_t n, int json)
 		printf("]\n");
 		return;
 	}
-	printf("%-44s %-30s %-44s %s\n", "PROBE", "EXPECTED", "OBSERVED", "RESULT");
-	for (size_t i = 0; i < n; i++)
-		printf("%-44.44s %-30.30s %-44.44s %s\n", rows[i].name, rows[i].expected,
-		       rows[i].observed, rows[i].result);
+	printf("%-36s %-30s %-36s %s\n", "PROBE", "EXPECTED", "OBSERVED", "RESULT");
+	for (size_t i = 0; i < n; i++) {
+		const char *c[3] = { rows[i].name, rows[i].expected, rows[i].observed };
+		static const int w[3] = { 36, 30, 36 };
+		char cell[3][64];
+
+		/* Long cells go on to the next lines, broken between words. */
+		for (int first = 1; first || *c[0] || *c[1] || *c[2]; first = 0) {
+			for (int k = 0; k < 3; k++)
+				c[k] = cell_next(c[k], (size_t)w[k], cell[k]);
+			char line[192];
+			int m = snprintf(line, sizeof(line), "%-36s %-30s %-36s %s", cell[0],
+					 cell[1], cell[2], first ? rows[i].result : "");
+
+			while (m > 0 && line[m - 1] == ' ')
+				line[--m] = '\0';
+			puts(line);
+		}
+	}
+}
+
+/*
+ * The next piece of s that fits in width columns, into out (width + 1
+ * bytes): cut after the last space, '/' or ',' that fits, mid-word only
+ * when a word is longer than the column. Returns the rest of s.
+ */
+static const char *
+cell_next(const char *s, size_t width, char *out)
+{
+	size_t n = strlen(s), cut = n;
+
+	if (n > width) {
+		cut = width;
+		for (size_t i = width; i > width / 3; i--)
+			if (s[i] == ' ' || s[i - 1] == '/' || s[i - 1] == ',') {
+				cut = i;
+				break;
+			}
+	}
+	memcpy(out, s, cut);
+	out[cut] = '\0';
+	while (cut > 0 && out[cut - 1] == ' ')
+		out[--cut] = '\0';
+	s += cut;
+	while (*s == ' ')
+		s++;
+	return s;
 }
 
 int
 cli_check(int argc, char **argv)
 {
 	struct probe_row rows[128];
-	size_t n_rows = 0, n_fail = 0;
+	size_t n_rows = 0, n_fail = 0, n_pass = 0;
 	char tmpl[] = "/var/tmp/cordon-check.XXXXXX", self[PATH_MAX], ws[PATH_MAX],
 	     outside[PATH_MAX], sockpath[PATH_MAX], audit_log[PATH_MAX], buf[64];
 	const char *home = getenv("HOME");
@@ -422,11 +467,19 @@ cli_check(int argc, char **argv)
 		snprintf(r->result, sizeof(r->result), "%s",
 			 mech == SB_RES_CGROUP1 || mech == SB_RES_CGROUP2 ? "PASS" : "WARN");
 	}
-	for (size_t i = 0; i < n_rows; i++)
+	for (size_t i = 0; i < n_rows; i++) {
 		n_fail += strcmp(rows[i].result, "FAIL") == 0;
+		n_pass += strcmp(rows[i].result, "PASS") == 0;
+	}
 	print_rows(rows, n_rows, json);
-	if (!json)
-		printf("\n%zu probes, %zu passed, %zu failed\n", n_rows, n_rows - n_fail, n_fail);
+	if (!json) {
+		printf("\n%zu probes, %zu passed, %zu failed\n", n_rows, n_pass, n_fail);
+		if (n_pass + n_fail < n_rows)
+			printf("%zu neither (WARN or SKIP)\n", n_rows - n_pass - n_fail);
+		printf("PASS: the wall held. FAIL: a hole (exit 1). WARN: no hole, but a wall "
+		       "is weaker on\nthis machine than it can be (see OBSERVED). SKIP: could "
+		       "not be tried here.\n");
+	}
 	rm_rf(tmpl);
 	return n_fail ? 1 : 0;
 }

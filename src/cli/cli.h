@@ -44,6 +44,16 @@ int cli_policy(int argc, char **argv);
 int cli_trust(int argc, char **argv);
 int cli_untrust(int argc, char **argv);
 
+/* argv[0] as cordon was called (set by main). */
+extern const char *cli_argv0;
+/*
+ * The cordon binary as the user called it, into out (len bytes): the
+ * absolute path of argv[0], or the PATH entry a bare name was found in,
+ * symlinks kept, when it is this very binary; else /proc/self/exe. 0, or
+ * -1 with err when /proc/self/exe cannot be read.
+ */
+int cli_self_path(char *out, size_t len, struct cordon_err *err);
+
 /* Print "cordon: <msg>" and, when set, "Hint: <hint>" to stderr. */
 void cli_print_err(const struct cordon_err *err);
 

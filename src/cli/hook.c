@@ -171,6 +171,24 @@ hook_edit(bool install, const char *settings, const char *command)
 		}
 		path = xasprintf("%s/.claude/settings.json", home);
 	}
+	/*
+	 * A settings file kept elsewhere (dotfiles) and linked in: write the
+	 * file the link points to, and keep the link.
+	 */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		char *real = realpath(path, NULL);
+
+		if (real == NULL) {
+			cordon_err_set(&err, errno, "%s is a symbolic link to a missing file",
+				       path);
+			cordon_err_hint(&err, "create the file it points to, or pass --settings "
+					      "FILE");
+			cli_print_err(&err);
+			return 125;
+		}
+		free(path);
+		path = real;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno != ENOENT) {
 		cordon_err_set(&err, errno, "open %s", path);
@@ -196,16 +214,13 @@ hook_edit(bool install, const char *settings, const char *command)
 			cmd = xstrdup(command);
 		} else {
 			char self[PATH_MAX];
-			ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
-			if (n < 0) {
-				cordon_err_set(&err, errno, "cannot find the cordon binary");
+			if (cli_self_path(self, sizeof(self), &err) < 0) {
 				cordon_err_hint(&err,
 						"pass --command '/path/to/cordon hook claude'");
 				cli_print_err(&err);
 				return 125;
 			}
-			self[n] = '\0';
 			cmd = xasprintf("%s hook claude", self);
 		}
 		out = hook_settings_install(buf ? buf : "", len, cmd, &changed, &err);

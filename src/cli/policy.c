@@ -28,7 +28,7 @@ extern char **environ;
 
 static const char policy_usage[] =
     "Usage: cordon policy show [OPTIONS]\n"
-    "       cordon policy validate [--managed | --claude] FILE...\n"
+    "       cordon policy validate [--managed | --claude] [FILE...]\n"
     "\n"
     "show      print the effective policy for a workspace, each rule with the\n"
     "          layer (and file:line:col) it came from\n"
@@ -44,6 +44,10 @@ static const char policy_usage[] =
     "      --claude-settings  also read the sandbox block of ~/.claude/settings.json\n"
     "      --policy FILE    also read FILE (command-line layer)\n"
     "      --allow-degraded plan even when the policy cannot be enforced exactly\n"
+    "      --allow-domain PAT, --deny-domain PAT  as `cordon run` would (repeatable)\n"
+    "\n"
+    "validate with no FILE checks the settings `cordon run` would read here\n"
+    "(user, claude, project, managed), as run does.\n"
     "\n"
     "Layers, lowest first: built-in, profile, user (~/.config/cordon/settings.json),\n"
     "claude, project (WORKSPACE/.cordon/settings.json: tighten-only unless\n"
@@ -89,7 +93,10 @@ policy_show(int argc, char **argv)
 		{ "workspace", required_argument, NULL, 'w' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "mounts", no_argument, NULL, 'm' },
+		{ "validate-only", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "allow-domain", required_argument, NULL, 'A' },
+		{ "deny-domain", required_argument, NULL, 'D' },
 		CLI_RUN_POLICY_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -99,7 +106,7 @@ policy_show(int argc, char **argv)
 	struct cordon_policy cli;
 	_cleanup_free_ char *ws = NULL, *out = NULL;
 	const char *ws_arg = ".";
-	bool json = false, mounts = false;
+	bool json = false, mounts = false, validate = false;
 	int c;
 
 	memset(&rp, 0, sizeof(rp));
@@ -115,9 +122,25 @@ policy_show(int argc, char **argv)
 		case 'm':
 			mounts = true;
 			break;
+		case 'V':
+			validate = true;
+			break;
 		case 'h':
 			fputs(policy_usage, stdout);
 			return 0;
+		case 'A':
+		case 'D':
+			/* As `cordon run` takes them: a loopback port is a relay. */
+			if (c == 'A' && cli_loopback_port(optarg) != NULL) {
+				cli_run_policy_option(&rp, CLI_OPT_ALLOW_LOOPBACK,
+						      cli_loopback_port(optarg));
+				break;
+			}
+			if (rp.n_domains == ARRAY_SIZE(rp.domains))
+				return cli_usage_error("policy show", "too many --allow-domain");
+			rp.domains[rp.n_domains].pattern = optarg;
+			rp.domains[rp.n_domains++].deny = c == 'D';
+			break;
 		case CLI_OPT_PROFILE:
 		case CLI_OPT_CLAUDE_SETTINGS:
 		case CLI_OPT_ALLOW_DEGRADED:
@@ -141,6 +164,15 @@ policy_show(int argc, char **argv)
 	}
 	rp.have_home = session_home(rp.home, sizeof(rp.home)) == 0;
 	policy_init(&cli);
+	for (size_t i = 0; i < rp.n_domains; i++)
+		if (policy_add_rule(&cli,
+				    rp.domains[i].deny ? POLICY_NET_DENIED_DOMAINS
+						       : POLICY_NET_ALLOWED_DOMAINS,
+				    rp.domains[i].pattern, POLICY_LAYER_CLI, &err) < 0) {
+			policy_free(&cli);
+			cli_print_err(&err);
+			return 125;
+		}
 	if (cli_run_policy_loopback_rules(&rp, &cli, &err) < 0) {
 		policy_free(&cli);
 		cli_print_err(&err);
@@ -159,6 +191,11 @@ policy_show(int argc, char **argv)
 		return 125;
 	}
 	policy_free(&cli);
+	if (validate) {
+		printf("%s: ok (the settings `cordon run` reads here)\n", ws);
+		session_policy_free(&rp);
+		return 0;
+	}
 	out = json ? policy_render_json(&rp.pol) : policy_render_text(&rp.pol);
 	fputs(out, stdout);
 	if (json)
@@ -216,8 +253,16 @@ policy_validate(int argc, char **argv)
 			return cli_usage_error("policy validate", "unknown option");
 		}
 	}
-	if (optind >= argc)
-		return cli_usage_error("policy validate", "no file given");
+	if (optind >= argc) {
+		/* The layers `cordon run` discovers here, merged as it merges them. */
+		char show[] = "show", quiet[] = "--validate-only";
+		char *av[] = { show, quiet, NULL };
+
+		if (flags != 0)
+			return cli_usage_error("policy validate", "--managed and --claude need "
+								  "a FILE");
+		return policy_show(2, av);
+	}
 	for (; optind < argc; optind++) {
 		struct cordon_err err = { 0 };
 		struct cordon_policy pol;

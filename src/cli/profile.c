@@ -238,9 +238,14 @@ cli_run_policy_command(struct session_policy *rp, char *const *cmd, struct sb_mo
 	if (agent != NULL) {
 		prog = cli_agent_find(cmd[0], home);
 		if (prog == NULL) {
-			log_warnx("%s (%s) is not in PATH, ~/.local/bin or ~/.claude/local", cmd[0],
-				  agent->summary);
-			prog = xstrdup(cmd[0]);
+			cordon_err_set(err, 0,
+				       "%s (%s) is not installed: not in PATH, ~/.local/bin or "
+				       "~/.claude/local",
+				       cmd[0], agent->summary);
+			return cordon_err_hint(err,
+					       "install it with `%s`, or name the program with "
+					       "`cordon %s --bin PATH`",
+					       agent->install, agent->name);
 		} else {
 			char *real = realpath(prog, NULL);
 
@@ -292,7 +297,7 @@ cli_run_policy_command(struct session_policy *rp, char *const *cmd, struct sb_mo
 	for (size_t i = 1; cmd[i] != NULL; i++)
 		push(&v, &n, xstrdup(cmd[i]));
 	if (agent != NULL)
-		log_debug("%s: running %s as the %s agent, with its preset's arguments", __func__,
+		log_debug("running %s as the %s agent, with its preset's arguments",
 			  v[rp->n_loopback > 0 ? 4 : 0], agent->name);
 	rp->argv = v;
 	return 0;

@@ -60,7 +60,8 @@ static const char run_usage[] =
     "  -h, --help           this text\n"
     "\n"
     "Exit status: CMD's own; 128+N if it died of signal N; 125 cordon error\n"
-    "(nothing ran); 126 CMD cannot be executed; 127 CMD not found.\n";
+    "(nothing ran); 126 CMD cannot be executed; 127 CMD not found; 122 CMD ran\n"
+    "and was stopped: an audit record could not be written (audit.failClosed).\n";
 
 enum { OPT_RW = 256, OPT_RO, OPT_MASK, OPT_BIND_SELF };
 
@@ -83,7 +84,8 @@ run_option(struct cordon_session *s, int c, const char *arg, struct cordon_err *
 		s->workspace_arg = arg;
 		return 0;
 	case 'v':
-		log_setlevel(LOG_LEVEL_DEBUG);
+		/* -vv: each line also names its function (for bug reports) */
+		log_setlevel(log_verbosity >= LOG_LEVEL_DEBUG ? LOG_LEVEL_TRACE : LOG_LEVEL_DEBUG);
 		s->verbose = true;
 		return 0;
 	case 'q':

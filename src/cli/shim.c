@@ -229,17 +229,13 @@ shim_install(const char *agent, const char *dir)
 	_cleanup_free_ char *script = NULL;
 	_cleanup_close_ int fd = -1;
 	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	struct stat st;
 	int pi, ri;
 
-	if (n < 0) {
-		cordon_err_set(&err, errno, "cannot find the cordon binary");
-		cordon_err_hint(&err, "is /proc mounted?");
+	if (cli_self_path(self, sizeof(self), &err) < 0) {
 		cli_print_err(&err);
 		return 125;
 	}
-	self[n] = '\0';
 	q_cordon = sh_quote(self);
 	if (lstat(target, &st) == 0 && !cli_is_shim(target, false)) {
 		cordon_err_set(&err, EEXIST, "%s exists and is not a cordon wrapper", target);

@@ -108,8 +108,9 @@ cli_walls_option(struct session_walls *walls, int opt, const char *arg, struct c
 		v = strtoul(arg, &end, 10);
 		if (errno != 0 || end == arg || *end != '\0' || v < 8 || v > 4194304) {
 			cordon_err_set(err, 0, "bad --pids value '%s'", arg);
-			return cordon_err_hint(err, "give a number of processes from 8 up, e.g. "
-						    "--pids 512");
+			return cordon_err_hint(err,
+					       "give a number of processes from 8 to 4194304 "
+					       "(the kernel's pid_max ceiling), e.g. --pids 512");
 		}
 		walls->pids_max = (uint32_t)v;
 		return 1;

@@ -7,7 +7,17 @@
  * log. log_warn appends strerror(errno); every function preserves errno.
  * Not for use in the sandbox child between clone and execve.
  */
-enum log_level { LOG_LEVEL_QUIET = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+/*
+ * DEBUG is what -v tells the user, in words; TRACE (-vv) also names the
+ * function each line comes from, for bug reports.
+ */
+enum log_level {
+	LOG_LEVEL_QUIET = 0,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+	LOG_LEVEL_TRACE
+};
 
 extern int log_verbosity;
 
@@ -25,7 +35,9 @@ __attribute__((noreturn)) void log_fatal(int with_errno, const char *fmt, ...)
 #define log_debug(fmt, ...)                                                                        \
 	do {                                                                                       \
 		if (log_verbosity >= LOG_LEVEL_DEBUG)                                              \
-			log_msg(LOG_LEVEL_DEBUG, 0, "%s: " fmt, __func__, ##__VA_ARGS__);          \
+			log_msg(LOG_LEVEL_DEBUG, 0, "%s%s" fmt,                                    \
+				log_verbosity >= LOG_LEVEL_TRACE ? __func__ : "",                  \
+				log_verbosity >= LOG_LEVEL_TRACE ? ": " : "", ##__VA_ARGS__);      \
 	} while (0)
 #define log_info(fmt, ...)                                                                         \
 	do {                                                                                       \

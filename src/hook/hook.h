@@ -104,7 +104,8 @@ const char *hook_decision_name(enum hook_decision d);
  * key and its order. When a PreToolUse hook running `... hook claude` is
  * there already, *changed is false and the text is returned re-serialised
  * unchanged in meaning. hook_settings_uninstall removes every such hook
- * (and entries left empty). Both return a newly allocated string (caller
+ * (and entries left empty, then an empty PreToolUse list and an empty
+ * hooks object). Both return a newly allocated string (caller
  * frees) or NULL with err set (not JSON, not an object, hooks of the wrong
  * type).
  */

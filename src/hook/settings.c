@@ -170,6 +170,14 @@ hook_settings_uninstall(const char *buf, size_t len, bool *changed, struct cordo
 		else
 			i++;
 	}
+	/* What install added and is now empty goes too: no [] or {} left behind. */
+	if (*changed && pre != NULL && json_array_size(pre) == 0) {
+		json_t *h = json_object_get(root, "hooks");
+
+		json_object_del(h, "PreToolUse");
+		if (json_object_size(h) == 0)
+			json_object_del(root, "hooks");
+	}
 	out = dump(root);
 	json_decref(root);
 	return out;

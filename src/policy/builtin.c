@@ -123,12 +123,36 @@ static const char *const deny_write[] = {
 	".exrc",
 	".nvimrc",
 	".nvim.lua",
+	/*
+	 * The same files in any folder below the workspace: npm reads the
+	 * .npmrc of the nearest folder with a package.json, cargo every
+	 * .cargo/config.toml from the current folder up, Maven the .mvn of the
+	 * project's base folder, pdb and irb the current folder's start-up
+	 * file. A workspace holding several projects is read there. One walk;
+	 * `**` does not enter node_modules (a package's own files), and the
+	 * workspace's own are the rules above. Quarantined at the end when
+	 * they appear (see supervisor/quarantine.h).
+	 */
+	"**/*/{.npmrc,.yarnrc,.yarnrc.yml,.pnpmfile.cjs,.cargo,.mvn,bunfig.toml,.envrc,"
+	".pdbrc,.irbrc,.gdbinit,.lldbinit,.exrc,.nvimrc,.nvim.lua}",
 };
 
 static const char *const env_deny[] = {
-	"*_TOKEN",           "*_SECRET*", "*_KEY",         "*PASSWORD*",     "*PASSWD*",
-	"*_CREDENTIALS",     "AWS_*",     "SSH_AUTH_SOCK", "GPG_AGENT_INFO", "GITHUB_TOKEN",
+	"*_TOKEN",
+	"*_SECRET*",
+	"*_KEY",
+	"*PASSWORD*",
+	"*PASSWD*",
+	"*_CREDENTIALS",
+	"AWS_*",
+	"SSH_AUTH_SOCK",
+	"GPG_AGENT_INFO",
+	"GITHUB_TOKEN",
 	"ANTHROPIC_API_KEY",
+	/* npm's `_auth` and `_authToken` as variables; 1Password CLI sessions */
+	"*_AUTH",
+	"*_AUTHTOKEN",
+	"OP_SESSION_*",
 };
 
 void

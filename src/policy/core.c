@@ -333,12 +333,16 @@ policy_render_text(const struct cordon_policy *pol)
 		const char *text = val;
 
 		switch ((enum policy_scalar)s) {
+		/*
+		 * Unset, local binding is allowed (only an explicit false turns
+		 * it off, session/walls.c): shown as it behaves.
+		 */
 		case POLICY_FAIL_IF_UNAVAILABLE:
 		case POLICY_AUDIT_FAIL_CLOSED:
+		case POLICY_NET_ALLOW_LOCAL_BINDING:
 			snprintf(val, sizeof(val), "%s",
 				 v->set ? (v->b ? "true" : "false") : "true");
 			break;
-		case POLICY_NET_ALLOW_LOCAL_BINDING:
 		case POLICY_AUDIT_SYSLOG:
 		case POLICY_TERM_ALLOW_CLIPBOARD:
 			snprintf(val, sizeof(val), "%s", v->set && v->b ? "true" : "false");

@@ -14,8 +14,9 @@
  * A name says little (DATABASE_URL, SENTRY_DSN, MY_GH): a variable no rule
  * names is also scrubbed when its value looks like a credential: a URL with
  * a password in its user-info, a key=value DSN with a password, a private
- * key, a JSON Web Token, or a token with a well-known prefix. An allow entry
- * keeps a variable whatever its value.
+ * key, a JSON Web Token, or a token with a well-known prefix, anywhere a
+ * word of the value starts (command lines and headers in a variable). An
+ * allow entry keeps a variable whatever its value.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -66,25 +67,48 @@ token(const char *s, const char *prefix, size_t min)
 	return n >= min;
 }
 
-/* scheme://user:password@host...: a non-empty password in the user-info. */
+/*
+ * scheme://user:password@host...: a non-empty password in the user-info,
+ * in any URL of the value (`-Ddb.url=jdbc:mysql://u:pw@db`, a list).
+ */
 static bool
 url_password(const char *v)
 {
-	const char *p = strstr(v, "://"), *end, *colon;
+	for (const char *p = strstr(v, "://"); p != NULL; p = strstr(p, "://")) {
+		const char *end, *colon;
 
-	if (p == NULL)
-		return false;
-	for (const char *q = v; q < p; q++)
-		if (!isalnum((unsigned char)*q) && *q != '+' && *q != '-' && *q != '.')
-			return false;
-	p += 3;
-	end = p + strcspn(p, "/?#");
-	for (const char *at = end; at > p; at--)
-		if (at[-1] == '@') {
-			colon = memchr(p, ':', (size_t)(at - 1 - p));
-			return colon != NULL && colon + 1 < at - 1;
-		}
+		p += 3;
+		end = p + strcspn(p, "/?# \t\n\"',;");
+		for (const char *at = end; at > p; at--)
+			if (at[-1] == '@') {
+				colon = memchr(p, ':', (size_t)(at - 1 - p));
+				if (colon != NULL && colon + 1 < at - 1)
+					return true;
+				break;
+			}
+	}
 	return false;
+}
+
+/*
+ * Where a word of a value starts: its beginning, or after a blank, `=`,
+ * `:`, a quote or a list separator (`--token ghp_...`, `Authorization:
+ * Bearer eyJ...`, `{"key": "sk-ant-..."}`). Not after `/` or `.`: paths
+ * and file names are not credentials.
+ */
+static bool
+word_start(const char *v, const char *p)
+{
+	return p == v || strchr(" \t\n=:\"',;", p[-1]) != NULL;
+}
+
+static bool
+jwt(const char *s)
+{
+	const char *two;
+
+	return strncmp(s, "eyJ", 3) == 0 && (two = strchr(s, '.')) != NULL &&
+	       strncmp(two + 1, "eyJ", 3) == 0 && strchr(two + 1, '.') != NULL;
 }
 
 /* "host=db user=u password=x" (libpq, ODBC's PWD=): a key=value password. */
@@ -121,16 +145,18 @@ policy_env_value_secret(const char *v)
 		{ "AIza", 35 },     { "npm_", 36 },        { "hf_", 30 },     { "pypi-", 50 },
 		{ "sk_live_", 20 }, { "rk_live_", 20 },    { "dop_v1_", 40 }, { "SG.", 40 },
 	};
-	const char *jwt2;
 
-	for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++)
-		if (token(v, tokens[i].prefix, tokens[i].min))
+	for (const char *p = v; *p; p++) {
+		if (!word_start(v, p))
+			continue;
+		for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++)
+			if (token(p, tokens[i].prefix, tokens[i].min))
+				return true;
+		/* A JSON Web Token: header.payload.signature, both base64url of JSON. */
+		if (jwt(p))
 			return true;
+	}
 	if (strstr(v, "-----BEGIN ") != NULL && strstr(v, "PRIVATE KEY") != NULL)
-		return true;
-	/* A JSON Web Token: header.payload.signature, both base64url of JSON. */
-	if (strncmp(v, "eyJ", 3) == 0 && (jwt2 = strchr(v, '.')) != NULL &&
-	    strncmp(jwt2 + 1, "eyJ", 3) == 0 && strchr(jwt2 + 1, '.') != NULL)
 		return true;
 	return url_password(v) || dsn_password(v);
 }

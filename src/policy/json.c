@@ -148,6 +148,47 @@ here(const struct walk *w, int want_key, unsigned *line, unsigned *col)
 	policy_pos_find(w->text, w->len, w->path, w->depth, want_key, line, col);
 }
 
+/*
+ * The parser stopped at byte pos (the count it consumed): 1 when the
+ * token there closes a list or object right after a comma, with *at the
+ * comma's offset.
+ */
+static int
+trailing_comma(const char *text, size_t len, int pos, size_t *at)
+{
+	size_t i;
+
+	if (pos < 2 || (size_t)pos > len || (text[pos - 1] != '}' && text[pos - 1] != ']'))
+		return 0;
+	for (i = (size_t)pos - 2; i > 0 && strchr(" \t\r\n", text[i]) != NULL; i--)
+		;
+	if (text[i] != ',')
+		return 0;
+	*at = i;
+	return 1;
+}
+
+/* 1-based line and column (in bytes) of offset at in text. */
+static unsigned
+line_of(const char *text, size_t at)
+{
+	unsigned line = 1;
+
+	for (size_t i = 0; i < at; i++)
+		line += text[i] == '\n';
+	return line;
+}
+
+static unsigned
+col_of(const char *text, size_t at)
+{
+	size_t i = at;
+
+	while (i > 0 && text[i - 1] != '\n')
+		i--;
+	return (unsigned)(at - i + 1);
+}
+
 static int werr(struct walk *w, int want_key, const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -173,7 +214,7 @@ static int
 push_key(struct walk *w, const char *key)
 {
 	if (w->depth >= POLICY_POS_MAX_DEPTH)
-		return werr(w, 0, NULL, "nested too deeply");
+		return werr(w, 0, NULL, "nested deeper than %d levels", POLICY_POS_MAX_DEPTH);
 	w->path[w->depth].key = key;
 	w->path[w->depth].index = 0;
 	w->depth++;
@@ -184,7 +225,7 @@ static int
 push_index(struct walk *w, size_t i)
 {
 	if (w->depth >= POLICY_POS_MAX_DEPTH)
-		return werr(w, 0, NULL, "nested too deeply");
+		return werr(w, 0, NULL, "nested deeper than %d levels", POLICY_POS_MAX_DEPTH);
 	w->path[w->depth].key = NULL;
 	w->path[w->depth].index = i;
 	w->depth++;
@@ -749,10 +790,35 @@ policy_parse(struct cordon_policy *pol, const char *text, size_t len, const char
 				       "you mean",
 				       fname);
 	}
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		cordon_err_set(err, 0,
+			       "%s:1:1: invalid JSON: the file starts with a UTF-8 byte "
+			       "order mark (BOM)",
+			       fname);
+		return cordon_err_hint(err, "save it as UTF-8 without a BOM (JSON has none); "
+					    "sed -i '1s/^\\xEF\\xBB\\xBF//' FILE removes it");
+	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
 		char what[160];
+		size_t at;
 
+		if (trailing_comma(text, len, jerr.position, &at)) {
+			cordon_err_set(err, 0, "%s:%u:%u: invalid JSON: an extra comma before '%c'",
+				       fname, line_of(text, at), col_of(text, at),
+				       text[jerr.position - 1]);
+			return cordon_err_hint(err,
+					       "JSON allows no comma after the last element of "
+					       "a list or object; remove it");
+		}
+		if (json_error_code(&jerr) == json_error_stack_overflow) {
+			cordon_err_set(err, 0,
+				       "%s:%d:%d: invalid JSON: nested deeper than %d levels",
+				       fname, jerr.line < 1 ? 1 : jerr.line,
+				       jerr.column < 1 ? 1 : jerr.column, JSON_PARSER_MAX_DEPTH);
+			return cordon_err_hint(err, "settings nest a few levels deep; check that "
+						    "this is the file you mean");
+		}
 		policy_sanitize(jerr.text, what, sizeof(what));
 		cordon_err_set(err, 0, "%s:%d:%d: invalid JSON: %s", fname,
 			       jerr.line < 1 ? 1 : jerr.line, jerr.column < 1 ? 1 : jerr.column,

@@ -303,6 +303,19 @@ policy_project_read(const char *dir, char hex[65], char **text, size_t *len, str
 	if (r < 0 && err->code == EACCES) {
 		/* The workspace itself may be closed: say so, not the file. */
 		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		/* Readable but not searchable (mode 0600): nothing in it opens. */
+		if (dfd >= 0 && access(dir, X_OK) < 0 && errno == EACCES) {
+			cordon_err_set(err, EACCES,
+				       "workspace %s cannot be entered (no search "
+				       "permission)",
+				       dir);
+			return cordon_err_hint(
+			    err,
+			    "cordon runs as uid %u here: make the directory "
+			    "searchable for it (chmod u+x), or run cordon as its "
+			    "owner",
+			    (unsigned)getuid());
+		}
 		if (dfd < 0 && errno == EACCES) {
 			cordon_err_set(err, EACCES, "workspace %s cannot be read", dir);
 			return cordon_err_hint(

@@ -47,6 +47,10 @@ struct builder {
 	size_t n_watch;
 	char **rw_explicit; /* allowWrite paths from settings or flags, existing or not */
 	size_t n_rw_explicit;
+	char **absent; /* denyRead paths absent at start, canonical as far as they exist */
+	size_t n_absent;
+	char **allow_absent; /* allowRead paths absent at start, the same way */
+	size_t n_allow_absent;
 	bool truncated;
 	/* for the glob callback */
 	enum policy_mount_kind cur_kind;
@@ -61,6 +65,14 @@ strv_push(char ***v, size_t *n, char *s)
 {
 	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
 	(*v)[(*n)++] = s;
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 static void plan_note(struct policy_plan *plan, const char *fmt, ...)
@@ -220,6 +232,34 @@ kind_word(enum policy_mount_kind k)
 }
 
 /*
+ * A path that does not exist, with the part of it that exists
+ * canonicalised (its deepest existing ancestor through realpath, the rest
+ * appended). Allocated, or NULL when no ancestor resolves or it is too long.
+ */
+static char *
+canon_absent(const char *abs)
+{
+	char parent[PATH_MAX], w[PATH_MAX * 2];
+	char *slash, *rp;
+
+	if (strlen(abs) >= sizeof(parent))
+		return NULL;
+	memcpy(parent, abs, strlen(abs) + 1);
+	for (;;) {
+		slash = strrchr(parent, '/');
+		if (slash == NULL || slash == parent)
+			return NULL;
+		*slash = '\0';
+		rp = fd_realpath(parent);
+		if (rp == NULL)
+			continue;
+		snprintf(w, sizeof(w), "%s%s", strcmp(rp, "/") ? rp : "", abs + strlen(parent));
+		free(rp);
+		return strlen(w) < PATH_MAX ? xstrdup(w) : NULL;
+	}
+}
+
+/*
  * One rule: expand, glob or realpath, then add. allow_read collects into
  * b->allow_read instead of adding a mount.
  */
@@ -228,7 +268,7 @@ add_rule(struct builder *b, const struct policy_rule *r, enum policy_mount_kind 
 	 bool allow_read, struct cordon_err *err)
 {
 	char abs[PATH_MAX], org[PATH_MAX + 64], where[300];
-	char *real;
+	char *real, *w;
 
 	policy_origin_format(&r->origin, where, sizeof(where));
 	snprintf(org, sizeof(org), "%s rule \"%s\"", where, r->value);
@@ -253,7 +293,11 @@ add_rule(struct builder *b, const struct policy_rule *r, enum policy_mount_kind 
 		strv_push(&b->rw_explicit, &b->n_rw_explicit, rw ? rw : xstrdup(abs));
 	}
 	if (policy_has_glob(abs)) {
-		size_t n = policy_glob(abs, on_match, b);
+		size_t n;
+
+		if (kind == POLICY_MOUNT_RO && !allow_read)
+			strv_push(&b->plan->protect_globs, &b->plan->n_protect_globs, xstrdup(abs));
+		n = policy_glob(abs, on_match, b);
 
 		if (n == (size_t)-1) {
 			b->truncated = true;
@@ -267,38 +311,23 @@ add_rule(struct builder *b, const struct policy_rule *r, enum policy_mount_kind 
 	}
 	real = fd_realpath(abs);
 	if (real == NULL) {
-		if (allow_read)
-			return 0;
-		switch (kind) {
-		case POLICY_MOUNT_RO: {
-			/* Canonicalise what exists of it: the watch must name the real place. */
-			char parent[PATH_MAX], *slash, *rp;
-
-			memcpy(parent, abs, strlen(abs) + 1);
-			for (;;) {
-				slash = strrchr(parent, '/');
-				if (slash == NULL || slash == parent)
-					break;
-				*slash = '\0';
-				rp = fd_realpath(parent);
-				if (rp != NULL) {
-					char w[PATH_MAX * 2];
-
-					snprintf(w, sizeof(w), "%s%s", strcmp(rp, "/") ? rp : "",
-						 abs + strlen(parent));
-					free(rp);
-					if (strlen(w) < PATH_MAX) {
-						b->watch_builtin =
-						    xrealloc(b->watch_builtin,
-							     (b->n_watch + 1) * sizeof(bool));
-						b->watch_builtin[b->n_watch] = b->cur_builtin;
-						strv_push(&b->watch, &b->n_watch, xstrdup(w));
-					}
-					break;
-				}
-			}
+		if (allow_read) {
+			w = canon_absent(abs);
+			if (w != NULL)
+				strv_push(&b->allow_absent, &b->n_allow_absent, w);
 			return 0;
 		}
+		switch (kind) {
+		case POLICY_MOUNT_RO:
+			/* The watch must name the real place. */
+			w = canon_absent(abs);
+			if (w != NULL) {
+				b->watch_builtin =
+				    xrealloc(b->watch_builtin, (b->n_watch + 1) * sizeof(bool));
+				b->watch_builtin[b->n_watch] = b->cur_builtin;
+				strv_push(&b->watch, &b->n_watch, w);
+			}
+			return 0;
 		case POLICY_MOUNT_RW:
 			if (r->origin.layer != POLICY_LAYER_BUILTIN &&
 			    r->origin.layer != POLICY_LAYER_PROFILE)
@@ -307,7 +336,11 @@ add_rule(struct builder *b, const struct policy_rule *r, enum policy_mount_kind 
 			return 0;
 		case POLICY_MOUNT_MASK:
 		default:
-			return 0; /* nothing there to read */
+			/* Nothing there to read yet: kept out of a sealed home (plan.h). */
+			w = canon_absent(abs);
+			if (w != NULL)
+				strv_push(&b->absent, &b->n_absent, w);
+			return 0;
 		}
 	}
 	if (allow_read) {
@@ -611,6 +644,30 @@ resolve(struct builder *b, bool allow_degraded, struct cordon_err *err)
 	return 0;
 }
 
+/*
+ * denyRead paths absent at start into plan->absent: once, and not where an
+ * allowRead (existing or not) names the same place, one inside it or one
+ * around it, which then decides.
+ */
+static void
+plan_absent(struct builder *b)
+{
+	for (size_t i = 0; i < b->n_absent; i++) {
+		const char *a = b->absent[i];
+		bool drop = false;
+
+		for (size_t k = 0; k < b->n_allow_read && !drop; k++)
+			drop = policy_path_within(a, b->allow_read[k]);
+		for (size_t k = 0; k < b->n_allow_absent && !drop; k++)
+			drop = policy_path_within(a, b->allow_absent[k]) ||
+			       policy_path_within(b->allow_absent[k], a);
+		for (size_t k = 0; k < b->plan->n_absent && !drop; k++)
+			drop = strcmp(b->plan->absent[k], a) == 0;
+		if (!drop)
+			strv_push(&b->plan->absent, &b->plan->n_absent, xstrdup(a));
+	}
+}
+
 int
 policy_plan_build(const struct cordon_policy *pol, const struct policy_ctx *ctx,
 		  bool allow_degraded, struct policy_plan *plan, struct cordon_err *err)
@@ -643,21 +700,19 @@ policy_plan_build(const struct cordon_policy *pol, const struct policy_ctx *ctx,
 	}
 	if (r == 0)
 		r = resolve(&b, allow_degraded, err);
+	if (r == 0)
+		plan_absent(&b);
 	for (size_t i = 0; i < b.c.n; i++) {
 		free(b.c.v[i].path);
 		free(b.c.v[i].origin);
 	}
 	free(b.c.v);
-	for (size_t i = 0; i < b.n_allow_read; i++)
-		free(b.allow_read[i]);
-	free(b.allow_read);
-	for (size_t i = 0; i < b.n_watch; i++)
-		free(b.watch[i]);
-	free(b.watch);
+	strv_free(b.allow_read, b.n_allow_read);
+	strv_free(b.watch, b.n_watch);
 	free(b.watch_builtin);
-	for (size_t i = 0; i < b.n_rw_explicit; i++)
-		free(b.rw_explicit[i]);
-	free(b.rw_explicit);
+	strv_free(b.rw_explicit, b.n_rw_explicit);
+	strv_free(b.absent, b.n_absent);
+	strv_free(b.allow_absent, b.n_allow_absent);
 	if (r < 0)
 		policy_plan_free(plan);
 	return r;
@@ -671,15 +726,17 @@ policy_plan_free(struct policy_plan *plan)
 		free(plan->mounts[i].origin);
 	}
 	free(plan->mounts);
-	for (size_t i = 0; i < plan->n_watch; i++)
-		free(plan->watch[i]);
-	free(plan->watch);
+	strv_free(plan->watch, plan->n_watch);
+	strv_free(plan->absent, plan->n_absent);
 	for (size_t i = 0; i < plan->n_protect; i++)
 		free(plan->protect[i]);
 	free(plan->protect);
 	for (size_t i = 0; i < plan->n_lifted; i++)
 		free(plan->lifted[i]);
 	free(plan->lifted);
+	for (size_t i = 0; i < plan->n_protect_globs; i++)
+		free(plan->protect_globs[i]);
+	free(plan->protect_globs);
 	for (size_t i = 0; i < plan->n_notes; i++)
 		free(plan->notes[i]);
 	free(plan->notes);

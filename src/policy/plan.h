@@ -52,10 +52,19 @@ struct policy_plan {
 	size_t n_mounts;
 	char **watch; /* deny-write paths absent at start, inside writable areas */
 	size_t n_watch;
+	/*
+	 * denyRead paths absent at start (globs aside), canonical as far as
+	 * they exist: nothing to mask now, but a sandbox that seals the
+	 * directories above them keeps the names out (sandbox.h seal_root).
+	 */
+	char **absent;
+	size_t n_absent;
 	char **protect; /* deny-write paths present at start, inside writable areas */
 	size_t n_protect;
 	char **lifted; /* built-in denyWrite paths lifted by an explicit allowWrite */
 	size_t n_lifted;
+	char **protect_globs; /* deny-write glob patterns (absolute): a match made later is new */
+	size_t n_protect_globs;
 	char **notes; /* what was skipped and why */
 	size_t n_notes;
 	bool degraded; /* something could not be enforced exactly */

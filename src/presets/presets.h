@@ -81,6 +81,7 @@ struct cordon_preset {
 	enum preset_kind kind;
 	const char *summary;
 	const char *program; /* agents: the binary to run ("claude"); else NULL */
+	const char *install; /* agents: the command that installs it, for hints */
 	const char *const *domains;
 	const char *const *base_url_env; /* agents: variables naming the API's URL */
 	const char *const *state;

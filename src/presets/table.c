@@ -43,6 +43,7 @@ static const struct cordon_preset presets[] = {
 	    .kind = PRESET_AGENT,
 	    .summary = "Claude Code",
 	    .program = "claude",
+	    .install = "npm install -g @anthropic-ai/claude-code",
 	    .domains =
 		L("api.anthropic.com", "claude.ai", "console.anthropic.com", "platform.claude.com"),
 	    .base_url_env =
@@ -74,6 +75,7 @@ static const struct cordon_preset presets[] = {
 	    .kind = PRESET_AGENT,
 	    .summary = "OpenAI Codex CLI",
 	    .program = "codex",
+	    .install = "npm install -g @openai/codex",
 	    .domains = L("api.openai.com", "auth.openai.com", "chatgpt.com"),
 	    .base_url_env = L("OPENAI_BASE_URL"),
 	    .state = L("~/.codex"),
@@ -91,6 +93,7 @@ static const struct cordon_preset presets[] = {
 	    .kind = PRESET_AGENT,
 	    .summary = "Gemini CLI",
 	    .program = "gemini",
+	    .install = "npm install -g @google/gemini-cli",
 	    .domains = L("generativelanguage.googleapis.com", "cloudcode-pa.googleapis.com",
 			 "oauth2.googleapis.com", "accounts.google.com"),
 	    .base_url_env = L("GOOGLE_GEMINI_BASE_URL", "GOOGLE_VERTEX_BASE_URL"),

@@ -465,8 +465,8 @@ sb_resources_prepare(const struct sb_spec *spec, struct sb_resources **res, stru
 			free(r);
 			return cordon_err_hint(
 			    err, "run cordon in a delegated cgroup v2 subtree (systemd-run --user "
-				 "--scope -p Delegate=yes cordon ...), or drop --cpus, or accept "
-				 "best effort");
+				 "--scope -p Delegate=yes cordon ...), or drop --cpus, or run "
+				 "without the CPU ceiling: --allow-degraded");
 		}
 		log_warnx("cpu limit not enforced: no writable cgroup (best effort)");
 		r->cpu_millis = 0;

@@ -121,6 +121,39 @@ env_get(char *const *envp, const char *name)
 }
 
 /*
+ * execve said ENOENT for PATH, an existing file: what is missing is the
+ * program that runs it, the "#!" line's interpreter or an ELF file's
+ * loader (PT_INTERP). Names it in f->interp ("" for an ELF loader) and
+ * returns 1, or 0 when PATH itself is missing. No allocation.
+ */
+static int
+missing_interpreter(const char *path, struct sb_exec_fail *f)
+{
+	char head[sizeof(f->interp) + 2];
+	size_t i = 2, o = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, head, sizeof(head) - 1);
+	close(fd);
+	if (n < 0)
+		return 0;
+	head[n] = '\0';
+	f->missing = 1;
+	if (n < 2 || head[0] != '#' || head[1] != '!')
+		return 1;
+	while (head[i] == ' ' || head[i] == '\t')
+		i++;
+	while (head[i] != '\0' && head[i] != ' ' && head[i] != '\t' && head[i] != '\n' &&
+	       o + 1 < sizeof(f->interp))
+		f->interp[o++] = head[i++];
+	f->interp[o] = '\0';
+	return 1;
+}
+
+/*
  * execvp without allocation, and with the shell's answer to "which error":
  * ENOENT (127) unless some PATH entry holds a file by that name that could
  * not be run, then that error (126). glibc's execvp reports EACCES when any
@@ -130,7 +163,7 @@ env_get(char *const *envp, const char *name)
  * show the command's one exec, not every PATH entry tried.
  */
 static void
-exec_search(char *const *argv, char *const *envp)
+exec_search(char *const *argv, char *const *envp, struct sb_exec_fail *f)
 {
 	const char *file = argv[0], *path, *p;
 	char buf[PATH_MAX];
@@ -138,6 +171,8 @@ exec_search(char *const *argv, char *const *envp)
 
 	if (strchr(file, '/') != NULL) {
 		execve(file, argv, envp);
+		if (errno == ENOENT)
+			missing_interpreter(file, f);
 		return;
 	}
 	path = env_get(envp, "PATH");
@@ -155,8 +190,13 @@ exec_search(char *const *argv, char *const *envp)
 			memcpy(buf, p, dl);
 			buf[dl] = '/';
 			memcpy(buf + dl + 1, file, fl + 1);
-			if (access(buf, X_OK) == 0)
+			if (access(buf, X_OK) == 0) {
 				execve(buf, argv, envp);
+				if (errno == ENOENT && missing_interpreter(buf, f)) {
+					errno = ENOENT;
+					return;
+				}
+			}
 			if (errno != ENOENT && errno != ENOTDIR && access(buf, F_OK) == 0 &&
 			    found_err == 0)
 				found_err = errno;
@@ -177,9 +217,10 @@ noop_handler(int sig)
 __attribute__((noreturn)) static void
 exec_command(struct sb_child_ctx *ctx, int errfd, const sigset_t *oldmask)
 {
+	struct sb_exec_fail f;
 	struct sigaction sa;
-	int e;
 
+	memset(&f, 0, sizeof(f));
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (size_t i = 0; i < sb_n_forwarded_signals; i++)
@@ -215,10 +256,10 @@ exec_command(struct sb_child_ctx *ctx, int errfd, const sigset_t *oldmask)
 	 */
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		goto fail;
-	exec_search(ctx->spec->argv, ctx->spec->envp);
+	exec_search(ctx->spec->argv, ctx->spec->envp, &f);
 fail:
-	e = errno;
-	(void)fd_write_all(errfd, &e, sizeof(e));
+	f.err = errno;
+	(void)fd_write_all(errfd, &f, sizeof(f));
 	_exit(SB_EXIT_NOT_FOUND);
 }
 
@@ -227,6 +268,7 @@ sb_child_init(struct sb_child_ctx *ctx)
 {
 	struct sigaction sa;
 	sigset_t set, oldmask;
+	struct sb_exec_fail ef;
 	int sfd, pipefd[2], e = 0, status;
 	pid_t cmd;
 	ssize_t n;
@@ -281,11 +323,22 @@ sb_child_init(struct sb_child_ctx *ctx)
 	 */
 	if (ctx->tty_fd >= 0)
 		close(ctx->tty_fd);
-	n = fd_read_all(pipefd[0], &e, sizeof(e));
+	n = fd_read_all(pipefd[0], &ef, sizeof(ef));
 	close(pipefd[0]);
-	if (n == (ssize_t)sizeof(e)) {
-		send_msg(ctx->ctl_fd, SB_MSG_EXEC_FAIL, 0, e, 0, ctx->spec->argv[0]);
-		_exit(e == ENOENT ? SB_EXIT_NOT_FOUND : SB_EXIT_CANNOT_EXEC);
+	if (n == (ssize_t)sizeof(ef)) {
+		struct sb_msg m;
+
+		/* detail: the command, and after its NUL a missing interpreter */
+		memset(&m, 0, sizeof(m));
+		m.type = SB_MSG_EXEC_FAIL;
+		m.err = ef.err;
+		m.step = ef.missing ? SB_EXEC_NO_INTERPRETER : 0;
+		e = (int)strnlen(ctx->spec->argv[0], sizeof(m.detail) / 2 - 1);
+		memcpy(m.detail, ctx->spec->argv[0], (size_t)e);
+		ef.interp[sizeof(ef.interp) - 1] = '\0';
+		memcpy(m.detail + e + 1, ef.interp, strlen(ef.interp));
+		(void)fd_write_all(ctx->ctl_fd, &m, sizeof(m));
+		_exit(ef.err == ENOENT && !ef.missing ? SB_EXIT_NOT_FOUND : SB_EXIT_CANNOT_EXEC);
 	}
 	send_msg(ctx->ctl_fd, SB_MSG_STARTED, 0, 0, cmd, NULL);
 

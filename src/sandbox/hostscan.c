@@ -435,8 +435,8 @@ sb_hostscan(const struct sb_spec *spec, const struct sb_ids *ids, struct sb_reac
 				return -1;
 	}
 	r->scanned = found_entries + s.entries;
-	log_debug("%zu entries read, %zu masks (kernel uid %u)", r->scanned, r->n_masks,
-		  (unsigned)ids->outer_uid);
+	log_debug("host scan: %zu entries read, %zu hidden from kernel uid %u", r->scanned,
+		  r->n_masks, (unsigned)ids->outer_uid);
 	if (!s.hit)
 		return 0;
 	if (spec->best_effort) {

@@ -181,7 +181,8 @@ sb_landlock_prepare(const struct sb_spec *spec, struct sb_landlock *ll, struct c
 				       "kernel's Landlock (ABI %d) cannot restrict TCP",
 				       abi);
 			return cordon_err_hint(err, "Linux >= 6.7 has Landlock TCP rules; or allow "
-						    "local binding, or accept best effort");
+						    "local binding, or run without that wall: "
+						    "--allow-degraded");
 		}
 		net = 0;
 		/* fall through */

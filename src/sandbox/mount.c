@@ -15,19 +15,23 @@
  *              sandbox uid cannot search that lies above a bound path
  *              (reach.c); the chains down to the binds are made in it
  *   tmpfs      private /tmp, /run, /dev/shm, the private home
+ *   seal       the sealed home (seal.c): the directories above its masks a
+ *              tmpfs of re-bound entries, masked names left out
  *   workspace  read-write bind (a tree the supervisor opened when invoked
  *              by root: idmapped, or plain)
  *   extra      spec mounts and the supervisor's (toolchains, the command,
  *              host masks) in path-depth order: rw, ro, masks
  *   finish     (root invoker) generated /etc/passwd and /etc/group bound
- *              read-only; skeletons made read-only
+ *              read-only; skeletons and the sealed home made read-only
  *   pivot      pivot_root into /newroot, detach the old tree
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <linux/openat2.h>
@@ -494,6 +498,180 @@ sb_mount_tmpfs(struct sb_child_ctx *ctx)
 	return 0;
 }
 
+enum seal_kind { SEAL_BIND, SEAL_KEEP_OUT, SEAL_DIR, SEAL_MASKED };
+
+/* What becomes of the entry full of a sealed directory. */
+static enum seal_kind
+seal_kind_of(const struct sb_child_ctx *ctx, const char *full)
+{
+	const struct sb_reach *r = ctx->reach;
+	const struct sb_spec *spec = ctx->spec;
+
+	for (size_t i = 0; i < r->n_kept_out; i++)
+		if (strcmp(r->kept_out[i], full) == 0)
+			return SEAL_KEEP_OUT;
+	for (size_t i = 0; i < r->n_sealed; i++)
+		if (strcmp(r->sealed[i], full) == 0)
+			return SEAL_DIR;
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (spec->mounts[i].kind == SB_MOUNT_MASK &&
+		    strcmp(spec->mounts[i].path, full) == 0)
+			return SEAL_MASKED;
+	return SEAL_BIND;
+}
+
+/*
+ * A sealed directory or the tmpfs root gets the host directory's owner and
+ * mode; where that owner is not mapped here, "other"'s bits for everyone,
+ * so that the command learns no more than a stranger would.
+ */
+static int
+copy_owner(int dirfd, const char *name, const struct stat *st)
+{
+	mode_t m = st->st_mode & 07777, o = m & 07;
+
+	if (fchownat(dirfd, name, st->st_uid, st->st_gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		m = (m & S_ISVTX) | o | o << 3 | o << 6;
+	return fchmodat(dirfd, name, m & 07777, 0);
+}
+
+/*
+ * One entry of a sealed directory (type from getdents, DT_UNKNOWN asks
+ * fstatat): a stub of its type in inner, and the host entry bound onto it
+ * with the flags it had (read-only from the root step; a skeleton or the
+ * private home below stays as it is until the finish step). A symbolic
+ * link is copied. Gone since the listing: skipped. Both names are single
+ * components under held directory fds, neither followed.
+ */
+static int
+seal_entry(struct sb_child_ctx *ctx, int host, int inner, const struct dirent64 *e,
+	   const char *full)
+{
+	enum seal_kind kind = seal_kind_of(ctx, full);
+	const char *name = e->d_name;
+	unsigned char type = e->d_type;
+	char link[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	int tree, ret;
+
+	if (kind == SEAL_KEEP_OUT)
+		return 0;
+	if (kind == SEAL_DIR || type == DT_UNKNOWN) {
+		if (fstatat(host, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return errno == ENOENT ? 0 : -1;
+		type = (unsigned char)IFTODT(st.st_mode);
+	}
+	if (kind == SEAL_DIR)
+		return mkdirat(inner, name, 0700) < 0 ? -1 : copy_owner(inner, name, &st);
+	if (type == DT_LNK) {
+		n = readlinkat(host, name, link, sizeof(link) - 1);
+		if (n < 0)
+			return errno == ENOENT ? 0 : -1;
+		link[n] = '\0';
+		return symlinkat(link, inner, name);
+	}
+	/* A regular file as the stub of any other type: one syscall, no fd. */
+	if (type == DT_DIR ? mkdirat(inner, name, 0555) < 0
+			   : mknodat(inner, name, S_IFREG | 0444, 0) < 0)
+		return -1;
+	/* Masked: the bare stub; its mask lands on it in the extra step. */
+	if (kind == SEAL_MASKED)
+		return 0;
+	tree = (int)sys_open_tree(
+	    host, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_SYMLINK_NOFOLLOW);
+	if (tree < 0)
+		return errno == ENOENT ? 0 : -1;
+	ret = (int)sys_move_mount(tree, "", inner, name, MOVE_MOUNT_F_EMPTY_PATH);
+	close(tree);
+	return ret;
+}
+
+/* Fill the sealed directory inner from the host directory host. */
+static int
+seal_dir(struct sb_child_ctx *ctx, int host, int inner, const char *dir)
+{
+	char buf[4096] __attribute__((aligned(8))), full[PATH_MAX];
+	size_t dl = strlen(dir);
+	long n;
+
+	if (dl + 2 >= sizeof(full))
+		return errno = ENAMETOOLONG, -1;
+	memcpy(full, dir, dl);
+	full[dl] = '/';
+	while ((n = syscall(SYS_getdents64, host, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct dirent64 *e = (struct dirent64 *)(buf + off);
+			size_t nl = strlen(e->d_name);
+
+			off += e->d_reclen;
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			if (dl + 1 + nl + 1 > sizeof(full))
+				return errno = ENAMETOOLONG, -1;
+			memcpy(full + dl + 1, e->d_name, nl + 1);
+			set_detail(ctx, full);
+			if (seal_entry(ctx, host, inner, e, full) < 0)
+				return -1;
+		}
+	}
+	return n < 0 ? -1 : 0;
+}
+
+int
+sb_mount_seal(struct sb_child_ctx *ctx)
+{
+	const struct sb_reach *r = ctx->reach;
+	const char *root;
+	char dst[PATH_MAX];
+	struct stat st;
+	size_t rl;
+	int root_fd, ret = -1;
+
+	if (r == NULL || r->n_sealed == 0)
+		return 0;
+	root = r->sealed[0];
+	rl = strlen(root);
+	set_detail(ctx, root);
+	if (join(dst, NEWROOT, root) < 0)
+		return -1;
+	/* The host directory, held before the tmpfs covers it. */
+	root_fd = open_nofollow(dst);
+	if (root_fd < 0)
+		return -1;
+	if (fstat(root_fd, &st) < 0 ||
+	    tmpfs_at(dst, MS_NOSUID | MS_NODEV | MS_NOEXEC, r->seal_opts) < 0 ||
+	    copy_owner(AT_FDCWD, dst, &st) < 0)
+		goto out;
+	for (size_t i = 0; i < r->n_sealed; i++) {
+		struct open_how how = {
+			.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+		};
+		const char *rel = r->sealed[i] + rl;
+		int host, inner, k;
+
+		set_detail(ctx, r->sealed[i]);
+		if (join(dst, NEWROOT, r->sealed[i]) < 0)
+			goto out;
+		host = (int)syscall(SYS_openat2, root_fd, rel[0] == '/' ? rel + 1 : ".", &how,
+				    sizeof(how));
+		/* Inside the tmpfs: made while its parent was filled. */
+		inner = host < 0 ? -1 : open_nofollow(dst);
+		k = inner < 0 ? -1 : seal_dir(ctx, host, inner, r->sealed[i]);
+		if (host >= 0)
+			close(host);
+		if (inner >= 0)
+			close(inner);
+		if (k < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	close(root_fd);
+	return ret;
+}
+
 static struct sb_prepared *
 prepared_for(struct sb_child_ctx *ctx, enum sb_mount_kind kind, const char *path)
 {
@@ -554,16 +732,6 @@ sb_mount_workspace(struct sb_child_ctx *ctx)
 	if (bind_rw(ctx, ctx->spec->workspace) < 0)
 		return -1;
 	return sb_mount_review(ctx);
-}
-
-static int
-depth(const char *path)
-{
-	int d = 0;
-
-	for (; *path; path++)
-		d += *path == '/';
-	return d;
 }
 
 static int
@@ -641,8 +809,8 @@ sb_mount_extra(struct sb_child_ctx *ctx)
 	 */
 	for (int l = 0; l < 2; l++)
 		for (size_t i = 0; i < counts[l]; i++)
-			if (depth(mount_where(&lists[l][i])) > maxd)
-				maxd = depth(mount_where(&lists[l][i]));
+			if (sb_path_depth(mount_where(&lists[l][i])) > maxd)
+				maxd = sb_path_depth(mount_where(&lists[l][i]));
 	for (int d = 0; d <= maxd; d++)
 		for (int pass = 0; pass < 2; pass++)
 			for (int l = 0; l < 2; l++)
@@ -650,7 +818,7 @@ sb_mount_extra(struct sb_child_ctx *ctx)
 					const struct sb_mount *m = &lists[l][i];
 					int is_mask = m->kind == SB_MOUNT_MASK;
 
-					if (depth(mount_where(m)) != d || is_mask != pass)
+					if (sb_path_depth(mount_where(m)) != d || is_mask != pass)
 						continue;
 					if (apply_mount(ctx, m) < 0)
 						return -1;
@@ -707,6 +875,13 @@ sb_mount_finish(struct sb_child_ctx *ctx)
 	if (r->group != NULL) {
 		set_detail(ctx, "/etc/group");
 		if (bind_text(GROUP_FILE, r->group, r->group_len, NEWROOT "/etc/group") < 0)
+			return -1;
+	}
+	/* The sealed home's tmpfs itself only, as the skeletons below. */
+	if (r->n_sealed > 0) {
+		set_detail(ctx, r->sealed[0]);
+		if (join(dst, NEWROOT, r->sealed[0]) < 0 ||
+		    setattr_path(dst, MOUNT_ATTR_RDONLY, 0, 0) < 0)
 			return -1;
 	}
 	/* The skeleton itself only: the binds on it keep their own flags. */

@@ -92,8 +92,8 @@ struct rctx {
 	size_t n_auto;
 };
 
-static bool
-within(const char *path, const char *dir)
+bool
+sb_path_within(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);
 
@@ -102,11 +102,21 @@ within(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
-static bool
-in_private_root(const char *path)
+int
+sb_path_depth(const char *path)
+{
+	int d = 0;
+
+	for (; *path; path++)
+		d += *path == '/';
+	return d;
+}
+
+bool
+sb_in_private_root(const char *path)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(private_roots); i++)
-		if (within(path, private_roots[i]))
+		if (sb_path_within(path, private_roots[i]))
 			return true;
 	return false;
 }
@@ -154,7 +164,7 @@ through_target(const struct rctx *c, const char *path, const struct target *self
 
 		if (t == self || (self != NULL && strcmp(t->where, self->where) == 0))
 			continue;
-		if (within(path, t->where))
+		if (sb_path_within(path, t->where))
 			return true;
 	}
 	return false;
@@ -175,7 +185,7 @@ closed_above(const struct rctx *c, const char *where, const struct target *self,
 			continue;
 		memcpy(buf, where, i);
 		buf[i] = '\0';
-		if (in_private_root(buf) || through_target(c, buf, self))
+		if (sb_in_private_root(buf) || through_target(c, buf, self))
 			return NULL;
 		if (!other_may(buf, NULL))
 			return buf;
@@ -238,10 +248,10 @@ auto_redundant(const struct rctx *c, const char *path)
 	for (size_t i = 0; i < c->n_t; i++) {
 		const struct target *t = &c->t[i];
 
-		if (t->kind != SB_MOUNT_TMPFS && within(path, t->where))
+		if (t->kind != SB_MOUNT_TMPFS && sb_path_within(path, t->where))
 			return true;
 		/* A read-only bind over the workspace would hide it. */
-		if (t->kind == SB_MOUNT_RW && within(t->where, path))
+		if (t->kind == SB_MOUNT_RW && sb_path_within(t->where, path))
 			return true;
 	}
 	return false;
@@ -275,12 +285,12 @@ add_auto2(struct rctx *c, const char *path, char *origin, bool file_ok, struct c
 	real = fd_realpath(path);
 	if (real == NULL)
 		return 0;
-	if (strcmp(real, "/") == 0 || in_private_root(real) || !other_may(real, &is_dir) ||
+	if (strcmp(real, "/") == 0 || sb_in_private_root(real) || !other_may(real, &is_dir) ||
 	    (!is_dir && !file_ok) || auto_redundant(c, real)) {
 		free(real);
 		return 0;
 	}
-	needs = (home != NULL && within(real, home) && strcmp(real, home) != 0) ||
+	needs = (home != NULL && sb_path_within(real, home) && strcmp(real, home) != 0) ||
 		closed_above(c, real, NULL, buf) != NULL;
 	if (!needs) {
 		free(real);
@@ -335,7 +345,7 @@ add_found(struct rctx *c, struct cordon_err *err)
 				d = xasprintf("%s/%s", home, toolchains[k].dflt);
 				for (char *e = strtok_r(p, ":", &s2); e != NULL && !used;
 				     e = strtok_r(NULL, ":", &s2))
-					used = within(e, d);
+					used = sb_path_within(e, d);
 			}
 			if (!used)
 				continue;
@@ -416,7 +426,7 @@ check_ro_source(const struct rctx *c, const struct sb_mount *m, struct cordon_er
 	struct stat st;
 
 	for (size_t i = 0; i < c->n_t; i++)
-		if (c->t[i].kind == SB_MOUNT_RW && within(m->path, c->t[i].where))
+		if (c->t[i].kind == SB_MOUNT_RW && sb_path_within(m->path, c->t[i].where))
 			return 0; /* shown through the read-write path */
 	if (stat(m->path, &st) < 0)
 		return cordon_err_set(err, errno, "%s %s", m->origin ? m->origin : "path", m->path);
@@ -555,7 +565,7 @@ sb_reach_build(const struct sb_spec *spec, struct sb_ids *ids, struct sb_reach *
 		for (size_t k = 0; k < r->n_skeletons; k++)
 			if (i != k && r->skeletons[k][0] && r->skeletons[i][0] &&
 			    strcmp(r->skeletons[i], r->skeletons[k]) != 0 &&
-			    within(r->skeletons[i], r->skeletons[k]))
+			    sb_path_within(r->skeletons[i], r->skeletons[k]))
 				r->skeletons[i][0] = '\0';
 	if (prepare_ro_trees(r, spec, ids, err) < 0)
 		goto out;
@@ -583,6 +593,12 @@ sb_reach_free(struct sb_reach *r)
 	for (size_t i = 0; i < r->n_skeletons; i++)
 		free(r->skeletons[i]);
 	free(r->skeletons);
+	for (size_t i = 0; i < r->n_sealed; i++)
+		free(r->sealed[i]);
+	free(r->sealed);
+	for (size_t i = 0; i < r->n_kept_out; i++)
+		free(r->kept_out[i]);
+	free(r->kept_out);
 	for (size_t i = 0; i < r->n_mounts; i++)
 		free(r->mounts[i].path);
 	free(r->mounts);

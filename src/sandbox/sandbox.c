@@ -117,6 +117,7 @@ static const struct {
 	{ SB_STEP_MOUNT_DEV, sb_mount_dev },
 	{ SB_STEP_MOUNT_SKELETON, sb_mount_skeleton },
 	{ SB_STEP_MOUNT_TMPFS, sb_mount_tmpfs },
+	{ SB_STEP_MOUNT_SEAL, sb_mount_seal },
 	{ SB_STEP_MOUNT_WORKSPACE, sb_mount_workspace },
 	{ SB_STEP_MOUNT_EXTRA, sb_mount_extra },
 	{ SB_STEP_MOUNT_FINISH, sb_mount_finish },
@@ -149,6 +150,7 @@ static const char *const step_names[SB_STEP__MAX] = {
 	[SB_STEP_MOUNT_DEV] = "building /dev",
 	[SB_STEP_MOUNT_SKELETON] = "covering a closed directory with a skeleton",
 	[SB_STEP_MOUNT_TMPFS] = "mounting private /tmp and /run",
+	[SB_STEP_MOUNT_SEAL] = "sealing the home's masked locations",
 	[SB_STEP_MOUNT_FINISH] = "binding /etc/passwd and sealing skeletons",
 	[SB_STEP_MOUNT_WORKSPACE] = "mounting the workspace",
 	[SB_STEP_MOUNT_EXTRA] = "applying policy mounts",
@@ -211,17 +213,40 @@ sb_read_start(struct sb_session *sess, int *exit_status, struct cordon_err *err)
 	if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_STARTED)
 		return 1;
 	if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_EXEC_FAIL) {
+		const char *interp;
+
 		msg.detail[sizeof(msg.detail) - 1] = '\0';
-		cordon_err_set(err, msg.err, "cannot run %s", msg.detail);
-		if (msg.err == ENOENT)
+		interp = msg.detail + strlen(msg.detail);
+		if (interp < msg.detail + sizeof(msg.detail) - 1)
+			interp++;
+		/* The file is there; bash says "bad interpreter" and 126 too. */
+		if (msg.step == SB_EXEC_NO_INTERPRETER && interp[0] != '\0') {
+			cordon_err_set(err, 0, "cannot run %s: its interpreter %s is missing",
+				       msg.detail, interp);
+			cordon_err_hint(err,
+					"the script's first line (#!%s) names a program the "
+					"sandbox does not have; install it or fix that line",
+					interp);
+		} else if (msg.step == SB_EXEC_NO_INTERPRETER) {
+			cordon_err_set(err, 0,
+				       "cannot run %s: the program loader it names is missing",
+				       msg.detail);
+			cordon_err_hint(err, "it was built for another system (a different "
+					     "libc or architecture); rebuild it for this one");
+		} else if (msg.err == ENOENT) {
+			cordon_err_set(err, msg.err, "cannot run %s", msg.detail);
 			cordon_err_hint(err, "no such command in the sandbox's PATH; the "
 					     "sandbox sees the host's programs read-only");
-		else
+		} else {
+			cordon_err_set(err, msg.err, "cannot run %s", msg.detail);
 			cordon_err_hint(err,
 					"check that %s is an executable the sandbox user "
 					"may run",
 					msg.detail);
-		*exit_status = msg.err == ENOENT ? SB_EXIT_NOT_FOUND : SB_EXIT_CANNOT_EXEC;
+		}
+		*exit_status = msg.err == ENOENT && msg.step != SB_EXEC_NO_INTERPRETER
+				   ? SB_EXIT_NOT_FOUND
+				   : SB_EXIT_CANNOT_EXEC;
 		return 0;
 	}
 	return cordon_err_set(err, n < 0 ? errno : EPIPE,
@@ -331,6 +356,13 @@ while_child_builds(const struct sb_spec *spec, int ctl, struct sock_fprog *prog,
 	return 0;
 }
 
+/* nr_inodes of the shared scratch tmpfs under a disk ceiling of bytes. */
+static uint64_t
+disk_inodes(uint64_t bytes)
+{
+	return bytes / 4096 > 1024 ? bytes / 4096 : 1024;
+}
+
 int
 sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	 struct cordon_err *err)
@@ -341,7 +373,7 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	struct sb_landlock ll;
 	struct sb_resources *res = NULL;
 	struct sb_ids ids;
-	char detail[200], run_opts[64], scratch_opts[64];
+	char detail[200], run_opts[64], scratch_opts[96];
 	_cleanup_close_ int pidfd = -1, ctl = -1;
 	int sp[2], r = -1, resets = 0;
 	pid_t pid;
@@ -357,7 +389,8 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	if (sb_ids_choose(&ids, spec->workspace) < 0)
 		return cordon_err_set(err, errno, "choose sandbox ids");
 	/* Who runs, and every path the sandbox must reach (reach.c). */
-	if (sb_reach_build(spec, &ids, &reach, err) < 0)
+	if (sb_reach_build(spec, &ids, &reach, err) < 0 ||
+	    sb_seal_build(spec, &ids, &reach, err) < 0)
 		goto out_prepared;
 	if (spec->report != NULL) {
 		spec->report->identity = sb_identity_name(ids.mode);
@@ -383,8 +416,14 @@ sb_spawn(const struct sb_spec *spec, struct sb_session *sess, int *exit_status,
 	}
 	snprintf(run_opts, sizeof(run_opts), "mode=0755,uid=%u,gid=%u", (unsigned)ids.inner_uid,
 		 (unsigned)ids.inner_gid);
-	snprintf(scratch_opts, sizeof(scratch_opts), "mode=0700,size=%llu",
-		 (unsigned long long)spec->disk_max);
+	/*
+	 * Inodes bounded too (files take kernel memory the size does not
+	 * count): one per 4 KiB of the ceiling, the ratio of the kernel's own
+	 * tmpfs default (half the RAM's pages for half the RAM), at least 1024.
+	 */
+	snprintf(scratch_opts, sizeof(scratch_opts), "mode=0700,size=%llu,nr_inodes=%llu",
+		 (unsigned long long)spec->disk_max,
+		 (unsigned long long)disk_inodes(spec->disk_max));
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
 		cordon_err_set(err, errno, "socketpair");

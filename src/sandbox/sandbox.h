@@ -39,6 +39,7 @@ enum {
 /* Test-only switches: turn one wall off to prove a test sees the wall. */
 enum {
 	SB_TEST_NO_RO_ROOT = 1u << 0,  /* host / stays writable where the kernel allows */
+	SB_TEST_NO_SEAL = 1u << 1,     /* no sealed home: masks are binds on the live host tree */
 	SB_TEST_NO_LANDLOCK = 1u << 8, /* no Landlock ruleset (walls tests, bench) */
 	SB_TEST_NO_SECCOMP = 1u << 9,  /* no seccomp deny filter (walls tests, bench) */
 	/*
@@ -93,6 +94,18 @@ struct sb_spec {
 	const char *private_home; /* NULL, or a home to replace with an empty private
 					   tmpfs (root invoker: root's home is closed to the
 					   sandbox uid); binds under it still appear */
+	/*
+	 * Sealed home (seal.c): a host directory shown read-only, the home,
+	 * whose masked locations stay masked for the whole session. The
+	 * directories from it down to each mask's parent are replaced by a
+	 * small read-only tmpfs into which their entries are bound again, all
+	 * but the masked names: a credential file the host creates later has
+	 * no place inside, and a host rename over a masked file drops one
+	 * bind, leaving an empty stub. NULL: masks are plain binds.
+	 */
+	const char *seal_root;
+	char *const *seal_absent; /* masked paths absent at start (kept out, not stubbed) */
+	size_t n_seal_absent;
 	/* Kernel walls (seccomp.c, landlock.c, cgroup.c; supervisor/unixsock.c). */
 	bool allow_ptrace;         /* seccomp: let debuggers ptrace inside */
 	bool no_tcp_bind;          /* Landlock: no TCP listening (allowLocalBinding false) */

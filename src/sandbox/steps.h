@@ -27,6 +27,7 @@ enum sb_step {
 	SB_STEP_MOUNT_DEV,
 	SB_STEP_MOUNT_SKELETON, /* tmpfs over closed directories (root invoker) */
 	SB_STEP_MOUNT_TMPFS,
+	SB_STEP_MOUNT_SEAL, /* the sealed home (seal.c) */
 	SB_STEP_MOUNT_WORKSPACE,
 	SB_STEP_MOUNT_EXTRA,
 	SB_STEP_MOUNT_FINISH, /* /etc/passwd, /etc/group; skeletons read-only */
@@ -66,6 +67,20 @@ enum sb_msg_type {
 			     step = enum sb_fd_kind; the child waits for FD_TAKEN */
 	SB_MSG_FD_TAKEN,  /* supervisor -> child: the offered fd is taken */
 };
+
+/*
+ * The command's failed execve, from the forked command to pid 1: errno,
+ * and when the file exists but ENOENT came back, missing = 1 and the "#!"
+ * interpreter it names ("" for an ELF file's loader).
+ */
+struct sb_exec_fail {
+	int32_t err;
+	int32_t missing;
+	char interp[96];
+};
+
+/* SB_MSG_EXEC_FAIL's step: the file is there, its interpreter is not. */
+#define SB_EXEC_NO_INTERPRETER 1
 
 struct sb_msg {
 	uint32_t type;
@@ -130,7 +145,17 @@ struct sb_reach {
 	size_t n_mounts;
 	size_t n_masks; /* of which host masks (hostscan.c) */
 	size_t scanned; /* directory entries the host scan read */
-	char *passwd;   /* generated /etc/passwd, /etc/group (root invoker) or NULL */
+	/*
+	 * The sealed home (seal.c): directories turned into a tmpfs of
+	 * re-bound entries, the root first, parents before children; the
+	 * names kept out of them; the tmpfs options (size, nr_inodes).
+	 */
+	char **sealed;
+	size_t n_sealed;
+	char **kept_out;
+	size_t n_kept_out;
+	char seal_opts[64];
+	char *passwd; /* generated /etc/passwd, /etc/group (root invoker) or NULL */
 	size_t passwd_len;
 	char *group;
 	size_t group_len;
@@ -182,9 +207,27 @@ int sb_idmap_ro_tree(const char *path);
 int sb_reach_build(const struct sb_spec *spec, struct sb_ids *ids, struct sb_reach *r,
 		   struct cordon_err *err);
 void sb_reach_free(struct sb_reach *r);
+/* True when path equals dir or lies below it (both canonical). Pure. */
+bool sb_path_within(const char *path, const char *dir);
+/* Number of '/' in path: its depth. Pure; safe after fork. */
+int sb_path_depth(const char *path);
+/* True for paths in the sandbox's own /tmp, /run, /dev, /proc, /sys. Pure. */
+bool sb_in_private_root(const char *path);
 /* Add one extra mount to r (path malloc'd by the caller, owned by r). 0 or -1. */
 int sb_reach_add_mount(struct sb_reach *r, enum sb_mount_kind kind, char *path, char *origin,
 		       struct cordon_err *err);
+
+/*
+ * seal.c (supervisor side, after sb_reach_build): plan the sealed home
+ * for spec->seal_root into r->sealed, r->kept_out, r->seal_opts. Leaves
+ * them empty (plain masks, as before) when there is nothing to seal, the
+ * root is not shown read-only from the host (inside the workspace, a
+ * read-write, read-only or tmpfs path, the private home, a skeleton) or,
+ * for a root invoker, not open to others. 0, or -1 with err when a
+ * directory to seal cannot be read or holds more entries than the limit.
+ */
+int sb_seal_build(const struct sb_spec *spec, const struct sb_ids *ids, struct sb_reach *r,
+		  struct cordon_err *err);
 
 /*
  * hostscan.c: masks over host files that the command's identity could
@@ -212,6 +255,7 @@ int sb_mount_proc(struct sb_child_ctx *ctx);
 int sb_mount_dev(struct sb_child_ctx *ctx);
 int sb_mount_skeleton(struct sb_child_ctx *ctx);
 int sb_mount_tmpfs(struct sb_child_ctx *ctx);
+int sb_mount_seal(struct sb_child_ctx *ctx);
 int sb_mount_workspace(struct sb_child_ctx *ctx);
 int sb_mount_extra(struct sb_child_ctx *ctx);
 int sb_mount_finish(struct sb_child_ctx *ctx);

@@ -94,6 +94,7 @@ session_audit_end(struct cordon_session *s, int status, const char *reason)
 	struct audit_session_end end = { .status = status,
 					 .reason = reason,
 					 .capture = sa->capture };
+	bool ran;
 
 	if (sa->log == NULL)
 		return status;
@@ -105,9 +106,11 @@ session_audit_end(struct cordon_session *s, int status, const char *reason)
 	/* The sandbox is gone (or never came): the exporter may run now. */
 	audit_on_failure(sa->log, NULL, NULL);
 	audit_start_export(sa->log, &err);
+	/* The command ran (and was stopped) unless the run ended before it. */
+	ran = strcmp(reason, "setup-error") != 0 && strcmp(reason, "not-started") != 0;
 	failed = audit_failed(sa->log);
 	if (failed != NULL && audit_fail_closed(sa->log)) {
-		end.status = 125;
+		end.status = ran ? SESSION_EXIT_AUDIT_STOPPED : 125;
 		end.reason = "audit-failure";
 	}
 	audit_session_end(sa->log, &end, &err);
@@ -118,7 +121,7 @@ session_audit_end(struct cordon_session *s, int status, const char *reason)
 		cordon_err_wrap(&e, "the session was stopped because a record could not be "
 				    "written (audit.failClosed)");
 		session_report(s, &e);
-		status = 125;
+		status = ran ? SESSION_EXIT_AUDIT_STOPPED : 125;
 	}
 	audit_close(sa->log);
 	sa->log = NULL;

@@ -246,7 +246,7 @@ net_limit(void *arg, const struct px_limit_event *ev)
 	};
 	struct cordon_err err = { 0 };
 
-	log_debug("%s: %s: %s", __func__, ev->limit, ev->message);
+	log_debug("%s: %s", ev->limit, ev->message);
 	if (sv->audit != NULL && audit_limit(sv->audit, &l, &err) < 0)
 		log_warnx("audit: %s", err.msg);
 }

@@ -270,9 +270,9 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 		m->path = xstrdup(sp->plan.mounts[i].path);
 		m->origin = sp->plan.mounts[i].origin;
 		log_debug("%s %s (%s)",
-			  m->kind == SB_MOUNT_RW   ? "rw"
-			  : m->kind == SB_MOUNT_RO ? "ro"
-						   : "mask",
+			  m->kind == SB_MOUNT_RW   ? "writable:"
+			  : m->kind == SB_MOUNT_RO ? "read-only:"
+						   : "hidden:",
 			  m->path, m->origin);
 	}
 	return 0;
@@ -305,8 +305,8 @@ session_policy_add_git(struct session_policy *sp, const char *workspace, struct 
 		qr_git_scan_free(&sp->git);
 	qr_git_scan(workspace, sp->have_home ? sp->home : NULL, &sp->git);
 	sp->scanned = true;
-	log_debug("%zu git directories, %zu control paths, %zu entries read", sp->git.n_dirs,
-		  sp->git.n_paths, sp->git.walked);
+	log_debug("git: %zu repositories, %zu control files kept read-only (%zu entries read)",
+		  sp->git.n_dirs, sp->git.n_paths, sp->git.walked);
 	if (sp->git.truncated) {
 		if (!sp->allow_degraded && policy_fail_if_unavailable(&sp->pol)) {
 			cordon_err_set(
@@ -364,6 +364,8 @@ session_policy_snapshot(struct session_policy *sp, const char *workspace, struct
 		.n_watch = sp->plan.n_watch,
 		.lifted = sp->plan.lifted,
 		.n_lifted = sp->plan.n_lifted,
+		.globs = sp->plan.protect_globs,
+		.n_globs = sp->plan.n_protect_globs,
 		.git = sp->scanned ? &sp->git : NULL,
 	};
 
@@ -574,7 +576,7 @@ session_policy_env(struct session_policy *sp, char *const *envp)
 		return env;
 	}
 	env = policy_env_scrub(&sp->pol, envp, &gone);
-	log_debug("%zu environment variables scrubbed", gone);
+	log_debug("%zu environment variables left out of the sandbox", gone);
 	return placeholder_env(profile_env(env, &sp->pol), sp);
 }
 

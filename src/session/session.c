@@ -311,6 +311,9 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 	spec->n_mounts = s->n_mounts;
 	spec->hostname = "cordon";
 	spec->private_home = private_home;
+	spec->seal_root = sp->have_home ? sp->home : NULL;
+	spec->seal_absent = sp->plan.absent;
+	spec->n_seal_absent = sp->plan.n_absent;
 	spec->proxy_port = SESSION_PROXY_PORT;
 	spec->capture_port = SESSION_CAPTURE_PORT;
 	spec->report = &s->walls_raised;

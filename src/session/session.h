@@ -49,6 +49,12 @@
 /* Path rules of one run: the command line's, the policy's, the audit mask. */
 #define SESSION_MAX_PATH_RULES   (POLICY_MAX_MOUNTS + 64)
 #define SESSION_MAX_UNIX_SOCKETS 64
+/*
+ * Exit status when the command ran and cordon stopped it because an audit
+ * record could not be written (audit.failClosed): not 125, which says
+ * nothing ran.
+ */
+#define SESSION_EXIT_AUDIT_STOPPED 122
 
 /* The policy of a run: its options, the layers, the plan, the snapshot. */
 struct session_policy {

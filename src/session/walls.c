@@ -69,6 +69,8 @@ session_walls_apply(struct session_walls *w, struct sb_spec *spec, const struct 
 		spec->test_flags |= SB_TEST_NO_LANDLOCK;
 	if (session_test_switch("CORDON_TEST_NO_SECCOMP"))
 		spec->test_flags |= SB_TEST_NO_SECCOMP;
+	if (session_test_switch("CORDON_TEST_NO_SEAL"))
+		spec->test_flags |= SB_TEST_NO_SEAL;
 	if (session_test_switch("CORDON_TEST_FAIL_HOSTNAME"))
 		spec->test_flags |= SB_TEST_FAIL_HOSTNAME;
 	if (session_test_switch("CORDON_TEST_NO_CAPTURE"))

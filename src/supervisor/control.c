@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -97,6 +100,45 @@ sock_addr(const char *dir, const char *id, struct sockaddr_un *sa, int *dirfd,
 		return cordon_err_set(err, errno, "open %s", dir);
 	snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s.sock", *dirfd, id);
 	return 0;
+}
+
+void
+sv_control_sweep(const char *only_id)
+{
+	char dir[PATH_MAX];
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *e;
+
+	if (sv_control_dir(dir, sizeof(dir), 0, NULL) < 0 || (d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+		char id[SV_CONTROL_ID_MAX + 1];
+		struct sockaddr_un sa;
+		_cleanup_close_ int dfd = -1, fd = -1;
+		struct stat st;
+		struct cordon_err err;
+
+		if (n <= 5 || n - 5 > SV_CONTROL_ID_MAX || strcmp(e->d_name + n - 5, ".sock") != 0)
+			continue;
+		snprintf(id, sizeof(id), "%.*s", (int)(n - 5), e->d_name);
+		if (!id_ok(id) || (only_id != NULL && strcmp(id, only_id) != 0))
+			continue;
+		/*
+		 * Stale: a socket nobody listens on (ECONNREFUSED), older than a
+		 * minute so that one being set up (bound, not yet listening) is
+		 * left alone.
+		 */
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISSOCK(st.st_mode) || (only_id == NULL && st.st_mtime + 60 > time(NULL)))
+			continue;
+		if (sock_addr(dir, id, &sa, &dfd, &err) < 0)
+			continue;
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+		    errno == ECONNREFUSED)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
 }
 
 /* Is pid in our network namespace? (a sandboxed peer is not) */

@@ -54,6 +54,13 @@ int sv_control_open(struct sv_control *ctl, struct px_loop *loop, const char *id
 void sv_control_close(struct sv_control *ctl);
 
 /*
+ * Remove control sockets nobody listens on any more (their cordon was
+ * killed): the one of session only_id, or with NULL every such socket
+ * older than a minute. Best effort, no error. Not for use after fork.
+ */
+void sv_control_sweep(const char *only_id);
+
+/*
  * Client side: send "allow PATTERN" to the session id (the caller chose
  * it: cli/sessions.c) and copy the answer line to reply. 0 when the
  * supervisor said ok, -1 with err otherwise.

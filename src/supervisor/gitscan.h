@@ -9,8 +9,10 @@
  * Every git directory of a workspace and the files in each that run code
  * or send git elsewhere (docs/git.md). One bounded walk of the workspace
  * (the policy globs' walker: it skips node_modules and does not enter
- * .git) finds `.git` entries and `.husky` directories at any depth; from
- * each git directory the scan follows, without walking its objects:
+ * .git) finds `.git` entries, `.husky` directories and folders git takes
+ * for a git directory by their content whatever their name (HEAD, objects,
+ * refs: a bare repository) at any depth; from each git directory the scan
+ * follows, without walking its objects:
  *
  *   - its submodules' git directories (modules/ at any depth) and its
  *     worktrees' administrative directories (worktrees/<name>);

@@ -21,6 +21,7 @@
 #include "common/fd.h"
 #include "common/pct.h"
 #include "common/xalloc.h"
+#include "policy/plan.h"
 #include "supervisor/agentcfg.h"
 #include "supervisor/gitconfig.h"
 #include "supervisor/gitscan.h"
@@ -381,6 +382,17 @@ qr_snapshot_take(struct qr_snapshot *s, const char *workspace, const struct qr_i
 
 		if (within(p->path, workspace) && !listed(in->lifted, in->n_lifted, p->path))
 			item_add(s, p->path, kind_of_git(p->kind));
+	}
+	for (size_t i = 0; i < in->n_globs; i++) {
+		if (strncmp(in->globs[i], workspace, strlen(workspace)) != 0 ||
+		    in->globs[i][strlen(workspace)] != '/')
+			continue;
+		s->globs = xrealloc(s->globs, (s->n_globs + 1) * sizeof(*s->globs));
+		s->globs[s->n_globs++] = xstrdup(in->globs[i]);
+	}
+	for (size_t i = 0; i < in->n_lifted; i++) {
+		s->lifted = xrealloc(s->lifted, (s->n_lifted + 1) * sizeof(*s->lifted));
+		s->lifted[s->n_lifted++] = xstrdup(in->lifted[i]);
 	}
 	for (size_t i = 0; git != NULL && i < git->n_dirs; i++) {
 		if (!within(git->dirs[i], workspace))
@@ -903,6 +915,68 @@ check_new_pointer(struct qr_snapshot *s, const char *state_dir, const char *path
 			  err);
 }
 
+struct qr_matches {
+	char **v;
+	size_t n;
+};
+
+static void
+on_glob_match(const char *path, void *arg)
+{
+	struct qr_matches *m = arg;
+
+	m->v = xrealloc(m->v, (m->n + 1) * sizeof(*m->v));
+	m->v[m->n++] = xstrdup(path);
+}
+
+/*
+ * Protected glob patterns (tool configs in every folder): a match that is
+ * no item of the snapshot did not exist at start (those were bound
+ * read-only and recorded) and is moved into the quarantine, unless the
+ * user lifted that protection.
+ */
+static int
+check_new_globs(struct qr_snapshot *s, const char *state_dir, struct cordon_err *err)
+{
+	int n = 0;
+
+	for (size_t g = 0; g < s->n_globs; g++) {
+		struct qr_matches m = { NULL, 0 };
+		bool lifted;
+
+		if (policy_glob(s->globs[g], on_glob_match, &m) == (size_t)-1)
+			report(s,
+			       "warning: the workspace is too large to look again for every "
+			       "path matching %s; check new ones by hand",
+			       s->globs[g]);
+		for (size_t i = 0; i < m.n; i++) {
+			struct qr_item it;
+			int r = 0;
+
+			lifted = false;
+			for (size_t k = 0; k < s->n_lifted; k++)
+				lifted = lifted || within(m.v[i], s->lifted[k]);
+			if (within(m.v[i], s->workspace) && !lifted &&
+			    item_find(s, m.v[i]) == NULL) {
+				memset(&it, 0, sizeof(it));
+				it.path = m.v[i];
+				it.kind = QR_GENERIC;
+				r = check_item(s, state_dir, &it, err);
+			}
+			if (r < 0) {
+				for (; i < m.n; i++)
+					free(m.v[i]);
+				free(m.v);
+				return -1;
+			}
+			n += r;
+			free(m.v[i]);
+		}
+		free(m.v);
+	}
+	return n;
+}
+
 int
 qr_run(struct qr_snapshot *s, const char *state_dir, struct cordon_err *err)
 {
@@ -965,6 +1039,12 @@ qr_run(struct qr_snapshot *s, const char *state_dir, struct cordon_err *err)
 		r = check_new_pointer(s, state_dir, p->path, &scan, &e);
 		ACCOUNT(r, e);
 	}
+	{
+		struct cordon_err e = { 0 };
+		int r = check_new_globs(s, state_dir, &e);
+
+		ACCOUNT(r, e);
+	}
 #undef ACCOUNT
 	qr_git_scan_free(&scan);
 	return failed ? -1 : total;
@@ -988,6 +1068,12 @@ qr_snapshot_free(struct qr_snapshot *s)
 	for (size_t i = 0; i < s->n_known; i++)
 		free(s->known[i]);
 	free(s->known);
+	for (size_t i = 0; i < s->n_globs; i++)
+		free(s->globs[i]);
+	free(s->globs);
+	for (size_t i = 0; i < s->n_lifted; i++)
+		free(s->lifted[i]);
+	free(s->lifted);
 	for (size_t i = 0; i < s->n_report; i++)
 		free(s->report[i]);
 	free(s->report);
@@ -999,7 +1085,8 @@ qr_snapshot_free(struct qr_snapshot *s)
 /* ---- the snapshot as text (sessions whose supervisor was killed) ---- */
 
 /*
- * Version 2 adds the known git directories and the end walk; a version 1
+ * Version 2 adds the known git directories, the protected glob patterns
+ * and lifted paths (optional lines), and the end walk; a version 1
  * snapshot (an older cordon was killed) is finished without the walk, as
  * that cordon would have.
  */
@@ -1029,6 +1116,16 @@ qr_snapshot_save(const struct qr_snapshot *s)
 	for (size_t i = 0; i < s->n_known; i++) {
 		fputs("known", f);
 		put_token(f, s->known[i], strlen(s->known[i]));
+		fputc('\n', f);
+	}
+	for (size_t i = 0; i < s->n_globs; i++) {
+		fputs("glob", f);
+		put_token(f, s->globs[i], strlen(s->globs[i]));
+		fputc('\n', f);
+	}
+	for (size_t i = 0; i < s->n_lifted; i++) {
+		fputs("lifted", f);
+		put_token(f, s->lifted[i], strlen(s->lifted[i]));
 		fputc('\n', f);
 	}
 	for (size_t i = 0; i < s->n_items; i++) {
@@ -1125,7 +1222,12 @@ load_line(struct qr_snapshot *s, char *line, bool *ended)
 	}
 	if (s->workspace == NULL)
 		return false;
-	if (strcmp(word, "known") == 0) {
+	if (strcmp(word, "known") == 0 || strcmp(word, "glob") == 0 ||
+	    strcmp(word, "lifted") == 0) {
+		char ***v = word[0] == 'k' ? &s->known : word[0] == 'g' ? &s->globs : &s->lifted;
+		size_t *n = word[0] == 'k'   ? &s->n_known
+			    : word[0] == 'g' ? &s->n_globs
+					     : &s->n_lifted;
 		char *k;
 
 		/* Version 2 only, before the items. */
@@ -1136,8 +1238,8 @@ load_line(struct qr_snapshot *s, char *line, bool *ended)
 			free(k);
 			return false;
 		}
-		s->known = xrealloc(s->known, (s->n_known + 1) * sizeof(*s->known));
-		s->known[s->n_known++] = k;
+		*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+		(*v)[(*n)++] = k;
 		return true;
 	}
 	if (strcmp(word, "item") == 0) {

@@ -44,7 +44,9 @@
  *     settings.local.json without the keys that start a program, and
  *     anything else in it is moved into the quarantine;
  *   - any other protected path that appeared, or that was replaced (a
- *     rename around the read-only mount), is moved into the quarantine.
+ *     rename around the read-only mount), is moved into the quarantine;
+ *     protected glob patterns (tool configs in every folder) are walked
+ *     again for matches that appeared.
  *
  * Runs in the supervisor, outside the sandbox, with the invoking user's
  * rights. Not safe after fork (allocates).
@@ -57,6 +59,10 @@ struct qr_snapshot {
 	size_t n_items;
 	char **known; /* git directories in the workspace at start */
 	size_t n_known;
+	char **globs; /* deny-write glob patterns in the workspace, walked again at the end */
+	size_t n_globs;
+	char **lifted; /* protections the user lifted: never quarantined */
+	size_t n_lifted;
 	bool walk;     /* walk the workspace again at the end for new git directories */
 	char **report; /* lines for stderr, filled by qr_run */
 	size_t n_report;
@@ -73,6 +79,8 @@ struct qr_inputs {
 	size_t n_watch;
 	char *const *lifted; /* built-in protections the user lifted (allowWrite) */
 	size_t n_lifted;
+	char *const *globs; /* deny-write glob patterns (absolute): matches made later are new */
+	size_t n_globs;
 	const struct qr_git_scan *git; /* the workspace's git directories, or NULL */
 	char *const *agent_state;      /* agents' state files writable inside (~/.claude.json) */
 	size_t n_agent_state;

@@ -660,6 +660,9 @@ recover_one(const char *path, const struct audit_closer *by, sv_reg_say_fn fn, v
 		else if (r < 0)
 			say(fn, arg, "warning: session %.12s: %s", info.id, err.msg);
 	}
+	/* Its cordon is gone: so is whoever listened on its control socket. */
+	if (info.id[0] != '\0')
+		sv_control_sweep(info.id);
 	if (!keep)
 		unlink(path);
 	sv_reg_info_free(&info);
@@ -674,6 +677,7 @@ sv_reg_recover(const struct audit_closer *by, sv_reg_say_fn fn, void *arg)
 	struct dirent *e;
 	int n = 0;
 
+	sv_control_sweep(NULL);
 	if (sv_reg_dir(dir, sizeof(dir), false, NULL) < 0)
 		return 0;
 	d = opendir(dir);

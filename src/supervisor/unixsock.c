@@ -20,8 +20,12 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <linux/netlink.h>
 #include <linux/openat2.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
 #include <linux/sockios.h>
+#include <linux/unix_diag.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +113,67 @@ refuse(struct sv_unixsock *u, pid_t pid, const char *verb, const char *path, con
 	}
 }
 
+/*
+ * Is a unix socket of the supervisor's network namespace (the host's)
+ * bound to the file stx describes? sock_diag lists the sockets of the
+ * asking socket's namespace only, and the sandbox has its own: its sockets
+ * never show here. 1 yes, 0 no, -1 when the kernel cannot tell (no
+ * unix_diag): the caller fails closed.
+ */
+static int
+host_bound(const struct statx *stx)
+{
+	_cleanup_close_ int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	struct {
+		struct nlmsghdr nh;
+		struct unix_diag_req req;
+	} q;
+	static char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+
+	if (nl < 0)
+		return -1;
+	memset(&q, 0, sizeof(q));
+	q.nh.nlmsg_len = sizeof(q);
+	q.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	q.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	q.req.sdiag_family = AF_UNIX;
+	q.req.udiag_states = ~0u;
+	q.req.udiag_show = UDIAG_SHOW_VFS;
+	if (sendto(nl, &q, sizeof(q), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -1;
+	for (;;) {
+		ssize_t n = RETRY_EINTR(recv(nl, buf, sizeof(buf), 0));
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+
+		if (n <= 0)
+			return -1;
+		for (; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			struct unix_diag_msg *m = NLMSG_DATA(h);
+			struct rtattr *a;
+			int len;
+
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+				return -1;
+			len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+			for (a = (struct rtattr *)(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+				struct unix_diag_vfs v;
+
+				if (a->rta_type != UNIX_DIAG_VFS || RTA_PAYLOAD(a) < sizeof(v))
+					continue;
+				memcpy(&v, RTA_DATA(a), sizeof(v));
+				/* The kernel's own dev_t: major in the top 12 bits (MINORBITS 20). */
+				if (v.udiag_vfs_ino == stx->stx_ino &&
+				    v.udiag_vfs_dev >> 20 == stx->stx_dev_major &&
+				    (v.udiag_vfs_dev & 0xfffffu) == stx->stx_dev_minor)
+					return 1;
+			}
+		}
+	}
+}
+
 static int
 is_allowed(struct sv_unixsock *u, const char *abs, const struct statx *stx, unsigned long long mnt)
 {
@@ -116,8 +181,13 @@ is_allowed(struct sv_unixsock *u, const char *abs, const struct statx *stx, unsi
 	struct stat hst;
 
 	for (size_t i = 0; i < u->n_private; i++)
-		if (u->private_mnt[i] == mnt)
-			return 1;
+		if (u->private_mnt[i] == mnt) {
+			if (!u->private_shared[i])
+				return 1;
+			if (host_bound(stx) == 0)
+				return 1;
+			break; /* a host program's socket (or no way to tell): the lists below */
+		}
 	for (size_t i = 0; i < u->n_exact; i++)
 		if (u->exact[i].dev == dev && u->exact[i].ino == (ino_t)stx->stx_ino)
 			return 1;
@@ -496,6 +566,11 @@ sv_unixsock_register(struct sv_unixsock *u, struct sv_supervisor *sv, const stru
 		if (u->n_private == ARRAY_SIZE(u->private_mnt))
 			return cordon_err_set(err, E2BIG, "more than %zu writable mounts",
 					      ARRAY_SIZE(u->private_mnt));
+		/* /tmp, /run, /dev/shm and tmpfs paths are the sandbox's alone. */
+		u->private_shared[u->n_private] =
+		    i == ARRAY_SIZE(fixed) - 1 ||
+		    (i >= ARRAY_SIZE(fixed) &&
+		     spec->mounts[i - ARRAY_SIZE(fixed)].kind == SB_MOUNT_RW);
 		u->private_mnt[u->n_private++] = id;
 	}
 	for (size_t i = 0; i < spec->n_unix_sockets; i++) {

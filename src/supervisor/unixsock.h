@@ -34,7 +34,11 @@
  *                          when the socket file lies on one of the
  *                          sandbox's private mounts (/tmp, /run, /dev/shm,
  *                          the workspace, read-write and tmpfs policy paths)
- *                          or is an allowed socket (spec->unix_sockets:
+ *                          and, on the workspace and read-write binds (host
+ *                          directories), no socket of the host's network
+ *                          namespace is bound to it (sock_diag: a host
+ *                          program's socket there, `./.overmind.sock`, is a
+ *                          host socket), or is an allowed socket (spec->unix_sockets:
  *                          exact paths by file identity, globs by name and
  *                          identity); refused with ECONNREFUSED otherwise.
  *
@@ -54,6 +58,7 @@ struct sv_unixsock {
 	 * POLICY_MAX_RW_MOUNTS) and the private-home tmpfs.
 	 */
 	unsigned long long private_mnt[POLICY_MAX_RW_MOUNTS + 8];
+	bool private_shared[POLICY_MAX_RW_MOUNTS + 8]; /* a host directory (workspace, binds) */
 	size_t n_private;
 	struct {
 		dev_t dev;

@@ -289,10 +289,40 @@ test_long_command_asks(void)
 	return 0;
 }
 
+static int
+test_uninstall_leaves_nothing_empty(void)
+{
+	struct cordon_err err = { 0 };
+	const char *plain = "{\"theme\": \"dark\"}";
+	const char *other = "{\"hooks\": {\"PostToolUse\": [{\"matcher\": \"Write\", \"hooks\": "
+			    "[{\"type\": \"command\", \"command\": \"fmt\"}]}]}}";
+	bool changed;
+	char *in =
+	    hook_settings_install(plain, strlen(plain), "/x/cordon hook claude", &changed, &err);
+	char *out;
+
+	CHECK(in != NULL && changed);
+	out = hook_settings_uninstall(in, strlen(in), &changed, &err);
+	CHECK(out != NULL && changed);
+	CHECK(strstr(out, "hooks") == NULL && strstr(out, "dark") != NULL);
+	free(in);
+	free(out);
+	/* Other hooks stay, and so does the hooks object holding them. */
+	in = hook_settings_install(other, strlen(other), "/x/cordon hook claude", &changed, &err);
+	CHECK(in != NULL && changed);
+	out = hook_settings_uninstall(in, strlen(in), &changed, &err);
+	CHECK(out != NULL && changed);
+	CHECK(strstr(out, "PreToolUse") == NULL && strstr(out, "PostToolUse") != NULL);
+	free(in);
+	free(out);
+	return 0;
+}
+
 int
 main(void)
 {
 	TAP_RUN(test_bash_policy_table);
+	TAP_RUN(test_uninstall_leaves_nothing_empty);
 	TAP_RUN(test_default_outside_cordon_defers);
 	TAP_RUN(test_reason_names_the_problem);
 	TAP_RUN(test_parse_real_payload);

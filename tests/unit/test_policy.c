@@ -92,8 +92,31 @@ test_error_positions(void)
 			     "t.json:1:29: key `sandbox.filesystem.denyreed`: unknown key") < 0)
 		return -1;
 	if (parse_fails_with("{\"sandbox\": {\"network\": {\"allowedDomains\": [\"a.com\",]}}}",
-			     "t.json:1:53: invalid JSON: unexpected token near ']'") < 0)
+			     "t.json:1:52: invalid JSON: an extra comma before ']'") < 0)
 		return -1;
+	if (parse_fails_with("{\"sandbox\": {\n  \"network\": {},\n\t\n}}",
+			     "t.json:2:16: invalid JSON: an extra comma before '}'") < 0)
+		return -1;
+	/* A comma that is not the last thing before the bracket is left alone. */
+	if (parse_fails_with("{\"sandbox\": {\"network\": {\"allowedDomains\": [,]}}}",
+			     "t.json:1:45: invalid JSON: unexpected token near ','") < 0)
+		return -1;
+	if (parse_fails_with("\xef\xbb\xbf{\"sandbox\": {}}",
+			     "t.json:1:1: invalid JSON: the file starts with a UTF-8 byte order "
+			     "mark (BOM)") < 0)
+		return -1;
+	{
+		char deep[2 * 2100 + 16];
+		size_t o = 0;
+
+		o += (size_t)snprintf(deep, sizeof(deep), "{\"sandbox\":");
+		memset(deep + o, '[', 2100);
+		memset(deep + o + 2100, ']', 2100);
+		strcpy(deep + o + 4200, "}");
+		if (parse_fails_with(deep, "t.json:1:2059: invalid JSON: nested deeper than 2048 "
+					   "levels") < 0)
+			return -1;
+	}
 	/* Escaped key names are found too. */
 	if (parse_fails_with("{\"sandbox\": {\"\\u0066ilesystem\": {\"allowWrite\": \"x\"}}}",
 			     "t.json:1:48: key `sandbox.filesystem.allowWrite`: expected array of "

@@ -240,6 +240,62 @@ rm_rf(const char *path)
 		printf("# could not remove %s\n", path);
 }
 
+static bool
+absent_has(const struct policy_plan *p, const char *rel)
+{
+	char path[PATH_MAX * 2];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	for (size_t i = 0; i < p->n_absent; i++)
+		if (strcmp(p->absent[i], path) == 0)
+			return true;
+	return false;
+}
+
+/* denyRead paths absent at start are listed for the sealed home. */
+static int
+test_absent(void)
+{
+	struct cordon_policy pol;
+	struct policy_plan plan;
+	struct cordon_err err;
+	char ws[PATH_MAX * 2], home[PATH_MAX * 2];
+	struct policy_ctx ctx;
+
+	mk("ahome/.config/app", true);
+	mk("ahome/.netrc", false);
+	mk("aws/x", true);
+	snprintf(ws, sizeof(ws), "%s/aws", root);
+	snprintf(home, sizeof(home), "%s/ahome", root);
+	ctx.workspace = ws;
+	ctx.home = home;
+	policy_init(&pol);
+	policy_builtin(&pol);
+	CHECK(policy_add_rule(&pol, POLICY_FS_DENY_READ, "~/.later", POLICY_LAYER_CLI, &err) == 0);
+	CHECK(policy_add_rule(&pol, POLICY_FS_DENY_READ, "~/.shown", POLICY_LAYER_CLI, &err) == 0);
+	CHECK(policy_add_rule(&pol, POLICY_FS_ALLOW_READ, "~/.shown", POLICY_LAYER_CLI, &err) == 0);
+	CHECK(policy_plan_build(&pol, &ctx, false, &plan, &err) == 0);
+	/* Absent: listed (a nested one under its existing parent), not mounted. */
+	CHECK(absent_has(&plan, "ahome/.aws"));
+	CHECK(absent_has(&plan, "ahome/.config/gh"));
+	CHECK(absent_has(&plan, "ahome/.git-credentials"));
+	CHECK(absent_has(&plan, "ahome/.later"));
+	CHECK(find_mount(&plan, "ahome/.aws") == NULL);
+	/* Present: a mask, not listed; allowed: neither. */
+	CHECK(!absent_has(&plan, "ahome/.netrc"));
+	CHECK(find_mount(&plan, "ahome/.netrc") != NULL);
+	CHECK(!absent_has(&plan, "ahome/.shown"));
+	/* Once each, and globs are not listed. */
+	for (size_t i = 0; i < plan.n_absent; i++) {
+		CHECK(strchr(plan.absent[i], '*') == NULL);
+		for (size_t k = i + 1; k < plan.n_absent; k++)
+			CHECK(strcmp(plan.absent[i], plan.absent[k]) != 0);
+	}
+	policy_plan_free(&plan);
+	policy_free(&pol);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -259,6 +315,7 @@ main(void)
 	TAP_RUN(test_expand);
 	TAP_RUN(test_glob);
 	TAP_RUN(test_plan);
+	TAP_RUN(test_absent);
 	rm_rf(root);
 	return tap_done();
 }

@@ -1,6 +1,7 @@
 #!/bin/bash
 # failClosed: when a record cannot be written (full disk), the session
-# stops with a clear message and exit 125; nothing runs unlogged.
+# stops with a clear message and exit 122 (the command ran and was stopped;
+# 125 when it never started); nothing runs unlogged.
 . "$(dirname "$0")/../lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -27,7 +28,7 @@ check "control: with room, the workload finishes" test -e "$ws/finished.txt"
 rm -f "$ws/finished.txt"
 
 run_capture sh -c "cd '$ws' && '$CORDON' run --audit-log '$LOG' -- /bin/bash many.sh"
-check "full disk: exit status 125" test "$RC" -eq 125
+check "full disk: exit status 122 (it ran, and was stopped), not 125" test "$RC" -eq 122
 # The first record that does not fit is a call's exec_request or an earlier call's exec.
 if printf '%s' "$OUT" | grep -Eq "the session was stopped because a record could not be written \(audit.failClosed\): audit log $LOG: cannot write the exec(_request)? record: No space left on device"; then
 	ok "full disk: message names the log, the record and ENOSPC"

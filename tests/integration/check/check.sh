@@ -22,6 +22,27 @@ for row in "not uid 0" "no capabilities" "no_new_privs" "seccomp filter" \
 	fi
 done
 expect_output "summary line" "^[0-9]+ probes, [0-9]+ passed, 0 failed$" printf '%s\n' "$OUT"
+expect_output "the output says what WARN and SKIP mean" "WARN: no hole, but a wall is weaker" \
+	printf '%s\n' "$OUT"
+# No cell is cut mid-word: every word of every cell (as --json gives them)
+# stands whole in the table, long cells going on to the next line.
+printf '%s\n' "$OUT" >"$T/check.table"
+run_capture "$CORDON" check --json
+printf '%s' "$OUT" >"$T/check.json"
+run_capture $PY -c '
+import json, re, sys
+table = set(open(sys.argv[1]).read().split())
+cut = []
+for r in json.load(open(sys.argv[2])):
+    for k in ("probe", "expected", "observed"):
+        for w in r[k].split():
+            # paths break after a "/", and pids differ from run to run
+            if "/" not in w and not w.isdigit() and w not in table:
+                cut.append(w)
+print(" ".join(cut))
+sys.exit(1 if cut else 0)' "$T/check.table" "$T/check.json"
+check "no cell is cut mid-word (long cells go on to the next line)" test "$RC" -eq 0
+[ "$RC" -eq 0 ] || diag "cut: $OUT"
 
 run_capture "$CORDON" check --json
 if printf '%s' "$OUT" | $PY -c 'import json,sys; d=json.load(sys.stdin); assert all({"probe","expected","observed","result"} <= set(r) for r in d); print(len(d))' >/dev/null 2>&1; then

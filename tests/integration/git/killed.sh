@@ -60,4 +60,19 @@ rm -f "$marker"
 check "SIGKILLed cordon: the host's git status in the new repository runs nothing" test ! -e "$marker"
 check "the nested repository that was there keeps the user's alias" \
 	test "$(cd "$ws/sub" && git config alias.co)" = checkout
+
+# A tool config made in a folder below the workspace (a protected glob
+# pattern, walked again at the end): the snapshot carries the pattern.
+ws=$(new_ws); mkdir "$ws/pkg"
+"$CORDON" run -w "$ws" -- sh -c "echo 'script-shell=$evil' > pkg/.npmrc && touch planted && sleep 1000" >"$T/killed2.out" 2>&1 &
+pid=$!
+track_pid $pid
+wait_long test -e "$ws/planted"
+kill -KILL $pid
+wait $pid 2>/dev/null
+check "SIGKILLed cordon: the pkg/.npmrc it let through is on the host" test -e "$ws/pkg/.npmrc"
+run_capture sh -c "cd '$ws' && '$CORDON' run -- true"
+check "the next cordon run quarantines pkg/.npmrc" \
+	sh -c "printf '%s' \"\$1\" | grep -q 'quarantined pkg/.npmrc'" _ "$OUT"
+check "... and it is gone from the workspace" test ! -e "$ws/pkg/.npmrc"
 done_testing

@@ -75,4 +75,45 @@ check "after uninstall the settings equal the original" [ "$RC" -eq 0 ]
 expect_output "uninstall twice changes nothing" "lacks the cordon hook" \
 	"$CORDON" hook uninstall claude --settings "$s"
 
+# A settings file without hooks: uninstall leaves no empty list or object.
+echo '{"theme": "dark"}' >"$d/plain.json"
+"$CORDON" hook install claude --settings "$d/plain.json" --command "/opt/cordon hook claude" >/dev/null
+expect_output "install into a file without hooks" '"PreToolUse"' cat "$d/plain.json"
+"$CORDON" hook uninstall claude --settings "$d/plain.json" >/dev/null
+run_capture $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d == {"theme": "dark"}, d' "$d/plain.json"
+check "uninstall leaves no empty hooks or PreToolUse behind" [ "$RC" -eq 0 ]
+[ "$RC" -eq 0 ] || diag "$(cat "$d/plain.json")"
+
+# A symlinked settings file (dotfiles): the link stays, its target is written.
+mkdir -p "$d/dotfiles" "$d/home"
+echo '{"theme": "dark"}' >"$d/dotfiles/settings.json"
+ln -s ../dotfiles/settings.json "$d/home/settings.json"
+"$CORDON" hook install claude --settings "$d/home/settings.json" --command "/opt/cordon hook claude" >/dev/null
+check "install through a symlink keeps the symlink" test -L "$d/home/settings.json"
+expect_output "install through a symlink writes its target" '/opt/cordon hook claude' \
+	cat "$d/dotfiles/settings.json"
+"$CORDON" hook uninstall claude --settings "$d/home/settings.json" >/dev/null
+check "uninstall through a symlink keeps the symlink" test -L "$d/home/settings.json"
+run_capture $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d == {"theme": "dark"}, d' "$d/dotfiles/settings.json"
+check "uninstall through a symlink restores the target" [ "$RC" -eq 0 ]
+ln -s nowhere.json "$d/home/dangling.json"
+expect_fail "a symlink to a missing file: refused, and says so" \
+	"is a symbolic link to a missing file" "$CORDON" hook install claude --settings "$d/home/dangling.json"
+check "a symlink to a missing file: the link is left as it was" test -L "$d/home/dangling.json"
+
+# The hook names cordon as the user called it: a link in PATH stays the link.
+mkdir -p "$d/bin"
+ln -s "$CORDON" "$d/bin/cordon"
+echo '{}' >"$d/named.json"
+expect_output "called by name through a link in PATH: the hook names that link" \
+	"command: $d/bin/cordon hook claude\$" \
+	env PATH="$d/bin:$PATH" cordon hook install claude --settings "$d/named.json"
+echo '{}' >"$d/named2.json"
+expect_output "called by a relative path: the hook names its absolute path" \
+	"command: $d/bin/cordon hook claude\$" \
+	sh -c "cd '$d' && ./bin/cordon hook install claude --settings named2.json"
+echo '{}' >"$d/named3.json"
+expect_output "control: called by the binary's own path, the hook names that path" \
+	"command: $CORDON hook claude\$" "$CORDON" hook install claude --settings "$d/named3.json"
+
 done_testing

@@ -117,4 +117,12 @@ expect_output "uninstall removes the wrapper" "removed $shims/claude" \
 	"$CORDON" shim uninstall claude --dir "$shims"
 check "the wrapper is gone" test ! -e "$shims/claude"
 
+# The wrapper names cordon as the user called it: a link in PATH stays the link.
+lnk=$(mktemp -d "$T/lnk.XXXXXX")
+mkdir -p "$lnk/bin" "$lnk/shims"
+ln -s "$CORDON" "$lnk/bin/cordon"
+env PATH="$lnk/bin:$PATH" cordon shim install claude --dir "$lnk/shims" >/dev/null 2>&1
+expect_output "a wrapper installed by a cordon found in PATH names that path" \
+	"^cordon='$lnk/bin/cordon'\$" cat "$lnk/shims/claude"
+
 done_testing

@@ -35,6 +35,20 @@ check "value scrub: control: a URL without a password is inside" \
 	sh -c "printf '%s' \"\$1\" | grep -q '^PLAIN_URL=postgres://db.example.test/app'" _ "$OUT"
 check "value scrub: stderr names what was kept out, never the value" \
 	sh -c "printf '%s' \"\$1\" | grep 'kept out of the sandbox' | grep -q 'DATABASE_URL' && ! printf '%s' \"\$1\" | grep -q 'pw-$m'" _ "$OUT"
+# Tokens and passwords inside a longer value, and names the patterns missed.
+run_capture env HOME="$home" GH_ARGS="--token ghp_abcdefghijklmnopqrstuvwxyz0123456789" \
+	CI_HEADER="Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl" \
+	JSON_CONF='{"key": "sk-ant-api03-abcdefghijklmnopqrstuvwxyz"}' \
+	SPRING_DATASOURCE_URL="jdbc:postgresql://app:pw-$m@db.example.test/app" \
+	JAVA_OPTS="-Xmx1g -Ddb.url=mysql://app:pw-$m@db.example.test/app" \
+	NPM_CONFIG__AUTH="dXNlcjpwdy0k" npm_config__authToken="plain-$m" \
+	OP_SESSION_my="sess-$m" PLAIN_ARGS="--jobs 4 --name sk-short" \
+	sh -c "cd '$ws' && '$CORDON' run -- sh -c '$dump'"
+for v in GH_ARGS CI_HEADER JSON_CONF SPRING_DATASOURCE_URL JAVA_OPTS NPM_CONFIG__AUTH npm_config__authToken OP_SESSION_my; do
+	check "scrubbed: $v" sh -c "! printf '%s' \"\$1\" | grep -q '^$v='" _ "$OUT"
+done
+check "control: ordinary arguments stay (PLAIN_ARGS)" \
+	sh -c "printf '%s' \"\$1\" | grep -q '^PLAIN_ARGS=--jobs 4 --name sk-short$'" _ "$OUT"
 run_capture env HOME="$home" DATABASE_URL="postgres://app:pw-$m@db.example.test/app" \
 	sh -c "cd '$ws' && '$CORDON' run --quiet -- true"
 check "--quiet: no note on stderr" test -z "$OUT"

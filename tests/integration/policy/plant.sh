@@ -58,6 +58,48 @@ for f in .yarnrc.yml .cargo/config.toml .pdbrc .mvn/jvm.config; do
 	check "$f unchanged on the host" grep -qx harmless "$ws/$f"
 done
 
+# 2b. The same files in a subdirectory: npm reads the .npmrc of the
+# nearest folder with a package.json, cargo every .cargo/config.toml from
+# the current folder up, pdb the current folder's .pdbrc, Maven the .mvn of
+# the project's base folder. A workspace holding several projects (or one
+# with packages in folders) is read there by the host's tools.
+if command -v npm >/dev/null 2>&1; then
+	ctl=$(new_ws); mkdir "$ctl/pkg"; mkpkg "$ctl/pkg"
+	printf 'script-shell=%s\n' "$evil" > "$ctl/pkg/.npmrc"
+	rm -f "$marker"
+	(cd "$ctl/pkg" && npm test >/dev/null 2>&1)
+	check "control: a .npmrc planted in a package folder runs at the host's npm test there" test -e "$marker"
+	rm -f "$marker"
+	ws=$(new_ws); mkdir "$ws/pkg"; mkpkg "$ws/pkg"
+	run_capture run_in "$ws" -- sh -c "printf 'script-shell=$evil\n' > pkg/.npmrc; echo planted"
+	check "pkg/.npmrc: the plant ran inside" sh -c "printf '%s' \"\$1\" | grep -q planted" _ "$OUT"
+	check "pkg/.npmrc: the session end reports it quarantined" \
+		sh -c "printf '%s' \"\$1\" | grep -q 'quarantined pkg/.npmrc'" _ "$OUT"
+	(cd "$ws/pkg" && npm test >/dev/null 2>&1)
+	check "pkg/.npmrc: the host's npm test there after the session does not run the plant" test ! -e "$marker"
+	rm -f "$marker"
+	ws=$(new_ws); mkdir "$ws/pkg"; mkpkg "$ws/pkg"; echo "fund=false" > "$ws/pkg/.npmrc"
+	expect_fail "pkg/.npmrc existing at start is read-only inside" "Read-only file system|Permission denied" \
+		run_in "$ws" -- sh -c "printf 'script-shell=$evil\n' >> pkg/.npmrc"
+	(cd "$ws/pkg" && npm test >/dev/null 2>&1)
+	check "... and the host's npm test there does not run the plant" test ! -e "$marker"
+else
+	skip "npm plants in a package folder" "npm is not installed"
+fi
+for f in a/.yarnrc.yml a/b/.cargo/config.toml a/.pdbrc a/.mvn/jvm.config; do
+	ws=$(new_ws)
+	run_capture run_in "$ws" -- sh -c "mkdir -p \$(dirname $f); echo 'x = \"$marker\"' > $f; echo planted"
+	check "$f planted inside is gone from the host after the session" test ! -e "$ws/$f"
+	mkdir -p "$ws/$(dirname "$f")"
+	echo "harmless" > "$ws/$f"
+	expect_fail "$f existing at start is read-only inside" "Read-only file system|Permission denied" \
+		run_in "$ws" -- sh -c "echo evil >> $f"
+	check "$f unchanged on the host" grep -qx harmless "$ws/$f"
+done
+ws=$(new_ws); mkdir -p "$ws/node_modules/dep"
+expect_status "control: a package's own .npmrc inside node_modules stays writable (npm install writes there)" 0 \
+	run_in "$ws" -- sh -c "echo x > node_modules/dep/.npmrc"
+
 # 3. A PATH directory inside the workspace: a planted `git` there would run
 # at the user's next `git` outside.
 ws=$(new_ws)

@@ -123,12 +123,20 @@ kill -KILL $pid
 end_of $pid
 check "SIGKILLed cordon: the hook it let through is on the host" test -x "$ws/.git/hooks/pre-commit"
 check "SIGKILLed cordon: its session record is left" test "$(records)" -eq 1
+socks=$(ls "$XDG_RUNTIME_DIR/cordon/"*.sock 2>/dev/null | wc -l)
+check "SIGKILLed cordon: its control socket is left (nobody listens on it)" test "$socks" -eq 1
+# A stale socket of an older killed session, with no record left: swept too.
+(cd "$XDG_RUNTIME_DIR/cordon" &&
+	$PY -c 'import socket; socket.socket(socket.AF_UNIX).bind("0123456789abcdef0123456789abcdef.sock")')
+touch -d '-5 minutes' "$XDG_RUNTIME_DIR/cordon/0123456789abcdef0123456789abcdef.sock"
 expect_status "before any clean-up, log verify reports a session without an end (2)" 2 \
 	"$CORDON" log verify
 check "... and says its cordon was killed and what finishes it" \
 	sh -c "'$CORDON' log verify | grep -q 'was killed before its clean-up; .cordon ps. or the next .cordon run. finishes it'"
 run_capture sh -c "cd '$ws' && '$CORDON' run -v -- true"
 next=$(printf '%s\n' "$OUT" | sed -n 's/^cordon: session \([0-9a-f]\{32\}\)$/\1/p')
+check "the next run removes the stale control sockets" \
+	sh -c "! ls '$XDG_RUNTIME_DIR/cordon/' | grep -q '\.sock\$'"
 if [ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -q 'did not finish its clean-up: its cordon (pid [0-9]*) was killed' &&
 	printf '%s' "$OUT" | grep -q 'quarantined .git/hooks/pre-commit'; then
 	ok "the next cordon run in that workspace finishes the clean-up first, and says so"

@@ -98,6 +98,40 @@ check "... naming the key" sh -c "printf '%s' \"\$0\" | grep -q 'resources.disk'
 printf '{"sandbox": {"resources": {"disk": 0}}}\n' > "$T/bad-disk.json"
 expect_status "resources.disk 0 is refused with 125" 125 run --policy "$T/bad-disk.json" -- true
 
+# Inodes: the shared tmpfs holds one inode per 4 KiB of the ceiling (at
+# least 1024), so empty files cannot eat kernel memory the size does not
+# count. --disk 4m: 1024 inodes for /tmp, /run and /dev/shm together.
+many='import os, sys
+d, want = sys.argv[1], int(sys.argv[2])
+n = 0
+try:
+    while n < want:
+        open("%s/f%d" % (d, n), "w").close()
+        n += 1
+    print("created %d" % n)
+except OSError as e:
+    print("created %d: %s" % (n, e.strerror))'
+expect_output "control: without --disk 2000 empty files are created in /tmp" "^created 2000$" \
+	run -- $PY -c "$many" /tmp 2000
+run_capture run --disk 4m -- $PY -c "$many" /tmp 2000
+n_made=$(printf '%s\n' "$OUT" | sed -n 's/^created \([0-9]*\): No space left on device$/\1/p')
+if [ "$RC" -eq 0 ] && [ -n "$n_made" ] && [ "$n_made" -gt 960 ] && [ "$n_made" -le 1024 ]; then
+	ok "--disk 4m: empty files in /tmp fail with ENOSPC at the 1024-inode bound ($n_made made)"
+else
+	not_ok "--disk 4m: empty files in /tmp fail with ENOSPC at the 1024-inode bound"
+	diag "exit $RC: $OUT"
+fi
+normal='import os
+for i in range(200):
+    open("/tmp/n%d" % i, "w").write("x" * 100)
+os.makedirs("/dev/shm/a/b/c")
+open("/tmp/one", "wb").write(bytes(2 << 20))
+print("normal use ok", len(os.listdir("/tmp")))'
+expect_output "--disk 4m: normal use (200 small files, a 2 MiB file, nested directories) works" \
+	"^normal use ok 201$" run --disk 4m -- $PY -c "$normal"
+expect_output "--disk 1g: 2000 empty files fit (262144 inodes)" "^created 2000$" \
+	run --disk 1g -- $PY -c "$many" /tmp 2000
+
 # The audit record: the ceilings in force.
 LOG=$T/disk-audit/audit.jsonl
 run --audit-log "$LOG" --disk 32m --pids 200 -- true >/dev/null 2>&1

@@ -17,7 +17,9 @@ sock=$host/docker.sock
 
 # The planted server: answers "hello-from-host" to every connection and
 # writes a line to its log per connection (checked from outside).
-$PY - "$sock" "$host/server.log" <<'PYEOF' &
+# serve PATH LOG: started in the background, tracked by pid.
+serve() {
+	$PY - "$1" "$2" <<'PYEOF' &
 import os, socket, sys
 path, log = sys.argv[1], sys.argv[2]
 s = socket.socket(socket.AF_UNIX)
@@ -35,8 +37,10 @@ while True:
     c.sendall(b"hello-from-host\n")
     c.close()
 PYEOF
-track_pid $!
-disown $! # ended by pid in the trap; no job notice at exit
+	track_pid $!
+	disown $! # ended by pid in the trap; no job notice at exit
+}
+serve "$sock" "$host/server.log"
 wait_for test -S "$sock" || { not_ok "planted server started"; done_testing; exit; }
 
 client='import socket, sys
@@ -70,6 +74,25 @@ except OSError as e:
     print("connect:", e.strerror); sys.exit(1)
 print(s.recv(64).decode().strip())' "$sock"
 check "the planted server saw none of these connections" test "$(conns)" = "$before"
+
+# A host program's socket inside the workspace (overmind's ./.overmind.sock,
+# `nvim --listen`, `tmux -S`, git's fsmonitor daemon): the workspace is the
+# host's, so a socket bound there by a host process is a host socket.
+wsock=$ws/.overmind.sock
+serve "$wsock" "$host/ws-server.log"
+if wait_for test -S "$wsock"; then
+	expect_output "control: outside cordon the workspace socket answers" "^hello-from-host$" \
+		$PY -c "$client" "$wsock"
+	wbefore=$(wc -l < "$host/ws-server.log")
+	expect_fail "a host program's socket in the workspace: connect refused" "connect: Permission denied" \
+		sb "$ws" $PY -c "$client" .overmind.sock
+	check "the host program saw no connection from inside" \
+		test "$(wc -l < "$host/ws-server.log")" = "$wbefore"
+	expect_output "... and allowed by --allow-unix-socket, it answers" "^hello-from-host$" \
+		sh -c "cd '$ws' && exec '$CORDON' run --allow-unix-socket '$wsock' -- $PY -c '$client' .overmind.sock"
+else
+	not_ok "a host program's socket in the workspace: server started"
+fi
 expect_fail "refusal with an audit log" "connect: Permission denied" \
 	sh -c "cd '$ws' && exec '$CORDON' run --audit-log '$T/audit.jsonl' -- $PY -c '$client' '$sock'"
 check "the refusal is an audit violation record (kind socket, the path)" \
