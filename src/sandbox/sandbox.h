@@ -139,7 +139,9 @@ struct sb_spec {
 	 * Named sandbox (overlay.c): NULL, or a canonical host directory with
 	 * upper/ and work/ below it. Each of overlay_dirs (canonical host
 	 * directories, "/usr") is then seen through overlayfs with the host's
-	 * directory as lower layer and <state>/upper<dir> as upper, writable
+	 * directory as lower layer and <state>/upper<dir> as upper (with a
+	 * host mount below it: each subdirectory on its own, around the
+	 * mount; the child makes their layer directories), writable
 	 * inside (Landlock) where the host's owners allow; the directories of
 	 * overlay_own (below overlay_dirs, parents first) are made in the
 	 * upper layer owned by the command's user. The caller creates

@@ -238,70 +238,12 @@ add_mount(struct sb_mount *mounts, size_t *n_mounts, size_t max, enum sb_mount_k
 	return 0;
 }
 
-/* Undo the escapes of a mountinfo field (\040 and the like) in place. */
-static void
-unescape(char *s)
-{
-	char *o = s;
-
-	for (; *s; s++, o++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*o = *s;
-		}
-	}
-	*o = '\0';
-}
-
 static bool
 below(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);
 
 	return strncmp(path, dir, n) == 0 && path[n] == '/';
-}
-
-/*
- * The host's mounts below an overlaid directory (a container's bound
- * /etc/hosts, a separate /var/lib partition): overlayfs shows the lower
- * directory's own file system only, so they are bound back, read-only, on
- * top. The outermost of each nest is enough (binds are recursive).
- */
-static int
-bind_submounts(const struct session_named *n, struct sb_mount *mounts, size_t *n_mounts, size_t max,
-	       struct cordon_err *err)
-{
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-	size_t first = *n_mounts;
-	char *line = NULL;
-	size_t cap = 0;
-	int r = 0;
-
-	if (f == NULL)
-		return cordon_err_set(err, errno, "open /proc/self/mountinfo");
-	while (r == 0 && getline(&line, &cap, f) > 0) {
-		char *save = NULL, *mp = NULL, *tok = strtok_r(line, " ", &save);
-		bool inside = false, covered = false;
-
-		for (int i = 1; tok != NULL && i < 5; i++)
-			tok = strtok_r(NULL, " ", &save);
-		mp = tok;
-		if (mp == NULL)
-			continue;
-		unescape(mp);
-		for (size_t i = 0; i < n->n_dirs; i++)
-			inside |= below(mp, n->dirs[i]);
-		for (size_t i = first; i < *n_mounts; i++)
-			covered |= strcmp(mp, mounts[i].path) == 0 || below(mp, mounts[i].path);
-		if (inside && !covered)
-			r = add_mount(mounts, n_mounts, max, SB_MOUNT_RO, mp,
-				      (char *)"host mount under the overlay", err);
-	}
-	free(line);
-	return r;
 }
 
 /* Overlayfs in a user namespace: Linux >= 5.11 (userxattr). */
@@ -526,8 +468,7 @@ session_named_begin(struct session_named *n, const char *workspace, const char *
 	snprintf(n->session, sizeof(n->session), "%s", session_id ? session_id : "");
 	if (meta_write(n, getpid()) < 0)
 		return cordon_err_set(err, errno, "write %s/" META_FILE, n->dir);
-	if (bind_submounts(n, mounts, n_mounts, max, err) < 0 ||
-	    mask_root(spec, mounts, n_mounts, max, err) < 0)
+	if (mask_root(spec, mounts, n_mounts, max, err) < 0)
 		return -1;
 	spec->n_mounts = *n_mounts;
 	spec->overlay_state = n->dir;
