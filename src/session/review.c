@@ -413,6 +413,43 @@ struct diff_ctx {
 	size_t n;
 };
 
+/*
+ * n bytes of s on out as `cat -v` shows control characters ("^[" for ESC,
+ * "^?" for DEL; a tab, and a newline where lines is set, kept): names and
+ * contents come from the sandboxed command, and must not drive the
+ * reader's terminal.
+ */
+static void
+put_shown(FILE *out, const char *s, size_t n, bool lines)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 && c != '\t' && !(lines && c == '\n')) || c == 0x7f) {
+			fputc('^', out);
+			fputc(c ^ 0x40, out);
+		} else {
+			fputc(c, out);
+		}
+	}
+}
+
+/* A name on out as put_shown shows it. */
+static void
+put_name(FILE *out, const char *s)
+{
+	put_shown(out, s, strlen(s), false);
+}
+
+/* "Binary file REL VERB, N bytes" on out. */
+static void
+binary_line(FILE *out, const char *rel, const char *verb, off_t size)
+{
+	fputs("Binary file ", out);
+	put_name(out, rel);
+	fprintf(out, " %s, %lld bytes\n", verb, (long long)size);
+}
+
 static bool
 binary(const char *path)
 {
@@ -423,7 +460,7 @@ binary(const char *path)
 	return n > 0 && memchr(buf, '\0', (size_t)n) != NULL;
 }
 
-/* diff -u --label a/REL --label b/REL old new, on out. */
+/* diff -u --label a/REL --label b/REL old new, on out through put_shown. */
 static void
 unified(FILE *out, const char *rel, const char *old, const char *new)
 {
@@ -431,16 +468,25 @@ unified(FILE *out, const char *rel, const char *old, const char *new)
 	char prog[] = "diff", u[] = "-u", label[] = "--label";
 	_cleanup_free_ char *o = xstrdup(old), *n = xstrdup(new);
 	char *argv[] = { prog, u, label, la, label, lb, o, n, NULL };
+	char buf[4096];
+	ssize_t got;
+	int p[2];
 	pid_t pid;
 
-	fflush(out);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
 	pid = fork();
 	if (pid == 0) {
-		if (dup2(fileno(out), 1) < 0)
+		if (dup2(p[1], 1) < 0)
 			_exit(127);
 		execvp("diff", argv);
 		_exit(127);
 	}
+	close(p[1]);
+	while (pid > 0 && ((got = read(p[0], buf, sizeof(buf))) > 0 || (got < 0 && errno == EINTR)))
+		if (got > 0)
+			put_shown(out, buf, (size_t)got, true);
+	close(p[0]);
 	if (pid > 0)
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
@@ -458,14 +504,22 @@ diff_one(struct rv_walk *w, enum rv_kind k, const char *rel, const struct stat *
 	if (k == RV_SAME || k == RV_DIR_DONE)
 		return 0;
 	d->n++;
+	if (d->patches && k == RV_DELETED && S_ISREG(l->st_mode)) {
+		if (binary(host)) {
+			binary_line(d->out, rel, "deleted", l->st_size);
+		} else {
+			unified(d->out, rel, host, "/dev/null");
+		}
+		return 0;
+	}
 	if (d->patches) {
 		if ((k != RV_ADDED && k != RV_MODIFIED) || !S_ISREG(u->st_mode))
 			return 0;
-		if (binary(up) || (l != NULL && S_ISREG(l->st_mode) && binary(host)))
-			fprintf(d->out, "Binary file %s differs, %lld bytes\n", rel,
-				(long long)u->st_size);
-		else
+		if (binary(up) || (l != NULL && S_ISREG(l->st_mode) && binary(host))) {
+			binary_line(d->out, rel, "differs", u->st_size);
+		} else {
 			unified(d->out, rel, k == RV_ADDED ? "/dev/null" : host, up);
+		}
 		return 0;
 	}
 	switch (k) {
@@ -476,19 +530,27 @@ diff_one(struct rv_walk *w, enum rv_kind k, const char *rel, const struct stat *
 			ssize_t n = readlink(up, t, sizeof(t) - 1);
 
 			t[n > 0 ? n : 0] = '\0';
-			fprintf(d->out, "%-9s %s -> %s\n", k == RV_ADDED ? "added" : "modified",
-				rel, t);
+			fprintf(d->out, "%-9s ", k == RV_ADDED ? "added" : "modified");
+			put_name(d->out, rel);
+			fputs(" -> ", d->out);
+			put_name(d->out, t);
+			fputc('\n', d->out);
 		} else {
-			fprintf(d->out, "%-9s %s%s\n", k == RV_ADDED ? "added" : "modified", rel,
-				S_ISDIR(u->st_mode) ? "/" : "");
+			fprintf(d->out, "%-9s ", k == RV_ADDED ? "added" : "modified");
+			put_name(d->out, rel);
+			fputs(S_ISDIR(u->st_mode) ? "/\n" : "\n", d->out);
 		}
 		break;
 	case RV_DELETED:
-		fprintf(d->out, "%-9s %s%s\n", "deleted", rel, S_ISDIR(l->st_mode) ? "/" : "");
+		fprintf(d->out, "%-9s ", "deleted");
+		put_name(d->out, rel);
+		fputs(S_ISDIR(l->st_mode) ? "/\n" : "\n", d->out);
 		break;
 	case RV_MODE:
-		fprintf(d->out, "%-9s %s %04o -> %04o\n", "mode", rel,
-			(unsigned)(l->st_mode & 07777), (unsigned)(u->st_mode & 07777));
+		fprintf(d->out, "%-9s ", "mode");
+		put_name(d->out, rel);
+		fprintf(d->out, " %04o -> %04o\n", (unsigned)(l->st_mode & 07777),
+			(unsigned)(u->st_mode & 07777));
 		break;
 	case RV_SAME:
 	case RV_DIR_DONE:
@@ -688,7 +750,11 @@ put(struct apply_ctx *a, const char *up, const char *host, const struct stat *u)
 static void
 refuse(struct apply_ctx *a, const char *rel, bool dir, const char *why)
 {
-	fprintf(stderr, "cordon: not applied: %s: %s\n", rel, why);
+	fputs("cordon: not applied: ", stderr);
+	put_name(stderr, rel);
+	fputs(": ", stderr);
+	put_name(stderr, why);
+	fputc('\n', stderr);
 	a->refused++;
 	if (dir) {
 		a->skip = xrealloc(a->skip, (a->n_skip + 1) * sizeof(*a->skip));

@@ -43,6 +43,7 @@ expect_output "cordon diff lists the deletions" "^deleted +a\.txt$" "$CORDON" di
 check "... each of them" sh -c 'printf "%s\n" "$1" | grep -q "^deleted  *sub/$" && printf "%s\n" "$1" | grep -q "^deleted  *\.git/$"' _ "$OUT"
 run_capture run --name rv -- ls -A
 check "re-entry without --review keeps them pending (review is remembered)" test "$RC" -eq 0 -a -z "$OUT"
+[ "$RC" -eq 0 ] && [ -z "$OUT" ] || diag "exit $RC: $OUT"
 "$CORDON" run -q -w "$ws" --name rv -- sh -c 'touch .running; exec sleep 300' >/dev/null 2>&1 &
 long=$!
 track_pid $long
@@ -82,6 +83,28 @@ expect_output "... applied changes left the sandbox: what is left is the refused
 check "... only those" sh -c '[ "$(printf "%s\n" "$1" | grep -vc "\.git/hooks\|^added  *out ->")" = 0 ]' _ "$OUT"
 "$CORDON" discard rv
 
+# --- deletions, a chmod, a binary file, and what would drive a terminal ---
+printf 'bin\0ary' >"$ws/blob"
+echo gone >"$ws/gone.txt"
+mkdir "$ws/olddir"
+echo x >"$ws/olddir/x"
+echo m >"$ws/m.sh"
+chmod 644 "$ws/blob" "$ws/gone.txt" "$ws/olddir/x" "$ws/m.sh"
+expect_output "deletions, a chmod, a binary edit and terminal escapes inside" "^DONE$" \
+	run --name rv --review -- sh -c 'rm gone.txt && rm -r olddir && chmod 755 m.sh && printf "bin\0ary2" >blob && printf "x\033]0;EVIL\007y\n" >"$(printf "e\033[31mred")" && echo DONE'
+expect_output "cordon diff --stat lists the mode change" "^mode +m\.sh 0644 -> 0755$" "$CORDON" diff rv --stat
+check "... and the deleted file and directory" sh -c 'printf "%s\n" "$1" | grep -q "^deleted  *gone\.txt$" && printf "%s\n" "$1" | grep -q "^deleted  *olddir/$"' _ "$OUT"
+expect_output "cordon diff summarises the binary file" "^Binary file blob differs, 8 bytes$" "$CORDON" diff rv
+check "... shows the deleted file's lines removed" sh -c 'printf "%s\n" "$1" | grep -q "^-gone$"' _ "$OUT"
+check "control: the new file's name and content hold ESC" sh -c 'ls "$1" | grep -q "$(printf "\033")" && grep -rq "$(printf "\033")" "$1"' _ "$XDG_DATA_HOME/cordon/sandboxes/rv/ws-upper"
+check "... cordon diff shows them as ^[ and ^G, never raw" sh -c 'printf "%s\n" "$1" | grep -qF "added     e^[[31mred" && printf "%s\n" "$1" | grep -qF "+x^[]0;EVIL^Gy" && ! printf "%s" "$1" | grep -q "$(printf "\033")"' _ "$OUT"
+expect_status "cordon apply applies them" 0 "$CORDON" apply rv
+check "... the deletions" test ! -e "$ws/gone.txt" -a ! -e "$ws/olddir"
+check "... the mode" test "$(stat -c %a "$ws/m.sh")" = 755
+check "... the binary content" sh -c 'printf "bin\0ary2" | cmp -s - "$1"' _ "$ws/blob"
+run_capture "$CORDON" diff rv
+check "... nothing is left pending" test "$RC" -eq 0 -a -z "$OUT"
+
 # --- a conflict: the host changed the file after the session ---
 expect_output "an edit in the review sandbox" "^ok$" run --name rv -- sh -c 'echo mine >>a.txt && echo mine >n.txt && echo ok'
 echo "host edit" >"$ws/a.txt"
@@ -89,4 +112,45 @@ expect_fail "cordon apply reports the conflict" "not applied: a.txt: changed on 
 	"$CORDON" apply rv
 check "... the host's file is not overwritten" test "$(cat "$ws/a.txt")" = "host edit"
 check "control: the unconflicted file was applied" test "$(cat "$ws/n.txt")" = mine
+
+# --- a workspace in a group the sandbox's user namespace does not map ---
+# The user's own workspace in the host's root group (a directory root
+# made and handed over): inside it shows as the overflow group, which the
+# review layer's root cannot take; it keeps the user's group instead.
+# (Editing a file of that group is EOVERFLOW: overlayfs cannot copy up an
+# owner the user namespace does not map.)
+if [ "$CORDON_TEST_AS" = root ] && id cordon-test >/dev/null 2>&1; then
+	uid=$(id -u cordon-test)
+	gid=$(id -g cordon-test)
+	chmod 711 "$base"
+	u=$(mktemp -d "$base/user.XXXXXX")
+	chown "$uid:$gid" "$u"
+	uws=$(mktemp -d "$SHOWN/uws.XXXXXX")
+	gws=$(mktemp -d "$SHOWN/gws.XXXXXX")
+	echo host >"$uws/f"
+	echo host >"$gws/f"
+	chown -R "$uid:$gid" "$uws"
+	chown -R "$uid:0" "$gws"
+	chmod 755 "$uws" "$gws"
+	ucordon=$(mktemp "$SHOWN/cordon.XXXXXX")
+	cp "$CORDON" "$ucordon"
+	chmod 755 "$ucordon"
+	as_user() { setpriv --reuid="$uid" --regid="$gid" --init-groups env HOME="$u" XDG_DATA_HOME="$u/data" "$@"; }
+	expect_output "control: the user runs a review sandbox of its own workspace" "^host$" \
+		as_user "$ucordon" run -q -w "$uws" --name rg0 --review -- cat f
+	expect_output "a review sandbox of a workspace in the host's root group starts (a new file in it)" \
+		"^made$" as_user "$ucordon" run -q -w "$gws" --name rg --review -- sh -c 'echo made >g && cat g'
+	check "... pending in the sandbox, not on the host" test ! -e "$gws/g"
+	# A host mount inside the workspace reaches the user's namespace locked:
+	# overlayfs may not look under it. Mounted in a mount namespace of its own.
+	mkdir "$uws/mnt"
+	chown "$uid:$gid" "$uws/mnt"
+	expect_fail "review of a workspace with a mount inside fails, saying why" \
+		"Hint: review mode sees the workspace through overlayfs, which refuses one with a mount inside" \
+		unshare -m --propagation private sh -c 'mount -t tmpfs -o mode=0777 cordon-ws "$1/mnt" && shift && exec "$@"' \
+		_ "$uws" setpriv --reuid="$uid" --regid="$gid" --init-groups env HOME="$u" XDG_DATA_HOME="$u/data" \
+		"$ucordon" run -q -w "$uws" --name rg1 --review -- true
+else
+	skip "workspace in an unmapped group" "needs root and the test user cordon-test"
+fi
 done_testing
