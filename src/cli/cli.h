@@ -25,6 +25,10 @@ int cli_ps(int argc, char **argv);
 int cli_ls(int argc, char **argv);
 int cli_stop(int argc, char **argv);
 int cli_rm(int argc, char **argv);
+/* cli/review.c: a review sandbox's pending workspace changes. */
+int cli_diff(int argc, char **argv);
+int cli_apply(int argc, char **argv);
+int cli_discard(int argc, char **argv);
 /* `cordon __loopback-relay PORT[,PORT...] -- CMD...`: inside the sandbox (cli/relay.c). */
 int cli_loopback_relay(int argc, char **argv);
 /* cli/ca.c: `cordon ca show|path|rotate`. */

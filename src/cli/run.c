@@ -29,6 +29,9 @@ static const char run_usage[] =
     "                       for its next run, until `cordon rm NAME`. State in\n"
     "                       $XDG_DATA_HOME/cordon/sandboxes/NAME (default\n"
     "                       ~/.local/share/...); one run at a time per name\n"
+    "      --review         with --name: the workspace too is copy-on-write; the\n"
+    "                       command's changes wait in the sandbox for `cordon\n"
+    "                       diff`, `cordon apply` or `cordon discard`\n"
     "      --rw PATH        also bind PATH read-write (repeatable)\n"
     "      --ro PATH        bind PATH read-only, even inside the workspace (repeatable)\n"
     "      --mask PATH      hide PATH: empty file or directory in its place "
@@ -64,7 +67,7 @@ enum { OPT_RW = 256, OPT_RO, OPT_MASK, OPT_BIND_SELF };
 
 enum { OPT_AUDIT_LOG = 512, OPT_NO_EXEC_AUDIT, OPT_OTLP, OPT_SYSLOG };
 
-enum { OPT_ALLOW_DOMAIN = 768, OPT_DENY_DOMAIN, OPT_RESOLVE, OPT_NAME };
+enum { OPT_ALLOW_DOMAIN = 768, OPT_DENY_DOMAIN, OPT_RESOLVE, OPT_NAME, OPT_REVIEW };
 
 static void
 print_report(const struct cordon_err *err)
@@ -113,6 +116,9 @@ run_option(struct cordon_session *s, int c, const char *arg, struct cordon_err *
 		if (named_valid(arg, err) < 0)
 			return -1;
 		s->named.name = arg;
+		return 0;
+	case OPT_REVIEW:
+		s->named.review = true;
 		return 0;
 	case OPT_AUDIT_LOG:
 		s->audit.opts.path = arg;
@@ -172,6 +178,7 @@ cli_run(int argc, char **argv)
 		{ "deny-domain", required_argument, NULL, OPT_DENY_DOMAIN },
 		{ "resolve", required_argument, NULL, OPT_RESOLVE },
 		{ "name", required_argument, NULL, OPT_NAME },
+		{ "review", no_argument, NULL, OPT_REVIEW },
 		CLI_WALLS_LONGOPTS,
 		CLI_RUN_POLICY_OPTIONS,
 		SESSION_GUARD_LONGOPTS,

@@ -729,7 +729,9 @@ bind_rw(struct sb_child_ctx *ctx, const char *path)
 int
 sb_mount_workspace(struct sb_child_ctx *ctx)
 {
-	return bind_rw(ctx, ctx->spec->workspace);
+	if (bind_rw(ctx, ctx->spec->workspace) < 0)
+		return -1;
+	return sb_mount_review(ctx);
 }
 
 static int

@@ -291,6 +291,17 @@ describe_failure(const struct sb_msg *msg, const struct sb_spec *spec, struct co
 				     "covered, run the container with an unmasked /proc");
 		break;
 	case SB_STEP_MOUNT_WORKSPACE:
+		if (spec->review_state != NULL && msg->err == EINVAL) {
+			cordon_err_hint(
+			    err,
+			    "review mode sees the workspace through overlayfs, which "
+			    "refuses one with a mount inside it that the sandbox's user "
+			    "namespace may not look under (`findmnt -R %s` lists them); "
+			    "unmount it, or run without --review",
+			    spec->workspace);
+			break;
+		}
+		/* fall through */
 	case SB_STEP_MOUNT_EXTRA:
 	case SB_STEP_MOUNT_SKELETON:
 		cordon_err_hint(err,

@@ -139,7 +139,9 @@ struct sb_spec {
 	 * Named sandbox (overlay.c): NULL, or a canonical host directory with
 	 * upper/ and work/ below it. Each of overlay_dirs (canonical host
 	 * directories, "/usr") is then seen through overlayfs with the host's
-	 * directory as lower layer and <state>/upper<dir> as upper, writable
+	 * directory as lower layer and <state>/upper<dir> as upper (with a
+	 * host mount below it: each subdirectory on its own, around the
+	 * mount; the child makes their layer directories), writable
 	 * inside (Landlock) where the host's owners allow; the directories of
 	 * overlay_own (below overlay_dirs, parents first) are made in the
 	 * upper layer owned by the command's user. The caller creates
@@ -150,6 +152,13 @@ struct sb_spec {
 	size_t n_overlay_dirs;
 	const char *const *overlay_own;
 	size_t n_overlay_own;
+	/*
+	 * Review mode (overlay.c): NULL, or a canonical host directory with
+	 * ws-upper/ and ws-work/ below it (made by the caller). The workspace
+	 * is then seen through overlayfs, the host's workspace as lower layer:
+	 * what the command writes there lands in ws-upper only.
+	 */
+	const char *review_state;
 };
 
 /* fds the child hands to the supervisor before the command starts. */

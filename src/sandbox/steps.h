@@ -263,6 +263,8 @@ int sb_mount_pivot(struct sb_child_ctx *ctx);
 
 /* overlay.c (child): spec->overlay_dirs through overlayfs, after the read-only root. */
 int sb_mount_overlay(struct sb_child_ctx *ctx);
+/* overlay.c (child): review mode, the workspace (just bound) through overlayfs on top. */
+int sb_mount_review(struct sb_child_ctx *ctx);
 
 /* net_lo.c (child) */
 int sb_net_lo_up(struct sb_child_ctx *ctx);

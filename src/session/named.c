@@ -23,6 +23,7 @@
 #include "common/pct.h"
 #include "common/xalloc.h"
 #include "session/named.h"
+#include "session/review.h"
 #include "supervisor/registry.h"
 
 #ifndef OVERLAYFS_SUPER_MAGIC
@@ -97,6 +98,7 @@ struct meta {
 	unsigned long long start;
 	char *workspace;
 	char session[64];
+	bool review;
 };
 
 static void
@@ -125,6 +127,8 @@ meta_read(const char *dir, struct meta *m)
 			m->pid = (pid_t)strtol(v, NULL, 10);
 		else if (strcmp(line, "start") == 0)
 			m->start = strtoull(v, NULL, 10);
+		else if (strcmp(line, "review") == 0)
+			m->review = strcmp(v, "1") == 0;
 		else if (strcmp(line, "session") == 0)
 			snprintf(m->session, sizeof(m->session), "%s", v);
 		else if (strcmp(line, "workspace") == 0 && m->workspace == NULL)
@@ -146,9 +150,9 @@ meta_write(const struct session_named *n, pid_t pid)
 		start = 0;
 	ws = pct_encode(n->workspace ? n->workspace : "", n->workspace ? strlen(n->workspace) : 0);
 	text = xasprintf("v=1\nname=%s\ncreated=%lld\nlast_used=%lld\nworkspace=%s\nsession=%s\n"
-			 "pid=%d\nstart=%llu\n",
+			 "pid=%d\nstart=%llu\nreview=%d\n",
 			 n->name, (long long)n->created, (long long)time(NULL), ws, n->session,
-			 (int)pid, start);
+			 (int)pid, start, n->review ? 1 : 0);
 	snprintf(path, sizeof(path), "%s/" META_FILE, n->dir);
 	snprintf(tmp, sizeof(tmp), "%s/" META_FILE ".tmp", n->dir);
 	/*
@@ -234,70 +238,12 @@ add_mount(struct sb_mount *mounts, size_t *n_mounts, size_t max, enum sb_mount_k
 	return 0;
 }
 
-/* Undo the escapes of a mountinfo field (\040 and the like) in place. */
-static void
-unescape(char *s)
-{
-	char *o = s;
-
-	for (; *s; s++, o++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*o = *s;
-		}
-	}
-	*o = '\0';
-}
-
 static bool
 below(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);
 
 	return strncmp(path, dir, n) == 0 && path[n] == '/';
-}
-
-/*
- * The host's mounts below an overlaid directory (a container's bound
- * /etc/hosts, a separate /var/lib partition): overlayfs shows the lower
- * directory's own file system only, so they are bound back, read-only, on
- * top. The outermost of each nest is enough (binds are recursive).
- */
-static int
-bind_submounts(const struct session_named *n, struct sb_mount *mounts, size_t *n_mounts, size_t max,
-	       struct cordon_err *err)
-{
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-	size_t first = *n_mounts;
-	char *line = NULL;
-	size_t cap = 0;
-	int r = 0;
-
-	if (f == NULL)
-		return cordon_err_set(err, errno, "open /proc/self/mountinfo");
-	while (r == 0 && getline(&line, &cap, f) > 0) {
-		char *save = NULL, *mp = NULL, *tok = strtok_r(line, " ", &save);
-		bool inside = false, covered = false;
-
-		for (int i = 1; tok != NULL && i < 5; i++)
-			tok = strtok_r(NULL, " ", &save);
-		mp = tok;
-		if (mp == NULL)
-			continue;
-		unescape(mp);
-		for (size_t i = 0; i < n->n_dirs; i++)
-			inside |= below(mp, n->dirs[i]);
-		for (size_t i = first; i < *n_mounts; i++)
-			covered |= strcmp(mp, mounts[i].path) == 0 || below(mp, mounts[i].path);
-		if (inside && !covered)
-			r = add_mount(mounts, n_mounts, max, SB_MOUNT_RO, mp,
-				      (char *)"host mount under the overlay", err);
-	}
-	free(line);
-	return r;
 }
 
 /* Overlayfs in a user namespace: Linux >= 5.11 (userxattr). */
@@ -423,6 +369,55 @@ mask_root(struct sb_spec *spec, struct sb_mount *mounts, size_t *n_mounts, size_
 	return 0;
 }
 
+static bool
+dir_empty(const char *path)
+{
+	_cleanup_closedir_ DIR *d = opendir(path);
+	struct dirent *e;
+
+	while (d != NULL && (e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			return false;
+	return true;
+}
+
+/*
+ * Review mode: sticky once asked for (the pending changes must stay in
+ * view), bound to one workspace while changes are pending, and its
+ * layers made.
+ */
+static int
+review_begin(struct session_named *n, const struct meta *m, const char *workspace,
+	     struct cordon_err *err)
+{
+	char up[PATH_MAX + 16], wk[PATH_MAX + 16];
+
+	n->review |= m->review;
+	if (!n->review)
+		return 0;
+	if (strpbrk(workspace, ",:\\") != NULL) {
+		cordon_err_set(err, 0,
+			       "the workspace %s holds ',', ':' or '\\', which overlayfs "
+			       "options cannot carry",
+			       workspace);
+		return cordon_err_hint(err, "run without --review, or from a plainer path");
+	}
+	snprintf(up, sizeof(up), "%s/ws-upper", n->dir);
+	snprintf(wk, sizeof(wk), "%s/ws-work", n->dir);
+	if (m->review && m->workspace != NULL && m->workspace[0] != '\0' &&
+	    strcmp(m->workspace, workspace) != 0 && !dir_empty(up)) {
+		cordon_err_set(err, 0, "review sandbox '%s' holds pending changes to %s, not to %s",
+			       n->name, m->workspace, workspace);
+		return cordon_err_hint(err,
+				       "run it in %s, or first `cordon apply %s` or `cordon "
+				       "discard %s`",
+				       m->workspace, n->name, n->name);
+	}
+	if (fd_mkdir_p(up, 0755) < 0 || fd_mkdir_p(wk, 0700) < 0)
+		return cordon_err_set(err, errno, "create %s", up);
+	return 0;
+}
+
 int
 session_named_begin(struct session_named *n, const char *workspace, const char *session_id,
 		    struct sb_spec *spec, struct sb_mount *mounts, size_t *n_mounts, size_t max,
@@ -431,6 +426,12 @@ session_named_begin(struct session_named *n, const char *workspace, const char *
 	struct meta m;
 	_cleanup_free_ char *real = NULL;
 
+	if (n->name == NULL && n->review) {
+		cordon_err_set(err, 0, "--review needs a named sandbox");
+		return cordon_err_hint(err, "add --name NAME: the pending changes live in that "
+					    "sandbox until `cordon apply NAME` or `cordon discard "
+					    "NAME`");
+	}
 	if (n->name == NULL)
 		return mask_root(spec, mounts, n_mounts, max, err);
 	if (kernel_ok(err) < 0 || named_dir(n->dir, sizeof(n->dir), n->name, err) < 0)
@@ -457,14 +458,17 @@ session_named_begin(struct session_named *n, const char *workspace, const char *
 	if (state_ok(n, err) < 0 || make_layers(n, err) < 0)
 		return -1;
 	meta_read(n->dir, &m);
+	if (review_begin(n, &m, workspace, err) < 0) {
+		free(m.workspace);
+		return -1;
+	}
 	free(m.workspace);
 	n->created = m.created ? m.created : time(NULL);
 	n->workspace = xstrdup(workspace);
 	snprintf(n->session, sizeof(n->session), "%s", session_id ? session_id : "");
 	if (meta_write(n, getpid()) < 0)
 		return cordon_err_set(err, errno, "write %s/" META_FILE, n->dir);
-	if (bind_submounts(n, mounts, n_mounts, max, err) < 0 ||
-	    mask_root(spec, mounts, n_mounts, max, err) < 0)
+	if (mask_root(spec, mounts, n_mounts, max, err) < 0)
 		return -1;
 	spec->n_mounts = *n_mounts;
 	spec->overlay_state = n->dir;
@@ -472,6 +476,7 @@ session_named_begin(struct session_named *n, const char *workspace, const char *
 	spec->n_overlay_dirs = n->n_dirs;
 	spec->overlay_own = (const char *const *)n->own;
 	spec->n_overlay_own = n->n_own;
+	spec->review_state = n->review ? n->dir : NULL;
 	return 0;
 }
 
@@ -483,6 +488,8 @@ session_named_end(struct session_named *n)
 	 * its pid counts only while the lock is held, so the lock's release
 	 * alone says the sandbox stopped, and a stop costs no write.
 	 */
+	if (n->lock_fd >= 0 && n->review)
+		review_record(n->dir, n->workspace);
 	if (n->lock_fd >= 0) {
 		close(n->lock_fd);
 		n->lock_fd = -1;
@@ -653,6 +660,41 @@ remove_below(int dirfd)
 		}
 	}
 	return errno == 0 ? 0 : -1;
+}
+
+int
+named_empty_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	return fd < 0 ? (errno == ENOENT ? 0 : -1) : remove_below(fd);
+}
+
+int
+named_hold(const char *name, bool running_ok, char *dir, size_t len, int *lock, char **workspace,
+	   bool *review, struct cordon_err *err)
+{
+	struct meta m;
+	struct stat st;
+	int fd;
+
+	*lock = -1;
+	if (named_dir(dir, len, name, err) < 0)
+		return -1;
+	if (stat(dir, &st) < 0)
+		return no_such(name, dir, err);
+	fd = lock_open(dir, LOCK_EX, false);
+	if (fd < 0 && errno == EWOULDBLOCK && !running_ok) {
+		cordon_err_set(err, 0, "sandbox '%s' is running", name);
+		return cordon_err_hint(err, "let its session end, or `cordon stop %s` first", name);
+	}
+	if (fd < 0 && errno != EWOULDBLOCK && errno != ENOENT)
+		return cordon_err_set(err, errno, "lock %s/" LOCK_FILE, dir);
+	meta_read(dir, &m);
+	*workspace = m.workspace;
+	*review = m.review;
+	*lock = fd;
+	return 0;
 }
 
 int

@@ -14,6 +14,10 @@
  *                 running cordon (replaced atomically)
  *   upper/ work/  the overlay's layers over the host's system directories
  *                 (sandbox/overlay.c): what the command installs
+ *   ws-upper/ ws-work/  review mode (--review, remembered as review=1):
+ *                 the workspace's own overlay layers, the pending changes
+ *   ws-manifest   review mode: what each changed path was on the host
+ *                 when a session first left it changed (session/review.c)
  * Every sandbox, named or not, has the sandboxes directory masked, so one
  * sandbox cannot read another's layers.
  */
@@ -34,6 +38,7 @@
 /* One run's named sandbox; zero it (lock_fd -1) with NAMED_INIT. */
 struct session_named {
 	const char *name;   /* --name; NULL: an ephemeral sandbox */
+	bool review;        /* --review, or a review sandbox re-entered */
 	char dir[PATH_MAX]; /* its state directory */
 	int lock_fd;        /* held while the session runs, -1 */
 	time_t created;
@@ -83,6 +88,19 @@ int named_root(char *out, size_t len, struct cordon_err *err);
 int session_named_begin(struct session_named *n, const char *workspace, const char *session_id,
 			struct sb_spec *spec, struct sb_mount *mounts, size_t *n_mounts, size_t max,
 			struct cordon_err *err);
+
+/*
+ * Open the sandbox name for diff, apply, discard: dir filled, its
+ * workspace (malloc'd, may be NULL) and whether it is a review sandbox.
+ * *lock gets the lock fd, held exclusively (a run is refused meanwhile);
+ * when a session runs it, -1 with err unless running_ok (then *lock is -1).
+ * 0, or -1 with err (no such sandbox, running).
+ */
+int named_hold(const char *name, bool running_ok, char *dir, size_t len, int *lock,
+	       char **workspace, bool *review, struct cordon_err *err);
+
+/* Remove what is below the directory path (not path itself). 0 or -1 errno. */
+int named_empty_dir(const char *path);
 
 /* After the session: metadata (last used, not running), the lock released. Safe twice. */
 void session_named_end(struct session_named *n);

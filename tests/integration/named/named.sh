@@ -147,6 +147,38 @@ expect_status "cordon rm --force stops and removes a running one" 0 "$CORDON" rm
 check "... its state directory is gone" test ! -e "$SBX/beta"
 wait $b 2>/dev/null
 
+# --- a host mount below an overlaid directory ---
+# The host's mounts reach the sandbox's user namespace locked, and overlayfs
+# refuses a lower layer with a locked mount below it ("failed to clone
+# lowerpath"): /var is overlaid around such a mount instead. The tmpfs is
+# mounted in a mount namespace of its own, so no other run on this host
+# sees it; its directories lie in $SHOWN, under /var/tmp.
+if [ "$CORDON_TEST_AS" = root ]; then
+	sub=$(mktemp -d "$SHOWN/sub.XXXXXX")
+	side=$(mktemp -d "$SHOWN/side.XXXXXX")
+	chmod 777 "$side"
+	# with_sub CMD...: CMD in a mount namespace where a tmpfs holding f is mounted on $sub.
+	with_sub() {
+		unshare -m --propagation private sh -c \
+			'mount -t tmpfs -o mode=0777 cordon-sub "$1" && echo "host-$2" >"$1/f" && shift 2 && exec "$@"' \
+			_ "$sub" "$tag" "$@"
+	}
+	expect_output "a named sandbox starts with a host mount below /var and shows it" "^host-$tag$" \
+		with_sub "$CORDON" run -q -w "$ws" --name eps -- cat "$sub/f"
+	expect_output "... a directory beside the mount is still overlaid (writable inside)" "^wrote$" \
+		with_sub "$CORDON" run -q -w "$ws" --name eps -- sh -c "echo in >$side/new && echo wrote"
+	check "... the write kept in the sandbox's upper layer, not on the host" \
+		sh -c 'test ! -e "$1/new" && test -f "$2/eps/upper$1/new"' _ "$side" "$SBX"
+	expect_output "... and seen on the next run" "^in$" \
+		with_sub "$CORDON" run -q -w "$ws" --name eps -- cat "$side/new"
+	expect_output "control: the host mount is writable outside" "^ok$" \
+		with_sub sh -c 'touch "$1/g" && echo ok' _ "$sub"
+	expect_fail "the host mount is read-only inside" "Read-only file system" \
+		with_sub "$CORDON" run -q -w "$ws" --name eps -- touch "$sub/g"
+else
+	skip "host mount below an overlaid directory" "mounting one needs root"
+fi
+
 # --- where overlayfs cannot put its upper layer ---
 expect_fail "a state directory in /var (overlaid itself) is refused" \
 	"lies in /var, which the sandbox sees through the same overlay" \
