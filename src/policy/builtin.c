@@ -102,7 +102,7 @@ static const char *const deny_write[] = {
 	 * outside start a program the user did not write: npm's script-shell
 	 * and node-options, yarn's yarnPath and plugins, pnpm's hooks, cargo's
 	 * runners and wrappers, Maven's extensions and JVM options, the Gradle
-	 * wrapper's distribution, bun's preload, and the start-up files that
+	 * wrapper (its jar and distribution), bun's preload, and the start-up files that
 	 * debuggers and REPLs read from the current directory.
 	 */
 	".npmrc",
@@ -114,7 +114,7 @@ static const char *const deny_write[] = {
 	".cargo/config",
 	".cargo/config.toml",
 	".mvn",
-	"gradle/wrapper/gradle-wrapper.properties",
+	"gradle/wrapper",
 	"bunfig.toml",
 	".pdbrc",
 	".irbrc",
@@ -137,7 +137,9 @@ static const char *const deny_write[] = {
 	 */
 	"**/*/{.npmrc,.yarnrc,.yarnrc.yml,.pnpmfile.cjs,.cargo,.mvn,bunfig.toml,.envrc,"
 	".pdbrc,.irbrc,.gdbinit,.lldbinit,.exrc,.nvimrc,.nvim.lua,"
-	".vscode,.idea,.claude,.gemini,.codex,.mcp.json}",
+	".vscode,.idea,.claude,.gemini,.codex,.mcp.json,"
+	/* the programs they name: yarn's release and plugins, the Gradle wrapper */
+	".yarn/releases,.yarn/plugins,gradle/wrapper}",
 };
 
 static const char *const env_deny[] = {

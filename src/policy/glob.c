@@ -114,7 +114,8 @@ comp_match(const char *pat, const char *name)
 
 		while (end < close && *end != ',')
 			end++;
-		if (pre + (size_t)(end - a) + post < sizeof(one)) {
+		if (memchr(a, '/', (size_t)(end - a)) == NULL &&
+		    pre + (size_t)(end - a) + post < sizeof(one)) {
 			memcpy(one, pat, pre);
 			memcpy(one + pre, a, (size_t)(end - a));
 			memcpy(one + pre + (size_t)(end - a), close + 1, post + 1);
@@ -149,6 +150,40 @@ matched(struct walk *w, const char *path, bool is_dir, char **comps, size_t nc, 
 		emit(w, path);
 	else if (is_dir)
 		push(w, path, comps + 1, nc - 1, depth + 1);
+}
+
+/*
+ * The alternatives of comp that name a path below a folder
+ * (`{.npmrc,.yarn/releases}`): looked up in dir when its entry name is the
+ * path's first component, not matched against the entries, so one walk
+ * serves files at several depths and costs nothing where the first
+ * component is absent. comps[0] is comp.
+ */
+static void
+lookup_below(struct walk *w, const char *dir, const char *name, const char *comp, char **comps,
+	     size_t nc, unsigned depth)
+{
+	const char *open = strchr(comp, '{'), *close = open ? strchr(open, '}') : NULL;
+	size_t len = strlen(name);
+	char one[PATH_MAX], child[PATH_MAX];
+	struct stat st;
+
+	if (open == NULL || close == NULL || memchr(open, '/', (size_t)(close - open)) == NULL)
+		return;
+	for (const char *a = open + 1; a <= close;) {
+		const char *end = a;
+		int n;
+
+		while (end < close && *end != ',')
+			end++;
+		n = snprintf(one, sizeof(one), "%.*s%.*s%s", (int)(open - comp), comp,
+			     (int)(end - a), a, close + 1);
+		if (memchr(a, '/', (size_t)(end - a)) != NULL && n > 0 && (size_t)n < sizeof(one) &&
+		    strncmp(one, name, len) == 0 && one[len] == '/' && !has_glob(one) &&
+		    join(child, dir, one) && lstat(child, &st) == 0)
+			matched(w, child, S_ISDIR(st.st_mode), comps, nc, depth);
+		a = end + 1;
+	}
 }
 
 static void
@@ -197,11 +232,17 @@ process(struct walk *w, const struct task *t)
 
 			if (strcmp(next, name) == 0 || (has_glob(next) && comp_match(next, name)))
 				matched(w, child, dir, t->comps + 1, t->nc - 1, t->depth);
+			if (dir)
+				lookup_below(w, t->path, name, next, t->comps + 1, t->nc - 1,
+					     t->depth);
 			if (dir && !(strcmp(name, ".git") == 0 && !w->enter_git) &&
 			    !(strcmp(name, "node_modules") == 0 && !w->enter_nm))
 				push(w, child, t->comps, t->nc, t->depth + 1);
-		} else if (comp_match(c, name)) {
-			matched(w, child, dir, t->comps, t->nc, t->depth);
+		} else {
+			if (comp_match(c, name))
+				matched(w, child, dir, t->comps, t->nc, t->depth);
+			if (dir)
+				lookup_below(w, t->path, name, c, t->comps, t->nc, t->depth);
 		}
 	}
 	pthread_mutex_lock(&w->mu);
@@ -259,7 +300,19 @@ policy_glob(const char *pattern, void (*fn)(const char *path, void *arg), void *
 	if (strlen(pattern) >= sizeof(buf) || pattern[0] != '/')
 		return 0;
 	memcpy(buf, pattern, strlen(pattern) + 1);
+	/* A '/' inside `{...}` is part of an alternative (lookup_below). */
+	for (char *p = buf, *brace = NULL; *p != '\0'; p++) {
+		if (*p == '{')
+			brace = p;
+		else if (*p == '}')
+			brace = NULL;
+		else if (*p == '/' && brace != NULL)
+			*p = '\1';
+	}
 	for (tok = strtok_r(buf, "/", &save); tok != NULL; tok = strtok_r(NULL, "/", &save)) {
+		for (char *p = tok; *p != '\0'; p++)
+			if (*p == '\1')
+				*p = '/';
 		/* `**` followed by `**` is one `**`. */
 		if (nc > 0 && strcmp(tok, "**") == 0 && strcmp(comps[nc - 1], "**") == 0)
 			continue;

@@ -132,6 +132,28 @@ test_glob(void)
 	CHECK(!has(&f, "/ws/config/app.environment.ts") && !has(&f, "/ws/env"));
 	for (size_t i = 0; i < f.n; i++)
 		free(f.v[i]);
+	f.n = 0;
+	/* An alternative holding '/' is looked up below each folder the walk
+	 * reaches, beside the names matched there: one walk, several depths. */
+	mk("ws/p/.npmrc", false);
+	mk("ws/p/.yarn/releases/y.cjs", false);
+	mk("ws/p/q/gradle/wrapper/g.jar", false);
+	mk("ws/.yarn/releases/root.cjs", false);
+	mk("ws/p/.yarn/cache/c.zip", false);
+	snprintf(pat, sizeof(pat), "%s/ws/**/*/{.npmrc,.yarn/releases,gradle/wrapper}", root);
+	policy_glob(pat, collect, &f);
+	CHECK(f.n == 3);
+	CHECK(has(&f, "/ws/p/.npmrc") && has(&f, "/ws/p/.yarn/releases"));
+	CHECK(has(&f, "/ws/p/q/gradle/wrapper"));
+	CHECK(!has(&f, "/ws/.yarn/releases") && !has(&f, "/ws/p/.yarn/cache"));
+	for (size_t i = 0; i < f.n; i++)
+		free(f.v[i]);
+	f.n = 0;
+	snprintf(pat, sizeof(pat), "%s/ws/**/{.yarn/releases,nothing/here}", root);
+	policy_glob(pat, collect, &f);
+	CHECK(f.n == 2 && has(&f, "/ws/.yarn/releases") && has(&f, "/ws/p/.yarn/releases"));
+	for (size_t i = 0; i < f.n; i++)
+		free(f.v[i]);
 	CHECK(policy_has_glob("{a,b}") && !policy_has_glob("plain"));
 	return 0;
 }

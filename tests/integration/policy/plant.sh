@@ -87,7 +87,8 @@ else
 	skip "npm plants in a package folder" "npm is not installed"
 fi
 for f in a/.yarnrc.yml a/b/.cargo/config.toml a/.pdbrc a/.mvn/jvm.config \
-	a/.vscode/tasks.json a/b/.claude/settings.json a/.mcp.json a/.gemini/settings.json; do
+	a/.vscode/tasks.json a/b/.claude/settings.json a/.mcp.json a/.gemini/settings.json \
+	a/.yarn/releases/yarn-4.cjs a/b/.yarn/plugins/p.cjs a/gradle/wrapper/gradle-wrapper.properties; do
 	ws=$(new_ws)
 	run_capture run_in "$ws" -- sh -c "mkdir -p \$(dirname $f); echo 'x = \"$marker\"' > $f; echo planted"
 	check "$f planted inside is gone from the host after the session" test ! -e "$ws/$f"
