@@ -238,6 +238,103 @@ workspace_ok(const char *ws, struct cordon_err *err)
 	return 0;
 }
 
+int
+session_add_workspace(struct cordon_session *s, const char *arg, struct cordon_err *err)
+{
+	if (s->workspace_given && s->n_workspace_more == ARRAY_SIZE(s->workspace_more)) {
+		cordon_err_set(err, E2BIG, "more than %d workspaces", SESSION_MAX_WORKSPACES);
+		return cordon_err_hint(err, "give a directory that holds several of them, or bind "
+					    "the others with --rw");
+	}
+	if (!s->workspace_given)
+		s->workspace_arg = arg;
+	else
+		s->workspace_more[s->n_workspace_more++] = arg;
+	s->workspace_given = true;
+	return 0;
+}
+
+/*
+ * DIR, DIR:ro or DIR:rw (session.h): the directory part into buf, the
+ * mode into *ro. -1 (err) when it does not fit.
+ */
+static int
+workspace_split(const char *arg, char *buf, size_t len, bool *ro, struct cordon_err *err)
+{
+	size_t n = strlen(arg);
+
+	*ro = false;
+	if (n > 3 && (strcmp(arg + n - 3, ":ro") == 0 || strcmp(arg + n - 3, ":rw") == 0)) {
+		*ro = arg[n - 1] == 'o';
+		n -= 3;
+	}
+	if (n >= len)
+		return cordon_err_set(err, ENAMETOOLONG, "workspace %s", arg);
+	memcpy(buf, arg, n);
+	buf[n] = '\0';
+	return 0;
+}
+
+/* One workspace argument, canonical and acceptable: malloc'd, or NULL (err). */
+static char *
+workspace_open(const char *arg, bool *ro, struct cordon_err *err)
+{
+	char dir[PATH_MAX];
+	char *ws;
+
+	if (workspace_split(arg, dir, sizeof(dir), ro, err) < 0)
+		return NULL;
+	ws = canonical(dir, "workspace", err);
+	if (ws == NULL || workspace_ok(ws, err) < 0) {
+		if (!err->hint[0])
+			cordon_err_hint(err, "the workspace must be an existing directory");
+		free(ws);
+		return NULL;
+	}
+	return ws;
+}
+
+int
+session_workspaces_open(struct session_policy *sp, const char *primary_arg, const char *const *more,
+			size_t n_more, char **primary, struct cordon_err *err)
+{
+	*primary = workspace_open(primary_arg, &sp->primary_ro, err);
+	if (*primary == NULL)
+		return -1;
+	if (n_more > ARRAY_SIZE(sp->extra)) {
+		cordon_err_set(err, E2BIG, "more than %d workspaces", SESSION_MAX_WORKSPACES);
+		return cordon_err_hint(err, "give a directory that holds several of them, or bind "
+					    "the others with --rw");
+	}
+	for (size_t i = 0; i < n_more; i++) {
+		struct session_workspace *w = &sp->extra[sp->n_extra];
+
+		memset(w, 0, sizeof(*w));
+		w->path = workspace_open(more[i], &w->ro, err);
+		if (w->path == NULL)
+			return -1;
+		sp->n_extra++;
+		for (size_t k = 0; k < sp->n_extra; k++) {
+			const char *other = k == 0 ? *primary : sp->extra[k - 1].path;
+
+			if (strcmp(other, w->path) == 0) {
+				cordon_err_set(err, 0, "workspace %s given twice", w->path);
+				return cordon_err_hint(err, "name each workspace once");
+			}
+			if (policy_path_within(w->path, other) ||
+			    policy_path_within(other, w->path)) {
+				cordon_err_set(err, 0,
+					       "workspace %s overlaps workspace %s: one lies "
+					       "inside the other",
+					       w->path, other);
+				return cordon_err_hint(err, "give the outer directory alone, or "
+							    "workspaces side by side");
+			}
+		}
+	}
+	return 0;
+}
+
 /* What the supervisor does while the sandbox builds itself (sb_spec). */
 struct while_building {
 	struct cordon_session *s;
@@ -267,12 +364,9 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 	struct session_policy *sp = &s->policy;
 	const char *private_home;
 
-	*workspace = canonical(s->workspace_arg, "workspace", err);
-	if (*workspace == NULL || workspace_ok(*workspace, err) < 0) {
-		if (!err->hint[0])
-			cordon_err_hint(err, "the workspace must be an existing directory");
+	if (session_workspaces_open(sp, s->workspace_arg, s->workspace_more, s->n_workspace_more,
+				    workspace, err) < 0)
 		return -1;
-	}
 	/* Earlier killed sessions are cleaned up first; this one gets its id. */
 	if (session_guard_start(&s->guard, err) < 0)
 		return -1;

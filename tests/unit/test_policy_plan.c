@@ -41,7 +41,7 @@ mk(const char *rel, bool dir)
 static int
 test_expand(void)
 {
-	struct policy_ctx ctx = { "/ws", "/home/u" };
+	struct policy_ctx ctx = { .workspace = "/ws", .home = "/home/u" };
 	char out[PATH_MAX];
 
 	CHECK(policy_path_expand("~/.ssh", &ctx, out, sizeof(out)) == 0);
