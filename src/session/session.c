@@ -335,6 +335,43 @@ session_workspaces_open(struct session_policy *sp, const char *primary_arg, cons
 	return 0;
 }
 
+/*
+ * Review mode sees only the primary workspace copy-on-write: a further
+ * read-write workspace would take the command's changes directly, which
+ * review promises not to do, so it is refused; a read-only one is fine.
+ * A read-only primary leaves nothing to review: refused too. The further
+ * workspaces go into the named sandbox's metadata ("rw:PATH", "ro:PATH",
+ * in more, freed by the caller). 0 or -1 (err).
+ */
+static int
+review_workspaces(struct cordon_session *s, char **more, struct cordon_err *err)
+{
+	const struct session_policy *sp = &s->policy;
+
+	for (size_t i = 0; i < sp->n_extra; i++) {
+		const struct session_workspace *w = &sp->extra[i];
+
+		if (s->named.review && !w->ro) {
+			cordon_err_set(err, 0,
+				       "--review with a second read-write workspace (%s): only the "
+				       "first workspace is copy-on-write",
+				       w->path);
+			return cordon_err_hint(err,
+					       "give the further workspaces as DIR:ro, or review "
+					       "each workspace in its own named sandbox");
+		}
+	}
+	if (s->named.review && sp->primary_ro) {
+		cordon_err_set(err, 0, "--review with a read-only workspace: nothing to review");
+		return cordon_err_hint(err, "drop :ro from the first --workspace, or --review");
+	}
+	for (size_t i = 0; i < sp->n_extra; i++)
+		more[i] = xasprintf("%s:%s", sp->extra[i].ro ? "ro" : "rw", sp->extra[i].path);
+	s->named.more = (const char *const *)more;
+	s->named.n_more = sp->n_extra;
+	return 0;
+}
+
 /* What the supervisor does while the sandbox builds itself (sb_spec). */
 struct while_building {
 	struct cordon_session *s;
@@ -363,6 +400,8 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 {
 	struct session_policy *sp = &s->policy;
 	const char *private_home;
+	char *more[SESSION_MAX_WORKSPACES];
+	int r;
 
 	if (session_workspaces_open(sp, s->workspace_arg, s->workspace_more, s->n_workspace_more,
 				    workspace, err) < 0)
@@ -411,8 +450,15 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 	spec->proxy_port = SESSION_PROXY_PORT;
 	spec->capture_port = SESSION_CAPTURE_PORT;
 	spec->report = &s->walls_raised;
-	if (session_named_begin(&s->named, *workspace, s->guard.id, spec, s->mounts, &s->n_mounts,
-				ARRAY_SIZE(s->mounts), err) < 0)
+	if (review_workspaces(s, more, err) < 0)
+		return -1;
+	r = session_named_begin(&s->named, *workspace, s->guard.id, spec, s->mounts, &s->n_mounts,
+				ARRAY_SIZE(s->mounts), err);
+	for (size_t i = 0; i < s->named.n_more; i++)
+		free(more[i]);
+	s->named.more = NULL;
+	s->named.n_more = 0;
+	if (r < 0)
 		return -1;
 	if (s->test_no_ro_root && session_test_switch("CORDON_TEST_NO_RO_ROOT"))
 		spec->test_flags |= SB_TEST_NO_RO_ROOT;
