@@ -465,6 +465,11 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 	session_walls_apply(&s->walls, spec, sp->loaded ? &sp->pol : NULL, sp->allow_degraded);
 	spec->tty_fds = sv_pty_wanted();
 	session_audit_from_policy(&s->audit, sp->loaded ? &sp->pol : NULL);
+	s->audit.workspaces[0] = (struct audit_workspace){ *workspace, sp->primary_ro };
+	for (size_t i = 0; i < sp->n_extra; i++)
+		s->audit.workspaces[i + 1] =
+		    (struct audit_workspace){ sp->extra[i].path, sp->extra[i].ro };
+	s->audit.n_workspaces = sp->n_extra + 1;
 	if (session_audit_begin(&s->audit, spec, s->mounts, &s->n_mounts, ARRAY_SIZE(s->mounts),
 				err) < 0 ||
 	    session_policy_snapshot(sp, *workspace, err) < 0)

@@ -171,6 +171,8 @@ struct session_audit {
 	const struct sb_spec *spec; /* the command and walls, for the records */
 	bool started;               /* the start record is written */
 	const char *capture;        /* layers.capture of the end record ("on", "off"), or NULL */
+	struct audit_workspace workspaces[SESSION_MAX_WORKSPACES]; /* the primary first; borrowed */
+	size_t n_workspaces;
 };
 
 struct cordon_session {
