@@ -150,16 +150,22 @@ protect_records(struct sb_spec *spec, struct sb_mount *mounts, size_t *n, size_t
 int
 session_guard_begin(struct session_guard *g, struct sv_supervisor *sv, struct sb_spec *spec,
 		    struct sb_mount *mounts, size_t *n_mounts, size_t max, const char *state_dir,
-		    const struct qr_snapshot *snap, const struct cordon_audit *audit,
-		    struct cordon_err *err)
+		    const struct qr_snapshot *const *snaps, size_t n_snaps,
+		    const struct cordon_audit *audit, struct cordon_err *err)
 {
 	_cleanup_free_ char *snapshot = NULL;
 	struct sv_reg_info info;
 
 	if (protect_records(spec, mounts, n_mounts, max, err) < 0)
 		return -1;
-	if (snap != NULL)
-		snapshot = qr_snapshot_save(snap);
+	/* One text after the other, each ending with its "end" line (registry.c). */
+	for (size_t i = 0; i < n_snaps; i++) {
+		_cleanup_free_ char *one = qr_snapshot_save(snaps[i]);
+		char *both = xasprintf("%s%s", snapshot != NULL ? snapshot : "", one);
+
+		free(snapshot);
+		snapshot = both;
+	}
 	memset(&info, 0, sizeof(info));
 	memcpy(info.id, g->id, sizeof(info.id));
 	info.started = (long long)time(NULL);

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "audit/audit.h"
@@ -742,16 +741,8 @@ finish_one(struct qr_snapshot *snap, const char *state, size_t nth, struct cordo
 {
 	int r;
 
-	if (nth > 0 && snap->qdir == NULL) {
-		char stamp[64];
-		time_t now = time(NULL);
-		struct tm tm;
-
-		gmtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-		snap->qdir =
-		    xasprintf("%s/quarantine/%s-%d-%zu", state, stamp, (int)getpid(), nth + 1);
-	}
+	if (nth > 0 && snap->qdir == NULL)
+		snap->qdir = qr_qdir_name(state, nth);
 	r = qr_run(snap, state, err);
 	for (size_t i = 0; i < snap->n_report; i++) {
 		_cleanup_free_ char *line =

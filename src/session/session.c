@@ -486,6 +486,8 @@ static int
 supervise(struct cordon_session *s, struct sb_spec *spec, struct cordon_err *err)
 {
 	struct while_building wb = { .s = s };
+	const struct qr_snapshot *snaps[SESSION_MAX_WORKSPACES];
+	size_t n_snaps = 0;
 	char state[PATH_MAX + 64];
 	struct sv_supervisor sv;
 	struct sb_session sess;
@@ -493,10 +495,14 @@ supervise(struct cordon_session *s, struct sb_spec *spec, struct cordon_err *err
 	int status = SB_EXIT_SETUP;
 
 	session_policy_state_dir(&s->policy, state, sizeof(state));
+	if (s->policy.snapped)
+		snaps[n_snaps++] = &s->policy.snap;
+	for (size_t i = 0; i < s->policy.n_extra; i++)
+		if (s->policy.extra[i].snapped)
+			snaps[n_snaps++] = &s->policy.extra[i].snap;
 	if (sv_init(&sv, err) < 0 || session_guard_begin(&s->guard, &sv, spec, s->mounts,
 							 &s->n_mounts, ARRAY_SIZE(s->mounts), state,
-							 s->policy.snapped ? &s->policy.snap : NULL,
-							 s->audit.log, err) < 0) {
+							 snaps, n_snaps, s->audit.log, err) < 0) {
 		sv_fini(&sv);
 		return session_audit_end(s, SB_EXIT_SETUP, "setup-error");
 	}

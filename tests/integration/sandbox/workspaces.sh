@@ -126,6 +126,29 @@ if $has_git; then
 	(cd "$three" && echo a >a && git add a && git commit -qm a && git status) >/dev/null 2>&1
 	check "the host's git commit and status in the new repository run nothing" \
 		test ! -e "$marker"
+
+	# A cordon SIGKILLed mid-session: the next cordon finishes the clean-up
+	# of every workspace from the session's record.
+	four=$(new_ws)
+	(cd "$one" && exec "$CORDON" run -q -w "$one" -w "$four" -- sh -c \
+		'git init -q "$0" && git -C "$0" config core.fsmonitor "$1" && touch "$0/planted" && sleep 1000' \
+		"$four" "$evil") >"$T/killed.out" 2>&1 &
+	pid=$!
+	track_pid $pid
+	for i in $(seq 1 300); do
+		[ -e "$four/planted" ] && break
+		sleep 0.1
+	done
+	kill -KILL $pid
+	wait $pid 2>/dev/null
+	check "SIGKILLed cordon: the second workspace's fsmonitor is on the host" \
+		test "$(git -C "$four" config core.fsmonitor)" = "$evil"
+	run_capture sh -c "cd '$one' && '$CORDON' run -q -- true"
+	check "the next cordon run removes it, naming the second workspace" \
+		said "$four: removed .core.fsmonitor."
+	rm -f "$marker"
+	(cd "$four" && git status) >/dev/null 2>&1
+	check "the host's git status in it runs nothing afterwards" test ! -e "$marker"
 else
 	skip "git plants in the second workspace" "git is not installed"
 fi
