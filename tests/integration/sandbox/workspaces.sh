@@ -203,7 +203,35 @@ want = [{"path": sys.argv[2], "ro": False}, {"path": sys.argv[3], "ro": False},
 sys.exit(0 if s["cwd"] == sys.argv[2] and s["workspaces"] == want else 1)
 ' "$log" "$one" "$two" "$ro"
 
-# 11. cordon policy show names them.
+# 11. A named sandbox records every workspace; a later run with other
+# workspaces is allowed and replaces the record.
+# The sandbox's state off /var (refused there) and off overlayfs.
+named_base=""
+for d in /tmp /dev/shm; do
+	[ "$(stat -f -c %T "$d" 2>/dev/null)" = overlayfs ] && continue
+	named_base=$(mktemp -d "$d/cordon-ws-named.XXXXXX" 2>/dev/null) && break
+done
+suite_cleanup() { [ -n "$named_base" ] && rm -rf "$named_base"; return 0; }
+export XDG_DATA_HOME="${named_base:-$home}/data"
+run_capture sh -c "cd '$one' && '$CORDON' run -q --name ws-named -w '$one' -w '$two' -w '$ro:ro' -- true"
+if [ "$RC" -eq 0 ]; then
+	expect_output "cordon ls shows the first workspace and how many more" \
+		"ws-named .* $one \\(\\+2\\)\$" "$CORDON" ls
+	check "cordon ls --json lists all three workspaces, the first first" \
+		sh -c "'$CORDON' ls --json | $PY -c '
+import json, sys
+v = [s for s in json.load(sys.stdin) if s[\"name\"] == \"ws-named\"][0]
+sys.exit(0 if v[\"workspaces\"] == sys.argv[1:] else 1)' '$one' '$two' '$ro'"
+	expect_status "re-entering it with one workspace is allowed" 0 \
+		sh -c "cd '$one' && '$CORDON' run -q --name ws-named -w '$one' -- true"
+	expect_output "... and cordon ls then shows no further workspace" "ws-named .* $one\$" \
+		"$CORDON" ls
+	"$CORDON" rm ws-named >/dev/null 2>&1
+else
+	skip "named sandbox with several workspaces" "named sandboxes do not run here: $OUT"
+fi
+
+# 12. cordon policy show names them.
 expect_output "policy show with several -w lists the workspaces" "$ro  \\(read-only\\)" \
 	"$CORDON" policy show -w "$one" -w "$two" -w "$ro:ro"
 done_testing
