@@ -53,6 +53,14 @@ expect_fail "a read-only first workspace (DIR:ro) refuses writes (EROFS)" \
 	sh -c "cd '$one' && '$CORDON' run -q -w '$one:ro' -- sh -c 'echo x > ro-first'"
 check "nothing written in the read-only first workspace" test ! -e "$one/ro-first"
 
+# 3b. No set-id file can be made in the second workspace (it would keep
+# its bit on the host).
+cp /bin/true "$two/tool"
+check "control: the host can set the set-id bit there" sh -c "chmod u+s '$two/tool' && test -u '$two/tool' && chmod u-s '$two/tool'"
+expect_fail "chmod u+s in the second workspace is refused (EPERM)" "Operation not permitted" \
+	run2 -- chmod u+s "$two/tool"
+check "... the host's file has no set-id bit" test ! -u "$two/tool"
+
 # 4. Outside every workspace the host stays read-only.
 check "control: the outside directory is writable without cordon" touch "$outside/control"
 expect_fail "a write outside every workspace is refused (EROFS)" "Read-only file system" \
@@ -234,4 +242,8 @@ fi
 # 12. cordon policy show names them.
 expect_output "policy show with several -w lists the workspaces" "$ro  \\(read-only\\)" \
 	"$CORDON" policy show -w "$one" -w "$two" -w "$ro:ro"
+if $has_git; then
+	expect_output "policy show --mounts keeps the second workspace's hooks read-only" \
+		"read-only +$two/.git/hooks" "$CORDON" policy show --mounts -w "$one" -w "$two"
+fi
 done_testing
