@@ -107,6 +107,16 @@ writable_inside(const struct sb_spec *spec, const struct sb_mount *mounts, size_
 	return rw;
 }
 
+/* Is path itself a read-write bind of mounts (a mount point of its own inside)? */
+static bool
+bound_rw(const struct sb_mount *mounts, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (mounts[i].kind == SB_MOUNT_RW && strcmp(mounts[i].path, path) == 0)
+			return true;
+	return false;
+}
+
 /*
  * The records (other sessions' commands, workspaces, git configs) are none
  * of the sandbox's business, and the next cordon acts on what they say: a
@@ -135,7 +145,7 @@ protect_records(struct sb_spec *spec, struct sb_mount *mounts, size_t *n, size_t
 	for (char *slash = strchr(strcpy(parent, dir) + 1, '/'); slash != NULL;
 	     slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
-		if (strcmp(parent, spec->workspace) != 0 &&
+		if (strcmp(parent, spec->workspace) != 0 && !bound_rw(mounts, given, parent) &&
 		    writable_inside(spec, mounts, given, parent) &&
 		    add_mount(spec, mounts, n, max, SB_MOUNT_RW, parent, err) < 0)
 			return -1;

