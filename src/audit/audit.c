@@ -822,6 +822,31 @@ resources_json(const struct audit_layers *l)
 	return o;
 }
 
+/* The session's workspaces: [{"path": ..., "ro": ...}], the primary first. */
+static json_t *
+workspaces_json(const struct audit_session_info *info)
+{
+	json_t *v = json_array();
+	struct audit_workspace one = { info->cwd, false };
+	const struct audit_workspace *ws = info->workspaces != NULL ? info->workspaces : &one;
+	size_t n = info->workspaces != NULL ? info->n_workspaces : info->cwd != NULL;
+
+	for (size_t i = 0; v != NULL && i < n; i++) {
+		json_t *o = json_object();
+
+		if (o == NULL || set(o, "path", jstr(ws[i].path)) < 0 ||
+		    set(o, "ro", json_boolean(ws[i].ro)) < 0) {
+			json_decref(o);
+			o = NULL;
+		}
+		if (o == NULL || json_array_append_new(v, o) < 0) {
+			json_decref(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
 int
 audit_session_start(struct cordon_audit *a, const struct audit_session_info *info,
 		    struct cordon_err *err)
@@ -842,6 +867,7 @@ audit_session_start(struct cordon_audit *a, const struct audit_session_info *inf
 	if (o == NULL || layers == NULL || ns == NULL ||
 	    set(o, "argv", jargv(info->argv, &cut)) < 0 ||
 	    set(o, "truncated", json_boolean(cut)) < 0 || set(o, "cwd", jstr(info->cwd)) < 0 ||
+	    set(o, "workspaces", workspaces_json(info)) < 0 ||
 	    set(o, "user", jstr(info->user)) < 0 ||
 	    set(o, "uid", json_integer((json_int_t)info->uid)) < 0 ||
 	    set(o, "host", jstr(host)) < 0 || set(o, "pid", json_integer(getpid())) < 0 ||

@@ -89,10 +89,19 @@ struct audit_layers {
 	size_t host_masks;    /* root-only host files masked (root-uid, owner) */
 };
 
+/* One workspace of a session (docs/audit-schema.md `workspaces`). */
+struct audit_workspace {
+	const char *path; /* canonical */
+	bool ro;          /* read-only inside */
+};
+
 struct audit_session_info {
 	char *const *argv; /* the command, NULL-terminated */
 	const char *cwd;   /* the workspace */
-	const char *user;  /* login name, may be NULL */
+	/* every workspace, the primary (cwd) first; NULL/0: cwd alone, read-write */
+	const struct audit_workspace *workspaces;
+	size_t n_workspaces;
+	const char *user; /* login name, may be NULL */
 	uid_t uid;
 	const char *policy_digest; /* "sha256:<hex>" */
 	const struct audit_layers *layers;
@@ -329,11 +338,12 @@ int audit_spec_digest(const struct sb_spec *spec, char out[8 + AUDIT_HASH_HEX]);
 char *audit_mask_path(const struct cordon_audit *a, const struct sb_spec *spec);
 
 /*
- * Write the session start record for spec (argv, cwd, user, digest,
- * layers). 0 or -1 with err set.
+ * Write the session start record for spec (argv, cwd, the workspaces:
+ * ws[0..n_ws), the primary first, or NULL for spec's workspace alone,
+ * user, digest, layers). 0 or -1 with err set.
  */
 int audit_run_start(struct cordon_audit *a, const struct sb_spec *spec, bool exec_audit,
-		    struct cordon_err *err);
+		    const struct audit_workspace *ws, size_t n_ws, struct cordon_err *err);
 
 /* ---- verify.c ---- */
 

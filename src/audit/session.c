@@ -94,7 +94,7 @@ audit_mask_path(const struct cordon_audit *a, const struct sb_spec *spec)
 
 int
 audit_run_start(struct cordon_audit *a, const struct sb_spec *spec, bool exec_audit,
-		struct cordon_err *err)
+		const struct audit_workspace *ws, size_t n_ws, struct cordon_err *err)
 {
 	const struct sb_report *rep = spec->report;
 	struct audit_layers layers = {
@@ -113,6 +113,8 @@ audit_run_start(struct cordon_audit *a, const struct sb_spec *spec, bool exec_au
 	struct audit_session_info info = {
 		.argv = spec->argv,
 		.cwd = spec->workspace,
+		.workspaces = ws,
+		.n_workspaces = n_ws,
 		.uid = getuid(),
 		.layers = &layers,
 	};

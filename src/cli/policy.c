@@ -35,7 +35,8 @@ static const char policy_usage[] =
     "validate  check settings files; print the first error as FILE:LINE:COL\n"
     "\n"
     "Options of show:\n"
-    "  -w, --workspace DIR  the workspace (default: .)\n"
+    "  -w, --workspace DIR[:ro]  the workspace (default: .); again for more\n"
+    "                       workspaces, as `cordon run` takes them\n"
     "      --json           JSON instead of text\n"
     "      --mounts         also print the mounts the policy gives on this machine\n"
     "      --profile NAMES  presets, comma-separated: claude, codex, gemini,\n"
@@ -105,8 +106,9 @@ policy_show(int argc, char **argv)
 	struct policy_load_opts lo;
 	struct cordon_policy cli;
 	_cleanup_free_ char *ws = NULL, *out = NULL;
-	const char *ws_arg = ".";
-	bool json = false, mounts = false, validate = false;
+	const char *ws_arg = ".", *more[SESSION_MAX_WORKSPACES];
+	size_t n_more = 0;
+	bool json = false, mounts = false, validate = false, ws_given = false;
 	int c;
 
 	memset(&rp, 0, sizeof(rp));
@@ -114,7 +116,15 @@ policy_show(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+w:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'w':
-			ws_arg = optarg;
+			/* As `cordon run` takes them: the first is the primary. */
+			if (ws_given && n_more == ARRAY_SIZE(more))
+				return cli_usage_error("policy show", "more than %d workspaces",
+						       SESSION_MAX_WORKSPACES);
+			if (ws_given)
+				more[n_more++] = optarg;
+			else
+				ws_arg = optarg;
+			ws_given = true;
 			break;
 		case 'j':
 			json = true;
@@ -155,15 +165,19 @@ policy_show(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error("policy show", "unexpected argument '%s'", argv[optind]);
-	ws = realpath(ws_arg, NULL);
-	if (ws == NULL) {
-		cordon_err_set(&err, errno, "workspace %s", ws_arg);
-		cordon_err_hint(&err, "the workspace must be an existing directory");
+	if (session_workspaces_open(&rp, ws_arg, more, n_more, &ws, &err) < 0) {
+		session_policy_free(&rp);
 		cli_print_err(&err);
 		return 125;
 	}
 	rp.have_home = session_home(rp.home, sizeof(rp.home)) == 0;
 	policy_init(&cli);
+	if (session_policy_workspace_rules(&rp, ws, &cli, &err) < 0) {
+		policy_free(&cli);
+		session_policy_free(&rp);
+		cli_print_err(&err);
+		return 125;
+	}
 	for (size_t i = 0; i < rp.n_domains; i++)
 		if (policy_add_rule(&cli,
 				    rp.domains[i].deny ? POLICY_NET_DENIED_DOMAINS
@@ -197,11 +211,21 @@ policy_show(int argc, char **argv)
 		return 0;
 	}
 	out = json ? policy_render_json(&rp.pol) : policy_render_text(&rp.pol);
+	if (!json && (rp.n_extra > 0 || rp.primary_ro)) {
+		printf("Workspaces:\n  %s  (%s, working directory)\n", ws,
+		       rp.primary_ro ? "read-only" : "read-write");
+		for (size_t i = 0; i < rp.n_extra; i++)
+			printf("  %s  (%s)\n", rp.extra[i].path,
+			       rp.extra[i].ro ? "read-only" : "read-write");
+	}
 	fputs(out, stdout);
 	if (json)
 		fputc('\n', stdout);
 	if (mounts && !json) {
-		struct policy_ctx ctx = { ws, lo.home };
+		const char *ctx_more[SESSION_MAX_WORKSPACES];
+		struct policy_ctx ctx;
+
+		session_policy_ctx(&rp, ws, ctx_more, &ctx);
 
 		/* The git directories' control files, as `cordon run` adds them. */
 		if (session_policy_add_git(&rp, ws, &err) < 0) {

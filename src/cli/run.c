@@ -22,7 +22,11 @@ static const char run_usage[] =
     "started and every network decision goes to the audit log.\n"
     "\n"
     "Options:\n"
-    "  -w, --workspace DIR  read-write workspace and working directory (default: .)\n"
+    "  -w, --workspace DIR[:ro]  read-write workspace and working directory\n"
+    "                       (default: .); again for more workspaces, each at its\n"
+    "                       own path with the same protections (at most 16);\n"
+    "                       :ro read-only. A directory whose name ends in :ro or\n"
+    "                       :rw takes an explicit mode after it (a:ro:rw)\n"
     "      --name NAME      a named sandbox, made on first use and kept: what the\n"
     "                       command installs in /usr/local and /opt (and changes\n"
     "                       elsewhere in /usr, /etc, /var where it may) stays\n"
@@ -81,8 +85,7 @@ run_option(struct cordon_session *s, int c, const char *arg, struct cordon_err *
 {
 	switch (c) {
 	case 'w':
-		s->workspace_arg = arg;
-		return 0;
+		return session_add_workspace(s, arg, err);
 	case 'v':
 		/* -vv: each line also names its function (for bug reports) */
 		log_setlevel(log_verbosity >= LOG_LEVEL_DEBUG ? LOG_LEVEL_TRACE : LOG_LEVEL_DEBUG);

@@ -130,16 +130,26 @@ cli_ls(int argc, char **argv)
 			_cleanup_free_ char *ws = json_str(v[i].workspace ? v[i].workspace : "");
 
 			printf("%s{\"name\":\"%s\",\"state\":\"%s\",\"pid\":%d,\"bytes\":%llu,"
-			       "\"created\":%lld,\"last_used\":%lld,\"workspaces\":[%s],"
-			       "\"session\":\"%s\"}",
+			       "\"created\":%lld,\"last_used\":%lld,\"workspaces\":[%s",
 			       i ? "," : "", v[i].name, v[i].running ? "running" : "stopped",
 			       (int)v[i].pid, (unsigned long long)v[i].bytes,
 			       (long long)v[i].created, (long long)v[i].last_used,
-			       v[i].workspace ? ws : "", v[i].session);
+			       v[i].workspace ? ws : "");
+			/* The further workspaces after the primary: "rw:PATH" / "ro:PATH". */
+			for (size_t k = 0; v[i].workspace != NULL && k < v[i].n_more; k++) {
+				_cleanup_free_ char *m = json_str(v[i].more[k] + 3);
+
+				printf(",%s", m);
+			}
+			printf("],\"session\":\"%s\"}", v[i].session);
 		} else {
-			printf("%-20s  %-8s  %-8s  %-16s  %-16s  %s\n", v[i].name,
+			char more[32] = "";
+
+			if (v[i].n_more > 0)
+				snprintf(more, sizeof(more), " (+%zu)", v[i].n_more);
+			printf("%-20s  %-8s  %-8s  %-16s  %-16s  %s%s\n", v[i].name,
 			       v[i].running ? "running" : "stopped", sz, c1, c2,
-			       v[i].workspace ? v[i].workspace : "-");
+			       v[i].workspace ? v[i].workspace : "-", more);
 		}
 	}
 	if (json)

@@ -265,14 +265,14 @@ canon_absent(const char *abs)
  */
 static int
 add_rule(struct builder *b, const struct policy_rule *r, enum policy_mount_kind kind,
-	 bool allow_read, struct cordon_err *err)
+	 bool allow_read, const struct policy_ctx *at, struct cordon_err *err)
 {
 	char abs[PATH_MAX], org[PATH_MAX + 64], where[300];
 	char *real, *w;
 
 	policy_origin_format(&r->origin, where, sizeof(where));
 	snprintf(org, sizeof(org), "%s rule \"%s\"", where, r->value);
-	if (policy_path_expand(r->value, b->ctx, abs, sizeof(abs)) < 0) {
+	if (policy_path_expand(r->value, at, abs, sizeof(abs)) < 0) {
 		plan_note(b->plan, "skipped %s \"%s\" (%s): no home directory or path too long",
 			  allow_read ? "allowRead" : kind_word(kind), r->value, where);
 		return 0;
@@ -357,6 +357,18 @@ add_rule(struct builder *b, const struct policy_rule *r, enum policy_mount_kind 
 	return 0;
 }
 
+/* Is path the workspace or one of the further workspaces? */
+static bool
+is_workspace(const struct policy_ctx *ctx, const char *path)
+{
+	if (strcmp(ctx->workspace, path) == 0)
+		return true;
+	for (size_t k = 0; k < ctx->n_more; k++)
+		if (strcmp(ctx->more[k], path) == 0)
+			return true;
+	return false;
+}
+
 static bool
 in_writable(const struct builder *b, const char *path)
 {
@@ -392,10 +404,13 @@ is_hole_or_above(const struct builder *b, const char *path, bool *exact)
 		else if (strictly_within(c->path, path))
 			above = true;
 	}
-	if (strcmp(b->ctx->workspace, path) == 0)
+	if (is_workspace(b->ctx, path))
 		*exact = true;
 	else if (strictly_within(b->ctx->workspace, path))
 		above = true;
+	for (size_t k = 0; k < b->ctx->n_more; k++)
+		if (strictly_within(b->ctx->more[k], path))
+			above = true;
 	return *exact || above;
 }
 
@@ -513,7 +528,7 @@ resolve(struct builder *b, bool allow_degraded, struct cordon_err *err)
 		for (size_t k = 0; k < b->n_allow_read && !m->dead; k++)
 			if (strcmp(b->allow_read[k], m->path) == 0)
 				m->dead = true;
-		if (!m->dead && strcmp(m->path, b->ctx->workspace) == 0) {
+		if (!m->dead && is_workspace(b->ctx, m->path)) {
 			plan_note(b->plan, "not masking the workspace itself (%s)", m->origin);
 			m->dead = true;
 		}
@@ -695,8 +710,23 @@ policy_plan_build(const struct cordon_policy *pol, const struct policy_ctx *ctx,
 	for (size_t o = 0; o < ARRAY_SIZE(order) && r == 0; o++) {
 		const struct policy_rules *rules = &pol->lists[order[o].list];
 
-		for (size_t i = 0; i < rules->n && r == 0; i++)
-			r = add_rule(&b, &rules->v[i], order[o].kind, order[o].allow_read, err);
+		for (size_t i = 0; i < rules->n && r == 0; i++) {
+			const char *v = rules->v[i].value;
+			bool relative =
+			    v[0] != '/' && !(v[0] == '~' && (v[1] == '\0' || v[1] == '/'));
+
+			r = add_rule(&b, &rules->v[i], order[o].kind, order[o].allow_read, ctx,
+				     err);
+			/* The further workspaces get the workspace's protections. */
+			for (size_t k = 0; k < ctx->n_more && relative && r == 0 &&
+					   !order[o].allow_read && order[o].kind != POLICY_MOUNT_RW;
+			     k++) {
+				struct policy_ctx at = *ctx;
+
+				at.workspace = ctx->more[k];
+				r = add_rule(&b, &rules->v[i], order[o].kind, false, &at, err);
+			}
+		}
 	}
 	if (r == 0)
 		r = resolve(&b, allow_degraded, err);

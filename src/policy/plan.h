@@ -39,6 +39,15 @@ struct policy_mount {
 struct policy_ctx {
 	const char *workspace; /* canonical */
 	const char *home;      /* canonical or NULL */
+	/*
+	 * Further workspaces (canonical, none inside another): relative deny
+	 * rules (denyRead, denyWrite, credential files) apply in each of them
+	 * as in the workspace; relative allow rules only in the workspace.
+	 * They are never masked; their own mounts come from the rules the
+	 * caller adds for them (allowWrite, or denyWrite when read-only).
+	 */
+	const char *const *more;
+	size_t n_more;
 };
 
 /* Limits of the start-up walk for globs. */

@@ -65,7 +65,8 @@ session_audit_begin(struct session_audit *sa, struct sb_spec *spec, struct sb_mo
 int
 session_audit_record_start(struct session_audit *sa, struct cordon_err *err)
 {
-	if (audit_run_start(sa->log, sa->spec, sa->exec, err) < 0) {
+	if (audit_run_start(sa->log, sa->spec, sa->exec, sa->n_workspaces ? sa->workspaces : NULL,
+			    sa->n_workspaces, err) < 0) {
 		audit_close(sa->log);
 		sa->log = NULL;
 		return cordon_err_wrap(err, "cannot start the audit trail");

@@ -107,6 +107,16 @@ writable_inside(const struct sb_spec *spec, const struct sb_mount *mounts, size_
 	return rw;
 }
 
+/* Is path itself a read-write bind of mounts (a mount point of its own inside)? */
+static bool
+bound_rw(const struct sb_mount *mounts, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (mounts[i].kind == SB_MOUNT_RW && strcmp(mounts[i].path, path) == 0)
+			return true;
+	return false;
+}
+
 /*
  * The records (other sessions' commands, workspaces, git configs) are none
  * of the sandbox's business, and the next cordon acts on what they say: a
@@ -135,7 +145,7 @@ protect_records(struct sb_spec *spec, struct sb_mount *mounts, size_t *n, size_t
 	for (char *slash = strchr(strcpy(parent, dir) + 1, '/'); slash != NULL;
 	     slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
-		if (strcmp(parent, spec->workspace) != 0 &&
+		if (strcmp(parent, spec->workspace) != 0 && !bound_rw(mounts, given, parent) &&
 		    writable_inside(spec, mounts, given, parent) &&
 		    add_mount(spec, mounts, n, max, SB_MOUNT_RW, parent, err) < 0)
 			return -1;
@@ -150,16 +160,22 @@ protect_records(struct sb_spec *spec, struct sb_mount *mounts, size_t *n, size_t
 int
 session_guard_begin(struct session_guard *g, struct sv_supervisor *sv, struct sb_spec *spec,
 		    struct sb_mount *mounts, size_t *n_mounts, size_t max, const char *state_dir,
-		    const struct qr_snapshot *snap, const struct cordon_audit *audit,
-		    struct cordon_err *err)
+		    const struct qr_snapshot *const *snaps, size_t n_snaps,
+		    const struct cordon_audit *audit, struct cordon_err *err)
 {
 	_cleanup_free_ char *snapshot = NULL;
 	struct sv_reg_info info;
 
 	if (protect_records(spec, mounts, n_mounts, max, err) < 0)
 		return -1;
-	if (snap != NULL)
-		snapshot = qr_snapshot_save(snap);
+	/* One text after the other, each ending with its "end" line (registry.c). */
+	for (size_t i = 0; i < n_snaps; i++) {
+		_cleanup_free_ char *one = qr_snapshot_save(snaps[i]);
+		char *both = xasprintf("%s%s", snapshot != NULL ? snapshot : "", one);
+
+		free(snapshot);
+		snapshot = both;
+	}
 	memset(&info, 0, sizeof(info));
 	memcpy(info.id, g->id, sizeof(info.id));
 	info.started = (long long)time(NULL);

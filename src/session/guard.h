@@ -61,7 +61,8 @@ int session_guard_start(struct session_guard *g, struct cordon_err *err);
 
 /*
  * After the policy is applied, the audit log opened and the quarantine
- * snapshot (snap, may be NULL) taken, before the sandbox is spawned: write
+ * snapshots (snaps[0..n_snaps), one per read-write workspace, the primary
+ * first; none when n_snaps is 0) taken, before the sandbox is spawned: write
  * this session's
  * record, keep the records out of the sandbox's reach (entries added to mounts,
  * spec->n_mounts updated), hand the id, the grace period and the record
@@ -69,8 +70,8 @@ int session_guard_start(struct session_guard *g, struct cordon_err *err);
  */
 int session_guard_begin(struct session_guard *g, struct sv_supervisor *sv, struct sb_spec *spec,
 			struct sb_mount *mounts, size_t *n_mounts, size_t max,
-			const char *state_dir, const struct qr_snapshot *snap,
-			const struct cordon_audit *audit, struct cordon_err *err);
+			const char *state_dir, const struct qr_snapshot *const *snaps,
+			size_t n_snaps, const struct cordon_audit *audit, struct cordon_err *err);
 
 /*
  * After this session's quarantine (cleaned: it made everything safe):

@@ -97,9 +97,40 @@ struct meta {
 	pid_t pid;
 	unsigned long long start;
 	char *workspace;
+	char **more; /* "rw:PATH" / "ro:PATH" */
+	size_t n_more;
 	char session[64];
 	bool review;
 };
+
+static void
+meta_free(struct meta *m)
+{
+	free(m->workspace);
+	m->workspace = NULL;
+	for (size_t i = 0; i < m->n_more; i++)
+		free(m->more[i]);
+	free(m->more);
+	m->more = NULL;
+	m->n_more = 0;
+}
+
+/* "more=" of the metadata: percent-encoded tokens, space-separated. */
+static void
+meta_more(struct meta *m, char *v)
+{
+	char *save = NULL;
+
+	for (char *t = strtok_r(v, " ", &save); t != NULL && m->n_more < 64;
+	     t = strtok_r(NULL, " ", &save)) {
+		char *d = pct_decode(t, &(size_t){ 0 });
+
+		if (d == NULL)
+			continue;
+		m->more = xrealloc(m->more, (m->n_more + 1) * sizeof(*m->more));
+		m->more[m->n_more++] = d;
+	}
+}
 
 static void
 meta_read(const char *dir, struct meta *m)
@@ -133,6 +164,8 @@ meta_read(const char *dir, struct meta *m)
 			snprintf(m->session, sizeof(m->session), "%s", v);
 		else if (strcmp(line, "workspace") == 0 && m->workspace == NULL)
 			m->workspace = pct_decode(v, &(size_t){ 0 });
+		else if (strcmp(line, "more") == 0 && m->more == NULL)
+			meta_more(m, v);
 	}
 }
 
@@ -143,16 +176,23 @@ meta_write(const struct session_named *n, pid_t pid)
 	char path[PATH_MAX + 32], tmp[PATH_MAX + 32];
 	unsigned long long start = 0;
 	int fd;
-	_cleanup_free_ char *ws = NULL, *text = NULL;
+	_cleanup_free_ char *ws = NULL, *text = NULL, *more = xstrdup("");
 	char state;
 
 	if (pid > 0 && sv_proc_start(pid, &start, &state) < 0)
 		start = 0;
 	ws = pct_encode(n->workspace ? n->workspace : "", n->workspace ? strlen(n->workspace) : 0);
-	text = xasprintf("v=1\nname=%s\ncreated=%lld\nlast_used=%lld\nworkspace=%s\nsession=%s\n"
-			 "pid=%d\nstart=%llu\nreview=%d\n",
-			 n->name, (long long)n->created, (long long)time(NULL), ws, n->session,
-			 (int)pid, start, n->review ? 1 : 0);
+	for (size_t i = 0; i < n->n_more; i++) {
+		_cleanup_free_ char *e = pct_encode(n->more[i], strlen(n->more[i]));
+		char *joined = xasprintf("%s%s%s", more, i ? " " : "", e);
+
+		free(more);
+		more = joined;
+	}
+	text = xasprintf("v=1\nname=%s\ncreated=%lld\nlast_used=%lld\nworkspace=%s\nmore=%s\n"
+			 "session=%s\npid=%d\nstart=%llu\nreview=%d\n",
+			 n->name, (long long)n->created, (long long)time(NULL), ws, more,
+			 n->session, (int)pid, start, n->review ? 1 : 0);
 	snprintf(path, sizeof(path), "%s/" META_FILE, n->dir);
 	snprintf(tmp, sizeof(tmp), "%s/" META_FILE ".tmp", n->dir);
 	/*
@@ -443,7 +483,7 @@ session_named_begin(struct session_named *n, const char *workspace, const char *
 		if (errno != EWOULDBLOCK)
 			return cordon_err_set(err, errno, "lock %s/" LOCK_FILE, n->dir);
 		meta_read(n->dir, &m);
-		free(m.workspace);
+		meta_free(&m);
 		cordon_err_set(err, 0, "sandbox '%s' is in use by another cordon (pid %d)", n->name,
 			       (int)m.pid);
 		return cordon_err_hint(err, "wait for it to end, or end it with `cordon stop %s`",
@@ -459,10 +499,10 @@ session_named_begin(struct session_named *n, const char *workspace, const char *
 		return -1;
 	meta_read(n->dir, &m);
 	if (review_begin(n, &m, workspace, err) < 0) {
-		free(m.workspace);
+		meta_free(&m);
 		return -1;
 	}
-	free(m.workspace);
+	meta_free(&m);
 	n->created = m.created ? m.created : time(NULL);
 	n->workspace = xstrdup(workspace);
 	snprintf(n->session, sizeof(n->session), "%s", session_id ? session_id : "");
@@ -555,6 +595,8 @@ named_list(struct named_info **out, size_t *count, struct cordon_err *err)
 		i->created = m.created;
 		i->last_used = m.last_used;
 		i->workspace = m.workspace;
+		i->more = m.more;
+		i->n_more = m.n_more;
 		memcpy(i->session, m.session, sizeof(i->session));
 		du_bytes = 0;
 		nftw(dir, du_one, 16, FTW_PHYS);
@@ -570,8 +612,12 @@ named_list(struct named_info **out, size_t *count, struct cordon_err *err)
 void
 named_list_free(struct named_info *v, size_t count)
 {
-	for (size_t i = 0; v != NULL && i < count; i++)
+	for (size_t i = 0; v != NULL && i < count; i++) {
 		free(v[i].workspace);
+		for (size_t k = 0; k < v[i].n_more; k++)
+			free(v[i].more[k]);
+		free(v[i].more);
+	}
 	free(v);
 }
 
@@ -596,7 +642,7 @@ named_stop(const char *name, unsigned wait_ms, struct cordon_err *err)
 	if (lock_held(dir) != 1)
 		return 0;
 	meta_read(dir, &m);
-	free(m.workspace);
+	meta_free(&m);
 	{
 		unsigned long long now;
 		char state;
@@ -692,6 +738,8 @@ named_hold(const char *name, bool running_ok, char *dir, size_t len, int *lock, 
 		return cordon_err_set(err, errno, "lock %s/" LOCK_FILE, dir);
 	meta_read(dir, &m);
 	*workspace = m.workspace;
+	m.workspace = NULL;
+	meta_free(&m);
 	*review = m.review;
 	*lock = fd;
 	return 0;

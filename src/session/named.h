@@ -10,8 +10,9 @@
  *                 life: a second run on the name is refused, and a cordon
  *                 that is killed (even by SIGKILL) releases it with its
  *                 last fd, so nothing blocks the next run
- *   sandbox.meta  created, last used, workspace, session id, pid of the
- *                 running cordon (replaced atomically)
+ *   sandbox.meta  created, last used, workspace, the further workspaces of
+ *                 the last run (--workspace repeated), session id, pid of
+ *                 the running cordon (replaced atomically)
  *   upper/ work/  the overlay's layers over the host's system directories
  *                 (sandbox/overlay.c): what the command installs
  *   ws-upper/ ws-work/  review mode (--review, remembered as review=1):
@@ -43,6 +44,13 @@ struct session_named {
 	int lock_fd;        /* held while the session runs, -1 */
 	time_t created;
 	char *workspace;
+	/*
+	 * The further workspaces of this run, "rw:PATH" or "ro:PATH" (set by
+	 * the caller before session_named_begin; borrowed): recorded in the
+	 * metadata, replacing those of an earlier run.
+	 */
+	const char *const *more;
+	size_t n_more;
 	char session[64];
 	const char *dirs[NAMED_MAX_DIRS]; /* overlaid host directories (static strings) */
 	size_t n_dirs;
@@ -61,7 +69,9 @@ struct named_info {
 	bool running;
 	pid_t pid; /* cordon's pid while running, else 0 */
 	time_t created, last_used;
-	char *workspace;  /* malloc'd, may be NULL */
+	char *workspace; /* malloc'd, may be NULL */
+	char **more;     /* further workspaces of the last run, "rw:PATH"/"ro:PATH", malloc'd */
+	size_t n_more;
 	char session[64]; /* last session id, "" */
 	uint64_t bytes;   /* disk used by the state directory */
 };

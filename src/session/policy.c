@@ -116,19 +116,23 @@ add_path_dirs(struct cordon_policy *layer, const char *workspace)
 
 static char *as_rule(const char *path);
 
-/* Add dir's mask unless it holds the workspace or is the invoker's home. */
+/* Add dir's mask unless it holds a workspace or is the invoker's home. */
 static void
-hide_home(struct cordon_policy *layer, const char *dir, const char *workspace, const char *home)
+hide_home(struct cordon_policy *layer, const char *dir, const struct policy_ctx *ws,
+	  const char *home)
 {
 	struct policy_origin o = { POLICY_LAYER_BUILTIN, "other users' homes", 0, 0 };
 	_cleanup_free_ char *real = fd_realpath(dir), *rule = NULL;
 	struct stat st;
 
 	if (real == NULL || strcmp(real, "/") == 0 || stat(real, &st) < 0 || !S_ISDIR(st.st_mode) ||
-	    policy_path_within(workspace, real) ||
+	    policy_path_within(ws->workspace, real) ||
 	    (home != NULL && policy_path_within(home, real)) ||
 	    (home != NULL && policy_path_within(real, home)))
 		return;
+	for (size_t k = 0; k < ws->n_more; k++)
+		if (policy_path_within(ws->more[k], real))
+			return;
 	rule = as_rule(real);
 	policy_rules_add(layer, POLICY_FS_DENY_READ, rule, o);
 }
@@ -140,7 +144,7 @@ hide_home(struct cordon_policy *layer, const char *dir, const char *workspace, c
  * up) is masked, but the one that holds the workspace and the invoker's.
  */
 static void
-hide_other_homes(struct cordon_policy *layer, const char *workspace, const char *home)
+hide_other_homes(struct cordon_policy *layer, const struct policy_ctx *ws, const char *home)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct passwd *pw;
@@ -155,14 +159,75 @@ hide_other_homes(struct cordon_policy *layer, const char *workspace, const char 
 		if (e->d_name[0] == '.' ||
 		    snprintf(path, sizeof(path), "/home/%s", e->d_name) >= (int)sizeof(path))
 			continue;
-		hide_home(layer, path, workspace, home);
+		hide_home(layer, path, ws, home);
 	}
 	setpwent();
 	while ((pw = getpwent()) != NULL)
 		if (pw->pw_uid >= 1000 && pw->pw_uid != 65534 && pw->pw_dir != NULL &&
 		    pw->pw_dir[0] == '/')
-			hide_home(layer, pw->pw_dir, workspace, home);
+			hide_home(layer, pw->pw_dir, ws, home);
 	endpwent();
+}
+
+/*
+ * The workspaces' own rules in the command-line layer: a further
+ * workspace is an allowWrite (a denyWrite when read-only), a read-only
+ * primary a denyWrite over itself. 0 or -1 (err).
+ */
+int
+session_policy_workspace_rules(const struct session_policy *sp, const char *workspace,
+			       struct cordon_policy *cli, struct cordon_err *err)
+{
+	if (sp->primary_ro &&
+	    policy_add_rule(cli, POLICY_FS_DENY_WRITE, workspace, POLICY_LAYER_CLI, err) < 0)
+		return -1;
+	for (size_t i = 0; i < sp->n_extra; i++)
+		if (policy_add_rule(cli,
+				    sp->extra[i].ro ? POLICY_FS_DENY_WRITE : POLICY_FS_ALLOW_WRITE,
+				    sp->extra[i].path, POLICY_LAYER_CLI, err) < 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * Each further read-write workspace must be writable in the plan: a rule
+ * of the policy that takes that away (a denyWrite around it, a managed
+ * lock) is refused rather than run with a workspace the user did not get.
+ */
+static int
+workspaces_planned(const struct session_policy *sp, struct cordon_err *err)
+{
+	for (size_t i = 0; i < sp->n_extra; i++) {
+		bool rw = false;
+
+		for (size_t k = 0; k < sp->plan.n_mounts && !rw; k++)
+			rw = sp->plan.mounts[k].kind == POLICY_MOUNT_RW &&
+			     strcmp(sp->plan.mounts[k].path, sp->extra[i].path) == 0;
+		if (!rw && !sp->extra[i].ro) {
+			cordon_err_set(err, 0,
+				       "workspace %s cannot be writable: the policy keeps it "
+				       "read-only",
+				       sp->extra[i].path);
+			return cordon_err_hint(err,
+					       "see `cordon policy show --mounts -w %s`, or give "
+					       "it as %s:ro",
+					       sp->extra[i].path, sp->extra[i].path);
+		}
+	}
+	return 0;
+}
+
+void
+session_policy_ctx(const struct session_policy *sp, const char *workspace, const char **more,
+		   struct policy_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->workspace = workspace;
+	ctx->home = sp->have_home ? sp->home : NULL;
+	for (size_t i = 0; i < sp->n_extra; i++)
+		more[i] = sp->extra[i].path;
+	ctx->more = more;
+	ctx->n_more = sp->n_extra;
 }
 
 int
@@ -172,12 +237,14 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 	struct cordon_policy cli, git;
 	struct policy_load_opts lo;
 	struct policy_ctx ctx;
+	const char *more[SESSION_MAX_WORKSPACES];
 	size_t k = 0;
 	int r;
 
 	policy_init(&cli);
 	policy_init(&git);
 	sp->have_home = session_home(sp->home, sizeof(sp->home)) == 0;
+	session_policy_ctx(sp, workspace, more, &ctx);
 	for (size_t i = 0; i < *n_mounts; i++) {
 		struct sb_mount *m = &mounts[i];
 		enum policy_list list;
@@ -202,7 +269,8 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 		}
 	}
 	*n_mounts = k;
-	if (cli_run_policy_loopback_rules(sp, &cli, err) < 0) {
+	if (cli_run_policy_loopback_rules(sp, &cli, err) < 0 ||
+	    session_policy_workspace_rules(sp, workspace, &cli, err) < 0) {
 		policy_free(&cli);
 		return -1;
 	}
@@ -232,14 +300,16 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 		return -1;
 	}
 	add_path_dirs(&git, workspace);
-	hide_other_homes(&git, workspace, sp->have_home ? sp->home : NULL);
+	for (size_t i = 0; i < sp->n_extra; i++)
+		if (!sp->extra[i].ro)
+			add_path_dirs(&git, sp->extra[i].path);
+	hide_other_homes(&git, &ctx, sp->have_home ? sp->home : NULL);
 	r = policy_merge(&sp->pol, &git, POLICY_LAYER_BUILTIN, true, NULL, err);
 	policy_free(&git);
 	if (r < 0)
 		return -1;
-	ctx.workspace = workspace;
-	ctx.home = lo.home;
-	if (policy_plan_build(&sp->pol, &ctx, sp->allow_degraded, &sp->plan, err) < 0)
+	if (policy_plan_build(&sp->pol, &ctx, sp->allow_degraded, &sp->plan, err) < 0 ||
+	    workspaces_planned(sp, err) < 0)
 		return -1;
 	for (size_t i = 0; i < sp->pol.n_notes; i++) {
 		/* A setting the user made that does not apply: always say so. */
@@ -294,20 +364,22 @@ as_rule(const char *path)
 	return r;
 }
 
-int
-session_policy_add_git(struct session_policy *sp, const char *workspace, struct cordon_err *err)
+/* One workspace's git directories into scan, their control files into sp->pol. */
+static int
+add_git(struct session_policy *sp, const char *workspace, struct qr_git_scan *scan, bool *scanned,
+	struct cordon_err *err)
 {
 	struct policy_origin o = { POLICY_LAYER_BUILTIN, "git", 0, 0 };
 	struct cordon_policy git;
 	int r;
 
-	if (sp->scanned)
-		qr_git_scan_free(&sp->git);
-	qr_git_scan(workspace, sp->have_home ? sp->home : NULL, &sp->git);
-	sp->scanned = true;
-	log_debug("git: %zu repositories, %zu control files kept read-only (%zu entries read)",
-		  sp->git.n_dirs, sp->git.n_paths, sp->git.walked);
-	if (sp->git.truncated) {
+	if (*scanned)
+		qr_git_scan_free(scan);
+	qr_git_scan(workspace, sp->have_home ? sp->home : NULL, scan);
+	*scanned = true;
+	log_debug("git: %s: %zu repositories, %zu control files kept read-only (%zu entries read)",
+		  workspace, scan->n_dirs, scan->n_paths, scan->walked);
+	if (scan->truncated) {
 		if (!sp->allow_degraded && policy_fail_if_unavailable(&sp->pol)) {
 			cordon_err_set(
 			    err, 0,
@@ -324,18 +396,32 @@ session_policy_add_git(struct session_policy *sp, const char *workspace, struct 
 			  "directory; hooks and configs beyond the limit are not protected");
 	}
 	policy_init(&git);
-	for (size_t i = 0; i < sp->git.n_paths; i++) {
+	for (size_t i = 0; i < scan->n_paths; i++) {
 		_cleanup_free_ char *rule = NULL;
 
 		/* A `.git` directory itself stays writable: only its control files are bound. */
-		if (sp->git.paths[i].kind == QR_GIT_DOTGIT)
+		if (scan->paths[i].kind == QR_GIT_DOTGIT)
 			continue;
-		rule = as_rule(sp->git.paths[i].path);
+		rule = as_rule(scan->paths[i].path);
 		policy_rules_add(&git, POLICY_FS_DENY_WRITE, rule, o);
 	}
 	r = policy_merge(&sp->pol, &git, POLICY_LAYER_BUILTIN, true, NULL, err);
 	policy_free(&git);
 	return r;
+}
+
+int
+session_policy_add_git(struct session_policy *sp, const char *workspace, struct cordon_err *err)
+{
+	if (add_git(sp, workspace, &sp->git, &sp->scanned, err) < 0)
+		return -1;
+	for (size_t i = 0; i < sp->n_extra; i++) {
+		struct session_workspace *w = &sp->extra[i];
+
+		if (!w->ro && add_git(sp, w->path, &w->git, &w->scanned, err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* Is path writable inside by the plan (the workspace, or a read-write bind)? */
@@ -351,23 +437,63 @@ plan_writable(const struct policy_plan *plan, const char *workspace, const char 
 	return false;
 }
 
+/*
+ * The protected paths of one snapshot: those in workspace ws when it is a
+ * further one; when it is the primary (n_extra others given), all but
+ * those in a further workspace. Borrowed strings in a malloc'd array.
+ */
+static char **
+paths_for(const struct session_policy *sp, char *const *v, size_t n, const char *ws, bool primary,
+	  size_t *out_n)
+{
+	char **out = xcalloc(n + 1, sizeof(*out));
+
+	*out_n = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool mine = !primary && policy_path_within(v[i], ws);
+
+		if (primary) {
+			mine = true;
+			for (size_t k = 0; k < sp->n_extra && mine; k++)
+				mine =
+				    sp->extra[k].ro || !policy_path_within(v[i], sp->extra[k].path);
+		}
+		if (mine)
+			out[(*out_n)++] = v[i];
+	}
+	return out;
+}
+
+/* One workspace's snapshot: its own protected paths, git scan and globs. 0 or -1. */
+static int
+snapshot_one(struct session_policy *sp, const char *ws, bool primary, const struct qr_git_scan *git,
+	     char *const *agent_state, size_t n_agent_state, struct qr_snapshot *snap,
+	     struct cordon_err *err)
+{
+	struct qr_inputs in = {
+		.lifted = sp->plan.lifted,
+		.n_lifted = sp->plan.n_lifted,
+		.globs = sp->plan.protect_globs,
+		.n_globs = sp->plan.n_protect_globs,
+		.git = git,
+		.agent_state = agent_state,
+		.n_agent_state = n_agent_state,
+	};
+	_cleanup_free_ char **protect =
+	    paths_for(sp, sp->plan.protect, sp->plan.n_protect, ws, primary, &in.n_protect);
+	_cleanup_free_ char **watch =
+	    paths_for(sp, sp->plan.watch, sp->plan.n_watch, ws, primary, &in.n_watch);
+
+	in.protect = protect;
+	in.watch = watch;
+	return qr_snapshot_take(snap, ws, &in, err);
+}
+
 int
 session_policy_snapshot(struct session_policy *sp, const char *workspace, struct cordon_err *err)
 {
 	struct preset_strv launch = { 0 }, agent_state = { 0 };
 	int r;
-
-	struct qr_inputs in = {
-		.protect = sp->plan.protect,
-		.n_protect = sp->plan.n_protect,
-		.watch = sp->plan.watch,
-		.n_watch = sp->plan.n_watch,
-		.lifted = sp->plan.lifted,
-		.n_lifted = sp->plan.n_lifted,
-		.globs = sp->plan.protect_globs,
-		.n_globs = sp->plan.n_protect_globs,
-		.git = sp->scanned ? &sp->git : NULL,
-	};
 
 	/* The agents' state files with launch keys, where the sandbox can write them. */
 	if (sp->have_home)
@@ -375,14 +501,24 @@ session_policy_snapshot(struct session_policy *sp, const char *workspace, struct
 	for (size_t i = 0; i < launch.n; i++)
 		if (plan_writable(&sp->plan, workspace, launch.v[i]))
 			preset_strv_add(&agent_state, launch.v[i]);
-	in.agent_state = agent_state.v;
-	in.n_agent_state = agent_state.n;
-	r = qr_snapshot_take(&sp->snap, workspace, &in, err);
+	r = snapshot_one(sp, workspace, true, sp->scanned ? &sp->git : NULL, agent_state.v,
+			 agent_state.n, &sp->snap, err);
 	preset_strv_free(&launch);
 	preset_strv_free(&agent_state);
 	if (r < 0)
 		return -1;
 	sp->snapped = true;
+	/* Each further read-write workspace: the same comparison at the end. */
+	for (size_t i = 0; i < sp->n_extra; i++) {
+		struct session_workspace *w = &sp->extra[i];
+
+		if (w->ro)
+			continue;
+		if (snapshot_one(sp, w->path, false, w->scanned ? &w->git : NULL, NULL, 0, &w->snap,
+				 err) < 0)
+			return -1;
+		w->snapped = true;
+	}
 	return 0;
 }
 
@@ -593,6 +729,36 @@ session_policy_state_dir(const struct session_policy *sp, char *out, size_t len)
 		snprintf(out, len, "/var/tmp/cordon-%u", (unsigned)getuid());
 }
 
+/*
+ * qr_run on one snapshot, its report on stderr and in the audit log. A
+ * further workspace (nth > 0) has its own quarantine directory, so that
+ * the same relative path in two workspaces never meets, and its lines
+ * name it.
+ */
+static int
+finish_one(struct qr_snapshot *snap, const char *state, size_t nth, struct cordon_audit *audit,
+	   struct cordon_err *err)
+{
+	int r;
+
+	if (nth > 0 && snap->qdir == NULL)
+		snap->qdir = qr_qdir_name(state, nth);
+	r = qr_run(snap, state, err);
+	for (size_t i = 0; i < snap->n_report; i++) {
+		_cleanup_free_ char *line =
+		    nth > 0 ? xasprintf("%s: %s", snap->workspace, snap->report[i]) : NULL;
+		struct audit_violation v = { .kind = "quarantine",
+					     .what = line != NULL ? line : snap->report[i],
+					     .reason = "made safe after the session" };
+		struct cordon_err aerr = { 0 };
+
+		fprintf(stderr, "cordon: %s\n", v.what);
+		if (audit != NULL)
+			audit_violation(audit, &v, &aerr);
+	}
+	return r;
+}
+
 int
 session_policy_finish(struct session_policy *sp, struct cordon_audit *audit, struct cordon_err *err)
 {
@@ -608,16 +774,18 @@ session_policy_finish(struct session_policy *sp, struct cordon_audit *audit, str
 	}
 	sp->finished = true;
 	session_policy_state_dir(sp, state, sizeof(state));
-	r = qr_run(&sp->snap, state, &sp->finish_err);
-	for (size_t i = 0; i < sp->snap.n_report; i++) {
-		struct audit_violation v = { .kind = "quarantine",
-					     .what = sp->snap.report[i],
-					     .reason = "made safe after the session" };
-		struct cordon_err aerr = { 0 };
+	r = finish_one(&sp->snap, state, 0, audit, &sp->finish_err);
+	for (size_t i = 0; i < sp->n_extra; i++) {
+		struct cordon_err e = { 0 };
+		int q;
 
-		fprintf(stderr, "cordon: %s\n", sp->snap.report[i]);
-		if (audit != NULL)
-			audit_violation(audit, &v, &aerr);
+		if (!sp->extra[i].snapped)
+			continue;
+		/* Every workspace is made safe, even after one that could not be. */
+		q = finish_one(&sp->extra[i].snap, state, i + 1, audit, &e);
+		if (q < 0 && r >= 0)
+			sp->finish_err = e;
+		r = q < 0 || r < 0 ? -1 : r + q;
 	}
 	sp->finish_r = r < 0 ? -1 : 0;
 	if (r < 0) {
@@ -641,6 +809,16 @@ session_policy_free(struct session_policy *sp)
 	if (sp->scanned)
 		qr_git_scan_free(&sp->git);
 	sp->scanned = false;
+	for (size_t i = 0; i < sp->n_extra; i++) {
+		struct session_workspace *w = &sp->extra[i];
+
+		if (w->snapped)
+			qr_snapshot_free(&w->snap);
+		if (w->scanned)
+			qr_git_scan_free(&w->git);
+		free(w->path);
+	}
+	sp->n_extra = 0;
 	policy_plan_free(&sp->plan);
 	policy_free(&sp->pol);
 	sp->loaded = false;

@@ -238,6 +238,140 @@ workspace_ok(const char *ws, struct cordon_err *err)
 	return 0;
 }
 
+int
+session_add_workspace(struct cordon_session *s, const char *arg, struct cordon_err *err)
+{
+	if (s->workspace_given && s->n_workspace_more == ARRAY_SIZE(s->workspace_more)) {
+		cordon_err_set(err, E2BIG, "more than %d workspaces", SESSION_MAX_WORKSPACES);
+		return cordon_err_hint(err, "give a directory that holds several of them, or bind "
+					    "the others with --rw");
+	}
+	if (!s->workspace_given)
+		s->workspace_arg = arg;
+	else
+		s->workspace_more[s->n_workspace_more++] = arg;
+	s->workspace_given = true;
+	return 0;
+}
+
+/*
+ * DIR, DIR:ro or DIR:rw (session.h): the directory part into buf, the
+ * mode into *ro. -1 (err) when it does not fit.
+ */
+static int
+workspace_split(const char *arg, char *buf, size_t len, bool *ro, struct cordon_err *err)
+{
+	size_t n = strlen(arg);
+
+	*ro = false;
+	if (n > 3 && (strcmp(arg + n - 3, ":ro") == 0 || strcmp(arg + n - 3, ":rw") == 0)) {
+		*ro = arg[n - 1] == 'o';
+		n -= 3;
+	}
+	if (n >= len)
+		return cordon_err_set(err, ENAMETOOLONG, "workspace %s", arg);
+	memcpy(buf, arg, n);
+	buf[n] = '\0';
+	return 0;
+}
+
+/* One workspace argument, canonical and acceptable: malloc'd, or NULL (err). */
+static char *
+workspace_open(const char *arg, bool *ro, struct cordon_err *err)
+{
+	char dir[PATH_MAX];
+	char *ws;
+
+	if (workspace_split(arg, dir, sizeof(dir), ro, err) < 0)
+		return NULL;
+	ws = canonical(dir, "workspace", err);
+	if (ws == NULL || workspace_ok(ws, err) < 0) {
+		if (!err->hint[0])
+			cordon_err_hint(err, "the workspace must be an existing directory");
+		free(ws);
+		return NULL;
+	}
+	return ws;
+}
+
+int
+session_workspaces_open(struct session_policy *sp, const char *primary_arg, const char *const *more,
+			size_t n_more, char **primary, struct cordon_err *err)
+{
+	*primary = workspace_open(primary_arg, &sp->primary_ro, err);
+	if (*primary == NULL)
+		return -1;
+	if (n_more > ARRAY_SIZE(sp->extra)) {
+		cordon_err_set(err, E2BIG, "more than %d workspaces", SESSION_MAX_WORKSPACES);
+		return cordon_err_hint(err, "give a directory that holds several of them, or bind "
+					    "the others with --rw");
+	}
+	for (size_t i = 0; i < n_more; i++) {
+		struct session_workspace *w = &sp->extra[sp->n_extra];
+
+		memset(w, 0, sizeof(*w));
+		w->path = workspace_open(more[i], &w->ro, err);
+		if (w->path == NULL)
+			return -1;
+		sp->n_extra++;
+		for (size_t k = 0; k < sp->n_extra; k++) {
+			const char *other = k == 0 ? *primary : sp->extra[k - 1].path;
+
+			if (strcmp(other, w->path) == 0) {
+				cordon_err_set(err, 0, "workspace %s given twice", w->path);
+				return cordon_err_hint(err, "name each workspace once");
+			}
+			if (policy_path_within(w->path, other) ||
+			    policy_path_within(other, w->path)) {
+				cordon_err_set(err, 0,
+					       "workspace %s overlaps workspace %s: one lies "
+					       "inside the other",
+					       w->path, other);
+				return cordon_err_hint(err, "give the outer directory alone, or "
+							    "workspaces side by side");
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Review mode sees only the primary workspace copy-on-write: a further
+ * read-write workspace would take the command's changes directly, which
+ * review promises not to do, so it is refused; a read-only one is fine.
+ * A read-only primary leaves nothing to review: refused too. The further
+ * workspaces go into the named sandbox's metadata ("rw:PATH", "ro:PATH",
+ * in more, freed by the caller). 0 or -1 (err).
+ */
+static int
+review_workspaces(struct cordon_session *s, char **more, struct cordon_err *err)
+{
+	const struct session_policy *sp = &s->policy;
+
+	for (size_t i = 0; i < sp->n_extra; i++) {
+		const struct session_workspace *w = &sp->extra[i];
+
+		if (s->named.review && !w->ro) {
+			cordon_err_set(err, 0,
+				       "--review with a second read-write workspace (%s): only the "
+				       "first workspace is copy-on-write",
+				       w->path);
+			return cordon_err_hint(err,
+					       "give the further workspaces as DIR:ro, or review "
+					       "each workspace in its own named sandbox");
+		}
+	}
+	if (s->named.review && sp->primary_ro) {
+		cordon_err_set(err, 0, "--review with a read-only workspace: nothing to review");
+		return cordon_err_hint(err, "drop :ro from the first --workspace, or --review");
+	}
+	for (size_t i = 0; i < sp->n_extra; i++)
+		more[i] = xasprintf("%s:%s", sp->extra[i].ro ? "ro" : "rw", sp->extra[i].path);
+	s->named.more = (const char *const *)more;
+	s->named.n_more = sp->n_extra;
+	return 0;
+}
+
 /* What the supervisor does while the sandbox builds itself (sb_spec). */
 struct while_building {
 	struct cordon_session *s;
@@ -266,13 +400,12 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 {
 	struct session_policy *sp = &s->policy;
 	const char *private_home;
+	char *more[SESSION_MAX_WORKSPACES];
+	int r;
 
-	*workspace = canonical(s->workspace_arg, "workspace", err);
-	if (*workspace == NULL || workspace_ok(*workspace, err) < 0) {
-		if (!err->hint[0])
-			cordon_err_hint(err, "the workspace must be an existing directory");
+	if (session_workspaces_open(sp, s->workspace_arg, s->workspace_more, s->n_workspace_more,
+				    workspace, err) < 0)
 		return -1;
-	}
 	/* Earlier killed sessions are cleaned up first; this one gets its id. */
 	if (session_guard_start(&s->guard, err) < 0)
 		return -1;
@@ -317,14 +450,26 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 	spec->proxy_port = SESSION_PROXY_PORT;
 	spec->capture_port = SESSION_CAPTURE_PORT;
 	spec->report = &s->walls_raised;
-	if (session_named_begin(&s->named, *workspace, s->guard.id, spec, s->mounts, &s->n_mounts,
-				ARRAY_SIZE(s->mounts), err) < 0)
+	if (review_workspaces(s, more, err) < 0)
+		return -1;
+	r = session_named_begin(&s->named, *workspace, s->guard.id, spec, s->mounts, &s->n_mounts,
+				ARRAY_SIZE(s->mounts), err);
+	for (size_t i = 0; i < s->named.n_more; i++)
+		free(more[i]);
+	s->named.more = NULL;
+	s->named.n_more = 0;
+	if (r < 0)
 		return -1;
 	if (s->test_no_ro_root && session_test_switch("CORDON_TEST_NO_RO_ROOT"))
 		spec->test_flags |= SB_TEST_NO_RO_ROOT;
 	session_walls_apply(&s->walls, spec, sp->loaded ? &sp->pol : NULL, sp->allow_degraded);
 	spec->tty_fds = sv_pty_wanted();
 	session_audit_from_policy(&s->audit, sp->loaded ? &sp->pol : NULL);
+	s->audit.workspaces[0] = (struct audit_workspace){ *workspace, sp->primary_ro };
+	for (size_t i = 0; i < sp->n_extra; i++)
+		s->audit.workspaces[i + 1] =
+		    (struct audit_workspace){ sp->extra[i].path, sp->extra[i].ro };
+	s->audit.n_workspaces = sp->n_extra + 1;
 	if (session_audit_begin(&s->audit, spec, s->mounts, &s->n_mounts, ARRAY_SIZE(s->mounts),
 				err) < 0 ||
 	    session_policy_snapshot(sp, *workspace, err) < 0)
@@ -341,6 +486,8 @@ static int
 supervise(struct cordon_session *s, struct sb_spec *spec, struct cordon_err *err)
 {
 	struct while_building wb = { .s = s };
+	const struct qr_snapshot *snaps[SESSION_MAX_WORKSPACES];
+	size_t n_snaps = 0;
 	char state[PATH_MAX + 64];
 	struct sv_supervisor sv;
 	struct sb_session sess;
@@ -348,10 +495,14 @@ supervise(struct cordon_session *s, struct sb_spec *spec, struct cordon_err *err
 	int status = SB_EXIT_SETUP;
 
 	session_policy_state_dir(&s->policy, state, sizeof(state));
+	if (s->policy.snapped)
+		snaps[n_snaps++] = &s->policy.snap;
+	for (size_t i = 0; i < s->policy.n_extra; i++)
+		if (s->policy.extra[i].snapped)
+			snaps[n_snaps++] = &s->policy.extra[i].snap;
 	if (sv_init(&sv, err) < 0 || session_guard_begin(&s->guard, &sv, spec, s->mounts,
 							 &s->n_mounts, ARRAY_SIZE(s->mounts), state,
-							 s->policy.snapped ? &s->policy.snap : NULL,
-							 s->audit.log, err) < 0) {
+							 snaps, n_snaps, s->audit.log, err) < 0) {
 		sv_fini(&sv);
 		return session_audit_end(s, SB_EXIT_SETUP, "setup-error");
 	}

@@ -56,6 +56,24 @@
  */
 #define SESSION_EXIT_AUDIT_STOPPED 122
 
+/*
+ * Workspaces of one run (--workspace repeated): the first is the primary
+ * (the working directory, the project settings, named sandboxes and review
+ * mode), each further one visible read-write (or read-only) at its own
+ * host path with the primary's protections.
+ */
+#define SESSION_MAX_WORKSPACES 16
+
+/* A workspace after the primary; path canonical, malloc'd. */
+struct session_workspace {
+	char *path;
+	bool ro;
+	struct qr_git_scan git; /* its git directories, when read-write */
+	bool scanned;
+	struct qr_snapshot snap; /* its quarantine snapshot, when read-write */
+	bool snapped;
+};
+
 /* The policy of a run: its options, the layers, the plan, the snapshot. */
 struct session_policy {
 	const char *profile;
@@ -77,6 +95,9 @@ struct session_policy {
 	bool scanned;
 	struct qr_snapshot snap;
 	bool snapped;
+	bool primary_ro; /* --workspace DIR:ro as the first: read-only inside */
+	struct session_workspace extra[SESSION_MAX_WORKSPACES - 1];
+	size_t n_extra;
 	bool finished; /* session_policy_finish ran: its result below */
 	int finish_r;
 	struct cordon_err finish_err;
@@ -150,12 +171,18 @@ struct session_audit {
 	const struct sb_spec *spec; /* the command and walls, for the records */
 	bool started;               /* the start record is written */
 	const char *capture;        /* layers.capture of the end record ("on", "off"), or NULL */
+	struct audit_workspace workspaces[SESSION_MAX_WORKSPACES]; /* the primary first; borrowed */
+	size_t n_workspaces;
 };
 
 struct cordon_session {
 	/* Filled by the caller (see session_new for the defaults). */
 	const char *workspace_arg; /* "." */
 	char **argv;               /* the command; NULL-terminated, borrowed */
+	/* --workspace given again: the further workspaces, "DIR" or "DIR:ro" */
+	const char *workspace_more[SESSION_MAX_WORKSPACES - 1];
+	size_t n_workspace_more;
+	bool workspace_given;
 	bool verbose;
 	bool test_no_ro_root; /* CORDON_TEST_NO_RO_ROOT with CORDON_TEST_HOOKS=1 */
 	struct session_policy policy;
@@ -191,6 +218,15 @@ int session_add_path(struct cordon_session *s, enum sb_mount_kind kind, const ch
 		     struct cordon_err *err);
 
 /*
+ * --workspace ARG: the first is the primary, each further one is kept for
+ * session_run. ARG is DIR, DIR:ro (read-only inside) or DIR:rw; a
+ * directory whose own name ends in ":ro" or ":rw" is given with an
+ * explicit mode after it ("a:ro:rw"). Checked when the session runs.
+ * 0, or -1 with err set when there are more than SESSION_MAX_WORKSPACES.
+ */
+int session_add_workspace(struct cordon_session *s, const char *arg, struct cordon_err *err);
+
+/*
  * This binary, read-only at SESSION_SELF_INSIDE inside (a path in the
  * sandbox's private /run): the host path may be unreachable for the
  * sandbox uid. 0 or -1 (err).
@@ -218,6 +254,30 @@ int session_add_resolve(struct cordon_session *s, const char *arg, struct cordon
 int session_run(struct cordon_session *s, struct cordon_err *err);
 
 /* ---- session/policy.c: also used by `cordon policy show` ---- */
+
+/*
+ * The workspaces of session_add_workspace's arguments: the primary
+ * canonical into *primary (malloc'd, the caller frees it, also on
+ * failure), sp->primary_ro, each further one into sp->extra. Every one
+ * must be an existing directory acceptable as a workspace; none may lie
+ * inside another or be given twice. 0, or -1 with err set (and a hint).
+ */
+int session_workspaces_open(struct session_policy *sp, const char *primary_arg,
+			    const char *const *more, size_t n_more, char **primary,
+			    struct cordon_err *err);
+
+/*
+ * The workspaces' own rules into cli (the command-line layer): each
+ * further workspace an allowWrite (a denyWrite when read-only), a
+ * read-only primary a denyWrite. Done by session_policy_apply; for
+ * `cordon policy show`. 0 or -1 (err).
+ */
+int session_policy_workspace_rules(const struct session_policy *sp, const char *workspace,
+				   struct cordon_policy *cli, struct cordon_err *err);
+
+/* The policy context of the workspaces (ctx->more points into more, SESSION_MAX_WORKSPACES). */
+void session_policy_ctx(const struct session_policy *sp, const char *workspace, const char **more,
+			struct policy_ctx *ctx);
 
 /* The invoker's home, canonical. 0, or -1 when there is none. */
 int session_home(char *buf, size_t len);

@@ -189,13 +189,7 @@ quarantine(struct qr_snapshot *s, const char *state_dir, const char *path, const
 			goto in_place;
 	}
 	if (s->qdir == NULL) {
-		char stamp[64];
-		time_t now = time(NULL);
-		struct tm tm;
-
-		gmtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-		s->qdir = xasprintf("%s/quarantine/%s-%d", state_dir, stamp, (int)getpid());
+		s->qdir = qr_qdir_name(state_dir, 0);
 		if (fd_mkdir_p(s->qdir, 0700) < 0) {
 			cordon_err_set(err, errno, "create the quarantine directory %s", s->qdir);
 			free(s->qdir);
@@ -1080,6 +1074,20 @@ qr_snapshot_free(struct qr_snapshot *s)
 	free(s->qdir);
 	free(s->workspace);
 	memset(s, 0, sizeof(*s));
+}
+
+char *
+qr_qdir_name(const char *state_dir, size_t nth)
+{
+	char stamp[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	if (nth == 0)
+		return xasprintf("%s/quarantine/%s-%d", state_dir, stamp, (int)getpid());
+	return xasprintf("%s/quarantine/%s-%d-%zu", state_dir, stamp, (int)getpid(), nth + 1);
 }
 
 /* ---- the snapshot as text (sessions whose supervisor was killed) ---- */

@@ -106,6 +106,15 @@ int qr_run(struct qr_snapshot *s, const char *state_dir, struct cordon_err *err)
 void qr_snapshot_free(struct qr_snapshot *s);
 
 /*
+ * The quarantine directory qr_run makes below state_dir:
+ * quarantine/<time>-<pid>, and for the nth further snapshot of one
+ * session (several workspaces, nth > 0) quarantine/<time>-<pid>-<nth+1>,
+ * which the caller puts in s->qdir before qr_run, so that the same
+ * relative path in two workspaces never meets. Malloc'd.
+ */
+char *qr_qdir_name(const char *state_dir, size_t nth);
+
+/*
  * The snapshot as text, so that a later cordon can finish the quarantine
  * of a session whose supervisor was killed (supervisor/registry.c): one
  * item per line, strings percent-encoded (common/pct.h), hook hashes in

@@ -580,6 +580,47 @@ command_line(const struct sv_reg_info *info, char *out, size_t len)
 			*p = '?';
 }
 
+/*
+ * The length of the first snapshot in text, through its "end" line: a
+ * session with several workspaces saved one snapshot after the other.
+ */
+static size_t
+snapshot_len(const char *text)
+{
+	const char *p = text;
+
+	for (;;) {
+		const char *nl = strchr(p, '\n');
+
+		if (strncmp(p, "end", 3) == 0 && (p[3] == '\n' || p[3] == '\0'))
+			return (size_t)(p - text) + 3 + (p[3] == '\n');
+		if (nl == NULL)
+			return strlen(text);
+		p = nl + 1;
+	}
+}
+
+/* The quarantine of one loaded snapshot, said through fn; *keep when not all made safe. */
+static void
+recover_snapshot(struct qr_snapshot *snap, const char *state_dir, sv_reg_say_fn fn, void *arg,
+		 bool *keep)
+{
+	struct cordon_err err = { 0 };
+	int r = qr_run(snap, state_dir, &err);
+
+	for (size_t i = 0; i < snap->n_report; i++)
+		say(fn, arg, "%s: %s", snap->workspace, snap->report[i]);
+	if (r < 0) {
+		say(fn, arg, "warning: %s%s%s", err.msg, err.hint[0] ? "; " : "", err.hint);
+		*keep = true;
+	} else if (r > 0) {
+		say(fn, arg,
+		    "%d protected item%s of %s made safe; review them before trusting "
+		    "this workspace again",
+		    r, r == 1 ? "" : "s", snap->workspace);
+	}
+}
+
 /* Finish one dead session's clean-up. 1 done, 0 nothing to do / not now. */
 static int
 recover_one(const char *path, const struct audit_closer *by, sv_reg_say_fn fn, void *arg)
@@ -591,6 +632,7 @@ recover_one(const char *path, const struct audit_closer *by, sv_reg_say_fn fn, v
 	struct qr_snapshot snap;
 	char cmd[160];
 	bool keep = false;
+	size_t off = 0;
 
 	if (text == NULL || flock(fd, LOCK_EX | LOCK_NB) < 0 || !still_there(fd, path))
 		return 0;
@@ -629,25 +671,25 @@ recover_one(const char *path, const struct audit_closer *by, sv_reg_say_fn fn, v
 		sv_reg_info_free(&info);
 		return 0;
 	}
-	if (info.snapshot != NULL && qr_snapshot_load(&snap, info.snapshot, &err) == 0) {
-		int r = qr_run(&snap, info.state_dir, &err);
+	/* One snapshot per read-write workspace, the primary first. */
+	for (size_t nth = 0, len; info.snapshot != NULL && info.snapshot[off] != '\0';
+	     nth++, off += len) {
+		_cleanup_free_ char *one = NULL;
 
-		for (size_t i = 0; i < snap.n_report; i++)
-			say(fn, arg, "%s: %s", info.workspace, snap.report[i]);
-		if (r < 0) {
-			say(fn, arg, "warning: %s%s%s", err.msg, err.hint[0] ? "; " : "", err.hint);
-			keep = true;
-		} else if (r > 0) {
+		len = snapshot_len(info.snapshot + off);
+		one = xasprintf("%.*s", (int)len, info.snapshot + off);
+		cordon_err_clear(&err);
+		if (qr_snapshot_load(&snap, one, &err) < 0) {
 			say(fn, arg,
-			    "%d protected item%s of %s made safe; review them before trusting "
-			    "this workspace again",
-			    r, r == 1 ? "" : "s", info.workspace);
+			    "warning: session %.12s: %s; check the git hooks and config of %s by "
+			    "hand",
+			    info.id, err.msg, info.workspace);
+			break;
 		}
+		if (nth > 0)
+			snap.qdir = qr_qdir_name(info.state_dir, nth);
+		recover_snapshot(&snap, info.state_dir, fn, arg, &keep);
 		qr_snapshot_free(&snap);
-	} else if (info.snapshot != NULL) {
-		say(fn, arg,
-		    "warning: session %.12s: %s; check the git hooks and config of %s by hand",
-		    info.id, err.msg, info.workspace);
 	}
 	if (info.audit_log != NULL) {
 		int r;

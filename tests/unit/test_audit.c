@@ -236,6 +236,13 @@ test_records_exact_fields(void)
 	CHECK(json_integer_value(json_object_get(r, "seq")) == 0);
 	CHECK(strlen(json_string_value(json_object_get(r, "session"))) == AUDIT_SESSION_ID_LEN);
 	CHECK_STR(json_string_value(json_object_get(r, "cwd")), "/ws");
+	/* No workspace list given: the one of cwd, read-write. */
+	CHECK(json_array_size(json_object_get(r, "workspaces")) == 1);
+	CHECK_STR(json_string_value(
+		      json_object_get(json_array_get(json_object_get(r, "workspaces"), 0), "path")),
+		  "/ws");
+	CHECK(json_is_false(
+	    json_object_get(json_array_get(json_object_get(r, "workspaces"), 0), "ro")));
 	CHECK_STR(json_string_value(json_object_get(r, "user")), "alice");
 	CHECK(json_integer_value(json_object_get(r, "uid")) == 1000);
 	CHECK_STR(json_string_value(json_object_get(r, "policy_digest")), "sha256:00");

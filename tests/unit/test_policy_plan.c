@@ -41,7 +41,7 @@ mk(const char *rel, bool dir)
 static int
 test_expand(void)
 {
-	struct policy_ctx ctx = { "/ws", "/home/u" };
+	struct policy_ctx ctx = { .workspace = "/ws", .home = "/home/u" };
 	char out[PATH_MAX];
 
 	CHECK(policy_path_expand("~/.ssh", &ctx, out, sizeof(out)) == 0);
@@ -189,6 +189,7 @@ test_plan(void)
 	mk("pw/.git/config", false);
 	snprintf(ws, sizeof(ws), "%s/pw", root);
 	snprintf(home, sizeof(home), "%s/home", root);
+	memset(&ctx, 0, sizeof(ctx));
 	ctx.workspace = ws;
 	ctx.home = home;
 	policy_init(&pol);
@@ -289,6 +290,7 @@ test_absent(void)
 	mk("aws/x", true);
 	snprintf(ws, sizeof(ws), "%s/aws", root);
 	snprintf(home, sizeof(home), "%s/ahome", root);
+	memset(&ctx, 0, sizeof(ctx));
 	ctx.workspace = ws;
 	ctx.home = home;
 	policy_init(&pol);
@@ -318,6 +320,62 @@ test_absent(void)
 	return 0;
 }
 
+/*
+ * Further workspaces: relative deny rules (built-in and the user's) apply
+ * in each as in the workspace; relative allow rules only in the workspace;
+ * a further workspace is never masked.
+ */
+static int
+test_more(void)
+{
+	struct cordon_policy pol;
+	struct policy_plan plan;
+	struct cordon_err err;
+	char ws[PATH_MAX * 2], two[PATH_MAX * 2], home[PATH_MAX * 2];
+	const char *more[1];
+	struct policy_ctx ctx;
+
+	mk("mhome/x", false);
+	mk("m1/.env", false);
+	mk("m1/keep.secret", false);
+	mk("m2/.env", false);
+	mk("m2/sub/prod.env", false);
+	mk("m2/.git/hooks", true);
+	mk("m2/keep.secret", false);
+	mk("m2/.npmrc", false);
+	snprintf(ws, sizeof(ws), "%s/m1", root);
+	snprintf(two, sizeof(two), "%s/m2", root);
+	snprintf(home, sizeof(home), "%s/mhome", root);
+	more[0] = two;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.workspace = ws;
+	ctx.home = home;
+	ctx.more = more;
+	ctx.n_more = 1;
+	policy_init(&pol);
+	policy_builtin(&pol);
+	CHECK(policy_add_rule(&pol, POLICY_FS_DENY_READ, "*.secret", POLICY_LAYER_CLI, &err) == 0);
+	CHECK(policy_add_rule(&pol, POLICY_FS_ALLOW_READ, "keep.secret", POLICY_LAYER_CLI, &err) ==
+	      0);
+	CHECK(policy_add_rule(&pol, POLICY_FS_ALLOW_WRITE, two, POLICY_LAYER_CLI, &err) == 0);
+	CHECK(policy_plan_build(&pol, &ctx, false, &plan, &err) == 0);
+	CHECK(find_mount(&plan, "m1/.env") != NULL);
+	CHECK(find_mount(&plan, "m2/.env") != NULL);
+	CHECK(find_mount(&plan, "m2/.env")->kind == POLICY_MOUNT_MASK);
+	CHECK(find_mount(&plan, "m2/sub/prod.env") != NULL);
+	CHECK(find_mount(&plan, "m2/.git/hooks") != NULL);
+	CHECK(find_mount(&plan, "m2/.git/hooks")->kind == POLICY_MOUNT_RO);
+	CHECK(find_mount(&plan, "m2/.npmrc") != NULL);
+	CHECK(find_mount(&plan, "m2/.npmrc")->kind == POLICY_MOUNT_RO);
+	/* The allowRead of keep.secret is the workspace's only. */
+	CHECK(find_mount(&plan, "m1/keep.secret") == NULL);
+	CHECK(find_mount(&plan, "m2/keep.secret") != NULL);
+	CHECK(find_mount(&plan, "m2") != NULL && find_mount(&plan, "m2")->kind == POLICY_MOUNT_RW);
+	policy_plan_free(&plan);
+	policy_free(&pol);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -338,6 +396,7 @@ main(void)
 	TAP_RUN(test_glob);
 	TAP_RUN(test_plan);
 	TAP_RUN(test_absent);
+	TAP_RUN(test_more);
 	rm_rf(root);
 	return tap_done();
 }
