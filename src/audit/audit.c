@@ -1133,7 +1133,7 @@ last_record_of(const char *buf, size_t len, const char *id, size_t *llen)
 {
 	char needle[AUDIT_SESSION_ID_LEN + 16];
 	size_t nl = (size_t)snprintf(needle, sizeof(needle), "\"session\":\"%s\"", id);
-	size_t end = len;
+	size_t end = buf != NULL ? len : 0;
 
 	while (end > 0) {
 		const char *start;

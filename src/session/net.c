@@ -77,6 +77,7 @@ char **
 session_proxy_env(char **env, uint16_t port, bool ca_bundle)
 {
 	static char vars[ARRAY_SIZE(proxy_env_names)][256];
+	static char *no_proxy[ARRAY_SIZE(proxy_env_names)]; /* built, kept for the run */
 	size_t n = 0, k = 0;
 	char **out;
 
@@ -96,7 +97,9 @@ session_proxy_env(char **env, uint16_t port, bool ca_bundle)
 
 		if (strcasecmp(name, "NO_PROXY") == 0) {
 			/* cordon's entries, then the user's own (kept for the run) */
-			out[k++] = cli_no_proxy_assignment(name, env);
+			free(no_proxy[j]);
+			no_proxy[j] = cli_no_proxy_assignment(name, env);
+			out[k++] = no_proxy[j];
 			continue;
 		} else if (strcmp(name, "NODE_USE_ENV_PROXY") == 0)
 			snprintf(vars[j], sizeof(vars[j]), "%s=1", name);
