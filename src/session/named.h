@@ -110,6 +110,13 @@ int named_list(struct named_info **out, size_t *count, struct cordon_err *err);
 void named_list_free(struct named_info *v, size_t count);
 
 /*
+ * One sandbox as `cordon ls` shows it (bytes left 0), for `cordon exec`:
+ * info->workspace malloc'd. -1 with err when there is no such sandbox or
+ * its state directory is another user's.
+ */
+int named_find(const char *name, struct named_info *info, struct cordon_err *err);
+
+/*
  * `cordon stop NAME`: SIGTERM to the running cordon of NAME (it passes it
  * on to the command and kills the sandbox after its grace period); wait up
  * to wait_ms for the lock to be released. 1 stopped, 0 was not running,
