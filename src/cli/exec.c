@@ -260,7 +260,7 @@ on_signal(struct px_loop *loop, struct px_watch *w, uint32_t events)
 
 /* Connect, send, relay to the end. The exit status. */
 static int
-join(const char *name, char **argv, bool verbose)
+join(const char *name, char **argv)
 {
 	static char payload[SB_JOIN_PAYLOAD_MAX];
 	struct named_info info;
@@ -270,7 +270,6 @@ join(const char *name, char **argv, bool verbose)
 	unsigned tty;
 	size_t len;
 
-	(void)verbose;
 	if (named_find(name, &info, &err) < 0)
 		goto fail;
 	if (!info.running || info.session[0] == '\0') {
@@ -340,7 +339,6 @@ cli_exec(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool verbose = false;
 	const char *name;
 	struct cordon_err err = { 0 };
 	int c;
@@ -351,7 +349,6 @@ cli_exec(int argc, char **argv)
 		switch (c) {
 		case 'v':
 			log_setlevel(LOG_LEVEL_DEBUG);
-			verbose = true;
 			break;
 		case 'h':
 			fputs(exec_usage, stdout);
@@ -374,5 +371,5 @@ cli_exec(int argc, char **argv)
 	if (optind >= argc || argv[optind][0] == '\0')
 		return cli_usage_error("exec", "no command given after --: cordon exec %s -- CMD",
 				       name);
-	return join(name, argv + optind, verbose);
+	return join(name, argv + optind);
 }

@@ -182,8 +182,7 @@ static int
 open_terminal(struct sv_supervisor *sv, int *master, int *slave, struct cordon_err *err)
 {
 	struct open_how how = { .flags = O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK,
-				.resolve =
-				    RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
 	_cleanup_close_ int m = -1;
 	struct stat st;
 	int unlock = 0, s;
@@ -191,8 +190,6 @@ open_terminal(struct sv_supervisor *sv, int *master, int *slave, struct cordon_e
 	*master = *slave = -1;
 	if (sv->rootfd < 0)
 		return cordon_err_set(err, EBADF, "the sandbox's root is not at hand");
-	/* /dev/ptmx is a symlink to pts/ptmx: cross into the devpts mount. */
-	how.resolve &= ~(uint64_t)RESOLVE_NO_XDEV;
 	m = (int)syscall(SYS_openat2, sv->rootfd, "dev/pts/ptmx", &how, sizeof(how));
 	if (m < 0)
 		return cordon_err_set(err, errno, "open the sandbox's /dev/pts/ptmx");
@@ -281,8 +278,8 @@ sv_join_request(void *arg, int conn, const struct ucred *peer, unsigned tty, con
 	for (struct sv_join *k = sv->joins; k != NULL; k = k->next)
 		active++;
 	if (sv->start_state != 1 || sv->done || sv->stop_signal != 0) {
-		cordon_err_set(&err, 0, "the sandbox is not running its command (it is ending)");
-		cordon_err_hint(&err, "start it again with cordon run --name NAME");
+		cordon_err_set(&err, 0, "the sandbox is ending");
+		cordon_err_hint(&err, "once it has ended, start it again with cordon run --name");
 		goto refused;
 	}
 	if (active >= SB_JOIN_MAX_ACTIVE) {
