@@ -318,6 +318,24 @@ static struct {
 	pid_t pid;
 } joins[SB_JOIN_MAX_ACTIVE];
 
+/* Signal sig to the joined command id, or to every one for id -1. */
+static void
+join_kill(int32_t id, int sig)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(joins); i++)
+		if (joins[i].pid > 0 && (id < 0 || joins[i].id == id))
+			kill(joins[i].pid, sig);
+}
+
+static bool
+joins_alive(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(joins); i++)
+		if (joins[i].pid > 0)
+			return true;
+	return false;
+}
+
 /* The request's packet; pid 1 is single-threaded and forks before the next. */
 static char join_buf[sizeof(struct sb_msg) + SB_JOIN_PAYLOAD_MAX + 1];
 static char *join_argv[SB_JOIN_MAX_ARGS + 1];
@@ -383,9 +401,7 @@ join_start(struct sb_child_ctx *ctx, const sigset_t *oldmask)
 		goto out;
 	memcpy(&hdr, join_buf, sizeof(hdr));
 	if (hdr.type == SB_MSG_JOIN_SIGNAL) {
-		for (size_t i = 0; i < ARRAY_SIZE(joins); i++)
-			if (joins[i].pid > 0 && joins[i].id == hdr.pid)
-				kill(joins[i].pid, hdr.err);
+		join_kill(hdr.pid, hdr.err);
 		goto out;
 	}
 	if (hdr.type != SB_MSG_JOIN)
@@ -475,7 +491,8 @@ sb_child_init(struct sb_child_ctx *ctx)
 			       .tty_fds = ctx->spec->tty_fds };
 	struct sb_msg m;
 	struct pollfd pfd[2];
-	int sfd, pipefd[2], status;
+	bool ending = false;
+	int sfd, pipefd[2], status, end_status = -1;
 	pid_t cmd;
 
 	/*
@@ -563,21 +580,34 @@ sb_child_init(struct sb_child_ctx *ctx)
 			_exit(SB_EXIT_SETUP);
 		}
 		if (si.ssi_signo != SIGCHLD) {
-			kill(cmd, (int)si.ssi_signo);
+			if (cmd > 0)
+				kill(cmd, (int)si.ssi_signo);
+			/*
+			 * The session is being ended (`cordon stop`, a hangup): joined
+			 * commands get the same chance to finish as the command, up to
+			 * the supervisor's grace period for the whole sandbox.
+			 */
+			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP) {
+				join_kill(-1, (int)si.ssi_signo);
+				ending = true;
+			}
 			continue;
 		}
 		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
 			if (p != cmd) {
 				join_reaped(ctx->ctl_fd, p, status);
-				continue;
+			} else {
+				/*
+				 * pid 1 cannot die of the command's signal; report it the
+				 * way shells do, 128 + N. The supervisor sees the same.
+				 */
+				end_status = WIFEXITED(status) ? WEXITSTATUS(status)
+							       : 128 + WTERMSIG(status);
+				cmd = -1;
 			}
-			if (WIFEXITED(status))
-				_exit(WEXITSTATUS(status));
-			/*
-			 * pid 1 cannot die of the command's signal; report it the
-			 * way shells do, 128 + N. The supervisor sees the same.
-			 */
-			_exit(128 + WTERMSIG(status));
+			/* Otherwise the command's end is the sandbox's end. */
+			if (end_status >= 0 && (!ending || !joins_alive()))
+				_exit(end_status);
 		}
 	}
 }

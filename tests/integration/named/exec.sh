@@ -45,7 +45,7 @@ echo "the-secret-$tag" >"$secret"
 echo "API_TOKEN=the-token-$tag" >"$ws/.env"
 chmod 644 "$secret" "$ws/.env"
 install="printf '#!/bin/sh\necho tool-$tag\n' >/usr/local/bin/$tag && chmod 755 /usr/local/bin/$tag && echo run-mark-$tag >/tmp/mark && exec sleep 3$$"
-(cd "$ws" && exec "$CORDON" run -q --name alpha --audit-log "$alog" --mask "$secret" \
+(cd "$ws" && exec "$CORDON" run -q --name alpha --audit-log "$alog" --mask "$secret" --stop-timeout 3 \
 	--resolve target.test:127.0.0.1 --resolve other.test:127.0.0.1 \
 	--allow-domain "target.test:*" -- sh -c "$install") >"$base/run.out" 2>&1 &
 runpid=$!
@@ -199,23 +199,36 @@ j=[r for r in recs if r["type"] in ("join","join_end")]
 starts=[r for r in recs if r["type"]=="session_start" and r["session"]==sys.argv[2]]
 sys.exit(not (j and starts and all(r["session"]==sys.argv[2] for r in j)))' "$alog" "$sid"
 
-# --- the run ends: an attached exec ends with it; a later exec is refused ---
-(cd "$ws" && exec "$CORDON" exec alpha -- sleep 300 </dev/null >"$base/attached.out" 2>&1) &
+# --- the run ends: attached execs get its SIGTERM, and end with it at the latest ---
+(cd "$ws" && exec "$CORDON" exec alpha -- sleep 300 </dev/null >"$base/graceful.out" 2>&1) &
+grace=$!
+track_pid $grace
+(cd "$ws" && exec "$CORDON" exec alpha -- sh -c 'trap "" TERM HUP; sleep 300' </dev/null >"$base/attached.out" 2>&1) &
 att=$!
 track_pid $att
 sleep 1.5
 "$CORDON" stop alpha >/dev/null 2>&1
-if wait_long sh -c '! kill -0 $1 2>/dev/null' _ $att; then
+for p in $grace $att; do
+	wait_long sh -c '! kill -0 $1 2>/dev/null' _ $p
+done
+if ! kill -0 $grace 2>/dev/null; then
+	wait $grace
+	st=$?
+	if [ $st -eq 143 ]; then ok "cordon stop: an attached exec gets SIGTERM too (143)"; else not_ok "cordon stop: an attached exec gets SIGTERM too (got $st)"; diag "$(cat "$base/graceful.out")"; fi
+else
+	not_ok "cordon stop: an attached exec gets SIGTERM too (still running)"
+fi
+if ! kill -0 $att 2>/dev/null; then
 	wait $att
 	st=$?
-	if [ $st -ne 0 ] && grep -q "ended while the command ran" "$base/attached.out"; then
-		ok "the run ended: the attached exec ends too, non-zero ($st), saying why"
+	if [ $st -eq 137 ] && grep -q "ended while the command ran" "$base/attached.out"; then
+		ok "the run ended: an exec that ignored SIGTERM ends with it (137), saying why"
 	else
-		not_ok "the run ended: the attached exec ends too, non-zero, saying why (got $st)"
+		not_ok "the run ended: an exec that ignored SIGTERM ends with it (137), saying why (got $st)"
 		diag "$(cat "$base/attached.out")"
 	fi
 else
-	not_ok "the run ended: the attached exec ends too (still running)"
+	not_ok "the run ended: an exec that ignored SIGTERM ends with it (still running)"
 fi
 wait_long sh -c '! "$1" ls | grep -q "^alpha  *running"' _ "$CORDON"
 expect_status "exec after the run ended: 125" 125 ex alpha -- true
