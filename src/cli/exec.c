@@ -263,13 +263,18 @@ static int
 join(const char *name, char **argv)
 {
 	static char payload[SB_JOIN_PAYLOAD_MAX];
-	struct named_info info;
+	struct named_info info = { 0 };
 	struct cordon_err err = { 0 };
 	struct client cl = { .name = name, .conn = -1, .sigfd = -1, .status = -1 };
 	sigset_t set;
 	unsigned tty;
 	size_t len;
 
+	if (sb_inside_cordon()) {
+		cordon_err_set(&err, EPERM, "already inside a cordon sandbox");
+		cordon_err_hint(&err, "run cordon exec from the host");
+		goto fail;
+	}
 	if (named_find(name, &info, &err) < 0)
 		goto fail;
 	if (!info.running || info.session[0] == '\0') {

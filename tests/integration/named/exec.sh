@@ -136,6 +136,8 @@ check "... saying so" sh -c 'printf "%s" "$1" | grep -q "no command given"' _ "$
 expect_status "no name at all: 125" 125 ex
 expect_output "cordon exec --help" "Usage: cordon exec" "$CORDON" exec --help
 expect_output "cordon help lists exec" "exec  *run a command in a running named sandbox" "$CORDON" help
+expect_status "from inside a sandbox: 125" 125 sh -c 'cd "$1" && exec "$2" run -q -- "$2" exec alpha -- true </dev/null' _ "$ws" "$CORDON"
+check "... saying so" sh -c 'printf "%s" "$1" | grep -q "already inside a cordon sandbox"' _ "$OUT"
 # Another user's state directory: one chowned away (root), or a name that
 # leads to a directory root owns (the test user).
 other="$base/other"
