@@ -585,9 +585,13 @@ sb_child_init(struct sb_child_ctx *ctx)
 			/*
 			 * The session is being ended (`cordon stop`, a hangup): joined
 			 * commands get the same chance to finish as the command, up to
-			 * the supervisor's grace period for the whole sandbox.
+			 * the supervisor's grace period for the whole sandbox. Only
+			 * when the supervisor says so (a sender outside our pid
+			 * namespace reads as pid 0): a process inside must not keep
+			 * the sandbox up past its command, with no grace period armed.
 			 */
-			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP) {
+			if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP) &&
+			    si.ssi_pid == 0) {
 				join_kill(-1, (int)si.ssi_signo);
 				ending = true;
 			}
