@@ -233,6 +233,23 @@ else
 	not_ok "the run ended: an exec that ignored SIGTERM ends with it (still running)"
 fi
 wait_long sh -c '! "$1" ls | grep -q "^alpha  *running"' _ "$CORDON"
+
+# A run whose command ends by itself ends an attached exec at once.
+(cd "$ws" && exec "$CORDON" run -q --name beta --audit-log "$alog" -- sh -c 'touch /tmp/up; sleep 4') >"$base/beta.out" 2>&1 &
+track_pid $!
+if wait_long running beta && wait_long sh -c 'cd "$1" && "$2" exec beta -- test -e /tmp/up </dev/null 2>/dev/null' _ "$ws" "$CORDON"; then
+	run_capture ex beta -- sleep 300
+	if [ "$RC" -eq 137 ] && printf '%s' "$OUT" | grep -q "ended while the command ran"; then
+		ok "a run that ends by itself ends its attached exec (137), saying why"
+	else
+		not_ok "a run that ends by itself ends its attached exec (137), saying why"
+		diag "exit $RC: $OUT"
+	fi
+else
+	not_ok "a run that ends by itself ends its attached exec (137), saying why"
+	diag "beta never ran: $(cat "$base/beta.out")"
+fi
+wait_long sh -c '! "$1" ls | grep -q "^beta  *running"' _ "$CORDON"
 expect_status "exec after the run ended: 125" 125 ex alpha -- true
 check "... with the hint to start it" sh -c 'printf "%s" "$1" | grep -q "not running" && printf "%s" "$1" | grep -q "cordon run --name alpha"' _ "$OUT"
 check "the join_end of the attached exec says the sandbox ended" grep -q '"type":"join_end".*"reason":"sandbox-ended"' "$alog"
