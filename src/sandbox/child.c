@@ -6,7 +6,12 @@
  * command and stays as a tiny init: it reaps every zombie, forwards the
  * signals the supervisor relays, and exits with the command's status as
  * soon as the command ends (the kernel then kills whatever is left in the
- * pid namespace). No allocation, no stdio from clone to exec.
+ * pid namespace). While the command runs it also forks the commands that
+ * `cordon exec` joins to the session (supervisor/join.h), which inherit
+ * every wall from it; when the supervisor ends the session (SIGTERM,
+ * SIGHUP) they get the signal too, and pid 1 waits for them as well, up
+ * to the supervisor's grace period. No allocation, no stdio from clone to
+ * exec.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -339,7 +344,8 @@ joins_alive(void)
 /* The request's packet; pid 1 is single-threaded and forks before the next. */
 static char join_buf[sizeof(struct sb_msg) + SB_JOIN_PAYLOAD_MAX + 1];
 static char *join_argv[SB_JOIN_MAX_ARGS + 1];
-static char *join_envp[SB_JOIN_MAX_ENV + 512 + 1];
+/* The session's environment is the scrubbed host one: a few hundred variables at most. */
+static char *join_envp[SB_JOIN_MAX_ENV + 4096 + 1];
 
 /*
  * The session's environment with the join's NAME=VALUE in place of its
