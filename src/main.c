@@ -22,6 +22,7 @@ static const struct {
 	{ "gemini", cli_agent, "Gemini CLI in a sandbox with its preset" },
 	{ "allow", cli_allow, "allow a domain in a running sandbox" },
 	{ "ps", cli_ps, "list the running sessions" },
+	{ "exec", cli_exec, "run a command in a running named sandbox" },
 	{ "ls", cli_ls, "list the named sandboxes" },
 	{ "stop", cli_stop, "end a named sandbox's running session" },
 	{ "rm", cli_rm, "remove a named sandbox and all it installed" },

@@ -170,6 +170,13 @@ def main():
                 for extra in ("tests/integration/lib.sh",):
                     if os.path.exists(os.path.join(ROOT, extra)):
                         shutil.copy2(os.path.join(ROOT, extra), os.path.join(d, "lib.sh"))
+                # The terminal helpers, for suites beside terminal/ that drive tmux
+                # ("$(dirname "$0")/../terminal/tmux.bash").
+                helpers = os.path.join(ROOT, "tests", "integration", "terminal")
+                if suite != "terminal" and os.path.isdir(helpers):
+                    os.mkdir(os.path.join(d, "terminal"))
+                    for h in ("tmux.bash", "procs.py"):
+                        shutil.copy2(os.path.join(helpers, h), os.path.join(d, "terminal", h))
                 work = os.path.join(d, "work")
                 os.mkdir(work)
                 # Root's scratch, where its workspaces are made, is 0700, as

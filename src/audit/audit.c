@@ -1108,6 +1108,40 @@ audit_credential(struct cordon_audit *a, const struct audit_credential *c, struc
 }
 
 int
+audit_join(struct cordon_audit *a, const struct audit_join *j, struct cordon_err *err)
+{
+	json_t *o = record(a, "join");
+	bool truncated;
+
+	if (o == NULL || set(o, "join", json_integer(j->join)) < 0 ||
+	    set(o, "argv", jargv(j->argv, &truncated)) < 0 ||
+	    set(o, "truncated", json_boolean(truncated)) < 0 || set(o, "cwd", jstr(j->cwd)) < 0 ||
+	    set(o, "uid", json_integer((json_int_t)j->uid)) < 0 ||
+	    set(o, "client_pid", json_integer((json_int_t)j->client_pid)) < 0 ||
+	    set(o, "tty", json_boolean(j->tty)) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return emit(a, o, "join", err);
+}
+
+int
+audit_join_end(struct cordon_audit *a, const struct audit_join *j, struct cordon_err *err)
+{
+	json_t *o = record(a, "join_end");
+
+	if (o == NULL || set(o, "join", json_integer(j->join)) < 0 ||
+	    set(o, "pid", j->pid > 0 ? json_integer((json_int_t)j->pid) : json_null()) < 0 ||
+	    set(o, "status", json_integer(j->status)) < 0 ||
+	    set(o, "duration_ms", json_integer((json_int_t)j->duration_ms)) < 0 ||
+	    set(o, "reason", jstr(j->reason)) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return emit(a, o, "join_end", err);
+}
+
+int
 audit_limit(struct cordon_audit *a, const struct audit_limit *l, struct cordon_err *err)
 {
 	json_t *o = record(a, "limit");

@@ -194,6 +194,20 @@ struct audit_limit {
 	const char *message; /* one sentence */
 };
 
+/* `cordon exec`: a command joined the running session (join, join_end). */
+struct audit_join {
+	int32_t join;         /* its number in the session, from 1 */
+	char *const *argv;    /* the command, NULL-terminated (join) */
+	const char *cwd;      /* where it starts (join) */
+	uid_t uid;            /* the client's uid on the host (join) */
+	pid_t client_pid;     /* the client, `cordon exec`, on the host (join) */
+	bool tty;             /* it got a terminal of its own (join) */
+	pid_t pid;            /* its pid inside, 0 before it ran (join_end) */
+	int status;           /* as the shell reports it (join_end) */
+	uint64_t duration_ms; /* (join_end) */
+	const char *reason;   /* "exit", "not-started", "sandbox-ended" (join_end) */
+};
+
 struct audit_credential {
 	const char *name;   /* the credential's name; never its value */
 	const char *host;   /* where it was injected */
@@ -270,6 +284,9 @@ int audit_policy_change(struct cordon_audit *a, const struct audit_policy_change
 int audit_credential(struct cordon_audit *a, const struct audit_credential *c,
 		     struct cordon_err *err);
 int audit_limit(struct cordon_audit *a, const struct audit_limit *l, struct cordon_err *err);
+/* The join record, when `cordon exec` asks, and join_end, when it is over. */
+int audit_join(struct cordon_audit *a, const struct audit_join *j, struct cordon_err *err);
+int audit_join_end(struct cordon_audit *a, const struct audit_join *j, struct cordon_err *err);
 
 /*
  * Close session `session` of the log at path, whose supervisor died before

@@ -25,6 +25,7 @@ int cli_ps(int argc, char **argv);
 int cli_ls(int argc, char **argv);
 int cli_stop(int argc, char **argv);
 int cli_rm(int argc, char **argv);
+int cli_exec(int argc, char **argv);
 /* cli/review.c: a review sandbox's pending workspace changes. */
 int cli_diff(int argc, char **argv);
 int cli_apply(int argc, char **argv);

@@ -370,6 +370,19 @@ format_line(FILE *out, json_t *rec)
 			str(rec, "origin"));
 	} else if (strcmp(type, "credential") == 0) {
 		fprintf(out, "cred  %s injected for %s", str(rec, "name"), str(rec, "host"));
+	} else if (strcmp(type, "join") == 0) {
+		fprintf(out, "join  #%lld session %s by uid %lld%s: ",
+			(long long)json_integer_value(json_object_get(rec, "join")),
+			str(rec, "session"),
+			(long long)json_integer_value(json_object_get(rec, "uid")),
+			json_is_true(json_object_get(rec, "tty")) ? " (terminal)" : "");
+		print_argv(out, json_object_get(rec, "argv"));
+	} else if (strcmp(type, "join_end") == 0) {
+		fprintf(out, "join_end #%lld status %lld (%s) after %lld ms",
+			(long long)json_integer_value(json_object_get(rec, "join")),
+			(long long)json_integer_value(json_object_get(rec, "status")),
+			str(rec, "reason"),
+			(long long)json_integer_value(json_object_get(rec, "duration_ms")));
 	} else if (strcmp(type, "session_start") == 0) {
 		fprintf(out, "start session %s by %s in %s: ", str(rec, "session"),
 			str(rec, "user"), str(rec, "cwd"));

@@ -6,12 +6,19 @@
  * command and stays as a tiny init: it reaps every zombie, forwards the
  * signals the supervisor relays, and exits with the command's status as
  * soon as the command ends (the kernel then kills whatever is left in the
- * pid namespace). No allocation, no stdio from clone to exec.
+ * pid namespace). While the command runs it also forks the commands that
+ * `cordon exec` joins to the session (supervisor/join.h), which inherit
+ * every wall from it; when the supervisor ends the session (SIGTERM,
+ * SIGHUP) they get the signal too, and pid 1 waits for them as well, up
+ * to the supervisor's grace period. No allocation, no stdio from clone to
+ * exec.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <linux/close_range.h>
 #include <signal.h>
 #include <stdint.h>
@@ -19,6 +26,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -214,8 +222,17 @@ noop_handler(int sig)
 	(void)sig;
 }
 
+/* What a forked child of pid 1 executes: the command, or a joined one. */
+struct exec_what {
+	char *const *argv, *const *envp;
+	int tty_fd;       /* the terminal to lead, or -1 */
+	unsigned tty_fds; /* which of 0, 1, 2 are that terminal */
+	const int *stdio; /* a join's 0, 1, 2 (the terminal's slave where it is one), or NULL */
+	const char *cwd;  /* a join's working directory, or NULL (the workspace) */
+};
+
 __attribute__((noreturn)) static void
-exec_command(struct sb_child_ctx *ctx, int errfd, const sigset_t *oldmask)
+exec_command(const struct exec_what *w, int errfd, const sigset_t *oldmask)
 {
 	struct sb_exec_fail f;
 	struct sigaction sa;
@@ -237,30 +254,236 @@ exec_command(struct sb_child_ctx *ctx, int errfd, const sigset_t *oldmask)
 	 */
 	if (setsid() < 0)
 		goto fail;
-	if (ctx->tty_fd >= 0) {
-		if (ioctl(ctx->tty_fd, TIOCSCTTY, 0) < 0)
+	/* A join's fds are all above 2 (pid 1 keeps 0, 1, 2): no dup2 clobbers another. */
+	for (int k = 0; w->stdio != NULL && k < 3; k++)
+		if (dup2(w->stdio[k], k) < 0)
+			goto fail;
+	if (w->tty_fd >= 0) {
+		if (ioctl(w->tty_fd, TIOCSCTTY, 0) < 0)
 			goto fail;
 		/* Only the fds that were the user's terminal: a redirection stays. */
 		for (int k = 0; k < 3; k++)
-			if ((ctx->spec->tty_fds & (1u << k)) && dup2(ctx->tty_fd, k) < 0)
+			if ((w->tty_fds & (1u << k)) && dup2(w->tty_fd, k) < 0)
 				goto fail;
 	}
+	/* Where the client stands, when the sandbox shows it; else the workspace. */
+	if (w->cwd != NULL && w->cwd[0] == '/' && chdir(w->cwd) < 0)
+		errno = 0; /* not there inside: the workspace, as for the command */
 	/* Every fd but 0, 1, 2 closes at exec, including the caller's leaks. */
 	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		goto fail;
 	/*
 	 * Dumpable again (inherited from pid 1) so that the supervisor can read
-	 * this execve's arguments for the exec audit. Safe: no other process of
-	 * the sandbox exists yet to read the memory copied from pid 1, and
-	 * execve replaces it.
+	 * this execve's arguments for the exec audit. For the command, no other
+	 * process of the sandbox exists yet to read the memory copied from
+	 * pid 1, and execve replaces it. A joined command has company: it is
+	 * dumpable for the few instructions from here to its execve.
 	 */
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		goto fail;
-	exec_search(ctx->spec->argv, ctx->spec->envp, &f);
+	exec_search(w->argv, w->envp, &f);
 fail:
 	f.err = errno;
 	(void)fd_write_all(errfd, &f, sizeof(f));
 	_exit(SB_EXIT_NOT_FOUND);
+}
+
+/*
+ * Wait for the forked child's execve through its CLOEXEC pipe: 0 when it
+ * ran, else fill *m as an exec failure report (type left to the caller)
+ * and return the status to exit with: 126 or 127.
+ */
+static int
+exec_outcome(int pipe_rd, const char *argv0, struct sb_msg *m)
+{
+	struct sb_exec_fail ef;
+	ssize_t n = fd_read_all(pipe_rd, &ef, sizeof(ef));
+	int e;
+
+	close(pipe_rd);
+	if (n != (ssize_t)sizeof(ef))
+		return 0;
+	/* detail: the command, and after its NUL a missing interpreter */
+	memset(m, 0, sizeof(*m));
+	m->err = ef.err;
+	m->step = ef.missing ? SB_EXEC_NO_INTERPRETER : 0;
+	e = (int)strnlen(argv0, sizeof(m->detail) / 2 - 1);
+	memcpy(m->detail, argv0, (size_t)e);
+	ef.interp[sizeof(ef.interp) - 1] = '\0';
+	memcpy(m->detail + e + 1, ef.interp, strlen(ef.interp));
+	return ef.err == ENOENT && !ef.missing ? SB_EXIT_NOT_FOUND : SB_EXIT_CANNOT_EXEC;
+}
+
+/*
+ * `cordon exec`: the joined commands pid 1 forked, by join id. Each one
+ * runs as the command does, behind every wall pid 1 is behind.
+ */
+static struct {
+	int32_t id;
+	pid_t pid;
+} joins[SB_JOIN_MAX_ACTIVE];
+
+/* Signal sig to the joined command id, or to every one for id -1. */
+static void
+join_kill(int32_t id, int sig)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(joins); i++)
+		if (joins[i].pid > 0 && (id < 0 || joins[i].id == id))
+			kill(joins[i].pid, sig);
+}
+
+static bool
+joins_alive(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(joins); i++)
+		if (joins[i].pid > 0)
+			return true;
+	return false;
+}
+
+/* The request's packet; pid 1 is single-threaded and forks before the next. */
+static char join_buf[sizeof(struct sb_msg) + SB_JOIN_PAYLOAD_MAX + 1];
+static char *join_argv[SB_JOIN_MAX_ARGS + 1];
+/* The session's environment is the scrubbed host one: a few hundred variables at most. */
+static char *join_envp[SB_JOIN_MAX_ENV + 4096 + 1];
+
+/*
+ * The session's environment with the join's NAME=VALUE in place of its
+ * own NAME (TERM, COLUMNS, LINES: the client's terminal), in join_envp.
+ */
+static void
+join_env(char *const *base, char *const *add, size_t n_add)
+{
+	size_t k = 0;
+
+	for (; base != NULL && *base != NULL && k + n_add < ARRAY_SIZE(join_envp) - 1; base++) {
+		size_t l = strcspn(*base, "=");
+		bool replaced = false;
+
+		for (size_t j = 0; j < n_add && !replaced; j++)
+			replaced = strncmp(add[j], *base, l + 1) == 0;
+		if (!replaced)
+			join_envp[k++] = *base;
+	}
+	for (size_t j = 0; j < n_add; j++)
+		join_envp[k++] = add[j];
+	join_envp[k] = NULL;
+}
+
+/*
+ * One SB_MSG_JOIN from the supervisor: fork the command with the client's
+ * fds and report its start (or why it could not run). Every fd received
+ * is closed here; pid 1 keeps none of the client's.
+ */
+static void
+join_start(struct sb_child_ctx *ctx, const sigset_t *oldmask)
+{
+	char cbuf[CMSG_SPACE(3 * sizeof(int))];
+	struct iovec iov = { .iov_base = join_buf, .iov_len = sizeof(join_buf) - 1 };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct sb_msg hdr, fail;
+	struct cmsghdr *c;
+	char *add[SB_JOIN_MAX_ENV];
+	struct exec_what w = { .tty_fd = -1 };
+	int fds[3] = { -1, -1, -1 }, nfds = 0, pipefd[2], slot = -1, status;
+	size_t argc = 0, n_add = 0, len;
+	ssize_t n;
+	pid_t pid;
+
+	n = recvmsg(ctx->ctl_fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n < 0)
+		return;
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			if (nfds > 3)
+				nfds = 3;
+			memcpy(fds, CMSG_DATA(c), (size_t)nfds * sizeof(int));
+		}
+	if ((size_t)n < sizeof(hdr))
+		goto out;
+	memcpy(&hdr, join_buf, sizeof(hdr));
+	if (hdr.type == SB_MSG_JOIN_SIGNAL) {
+		join_kill(hdr.pid, hdr.err);
+		goto out;
+	}
+	if (hdr.type != SB_MSG_JOIN)
+		goto out;
+	len = (size_t)n - sizeof(hdr);
+	join_buf[n] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(joins) && slot < 0; i++)
+		if (joins[i].pid == 0)
+			slot = (int)i;
+	if (nfds != 3 || hdr.err < 0 || (size_t)hdr.err != len || slot < 0) {
+		send_msg(ctx->ctl_fd, SB_MSG_JOIN_FAIL, 0, slot < 0 ? EAGAIN : EPROTO, hdr.pid,
+			 NULL);
+		goto out;
+	}
+	for (char *p = join_buf + sizeof(hdr); p < join_buf + n; p += strlen(p) + 1) {
+		if (p[0] == 'a' && argc < SB_JOIN_MAX_ARGS)
+			join_argv[argc++] = p + 1;
+		else if (p[0] == 'e' && n_add < ARRAY_SIZE(add) && strchr(p, '=') != NULL)
+			add[n_add++] = p + 1;
+		else if (p[0] == 'c')
+			w.cwd = p + 1;
+	}
+	join_argv[argc] = NULL;
+	if (argc == 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+		send_msg(ctx->ctl_fd, SB_MSG_JOIN_FAIL, 0, argc == 0 ? EINVAL : errno, hdr.pid,
+			 NULL);
+		goto out;
+	}
+	join_env(ctx->spec->envp, add, n_add);
+	w.argv = join_argv;
+	w.envp = join_envp;
+	w.stdio = fds;
+	w.tty_fds = (unsigned)hdr.step & 7u;
+	for (int k = 0; k < 3 && w.tty_fd < 0; k++)
+		if (w.tty_fds & (1u << k))
+			w.tty_fd = fds[k];
+	pid = fork();
+	if (pid == 0) {
+		close(pipefd[0]);
+		exec_command(&w, pipefd[1], oldmask);
+	}
+	close(pipefd[1]);
+	if (pid < 0) {
+		close(pipefd[0]);
+		send_msg(ctx->ctl_fd, SB_MSG_JOIN_FAIL, 0, errno, hdr.pid, NULL);
+		goto out;
+	}
+	status = exec_outcome(pipefd[0], join_argv[0], &fail);
+	if (status != 0) {
+		/* It exits by itself; the reaper below ignores a pid in no slot. */
+		fail.type = SB_MSG_JOIN_FAIL;
+		fail.pid = hdr.pid;
+		(void)fd_write_all(ctx->ctl_fd, &fail, sizeof(fail));
+		goto out;
+	}
+	joins[slot].id = hdr.pid;
+	joins[slot].pid = pid;
+	send_msg(ctx->ctl_fd, SB_MSG_JOIN_STARTED, pid, 0, hdr.pid, NULL);
+out:
+	for (int k = 0; k < nfds; k++)
+		close(fds[k]);
+}
+
+/* A joined command ended: tell the supervisor (status as the shell reports it). */
+static void
+join_reaped(int ctl_fd, pid_t p, int status)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(joins); i++) {
+		if (joins[i].pid != p)
+			continue;
+		send_msg(ctl_fd, SB_MSG_JOIN_EXIT, 0,
+			 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+			 joins[i].id, NULL);
+		joins[i].pid = 0;
+		return;
+	}
 }
 
 __attribute__((noreturn)) void
@@ -268,10 +491,15 @@ sb_child_init(struct sb_child_ctx *ctx)
 {
 	struct sigaction sa;
 	sigset_t set, oldmask;
-	struct sb_exec_fail ef;
-	int sfd, pipefd[2], e = 0, status;
+	struct exec_what w = { .argv = ctx->spec->argv,
+			       .envp = ctx->spec->envp,
+			       .tty_fd = ctx->tty_fd,
+			       .tty_fds = ctx->spec->tty_fds };
+	struct sb_msg m;
+	struct pollfd pfd[2];
+	bool ending = false;
+	int sfd, pipefd[2], status, end_status = -1;
 	pid_t cmd;
-	ssize_t n;
 
 	/*
 	 * pid 1 drops signals it has no handler for, even when blocked for
@@ -314,7 +542,7 @@ sb_child_init(struct sb_child_ctx *ctx)
 		sb_child_fail(ctx, SB_STEP_FORK);
 	if (cmd == 0) {
 		close(pipefd[0]);
-		exec_command(ctx, pipefd[1], &oldmask);
+		exec_command(&w, pipefd[1], &oldmask);
 	}
 	close(pipefd[1]);
 	/*
@@ -323,48 +551,73 @@ sb_child_init(struct sb_child_ctx *ctx)
 	 */
 	if (ctx->tty_fd >= 0)
 		close(ctx->tty_fd);
-	n = fd_read_all(pipefd[0], &ef, sizeof(ef));
-	close(pipefd[0]);
-	if (n == (ssize_t)sizeof(ef)) {
-		struct sb_msg m;
-
-		/* detail: the command, and after its NUL a missing interpreter */
-		memset(&m, 0, sizeof(m));
+	status = exec_outcome(pipefd[0], ctx->spec->argv[0], &m);
+	if (status != 0) {
 		m.type = SB_MSG_EXEC_FAIL;
-		m.err = ef.err;
-		m.step = ef.missing ? SB_EXEC_NO_INTERPRETER : 0;
-		e = (int)strnlen(ctx->spec->argv[0], sizeof(m.detail) / 2 - 1);
-		memcpy(m.detail, ctx->spec->argv[0], (size_t)e);
-		ef.interp[sizeof(ef.interp) - 1] = '\0';
-		memcpy(m.detail + e + 1, ef.interp, strlen(ef.interp));
 		(void)fd_write_all(ctx->ctl_fd, &m, sizeof(m));
-		_exit(ef.err == ENOENT && !ef.missing ? SB_EXIT_NOT_FOUND : SB_EXIT_CANNOT_EXEC);
+		_exit(status);
 	}
 	send_msg(ctx->ctl_fd, SB_MSG_STARTED, 0, 0, cmd, NULL);
 
+	/*
+	 * Signals, and `cordon exec` requests from the supervisor. A closed
+	 * control socket (the supervisor is gone) leaves only the signals.
+	 */
+	pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = ctx->ctl_fd, .events = POLLIN };
 	for (;;) {
 		struct signalfd_siginfo si;
 		pid_t p;
 
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(SB_EXIT_SETUP);
+		}
+		if (pfd[1].revents & (POLLHUP | POLLERR))
+			pfd[1].fd = -1;
+		else if (pfd[1].revents & POLLIN)
+			join_start(ctx, &oldmask);
+		if (!(pfd[0].revents & POLLIN))
+			continue;
 		if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si)) {
 			if (errno == EINTR)
 				continue;
 			_exit(SB_EXIT_SETUP);
 		}
 		if (si.ssi_signo != SIGCHLD) {
-			kill(cmd, (int)si.ssi_signo);
+			if (cmd > 0)
+				kill(cmd, (int)si.ssi_signo);
+			/*
+			 * The session is being ended (`cordon stop`, a hangup): joined
+			 * commands get the same chance to finish as the command, up to
+			 * the supervisor's grace period for the whole sandbox. Only
+			 * when the supervisor says so (a sender outside our pid
+			 * namespace reads as pid 0): a process inside must not keep
+			 * the sandbox up past its command, with no grace period armed.
+			 */
+			if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP) &&
+			    si.ssi_pid == 0) {
+				join_kill(-1, (int)si.ssi_signo);
+				ending = true;
+			}
 			continue;
 		}
 		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
-			if (p != cmd)
-				continue;
-			if (WIFEXITED(status))
-				_exit(WEXITSTATUS(status));
-			/*
-			 * pid 1 cannot die of the command's signal; report it the
-			 * way shells do, 128 + N. The supervisor sees the same.
-			 */
-			_exit(128 + WTERMSIG(status));
+			if (p != cmd) {
+				join_reaped(ctx->ctl_fd, p, status);
+			} else {
+				/*
+				 * pid 1 cannot die of the command's signal; report it the
+				 * way shells do, 128 + N. The supervisor sees the same.
+				 */
+				end_status = WIFEXITED(status) ? WEXITSTATUS(status)
+							       : 128 + WTERMSIG(status);
+				cmd = -1;
+			}
+			/* Otherwise the command's end is the sandbox's end. */
+			if (end_status >= 0 && (!ending || !joins_alive()))
+				_exit(end_status);
 		}
 	}
 }

@@ -34,6 +34,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +205,47 @@ sb_release(struct sb_session *sess, struct cordon_err *err)
 	return 0;
 }
 
+/* An exec failure report into err and the status the shell would give. */
+static void
+exec_fail_describe(struct sb_msg *msg, int *exit_status, struct cordon_err *err)
+{
+	const char *interp;
+
+	msg->detail[sizeof(msg->detail) - 1] = '\0';
+	interp = msg->detail + strlen(msg->detail);
+	if (interp < msg->detail + sizeof(msg->detail) - 1)
+		interp++;
+	/* The file is there; bash says "bad interpreter" and 126 too. */
+	if (msg->step == SB_EXEC_NO_INTERPRETER && interp[0] != '\0') {
+		cordon_err_set(err, 0, "cannot run %s: its interpreter %s is missing", msg->detail,
+			       interp);
+		cordon_err_hint(err,
+				"the script's first line (#!%s) names a program the "
+				"sandbox does not have; install it or fix that line",
+				interp);
+	} else if (msg->step == SB_EXEC_NO_INTERPRETER) {
+		cordon_err_set(err, 0, "cannot run %s: the program loader it names is missing",
+			       msg->detail);
+		cordon_err_hint(err, "it was built for another system (a different "
+				     "libc or architecture); rebuild it for this one");
+	} else if (msg->err == ENOENT) {
+		cordon_err_set(err, msg->err, "cannot run %s", msg->detail);
+		cordon_err_hint(err, "no such command in the sandbox's PATH; the "
+				     "sandbox sees the host's programs read-only");
+	} else if (msg->detail[0] == '\0') {
+		cordon_err_set(err, msg->err, "cannot start the command");
+	} else {
+		cordon_err_set(err, msg->err, "cannot run %s", msg->detail);
+		cordon_err_hint(err,
+				"check that %s is an executable the sandbox user "
+				"may run",
+				msg->detail);
+	}
+	*exit_status = msg->err == ENOENT && msg->step != SB_EXEC_NO_INTERPRETER
+			   ? SB_EXIT_NOT_FOUND
+			   : SB_EXIT_CANNOT_EXEC;
+}
+
 int
 sb_read_start(struct sb_session *sess, int *exit_status, struct cordon_err *err)
 {
@@ -213,44 +255,80 @@ sb_read_start(struct sb_session *sess, int *exit_status, struct cordon_err *err)
 	if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_STARTED)
 		return 1;
 	if (n == (ssize_t)sizeof(msg) && msg.type == SB_MSG_EXEC_FAIL) {
-		const char *interp;
-
-		msg.detail[sizeof(msg.detail) - 1] = '\0';
-		interp = msg.detail + strlen(msg.detail);
-		if (interp < msg.detail + sizeof(msg.detail) - 1)
-			interp++;
-		/* The file is there; bash says "bad interpreter" and 126 too. */
-		if (msg.step == SB_EXEC_NO_INTERPRETER && interp[0] != '\0') {
-			cordon_err_set(err, 0, "cannot run %s: its interpreter %s is missing",
-				       msg.detail, interp);
-			cordon_err_hint(err,
-					"the script's first line (#!%s) names a program the "
-					"sandbox does not have; install it or fix that line",
-					interp);
-		} else if (msg.step == SB_EXEC_NO_INTERPRETER) {
-			cordon_err_set(err, 0,
-				       "cannot run %s: the program loader it names is missing",
-				       msg.detail);
-			cordon_err_hint(err, "it was built for another system (a different "
-					     "libc or architecture); rebuild it for this one");
-		} else if (msg.err == ENOENT) {
-			cordon_err_set(err, msg.err, "cannot run %s", msg.detail);
-			cordon_err_hint(err, "no such command in the sandbox's PATH; the "
-					     "sandbox sees the host's programs read-only");
-		} else {
-			cordon_err_set(err, msg.err, "cannot run %s", msg.detail);
-			cordon_err_hint(err,
-					"check that %s is an executable the sandbox user "
-					"may run",
-					msg.detail);
-		}
-		*exit_status = msg.err == ENOENT && msg.step != SB_EXEC_NO_INTERPRETER
-				   ? SB_EXIT_NOT_FOUND
-				   : SB_EXIT_CANNOT_EXEC;
+		exec_fail_describe(&msg, exit_status, err);
 		return 0;
 	}
 	return cordon_err_set(err, n < 0 ? errno : EPIPE,
 			      "sandbox init ended before starting the command");
+}
+
+int
+sb_join_send(struct sb_session *sess, int32_t id, unsigned tty_fds, const char *payload, size_t len,
+	     const int fds[3])
+{
+	char cbuf[CMSG_SPACE(3 * sizeof(int))];
+	struct sb_msg hdr = {
+		.type = SB_MSG_JOIN, .pid = id, .step = (int32_t)(tty_fds & 7u), .err = (int32_t)len
+	};
+	struct iovec iov[2] = { { .iov_base = &hdr, .iov_len = sizeof(hdr) },
+				{ .iov_base = (void *)(uintptr_t)payload, .iov_len = len } };
+	struct msghdr mh = {
+		.msg_iov = iov, .msg_iovlen = 2, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)
+	};
+	struct cmsghdr *c;
+
+	if (len > SB_JOIN_PAYLOAD_MAX) {
+		errno = E2BIG;
+		return -1;
+	}
+	memset(cbuf, 0, sizeof(cbuf));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(3 * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, 3 * sizeof(int));
+	if (RETRY_EINTR(sendmsg(sess->ctl_fd, &mh, MSG_NOSIGNAL)) != (ssize_t)(sizeof(hdr) + len))
+		return -1;
+	return 0;
+}
+
+int
+sb_join_signal(struct sb_session *sess, int32_t id, int sig)
+{
+	struct sb_msg m = { .type = SB_MSG_JOIN_SIGNAL, .pid = id, .err = sig };
+
+	return fd_write_all(sess->ctl_fd, &m, sizeof(m));
+}
+
+int
+sb_read_join(struct sb_session *sess, struct sb_join_event *ev, struct cordon_err *err)
+{
+	struct sb_msg msg;
+	ssize_t n = RETRY_EINTR(read(sess->ctl_fd, &msg, sizeof(msg)));
+
+	memset(ev, 0, sizeof(*ev));
+	if (n == 0)
+		return 0;
+	if (n != (ssize_t)sizeof(msg))
+		return cordon_err_set(err, n < 0 ? errno : EPROTO, "read from sandbox init");
+	ev->id = msg.pid;
+	switch (msg.type) {
+	case SB_MSG_JOIN_STARTED:
+		ev->kind = SB_JOIN_STARTED;
+		ev->pid = msg.step;
+		return 1;
+	case SB_MSG_JOIN_FAIL:
+		ev->kind = SB_JOIN_FAILED;
+		exec_fail_describe(&msg, &ev->status, err);
+		return 1;
+	case SB_MSG_JOIN_EXIT:
+		ev->kind = SB_JOIN_EXITED;
+		ev->status = msg.err;
+		return 1;
+	default:
+		return cordon_err_set(err, EPROTO, "unexpected message %u from sandbox init",
+				      msg.type);
+	}
 }
 
 static pid_t

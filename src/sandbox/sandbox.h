@@ -222,6 +222,35 @@ int sb_release(struct sb_session *sess, struct cordon_err *err);
 int sb_read_start(struct sb_session *sess, int *exit_status, struct cordon_err *err);
 
 /*
+ * `cordon exec`, once the command runs: ask pid 1 to fork and exec a
+ * joined command (supervisor/join.c). payload: NUL-terminated strings led
+ * by 'a' (an argument), 'e' (NAME=VALUE over the session's environment),
+ * 'c' (working directory), SB_JOIN_PAYLOAD_MAX (sandbox/steps.h) bytes at most; fds: its
+ * 0, 1, 2 (not taken over: the caller closes them); tty_fds: which of
+ * them are a terminal of the sandbox's to lead. 0 or -1 with errno.
+ */
+int sb_join_send(struct sb_session *sess, int32_t id, unsigned tty_fds, const char *payload,
+		 size_t len, const int fds[3]);
+
+/* Send signal sig to the joined command id. 0 or -1 with errno. */
+int sb_join_signal(struct sb_session *sess, int32_t id, int sig);
+
+/* What pid 1 said of a joined command. */
+struct sb_join_event {
+	enum { SB_JOIN_STARTED = 1, SB_JOIN_FAILED, SB_JOIN_EXITED } kind;
+	int32_t id;
+	pid_t pid;  /* STARTED: its pid inside */
+	int status; /* FAILED: 126 or 127 (err says why); EXITED: as the shell reports it */
+};
+
+/*
+ * Read one report on a joined command from sess->ctl_fd (readable, after
+ * sb_read_start). 1 with ev filled (a FAILED one with err set), 0 at end
+ * of file (pid 1 is gone), -1 with err on a protocol error.
+ */
+int sb_read_join(struct sb_session *sess, struct sb_join_event *ev, struct cordon_err *err);
+
+/*
  * 1 when cordon runs as real root (euid 0 in the initial user namespace):
  * the command then runs as an unprivileged kernel uid, to which root's own
  * files (its home among them) are closed.

@@ -66,7 +66,29 @@ enum sb_msg_type {
 	SB_MSG_FD_OFFER,  /* child -> supervisor: take fd number err (pidfd_getfd);
 			     step = enum sb_fd_kind; the child waits for FD_TAKEN */
 	SB_MSG_FD_TAKEN,  /* supervisor -> child: the offered fd is taken */
+	/*
+	 * `cordon exec` (supervisor/join.c), once the command runs; pid is
+	 * the join's id in each of them.
+	 */
+	SB_MSG_JOIN,         /* supervisor -> pid 1: fork and exec; 3 fds (SCM_RIGHTS) for
+				0, 1, 2; step = the tty mask (which of them are the
+				terminal); err = payload length, which follows */
+	SB_MSG_JOIN_SIGNAL,  /* supervisor -> pid 1: err = the signal for the join */
+	SB_MSG_JOIN_STARTED, /* pid 1 -> supervisor: exec'd, step = its pid inside */
+	SB_MSG_JOIN_FAIL,    /* pid 1 -> supervisor: as SB_MSG_EXEC_FAIL, err = errno,
+				step = SB_EXEC_NO_INTERPRETER or 0 */
+	SB_MSG_JOIN_EXIT,    /* pid 1 -> supervisor: ended, err = status as the shell says */
 };
+
+/*
+ * After an SB_MSG_JOIN header, in the same packet: NUL-terminated strings,
+ * each led by its kind: 'a' an argument (in order), 'e' NAME=VALUE for the
+ * environment (replacing the session's NAME), 'c' the working directory.
+ */
+#define SB_JOIN_PAYLOAD_MAX 32768
+#define SB_JOIN_MAX_ARGS    1024
+#define SB_JOIN_MAX_ENV     16
+#define SB_JOIN_MAX_ACTIVE  64
 
 /*
  * The command's failed execve, from the forked command to pid 1: errno,

@@ -561,6 +561,25 @@ by_name(const void *a, const void *b)
 	return strcmp(((const struct named_info *)a)->name, ((const struct named_info *)b)->name);
 }
 
+/* What `cordon ls` shows of the sandbox in dir, named name (valid), but its size. */
+static void
+info_read(const char *dir, const char *name, struct named_info *i)
+{
+	struct meta m;
+
+	memset(i, 0, sizeof(*i));
+	memcpy(i->name, name, strlen(name) + 1); /* valid: at most 64 */
+	meta_read(dir, &m);
+	i->running = lock_held(dir) == 1;
+	i->pid = i->running ? m.pid : 0;
+	i->created = m.created;
+	i->last_used = m.last_used;
+	i->workspace = m.workspace;
+	i->more = m.more;
+	i->n_more = m.n_more;
+	memcpy(i->session, m.session, sizeof(i->session));
+}
+
 int
 named_list(struct named_info **out, size_t *count, struct cordon_err *err)
 {
@@ -580,24 +599,13 @@ named_list(struct named_info **out, size_t *count, struct cordon_err *err)
 	while ((e = readdir(d)) != NULL) {
 		char dir[PATH_MAX + 300];
 		struct named_info *i;
-		struct meta m;
 
 		if (named_valid(e->d_name, &(struct cordon_err){ 0 }) < 0)
 			continue; /* ".", "..", a removal under way */
 		snprintf(dir, sizeof(dir), "%s/%s", root, e->d_name);
 		v = xrealloc(v, (n + 1) * sizeof(*v));
 		i = &v[n++];
-		memset(i, 0, sizeof(*i));
-		memcpy(i->name, e->d_name, strlen(e->d_name) + 1); /* valid: at most 64 */
-		meta_read(dir, &m);
-		i->running = lock_held(dir) == 1;
-		i->pid = i->running ? m.pid : 0;
-		i->created = m.created;
-		i->last_used = m.last_used;
-		i->workspace = m.workspace;
-		i->more = m.more;
-		i->n_more = m.n_more;
-		memcpy(i->session, m.session, sizeof(i->session));
+		info_read(dir, e->d_name, i);
 		du_bytes = 0;
 		nftw(dir, du_one, 16, FTW_PHYS);
 		i->bytes = du_bytes;
@@ -610,14 +618,22 @@ named_list(struct named_info **out, size_t *count, struct cordon_err *err)
 }
 
 void
+named_info_clear(struct named_info *i)
+{
+	free(i->workspace);
+	for (size_t k = 0; k < i->n_more; k++)
+		free(i->more[k]);
+	free(i->more);
+	i->workspace = NULL;
+	i->more = NULL;
+	i->n_more = 0;
+}
+
+void
 named_list_free(struct named_info *v, size_t count)
 {
-	for (size_t i = 0; v != NULL && i < count; i++) {
-		free(v[i].workspace);
-		for (size_t k = 0; k < v[i].n_more; k++)
-			free(v[i].more[k]);
-		free(v[i].more);
-	}
+	for (size_t i = 0; v != NULL && i < count; i++)
+		named_info_clear(&v[i]);
 	free(v);
 }
 
@@ -626,6 +642,27 @@ no_such(const char *name, const char *dir, struct cordon_err *err)
 {
 	cordon_err_set(err, ENOENT, "no sandbox named '%s' (%s)", name, dir);
 	return cordon_err_hint(err, "`cordon ls` lists the named sandboxes");
+}
+
+int
+named_find(const char *name, struct named_info *info, struct cordon_err *err)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	memset(info, 0, sizeof(*info));
+	if (named_dir(dir, sizeof(dir), name, err) < 0)
+		return -1;
+	if (stat(dir, &st) < 0)
+		return no_such(name, dir, err);
+	/* XDG_DATA_HOME pointing into another user's data: not ours to join. */
+	if (st.st_uid != geteuid()) {
+		cordon_err_set(err, EPERM, "the sandbox '%s' belongs to another user (uid %u)",
+			       name, (unsigned)st.st_uid);
+		return cordon_err_hint(err, "only its owner can use it; `cordon ls` lists yours");
+	}
+	info_read(dir, name, info);
+	return 0;
 }
 
 int

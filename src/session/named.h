@@ -118,6 +118,15 @@ void session_named_end(struct session_named *n);
 /* List every sandbox (sorted by name). *out malloc'd; named_list_free. 0 or -1 (err). */
 int named_list(struct named_info **out, size_t *count, struct cordon_err *err);
 void named_list_free(struct named_info *v, size_t count);
+/* Free what one named_info holds (not the struct itself). */
+void named_info_clear(struct named_info *i);
+
+/*
+ * One sandbox as `cordon ls` shows it (bytes left 0), for `cordon exec`:
+ * freed with named_info_clear. -1 with err when there is no such sandbox or
+ * its state directory is another user's.
+ */
+int named_find(const char *name, struct named_info *info, struct cordon_err *err);
 
 /*
  * `cordon stop NAME`: SIGTERM to the running cordon of NAME (it passes it

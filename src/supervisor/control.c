@@ -21,7 +21,10 @@
 #include "audit/audit.h"
 #include "common/log.h"
 #include "proxy/proxy.h"
+#include "common/xalloc.h"
+#include "sandbox/steps.h"
 #include "supervisor/control.h"
+#include "supervisor/join.h"
 #include "supervisor/supervisor.h"
 
 int
@@ -174,48 +177,123 @@ answer(int fd, const char *fmt, ...)
 	send(fd, buf, (size_t)n, MSG_NOSIGNAL);
 }
 
-static void
+/* Largest exec request: the payload pid 1 takes, its header line. */
+#define EXEC_REQUEST_MAX (SB_JOIN_PAYLOAD_MAX + 64)
+
+/*
+ * The rest of an "exec LEN TTY" request, whose first len bytes are in buf;
+ * hands conn and fds to ctl->on_exec. 1 (conn taken) or 0 (answered).
+ */
+static int
+serve_exec(struct sv_control *ctl, int fd, const struct ucred *cred, char *buf, size_t len,
+	   int fds[3], int nfds)
+{
+	_cleanup_free_ char *req = NULL;
+	char *nl = memchr(buf, '\n', len);
+	unsigned long plen;
+	unsigned tty;
+	size_t have;
+	ssize_t n;
+
+	if (ctl->on_exec == NULL || nl == NULL || nfds != 3 ||
+	    sscanf(buf, "exec %lu %u", &plen, &tty) != 2 || plen > SB_JOIN_PAYLOAD_MAX) {
+		answer(fd, "error bad exec request");
+		return 0;
+	}
+	req = xmalloc(plen + 1);
+	have = len - (size_t)(nl + 1 - buf);
+	if (have > plen)
+		have = plen;
+	memcpy(req, nl + 1, have);
+	while (have < plen) {
+		n = recv(fd, req + have, plen - have, 0);
+		if (n <= 0) {
+			answer(fd, "error incomplete exec request");
+			return 0;
+		}
+		have += (size_t)n;
+	}
+	req[plen] = '\0';
+	ctl->on_exec(ctl->arg, fd, cred, tty, req, plen, fds);
+	return 1;
+}
+
+/* One request on fd. 1 when its handler took fd over, else 0 (answered). */
+static int
 serve_one(struct sv_control *ctl, int fd)
 {
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
 	struct timeval tv = { .tv_sec = 1, .tv_usec = 0 };
 	char buf[512];
+	char cbuf[CMSG_SPACE(3 * sizeof(int))];
+	int fds[3] = { -1, -1, -1 }, nfds = 0;
 	ssize_t n;
 	size_t len = 0;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != geteuid()) {
 		answer(fd, "error permission denied: not your session");
-		return;
+		return 0;
 	}
 	if (!same_netns(cred.pid)) {
 		answer(fd, "error permission denied: requests from inside a sandbox are refused");
-		return;
+		return 0;
 	}
 	/* one short line; a peer of our own uid that stalls gets a second at most */
 	fd_set_nonblock(fd, 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	while (len < sizeof(buf) - 1) {
-		n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+		struct iovec iov = { .iov_base = buf + len, .iov_len = sizeof(buf) - 1 - len };
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 		if (n <= 0)
 			break;
+		/* the client's fds come with an exec request, at its first byte */
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+			int got;
+
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			got = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			for (int k = 0; k < got; k++) {
+				int f;
+
+				memcpy(&f, CMSG_DATA(c) + (size_t)k * sizeof(int), sizeof(int));
+				if (nfds < 3)
+					fds[nfds++] = f;
+				else
+					close(f);
+			}
+		}
 		len += (size_t)n;
 		if (memchr(buf, '\n', len) != NULL)
 			break;
 	}
 	buf[len] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (strncmp(buf, "allow ", 6) == 0 && buf[6] != '\0') {
-		struct cordon_err err = { 0 };
+	if (strncmp(buf, "exec ", 5) == 0) {
+		if (serve_exec(ctl, fd, &cred, buf, len, fds, nfds) == 1)
+			return 1;
+	} else {
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if (strncmp(buf, "allow ", 6) == 0 && buf[6] != '\0') {
+			struct cordon_err err = { 0 };
 
-		if (ctl->on_allow(ctl->arg, buf + 6, &err) < 0)
-			answer(fd, "error %s%s%s", err.msg, err.hint[0] ? "\nHint: " : "",
-			       err.hint);
-		else
-			answer(fd, "ok %s is now allowed in this session", buf + 6);
-		return;
+			if (ctl->on_allow(ctl->arg, buf + 6, &err) < 0)
+				answer(fd, "error %s%s%s", err.msg, err.hint[0] ? "\nHint: " : "",
+				       err.hint);
+			else
+				answer(fd, "ok %s is now allowed in this session", buf + 6);
+		} else {
+			answer(fd, "error unknown request");
+		}
 	}
-	answer(fd, "error unknown request");
+	for (int k = 0; k < nfds; k++)
+		close(fds[k]);
+	return 0;
 }
 
 static void
@@ -230,7 +308,8 @@ on_control(struct px_loop *loop, struct px_watch *w, uint32_t events)
 
 		if (fd < 0)
 			return;
-		serve_one(ctl, fd);
+		if (serve_one(ctl, fd) == 1)
+			fd = -1; /* a joined command's connection, the handler's now */
 	}
 }
 
@@ -309,24 +388,17 @@ sv_control_close(struct sv_control *ctl)
 }
 
 int
-sv_control_allow(const char *id, const char *pattern, char *reply, size_t replylen,
-		 struct cordon_err *err)
+sv_control_connect(const char *id, struct cordon_err *err)
 {
 	struct sockaddr_un sa;
-	char dir[128], buf[1024];
+	char dir[128];
 	_cleanup_close_ int fd = -1, dirfd = -1;
-	size_t len = 0;
-	ssize_t n;
 
 	if (sv_control_dir(dir, sizeof(dir), 0, err) < 0)
 		return -1;
 	if (!id_ok(id)) {
 		cordon_err_set(err, EINVAL, "bad session id '%s'", id ? id : "");
 		return cordon_err_hint(err, "`cordon ps` lists the running sessions");
-	}
-	if (strchr(pattern, '\n') != NULL || strlen(pattern) > 400) {
-		cordon_err_set(err, EINVAL, "bad pattern");
-		return cordon_err_hint(err, "give one host name, wildcard or CIDR");
 	}
 	if (sock_addr(dir, id, &sa, &dirfd, err) < 0)
 		return -1;
@@ -338,6 +410,25 @@ sv_control_allow(const char *id, const char *pattern, char *reply, size_t replyl
 		return cordon_err_hint(err, "is that `cordon run` still running? `cordon ps` lists "
 					    "the running sessions");
 	}
+	return steal_fd(fd);
+}
+
+int
+sv_control_allow(const char *id, const char *pattern, char *reply, size_t replylen,
+		 struct cordon_err *err)
+{
+	char buf[1024];
+	_cleanup_close_ int fd = -1;
+	size_t len = 0;
+	ssize_t n;
+
+	if (strchr(pattern, '\n') != NULL || strlen(pattern) > 400) {
+		cordon_err_set(err, EINVAL, "bad pattern");
+		return cordon_err_hint(err, "give one host name, wildcard or CIDR");
+	}
+	fd = sv_control_connect(id, err);
+	if (fd < 0)
+		return -1;
 	snprintf(buf, sizeof(buf), "allow %s\n", pattern);
 	if (fd_write_all(fd, buf, strlen(buf)) < 0)
 		return cordon_err_set(err, errno, "send to session %s", id);
@@ -403,7 +494,9 @@ sv_proxy_start(struct sv_supervisor *sv, const struct px_config *cfg, const char
 		snprintf(pid_id, sizeof(pid_id), "%d", (int)getpid());
 		id = pid_id;
 	}
-	if (sv_control_open(&sv->control, sv->loop, id, allow_live, sv, err) < 0) {
+	if (sv_control_open(&sv->control, sv->loop, id, allow_live, sv, err) == 0) {
+		sv->control.on_exec = sv_join_request;
+	} else {
 		/* the proxy works without live widening; say so and go on */
 		log_warnx("no control socket (`cordon allow` will not reach this session): %s",
 			  err->msg);

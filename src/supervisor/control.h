@@ -3,6 +3,7 @@
 #define CORDON_SUPERVISOR_CONTROL_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "common/err.h"
 #include "proxy/loop.h"
@@ -18,6 +19,13 @@
  */
 typedef int (*sv_allow_fn)(void *arg, const char *pattern, struct cordon_err *err);
 
+/*
+ * `cordon exec` (join.h): "exec LEN TTY\n", LEN bytes of payload and the
+ * client's fds 0, 1, 2. The handler takes conn and fds over.
+ */
+typedef void (*sv_exec_fn)(void *arg, int conn, const struct ucred *peer, unsigned tty,
+			   const char *payload, size_t len, int fds[3]);
+
 /* Longest id: a session id (AUDIT_SESSION_ID_LEN). */
 #define SV_CONTROL_ID_MAX 32
 
@@ -26,6 +34,7 @@ struct sv_control {
 	struct px_watch w;
 	char path[256]; /* <dir>/<id>.sock; may be longer than sun_path */
 	sv_allow_fn on_allow;
+	sv_exec_fn on_exec; /* NULL: "exec" is an unknown request */
 	void *arg;
 };
 
@@ -59,6 +68,12 @@ void sv_control_close(struct sv_control *ctl);
  * older than a minute. Best effort, no error. Not for use after fork.
  */
 void sv_control_sweep(const char *only_id);
+
+/*
+ * Client side: a connection to the control socket of session id (CLOEXEC,
+ * blocking), or -1 with err (no such session).
+ */
+int sv_control_connect(const char *id, struct cordon_err *err);
 
 /*
  * Client side: send "allow PATTERN" to the session id (the caller chose

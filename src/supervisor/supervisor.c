@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -14,6 +16,7 @@
 #include "proxy/proxy.h"
 #include "sandbox/child.h"
 #include "supervisor/execaudit.h"
+#include "supervisor/join.h"
 #include "supervisor/registry.h"
 #include "supervisor/supervisor.h"
 
@@ -111,8 +114,15 @@ on_ctl(struct px_loop *loop, struct px_watch *w, uint32_t events)
 	struct sv_supervisor *sv = px_container_of(w, struct sv_supervisor, w_ctl);
 
 	(void)events;
-	read_start(sv);
-	/* One message is all pid 1 sends; EOF follows when it exits. */
+	if (sv->start_state == 0) {
+		read_start(sv);
+		/* Once the command runs, pid 1 reports on joined commands (join.h). */
+		if (sv->start_state == 1)
+			return;
+	} else if (sv->start_state == 1 && sv_join_on_ctl(sv) == 0) {
+		return;
+	}
+	/* EOF follows when pid 1 exits. */
 	px_loop_del(loop, w);
 	w->fd = -1;
 }
@@ -126,6 +136,7 @@ sv_init(struct sv_supervisor *sv, struct cordon_err *err)
 	for (int k = 0; k < SB_FD__MAX; k++)
 		sv->sess.fds[k] = -1;
 	sv->w_ctl.fd = -1;
+	sv->rootfd = -1;
 	sv->stop_timeout_ms = SV_STOP_TIMEOUT_MS;
 	px_timer_init(&sv->stop_timer, on_stop_timeout);
 	sv_notify_init(&sv->notify);
@@ -169,6 +180,18 @@ sv_attach(struct sv_supervisor *sv, const struct sb_session *sess, struct cordon
 	}
 	if (sv_block_signals(sv, err) < 0)
 		return -1;
+	/*
+	 * pid 1's root, for the terminals of `cordon exec` (join.c): only now,
+	 * while pid 1 is still dumpable, is /proc/PID/root open to us.
+	 */
+	{
+		char root[64];
+
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)sess->pid);
+		sv->rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (sv->rootfd < 0)
+			log_debug("%s: open %s: %s", __func__, root, strerror(errno));
+	}
 	if (px_loop_add(sv->loop, &sv->w_pidfd, sv->sess.pidfd, EPOLLIN, on_exit_of_sandbox) < 0)
 		return cordon_err_set(err, errno, "watch the sandbox");
 	if (px_loop_add(sv->loop, &sv->w_ctl, sv->sess.ctl_fd, EPOLLIN, on_ctl) < 0)
@@ -230,6 +253,14 @@ sv_fini(struct sv_supervisor *sv)
 	sv_pty_finish(&sv->pty);
 	/* Pending exec records, before the session's end record. */
 	sv_execaudit_finish();
+	/* What pid 1 said of joined commands before it ended, then the rest ended with it. */
+	while (sv->done && sv->start_state == 1 && sv->sess.ctl_fd >= 0 && sv->joins != NULL &&
+	       sv_join_on_ctl(sv) == 0)
+		;
+	sv_join_fini(sv);
+	if (sv->rootfd >= 0)
+		close(sv->rootfd);
+	sv->rootfd = -1;
 	sv_notify_fini(&sv->notify, sv->loop);
 	if (sv->sigfd >= 0)
 		close(sv->sigfd);

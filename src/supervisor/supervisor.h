@@ -48,6 +48,10 @@ struct sv_supervisor {
 	int stop_signal;   /* the signal that started the grace period, 0 none */
 	bool stop_killed;  /* the grace period ran out: the sandbox was killed */
 	struct sv_pty pty; /* the terminal relay (sv_terminal_start) or inactive */
+	/* `cordon exec` (join.h): pid 1's root, opened while it was dumpable, or -1 */
+	int rootfd;
+	struct sv_join *joins; /* attached commands */
+	int32_t join_seq;      /* the last join's number */
 };
 
 /*

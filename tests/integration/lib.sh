@@ -144,15 +144,22 @@ s.serve_forever()
 	port=$(head -1 "$pf")
 }
 
-# wait_for COND_CMD...: poll up to ~5 s.
-wait_for() {
-	local i
-	for i in $(seq 1 50); do
+# poll N COND_CMD...: run COND_CMD every 0.1 s until it succeeds, N times at most.
+poll() {
+	local i n=$1
+	shift
+	for i in $(seq 1 "$n"); do
 		"$@" && return 0
 		sleep 0.1
 	done
 	return 1
 }
+
+# wait_for COND_CMD...: poll up to ~5 s.
+wait_for() { poll 50 "$@"; }
+
+# wait_long COND_CMD...: poll up to ~60 s (a sandbox starting on a busy machine).
+wait_long() { poll 600 "$@"; }
 
 # claude_cli: the real Claude Code CLI (npm @anthropic-ai/claude-code),
 # installed once per run in CORDON_TEST_SHARED (tests/run.py) and reused by

@@ -23,14 +23,6 @@ evil="$T/evil-k.sh"
 printf '#!/bin/sh\ntouch "%s"\n' "$marker" > "$evil"
 chmod 755 "$evil"
 mkrepo() { (cd "$1" && git init -q . && echo a > a && git add a && git commit -qm init); }
-wait_long() {
-	local i
-	for i in $(seq 1 600); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 plant="git init -q made && git -C made config core.fsmonitor '$evil' && git -C made config alias.st '!$evil'"
 
 ctl=$(new_ws); mkrepo "$ctl"

@@ -7,17 +7,8 @@
 # and the state directory.
 . "$(dirname "$0")/../lib.sh"
 
-# The state directory on a file system overlayfs can take as upper layer:
-# $T lies in /var/tmp, which named sandboxes see through their overlay.
-state_base() {
-	local d
-	for d in /tmp /dev/shm; do
-		[ "$(stat -f -c %T "$d" 2>/dev/null)" = overlayfs ] && continue
-		mktemp -d "$d/cordon-named.XXXXXX" 2>/dev/null && return 0
-	done
-	return 1
-}
-if ! base=$(state_base); then
+. "$(dirname "$0")/state.bash"
+if ! base=$(state_base cordon-named); then
 	skip "named sandboxes" "no directory off overlayfs for the state (tried /tmp, /dev/shm)"
 	done_testing
 	exit
@@ -34,14 +25,7 @@ run() { "$CORDON" run -q -w "$ws" "$@"; }
 tag="pkg-$$-$RANDOM"
 
 # wait_for COND...: poll up to 60 s.
-wait_for() {
-	local i
-	for i in $(seq 1 600); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
+wait_for() { wait_long "$@"; }
 
 # --- names ---
 expect_status "a bad name is a usage error (125)" 125 run --name '../x' -- true

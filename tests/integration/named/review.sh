@@ -6,15 +6,8 @@
 # workspace and paths changed on the host since the session.
 . "$(dirname "$0")/../lib.sh"
 
-state_base() {
-	local d
-	for d in /tmp /dev/shm; do
-		[ "$(stat -f -c %T "$d" 2>/dev/null)" = overlayfs ] && continue
-		mktemp -d "$d/cordon-review.XXXXXX" 2>/dev/null && return 0
-	done
-	return 1
-}
-if ! base=$(state_base); then
+. "$(dirname "$0")/state.bash"
+if ! base=$(state_base cordon-review); then
 	skip "review mode" "no directory off overlayfs for the state (tried /tmp, /dev/shm)"
 	done_testing
 	exit

@@ -24,14 +24,6 @@ export HOME="$iso/home" XDG_STATE_HOME="$iso/state" XDG_RUNTIME_DIR="$iso/run"
 http_upstream "$T/upstream.log"
 export CORDON_TEST_HOOKS=1 CORDON_TEST_PROXY_LOOPBACK=1
 
-wait_long() {
-	local i
-	for i in $(seq 1 600); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # session NAME WS: `cordon run -v` in WS whose command fetches /NAME-before,
 # waits for WS/go-NAME, then fetches /NAME-after; the HTTP codes go to

@@ -27,15 +27,6 @@ host_commit() {
 	(cd "$1" && echo x >>f && git add f && $G commit -qm outside 2>&1 && echo COMMITTED)
 }
 
-# wait_long COND...: poll up to 60 s (a loaded machine starts sandboxes slowly).
-wait_long() {
-	local i
-	for i in $(seq 1 600); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # end_of PID: wait (60 s at most) for PID to end; sets RC to its status, 255 if it did not end.
 end_of() {
