@@ -23,6 +23,7 @@
 #include "common/pct.h"
 #include "common/xalloc.h"
 #include "session/named.h"
+#include "session/branch.h"
 #include "session/review.h"
 #include "supervisor/registry.h"
 
@@ -99,7 +100,26 @@ struct meta {
 	char *workspace;
 	char session[64];
 	bool review;
+	char *branch, *worktree, *common, *from; /* branch mode */
 };
+
+static void
+meta_free(struct meta *m)
+{
+	free(m->workspace);
+	free(m->branch);
+	free(m->worktree);
+	free(m->common);
+	free(m->from);
+}
+
+/* A percent-encoded value of the metadata, decoded (malloc'd); the first one wins. */
+static void
+meta_str(char **slot, const char *v)
+{
+	if (*slot == NULL)
+		*slot = pct_decode(v, &(size_t){ 0 });
+}
 
 static void
 meta_read(const char *dir, struct meta *m)
@@ -131,8 +151,16 @@ meta_read(const char *dir, struct meta *m)
 			m->review = strcmp(v, "1") == 0;
 		else if (strcmp(line, "session") == 0)
 			snprintf(m->session, sizeof(m->session), "%s", v);
-		else if (strcmp(line, "workspace") == 0 && m->workspace == NULL)
-			m->workspace = pct_decode(v, &(size_t){ 0 });
+		else if (strcmp(line, "workspace") == 0)
+			meta_str(&m->workspace, v);
+		else if (strcmp(line, "branch") == 0)
+			meta_str(&m->branch, v);
+		else if (strcmp(line, "worktree") == 0)
+			meta_str(&m->worktree, v);
+		else if (strcmp(line, "common") == 0)
+			meta_str(&m->common, v);
+		else if (strcmp(line, "from") == 0)
+			meta_str(&m->from, v);
 	}
 }
 
@@ -143,16 +171,25 @@ meta_write(const struct session_named *n, pid_t pid)
 	char path[PATH_MAX + 32], tmp[PATH_MAX + 32];
 	unsigned long long start = 0;
 	int fd;
-	_cleanup_free_ char *ws = NULL, *text = NULL;
+	_cleanup_free_ char *ws = NULL, *text = NULL, *branch = NULL;
 	char state;
 
 	if (pid > 0 && sv_proc_start(pid, &start, &state) < 0)
 		start = 0;
 	ws = pct_encode(n->workspace ? n->workspace : "", n->workspace ? strlen(n->workspace) : 0);
+	if (n->branch != NULL) {
+		_cleanup_free_ char *b = pct_encode(n->branch, strlen(n->branch));
+		_cleanup_free_ char *w = pct_encode(n->worktree, strlen(n->worktree));
+		_cleanup_free_ char *c = pct_encode(n->common, strlen(n->common));
+		_cleanup_free_ char *f =
+		    pct_encode(n->from ? n->from : "", n->from ? strlen(n->from) : 0);
+
+		branch = xasprintf("branch=%s\nworktree=%s\ncommon=%s\nfrom=%s\n", b, w, c, f);
+	}
 	text = xasprintf("v=1\nname=%s\ncreated=%lld\nlast_used=%lld\nworkspace=%s\nsession=%s\n"
-			 "pid=%d\nstart=%llu\nreview=%d\n",
+			 "pid=%d\nstart=%llu\nreview=%d\n%s",
 			 n->name, (long long)n->created, (long long)time(NULL), ws, n->session,
-			 (int)pid, start, n->review ? 1 : 0);
+			 (int)pid, start, n->review ? 1 : 0, branch ? branch : "");
 	snprintf(path, sizeof(path), "%s/" META_FILE, n->dir);
 	snprintf(tmp, sizeof(tmp), "%s/" META_FILE ".tmp", n->dir);
 	/*
@@ -424,7 +461,6 @@ session_named_begin(struct session_named *n, const char *workspace, const char *
 		    struct cordon_err *err)
 {
 	struct meta m;
-	_cleanup_free_ char *real = NULL;
 
 	if (n->name == NULL && n->review) {
 		cordon_err_set(err, 0, "--review needs a named sandbox");
@@ -434,35 +470,17 @@ session_named_begin(struct session_named *n, const char *workspace, const char *
 	}
 	if (n->name == NULL)
 		return mask_root(spec, mounts, n_mounts, max, err);
-	if (kernel_ok(err) < 0 || named_dir(n->dir, sizeof(n->dir), n->name, err) < 0)
+	if (n->lock_fd < 0 && named_take(n, err) < 0)
 		return -1;
-	if (fd_mkdir_p(n->dir, 0700) < 0 || chmod(n->dir, 0700) < 0)
-		return cordon_err_set(err, errno, "create %s", n->dir);
-	n->lock_fd = lock_open(n->dir, LOCK_EX, true);
-	if (n->lock_fd < 0) {
-		if (errno != EWOULDBLOCK)
-			return cordon_err_set(err, errno, "lock %s/" LOCK_FILE, n->dir);
-		meta_read(n->dir, &m);
-		free(m.workspace);
-		cordon_err_set(err, 0, "sandbox '%s' is in use by another cordon (pid %d)", n->name,
-			       (int)m.pid);
-		return cordon_err_hint(err, "wait for it to end, or end it with `cordon stop %s`",
-				       n->name);
-	}
-	/* Canonical from here on: the child names it under /oldroot. */
-	real = fd_realpath(n->dir);
-	if (real == NULL)
-		return cordon_err_set(err, errno, "%s", n->dir);
-	snprintf(n->dir, sizeof(n->dir), "%s", real);
 	pick_dirs(n);
 	if (state_ok(n, err) < 0 || make_layers(n, err) < 0)
 		return -1;
 	meta_read(n->dir, &m);
 	if (review_begin(n, &m, workspace, err) < 0) {
-		free(m.workspace);
+		meta_free(&m);
 		return -1;
 	}
-	free(m.workspace);
+	meta_free(&m);
 	n->created = m.created ? m.created : time(NULL);
 	n->workspace = xstrdup(workspace);
 	snprintf(n->session, sizeof(n->session), "%s", session_id ? session_id : "");
@@ -477,6 +495,65 @@ session_named_begin(struct session_named *n, const char *workspace, const char *
 	spec->overlay_own = (const char *const *)n->own;
 	spec->n_overlay_own = n->n_own;
 	spec->review_state = n->review ? n->dir : NULL;
+	return 0;
+}
+
+int
+named_take(struct session_named *n, struct cordon_err *err)
+{
+	struct meta m;
+	_cleanup_free_ char *real = NULL;
+
+	if (kernel_ok(err) < 0 || named_dir(n->dir, sizeof(n->dir), n->name, err) < 0)
+		return -1;
+	if (fd_mkdir_p(n->dir, 0700) < 0 || chmod(n->dir, 0700) < 0)
+		return cordon_err_set(err, errno, "create %s", n->dir);
+	n->lock_fd = lock_open(n->dir, LOCK_EX, true);
+	if (n->lock_fd < 0) {
+		if (errno != EWOULDBLOCK)
+			return cordon_err_set(err, errno, "lock %s/" LOCK_FILE, n->dir);
+		meta_read(n->dir, &m);
+		meta_free(&m);
+		cordon_err_set(err, 0, "sandbox '%s' is in use by another cordon (pid %d)", n->name,
+			       (int)m.pid);
+		return cordon_err_hint(err, "wait for it to end, or end it with `cordon stop %s`",
+				       n->name);
+	}
+	/* Canonical from here on: the child names it under /oldroot. */
+	real = fd_realpath(n->dir);
+	if (real == NULL)
+		return cordon_err_set(err, errno, "%s", n->dir);
+	snprintf(n->dir, sizeof(n->dir), "%s", real);
+	return 0;
+}
+
+void
+named_branch_of(const char *dir, char **branch, char **worktree, char **common, char **from)
+{
+	struct meta m;
+
+	meta_read(dir, &m);
+	if (m.branch != NULL && m.branch[0] != '\0') {
+		if (branch != NULL)
+			*branch = steal_ptr(m.branch);
+		if (worktree != NULL)
+			*worktree = steal_ptr(m.worktree);
+		if (common != NULL)
+			*common = steal_ptr(m.common);
+		if (from != NULL)
+			*from = steal_ptr(m.from);
+	}
+	meta_free(&m);
+}
+
+int
+named_branch(const char *name, char **branch, char **worktree, struct cordon_err *err)
+{
+	char dir[PATH_MAX];
+
+	if (named_dir(dir, sizeof(dir), name, err) < 0)
+		return -1;
+	named_branch_of(dir, branch, worktree, NULL, NULL);
 	return 0;
 }
 
@@ -499,6 +576,7 @@ session_named_end(struct session_named *n)
 	n->n_own = 0;
 	free(n->workspace);
 	n->workspace = NULL;
+	session_branch_free(n);
 }
 
 /* ---- ls, stop, rm ---- */
@@ -554,7 +632,10 @@ named_list(struct named_info **out, size_t *count, struct cordon_err *err)
 		i->pid = i->running ? m.pid : 0;
 		i->created = m.created;
 		i->last_used = m.last_used;
-		i->workspace = m.workspace;
+		i->workspace = steal_ptr(m.workspace);
+		i->branch = steal_ptr(m.branch);
+		i->worktree = steal_ptr(m.worktree);
+		meta_free(&m);
 		memcpy(i->session, m.session, sizeof(i->session));
 		du_bytes = 0;
 		nftw(dir, du_one, 16, FTW_PHYS);
@@ -570,8 +651,11 @@ named_list(struct named_info **out, size_t *count, struct cordon_err *err)
 void
 named_list_free(struct named_info *v, size_t count)
 {
-	for (size_t i = 0; v != NULL && i < count; i++)
+	for (size_t i = 0; v != NULL && i < count; i++) {
 		free(v[i].workspace);
+		free(v[i].branch);
+		free(v[i].worktree);
+	}
 	free(v);
 }
 
@@ -596,7 +680,7 @@ named_stop(const char *name, unsigned wait_ms, struct cordon_err *err)
 	if (lock_held(dir) != 1)
 		return 0;
 	meta_read(dir, &m);
-	free(m.workspace);
+	meta_free(&m);
 	{
 		unsigned long long now;
 		char state;
@@ -691,16 +775,18 @@ named_hold(const char *name, bool running_ok, char *dir, size_t len, int *lock, 
 	if (fd < 0 && errno != EWOULDBLOCK && errno != ENOENT)
 		return cordon_err_set(err, errno, "lock %s/" LOCK_FILE, dir);
 	meta_read(dir, &m);
-	*workspace = m.workspace;
+	*workspace = steal_ptr(m.workspace);
 	*review = m.review;
+	meta_free(&m);
 	*lock = fd;
 	return 0;
 }
 
 int
-named_remove(const char *name, bool force, struct cordon_err *err)
+named_remove(const char *name, bool force, bool worktree_ok, struct cordon_err *err)
 {
 	char dir[PATH_MAX], gone[PATH_MAX + 64];
+	_cleanup_free_ char *branch = NULL, *worktree = NULL, *common = NULL;
 	_cleanup_close_ int lock = -1;
 	struct stat st;
 	int fd;
@@ -720,6 +806,15 @@ named_remove(const char *name, bool force, struct cordon_err *err)
 				       "--force %s`",
 				       name, name);
 	}
+	named_branch_of(dir, &branch, &worktree, &common, NULL);
+	if (branch != NULL && !worktree_ok) {
+		cordon_err_set(err, 0, "sandbox '%s' has the worktree %s (branch %s)", name,
+			       worktree, branch);
+		return cordon_err_hint(err, "answer y when asked, or pass --yes to remove the "
+					    "worktree too (the branch stays)");
+	}
+	if (branch != NULL && session_branch_remove(common, worktree, err) < 0)
+		return -1;
 	/* Out of its name first: a crash halfway leaves no half sandbox. */
 	snprintf(gone, sizeof(gone), "%.*s/.rm-%s-%d", (int)(strrchr(dir, '/') - dir), dir, name,
 		 (int)getpid());

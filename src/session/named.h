@@ -18,6 +18,9 @@
  *                 the workspace's own overlay layers, the pending changes
  *   ws-manifest   review mode: what each changed path was on the host
  *                 when a session first left it changed (session/review.c)
+ * Branch mode (--branch) adds branch=, worktree=, common= and from= to
+ * sandbox.meta; its worktree lies in $XDG_DATA_HOME/cordon/worktrees/NAME
+ * (session/branch.h), outside the masked sandboxes directory.
  * Every sandbox, named or not, has the sandboxes directory masked, so one
  * sandbox cannot read another's layers.
  */
@@ -48,6 +51,14 @@ struct session_named {
 	size_t n_dirs;
 	char *own[NAMED_MAX_OWN]; /* made in the upper layer for the command (malloc'd) */
 	size_t n_own;
+	/* Branch mode (--branch, session/branch.h); all NULL otherwise. */
+	const char *branch_arg; /* --branch as given */
+	char *branch;           /* the branch, given or remembered (malloc'd) */
+	char *worktree;         /* its worktree, the sandbox's workspace (malloc'd) */
+	char *common;           /* the repository's git common directory (malloc'd) */
+	char *from;             /* what the branch was made from, for `git log FROM..B` */
+	char *start;            /* the branch's commit when the session started */
+	char *env[3];           /* GIT_CONFIG_* for the sandbox: safe.directory (malloc'd) */
 };
 
 #define NAMED_INIT                                                                                 \
@@ -64,6 +75,8 @@ struct named_info {
 	char *workspace;  /* malloc'd, may be NULL */
 	char session[64]; /* last session id, "" */
 	uint64_t bytes;   /* disk used by the state directory */
+	char *branch;     /* branch mode: the branch (malloc'd), else NULL */
+	char *worktree;   /* ... and its worktree (malloc'd) */
 };
 
 /* A valid name: [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. 0, or -1 with err and hint. */
@@ -99,6 +112,24 @@ int session_named_begin(struct session_named *n, const char *workspace, const ch
 int named_hold(const char *name, bool running_ok, char *dir, size_t len, int *lock,
 	       char **workspace, bool *review, struct cordon_err *err);
 
+/*
+ * Take the lock of n->name and make its state directory (n->dir, then
+ * canonical); what the branch mode needs before the workspace is known.
+ * session_named_begin takes it when not yet held. 0, or -1 with err (in
+ * use, no overlayfs in a user namespace).
+ */
+int named_take(struct session_named *n, struct cordon_err *err);
+
+/*
+ * The branch mode remembered in the metadata of the state directory dir:
+ * *branch, *worktree, *common, *from malloc'd (NULL when not a branch
+ * sandbox; any pointer may be NULL to skip it).
+ */
+void named_branch_of(const char *dir, char **branch, char **worktree, char **common, char **from);
+
+/* named_branch_of for the sandbox name. 0, or -1 with err (invalid name). */
+int named_branch(const char *name, char **branch, char **worktree, struct cordon_err *err);
+
 /* Remove what is below the directory path (not path itself). 0 or -1 errno. */
 int named_empty_dir(const char *path);
 
@@ -119,8 +150,10 @@ int named_stop(const char *name, unsigned wait_ms, struct cordon_err *err);
 
 /*
  * `cordon rm NAME`: remove the state directory (refused while it runs
- * unless force, which stops it first). 0 or -1 (err).
+ * unless force, which stops it first). A branch sandbox's worktree is
+ * removed too, with the host's git (session_branch_remove), when
+ * worktree_ok; else it is refused. The branch stays. 0 or -1 (err).
  */
-int named_remove(const char *name, bool force, struct cordon_err *err);
+int named_remove(const char *name, bool force, bool worktree_ok, struct cordon_err *err);
 
 #endif

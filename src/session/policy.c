@@ -29,6 +29,7 @@
 #include "presets/presets.h"
 #include "cli/policy_run.h"
 #include "session/internal.h"
+#include "session/branch.h"
 #include "supervisor/quarantine.h"
 
 extern char **environ;
@@ -114,8 +115,6 @@ add_path_dirs(struct cordon_policy *layer, const char *workspace)
 	}
 }
 
-static char *as_rule(const char *path);
-
 /* Add dir's mask unless it holds the workspace or is the invoker's home. */
 static void
 hide_home(struct cordon_policy *layer, const char *dir, const char *workspace, const char *home)
@@ -129,7 +128,7 @@ hide_home(struct cordon_policy *layer, const char *dir, const char *workspace, c
 	    (home != NULL && policy_path_within(home, real)) ||
 	    (home != NULL && policy_path_within(real, home)))
 		return;
-	rule = as_rule(real);
+	rule = session_policy_rule_of(real);
 	policy_rules_add(layer, POLICY_FS_DENY_READ, rule, o);
 }
 
@@ -232,6 +231,7 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 		return -1;
 	}
 	add_path_dirs(&git, workspace);
+	session_branch_rules(sp->branch, &git);
 	hide_other_homes(&git, workspace, sp->have_home ? sp->home : NULL);
 	r = policy_merge(&sp->pol, &git, POLICY_LAYER_BUILTIN, true, NULL, err);
 	policy_free(&git);
@@ -278,13 +278,8 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 	return 0;
 }
 
-/*
- * A path as a policy rule: the rules' glob characters in a directory's
- * name become `?`, which matches them (and other names of git control
- * files alike, which only protects more).
- */
-static char *
-as_rule(const char *path)
+char *
+session_policy_rule_of(const char *path)
 {
 	char *r = xstrdup(path);
 
@@ -330,7 +325,7 @@ session_policy_add_git(struct session_policy *sp, const char *workspace, struct 
 		/* A `.git` directory itself stays writable: only its control files are bound. */
 		if (sp->git.paths[i].kind == QR_GIT_DOTGIT)
 			continue;
-		rule = as_rule(sp->git.paths[i].path);
+		rule = session_policy_rule_of(sp->git.paths[i].path);
 		policy_rules_add(&git, POLICY_FS_DENY_WRITE, rule, o);
 	}
 	r = policy_merge(&sp->pol, &git, POLICY_LAYER_BUILTIN, true, NULL, err);
@@ -367,6 +362,7 @@ session_policy_snapshot(struct session_policy *sp, const char *workspace, struct
 		.globs = sp->plan.protect_globs,
 		.n_globs = sp->plan.n_protect_globs,
 		.git = sp->scanned ? &sp->git : NULL,
+		.root = session_branch_root(sp->branch),
 	};
 
 	/* The agents' state files with launch keys, where the sandbox can write them. */

@@ -16,6 +16,7 @@
 #include "common/xalloc.h"
 #include "proxy/proxy.h"
 #include "cli/policy_run.h"
+#include "session/branch.h"
 #include "session/internal.h"
 #include "supervisor/supervisor.h"
 
@@ -267,7 +268,12 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 	struct session_policy *sp = &s->policy;
 	const char *private_home;
 
-	*workspace = canonical(s->workspace_arg, "workspace", err);
+	/* Branch mode: the workspace is the branch's worktree. */
+	if (session_branch_begin(&s->named, s->workspace_arg, workspace, err) < 0)
+		return -1;
+	sp->branch = &s->named;
+	if (*workspace == NULL)
+		*workspace = canonical(s->workspace_arg, "workspace", err);
 	if (*workspace == NULL || workspace_ok(*workspace, err) < 0) {
 		if (!err->hint[0])
 			cordon_err_hint(err, "the workspace must be an existing directory");
@@ -303,6 +309,7 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 	*env = fix_tmpdir(
 	    session_proxy_env(session_policy_env(sp, environ), SESSION_PROXY_PORT, s->tls.on),
 	    *workspace);
+	*env = session_branch_env(&s->named, *env);
 	memset(spec, 0, sizeof(*spec));
 	spec->workspace = *workspace;
 	spec->argv = sp->argv != NULL ? sp->argv : s->argv;
@@ -392,7 +399,7 @@ session_run(struct cordon_session *s, struct cordon_err *err)
 	_cleanup_free_ char *workspace = NULL;
 	_cleanup_free_ char **env = NULL;
 	struct cordon_err qerr = { 0 };
-	struct sb_spec spec;
+	struct sb_spec spec = { 0 };
 	bool cleaned;
 	int status;
 
@@ -416,6 +423,8 @@ session_run(struct cordon_session *s, struct cordon_err *err)
 	cleaned = session_policy_finish(&s->policy, NULL, &qerr) == 0;
 	if (!cleaned)
 		session_report(s, &qerr);
+	if (spec.workspace != NULL && status != SB_EXIT_SETUP)
+		session_branch_report(&s->named);
 	session_guard_end(&s->guard, cleaned);
 	session_named_end(&s->named);
 	return status;
