@@ -250,6 +250,9 @@ branch_valid(const char *repo, const char *branch, struct cordon_err *err)
 				    "--branch NAME`), such as agent/fix-tests");
 }
 
+static int enter(struct session_named *n, const char *workspace, char **workspace_out,
+		 struct cordon_err *err);
+
 /* --branch on first use: the workspace in a repository, the name one git takes. */
 static int
 first_use_ok(const struct session_named *n, const char *workspace, struct cordon_err *err)
@@ -275,9 +278,7 @@ int
 session_branch_begin(struct session_named *n, const char *workspace, char **workspace_out,
 		     struct cordon_err *err)
 {
-	char path[PATH_MAX], msg[512], out[128];
-	_cleanup_free_ char *ws = NULL, *branch = NULL, *worktree = NULL, *common = NULL,
-			    *from = NULL;
+	_cleanup_free_ char *branch = NULL;
 
 	*workspace_out = NULL;
 	if (n->branch_arg != NULL && n->name == NULL) {
@@ -287,17 +288,31 @@ session_branch_begin(struct session_named *n, const char *workspace, char **work
 	}
 	if (n->name == NULL)
 		return 0;
-	/* A first use is checked before the sandbox is made: a refusal leaves nothing. */
+	/* A first use is checked before the sandbox is made... */
 	if (n->branch_arg != NULL) {
 		if (named_branch(n->name, &branch, NULL, err) < 0)
 			return -1;
 		if (branch == NULL && first_use_ok(n, workspace, err) < 0)
 			return -1;
-		free(branch);
-		branch = NULL;
 	}
 	if (named_take(n, err) < 0)
 		return -1;
+	/* ... and one refused later (the branch checked out elsewhere) leaves nothing either. */
+	if (enter(n, workspace, workspace_out, err) < 0) {
+		named_abandon(n);
+		return -1;
+	}
+	return 0;
+}
+
+/* session_branch_begin with the sandbox's lock held. */
+static int
+enter(struct session_named *n, const char *workspace, char **workspace_out, struct cordon_err *err)
+{
+	char path[PATH_MAX], msg[512], out[128];
+	_cleanup_free_ char *ws = NULL, *branch = NULL, *worktree = NULL, *common = NULL,
+			    *from = NULL;
+
 	named_branch_of(n->dir, &branch, &worktree, &common, &from);
 	if (branch == NULL && n->branch_arg == NULL)
 		return 0;

@@ -506,6 +506,7 @@ named_take(struct session_named *n, struct cordon_err *err)
 
 	if (kernel_ok(err) < 0 || named_dir(n->dir, sizeof(n->dir), n->name, err) < 0)
 		return -1;
+	n->fresh = access(n->dir, F_OK) < 0;
 	if (fd_mkdir_p(n->dir, 0700) < 0 || chmod(n->dir, 0700) < 0)
 		return cordon_err_set(err, errno, "create %s", n->dir);
 	n->lock_fd = lock_open(n->dir, LOCK_EX, true);
@@ -578,6 +579,8 @@ session_named_end(struct session_named *n)
 	n->workspace = NULL;
 	session_branch_free(n);
 }
+
+static int remove_dir(const char *dir, const char *name, struct cordon_err *err);
 
 /* ---- ls, stop, rm ---- */
 
@@ -785,11 +788,10 @@ named_hold(const char *name, bool running_ok, char *dir, size_t len, int *lock, 
 int
 named_remove(const char *name, bool force, bool worktree_ok, struct cordon_err *err)
 {
-	char dir[PATH_MAX], gone[PATH_MAX + 64];
+	char dir[PATH_MAX];
 	_cleanup_free_ char *branch = NULL, *worktree = NULL, *common = NULL;
 	_cleanup_close_ int lock = -1;
 	struct stat st;
-	int fd;
 
 	if (named_dir(dir, sizeof(dir), name, err) < 0)
 		return -1;
@@ -815,6 +817,28 @@ named_remove(const char *name, bool force, bool worktree_ok, struct cordon_err *
 	}
 	if (branch != NULL && session_branch_remove(common, worktree, err) < 0)
 		return -1;
+	return remove_dir(dir, name, err);
+}
+
+void
+named_abandon(struct session_named *n)
+{
+	struct cordon_err ignored = { 0 };
+
+	if (n->lock_fd < 0 || !n->fresh)
+		return;
+	remove_dir(n->dir, n->name, &ignored);
+	close(n->lock_fd);
+	n->lock_fd = -1;
+}
+
+/* Remove the state directory dir of name, held locked by the caller. 0 or -1 (err). */
+static int
+remove_dir(const char *dir, const char *name, struct cordon_err *err)
+{
+	char gone[PATH_MAX + 64];
+	int fd;
+
 	/* Out of its name first: a crash halfway leaves no half sandbox. */
 	snprintf(gone, sizeof(gone), "%.*s/.rm-%s-%d", (int)(strrchr(dir, '/') - dir), dir, name,
 		 (int)getpid());

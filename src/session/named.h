@@ -44,6 +44,7 @@ struct session_named {
 	bool review;        /* --review, or a review sandbox re-entered */
 	char dir[PATH_MAX]; /* its state directory */
 	int lock_fd;        /* held while the session runs, -1 */
+	bool fresh;         /* named_take made the state directory */
 	time_t created;
 	char *workspace;
 	char session[64];
@@ -119,6 +120,12 @@ int named_hold(const char *name, bool running_ok, char *dir, size_t len, int *lo
  * use, no overlayfs in a user namespace).
  */
 int named_take(struct session_named *n, struct cordon_err *err);
+
+/*
+ * A run refused after named_take made the sandbox: remove it again and
+ * release the lock. Nothing when the sandbox was there before. Safe twice.
+ */
+void named_abandon(struct session_named *n);
 
 /*
  * The branch mode remembered in the metadata of the state directory dir:

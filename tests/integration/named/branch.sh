@@ -144,6 +144,7 @@ check "... naming the sandbox's branch" said "works on branch work, not other"
 check "... and no branch other was made" sh -c '! git -C "$1" rev-parse --verify -q refs/heads/other' _ "$ws"
 expect_status "a branch checked out elsewhere is refused (125)" 125 run --name twin --branch work -- true
 check "... as git says" said "already"
+check "... and leaves no sandbox behind" test ! -e "$XDG_DATA_HOME/cordon/sandboxes/twin"
 
 # --- ls and rm ---
 expect_output "cordon ls shows the branch" "^agent +stopped .* work " "$CORDON" ls
@@ -151,11 +152,31 @@ expect_output "cordon ls --json too" '"name":"agent".*"branch":"work"' "$CORDON"
 expect_status "cordon rm without a terminal and without --yes is refused" 125 "$CORDON" rm agent </dev/null
 check "... naming the worktree" said "has the worktree"
 check "... which stays" test -f "$WTS/agent/new"
+if command -v script >/dev/null; then
+	# On a terminal (script(1) gives it one) cordon asks; n keeps everything.
+	run_capture sh -c 'printf "n\n" | script -qec "\"$1\" rm agent" /dev/null' _ "$CORDON"
+	check "cordon rm on a terminal asks before removing the worktree" \
+		said "remove worktree $WTS/agent \(branch work stays\)\? \[y/N\]"
+	check "... n keeps the sandbox and its worktree" \
+		sh -c '[ "$1" -ne 0 ] && [ -f "$2/agent/new" ] && [ -e "$3/agent" ]' _ "$RC" "$WTS" \
+		"$XDG_DATA_HOME/cordon/sandboxes"
+else
+	skip "cordon rm on a terminal asks" "script(1) is not installed"
+fi
 expect_output "cordon rm --yes removes it" "branch work kept" "$CORDON" rm --yes agent
 check "... the worktree is gone" test ! -e "$WTS/agent"
 check "... the host's git lists it no more" sh -c '! git -C "$1" worktree list | grep -q "$2"' _ "$ws" "$WTS/agent"
 check "... the branch and its commits stay" sh -c '[ "$(git -C "$1" rev-list --count main..work)" = 2 ]' _ "$ws"
 check "... the sandbox is gone" test ! -e "$XDG_DATA_HOME/cordon/sandboxes/agent"
+if command -v script >/dev/null; then
+	run --name asked --branch asked -- true >/dev/null 2>&1
+	run_capture sh -c 'printf "y\n" | script -qec "\"$1\" rm asked" /dev/null' _ "$CORDON"
+	check "cordon rm on a terminal, answered y, removes the worktree" \
+		sh -c '[ "$1" -eq 0 ] && [ ! -e "$2/asked" ]' _ "$RC" "$WTS"
+	check "... and keeps the branch" git -C "$ws" rev-parse -q --verify refs/heads/asked
+else
+	skip "cordon rm on a terminal, answered y" "script(1) is not installed"
+fi
 expect_output "a new sandbox on the kept branch continues it" "^second$" \
 	run --name again --branch work -- git log -1 --format=%s
 "$CORDON" rm --yes again >/dev/null 2>&1
