@@ -481,15 +481,27 @@ session_branch_root(const struct session_named *n)
 char **
 session_branch_env(struct session_named *n, char **env)
 {
+	/* Variables that would send git inside to another repository than the worktree. */
+	static const char *const elsewhere[] = { "GIT_DIR=", "GIT_WORK_TREE=", "GIT_INDEX_FILE=",
+						 "GIT_COMMON_DIR=", "GIT_OBJECT_DIRECTORY=" };
 	const char *count = NULL;
 	unsigned long k = 0;
-	size_t len = 0;
+	size_t len = 0, j = 0;
 
 	if (n->branch == NULL || env == NULL)
 		return env;
-	for (; env[len] != NULL; len++)
-		if (strncmp(env[len], "GIT_CONFIG_COUNT=", 17) == 0)
+	for (; env[len] != NULL; len++) {
+		bool drop = false;
+
+		for (size_t i = 0; i < ARRAY_SIZE(elsewhere); i++)
+			drop |= strncmp(env[len], elsewhere[i], strlen(elsewhere[i])) == 0;
+		if (strncmp(env[len], "GIT_CONFIG_COUNT=", 17) == 0) {
 			count = env[len] + 17;
+			drop = true;
+		}
+		if (!drop)
+			env[j++] = env[len];
+	}
 	if (count != NULL)
 		k = strtoul(count, NULL, 10);
 	free(n->env[0]);
@@ -498,15 +510,11 @@ session_branch_env(struct session_named *n, char **env)
 	n->env[0] = xasprintf("GIT_CONFIG_COUNT=%lu", k + 1);
 	n->env[1] = xasprintf("GIT_CONFIG_KEY_%lu=safe.directory", k);
 	n->env[2] = xasprintf("GIT_CONFIG_VALUE_%lu=%s", k, n->worktree);
-	for (size_t i = 0; i < len; i++)
-		if (strncmp(env[i], "GIT_CONFIG_COUNT=", 17) == 0)
-			env[i] = n->env[0];
-	env = xrealloc(env, (len + 4) * sizeof(*env));
-	if (count == NULL)
-		env[len++] = n->env[0];
-	env[len++] = n->env[1];
-	env[len++] = n->env[2];
-	env[len] = NULL;
+	env = xrealloc(env, (j + 4) * sizeof(*env));
+	env[j++] = n->env[0];
+	env[j++] = n->env[1];
+	env[j++] = n->env[2];
+	env[j] = NULL;
 	return env;
 }
 

@@ -52,9 +52,10 @@ const char *session_branch_root(const struct session_named *n);
 
 /*
  * env (malloc'd array, as session_policy_env returns it) with
- * safe.directory for the worktree added through GIT_CONFIG_COUNT: git
- * inside refuses a repository another uid owns. Returns the array
- * (realloc'd; the strings belong to n).
+ * safe.directory for the worktree added through GIT_CONFIG_COUNT (git
+ * inside refuses a repository another uid owns), and without GIT_DIR,
+ * GIT_WORK_TREE and their kin, which would point git elsewhere. Returns
+ * the array (realloc'd; the new strings belong to n).
  */
 char **session_branch_env(struct session_named *n, char **env);
 

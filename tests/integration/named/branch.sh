@@ -136,6 +136,8 @@ check "the main checkout is still unchanged" test "$(state)" = "$before"
 # --- re-entry ---
 expect_output "re-entry without --branch continues on the branch" "^work$" \
 	run --name agent -- git branch --show-current
+expect_output "GIT_DIR of the caller does not send git inside to the main checkout" "^work$" \
+	env GIT_DIR="$ws/.git" GIT_WORK_TREE="$ws" sh -c 'cd "$1" && "$2" run -q --name agent -- git branch --show-current' _ "$ws" "$CORDON"
 expect_output "a second commit on re-entry" COMMITTED run --name agent --branch work -- \
 	sh -c "echo two >>new && git $ident commit -qam second && echo COMMITTED"
 check "... the branch has both commits" sh -c '[ "$(git -C "$1" rev-list --count main..work)" = 2 ]' _ "$ws"
