@@ -316,9 +316,10 @@ enter(struct session_named *n, const char *workspace, char **workspace_out, stru
 	named_branch_of(n->dir, &branch, &worktree, &common, &from);
 	if (branch == NULL && n->branch_arg == NULL)
 		return 0;
-	if (n->review) {
-		cordon_err_set(err, 0, "--review and --branch do not go together");
-		return cordon_err_hint(err, "a branch sandbox keeps its work as commits");
+	if (n->review || named_review_of(n->dir)) {
+		cordon_err_set(err, 0, "--branch does not go with a review sandbox (--review)");
+		return cordon_err_hint(err, "a branch sandbox keeps its work as commits: use "
+					    "another --name for the branch");
 	}
 	if (branch != NULL && n->branch_arg != NULL && strcmp(branch, n->branch_arg) != 0) {
 		cordon_err_set(err, 0, "sandbox '%s' works on branch %s, not %s", n->name, branch,

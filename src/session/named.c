@@ -547,6 +547,18 @@ named_branch_of(const char *dir, char **branch, char **worktree, char **common, 
 	meta_free(&m);
 }
 
+bool
+named_review_of(const char *dir)
+{
+	struct meta m;
+	bool review;
+
+	meta_read(dir, &m);
+	review = m.review;
+	meta_free(&m);
+	return review;
+}
+
 int
 named_branch(const char *name, char **branch, char **worktree, struct cordon_err *err)
 {

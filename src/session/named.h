@@ -134,6 +134,9 @@ void named_abandon(struct session_named *n);
  */
 void named_branch_of(const char *dir, char **branch, char **worktree, char **common, char **from);
 
+/* True when the metadata in dir says review mode (review=1). */
+bool named_review_of(const char *dir);
+
 /* named_branch_of for the sandbox name. 0, or -1 with err (invalid name). */
 int named_branch(const char *name, char **branch, char **worktree, struct cordon_err *err);
 

@@ -58,6 +58,11 @@ expect_status "--branch in a workspace that is no git repository is refused (125
 check "... saying so" said "needs a git repository"
 check "... and no sandbox was made for it" test ! -e "$XDG_DATA_HOME/cordon/sandboxes/nr"
 expect_status "an invalid branch name is refused (125)" 125 run --name bad --branch 'a..b' -- true
+expect_status "--branch with --review is refused (125)" 125 run --name rv --review --branch b -- true
+run --name rv --review -- true >/dev/null 2>&1
+expect_fail "--branch on a review sandbox is refused" "does not go with a review sandbox" run --name rv --branch b -- true
+check "... and its branch was not made" sh -c '! git -C "$1" rev-parse -q --verify refs/heads/b' _ "$ws"
+"$CORDON" rm rv >/dev/null 2>&1
 
 # --- commits land on the branch ---
 commit="echo hi >new && git add new && git $ident commit -qm inside && echo COMMITTED"
