@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +33,8 @@ static int git_exec(char *const *argv, char *out, size_t outlen, char *msg, size
 
 /*
  * Run the host's git in dir: `git -c core.hooksPath=/dev/null -c
- * core.fsmonitor=false -C dir ARGS...` with the caller's environment but
- * every GIT_* variable, stdin /dev/null. Its stdout (first line, trimmed)
+ * core.fsmonitor=false -C dir ARGS...` with the caller's environment
+ * without its GIT_* variables, stdin /dev/null, no signal blocked. Its stdout (first line, trimmed)
  * into out, its stderr's last line into msg. Returns git's exit status,
  * or -1 when it could not run (msg says why).
  */
@@ -98,8 +99,12 @@ git_exec(char *const *argv, char *out, size_t outlen, char *msg, size_t msglen)
 	}
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		sigset_t none;
 
-		if (null < 0 || dup2(null, 0) < 0 || dup2(pfd[1], 1) < 0 || dup2(errfd, 2) < 0)
+		/* The supervisor blocks signals it reads through a signalfd; git must not inherit that. */
+		sigemptyset(&none);
+		if (null < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0 || dup2(null, 0) < 0 ||
+		    dup2(pfd[1], 1) < 0 || dup2(errfd, 2) < 0)
 			_exit(127);
 		execvpe("git", argv, env);
 		_exit(127);
