@@ -129,6 +129,16 @@ check "... the copy was made (the wall, not the copy, stopped it)" test -f "$WTS
 git -C "$WTS/agent" status >/dev/null 2>&1
 check "... the host's git status in the worktree runs nothing" test ! -e "$marker"
 rm -rf "$WTS/agent/fake"
+# The main git directory is writable inside: a commondir written there is
+# moved aside at the end (control: plant.sh shows it runs without cordon).
+main_redirect="cp -r '$ws/.git/.' fake && printf '[core]\n\tfsmonitor = $evil\n' >>fake/config && echo \"\$PWD/fake\" >'$ws/.git/commondir' && echo planted"
+run_capture run --name agent -- sh -c "$main_redirect"
+check "a commondir written in the main .git inside is quarantined at the end" \
+	sh -c 'printf "%s" "$1" | grep -q "planted" && printf "%s" "$1" | grep -q "quarantined $2/.git/commondir" && [ ! -e "$2/.git/commondir" ]' _ "$OUT" "$ws"
+rm -f "$marker"
+g status >/dev/null 2>&1
+check "... the host's git status in the main checkout runs nothing" test ! -e "$marker"
+rm -rf "$WTS/agent/fake"
 run_capture run --name agent -- sh -c "mkdir -p '$admin/hooks' && printf '#!/bin/sh\ntouch $marker\n' >'$admin/hooks/pre-commit' && chmod +x '$admin/hooks/pre-commit' && echo planted"
 check "a hook made in the worktree's git directory is quarantined at the end" \
 	sh -c '[ ! -e "$1/hooks/pre-commit" ]' _ "$admin"
