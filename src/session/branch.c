@@ -382,32 +382,58 @@ enter(struct session_named *n, const char *workspace, char **workspace_out, stru
 	return 0;
 }
 
-/* A path as a deny-write rule, when it exists. */
-static void
-deny(struct cordon_policy *layer, const char *path)
+/* One branch mode rule; false when the policy holds too many rules. */
+static bool
+rule(struct cordon_policy *layer, enum policy_list list, const char *path)
 {
 	struct policy_origin o = { POLICY_LAYER_BUILTIN, "branch mode", 0, 0 };
-	_cleanup_free_ char *rule = NULL;
+	const struct policy_rules *l = &layer->lists[list];
+	_cleanup_free_ char *r = session_policy_rule_of(path);
+
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].value, r) == 0)
+			return true;
+	return policy_rules_add(layer, list, r, o) == 0;
+}
+
+/*
+ * path read-only, when it exists, and each directory between common and
+ * it bound writable onto itself: a mount point cannot be renamed, so no
+ * directory holding a read-only path can be moved aside and replaced.
+ */
+static bool
+deny(struct cordon_policy *layer, const char *common, const char *path)
+{
+	_cleanup_free_ char *dir = xstrdup(path);
+	size_t cl = strlen(common);
 	struct stat st;
+	char *slash;
 
 	if (lstat(path, &st) < 0)
-		return;
-	rule = session_policy_rule_of(path);
-	policy_rules_add(layer, POLICY_FS_DENY_WRITE, rule, o);
+		return true;
+	if (!rule(layer, POLICY_FS_DENY_WRITE, path))
+		return false;
+	while ((slash = strrchr(dir, '/')) != NULL && (size_t)(slash - dir) > cl) {
+		*slash = '\0';
+		if (!rule(layer, POLICY_FS_ALLOW_WRITE, dir))
+			return false;
+	}
+	return true;
 }
 
 /*
  * Every entry of dir read-only but the one on the way to keep (what is
  * left of its path below dir, as "a/b"; NULL: none kept).
  */
-static void
-deny_all_but(struct cordon_policy *layer, const char *dir, const char *rest)
+static bool
+deny_all_but(struct cordon_policy *layer, const char *common, const char *dir, const char *rest)
 {
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	size_t seg = rest != NULL ? strcspn(rest, "/") : 0;
 	struct dirent *e;
+	bool ok = true;
 
-	while (d != NULL && (e = readdir(d)) != NULL) {
+	while (ok && d != NULL && (e = readdir(d)) != NULL) {
 		_cleanup_free_ char *p = NULL;
 
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
@@ -417,11 +443,12 @@ deny_all_but(struct cordon_policy *layer, const char *dir, const char *rest)
 		    strncmp(e->d_name, rest, seg) == 0) {
 			/* On keep's path: keep itself stays writable. */
 			if (rest[seg] == '/')
-				deny_all_but(layer, p, rest + seg + 1);
+				ok = deny_all_but(layer, common, p, rest + seg + 1);
 			continue;
 		}
-		deny(layer, p);
+		ok = deny(layer, common, p);
 	}
+	return ok;
 }
 
 /* The worktree's administrative directory (.git/worktrees/X), canonical, malloc'd. */
@@ -439,43 +466,55 @@ admin_dir(const char *worktree)
 	return target != NULL ? fd_realpath(target) : NULL;
 }
 
-void
-session_branch_rules(const struct session_named *n, struct cordon_policy *layer)
+int
+session_branch_rules(const struct session_named *n, struct cordon_policy *layer,
+		     struct cordon_err *err)
 {
-	static const char *const control[] = {
-		"HEAD",
-		"index",
-		"packed-refs",
-		"ORIG_HEAD",
-		"FETCH_HEAD",
-		"MERGE_HEAD",
-		"logs/HEAD",
-		"shallow",
-		"hooks",
-		"config",
-		"info",
-		"modules",
-		"objects/info/alternates",
+	/* hooks, config, info/, commondir: the scan's, compared at the end too. */
+	static const char *const state[] = {
+		"HEAD",       "index",      "packed-refs", "ORIG_HEAD",
+		"FETCH_HEAD", "MERGE_HEAD", "logs/HEAD",   "shallow",
+		"modules",    "branches",   "remotes",     "objects/info/alternates",
 	};
-	struct policy_origin o = { POLICY_LAYER_BUILTIN, "branch mode", 0, 0 };
-	_cleanup_free_ char *admin = NULL, *rule = NULL, *refs = NULL, *wts = NULL, *keep = NULL;
+	_cleanup_free_ char *admin = NULL, *refs = NULL, *wts = NULL, *keep = NULL;
+	bool ok;
 
 	if (n == NULL || n->branch == NULL)
-		return;
-	rule = session_policy_rule_of(n->common);
-	policy_rules_add(layer, POLICY_FS_ALLOW_WRITE, rule, o);
-	for (size_t i = 0; i < ARRAY_SIZE(control); i++) {
-		_cleanup_free_ char *p = xasprintf("%s/%s", n->common, control[i]);
+		return 0;
+	ok = rule(layer, POLICY_FS_ALLOW_WRITE, n->common);
+	for (size_t i = 0; ok && i < ARRAY_SIZE(state); i++) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", n->common, state[i]);
 
-		deny(layer, p);
+		ok = deny(layer, n->common, p);
 	}
 	/* refs/: every ref but refs/heads/<branch>; worktrees/: every other worktree. */
 	keep = xasprintf("heads/%s", n->branch);
 	refs = xasprintf("%s/refs", n->common);
-	deny_all_but(layer, refs, keep);
+	ok = ok && deny_all_but(layer, n->common, refs, keep);
 	admin = admin_dir(n->worktree);
 	wts = xasprintf("%s/worktrees", n->common);
-	deny_all_but(layer, wts, admin != NULL ? strrchr(admin, '/') + 1 : NULL);
+	ok = ok &&
+	     deny_all_but(layer, n->common, wts, admin != NULL ? strrchr(admin, '/') + 1 : NULL);
+	if (ok)
+		return 0;
+	cordon_err_set(err, E2BIG,
+		       "the repository %s has more refs or worktrees than cordon "
+		       "keeps read-only one by one (%u path rules in all)",
+		       n->common, POLICY_MAX_RULES);
+	return cordon_err_hint(err, "pack them into one file with `git pack-refs --all`, or "
+				    "prune old worktrees (`git worktree prune`)");
+}
+
+bool
+session_branch_kept(const struct session_named *n, const char *path, const struct qr_git_scan *scan)
+{
+	size_t cl;
+
+	if (n == NULL || n->branch == NULL)
+		return false;
+	cl = strlen(n->common);
+	return strncmp(path, n->common, cl) == 0 && path[cl] == '/' &&
+	       (scan == NULL || qr_git_scan_kind(scan, path) < 0);
 }
 
 const char *

@@ -23,6 +23,7 @@
 #include "common/err.h"
 #include "policy/policy.h"
 #include "session/named.h"
+#include "supervisor/gitscan.h"
 
 /*
  * Before the policy is applied. Without --branch and without a branch
@@ -39,10 +40,24 @@ int session_branch_begin(struct session_named *n, const char *workspace, char **
 
 /*
  * The branch mode's path rules into layer (a built-in layer): the common
- * git directory writable, its control files and every ref but the
- * branch's read-only. Nothing when n is NULL or not in branch mode.
+ * git directory writable, the main worktree's state and every ref but the
+ * branch's read-only (and the directories that hold them bound onto
+ * themselves, so none is renamed and replaced). Its control files are the
+ * scan's (session_policy_add_git). Nothing when n is NULL or not in branch
+ * mode. 0, or -1 with err when the rules would be too many (fail closed).
  */
-void session_branch_rules(const struct session_named *n, struct cordon_policy *layer);
+int session_branch_rules(const struct session_named *n, struct cordon_policy *layer,
+			 struct cordon_err *err);
+
+/*
+ * True for a read-only path of the branch mode's own (the main worktree's
+ * HEAD and index, the refs): the mounts keep the sandbox from changing
+ * them, and the user's git on the host changes them during the session,
+ * so the quarantine must not take them for planted. The scan's control
+ * paths (hooks, config) are not among them. scan may be NULL.
+ */
+bool session_branch_kept(const struct session_named *n, const char *path,
+			 const struct qr_git_scan *scan);
 
 /*
  * The git directories the quarantine compares besides the workspace:

@@ -231,7 +231,10 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 		return -1;
 	}
 	add_path_dirs(&git, workspace);
-	session_branch_rules(sp->branch, &git);
+	if (session_branch_rules(sp->branch, &git, err) < 0) {
+		policy_free(&git);
+		return -1;
+	}
 	hide_other_homes(&git, workspace, sp->have_home ? sp->home : NULL);
 	r = policy_merge(&sp->pol, &git, POLICY_LAYER_BUILTIN, true, NULL, err);
 	policy_free(&git);
@@ -350,11 +353,12 @@ int
 session_policy_snapshot(struct session_policy *sp, const char *workspace, struct cordon_err *err)
 {
 	struct preset_strv launch = { 0 }, agent_state = { 0 };
+	_cleanup_free_ char **protect = xcalloc(sp->plan.n_protect + 1, sizeof(*protect));
+	size_t n_protect = 0;
 	int r;
 
 	struct qr_inputs in = {
-		.protect = sp->plan.protect,
-		.n_protect = sp->plan.n_protect,
+		.protect = protect,
 		.watch = sp->plan.watch,
 		.n_watch = sp->plan.n_watch,
 		.lifted = sp->plan.lifted,
@@ -365,6 +369,12 @@ session_policy_snapshot(struct session_policy *sp, const char *workspace, struct
 		.root = session_branch_root(sp->branch),
 	};
 
+	/* Branch mode's refs and main HEAD: the host's git may change them meanwhile. */
+	for (size_t i = 0; i < sp->plan.n_protect; i++)
+		if (!session_branch_kept(sp->branch, sp->plan.protect[i],
+					 sp->scanned ? &sp->git : NULL))
+			protect[n_protect++] = sp->plan.protect[i];
+	in.n_protect = n_protect;
 	/* The agents' state files with launch keys, where the sandbox can write them. */
 	if (sp->have_home)
 		preset_launch_files(sp->home, &launch);

@@ -43,9 +43,10 @@ mkrepo "$ws"
 run() { (cd "$ws" && "$CORDON" run -q "$@"); }
 said() { printf '%s' "$OUT" | grep -qE -- "$1"; }
 g() { git -C "$ws" "$@"; }
+# (--no-optional-locks: git status would refresh the index it checks.)
 state() {
 	printf '%s\n' "$(cat "$ws/a")" "$(cat "$ws/.git/HEAD")" "$(sha256sum <"$ws/.git/index")" \
-		"$(g rev-parse main)" "$(g status --porcelain)"
+		"$(g rev-parse main)" "$(g --no-optional-locks status --porcelain)"
 }
 before=$(state)
 
@@ -91,6 +92,28 @@ expect_fail "moving another branch from inside is denied" "couldn't set|cannot l
 expect_fail "the main worktree's HEAD is read-only inside" "Read-only file system|Permission denied" \
 	run --name agent -- sh -c "echo 'ref: refs/heads/work' >'$ws/.git/HEAD'"
 check "... main still points where it did" test "$(state)" = "$before"
+
+expect_fail "the refs of other branches cannot be moved aside and replaced" "Device or resource busy" \
+	run --name agent -- sh -c "mv '$ws/.git/refs/heads' '$ws/.git/refs/h2' || mv '$ws/.git/refs' '$ws/.git/r2'"
+check "... main still points where it did" test "$(state)" = "$before"
+
+# --- the user works in the main checkout meanwhile ---
+# The sandbox waits for go (in its worktree); the host commits on main.
+rm -f "$WTS/agent/go" "$WTS/agent/started"
+run --name agent -- sh -c 'touch started; i=0; while [ ! -e go ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; echo WAITED' >"$T/bg.out" 2>&1 &
+bg=$!
+track_pid "$bg"
+for i in $(seq 600); do [ -e "$WTS/agent/started" ] && break; sleep 0.1; done
+check "the sandbox runs while the host commits" test -e "$WTS/agent/started"
+echo b >"$ws/b"
+g add b && g $ident commit -qm host-during
+touch "$WTS/agent/go"
+wait "$bg"
+check "a commit on main on the host during the session stays" \
+	sh -c '[ "$(git -C "$1" log -1 --format=%s main)" = host-during ] && [ -z "$(git -C "$1" status --porcelain)" ]' _ "$ws"
+check "... nothing of it is taken for planted" sh -c '! grep -q quarantined "$1" && grep -q WAITED "$1"' _ "$T/bg.out"
+rm -f "$WTS/agent/go" "$WTS/agent/started"
+before=$(state)
 
 # --- hooks and redirects do not land ---
 plant_hook="printf '#!/bin/sh\ntouch %s\n' >'$ws/.git/hooks/pre-commit' && chmod +x '$ws/.git/hooks/pre-commit'"
