@@ -65,6 +65,17 @@ expect_fail "--branch on a review sandbox is refused" "does not go with a review
 check "... and its branch was not made" sh -c '! git -C "$1" rev-parse -q --verify refs/heads/b' _ "$ws"
 "$CORDON" rm rv >/dev/null 2>&1
 
+many=$(new_ws)
+mkrepo "$many"
+head=$(git -C "$many" rev-parse HEAD)
+for i in $(seq 1100); do echo "$head" >"$many/.git/refs/heads/r$i"; done
+expect_fail "a repository with more loose refs than the rules hold is refused" "git pack-refs --all" \
+	run --name many --branch b -w "$many" -- true
+git -C "$many" pack-refs --all
+expect_status "... packed into one file, the next run of the sandbox runs" 0 \
+	run --name many --branch b -w "$many" -- true
+"$CORDON" rm --yes many >/dev/null 2>&1
+
 # --- commits land on the branch ---
 commit="echo hi >new && git add new && git $ident commit -qm inside && echo COMMITTED"
 expect_output "a commit inside a branch sandbox works" COMMITTED run --name agent --branch work -- \
