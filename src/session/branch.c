@@ -258,25 +258,39 @@ branch_valid(const char *repo, const char *branch, struct cordon_err *err)
 static int enter(struct session_named *n, const char *workspace, char **workspace_out,
 		 struct cordon_err *err);
 
-/* --branch on first use: the workspace in a repository, the name one git takes. */
 static int
-first_use_ok(const struct session_named *n, const char *workspace, struct cordon_err *err)
+no_review(struct cordon_err *err)
+{
+	cordon_err_set(err, 0, "--branch does not go with a review sandbox (--review)");
+	return cordon_err_hint(err, "a branch sandbox keeps its work as commits: use another "
+				    "--name for the branch");
+}
+
+/*
+ * --branch on first use: not with review mode, the workspace in a
+ * repository, the name one git takes. Returns the repository's common
+ * git directory (malloc'd), or NULL with err.
+ */
+static char *
+first_use(const struct session_named *n, const char *workspace, struct cordon_err *err)
 {
 	_cleanup_free_ char *ws = fd_realpath(workspace), *common = NULL;
 	char msg[512];
 
-	if (ws == NULL)
-		return cordon_err_set(err, errno, "workspace %s", workspace);
-	common = common_dir(ws, msg, sizeof(msg));
-	if (common == NULL)
-		return not_a_repo(ws, msg, err);
 	if (n->review) {
-		cordon_err_set(err, 0, "--review and --branch do not go together");
-		return cordon_err_hint(err, "a branch sandbox's work arrives as commits to review "
-					    "with git; a review sandbox's as changes for `cordon "
-					    "diff`");
+		no_review(err);
+		return NULL;
 	}
-	return branch_valid(ws, n->branch_arg, err);
+	if (ws == NULL) {
+		cordon_err_set(err, errno, "workspace %s", workspace);
+		return NULL;
+	}
+	common = common_dir(ws, msg, sizeof(msg));
+	if (common == NULL) {
+		not_a_repo(ws, msg, err);
+		return NULL;
+	}
+	return branch_valid(ws, n->branch_arg, err) < 0 ? NULL : steal_ptr(common);
 }
 
 int
@@ -297,7 +311,9 @@ session_branch_begin(struct session_named *n, const char *workspace, char **work
 	if (n->branch_arg != NULL) {
 		if (named_branch(n->name, &branch, NULL, err) < 0)
 			return -1;
-		if (branch == NULL && first_use_ok(n, workspace, err) < 0)
+		_cleanup_free_ char *common = branch == NULL ? first_use(n, workspace, err) : NULL;
+
+		if (branch == NULL && common == NULL)
 			return -1;
 	}
 	if (named_take(n, err) < 0)
@@ -314,18 +330,15 @@ session_branch_begin(struct session_named *n, const char *workspace, char **work
 static int
 enter(struct session_named *n, const char *workspace, char **workspace_out, struct cordon_err *err)
 {
-	char path[PATH_MAX], msg[512], out[128];
-	_cleanup_free_ char *ws = NULL, *branch = NULL, *worktree = NULL, *common = NULL,
-			    *from = NULL;
+	char path[PATH_MAX], msg[512], out[256];
+	_cleanup_free_ char *branch = NULL, *worktree = NULL, *common = NULL, *from = NULL;
 
 	named_branch_of(n->dir, &branch, &worktree, &common, &from);
 	if (branch == NULL && n->branch_arg == NULL)
 		return 0;
-	if (n->review || named_review_of(n->dir)) {
-		cordon_err_set(err, 0, "--branch does not go with a review sandbox (--review)");
-		return cordon_err_hint(err, "a branch sandbox keeps its work as commits: use "
-					    "another --name for the branch");
-	}
+	n->review |= named_review_of(n->dir);
+	if (n->review)
+		return no_review(err);
 	if (branch != NULL && n->branch_arg != NULL && strcmp(branch, n->branch_arg) != 0) {
 		cordon_err_set(err, 0, "sandbox '%s' works on branch %s, not %s", n->name, branch,
 			       n->branch_arg);
@@ -336,20 +349,15 @@ enter(struct session_named *n, const char *workspace, char **workspace_out, stru
 	}
 	if (branch == NULL) {
 		/* First use: the repository of the workspace given. */
-		ws = fd_realpath(workspace);
-		if (ws == NULL)
-			return cordon_err_set(err, errno, "workspace %s", workspace);
-		common = common_dir(ws, msg, sizeof(msg));
+		common = first_use(n, workspace, err);
 		if (common == NULL)
-			return not_a_repo(ws, msg, err);
-		branch = xstrdup(n->branch_arg);
-		if (branch_valid(ws, branch, err) < 0)
 			return -1;
-		if (git_run(ws, out, sizeof(out), msg, sizeof(msg), "symbolic-ref", "--quiet",
-			    "--short", "HEAD", (char *)NULL) != 0 ||
+		branch = xstrdup(n->branch_arg);
+		if (git_run(workspace, out, sizeof(out), msg, sizeof(msg), "symbolic-ref",
+			    "--quiet", "--short", "HEAD", (char *)NULL) != 0 ||
 		    out[0] == '\0')
-			git_run(ws, out, sizeof(out), msg, sizeof(msg), "rev-parse", "--short",
-				"HEAD", (char *)NULL);
+			git_run(workspace, out, sizeof(out), msg, sizeof(msg), "rev-parse",
+				"--short", "HEAD", (char *)NULL);
 		from = xstrdup(out[0] ? out : "HEAD");
 		if (worktree_path(n->name, path, sizeof(path), err) < 0)
 			return -1;
@@ -366,8 +374,7 @@ enter(struct session_named *n, const char *workspace, char **workspace_out, stru
 		    !(S_ISDIR(st.st_mode) && rmdir(n->worktree) == 0)) {
 			cordon_err_set(err, 0, "%s is in the way of the worktree of sandbox '%s'",
 				       n->worktree, n->name);
-			return cordon_err_hint(err, "move it away; the branch %s is kept",
-					       n->branch);
+			return cordon_err_hint(err, "move it away, or `cordon rm %s`", n->name);
 		}
 		if (worktree_add(n, n->common, n->worktree, err) < 0)
 			return -1;

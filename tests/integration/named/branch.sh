@@ -190,6 +190,8 @@ expect_output "GIT_DIR of the caller does not send git inside to the main checko
 expect_output "a second commit on re-entry" COMMITTED run --name agent --branch work -- \
 	sh -c "echo two >>new && git $ident commit -qam second && echo COMMITTED"
 check "... the branch has both commits" sh -c '[ "$(git -C "$1" rev-list --count main..work)" = 2 ]' _ "$ws"
+expect_fail "--review on re-entry of a branch sandbox is refused" "does not go with a review sandbox" \
+	run --name agent --review -- true
 expect_status "another --branch on re-entry is refused (125)" 125 run --name agent --branch other -- true
 check "... naming the sandbox's branch" said "works on branch work, not other"
 check "... and no branch other was made" sh -c '! git -C "$1" rev-parse --verify -q refs/heads/other' _ "$ws"
