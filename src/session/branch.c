@@ -216,9 +216,14 @@ worktree_ok(const char *dir, const char *common)
 	return c != NULL && strcmp(c, common) == 0;
 }
 
-/* Make the worktree at path on branch (new from HEAD when it does not exist). */
+/*
+ * Make the worktree at path on n's branch; a branch that does not exist
+ * is made from base (the workspace's commit on first use), else from the
+ * repository's HEAD.
+ */
 static int
-worktree_add(struct session_named *n, const char *repo, const char *path, struct cordon_err *err)
+worktree_add(struct session_named *n, const char *repo, const char *path, const char *base,
+	     struct cordon_err *err)
 {
 	char msg[512], ref[PATH_MAX];
 	int r;
@@ -232,7 +237,7 @@ worktree_add(struct session_named *n, const char *repo, const char *path, struct
 			    n->branch, (char *)NULL);
 	else
 		r = git_run(repo, NULL, 0, msg, sizeof(msg), "worktree", "add", "--quiet", "-b",
-			    n->branch, path, "HEAD", (char *)NULL);
+			    n->branch, path, base[0] ? base : "HEAD", (char *)NULL);
 	if (r == 0)
 		return 0;
 	cordon_err_set(err, 0, "cannot make the worktree %s on branch %s: %s", path, n->branch,
@@ -330,7 +335,7 @@ session_branch_begin(struct session_named *n, const char *workspace, char **work
 static int
 enter(struct session_named *n, const char *workspace, char **workspace_out, struct cordon_err *err)
 {
-	char path[PATH_MAX], msg[512], out[256];
+	char path[PATH_MAX], msg[512], out[256], base[128] = "";
 	_cleanup_free_ char *branch = NULL, *worktree = NULL, *common = NULL, *from = NULL;
 
 	named_branch_of(n->dir, &branch, &worktree, &common, &from);
@@ -359,6 +364,9 @@ enter(struct session_named *n, const char *workspace, char **workspace_out, stru
 			git_run(workspace, out, sizeof(out), msg, sizeof(msg), "rev-parse",
 				"--short", "HEAD", (char *)NULL);
 		from = xstrdup(out[0] ? out : "HEAD");
+		/* The workspace may be a linked worktree on another commit than the main one. */
+		git_run(workspace, base, sizeof(base), msg, sizeof(msg), "rev-parse", "--verify",
+			"--quiet", "HEAD", (char *)NULL);
 		if (worktree_path(n->name, path, sizeof(path), err) < 0)
 			return -1;
 		worktree = xstrdup(path);
@@ -376,7 +384,7 @@ enter(struct session_named *n, const char *workspace, char **workspace_out, stru
 				       n->worktree, n->name);
 			return cordon_err_hint(err, "move it away, or `cordon rm %s`", n->name);
 		}
-		if (worktree_add(n, n->common, n->worktree, err) < 0)
+		if (worktree_add(n, n->common, n->worktree, base, err) < 0)
 			return -1;
 		log_info("branch %s: worktree %s", n->branch, n->worktree);
 	}

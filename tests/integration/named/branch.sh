@@ -199,6 +199,19 @@ expect_status "a branch checked out elsewhere is refused (125)" 125 run --name t
 check "... as git says" said "already"
 check "... and leaves no sandbox behind" test ! -e "$XDG_DATA_HOME/cordon/sandboxes/twin"
 
+# --- from a linked worktree: the branch starts at its commit ---
+lw=$(new_ws)
+rmdir "$lw"
+g worktree add -q "$lw" -b side 2>/dev/null
+git -C "$lw" $ident commit -q --allow-empty -m on-side
+run_capture sh -c 'cd "$1" && "$2" run -q --name lw --branch from-side -- git log -1 --format=%s' _ "$lw" "$CORDON"
+check "a branch made from a linked worktree starts at that worktree's commit" \
+	sh -c 'printf "%s" "$1" | grep -q "^on-side" && [ "$(git -C "$2" rev-parse from-side)" = "$(git -C "$2" rev-parse side)" ]' _ "$OUT" "$ws"
+check "... and the session end names it for git log" said "git log side\.\.from-side"
+"$CORDON" rm --yes lw >/dev/null 2>&1
+g worktree remove --force "$lw"
+before=$(state)
+
 # --- ls and rm ---
 expect_output "cordon ls shows the branch" "^agent +stopped .* work " "$CORDON" ls
 expect_output "cordon ls --json too" '"name":"agent".*"branch":"work"' "$CORDON" ls --json
