@@ -606,6 +606,12 @@ session_branch_remove(const char *common, const char *worktree, struct cordon_er
 
 	if (common == NULL || worktree == NULL || lstat(worktree, &st) < 0)
 		return 0; /* gone already */
+	if (lstat(common, &st) < 0 && errno == ENOENT) {
+		/* The repository is gone: nothing of git's to tidy, only the files. */
+		if (named_empty_dir(worktree) < 0 || rmdir(worktree) < 0)
+			return cordon_err_set(err, errno, "remove %s", worktree);
+		return 0;
+	}
 	if (git_run(common, NULL, 0, msg, sizeof(msg), "worktree", "remove", "--force", worktree,
 		    (char *)NULL) != 0 &&
 	    lstat(worktree, &st) == 0) {

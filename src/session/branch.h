@@ -79,8 +79,8 @@ void session_branch_report(const struct session_named *n);
 
 /*
  * `cordon rm`: remove worktree with the host's git (`git worktree remove
- * --force`, hooks off), then the directory if git left it. The branch
- * stays. 0, or -1 with err.
+ * --force`, hooks off); when the repository (common) is gone, its files.
+ * The branch stays. 0, or -1 with err.
  */
 int session_branch_remove(const char *common, const char *worktree, struct cordon_err *err);
 

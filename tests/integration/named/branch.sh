@@ -246,6 +246,13 @@ fi
 expect_output "a new sandbox on the kept branch continues it" "^second$" \
 	run --name again --branch work -- git log -1 --format=%s
 "$CORDON" rm --yes again >/dev/null 2>&1
+gone=$(new_ws)
+mkrepo "$gone"
+run --name gone --branch g -w "$gone" -- true >/dev/null 2>&1
+rm -rf "$gone"
+expect_status "cordon rm of a branch sandbox whose repository is gone still works" 0 \
+	"$CORDON" rm --yes gone
+check "... its worktree's files are gone" test ! -e "$WTS/gone"
 check "the main checkout is unchanged at the end" test "$(state)" = "$before"
 
 done_testing
