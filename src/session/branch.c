@@ -312,10 +312,12 @@ session_branch_begin(struct session_named *n, const char *workspace, char **work
 	}
 	if (n->name == NULL)
 		return 0;
+	if (named_branch(n->name, &branch, NULL, err) < 0)
+		return -1;
+	if (branch == NULL && n->branch_arg == NULL)
+		return 0; /* not a branch sandbox: session_named_begin takes the lock */
 	/* A first use is checked before the sandbox is made... */
 	if (n->branch_arg != NULL) {
-		if (named_branch(n->name, &branch, NULL, err) < 0)
-			return -1;
 		_cleanup_free_ char *common = branch == NULL ? first_use(n, workspace, err) : NULL;
 
 		if (branch == NULL && common == NULL)

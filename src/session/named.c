@@ -525,6 +525,29 @@ named_take(struct session_named *n, struct cordon_err *err)
 	if (real == NULL)
 		return cordon_err_set(err, errno, "%s", n->dir);
 	snprintf(n->dir, sizeof(n->dir), "%s", real);
+	/*
+	 * This cordon as the running one at once, the rest as it was: a stop
+	 * (`cordon rm --force`) that finds the lock held must find the pid
+	 * too, though the session's own metadata comes after its policy.
+	 */
+	meta_read(n->dir, &m);
+	{
+		struct session_named t = *n;
+
+		t.created = m.created ? m.created : time(NULL);
+		t.review = m.review;
+		t.workspace = m.workspace;
+		t.branch = m.branch;
+		t.worktree = m.worktree;
+		t.common = m.common;
+		t.from = m.from;
+		snprintf(t.session, sizeof(t.session), "%s", m.session);
+		if (meta_write(&t, getpid()) < 0) {
+			meta_free(&m);
+			return cordon_err_set(err, errno, "write %s/" META_FILE, n->dir);
+		}
+	}
+	meta_free(&m);
 	return 0;
 }
 
