@@ -36,6 +36,12 @@ static const char run_usage[] =
     "      --review         with --name: the workspace too is copy-on-write; the\n"
     "                       command's changes wait in the sandbox for `cordon\n"
     "                       diff`, `cordon apply` or `cordon discard`\n"
+    "      --branch B       with --name: work in a git worktree of the workspace's\n"
+    "                       repository on branch B (made from HEAD when new), kept\n"
+    "                       in $XDG_DATA_HOME/cordon/worktrees/NAME: the work\n"
+    "                       arrives as commits on B; the main checkout stays\n"
+    "                       read-only, hooks and config protected as always.\n"
+    "                       `cordon rm NAME` removes the worktree, not B\n"
     "      --rw PATH        also bind PATH read-write (repeatable)\n"
     "      --ro PATH        bind PATH read-only, even inside the workspace (repeatable)\n"
     "      --mask PATH      hide PATH: empty file or directory in its place "
@@ -71,7 +77,7 @@ enum { OPT_RW = 256, OPT_RO, OPT_MASK, OPT_BIND_SELF };
 
 enum { OPT_AUDIT_LOG = 512, OPT_NO_EXEC_AUDIT, OPT_OTLP, OPT_SYSLOG };
 
-enum { OPT_ALLOW_DOMAIN = 768, OPT_DENY_DOMAIN, OPT_RESOLVE, OPT_NAME, OPT_REVIEW };
+enum { OPT_ALLOW_DOMAIN = 768, OPT_DENY_DOMAIN, OPT_RESOLVE, OPT_NAME, OPT_REVIEW, OPT_BRANCH };
 
 static void
 print_report(const struct cordon_err *err)
@@ -122,6 +128,9 @@ run_option(struct cordon_session *s, int c, const char *arg, struct cordon_err *
 		return 0;
 	case OPT_REVIEW:
 		s->named.review = true;
+		return 0;
+	case OPT_BRANCH:
+		s->named.branch_arg = arg;
 		return 0;
 	case OPT_AUDIT_LOG:
 		s->audit.opts.path = arg;
@@ -182,6 +191,7 @@ cli_run(int argc, char **argv)
 		{ "resolve", required_argument, NULL, OPT_RESOLVE },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "review", no_argument, NULL, OPT_REVIEW },
+		{ "branch", required_argument, NULL, OPT_BRANCH },
 		CLI_WALLS_LONGOPTS,
 		CLI_RUN_POLICY_OPTIONS,
 		SESSION_GUARD_LONGOPTS,

@@ -2,11 +2,14 @@
 /* `cordon ls`, `cordon stop NAME`, `cordon rm NAME`: named sandboxes (session/named.h). */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "audit/audit.h"
 #include "cli/cli.h"
@@ -18,7 +21,8 @@ static const char ls_usage[] =
     "\n"
     "List the named sandboxes (`cordon run --name NAME`): name, state (running\n"
     "or stopped), workspace of the last run, disk used by its layers, when it\n"
-    "was created and last used. They live in $XDG_DATA_HOME/cordon/sandboxes\n"
+    "was created and last used, the branch of a branch sandbox (--branch). They live in "
+    "$XDG_DATA_HOME/cordon/sandboxes\n"
     "(default ~/.local/share/cordon/sandboxes).\n"
     "\n"
     "Options:\n"
@@ -34,13 +38,18 @@ static const char stop_usage[] =
     "it ended or was not running.\n";
 
 static const char rm_usage[] =
-    "Usage: cordon rm [--force] NAME...\n"
+    "Usage: cordon rm [--force] [--yes] NAME...\n"
     "\n"
     "Remove the named sandbox NAME: everything it installed or changed is\n"
     "gone. A running sandbox is refused unless --force, which stops it first.\n"
+    "A branch sandbox (--branch) has a git worktree: cordon asks before it\n"
+    "removes it (`git worktree remove --force`, so uncommitted changes in it\n"
+    "are lost); without a terminal to ask on, only --yes removes it. The\n"
+    "branch and its commits stay in the repository.\n"
     "\n"
     "Options:\n"
     "  -f, --force  stop it first when it runs\n"
+    "  -y, --yes    remove a branch sandbox's worktree without asking\n"
     "  -h, --help   this text\n";
 
 static void
@@ -116,8 +125,8 @@ cli_ls(int argc, char **argv)
 		return 125;
 	}
 	if (!json && n > 0)
-		printf("%-20s  %-8s  %-8s  %-16s  %-16s  %s\n", "NAME", "STATE", "SIZE", "CREATED",
-		       "LAST USED", "WORKSPACES");
+		printf("%-20s  %-8s  %-8s  %-16s  %-16s  %-16s  %s\n", "NAME", "STATE", "SIZE",
+		       "CREATED", "LAST USED", "BRANCH", "WORKSPACES");
 	if (json)
 		putchar('[');
 	for (size_t i = 0; i < n; i++) {
@@ -128,6 +137,7 @@ cli_ls(int argc, char **argv)
 		human(v[i].bytes, sz, sizeof(sz));
 		if (json) {
 			_cleanup_free_ char *ws = json_str(v[i].workspace ? v[i].workspace : "");
+			_cleanup_free_ char *br = v[i].branch ? json_str(v[i].branch) : NULL;
 
 			printf("%s{\"name\":\"%s\",\"state\":\"%s\",\"pid\":%d,\"bytes\":%llu,"
 			       "\"created\":%lld,\"last_used\":%lld,\"workspaces\":[%s",
@@ -141,14 +151,15 @@ cli_ls(int argc, char **argv)
 
 				printf(",%s", m);
 			}
-			printf("],\"session\":\"%s\"}", v[i].session);
+			printf("],\"session\":\"%s\",\"branch\":%s}", v[i].session, br ? br : "null");
 		} else {
 			char more[32] = "";
 
 			if (v[i].n_more > 0)
 				snprintf(more, sizeof(more), " (+%zu)", v[i].n_more);
-			printf("%-20s  %-8s  %-8s  %-16s  %-16s  %s%s\n", v[i].name,
+			printf("%-20s  %-8s  %-8s  %-16s  %-16s  %-16s  %s%s\n", v[i].name,
 			       v[i].running ? "running" : "stopped", sz, c1, c2,
+			       v[i].branch ? v[i].branch : "-",
 			       v[i].workspace ? v[i].workspace : "-", more);
 		}
 	}
@@ -180,23 +191,43 @@ cli_stop(int argc, char **argv)
 	return 0;
 }
 
+/* Ask on the terminal; true for y or yes. */
+static bool __attribute__((format(printf, 1, 2))) ask(const char *fmt, ...)
+{
+	char line[64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fflush(stderr);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return false;
+	line[strcspn(line, "\n")] = '\0';
+	return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
+}
+
 int
 cli_rm(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "force", no_argument, NULL, 'f' },
+		{ "yes", no_argument, NULL, 'y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cordon_err err = { 0 };
-	bool force = false;
+	bool force = false, yes = false;
 	int c, status = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fyh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			force = true;
+			break;
+		case 'y':
+			yes = true;
 			break;
 		case 'h':
 			fputs(rm_usage, stdout);
@@ -208,10 +239,27 @@ cli_rm(int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage_error("rm", "name the sandbox to remove");
 	for (int i = optind; i < argc; i++) {
+		_cleanup_free_ char *branch = NULL, *worktree = NULL;
+		bool ok = yes;
+
 		cordon_err_clear(&err);
-		if (named_remove(argv[i], force, &err) < 0) {
+		if (named_branch(argv[i], &branch, &worktree, &err) == 0 && branch != NULL && !ok &&
+		    isatty(STDIN_FILENO)) {
+			ok = ask("remove worktree %s (branch %s stays)? [y/N] ", worktree, branch);
+			if (!ok) {
+				fprintf(stderr, "cordon: sandbox '%s' kept\n", argv[i]);
+				status = status ? status : 1;
+				continue;
+			}
+		}
+		if (named_remove(argv[i], force, ok, &err) < 0) {
 			cli_print_err(&err);
 			status = 125;
+		} else if (branch != NULL) {
+			fprintf(stderr,
+				"cordon: removed the worktree %s; branch %s kept (`git branch -D "
+				"%s` deletes it)\n",
+				worktree, branch, branch);
 		}
 	}
 	return status;

@@ -23,6 +23,7 @@
 #include "common/pct.h"
 #include "common/xalloc.h"
 #include "session/named.h"
+#include "session/branch.h"
 #include "session/review.h"
 #include "supervisor/registry.h"
 
@@ -101,6 +102,7 @@ struct meta {
 	size_t n_more;
 	char session[64];
 	bool review;
+	char *branch, *worktree, *common, *from; /* branch mode */
 };
 
 static void
@@ -113,6 +115,10 @@ meta_free(struct meta *m)
 	free(m->more);
 	m->more = NULL;
 	m->n_more = 0;
+	free(m->branch);
+	free(m->worktree);
+	free(m->common);
+	free(m->from);
 }
 
 /* "more=" of the metadata: percent-encoded tokens, space-separated. */
@@ -130,6 +136,14 @@ meta_more(struct meta *m, char *v)
 		m->more = xrealloc(m->more, (m->n_more + 1) * sizeof(*m->more));
 		m->more[m->n_more++] = d;
 	}
+}
+
+/* A percent-encoded value of the metadata, decoded (malloc'd); the first one wins. */
+static void
+meta_str(char **slot, const char *v)
+{
+	if (*slot == NULL)
+		*slot = pct_decode(v, &(size_t){ 0 });
 }
 
 static void
@@ -162,10 +176,18 @@ meta_read(const char *dir, struct meta *m)
 			m->review = strcmp(v, "1") == 0;
 		else if (strcmp(line, "session") == 0)
 			snprintf(m->session, sizeof(m->session), "%s", v);
-		else if (strcmp(line, "workspace") == 0 && m->workspace == NULL)
-			m->workspace = pct_decode(v, &(size_t){ 0 });
+		else if (strcmp(line, "workspace") == 0)
+			meta_str(&m->workspace, v);
 		else if (strcmp(line, "more") == 0 && m->more == NULL)
 			meta_more(m, v);
+		else if (strcmp(line, "branch") == 0)
+			meta_str(&m->branch, v);
+		else if (strcmp(line, "worktree") == 0)
+			meta_str(&m->worktree, v);
+		else if (strcmp(line, "common") == 0)
+			meta_str(&m->common, v);
+		else if (strcmp(line, "from") == 0)
+			meta_str(&m->from, v);
 	}
 }
 
@@ -176,7 +198,7 @@ meta_write(const struct session_named *n, pid_t pid)
 	char path[PATH_MAX + 32], tmp[PATH_MAX + 32];
 	unsigned long long start = 0;
 	int fd;
-	_cleanup_free_ char *ws = NULL, *text = NULL, *more = xstrdup("");
+	_cleanup_free_ char *ws = NULL, *text = NULL, *more = xstrdup(""), *branch = NULL;
 	char state;
 
 	if (pid > 0 && sv_proc_start(pid, &start, &state) < 0)
@@ -189,10 +211,19 @@ meta_write(const struct session_named *n, pid_t pid)
 		free(more);
 		more = joined;
 	}
+	if (n->branch != NULL) {
+		_cleanup_free_ char *b = pct_encode(n->branch, strlen(n->branch));
+		_cleanup_free_ char *w = pct_encode(n->worktree, strlen(n->worktree));
+		_cleanup_free_ char *c = pct_encode(n->common, strlen(n->common));
+		_cleanup_free_ char *f =
+		    pct_encode(n->from ? n->from : "", n->from ? strlen(n->from) : 0);
+
+		branch = xasprintf("branch=%s\nworktree=%s\ncommon=%s\nfrom=%s\n", b, w, c, f);
+	}
 	text = xasprintf("v=1\nname=%s\ncreated=%lld\nlast_used=%lld\nworkspace=%s\nmore=%s\n"
-			 "session=%s\npid=%d\nstart=%llu\nreview=%d\n",
+			 "session=%s\npid=%d\nstart=%llu\nreview=%d\n%s",
 			 n->name, (long long)n->created, (long long)time(NULL), ws, more,
-			 n->session, (int)pid, start, n->review ? 1 : 0);
+			 n->session, (int)pid, start, n->review ? 1 : 0, branch ? branch : "");
 	snprintf(path, sizeof(path), "%s/" META_FILE, n->dir);
 	snprintf(tmp, sizeof(tmp), "%s/" META_FILE ".tmp", n->dir);
 	/*
@@ -464,7 +495,6 @@ session_named_begin(struct session_named *n, const char *workspace, const char *
 		    struct cordon_err *err)
 {
 	struct meta m;
-	_cleanup_free_ char *real = NULL;
 
 	if (n->name == NULL && n->review) {
 		cordon_err_set(err, 0, "--review needs a named sandbox");
@@ -474,26 +504,8 @@ session_named_begin(struct session_named *n, const char *workspace, const char *
 	}
 	if (n->name == NULL)
 		return mask_root(spec, mounts, n_mounts, max, err);
-	if (kernel_ok(err) < 0 || named_dir(n->dir, sizeof(n->dir), n->name, err) < 0)
+	if (n->lock_fd < 0 && named_take(n, err) < 0)
 		return -1;
-	if (fd_mkdir_p(n->dir, 0700) < 0 || chmod(n->dir, 0700) < 0)
-		return cordon_err_set(err, errno, "create %s", n->dir);
-	n->lock_fd = lock_open(n->dir, LOCK_EX, true);
-	if (n->lock_fd < 0) {
-		if (errno != EWOULDBLOCK)
-			return cordon_err_set(err, errno, "lock %s/" LOCK_FILE, n->dir);
-		meta_read(n->dir, &m);
-		meta_free(&m);
-		cordon_err_set(err, 0, "sandbox '%s' is in use by another cordon (pid %d)", n->name,
-			       (int)m.pid);
-		return cordon_err_hint(err, "wait for it to end, or end it with `cordon stop %s`",
-				       n->name);
-	}
-	/* Canonical from here on: the child names it under /oldroot. */
-	real = fd_realpath(n->dir);
-	if (real == NULL)
-		return cordon_err_set(err, errno, "%s", n->dir);
-	snprintf(n->dir, sizeof(n->dir), "%s", real);
 	pick_dirs(n);
 	if (state_ok(n, err) < 0 || make_layers(n, err) < 0)
 		return -1;
@@ -520,6 +532,101 @@ session_named_begin(struct session_named *n, const char *workspace, const char *
 	return 0;
 }
 
+int
+named_take(struct session_named *n, struct cordon_err *err)
+{
+	struct meta m;
+	_cleanup_free_ char *real = NULL;
+
+	if (kernel_ok(err) < 0 || named_dir(n->dir, sizeof(n->dir), n->name, err) < 0)
+		return -1;
+	n->fresh = access(n->dir, F_OK) < 0;
+	if (fd_mkdir_p(n->dir, 0700) < 0 || chmod(n->dir, 0700) < 0)
+		return cordon_err_set(err, errno, "create %s", n->dir);
+	n->lock_fd = lock_open(n->dir, LOCK_EX, true);
+	if (n->lock_fd < 0) {
+		if (errno != EWOULDBLOCK)
+			return cordon_err_set(err, errno, "lock %s/" LOCK_FILE, n->dir);
+		meta_read(n->dir, &m);
+		meta_free(&m);
+		cordon_err_set(err, 0, "sandbox '%s' is in use by another cordon (pid %d)", n->name,
+			       (int)m.pid);
+		return cordon_err_hint(err, "wait for it to end, or end it with `cordon stop %s`",
+				       n->name);
+	}
+	/* Canonical from here on: the child names it under /oldroot. */
+	real = fd_realpath(n->dir);
+	if (real == NULL)
+		return cordon_err_set(err, errno, "%s", n->dir);
+	snprintf(n->dir, sizeof(n->dir), "%s", real);
+	/*
+	 * This cordon as the running one at once, the rest as it was: a stop
+	 * (`cordon rm --force`) that finds the lock held must find the pid
+	 * too, though the session's own metadata comes after its policy.
+	 */
+	meta_read(n->dir, &m);
+	{
+		struct session_named t = *n;
+
+		t.created = m.created ? m.created : time(NULL);
+		t.review = m.review;
+		t.workspace = m.workspace;
+		t.branch = m.branch;
+		t.worktree = m.worktree;
+		t.common = m.common;
+		t.from = m.from;
+		snprintf(t.session, sizeof(t.session), "%s", m.session);
+		if (meta_write(&t, getpid()) < 0) {
+			meta_free(&m);
+			return cordon_err_set(err, errno, "write %s/" META_FILE, n->dir);
+		}
+	}
+	meta_free(&m);
+	return 0;
+}
+
+void
+named_branch_of(const char *dir, char **branch, char **worktree, char **common, char **from)
+{
+	struct meta m;
+
+	meta_read(dir, &m);
+	if (m.branch != NULL && m.branch[0] != '\0') {
+		if (branch != NULL)
+			*branch = steal_ptr(m.branch);
+		if (worktree != NULL)
+			*worktree = steal_ptr(m.worktree);
+		if (common != NULL)
+			*common = steal_ptr(m.common);
+		if (from != NULL)
+			*from = steal_ptr(m.from);
+	}
+	meta_free(&m);
+}
+
+bool
+named_review_of(const char *dir)
+{
+	struct meta m;
+	bool review;
+
+	meta_read(dir, &m);
+	review = m.review;
+	meta_free(&m);
+	return review;
+}
+
+int
+named_branch(const char *name, char **branch, char **worktree, struct cordon_err *err)
+{
+	char dir[PATH_MAX];
+
+	if (named_dir(dir, sizeof(dir), name, err) < 0)
+		return -1;
+	named_branch_of(dir, branch, worktree, NULL, NULL);
+	return 0;
+}
+
 void
 session_named_end(struct session_named *n)
 {
@@ -539,7 +646,10 @@ session_named_end(struct session_named *n)
 	n->n_own = 0;
 	free(n->workspace);
 	n->workspace = NULL;
+	session_branch_free(n);
 }
+
+static int remove_dir(const char *dir, const char *name, struct cordon_err *err);
 
 /* ---- ls, stop, rm ---- */
 
@@ -574,10 +684,14 @@ info_read(const char *dir, const char *name, struct named_info *i)
 	i->pid = i->running ? m.pid : 0;
 	i->created = m.created;
 	i->last_used = m.last_used;
-	i->workspace = m.workspace;
-	i->more = m.more;
+	i->workspace = steal_ptr(m.workspace);
+	i->more = steal_ptr(m.more);
 	i->n_more = m.n_more;
+	m.n_more = 0;
+	i->branch = steal_ptr(m.branch);
+	i->worktree = steal_ptr(m.worktree);
 	memcpy(i->session, m.session, sizeof(i->session));
+	meta_free(&m);
 }
 
 int
@@ -624,6 +738,10 @@ named_info_clear(struct named_info *i)
 	for (size_t k = 0; k < i->n_more; k++)
 		free(i->more[k]);
 	free(i->more);
+	free(i->branch);
+	free(i->worktree);
+	i->branch = NULL;
+	i->worktree = NULL;
 	i->workspace = NULL;
 	i->more = NULL;
 	i->n_more = 0;
@@ -774,21 +892,20 @@ named_hold(const char *name, bool running_ok, char *dir, size_t len, int *lock, 
 	if (fd < 0 && errno != EWOULDBLOCK && errno != ENOENT)
 		return cordon_err_set(err, errno, "lock %s/" LOCK_FILE, dir);
 	meta_read(dir, &m);
-	*workspace = m.workspace;
-	m.workspace = NULL;
-	meta_free(&m);
+	*workspace = steal_ptr(m.workspace);
 	*review = m.review;
+	meta_free(&m);
 	*lock = fd;
 	return 0;
 }
 
 int
-named_remove(const char *name, bool force, struct cordon_err *err)
+named_remove(const char *name, bool force, bool worktree_ok, struct cordon_err *err)
 {
-	char dir[PATH_MAX], gone[PATH_MAX + 64];
+	char dir[PATH_MAX];
+	_cleanup_free_ char *branch = NULL, *worktree = NULL, *common = NULL;
 	_cleanup_close_ int lock = -1;
 	struct stat st;
-	int fd;
 
 	if (named_dir(dir, sizeof(dir), name, err) < 0)
 		return -1;
@@ -805,6 +922,37 @@ named_remove(const char *name, bool force, struct cordon_err *err)
 				       "--force %s`",
 				       name, name);
 	}
+	named_branch_of(dir, &branch, &worktree, &common, NULL);
+	if (branch != NULL && !worktree_ok) {
+		cordon_err_set(err, 0, "sandbox '%s' has the worktree %s (branch %s)", name,
+			       worktree, branch);
+		return cordon_err_hint(err, "answer y when asked, or pass --yes to remove the "
+					    "worktree too (the branch stays)");
+	}
+	if (branch != NULL && session_branch_remove(common, worktree, err) < 0)
+		return -1;
+	return remove_dir(dir, name, err);
+}
+
+void
+named_abandon(struct session_named *n)
+{
+	struct cordon_err ignored = { 0 };
+
+	if (n->lock_fd < 0 || !n->fresh)
+		return;
+	remove_dir(n->dir, n->name, &ignored);
+	close(n->lock_fd);
+	n->lock_fd = -1;
+}
+
+/* Remove the state directory dir of name, held locked by the caller. 0 or -1 (err). */
+static int
+remove_dir(const char *dir, const char *name, struct cordon_err *err)
+{
+	char gone[PATH_MAX + 64];
+	int fd;
+
 	/* Out of its name first: a crash halfway leaves no half sandbox. */
 	snprintf(gone, sizeof(gone), "%.*s/.rm-%s-%d", (int)(strrchr(dir, '/') - dir), dir, name,
 		 (int)getpid());

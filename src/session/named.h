@@ -19,6 +19,9 @@
  *                 the workspace's own overlay layers, the pending changes
  *   ws-manifest   review mode: what each changed path was on the host
  *                 when a session first left it changed (session/review.c)
+ * Branch mode (--branch) adds branch=, worktree=, common= and from= to
+ * sandbox.meta; its worktree lies in $XDG_DATA_HOME/cordon/worktrees/NAME
+ * (session/branch.h), outside the masked sandboxes directory.
  * Every sandbox, named or not, has the sandboxes directory masked, so one
  * sandbox cannot read another's layers.
  */
@@ -42,6 +45,7 @@ struct session_named {
 	bool review;        /* --review, or a review sandbox re-entered */
 	char dir[PATH_MAX]; /* its state directory */
 	int lock_fd;        /* held while the session runs, -1 */
+	bool fresh;         /* named_take made the state directory */
 	time_t created;
 	char *workspace;
 	/*
@@ -56,6 +60,14 @@ struct session_named {
 	size_t n_dirs;
 	char *own[NAMED_MAX_OWN]; /* made in the upper layer for the command (malloc'd) */
 	size_t n_own;
+	/* Branch mode (--branch, session/branch.h); all NULL otherwise. */
+	const char *branch_arg; /* --branch as given */
+	char *branch;           /* the branch, given or remembered (malloc'd) */
+	char *worktree;         /* its worktree, the sandbox's workspace (malloc'd) */
+	char *common;           /* the repository's git common directory (malloc'd) */
+	char *from;             /* what the branch was made from, for `git log FROM..B` */
+	char *start;            /* the branch's commit when the session started */
+	char *env[3];           /* GIT_CONFIG_* for the sandbox: safe.directory (malloc'd) */
 };
 
 #define NAMED_INIT                                                                                 \
@@ -74,6 +86,8 @@ struct named_info {
 	size_t n_more;
 	char session[64]; /* last session id, "" */
 	uint64_t bytes;   /* disk used by the state directory */
+	char *branch;     /* branch mode: the branch (malloc'd), else NULL */
+	char *worktree;   /* ... and its worktree (malloc'd) */
 };
 
 /* A valid name: [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. 0, or -1 with err and hint. */
@@ -109,6 +123,33 @@ int session_named_begin(struct session_named *n, const char *workspace, const ch
 int named_hold(const char *name, bool running_ok, char *dir, size_t len, int *lock,
 	       char **workspace, bool *review, struct cordon_err *err);
 
+/*
+ * Take the lock of n->name and make its state directory (n->dir, then
+ * canonical); what the branch mode needs before the workspace is known.
+ * session_named_begin takes it when not yet held. 0, or -1 with err (in
+ * use, no overlayfs in a user namespace).
+ */
+int named_take(struct session_named *n, struct cordon_err *err);
+
+/*
+ * A run refused after named_take made the sandbox: remove it again and
+ * release the lock. Nothing when the sandbox was there before. Safe twice.
+ */
+void named_abandon(struct session_named *n);
+
+/*
+ * The branch mode remembered in the metadata of the state directory dir:
+ * *branch, *worktree, *common, *from malloc'd (NULL when not a branch
+ * sandbox; any pointer may be NULL to skip it).
+ */
+void named_branch_of(const char *dir, char **branch, char **worktree, char **common, char **from);
+
+/* True when the metadata in dir says review mode (review=1). */
+bool named_review_of(const char *dir);
+
+/* named_branch_of for the sandbox name. 0, or -1 with err (invalid name). */
+int named_branch(const char *name, char **branch, char **worktree, struct cordon_err *err);
+
 /* Remove what is below the directory path (not path itself). 0 or -1 errno. */
 int named_empty_dir(const char *path);
 
@@ -138,8 +179,10 @@ int named_stop(const char *name, unsigned wait_ms, struct cordon_err *err);
 
 /*
  * `cordon rm NAME`: remove the state directory (refused while it runs
- * unless force, which stops it first). 0 or -1 (err).
+ * unless force, which stops it first). A branch sandbox's worktree is
+ * removed too, with the host's git (session_branch_remove), when
+ * worktree_ok; else it is refused. The branch stays. 0 or -1 (err).
  */
-int named_remove(const char *name, bool force, struct cordon_err *err);
+int named_remove(const char *name, bool force, bool worktree_ok, struct cordon_err *err);
 
 #endif

@@ -29,6 +29,7 @@
 #include "presets/presets.h"
 #include "cli/policy_run.h"
 #include "session/internal.h"
+#include "session/branch.h"
 #include "supervisor/quarantine.h"
 
 extern char **environ;
@@ -114,8 +115,6 @@ add_path_dirs(struct cordon_policy *layer, const char *workspace)
 	}
 }
 
-static char *as_rule(const char *path);
-
 /* Add dir's mask unless it holds a workspace or is the invoker's home. */
 static void
 hide_home(struct cordon_policy *layer, const char *dir, const struct policy_ctx *ws,
@@ -133,7 +132,7 @@ hide_home(struct cordon_policy *layer, const char *dir, const struct policy_ctx 
 	for (size_t k = 0; k < ws->n_more; k++)
 		if (policy_path_within(ws->more[k], real))
 			return;
-	rule = as_rule(real);
+	rule = session_policy_rule_of(real);
 	policy_rules_add(layer, POLICY_FS_DENY_READ, rule, o);
 }
 
@@ -303,6 +302,10 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 	for (size_t i = 0; i < sp->n_extra; i++)
 		if (!sp->extra[i].ro)
 			add_path_dirs(&git, sp->extra[i].path);
+	if (session_branch_rules(sp->branch, &git, err) < 0) {
+		policy_free(&git);
+		return -1;
+	}
 	hide_other_homes(&git, &ctx, sp->have_home ? sp->home : NULL);
 	r = policy_merge(&sp->pol, &git, POLICY_LAYER_BUILTIN, true, NULL, err);
 	policy_free(&git);
@@ -348,13 +351,8 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 	return 0;
 }
 
-/*
- * A path as a policy rule: the rules' glob characters in a directory's
- * name become `?`, which matches them (and other names of git control
- * files alike, which only protects more).
- */
-static char *
-as_rule(const char *path)
+char *
+session_policy_rule_of(const char *path)
 {
 	char *r = xstrdup(path);
 
@@ -402,7 +400,7 @@ add_git(struct session_policy *sp, const char *workspace, struct qr_git_scan *sc
 		/* A `.git` directory itself stays writable: only its control files are bound. */
 		if (scan->paths[i].kind == QR_GIT_DOTGIT)
 			continue;
-		rule = as_rule(scan->paths[i].path);
+		rule = session_policy_rule_of(scan->paths[i].path);
 		policy_rules_add(&git, POLICY_FS_DENY_WRITE, rule, o);
 	}
 	r = policy_merge(&sp->pol, &git, POLICY_LAYER_BUILTIN, true, NULL, err);
@@ -478,11 +476,22 @@ snapshot_one(struct session_policy *sp, const char *ws, bool primary, const stru
 		.git = git,
 		.agent_state = agent_state,
 		.n_agent_state = n_agent_state,
+		.root = primary ? session_branch_root(sp->branch) : NULL,
 	};
 	_cleanup_free_ char **protect =
 	    paths_for(sp, sp->plan.protect, sp->plan.n_protect, ws, primary, &in.n_protect);
 	_cleanup_free_ char **watch =
 	    paths_for(sp, sp->plan.watch, sp->plan.n_watch, ws, primary, &in.n_watch);
+
+	/* Branch mode's refs and main HEAD: the host's git may change them meanwhile. */
+	if (primary) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < in.n_protect; i++)
+			if (!session_branch_kept(sp->branch, protect[i], git))
+				protect[k++] = protect[i];
+		in.n_protect = k;
+	}
 
 	in.protect = protect;
 	in.watch = watch;

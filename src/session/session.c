@@ -16,6 +16,7 @@
 #include "common/xalloc.h"
 #include "proxy/proxy.h"
 #include "cli/policy_run.h"
+#include "session/branch.h"
 #include "session/internal.h"
 #include "supervisor/supervisor.h"
 
@@ -400,11 +401,17 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 {
 	struct session_policy *sp = &s->policy;
 	const char *private_home;
-	char *more[SESSION_MAX_WORKSPACES];
+	char *more[SESSION_MAX_WORKSPACES], *branch_ws = NULL;
 	int r;
 
-	if (session_workspaces_open(sp, s->workspace_arg, s->workspace_more, s->n_workspace_more,
-				    workspace, err) < 0)
+	/* Branch mode: the primary workspace is the branch's worktree. */
+	if (session_branch_begin(&s->named, s->workspace_arg, &branch_ws, err) < 0)
+		return -1;
+	sp->branch = &s->named;
+	r = session_workspaces_open(sp, branch_ws != NULL ? branch_ws : s->workspace_arg,
+				    s->workspace_more, s->n_workspace_more, workspace, err);
+	free(branch_ws);
+	if (r < 0)
 		return -1;
 	/* Earlier killed sessions are cleaned up first; this one gets its id. */
 	if (session_guard_start(&s->guard, err) < 0)
@@ -436,6 +443,7 @@ prepare(struct cordon_session *s, struct sb_spec *spec, char **workspace, char *
 	*env = fix_tmpdir(
 	    session_proxy_env(session_policy_env(sp, environ), SESSION_PROXY_PORT, s->tls.on),
 	    *workspace);
+	*env = session_branch_env(&s->named, *env);
 	memset(spec, 0, sizeof(*spec));
 	spec->workspace = *workspace;
 	spec->argv = sp->argv != NULL ? sp->argv : s->argv;
@@ -543,7 +551,7 @@ session_run(struct cordon_session *s, struct cordon_err *err)
 	_cleanup_free_ char *workspace = NULL;
 	_cleanup_free_ char **env = NULL;
 	struct cordon_err qerr = { 0 };
-	struct sb_spec spec;
+	struct sb_spec spec = { 0 };
 	bool cleaned;
 	int status;
 
@@ -567,6 +575,8 @@ session_run(struct cordon_session *s, struct cordon_err *err)
 	cleaned = session_policy_finish(&s->policy, NULL, &qerr) == 0;
 	if (!cleaned)
 		session_report(s, &qerr);
+	if (spec.workspace != NULL && status != SB_EXIT_SETUP)
+		session_branch_report(&s->named);
 	session_guard_end(&s->guard, cleaned);
 	session_named_end(&s->named);
 	return status;

@@ -101,6 +101,8 @@ struct session_policy {
 	bool finished; /* session_policy_finish ran: its result below */
 	int finish_r;
 	struct cordon_err finish_err;
+	/* Branch mode's rules and common git directory (session/branch.h), or NULL. */
+	const struct session_named *branch;
 	/*
 	 * credentials.inject: the values, kept out of this process's memory
 	 * while the sandbox is cloned (a memfd, when inject_open), and the
@@ -302,6 +304,13 @@ int session_policy_apply(struct session_policy *sp, const char *workspace, struc
  */
 int session_policy_add_git(struct session_policy *sp, const char *workspace,
 			   struct cordon_err *err);
+
+/*
+ * A path as a policy rule: the rules' glob characters in it become `?`,
+ * which matches them (and similar names alike, which only protects more).
+ * Returns a malloc'd string.
+ */
+char *session_policy_rule_of(const char *path);
 
 /*
  * The quarantine's snapshot of the protected paths, taken after cordon's

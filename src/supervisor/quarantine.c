@@ -374,7 +374,9 @@ qr_snapshot_take(struct qr_snapshot *s, const char *workspace, const struct qr_i
 	for (size_t i = 0; git != NULL && i < git->n_paths; i++) {
 		const struct qr_git_path *p = &git->paths[i];
 
-		if (within(p->path, workspace) && !listed(in->lifted, in->n_lifted, p->path))
+		if ((within(p->path, workspace) ||
+		     (in->root != NULL && within(p->path, in->root))) &&
+		    !listed(in->lifted, in->n_lifted, p->path))
 			item_add(s, p->path, kind_of_git(p->kind));
 	}
 	for (size_t i = 0; i < in->n_globs; i++) {

@@ -84,12 +84,14 @@ struct qr_inputs {
 	const struct qr_git_scan *git; /* the workspace's git directories, or NULL */
 	char *const *agent_state;      /* agents' state files writable inside (~/.claude.json) */
 	size_t n_agent_state;
+	/* Another directory whose git control paths are checked (a worktree's common one), or NULL. */
+	const char *root;
 };
 
 /*
  * Record the state at start. Paths are absolute. Every control path of
- * in->git inside the workspace is recorded, bound or not (but those in
- * lifted). 0, or -1 with err set.
+ * in->git inside the workspace or in->root is recorded, bound or not (but
+ * those in lifted). 0, or -1 with err set.
  */
 int qr_snapshot_take(struct qr_snapshot *s, const char *workspace, const struct qr_inputs *in,
 		     struct cordon_err *err);
