@@ -151,7 +151,8 @@ cli_ls(int argc, char **argv)
 
 				printf(",%s", m);
 			}
-			printf("],\"session\":\"%s\",\"branch\":%s}", v[i].session, br ? br : "null");
+			printf("],\"session\":\"%s\",\"branch\":%s}", v[i].session,
+			       br ? br : "null");
 		} else {
 			char more[32] = "";
 

@@ -684,6 +684,29 @@ prepared_for(struct sb_child_ctx *ctx, enum sb_mount_kind kind, const char *path
 	return NULL;
 }
 
+/*
+ * Whether path lies in (or is) a read-write tree the supervisor idmapped
+ * (root's workspace): a read-only bind there is taken from the tree as
+ * mounted inside, so it keeps the idmap. From the host path it would show
+ * root's own modes to the sandbox's uid, and a 0700 workspace given
+ * read-only (`-w DIR:ro`) could not be entered.
+ */
+static bool
+in_idmapped_rw(const struct sb_child_ctx *ctx, const char *path)
+{
+	const struct sb_reach *r = ctx->reach;
+
+	for (size_t i = 0; r != NULL && i < r->n_prepared; i++) {
+		const struct sb_prepared *p = &r->prepared[i];
+		size_t n = strlen(p->path);
+
+		if (p->kind == SB_MOUNT_RW && p->idmapped && strncmp(p->path, path, n) == 0 &&
+		    (path[n] == '\0' || path[n] == '/' || strcmp(p->path, "/") == 0))
+			return true;
+	}
+	return false;
+}
+
 /* Move a tree the supervisor opened onto dst, making the mount point first. */
 static int
 attach_prepared(struct sb_prepared *p, const char *dst)
@@ -749,6 +772,10 @@ apply_mount(struct sb_child_ctx *ctx, const struct sb_mount *m)
 	case SB_MOUNT_RW:
 		return bind_rw(ctx, m->path);
 	case SB_MOUNT_RO:
+		/* Inside root's idmapped workspace: from the tree as mounted there. */
+		if (m->target == NULL && in_idmapped_rw(ctx, m->path) && lstat(dst, &st) == 0)
+			return bind_path(dst, dst,
+					 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, 1);
 		p = prepared_for(ctx, SB_MOUNT_RO, m->path);
 		if (p != NULL && p->attached[0] != '\0') {
 			if (p->is_dir ? fd_mkdir_p(dst, 0755) < 0 : ensure_file(dst) < 0)

@@ -53,6 +53,21 @@ expect_fail "a read-only first workspace (DIR:ro) refuses writes (EROFS)" \
 	"Read-only file system" \
 	sh -c "cd '$one' && '$CORDON' run -q -w '$one:ro' -- sh -c 'echo x > ro-first'"
 check "nothing written in the read-only first workspace" test ! -e "$one/ro-first"
+# As `mktemp -d` makes it: 0700, the invoker's own. Root's sandbox user
+# reads it through the idmapped workspace, read-only as given.
+closed=$(mktemp -d "$T/closed.XXXXXX")
+echo secret-plan > "$closed/plan.txt"
+chmod 600 "$closed/plan.txt"
+if [ "$(id -u)" != 0 ] || [ "$(root_identity "$closed")" = idmap ]; then
+	expect_output "a 0700 read-only first workspace is readable inside" "^secret-plan$" \
+		sh -c "cd '$closed' && '$CORDON' run -q -w '$closed:ro' -- cat plan.txt"
+	expect_fail "... and refuses writes (EROFS)" "Read-only file system" \
+		sh -c "cd '$closed' && '$CORDON' run -q -w '$closed:ro' -- touch new"
+else
+	skip "a 0700 read-only first workspace is readable inside" "no idmapped mounts for root here"
+	skip "... and refuses writes (EROFS)" "no idmapped mounts for root here"
+fi
+check "nothing written in the 0700 read-only workspace" test ! -e "$closed/new"
 
 # 3b. No set-id file can be made in the second workspace (it would keep
 # its bit on the host).
