@@ -653,7 +653,6 @@ test_profile_injects(void)
 	struct cordon_err err;
 	enum policy_layer layer = POLICY_LAYER__MAX;
 	bool rule = false;
-	FILE *f;
 
 	if (mkdtemp(dir) == NULL)
 		return -1;
@@ -679,12 +678,10 @@ test_profile_injects(void)
 	policy_free(&pol);
 
 	/* The user's own entry for the variable: the only one. */
-	f = fopen(file, "w");
-	CHECK(f != NULL);
-	fputs("{\"sandbox\": {\"credentials\": {\"inject\": [{\"host\": \"gw.test\", "
-	      "\"header\": \"x-api-key\", \"fromEnv\": \"ANTHROPIC_API_KEY\"}]}}}\n",
-	      f);
-	fclose(f);
+	CHECK(write_file(file,
+			 "{\"sandbox\": {\"credentials\": {\"inject\": [{\"host\": \"gw.test\", "
+			 "\"header\": \"x-api-key\", \"fromEnv\": \"ANTHROPIC_API_KEY\"}]}}}\n") ==
+	      0);
 	o.policy_file = file;
 	CHECK(policy_load(&pol, &o, &err) == 0);
 	CHECK(injects_for(&pol, "ANTHROPIC_API_KEY", &layer) == 1);
@@ -692,12 +689,8 @@ test_profile_injects(void)
 	policy_free(&pol);
 
 	/* An exact allow: the key itself is passed in, nothing injected, said so. */
-	f = fopen(file, "w");
-	CHECK(f != NULL);
-	fputs("{\"sandbox\": {\"credentials\": {\"envVars\": [{\"name\": "
-	      "\"ANTHROPIC_API_KEY\", \"mode\": \"allow\"}]}}}\n",
-	      f);
-	fclose(f);
+	CHECK(write_file(file, "{\"sandbox\": {\"credentials\": {\"envVars\": [{\"name\": "
+			       "\"ANTHROPIC_API_KEY\", \"mode\": \"allow\"}]}}}\n") == 0);
 	CHECK(policy_load(&pol, &o, &err) == 0);
 	CHECK(injects_for(&pol, "ANTHROPIC_API_KEY", &layer) == 0);
 	CHECK(!policy_env_denied(&pol, "ANTHROPIC_API_KEY"));
@@ -712,12 +705,8 @@ test_profile_injects(void)
 	policy_free(&pol);
 
 	/* A pattern does not count: still injected. */
-	f = fopen(file, "w");
-	CHECK(f != NULL);
-	fputs("{\"sandbox\": {\"credentials\": {\"envVars\": [{\"name\": "
-	      "\"ANTHROPIC_*\", \"mode\": \"allow\"}]}}}\n",
-	      f);
-	fclose(f);
+	CHECK(write_file(file, "{\"sandbox\": {\"credentials\": {\"envVars\": [{\"name\": "
+			       "\"ANTHROPIC_*\", \"mode\": \"allow\"}]}}}\n") == 0);
 	CHECK(policy_load(&pol, &o, &err) == 0);
 	CHECK(injects_for(&pol, "ANTHROPIC_API_KEY", &layer) == 1 && layer == POLICY_LAYER_PROFILE);
 	policy_free(&pol);
