@@ -56,9 +56,10 @@ static const struct preset_api_rule claude_rules[] = {
 	    "/api/claude_code/*", "/mcp-registry/*", "/api/directory/*") },
 	{ NULL, NULL },
 };
+/* Codex may open its responses stream as a WebSocket: a GET with Upgrade. */
 static const struct preset_api_rule codex_rules[] = {
 	{ L("POST"), L("/responses", "/responses/compact", "/chat/completions") },
-	{ READ, L("/models", "/models/*") },
+	{ READ, L("/responses", "/models", "/models/*") },
 	{ NULL, NULL },
 };
 static const struct preset_api_rule gemini_rules[] = {
