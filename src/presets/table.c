@@ -49,11 +49,14 @@ static const struct preset_key gemini_keys[] = {
  * base URL. The other hosts of a preset (login, console) are not narrowed.
  */
 #define READ L("GET", "HEAD")
+/*
+ * Claude Code: the messages API, its account under /api/oauth (a login
+ * inside posts there), and reads of its account, settings and the models
+ * (what it asks for varies by version: every GET under /api/).
+ */
 static const struct preset_api_rule claude_rules[] = {
 	{ L("POST"), L("/v1/messages", "/v1/messages/count_tokens", "/api/oauth/*") },
-	{ READ,
-	  L("/api/hello", "/v1/models", "/v1/models/*", "/api/oauth/*", "/api/claude_cli_profile",
-	    "/api/claude_code/*", "/mcp-registry/*", "/api/directory/*") },
+	{ READ, L("/api/*", "/v1/models", "/v1/models/*", "/mcp-registry/*") },
 	{ NULL, NULL },
 };
 /* Codex may open its responses stream as a WebSocket: a GET with Upgrade. */
