@@ -257,6 +257,39 @@ profile_layer(struct cordon_policy *layer, const struct policy_load_opts *o, str
 	add_all(layer, POLICY_FS_ALLOW_WRITE, &res.writable, origin);
 	add_all(layer, POLICY_FS_DENY_WRITE, &res.readonly, origin);
 	add_all(layer, POLICY_CRED_ENV_ALLOW, &res.env_pass, origin);
+	for (size_t i = 0; i < res.n_rules; i++) {
+		const struct preset_rule *pr = &res.rules[i];
+		struct policy_net_rule nr = { .origin = origin };
+		const char **methods, **paths;
+		size_t nm = 0;
+
+		while (pr->methods[nm] != NULL)
+			nm++;
+		methods = xcalloc(nm + 1, sizeof(*methods));
+		policy_pool_add(layer, (char *)methods);
+		for (size_t k = 0; k < nm; k++)
+			methods[k] = policy_strdup(layer, pr->methods[k]);
+		paths = xcalloc(pr->paths.n + 1, sizeof(*paths));
+		policy_pool_add(layer, (char *)paths);
+		for (size_t k = 0; k < pr->paths.n; k++)
+			paths[k] = policy_strdup(layer, pr->paths.v[k]);
+		nr.host = policy_strdup(layer, pr->host);
+		nr.methods = methods;
+		nr.paths = paths;
+		policy_net_rule_add(layer, &nr);
+	}
+	for (size_t i = 0; i < res.n_inject; i++) {
+		const struct preset_inject *pi = &res.inject[i];
+		struct policy_inject in;
+
+		memset(&in, 0, sizeof(in));
+		in.host = policy_strdup(layer, pi->host);
+		in.header = policy_strdup(layer, pi->header);
+		in.from_env = policy_strdup(layer, pi->from_env);
+		in.prefix = pi->prefix ? policy_strdup(layer, pi->prefix) : NULL;
+		in.origin = origin;
+		policy_inject_add(layer, &in);
+	}
 	for (size_t i = 0; i < res.env_set.n; i++)
 		if (strncmp(res.env_set.v[i], "CORDON_PROFILE=", 15) != 0)
 			policy_env_set_add(layer, res.env_set.v[i], origin);
@@ -273,6 +306,57 @@ profile_layer(struct cordon_policy *layer, const struct policy_load_opts *o, str
 out:
 	preset_resolved_free(&res);
 	return r;
+}
+
+/*
+ * The presets' credentials.inject entries give way to the user's word on
+ * the same variable, from any layer above the profile: the user's own
+ * inject entry for it (which then is the only one, not doubled), or an
+ * allow entry in credentials.envVars naming it exactly (the way to pass
+ * the key itself into the sandbox; a pattern does not count). Pure.
+ */
+static void
+profile_injects_yield(struct cordon_policy *eff)
+{
+	const struct policy_rules *allow = &eff->lists[POLICY_CRED_ENV_ALLOW];
+	_cleanup_free_ const struct policy_rule **why = xcalloc(eff->n_inject + 1, sizeof(*why));
+	_cleanup_free_ bool *drop = xcalloc(eff->n_inject + 1, sizeof(*drop));
+	size_t k = 0;
+
+	for (size_t i = 0; i < eff->n_inject; i++) {
+		const struct policy_inject *in = &eff->inject[i];
+
+		if (in->origin.layer != POLICY_LAYER_PROFILE)
+			continue;
+		for (size_t j = 0; j < eff->n_inject && !drop[i]; j++)
+			drop[i] = eff->inject[j].origin.layer > POLICY_LAYER_PROFILE &&
+				  strcmp(eff->inject[j].from_env, in->from_env) == 0;
+		for (size_t j = 0; j < allow->n && !drop[i]; j++)
+			if (allow->v[j].origin.layer > POLICY_LAYER_PROFILE &&
+			    strcmp(allow->v[j].value, in->from_env) == 0) {
+				drop[i] = true;
+				why[i] = &allow->v[j];
+			}
+	}
+	for (size_t i = 0; i < eff->n_inject; i++) {
+		bool said = false;
+		char where[300];
+
+		for (size_t j = 0; j < i && !said; j++)
+			said = why[j] != NULL &&
+			       strcmp(eff->inject[j].from_env, eff->inject[i].from_env) == 0;
+		if (why[i] == NULL || said)
+			continue;
+		policy_origin_format(&why[i]->origin, where, sizeof(where));
+		policy_note(eff,
+			    "profile: $%s is passed into the sandbox, not injected: "
+			    "credentials.envVars allows it (%s)",
+			    eff->inject[i].from_env, where);
+	}
+	for (size_t i = 0; i < eff->n_inject; i++)
+		if (!drop[i])
+			eff->inject[k++] = eff->inject[i];
+	eff->n_inject = k;
 }
 
 static void
@@ -469,6 +553,7 @@ policy_load(struct cordon_policy *eff, const struct policy_load_opts *o, struct 
 		goto out;
 	if (policy_merge(eff, &managed, POLICY_LAYER_MANAGED, true, &managed, err) < 0)
 		goto out;
+	profile_injects_yield(eff);
 	r = 0;
 out:
 	policy_free(&managed);

@@ -35,8 +35,18 @@
  *               readable under the agent's own
  *   env_set     "NAME=VALUE" to set inside (IS_SANDBOX=1, the registry
  *               npm would use, ...)
- *   env_pass    names of secret variables to pass through the scrub (the
- *               agent's own API key; everything else stays scrubbed)
+ *   env_pass    names of secret variables to pass through the scrub
+ *               (everything else stays scrubbed)
+ *   inject      agents: the API key variables set on the host, each as a
+ *               credentials.inject entry for the model API host (and the
+ *               host of the API's base-URL variable): the key stays on the
+ *               host, the sandbox sees a placeholder. A key that cannot be
+ *               injected (the base URL is not https, or names loopback) is
+ *               passed through instead (env_pass), and a note says so
+ *   rules       agents: network.rules for the model API host (and the
+ *               base-URL host, under the URL's path): the methods and paths
+ *               the agent uses, so that an allowed API host is not an
+ *               upload channel
  *   notes       one line each: where a registry host came from, what could
  *               not be resolved or provided, and what the user can do
  *   limits      agents: default ceilings on processes, memory and disk, so
@@ -71,6 +81,19 @@ enum {
 	PRESET_REG_MAVEN = 1u << 4,
 };
 
+/* agents: an API key variable and the header the model API takes it in. */
+struct preset_key {
+	const char *env;    /* "ANTHROPIC_API_KEY"; NULL ends a list */
+	const char *header; /* "x-api-key" */
+	const char *prefix; /* "Bearer ", or NULL */
+};
+
+/* agents: methods and paths (below the API's base URL) its host may receive. */
+struct preset_api_rule {
+	const char *const *methods; /* NULL ends a list */
+	const char *const *paths;   /* relative to the base URL's path */
+};
+
 /*
  * One preset. Paths start with "~/" (the home directory) or "./" (the
  * workspace); "@CORDON@" in agent_args is replaced by the cordon binary as
@@ -84,6 +107,10 @@ struct cordon_preset {
 	const char *install; /* agents: the command that installs it, for hints */
 	const char *const *domains;
 	const char *const *base_url_env; /* agents: variables naming the API's URL */
+	const char *api_url; /* agents: the model API's base URL ("https://api.openai.com/v1") */
+	const char *api_base_env;      /* agents: the variable that replaces api_url, or NULL */
+	const struct preset_key *keys; /* agents: key variables, injected */
+	const struct preset_api_rule *api_rules; /* agents: what the API host may receive */
 	const char *const *state;
 	const char *const *caches;
 	const char *const *writable;
@@ -106,6 +133,21 @@ struct preset_strv {
 	size_t n;
 };
 
+/* A credentials.inject entry of a preset (header, from_env, prefix: static). */
+struct preset_inject {
+	char *host; /* "api.anthropic.com", "gw.example:8443" */
+	const char *header;
+	const char *from_env;
+	const char *prefix; /* or NULL */
+};
+
+/* A network.rules entry of a preset (methods: static). */
+struct preset_rule {
+	char *host;
+	const char *const *methods;
+	struct preset_strv paths;
+};
+
 struct preset_resolved {
 	struct preset_strv domains;
 	struct preset_strv state;
@@ -116,6 +158,10 @@ struct preset_resolved {
 	struct preset_strv env_set;
 	struct preset_strv env_pass;
 	struct preset_strv notes;
+	struct preset_inject *inject;
+	size_t n_inject;
+	struct preset_rule *rules;
+	size_t n_rules;
 	/* Default ceilings of the agents resolved (the largest; 0: none). */
 	uint64_t memory_max, disk_max;
 	uint32_t pids_max;

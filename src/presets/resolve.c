@@ -36,6 +36,10 @@ struct rctx {
 	struct preset_resolved *out;
 	struct preset_strv ws_hosts; /* hosts the workspace's own files name */
 	struct preset_strv ws_from;  /* the file each came from */
+	/* The API's base-URL variable (api_base_env), when set: */
+	char *api_rule;                 /* its host as a rule ("gw:8443"), or NULL */
+	char api_path[PRESET_PATH_MAX]; /* its path, without a trailing '/' */
+	bool api_no_inject;             /* set, but no host the proxy can add a key for */
 };
 
 static void note(struct rctx *rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -66,6 +70,18 @@ preset_resolved_free(struct preset_resolved *r)
 	preset_strv_free(&r->env_set);
 	preset_strv_free(&r->env_pass);
 	preset_strv_free(&r->notes);
+	for (size_t i = 0; i < r->n_inject; i++)
+		free(r->inject[i].host);
+	free(r->inject);
+	r->inject = NULL;
+	r->n_inject = 0;
+	for (size_t i = 0; i < r->n_rules; i++) {
+		free(r->rules[i].host);
+		preset_strv_free(&r->rules[i].paths);
+	}
+	free(r->rules);
+	r->rules = NULL;
+	r->n_rules = 0;
 	r->memory_max = r->disk_max = 0;
 	r->pids_max = 0;
 }
@@ -946,6 +962,27 @@ resolve_maven(struct rctx *rc)
 
 /* ---- agents: the API's base URL ---- */
 
+/* The path of an http(s) URL, without query, fragment or trailing '/' ("" for none). */
+static void
+url_path(const char *url, char *out, size_t size)
+{
+	const char *s = strstr(url, "://"), *e;
+	size_t n;
+
+	out[0] = '\0';
+	if (s == NULL)
+		return;
+	s = s + 3 + strcspn(s + 3, "/?#");
+	e = s + strcspn(s, "?#");
+	while (e > s && e[-1] == '/')
+		e--;
+	n = (size_t)(e - s);
+	if (*s == '/' && n < size) {
+		memcpy(out, s, n);
+		out[n] = '\0';
+	}
+}
+
 static bool
 is_loopback_name(const char *h)
 {
@@ -964,9 +1001,12 @@ resolve_base_urls(struct rctx *rc)
 		uint16_t port = 0;
 		int is_ip = 0;
 		const char *why = NULL;
+		bool api = rc->p->api_base_env != NULL && strcmp(name, rc->p->api_base_env) == 0;
 
 		if (v == NULL || v[0] == '\0')
 			continue;
+		/* Until the host is taken: no host the proxy can add the key for. */
+		rc->api_no_inject = rc->api_no_inject || api;
 		if (preset_url_host(v, strlen(v), host, sizeof(host), &port) < 0 ||
 		    px_host_normalize(host, norm, sizeof(norm), &is_ip, &a) < 0) {
 			note(rc, "%s: $%s is not an http(s) URL with a host name; not allowed",
@@ -1000,7 +1040,98 @@ resolve_base_urls(struct rctx *rc)
 			snprintf(rule, sizeof(rule), "%s:%u", norm, port);
 		preset_strv_add(&rc->out->domains, rule);
 		note(rc, "%s: API host %s (from $%s)", rc->p->name, rule, name);
+		if (api) {
+			free(rc->api_rule);
+			rc->api_rule = xstrdup(rule);
+			url_path(v, rc->api_path, sizeof(rc->api_path));
+			/* The proxy adds headers inside intercepted HTTPS only. */
+			rc->api_no_inject = strncasecmp(v, "https:", 6) != 0;
+		}
 	}
+}
+
+/* ---- agents: the API keys, injected, and what the API host may receive ---- */
+
+static void
+add_rules(struct rctx *rc, const char *host, const char *base)
+{
+	struct preset_resolved *out = rc->out;
+
+	for (const struct preset_api_rule *ar = rc->p->api_rules; ar != NULL && ar->methods != NULL;
+	     ar++) {
+		struct preset_rule *r;
+
+		out->rules = xrealloc(out->rules, (out->n_rules + 1) * sizeof(*out->rules));
+		r = &out->rules[out->n_rules++];
+		memset(r, 0, sizeof(*r));
+		r->host = xstrdup(host);
+		r->methods = ar->methods;
+		for (const char *const *p = ar->paths; *p != NULL; p++) {
+			_cleanup_free_ char *path = xasprintf("%s%s", base, *p);
+
+			preset_strv_add(&r->paths, path);
+		}
+	}
+}
+
+static void
+add_inject(struct preset_resolved *out, const char *host, const struct preset_key *k)
+{
+	struct preset_inject *in;
+
+	out->inject = xrealloc(out->inject, (out->n_inject + 1) * sizeof(*out->inject));
+	in = &out->inject[out->n_inject++];
+	in->host = xstrdup(host);
+	in->header = k->header;
+	in->from_env = k->env;
+	in->prefix = k->prefix;
+}
+
+/*
+ * The model API host (and the host of the API's base-URL variable, below
+ * its path) narrowed to the agent's methods and paths; each key variable
+ * set on the host injected for those hosts instead of passed in. A key
+ * whose base URL the proxy cannot add it to (plain http, loopback, a
+ * refused address) is passed in, as before, and a note says why.
+ */
+static void
+resolve_keys(struct rctx *rc)
+{
+	const struct cordon_preset *p = rc->p;
+	char host[PRESET_HOST_MAX], base[PRESET_PATH_MAX];
+
+	if (p->api_url == NULL ||
+	    preset_url_host(p->api_url, strlen(p->api_url), host, sizeof(host), NULL) < 0)
+		return;
+	url_path(p->api_url, base, sizeof(base));
+	add_rules(rc, host, base);
+	if (rc->api_rule != NULL && strcmp(rc->api_rule, host) != 0)
+		add_rules(rc, rc->api_rule, rc->api_path);
+	for (const struct preset_key *k = p->keys; k != NULL && k->env != NULL; k++) {
+		const char *v = getenv(k->env);
+
+		if (v == NULL || v[0] == '\0')
+			continue;
+		if (rc->api_no_inject) {
+			preset_strv_add(&rc->out->env_pass, k->env);
+			note(rc,
+			     "%s: $%s is passed into the sandbox: $%s is not an https URL to a "
+			     "host cordon's proxy can add the key for",
+			     p->name, k->env, p->api_base_env);
+			continue;
+		}
+		add_inject(rc->out, host, k);
+		if (rc->api_rule != NULL && strcmp(rc->api_rule, host) != 0)
+			add_inject(rc->out, rc->api_rule, k);
+		note(rc,
+		     "%s: $%s stays on the host: the proxy adds it to requests to %s%s%s (the "
+		     "sandbox sees a placeholder; to pass the key itself, allow the variable "
+		     "with credentials.envVars mode \"allow\")",
+		     p->name, k->env, host, rc->api_rule != NULL ? " and " : "",
+		     rc->api_rule != NULL ? rc->api_rule : "");
+	}
+	free(rc->api_rule);
+	rc->api_rule = NULL;
 }
 
 static void
@@ -1070,6 +1201,7 @@ preset_resolve(const struct cordon_preset *p, const struct preset_env *env,
 	add_list(env, p->env_set, &out->env_set, false);
 	add_list(env, p->env_pass, &out->env_pass, false);
 	resolve_base_urls(&rc);
+	resolve_keys(&rc);
 	if (p->registries & PRESET_REG_NPM)
 		resolve_npm(&rc);
 	if (p->registries & PRESET_REG_PIP)

@@ -18,6 +18,60 @@
 #define NONE ((const char *const[]){ NULL })
 
 /*
+ * The agents' API keys and the headers their APIs take them in (what the
+ * CLIs send: Claude Code an API key in x-api-key, a bearer token and an
+ * OAuth token in Authorization; Codex a bearer token; Gemini
+ * x-goog-api-key). A key set on the host is injected by the proxy for the
+ * model API host only (resolve.c).
+ */
+static const struct preset_key claude_keys[] = {
+	{ "ANTHROPIC_API_KEY", "x-api-key", NULL },
+	{ "ANTHROPIC_AUTH_TOKEN", "Authorization", "Bearer " },
+	{ "CLAUDE_CODE_OAUTH_TOKEN", "Authorization", "Bearer " },
+	{ NULL, NULL, NULL },
+};
+static const struct preset_key codex_keys[] = {
+	{ "OPENAI_API_KEY", "Authorization", "Bearer " },
+	{ "CODEX_API_KEY", "Authorization", "Bearer " },
+	{ NULL, NULL, NULL },
+};
+static const struct preset_key gemini_keys[] = {
+	{ "GEMINI_API_KEY", "x-goog-api-key", NULL },
+	{ "GOOGLE_API_KEY", "x-goog-api-key", NULL },
+	{ NULL, NULL, NULL },
+};
+
+/*
+ * What the model API host may receive: the model endpoints and what the
+ * CLI reads there (its account, the models), not the APIs that store what
+ * is sent (files, batches, shared transcripts, remote sessions), so that
+ * an allowed API host is not an upload channel. Paths are below the API's
+ * base URL. The other hosts of a preset (login, console) are not narrowed.
+ */
+#define READ L("GET", "HEAD")
+/*
+ * Claude Code: the messages API, its account under /api/oauth (a login
+ * inside posts there), and reads of its account, settings and the models
+ * (what it asks for varies by version: every GET under /api/).
+ */
+static const struct preset_api_rule claude_rules[] = {
+	{ L("POST"), L("/v1/messages", "/v1/messages/count_tokens", "/api/oauth/*") },
+	{ READ, L("/api/*", "/v1/models", "/v1/models/*", "/mcp-registry/*") },
+	{ NULL, NULL },
+};
+/* Codex may open its responses stream as a WebSocket: a GET with Upgrade. */
+static const struct preset_api_rule codex_rules[] = {
+	{ L("POST"), L("/responses", "/responses/compact", "/chat/completions") },
+	{ READ, L("/responses", "/models", "/models/*") },
+	{ NULL, NULL },
+};
+static const struct preset_api_rule gemini_rules[] = {
+	{ L("POST"), L("/v1beta/models/*", "/v1/models/*") },
+	{ READ, L("/v1beta/models", "/v1beta/models/*", "/v1/models", "/v1/models/*") },
+	{ NULL, NULL },
+};
+
+/*
  * The agents' default ceilings: enough for the agent, its tools and a
  * parallel build; a fork bomb meets the pids ceiling, a hog the memory
  * ceiling, a runaway writer the disk ceiling. Memory is half the RAM at
@@ -48,6 +102,10 @@ static const struct cordon_preset presets[] = {
 		L("api.anthropic.com", "claude.ai", "console.anthropic.com", "platform.claude.com"),
 	    .base_url_env =
 		L("ANTHROPIC_BASE_URL", "ANTHROPIC_BEDROCK_BASE_URL", "ANTHROPIC_VERTEX_BASE_URL"),
+	    .api_url = "https://api.anthropic.com",
+	    .api_base_env = "ANTHROPIC_BASE_URL",
+	    .keys = claude_keys,
+	    .api_rules = claude_rules,
 	    .state = L("~/.claude", "~/.claude.json"),
 	    .writable = NONE,
 	    /*
@@ -61,7 +119,7 @@ static const struct cordon_preset presets[] = {
 		  "./.claude/settings.json", "./.claude/settings.local.json", "./.mcp.json"),
 	    .env_set = L("IS_SANDBOX=1", "CORDON_PROFILE=claude", "TMPDIR=/tmp",
 			 "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "DISABLE_AUTOUPDATER=1"),
-	    .env_pass = L("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"),
+	    .env_pass = NONE,
 	    .agent_args =
 		L("--settings", "{\"sandbox\":{\"enabled\":false},\"hooks\":{\"PreToolUse\":[{"
 				"\"matcher\":\"Bash\",\"hooks\":[{\"type\":\"command\","
@@ -78,11 +136,15 @@ static const struct cordon_preset presets[] = {
 	    .install = "npm install -g @openai/codex",
 	    .domains = L("api.openai.com", "auth.openai.com", "chatgpt.com"),
 	    .base_url_env = L("OPENAI_BASE_URL"),
+	    .api_url = "https://api.openai.com/v1",
+	    .api_base_env = "OPENAI_BASE_URL",
+	    .keys = codex_keys,
+	    .api_rules = codex_rules,
 	    .state = L("~/.codex"),
 	    .writable = NONE,
 	    .readonly = L("~/.codex/config.toml", "~/.codex/rules", "./.codex/config.toml"),
 	    .env_set = L("IS_SANDBOX=1", "CORDON_PROFILE=codex", "TMPDIR=/tmp"),
-	    .env_pass = L("OPENAI_API_KEY", "CODEX_API_KEY"),
+	    .env_pass = NONE,
 	    /* Codex's own sandbox (Landlock/seccomp) off: cordon is the boundary. */
 	    .agent_args = L("-c", "sandbox_mode=\"danger-full-access\""),
 	    .secrets = L("~/.codex/auth.json"),
@@ -97,6 +159,10 @@ static const struct cordon_preset presets[] = {
 	    .domains = L("generativelanguage.googleapis.com", "cloudcode-pa.googleapis.com",
 			 "oauth2.googleapis.com", "accounts.google.com"),
 	    .base_url_env = L("GOOGLE_GEMINI_BASE_URL", "GOOGLE_VERTEX_BASE_URL"),
+	    .api_url = "https://generativelanguage.googleapis.com",
+	    .api_base_env = "GOOGLE_GEMINI_BASE_URL",
+	    .keys = gemini_keys,
+	    .api_rules = gemini_rules,
 	    .state = L("~/.gemini"),
 	    .writable = NONE,
 	    /* extensions bring MCP servers and commands: installed outside only */
@@ -105,7 +171,7 @@ static const struct cordon_preset presets[] = {
 	    /* GEMINI_SANDBOX=false: its docker/seatbelt sandbox stays off. */
 	    .env_set =
 		L("IS_SANDBOX=1", "CORDON_PROFILE=gemini", "TMPDIR=/tmp", "GEMINI_SANDBOX=false"),
-	    .env_pass = L("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+	    .env_pass = NONE,
 	    .agent_args = NONE,
 	    .secrets = L("~/.gemini/oauth_creds.json", "~/.gemini/google_accounts.json",
 			 "~/.gemini/mcp-oauth-tokens.json"),

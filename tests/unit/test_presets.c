@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "policy/load.h"
+#include "policy/policy.h"
 #include "presets/presets.h"
 #include "tap.h"
 
@@ -430,6 +432,15 @@ clear_env(void)
 		"ANTHROPIC_BASE_URL",
 		"ANTHROPIC_BEDROCK_BASE_URL",
 		"ANTHROPIC_VERTEX_BASE_URL",
+		"ANTHROPIC_API_KEY",
+		"ANTHROPIC_AUTH_TOKEN",
+		"CLAUDE_CODE_OAUTH_TOKEN",
+		"OPENAI_API_KEY",
+		"CODEX_API_KEY",
+		"OPENAI_BASE_URL",
+		"GEMINI_API_KEY",
+		"GOOGLE_API_KEY",
+		"GOOGLE_GEMINI_BASE_URL",
 		"MAVEN_HOME",
 		"M2_HOME",
 		"GRADLE_USER_HOME",
@@ -462,7 +473,9 @@ test_resolve_claude(void)
 	CHECK(has(&r.readonly, "/nonexistent/home/u/proj/.claude/settings.local.json"));
 	CHECK(has(&r.env_set, "IS_SANDBOX=1"));
 	CHECK(has(&r.env_set, "CORDON_PROFILE=claude"));
-	CHECK(has(&r.env_pass, "ANTHROPIC_API_KEY"));
+	/* The keys are not passed in (nothing set: nothing injected either). */
+	CHECK(!has(&r.env_pass, "ANTHROPIC_API_KEY"));
+	CHECK(r.n_inject == 0);
 	preset_resolved_free(&r);
 	/* A loopback API needs --allow-loopback: said, not allowed. */
 	setenv("ANTHROPIC_BASE_URL", "http://localhost:4000", 1);
@@ -500,6 +513,220 @@ tool(const char *base, const char *rel, const char *marker)
  * from the files the tools ship; no tool is run; the workspace's own files
  * never add a host.
  */
+/* The inject entry for var and host in r, or NULL. */
+static const struct preset_inject *
+inject_of(const struct preset_resolved *r, const char *var, const char *host)
+{
+	for (size_t i = 0; i < r->n_inject; i++)
+		if (strcmp(r->inject[i].from_env, var) == 0 && strcmp(r->inject[i].host, host) == 0)
+			return &r->inject[i];
+	return NULL;
+}
+
+/* The rule of r for host that allows method (exactly listed), or NULL. */
+static const struct preset_rule *
+rule_of(const struct preset_resolved *r, const char *host, const char *method)
+{
+	for (size_t i = 0; i < r->n_rules; i++) {
+		if (strcmp(r->rules[i].host, host) != 0)
+			continue;
+		for (const char *const *m = r->rules[i].methods; *m != NULL; m++)
+			if (strcmp(*m, method) == 0)
+				return &r->rules[i];
+	}
+	return NULL;
+}
+
+static int
+test_resolve_keys(void)
+{
+	struct preset_env env = { .home = "/nonexistent/home/u" };
+	struct preset_resolved r = { 0 };
+	const struct preset_inject *in;
+	const struct preset_rule *rule;
+	struct cordon_err err;
+
+	clear_env();
+	/* Unset: nothing injected, nothing passed; the API host is narrowed all the same. */
+	CHECK(preset_resolve(preset_lookup("claude"), &env, &r, &err) == 0);
+	CHECK(r.n_inject == 0 && r.env_pass.n == 0);
+	CHECK((rule = rule_of(&r, "api.anthropic.com", "POST")) != NULL);
+	CHECK(rule != NULL && has(&rule->paths, "/v1/messages"));
+	CHECK(rule != NULL && has(&rule->paths, "/v1/messages/count_tokens"));
+	CHECK(rule != NULL && !has_sub(&rule->paths, "files"));
+	CHECK(rule_of(&r, "api.anthropic.com", "PUT") == NULL);
+	CHECK(rule_of(&r, "claude.ai", "POST") == NULL);
+	preset_resolved_free(&r);
+
+	/* Set: injected for the API host, in its header, not passed in. */
+	setenv("ANTHROPIC_API_KEY", "sk-unit", 1);
+	setenv("CLAUDE_CODE_OAUTH_TOKEN", "oat-unit", 1);
+	CHECK(preset_resolve(preset_lookup("claude"), &env, &r, &err) == 0);
+	CHECK((in = inject_of(&r, "ANTHROPIC_API_KEY", "api.anthropic.com")) != NULL);
+	CHECK(in != NULL && strcmp(in->header, "x-api-key") == 0 && in->prefix == NULL);
+	CHECK((in = inject_of(&r, "CLAUDE_CODE_OAUTH_TOKEN", "api.anthropic.com")) != NULL);
+	CHECK(in != NULL && strcmp(in->header, "Authorization") == 0 && in->prefix != NULL &&
+	      strcmp(in->prefix, "Bearer ") == 0);
+	CHECK(inject_of(&r, "ANTHROPIC_AUTH_TOKEN", "api.anthropic.com") == NULL);
+	CHECK(r.n_inject == 2 && r.env_pass.n == 0);
+	CHECK(has_sub(&r.notes, "$ANTHROPIC_API_KEY stays on the host"));
+	preset_resolved_free(&r);
+
+	/* An https base URL: its host too, and its rules below the URL's path. */
+	setenv("ANTHROPIC_BASE_URL", "https://gw.example.test:8443/anthropic/", 1);
+	CHECK(preset_resolve(preset_lookup("claude"), &env, &r, &err) == 0);
+	CHECK(inject_of(&r, "ANTHROPIC_API_KEY", "api.anthropic.com") != NULL);
+	CHECK(inject_of(&r, "ANTHROPIC_API_KEY", "gw.example.test:8443") != NULL);
+	CHECK((rule = rule_of(&r, "gw.example.test:8443", "POST")) != NULL);
+	CHECK(rule != NULL && has(&rule->paths, "/anthropic/v1/messages"));
+	CHECK(rule != NULL && !has(&rule->paths, "/v1/messages"));
+	CHECK((rule = rule_of(&r, "api.anthropic.com", "POST")) != NULL);
+	CHECK(rule != NULL && has(&rule->paths, "/v1/messages"));
+	preset_resolved_free(&r);
+
+	/* Plain http or loopback: the proxy cannot add it there; passed in, said so. */
+	setenv("ANTHROPIC_BASE_URL", "http://localhost:4000", 1);
+	CHECK(preset_resolve(preset_lookup("claude"), &env, &r, &err) == 0);
+	CHECK(r.n_inject == 0 && has(&r.env_pass, "ANTHROPIC_API_KEY"));
+	CHECK(has_sub(&r.notes, "$ANTHROPIC_API_KEY is passed into the sandbox"));
+	preset_resolved_free(&r);
+	setenv("ANTHROPIC_BASE_URL", "http://gw.example.test", 1);
+	CHECK(preset_resolve(preset_lookup("claude"), &env, &r, &err) == 0);
+	CHECK(r.n_inject == 0 && has(&r.env_pass, "ANTHROPIC_API_KEY"));
+	CHECK(rule_of(&r, "gw.example.test:80", "POST") != NULL);
+	preset_resolved_free(&r);
+	clear_env();
+
+	/* Codex: a bearer token; its base URL's /v1 is the rules' base. */
+	setenv("OPENAI_API_KEY", "sk-unit", 1);
+	CHECK(preset_resolve(preset_lookup("codex"), &env, &r, &err) == 0);
+	CHECK((in = inject_of(&r, "OPENAI_API_KEY", "api.openai.com")) != NULL);
+	CHECK(in != NULL && strcmp(in->header, "Authorization") == 0 &&
+	      strcmp(in->prefix, "Bearer ") == 0);
+	CHECK(inject_of(&r, "CODEX_API_KEY", "api.openai.com") == NULL);
+	CHECK((rule = rule_of(&r, "api.openai.com", "POST")) != NULL);
+	CHECK(rule != NULL && has(&rule->paths, "/v1/responses"));
+	CHECK(rule != NULL && has(&rule->paths, "/v1/chat/completions"));
+	preset_resolved_free(&r);
+	clear_env();
+
+	/* Gemini: x-goog-api-key, the generateContent family. */
+	setenv("GEMINI_API_KEY", "g-unit", 1);
+	setenv("GOOGLE_API_KEY", "g2-unit", 1);
+	CHECK(preset_resolve(preset_lookup("gemini"), &env, &r, &err) == 0);
+	CHECK((in = inject_of(&r, "GEMINI_API_KEY", "generativelanguage.googleapis.com")) != NULL);
+	CHECK(in != NULL && strcmp(in->header, "x-goog-api-key") == 0 && in->prefix == NULL);
+	CHECK(inject_of(&r, "GOOGLE_API_KEY", "generativelanguage.googleapis.com") != NULL);
+	CHECK((rule = rule_of(&r, "generativelanguage.googleapis.com", "POST")) != NULL);
+	CHECK(rule != NULL && has(&rule->paths, "/v1beta/models/*"));
+	preset_resolved_free(&r);
+	clear_env();
+
+	/* Toolchains: nothing of the kind. */
+	CHECK(preset_resolve(preset_lookup("node"), &env, &r, &err) == 0);
+	CHECK(r.n_inject == 0 && r.n_rules == 0);
+	preset_resolved_free(&r);
+	return 0;
+}
+
+/* The policy's inject entries for var: count, and the layer of the last. */
+static size_t
+injects_for(const struct cordon_policy *pol, const char *var, enum policy_layer *layer)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < pol->n_inject; i++)
+		if (strcmp(pol->inject[i].from_env, var) == 0) {
+			n++;
+			*layer = pol->inject[i].origin.layer;
+		}
+	return n;
+}
+
+/* Through policy_load: the preset's entries, and the user's word winning. */
+static int
+test_profile_injects(void)
+{
+	char dir[] = "/tmp/cordon-inject.XXXXXX", cfg[64], file[64], managed[64];
+	struct policy_load_opts o = { .profile = "claude" };
+	struct cordon_policy pol;
+	struct cordon_err err;
+	enum policy_layer layer = POLICY_LAYER__MAX;
+	bool rule = false;
+
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(cfg, sizeof(cfg), "%s/cfg", dir);
+	snprintf(file, sizeof(file), "%s/policy.json", dir);
+	snprintf(managed, sizeof(managed), "%s/managed.json", dir);
+	CHECK(mkdir(cfg, 0700) == 0);
+	setenv("CORDON_TEST_HOOKS", "1", 1);
+	setenv("CORDON_TEST_CONFIG_DIR", cfg, 1);
+	setenv("CORDON_TEST_MANAGED_SETTINGS", managed, 1);
+	o.home = dir;
+	clear_env();
+	setenv("ANTHROPIC_API_KEY", "sk-unit", 1);
+
+	CHECK(policy_load(&pol, &o, &err) == 0);
+	CHECK(injects_for(&pol, "ANTHROPIC_API_KEY", &layer) == 1);
+	CHECK(layer == POLICY_LAYER_PROFILE);
+	for (size_t i = 0; i < pol.n_net_rules; i++)
+		rule = rule || (strcmp(pol.net_rules[i].host, "api.anthropic.com") == 0 &&
+				pol.net_rules[i].origin.layer == POLICY_LAYER_PROFILE);
+	CHECK(rule);
+	CHECK(policy_env_denied(&pol, "ANTHROPIC_API_KEY"));
+	policy_free(&pol);
+
+	/* The user's own entry for the variable: the only one. */
+	CHECK(write_file(file,
+			 "{\"sandbox\": {\"credentials\": {\"inject\": [{\"host\": \"gw.test\", "
+			 "\"header\": \"x-api-key\", \"fromEnv\": \"ANTHROPIC_API_KEY\"}]}}}\n") ==
+	      0);
+	o.policy_file = file;
+	CHECK(policy_load(&pol, &o, &err) == 0);
+	CHECK(injects_for(&pol, "ANTHROPIC_API_KEY", &layer) == 1);
+	CHECK(layer == POLICY_LAYER_CLI && strcmp(pol.inject[0].host, "gw.test") == 0);
+	policy_free(&pol);
+
+	/* An exact allow: the key itself is passed in, nothing injected, said so. */
+	CHECK(write_file(file, "{\"sandbox\": {\"credentials\": {\"envVars\": [{\"name\": "
+			       "\"ANTHROPIC_API_KEY\", \"mode\": \"allow\"}]}}}\n") == 0);
+	CHECK(policy_load(&pol, &o, &err) == 0);
+	CHECK(injects_for(&pol, "ANTHROPIC_API_KEY", &layer) == 0);
+	CHECK(!policy_env_denied(&pol, "ANTHROPIC_API_KEY"));
+	{
+		bool said = false;
+
+		for (size_t i = 0; i < pol.n_notes; i++)
+			said = said || strstr(pol.notes[i], "$ANTHROPIC_API_KEY is passed into the "
+							    "sandbox, not injected") != NULL;
+		CHECK(said);
+	}
+	policy_free(&pol);
+
+	/* A pattern does not count: still injected. */
+	CHECK(write_file(file, "{\"sandbox\": {\"credentials\": {\"envVars\": [{\"name\": "
+			       "\"ANTHROPIC_*\", \"mode\": \"allow\"}]}}}\n") == 0);
+	CHECK(policy_load(&pol, &o, &err) == 0);
+	CHECK(injects_for(&pol, "ANTHROPIC_API_KEY", &layer) == 1 && layer == POLICY_LAYER_PROFILE);
+	policy_free(&pol);
+
+	/* Unset on the host: no entry at all. */
+	unsetenv("ANTHROPIC_API_KEY");
+	o.policy_file = NULL;
+	CHECK(policy_load(&pol, &o, &err) == 0);
+	CHECK(injects_for(&pol, "ANTHROPIC_API_KEY", &layer) == 0);
+	policy_free(&pol);
+
+	unlink(file);
+	rmdir(cfg);
+	rmdir(dir);
+	unsetenv("CORDON_TEST_HOOKS");
+	unsetenv("CORDON_TEST_CONFIG_DIR");
+	unsetenv("CORDON_TEST_MANAGED_SETTINGS");
+	return 0;
+}
+
 static int
 test_resolve_reads_files_only(void)
 {
@@ -741,6 +968,8 @@ main(void)
 	TAP_RUN(test_maven_gradle);
 	TAP_RUN(test_lookup);
 	TAP_RUN(test_resolve_claude);
+	TAP_RUN(test_resolve_keys);
+	TAP_RUN(test_profile_injects);
 	TAP_RUN(test_resolve_reads_files_only);
 	TAP_RUN(test_provide);
 	return tap_done();

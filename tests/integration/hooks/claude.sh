@@ -31,12 +31,13 @@ check "cordon claude created the state directory it made writable" test -d "$h/.
 
 # The preset's mapping: the profile's rules (`cordon claude` is `cordon run
 # --profile claude -- claude`), and the arguments the agent is given.
-run_capture sh -c "cd '$ws' && '$CORDON' policy show --profile claude"
+run_capture sh -c "cd '$ws' && ANTHROPIC_API_KEY=sk-test-123 '$CORDON' policy show --profile claude"
 ok_map=1
 for re in "filesystem.allowWrite +$h/.claude " "filesystem.allowWrite +$h/.claude.json " \
 	"filesystem.denyWrite +$h/.claude/settings.json " "filesystem.denyWrite +$h/.claude/settings.local.json " \
 	"filesystem.denyWrite +$h/.claude/hooks " "network.allowedDomains +api.anthropic.com " \
-	"credentials.envVarsAllow +ANTHROPIC_API_KEY "; do
+	"credentials.inject +api.anthropic.com x-api-key: from .ANTHROPIC_API_KEY +\(profile claude\)" \
+	"network.rules +api.anthropic.com methods=POST paths=/v1/messages,/v1/messages/count_tokens,"; do
 	printf '%s' "$OUT" | grep -Eq -- "$re" || { ok_map=0; diag "missing /$re/"; }
 done
 if [ "$RC" -eq 0 ] && [ $ok_map = 1 ]; then ok "policy show --profile claude shows the preset's rules"; else not_ok "policy show --profile claude shows the preset's rules"; diag "$OUT"; fi
@@ -79,8 +80,12 @@ expect_fail "inside, the rest of home stays read-only" "Read-only file system|Pe
 	agent "echo x >> ~/.bashrc"
 expect_output "IS_SANDBOX=1 and CORDON_PROFILE=claude inside" "^1 claude$" \
 	agent 'echo "$IS_SANDBOX $CORDON_PROFILE"'
-expect_output "the agent's API key is passed through" "^key=sk-test-123$" \
+expect_output "the agent's API key stays on the host: inside, a placeholder" "^key=cordon-injected-ANTHROPIC_API_KEY$" \
 	env ANTHROPIC_API_KEY=sk-test-123 sh -c "cd '$ws' && '$CORDON' claude --bin '$probe' -- 'echo key=\$ANTHROPIC_API_KEY' </dev/null"
+mkdir -p "$T/xdg/cordon"
+echo '{"sandbox": {"credentials": {"envVars": [{"name": "ANTHROPIC_API_KEY", "mode": "allow"}]}}}' >"$T/xdg/cordon/settings.json"
+expect_output "opt-out: credentials.envVars allowing the variable passes the key itself in" "^key=sk-test-123$" \
+	env ANTHROPIC_API_KEY=sk-test-123 XDG_CONFIG_HOME="$T/xdg" sh -c "cd '$ws' && '$CORDON' claude --bin '$probe' -- 'echo key=\$ANTHROPIC_API_KEY' </dev/null"
 expect_output "control: plain cordon run scrubs the same key" "^key=$" \
 	env ANTHROPIC_API_KEY=sk-test-123 sh -c "cd '$ws' && '$CORDON' run -- sh -c 'echo key=\$ANTHROPIC_API_KEY' </dev/null"
 expect_output "every other secret stays scrubbed" "^gh=$" \

@@ -1,24 +1,30 @@
 #!/bin/bash
-# The real Claude Code CLI under the claude preset with its API key kept on
-# the host (credentials.inject): the CLI talks HTTPS through cordon's proxy
-# to a fake model API (in the test's network namespace as root, on loopback
-# for the unprivileged pass) whose certificate comes from a test CA that
-# stands for the host's trust store. The answer arrives, the API receives
-# the real key in x-api-key, and inside (the CLI's own environment, every
-# process's, the files the session wrote) there is only the placeholder.
-# Control: without the inject rule the preset passes the key through, and
-# the same probe finds it inside.
+# The real Claude Code CLI under the claude preset, which keeps its API key
+# on the host by itself (no inject rule of the user's): the CLI talks HTTPS
+# through cordon's proxy to a fake model API (in the test's network
+# namespace as root, on loopback for the unprivileged pass) named by
+# ANTHROPIC_BASE_URL, whose certificate comes from a test CA that stands
+# for the host's trust store. The answer arrives, the API receives the real
+# key in x-api-key, and inside (the CLI's own environment, every process's,
+# the files the session wrote) there is only the placeholder. The preset
+# narrows the API host to the model's paths: a POST to another path there
+# is answered 403 by the proxy, naming the rules, and the API sees nothing
+# of it. Control: with the opt-out (credentials.envVars allows the variable)
+# the key is passed in, and the same probe finds it inside.
 . "$(dirname "$0")/../lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
-unset ANTHROPIC_API_KEY ANTHROPIC_BASE_URL ANTHROPIC_AUTH_TOKEN XDG_STATE_HOME NODE_EXTRA_CA_CERTS
+unset ANTHROPIC_API_KEY ANTHROPIC_BASE_URL ANTHROPIC_AUTH_TOKEN CLAUDE_CODE_OAUTH_TOKEN XDG_STATE_HOME
 
-tests="the answer arrives|the API receives the real key|the CLI's environment holds the placeholder|no process or file inside holds the key|the audit log records the injection|nothing on the host the session wrote holds the key|control: without the inject rule the probe finds the key"
+tests="the answer arrives|cordon says the key stays on the host|the API receives the real key|the CLI's environment holds the placeholder|no process or file inside holds the key|a POST to another path of the API host is refused|the API never sees the refused request|the CLI itself is refused nothing|the audit log records the injection|nothing on the host the session wrote holds the key|control: with the opt-out the probe finds the key"
 if ! claude_cli; then
 	IFS='|'
 	for t in $tests; do skip "$t" "$CLAUDE_SKIP"; done
 	done_testing
 	exit $?
 fi
+# The install (when this suite is the first to need the CLI) uses the
+# host's own npm setup; the sessions then trust only the test CA.
+unset NODE_EXTRA_CA_CERTS
 command -v openssl >/dev/null || {
 	IFS='|'
 	for t in $tests; do skip "$t" "openssl is not installed"; done
@@ -57,7 +63,9 @@ for p in /proc/[0-9]*; do
 		echo "claude-env=$(tr "\0" "\n" <$p/environ | sed -n "s/^ANTHROPIC_API_KEY=//p")"
 done
 echo "environ-hits=$(cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline 2>/dev/null | tr "\0" "\n" | grep -cF -f <(printf "%s\n" "$k"))"
-echo "file-hits=$(grep -rlF -f <(printf "%s\n" "$k") ~/.claude ~/.claude.json . /tmp 2>/dev/null | wc -l)"'
+echo "file-hits=$(grep -rlF -f <(printf "%s\n" "$k") ~/.claude ~/.claude.json . /tmp 2>/dev/null | wc -l)"
+echo "upload=$(printf probe-upload | curl -sS -o /tmp/up.txt -w "%{http_code}" -X POST --data-binary @- "$ANTHROPIC_BASE_URL/v1/files" 2>&1)"
+echo "upload-body=$(tr "\n" " " </tmp/up.txt)"'
 
 log="$T/fake.log"
 if [ "$(id -u)" = 0 ]; then
@@ -91,16 +99,16 @@ fi
 h=$(mktemp -d "$T/home.XXXXXX")
 chmod 755 "$h"
 ws=$(new_ws)
-policy="$T/policy.json"
-cat >"$policy" <<JSON
-{"sandbox": {"network": {"allowedDomains": ["$name:*"]},
-  "credentials": {"inject": [{"host": "$name", "header": "x-api-key", "fromEnv": "ANTHROPIC_API_KEY"}]}}}
+# The opt-out: the key itself passed into the sandbox.
+optout="$T/optout.json"
+cat >"$optout" <<JSON
+{"sandbox": {"credentials": {"envVars": [{"name": "ANTHROPIC_API_KEY", "mode": "allow"}]}}}
 JSON
-# session [POLICY ARGS...]: the real CLI under the claude preset (`cordon
-# run --profile claude --as-agent` is what `cordon claude` runs; the test
-# name's address and the policy file need run's options), the host's key
-# in the environment, the test CA as the host's trust store; senv: more
-# variables.
+# session [ARGS...]: the real CLI under the claude preset (`cordon run
+# --profile claude --as-agent` is what `cordon claude` runs; the test
+# name's address needs run's --resolve), the host's key and the fake API's
+# URL in the environment, the test CA as the host's trust store; senv:
+# more variables. No policy of the test's own: the preset alone.
 senv=()
 session() {
 	: >"$log"
@@ -122,7 +130,7 @@ PY
 }
 keys() { $PY -c 'import json, sys; print(" ".join(sorted({str(json.loads(l)["x-api-key"]) for l in open(sys.argv[1])})))' "$log"; }
 
-run_capture session --policy "$policy"
+run_capture session
 res=$(tool_result 2>&1)
 if [ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -q FAKE-DONE; then
 	ok "the answer arrives: the CLI printed the fake model's text"
@@ -151,6 +159,26 @@ else
 	not_ok "no process or file inside holds the key"
 	diag "tool result: $res"
 fi
+if printf '%s' "$res" | grep -qx "upload=403" &&
+	printf '%s' "$res" | grep "^upload-body=" | grep -F "POST https://$name" | grep -F "/v1/files denied by network.rules" |
+	grep -F "paths /v1/messages, /v1/messages/count_tokens" | grep -qF "(profile claude)"; then
+	ok "a POST to another path of the API host is refused: 403 from the proxy, naming the preset's rule"
+else
+	not_ok "a POST to another path of the API host is refused"
+	diag "tool result: $res"
+fi
+check "the API never sees the refused request (no request for /v1/files in its log)" $PY -c '
+import json, sys
+p = [json.loads(l)["path"] for l in open(sys.argv[1])]
+print("# paths the API saw:", sorted(set(p)))
+sys.exit(not p or any(x.startswith("/v1/files") for x in p))' "$log"
+check "the CLI itself is refused nothing (every path it used is the model's): one refusal, the probe's" $PY -c '
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])]
+d = [x for x in r if x.get("decision") == "deny" or x.get("verdict") == "deny"]
+bad = [x for x in d if "/v1/files" not in json.dumps(x)]
+print("# refused:", [x.get("path") for x in d])
+sys.exit(len(d) < 1 or len(bad) > 0)' "$h/.local/state/cordon/audit/audit.jsonl"
 check "the session wrote its transcript (the probe's output is in it)" \
 	sh -c "grep -rqF claude-env=cordon-injected '$h/.claude/projects'"
 alog="$h/.local/state/cordon/audit/audit.jsonl"
@@ -166,18 +194,17 @@ else
 	grep -rF -e "$real" "$h" "$ws" | grep -o ".\{200\}$real.\{100\}" | sed "s/$real/<the real key>/g; s/^/#   /"
 fi
 
-# Control: the preset without the rule passes the key through (the CLI
-# then trusts the fake API's CA through NODE_EXTRA_CA_CERTS), and a file in
-# the workspace holds it: the same probe finds both.
-senv=(NODE_EXTRA_CA_CERTS="$ca/ca.pem")
+# Control: the opt-out, credentials.envVars allowing the variable by name,
+# passes the key itself in (the preset adds no inject entry for it), and a
+# file in the workspace holds it: the same probe finds both.
 printf '%s\n' "$real" >"$ws/key.txt"
-run_capture session
+run_capture session --policy "$optout"
 res=$(tool_result 2>&1)
 if [ "$RC" -eq 0 ] && printf '%s' "$res" | grep -qx "claude-env=$real" &&
 	! printf '%s' "$res" | grep -qx "environ-hits=0" && ! printf '%s' "$res" | grep -qx "file-hits=0"; then
-	ok "control: without the inject rule the probe finds the key in the CLI's environment, and in a file"
+	ok "control: with the opt-out the probe finds the key in the CLI's environment, and in a file"
 else
-	not_ok "control: without the inject rule the probe finds the key"
+	not_ok "control: with the opt-out the probe finds the key"
 	diag "exit $RC: $(printf '%s' "$OUT" | tail -5 | sed "s/$real/<the real key>/g")"
 	diag "tool result: $(printf '%s' "$res" | sed "s/$real/<the real key>/g")"
 fi

@@ -6,10 +6,13 @@ or on ADDR with --bind, speaking TLS with --tls CERT KEY (an upstream in a
 test network namespace, reached through cordon's proxy).
 The first request that offers the Bash tool gets a tool_use calling Bash
 with the command in $FAKE_BASH_COMMAND; a request carrying a tool_result
-gets a final text answer. Every request body is appended to $FAKE_LOG as
-one JSON line with the request's x-api-key and authorization headers, so
-the test can read what Claude Code sent back (the tool's output, or the
-hook's reason for refusing it) and which key arrived. With --bind it prints
+gets a final text answer. Every request (method, path, body) is appended
+to $FAKE_LOG as one JSON line with the request's x-api-key and
+authorization headers, so the test can read what Claude Code sent back
+(the tool's output, or the hook's reason for refusing it), which key
+arrived and which paths were asked for. Only the paths the CLI uses are
+served (POST /v1/messages and /v1/messages/count_tokens; GET /api/hello
+and /v1/models): any other is answered 404, as the real API would. With --bind it prints
 "ready" once it listens.
 Usage: fake_anthropic.py PORT [--bind ADDR] [--tls CERT KEY]
 """
@@ -79,8 +82,22 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def log_request_line(self, req):
+        with open(LOG, "a") as f:
+            f.write(json.dumps({"method": self.command, "path": self.path,
+                                "x-api-key": self.headers.get("x-api-key"),
+                                "authorization": self.headers.get("authorization"),
+                                "body": req}) + "\n")
+
     def do_GET(self):
-        self.reply(200, b"{}")
+        self.log_request_line({})
+        path = self.path.split("?")[0]
+        if path in ("/", "/api/hello"):
+            self.reply(200, b"{}")
+        elif path == "/v1/models":
+            self.reply(200, b'{"data": [], "has_more": false}')
+        else:
+            self.reply(404, b'{"type": "error", "error": {"type": "not_found_error"}}')
 
     def do_HEAD(self):
         self.send_response(200)
@@ -94,11 +111,12 @@ class Handler(BaseHTTPRequestHandler):
             req = json.loads(raw)
         except ValueError:
             req = {}
-        with open(LOG, "a") as f:
-            f.write(json.dumps({"path": self.path, "x-api-key": self.headers.get("x-api-key"),
-                                "authorization": self.headers.get("authorization"),
-                                "body": req}) + "\n")
-        if "count_tokens" in self.path:
+        self.log_request_line(req)
+        path = self.path.split("?")[0]
+        if path not in ("/v1/messages", "/v1/messages/count_tokens"):
+            self.reply(404, b'{"type": "error", "error": {"type": "not_found_error"}}')
+            return
+        if path == "/v1/messages/count_tokens":
             self.reply(200, b'{"input_tokens": 10}')
             return
         model = req.get("model", "claude-fake")
