@@ -146,6 +146,13 @@ int px_proxy_add_inject(struct px_proxy *px, const char *host, const char *heade
 			const char *prefix, const char *secret, struct cordon_err *err);
 
 /*
+ * The same for HTTP Basic: Authorization: Basic base64(user:secret).
+ * name is the variable or file, for the audit. 0 or -1 with err.
+ */
+int px_proxy_add_inject_basic(struct px_proxy *px, const char *host, const char *name,
+			      const char *user, const char *secret, struct cordon_err *err);
+
+/*
  * Use the interception CA (ca.h) in these files (checked readable now;
  * set once). OpenSSL and the CA are loaded by a thread started here, off
  * the path of the start and of the loop; the first intercepted tunnel
