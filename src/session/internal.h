@@ -57,6 +57,17 @@ char **session_proxy_env(char **env, uint16_t port, bool ca_bundle);
 #define SESSION_CA_BUNDLE_INSIDE "/run/cordon/ca-bundle.pem"
 #define SESSION_CA_CERT_INSIDE   "/run/cordon/ca.crt"
 
+/* The largest file credentials.inject's fromFile reads, bytes. */
+#define SESSION_INJECT_FILE_MAX 4096u
+
+/*
+ * Where credentials.inject's fromFile is on the host: as given when
+ * absolute, `~/` against the session's home. The path is also the name
+ * its value is stashed and audited under. 0, or -1 (no home, too long).
+ */
+int session_inject_file_path(const struct session_policy *sp, const char *from_file, char *buf,
+			     size_t len);
+
 /*
  * Before the clone: whether interception is needed (network.rules, or a
  * credentials.inject entry whose variable is set; t->on), the CA made on
