@@ -350,10 +350,19 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 			  m->path, m->origin);
 	}
 	/* after the plan's mounts: no allowRead rule reopens the file */
-	for (size_t i = 0; i < sp->pol.n_inject; i++)
-		if (sp->pol.inject[i].from_file != NULL &&
+	for (size_t i = 0; i < sp->pol.n_inject; i++) {
+		const char *f = sp->pol.inject[i].from_file;
+		size_t j = 0;
+
+		/* a file two entries name is read and masked once (the stash is by path) */
+		while (
+		    f != NULL && j < i &&
+		    (sp->pol.inject[j].from_file == NULL || strcmp(sp->pol.inject[j].from_file, f)))
+			j++;
+		if (f != NULL && j == i &&
 		    read_inject_file(sp, &sp->pol.inject[i], mounts, n_mounts, max, err) < 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -667,6 +676,11 @@ read_inject_file(struct session_policy *sp, const struct policy_inject *in, stru
 	mounts[*n_mounts].path = real;
 	mounts[*n_mounts].origin = (char *)(uintptr_t) "credentials.inject fromFile";
 	(*n_mounts)++;
+	log_debug("hidden: %s (credentials.inject fromFile)", real);
+	if (!sp->quiet)
+		log_msg(LOG_LEVEL_WARN, 0,
+			"read on the host, injected by the proxy for %s (masked inside): %s",
+			in->host, path);
 	return 0;
 }
 
