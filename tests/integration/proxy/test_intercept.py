@@ -193,16 +193,20 @@ def main():
                 {"host": "git.test", "basic": {"user": BASIC_USER}, "fromEnv": "GIT_TOKEN"},
                 {"host": "file.test", "header": "X-Api-Key", "fromFile": keyfile,
                  "prefix": "k1 "},
+                # the same file, as a Basic password with the user from a variable
+                {"host": "rules.test", "basic": {"userFromEnv": "B_USER"}, "fromFile": keyfile},
             ]}}}, f)
     alog3 = os.path.join(d, "audit-forms.jsonl")
     base3 = res + ["--policy", policy2, "--audit-log", alog3]
-    env3 = dict(env, GIT_TOKEN=GIT_SECRET, GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0")
+    env3 = dict(env, GIT_TOKEN=GIT_SECRET, GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0",
+                B_USER="alice")
     script = (
         'echo "inside=$GIT_TOKEN"; '
         f'curl -sS -u "u:$GIT_TOKEN" -w " code=%{{http_code}}\n" {url("git.test", "/auth/basic-env")}; '
         f'curl -sS -u "u:$GIT_TOKEN" -w " code=%{{http_code}}\n" {url("other.test", "/basic-other")}; '
         f'curl -sS -H "X-Api-Key: mine" -w " code=%{{http_code}}\n" {url("file.test", "/from-file")}; '
         f'curl -sS -H "X-Api-Key: mine" {url("other.test", "/file-other")}; '
+        f'curl -sS {url("rules.test", "/basic-file")}; '
         f'git ls-remote {url("git.test", "/auth/git/repo.git")} 2>&1; echo ls-remote=$?; '
         f'git clone -q {url("git.test", "/auth/git/repo.git")} basic-clone 2>&1; echo clone=$?; '
         f'wc -c < {keyfile}; cat {keyfile}; echo cat=$?; '
@@ -233,6 +237,10 @@ def main():
     ok(len(ff) == 1 and ff[0].endswith(f"x-api-key=k1 {FILE_SECRET}") and "code=200" in out,
        "fromFile: the upstream receives the file's content (newline dropped, prefix put before), "
        "the client's own header replaced", ff)
+    bf = [l for l in up if "/basic-file" in l]
+    want_bf = "Basic " + base64.b64encode(f"alice:{FILE_SECRET}".encode()).decode()
+    ok(len(bf) == 1 and f"authorization={want_bf} " in bf[0],
+       "basic with the user from a variable and the password from a file", bf)
     fo = [l for l in up if "/file-other" in l]
     ok(len(fo) == 1 and fo[0].endswith("x-api-key=mine") and FILE_SECRET not in fo[0],
        "...another allowed host does not receive it", fo)
