@@ -623,7 +623,7 @@ read_inject_file(struct session_policy *sp, const struct policy_inject *in, stru
 {
 	_cleanup_close_ int fd = -1;
 	char *real;
-	char path[PATH_MAX];
+	char path[PATH_MAX], why[160];
 	char *buf;
 	size_t len = 0;
 	struct stat st;
@@ -660,6 +660,13 @@ read_inject_file(struct session_policy *sp, const struct policy_inject *in, stru
 				   "credentials.inject: %s (fromFile for %s) is empty or holds a "
 				   "NUL byte",
 				   path, in->host);
+	else if (in->header != NULL && !policy_check_header_value(buf, why, sizeof(why)))
+		/* refused now rather than when the proxy starts, and never quoting the value */
+		r = cordon_err_set(
+		    err, EINVAL,
+		    "credentials.inject: %s (fromFile for %s) holds more than one line "
+		    "or a control character and cannot be a header",
+		    path, in->host);
 	else if (!stash(sp, path, buf))
 		r = cordon_err_set(err, errno, "credentials.inject: keep %s for the proxy", path);
 	explicit_bzero(buf, len);

@@ -290,6 +290,12 @@ def main():
     rc, out = sandbox(ws, base3, ["touch", "ran-big"], env=env3)
     ok(rc == 125 and "at most 4096 bytes" in out and not os.path.exists(os.path.join(ws, "ran-big")),
        "fromFile larger than 4 KiB: refused", out)
+    with open(keyfile, "w") as f:
+        f.write(f"{FILE_SECRET}\nX-Evil: 1\n")
+    rc, out = sandbox(ws, base3, ["touch", "ran-lines"], env=env3)
+    ok(rc == 125 and "holds more than one line or a control character" in out and
+       FILE_SECRET not in out and not os.path.exists(os.path.join(ws, "ran-lines")),
+       "fromFile of two lines for a header: refused, the value not quoted", out)
 
     # ---- the CA: made on first use, key 0600, unreachable from inside
     keyf = os.path.join(cfg, "ca", "ca.key")
