@@ -25,7 +25,7 @@
 struct px_inject {
 	struct px_host_pat host;
 	char *header; /* field name as configured */
-	char *name;   /* the variable it came from, for the audit; never the value */
+	char *name;   /* the variable or file it came from, for the audit; never the value */
 	char *value;  /* prefix + secret; wiped when freed */
 	size_t value_len;
 };

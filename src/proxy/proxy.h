@@ -138,8 +138,8 @@ int px_proxy_add_http_rule(struct px_proxy *px, const char *host, const char *co
 
 /*
  * A header set on every request to host read inside TLS
- * (credentials.inject): header: prefix + secret. name is the variable, for
- * the audit. The secret is copied and wiped when the proxy is freed.
+ * (credentials.inject): header: prefix + secret. name is the variable or
+ * the file, for the audit. The secret is copied and wiped when the proxy is freed.
  * 0 or -1 with err (never naming the value).
  */
 int px_proxy_add_inject(struct px_proxy *px, const char *host, const char *header, const char *name,

@@ -70,11 +70,12 @@ int session_inject_file_path(const struct session_policy *sp, const char *from_f
 
 /*
  * Before the clone: whether interception is needed (network.rules, or a
- * credentials.inject entry whose variable is set; t->on), the CA made on
- * first use, the merged bundle written, and the mounts: the bundle over
- * the distribution's path and at SESSION_CA_BUNDLE_INSIDE, the CA at
- * SESSION_CA_CERT_INSIDE, and the CA's directory masked (whenever it
- * exists, interception or not). 0 or -1 (err).
+ * credentials.inject entry whose variable is set or that reads a file;
+ * t->on), the CA made on first use, the merged bundle written, and the
+ * mounts: the bundle over the distribution's path and at
+ * SESSION_CA_BUNDLE_INSIDE, the CA at SESSION_CA_CERT_INSIDE, and the CA's
+ * directory masked (whenever it exists, interception or not). 0 or -1
+ * (err).
  */
 int session_tls_prepare(struct session_tls *t, const struct session_policy *sp,
 			struct sb_mount *mounts, size_t *n_mounts, size_t max,
