@@ -43,6 +43,20 @@ scenario "run: interception set up (CA made and loaded), a request refused by ne
 	env CORDON_TEST_HOOKS=1 CORDON_TEST_CONFIG_DIR="$ws/config" LEAK_KEY=value \
 	"$CORDON" run --policy "$ws/rules.json" --audit-log "$ws/a.jsonl" -- \
 	sh -c 'curl -s -m 3 http://example.com/nope >/dev/null; sleep 0.3'
+printf 'leak-file-value\n' >"$ws/key"
+cat >"$ws/forms.json" <<EOF_JSON
+{"sandbox": {"network": {"allowedDomains": ["example.com"],
+  "rules": [{"host": "example.com", "methods": ["GET"], "paths": ["/ok/*"]}]},
+ "credentials": {"inject": [
+  {"host": "example.com", "basic": {"user": "u"}, "fromEnv": "LEAK_KEY"},
+  {"host": "example.org", "basic": {"userFromEnv": "LEAK_USER"}, "fromFile": "$ws/key"},
+  {"host": "example.net", "header": "X-Key", "fromFile": "$ws/key", "prefix": "k "}]}}}
+EOF_JSON
+scenario "run: basic and fromFile injections set up, the file masked" \
+	env CORDON_TEST_HOOKS=1 CORDON_TEST_CONFIG_DIR="$ws/config" LEAK_KEY=value LEAK_USER=v \
+	"$CORDON" run --policy "$ws/forms.json" --audit-log "$ws/a.jsonl" -- \
+	sh -c "curl -s -m 3 http://example.com/nope >/dev/null; cat '$ws/key'"
+scenario "policy show with the basic and fromFile forms" "$CORDON" policy show --policy "$ws/forms.json"
 scenario "cordon ca show, rotate" env CORDON_TEST_HOOKS=1 CORDON_TEST_CONFIG_DIR="$ws/config" \
 	sh -c "'$CORDON' ca show --pem && '$CORDON' ca rotate"
 scenario "log verify and log --net" sh -c "'$CORDON' log verify --file '$ws/a.jsonl' && '$CORDON' log --net --file '$ws/a.jsonl'"

@@ -4,6 +4,7 @@
  * shown by `cordon policy show`. Pure.
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -407,9 +408,24 @@ policy_render_text(const struct cordon_policy *pol)
 	}
 	for (size_t i = 0; i < pol->n_inject; i++) {
 		const struct policy_inject *in = &pol->inject[i];
-		char line[600];
+		char line[PATH_MAX + 1024];
 
-		snprintf(line, sizeof(line), "%s %s: from $%s", in->host, in->header, in->from_env);
+		char what[300], from[PATH_MAX + 8];
+
+		if (in->header != NULL)
+			snprintf(what, sizeof(what), "%s%s%s%s", in->header,
+				 in->prefix ? " \"" : "", in->prefix ? in->prefix : "",
+				 in->prefix ? "...\"" : "");
+		else if (in->basic_user != NULL)
+			snprintf(what, sizeof(what), "Authorization Basic user %s", in->basic_user);
+		else
+			snprintf(what, sizeof(what), "Authorization Basic user from $%s",
+				 in->basic_user_env);
+		if (in->from_env != NULL)
+			snprintf(from, sizeof(from), "$%s", in->from_env);
+		else
+			snprintf(from, sizeof(from), "file %s", in->from_file);
+		snprintf(line, sizeof(line), "%s %s: from %s", in->host, what, from);
 		sb_value(&b, "credentials.inject", line, &in->origin);
 	}
 	for (size_t i = 0; i < pol->locks.n; i++)

@@ -506,6 +506,55 @@ net_rules(struct walk *w, const json_t *v)
 	return 0;
 }
 
+/* Two keys of an entry that exclude each other (one of them required): 0 or -1 (err). */
+static int
+one_of(struct walk *w, const struct member *a, const struct member *b, const char *hint)
+{
+	if (a->v == NULL && b->v == NULL)
+		return werr(w, 0, hint, "missing required key \"%s\" or \"%s\"", a->name, b->name);
+	if (a->v != NULL && b->v != NULL) {
+		if (push_key(w, b->name) < 0)
+			return -1;
+		werr(w, 1, hint, "\"%s\" and \"%s\" exclude each other", a->name, b->name);
+		pop(w);
+		return -1;
+	}
+	return 0;
+}
+
+/* A string member m (may be absent: *out NULL), checked, copied into the policy. */
+static int
+member_string(struct walk *w, const struct member *m, checker_fn check, const char **out)
+{
+	const char *s;
+
+	*out = NULL;
+	if (m->v == NULL)
+		return 0;
+	if (push_key(w, m->name) < 0 || want_string(w, m->v, check, &s) < 0)
+		return -1;
+	pop(w);
+	*out = policy_strdup(w->pol, s);
+	return 0;
+}
+
+/* credentials.inject[i].basic: {"user": U} or {"userFromEnv": VAR}. */
+static int
+inject_basic(struct walk *w, const json_t *v, struct policy_inject *in)
+{
+	struct member m[] = { { "user", false, NULL }, { "userFromEnv", false, NULL } };
+
+	if (push_key(w, "basic") < 0)
+		return -1;
+	if (members(w, v, m, ARRAY_SIZE(m), "a {\"user\"} or {\"userFromEnv\"}") < 0 ||
+	    one_of(w, &m[0], &m[1], "the user name: literal (\"user\") or from a variable") < 0 ||
+	    member_string(w, &m[0], policy_check_basic_user, &in->basic_user) < 0 ||
+	    member_string(w, &m[1], policy_check_env_name, &in->basic_user_env) < 0)
+		return -1;
+	pop(w);
+	return 0;
+}
+
 static int
 inject_entries(struct walk *w, const json_t *v)
 {
@@ -516,14 +565,10 @@ inject_entries(struct walk *w, const json_t *v)
 		return -1;
 	json_array_foreach(v, i, e)
 	{
-		struct member m[] = { { "host", true, NULL },
-				      { "header", true, NULL },
-				      { "fromEnv", true, NULL },
-				      { "prefix", false, NULL } };
-		static const checker_fn checks[] = { policy_check_host, policy_check_inject_header,
-						     policy_check_env_name,
-						     policy_check_header_value };
-		const char *s[4] = { NULL, NULL, NULL, NULL };
+		enum { M_HOST, M_HEADER, M_BASIC, M_ENV, M_FILE, M_PREFIX };
+		struct member m[] = { { "host", true, NULL },      { "header", false, NULL },
+				      { "basic", false, NULL },    { "fromEnv", false, NULL },
+				      { "fromFile", false, NULL }, { "prefix", false, NULL } };
 		struct policy_inject in;
 
 		if (push_index(w, i) < 0)
@@ -532,21 +577,43 @@ inject_entries(struct walk *w, const json_t *v)
 			return werr(w, 0, NULL, "more than %u entries", POLICY_MAX_INJECT);
 		memset(&in, 0, sizeof(in));
 		in.origin = origin_here(w);
-		if (members(w, e, m, ARRAY_SIZE(m),
-			    "a {\"host\", \"header\", \"fromEnv\", \"prefix\"}") < 0)
-			return -1;
-		for (size_t k = 0; k < ARRAY_SIZE(m); k++) {
-			if (m[k].v == NULL)
-				continue;
-			if (push_key(w, m[k].name) < 0 ||
-			    want_string(w, m[k].v, checks[k], &s[k]) < 0)
+		if (json_is_object(e) && json_object_get(e, "format") != NULL) {
+			/* the value always ends the header: a prefix says all a template would */
+			if (push_key(w, "format") < 0)
 				return -1;
+			werr(w, 1,
+			     "\"prefix\": \"token \" sends `token VALUE`: the value always ends "
+			     "the header",
+			     "unknown key: the text before the value is \"prefix\"");
 			pop(w);
+			return -1;
 		}
-		in.host = policy_strdup(w->pol, s[0]);
-		in.header = policy_strdup(w->pol, s[1]);
-		in.from_env = policy_strdup(w->pol, s[2]);
-		in.prefix = s[3] ? policy_strdup(w->pol, s[3]) : NULL;
+		if (members(w, e, m, ARRAY_SIZE(m),
+			    "a {\"host\", \"header\" or \"basic\", \"fromEnv\" or "
+			    "\"fromFile\", \"prefix\"}") < 0)
+			return -1;
+		if (member_string(w, &m[M_HOST], policy_check_host, &in.host) < 0 ||
+		    one_of(w, &m[M_HEADER], &m[M_BASIC],
+			   "one header per entry: \"header\" names it, \"basic\" sets "
+			   "Authorization to HTTP Basic") < 0 ||
+		    member_string(w, &m[M_HEADER], policy_check_inject_header, &in.header) < 0 ||
+		    (m[M_BASIC].v != NULL && inject_basic(w, m[M_BASIC].v, &in) < 0) ||
+		    one_of(w, &m[M_ENV], &m[M_FILE],
+			   "the value comes from one place: a variable (\"fromEnv\") or a "
+			   "file (\"fromFile\")") < 0 ||
+		    member_string(w, &m[M_ENV], policy_check_env_name, &in.from_env) < 0 ||
+		    member_string(w, &m[M_FILE], policy_check_inject_file, &in.from_file) < 0)
+			return -1;
+		if (m[M_BASIC].v != NULL && m[M_PREFIX].v != NULL) {
+			if (push_key(w, "prefix") < 0)
+				return -1;
+			werr(w, 1, "Basic builds the whole value (`Basic base64(user:value)`)",
+			     "\"prefix\" applies to \"header\", not to \"basic\"");
+			pop(w);
+			return -1;
+		}
+		if (member_string(w, &m[M_PREFIX], policy_check_header_value, &in.prefix) < 0)
+			return -1;
 		policy_inject_add(w->pol, &in);
 		pop(w);
 	}
@@ -1007,8 +1074,18 @@ policy_render_json(const struct cordon_policy *pol)
 		json_t *e = origin_json(&in->origin);
 
 		json_object_set_new(e, "host", json_string(in->host));
-		json_object_set_new(e, "header", json_string(in->header));
-		json_object_set_new(e, "fromEnv", json_string(in->from_env));
+		if (in->header != NULL)
+			json_object_set_new(e, "header", json_string(in->header));
+		if (in->basic_user != NULL || in->basic_user_env != NULL)
+			json_object_set_new(
+			    e, "basic",
+			    in->basic_user != NULL
+				? json_pack("{s:s}", "user", in->basic_user)
+				: json_pack("{s:s}", "userFromEnv", in->basic_user_env));
+		if (in->from_env != NULL)
+			json_object_set_new(e, "fromEnv", json_string(in->from_env));
+		if (in->from_file != NULL)
+			json_object_set_new(e, "fromFile", json_string(in->from_file));
 		if (in->prefix != NULL)
 			json_object_set_new(e, "prefix", json_string(in->prefix));
 		json_array_append_new(a, e);

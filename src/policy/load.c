@@ -330,6 +330,7 @@ profile_injects_yield(struct cordon_policy *eff)
 			continue;
 		for (size_t j = 0; j < eff->n_inject && !drop[i]; j++)
 			drop[i] = eff->inject[j].origin.layer > POLICY_LAYER_PROFILE &&
+				  eff->inject[j].from_env != NULL && /* not a fromFile entry */
 				  strcmp(eff->inject[j].from_env, in->from_env) == 0;
 		for (size_t j = 0; j < allow->n && !drop[i]; j++)
 			if (allow->v[j].origin.layer > POLICY_LAYER_PROFILE &&

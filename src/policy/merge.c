@@ -257,9 +257,13 @@ policy_merge(struct cordon_policy *eff, const struct cordon_policy *layer, enum 
 			return cordon_err_hint(err, "one entry per host and header is enough");
 		}
 		c.host = policy_strdup(eff, in->host);
-		c.header = policy_strdup(eff, in->header);
-		c.from_env = policy_strdup(eff, in->from_env);
+		c.header = in->header ? policy_strdup(eff, in->header) : NULL;
+		c.from_env = in->from_env ? policy_strdup(eff, in->from_env) : NULL;
 		c.prefix = in->prefix ? policy_strdup(eff, in->prefix) : NULL;
+		c.from_file = in->from_file ? policy_strdup(eff, in->from_file) : NULL;
+		c.basic_user = in->basic_user ? policy_strdup(eff, in->basic_user) : NULL;
+		c.basic_user_env =
+		    in->basic_user_env ? policy_strdup(eff, in->basic_user_env) : NULL;
 		c.origin = copy_origin(eff, &in->origin);
 		policy_inject_add(eff, &c);
 	}

@@ -113,6 +113,15 @@ struct policy_inject {
 	const char *header;
 	const char *from_env;
 	const char *prefix; /* may be NULL ("Bearer ") */
+	/*
+	 * Added forms: the value read from a file on the host instead of a
+	 * variable (from_env is NULL then), and HTTP Basic (header is NULL,
+	 * the proxy sets Authorization from basic_user or the variable
+	 * basic_user_env and the value as the password).
+	 */
+	const char *from_file;
+	const char *basic_user;
+	const char *basic_user_env;
 	struct policy_origin origin;
 };
 
@@ -271,6 +280,10 @@ bool policy_check_header(const char *s, char *why, size_t len);
 bool policy_check_inject_header(const char *s, char *why, size_t len);
 /* Text a header may hold (credentials.inject's prefix): no control characters. */
 bool policy_check_header_value(const char *s, char *why, size_t len);
+/* credentials.inject's fromFile: an absolute path or ~/..., one file (no pattern). */
+bool policy_check_inject_file(const char *s, char *why, size_t len);
+/* credentials.inject's basic.user: not empty, no `:` and no control character. */
+bool policy_check_basic_user(const char *s, char *why, size_t len);
 /* One host (network.rules, credentials.inject): a domain pattern, not a CIDR. */
 bool policy_check_host(const char *s, char *why, size_t len);
 bool policy_check_url(const char *s, char *why, size_t len);

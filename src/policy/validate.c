@@ -60,8 +60,9 @@ has_ctl(const char *s)
 	return false;
 }
 
-bool
-policy_check_path(const char *s, char *why, size_t len)
+/* What every path in a policy is: not empty, bounded, no control character. */
+static bool
+path_basics(const char *s, char *why, size_t len)
 {
 	if (s[0] == '\0')
 		return fail(why, len, "expected a path, got an empty string");
@@ -69,6 +70,14 @@ policy_check_path(const char *s, char *why, size_t len)
 		return fail(why, len, "path longer than %d bytes", PATH_MAX - 1);
 	if (has_ctl(s))
 		return fail(why, len, "path contains a control character");
+	return true;
+}
+
+bool
+policy_check_path(const char *s, char *why, size_t len)
+{
+	if (!path_basics(s, why, len))
+		return false;
 	if (s[0] == '~' && s[1] != '\0' && s[1] != '/')
 		return fail(why, len,
 			    "`~name` paths are not supported; expected `~`, `~/...`, "
@@ -357,6 +366,32 @@ policy_check_header_value(const char *s, char *why, size_t len)
 	for (const char *p = s; *p; p++)
 		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
 			return fail(why, len, "a header value cannot hold a control character");
+	return true;
+}
+
+bool
+policy_check_inject_file(const char *s, char *why, size_t len)
+{
+	if (!path_basics(s, why, len))
+		return false;
+	if (s[0] != '/' && strncmp(s, "~/", 2) != 0)
+		return fail(why, len,
+			    "expected an absolute path or `~/...`: the file is read on the host, "
+			    "where no workspace is implied");
+	if (strcspn(s, "*?[") != strlen(s))
+		return fail(why, len, "expected one file, not a pattern");
+	return true;
+}
+
+bool
+policy_check_basic_user(const char *s, char *why, size_t len)
+{
+	if (s[0] == '\0')
+		return fail(why, len, "expected a user name, got an empty string");
+	if (strchr(s, ':') != NULL)
+		return fail(why, len, "a Basic user name cannot hold `:` (RFC 7617)");
+	if (has_ctl(s))
+		return fail(why, len, "a user name cannot hold a control character");
 	return true;
 }
 

@@ -4,9 +4,12 @@
  * rewrite (see inject.h). Pure code, unit-tested by tests/unit/test_inject.c.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <openssl/evp.h>
 
 #include "proxy/inject.h"
 
@@ -46,39 +49,24 @@ entry_free(struct px_inject *e)
 	memset(e, 0, sizeof(*e));
 }
 
-int
-px_injects_add(struct px_injects *in, const char *host, const char *header, const char *name,
-	       const char *prefix, const char *secret, struct cordon_err *err)
+/* Append an entry whose value is a (al bytes) then b (bl bytes); both copied. */
+static int
+add_entry(struct px_injects *in, const struct px_inject *proto, const char *a, size_t al,
+	  const char *b, size_t bl, struct cordon_err *err)
 {
-	struct px_inject e, *v;
-	size_t pl = prefix ? strlen(prefix) : 0, sl = strlen(secret);
+	struct px_inject e = *proto, *v;
 
-	memset(&e, 0, sizeof(e));
-	if (in->n >= PX_INJECT_MAX)
-		return cordon_err_set(err, E2BIG, "more than %d credentials to inject",
-				      PX_INJECT_MAX);
-	if (px_host_pat_parse(host, &e.host) < 0)
-		return cordon_err_set(err, EINVAL, "credentials.inject: bad host pattern `%s`",
-				      host);
-	if (!is_token(header))
-		return cordon_err_set(err, EINVAL, "credentials.inject: bad header name `%s`",
-				      header);
-	if ((prefix != NULL && !is_field_value(prefix)) || !is_field_value(secret))
-		return cordon_err_set(err, EINVAL,
-				      "credentials.inject: the value of %s (or its prefix) holds a "
-				      "line break or control character and cannot be a header",
-				      name);
-	e.header = strdup(header);
-	e.name = strdup(name);
-	e.value = malloc(pl + sl + 1);
+	e.header = strdup(proto->header);
+	e.name = strdup(proto->name);
+	e.value = malloc(al + bl + 1);
 	if (e.header == NULL || e.name == NULL || e.value == NULL) {
 		entry_free(&e);
 		return cordon_err_set(err, ENOMEM, "credentials.inject");
 	}
-	if (pl > 0)
-		memcpy(e.value, prefix, pl);
-	memcpy(e.value + pl, secret, sl + 1);
-	e.value_len = pl + sl;
+	memcpy(e.value, a, al);
+	memcpy(e.value + al, b, bl);
+	e.value[al + bl] = '\0';
+	e.value_len = al + bl;
 	v = realloc(in->v, (in->n + 1) * sizeof(*v));
 	if (v == NULL) {
 		entry_free(&e);
@@ -87,6 +75,85 @@ px_injects_add(struct px_injects *in, const char *host, const char *header, cons
 	in->v = v;
 	in->v[in->n++] = e;
 	return 0;
+}
+
+/* The checks every entry passes: room and the host pattern. */
+static int
+entry_start(struct px_injects *in, const char *host, struct px_inject *e, struct cordon_err *err)
+{
+	memset(e, 0, sizeof(*e));
+	if (in->n >= PX_INJECT_MAX)
+		return cordon_err_set(err, E2BIG, "more than %d credentials to inject",
+				      PX_INJECT_MAX);
+	if (px_host_pat_parse(host, &e->host) < 0)
+		return cordon_err_set(err, EINVAL, "credentials.inject: bad host pattern `%s`",
+				      host);
+	return 0;
+}
+
+int
+px_injects_add(struct px_injects *in, const char *host, const char *header, const char *name,
+	       const char *prefix, const char *secret, struct cordon_err *err)
+{
+	struct px_inject e;
+
+	if (entry_start(in, host, &e, err) < 0)
+		return -1;
+	if (!is_token(header))
+		return cordon_err_set(err, EINVAL, "credentials.inject: bad header name `%s`",
+				      header);
+	if ((prefix != NULL && !is_field_value(prefix)) || !is_field_value(secret))
+		return cordon_err_set(err, EINVAL,
+				      "credentials.inject: the value of %s (or its prefix) holds a "
+				      "line break or control character and cannot be a header",
+				      name);
+	e.header = (char *)(uintptr_t)header;
+	e.name = (char *)(uintptr_t)name;
+	return add_entry(in, &e, prefix ? prefix : "", prefix ? strlen(prefix) : 0, secret,
+			 strlen(secret), err);
+}
+
+int
+px_injects_add_basic(struct px_injects *in, const char *host, const char *name, const char *user,
+		     const char *secret, struct cordon_err *err)
+{
+	size_t ul = strlen(user), sl = strlen(secret), cl = ul + 1 + sl;
+	size_t bl = 4 * ((cl + 2) / 3);
+	unsigned char *cred = NULL;
+	char *b64 = NULL;
+	struct px_inject e;
+	int r;
+
+	if (entry_start(in, host, &e, err) < 0)
+		return -1;
+	/* RFC 7617: the user-id holds no colon and no control character */
+	if (*user == '\0' || strchr(user, ':') != NULL || !is_field_value(user))
+		return cordon_err_set(err, EINVAL,
+				      "credentials.inject: the Basic user name for %s is empty or "
+				      "holds `:` or a control character",
+				      name);
+	if (cl > PX_INJECT_VALUE_MAX)
+		return cordon_err_set(err, E2BIG, "credentials.inject: the value of %s is too long",
+				      name);
+	cred = malloc(cl);
+	b64 = malloc(bl + 1);
+	if (cred == NULL || b64 == NULL) {
+		free(cred);
+		free(b64);
+		return cordon_err_set(err, ENOMEM, "credentials.inject");
+	}
+	memcpy(cred, user, ul);
+	cred[ul] = ':';
+	memcpy(cred + ul + 1, secret, sl);
+	EVP_EncodeBlock((unsigned char *)b64, cred, (int)cl);
+	e.header = (char *)(uintptr_t) "Authorization";
+	e.name = (char *)(uintptr_t)name;
+	r = add_entry(in, &e, "Basic ", 6, b64, bl, err);
+	explicit_bzero(cred, cl);
+	explicit_bzero(b64, bl);
+	free(cred);
+	free(b64);
+	return r;
 }
 
 void

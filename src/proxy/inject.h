@@ -19,11 +19,13 @@
  */
 
 #define PX_INJECT_MAX 64
+/* user:password of a Basic entry, bytes (its base64 must fit a request head) */
+#define PX_INJECT_VALUE_MAX 6144
 
 struct px_inject {
 	struct px_host_pat host;
 	char *header; /* field name as configured */
-	char *name;   /* the variable it came from, for the audit; never the value */
+	char *name;   /* the variable or file it came from, for the audit; never the value */
 	char *value;  /* prefix + secret; wiped when freed */
 	size_t value_len;
 };
@@ -40,6 +42,15 @@ struct px_injects {
  */
 int px_injects_add(struct px_injects *in, const char *host, const char *header, const char *name,
 		   const char *prefix, const char *secret, struct cordon_err *err);
+
+/*
+ * Add an HTTP Basic entry: Authorization set to `Basic base64(user:secret)`
+ * (RFC 7617). The user holds no `:` and no control character. name is what
+ * the audit names (the variable or the file). 0, or -1 with err (never
+ * containing the secret).
+ */
+int px_injects_add_basic(struct px_injects *in, const char *host, const char *name,
+			 const char *user, const char *secret, struct cordon_err *err);
 
 /* Wipe the values and free everything; in is left empty. */
 void px_injects_fini(struct px_injects *in);

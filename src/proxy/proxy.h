@@ -138,12 +138,19 @@ int px_proxy_add_http_rule(struct px_proxy *px, const char *host, const char *co
 
 /*
  * A header set on every request to host read inside TLS
- * (credentials.inject): header: prefix + secret. name is the variable, for
- * the audit. The secret is copied and wiped when the proxy is freed.
+ * (credentials.inject): header: prefix + secret. name is the variable or
+ * the file, for the audit. The secret is copied and wiped when the proxy is freed.
  * 0 or -1 with err (never naming the value).
  */
 int px_proxy_add_inject(struct px_proxy *px, const char *host, const char *header, const char *name,
 			const char *prefix, const char *secret, struct cordon_err *err);
+
+/*
+ * The same for HTTP Basic: Authorization: Basic base64(user:secret).
+ * name is the variable or file, for the audit. 0 or -1 with err.
+ */
+int px_proxy_add_inject_basic(struct px_proxy *px, const char *host, const char *name,
+			      const char *user, const char *secret, struct cordon_err *err);
 
 /*
  * Use the interception CA (ca.h) in these files (checked readable now;

@@ -164,6 +164,15 @@ px_proxy_add_inject(struct px_proxy *px, const char *host, const char *header, c
 			 : px_injects_add(&x->injects, host, header, name, prefix, secret, err);
 }
 
+int
+px_proxy_add_inject_basic(struct px_proxy *px, const char *host, const char *name, const char *user,
+			  const char *secret, struct cordon_err *err)
+{
+	struct px_mitm_ctx *x = ctx_of(px, err);
+
+	return x == NULL ? -1 : px_injects_add_basic(&x->injects, host, name, user, secret, err);
+}
+
 static int ctx_load(struct px_mitm_ctx *x);
 
 static void *

@@ -57,13 +57,25 @@ char **session_proxy_env(char **env, uint16_t port, bool ca_bundle);
 #define SESSION_CA_BUNDLE_INSIDE "/run/cordon/ca-bundle.pem"
 #define SESSION_CA_CERT_INSIDE   "/run/cordon/ca.crt"
 
+/* The largest file credentials.inject's fromFile reads, bytes. */
+#define SESSION_INJECT_FILE_MAX 4096u
+
+/*
+ * Where credentials.inject's fromFile is on the host: as given when
+ * absolute, `~/` against the session's home. The path is also the name
+ * its value is stashed and audited under. 0, or -1 (no home, too long).
+ */
+int session_inject_file_path(const struct session_policy *sp, const char *from_file, char *buf,
+			     size_t len);
+
 /*
  * Before the clone: whether interception is needed (network.rules, or a
- * credentials.inject entry whose variable is set; t->on), the CA made on
- * first use, the merged bundle written, and the mounts: the bundle over
- * the distribution's path and at SESSION_CA_BUNDLE_INSIDE, the CA at
- * SESSION_CA_CERT_INSIDE, and the CA's directory masked (whenever it
- * exists, interception or not). 0 or -1 (err).
+ * credentials.inject entry whose variable is set or that reads a file;
+ * t->on), the CA made on first use, the merged bundle written, and the
+ * mounts: the bundle over the distribution's path and at
+ * SESSION_CA_BUNDLE_INSIDE, the CA at SESSION_CA_CERT_INSIDE, and the CA's
+ * directory masked (whenever it exists, interception or not). 0 or -1
+ * (err).
  */
 int session_tls_prepare(struct session_tls *t, const struct session_policy *sp,
 			struct sb_mount *mounts, size_t *n_mounts, size_t max,

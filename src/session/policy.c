@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdint.h>
@@ -114,6 +115,10 @@ add_path_dirs(struct cordon_policy *layer, const char *workspace)
 		path += l + (path[l] == ':');
 	}
 }
+
+static int read_inject_file(struct session_policy *sp, const struct policy_inject *in,
+			    struct sb_mount *mounts, size_t *n_mounts, size_t max,
+			    struct cordon_err *err);
 
 /* Add dir's mask unless it holds a workspace or is the invoker's home. */
 static void
@@ -348,6 +353,20 @@ session_policy_apply(struct session_policy *sp, const char *workspace, struct sb
 						   : "hidden:",
 			  m->path, m->origin);
 	}
+	/* after the plan's mounts: no allowRead rule reopens the file */
+	for (size_t i = 0; i < sp->pol.n_inject; i++) {
+		const char *f = sp->pol.inject[i].from_file;
+		size_t j = 0;
+
+		/* a file two entries name is read and masked once (the stash is by path) */
+		while (
+		    f != NULL && j < i &&
+		    (sp->pol.inject[j].from_file == NULL || strcmp(sp->pol.inject[j].from_file, f)))
+			j++;
+		if (f != NULL && j == i &&
+		    read_inject_file(sp, &sp->pol.inject[i], mounts, n_mounts, max, err) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -546,7 +565,7 @@ static bool
 injected(const struct cordon_policy *pol, const char *name)
 {
 	for (size_t i = 0; i < pol->n_inject; i++)
-		if (strcmp(pol->inject[i].from_env, name) == 0)
+		if (pol->inject[i].from_env != NULL && strcmp(pol->inject[i].from_env, name) == 0)
 			return true;
 	return false;
 }
@@ -554,19 +573,27 @@ injected(const struct cordon_policy *pol, const char *name)
 /*
  * A credential the proxy injects: its value goes to a memfd (read back by
  * session/tls.c once the sandbox is cloned, closed before the command
- * runs), never to this process's heap, and the sandbox gets a placeholder.
+ * runs), as the record NAME\0VALUE\0, never to this process's heap. false
+ * when it could not be kept.
  */
-static void
-stash_injected(struct session_policy *sp, const char *name, const char *value)
+static bool
+stash(struct session_policy *sp, const char *name, const char *value)
 {
-	char ph[300];
-
 	if (!sp->inject_open) {
 		sp->inject_fd = memfd_create("cordon-inject", MFD_CLOEXEC);
 		sp->inject_open = sp->inject_fd >= 0;
 	}
-	if (!sp->inject_open || fd_write_all(sp->inject_fd, name, strlen(name) + 1) < 0 ||
-	    fd_write_all(sp->inject_fd, value, strlen(value) + 1) < 0) {
+	return sp->inject_open && fd_write_all(sp->inject_fd, name, strlen(name) + 1) == 0 &&
+	       fd_write_all(sp->inject_fd, value, strlen(value) + 1) == 0;
+}
+
+/* A variable's value stashed; the sandbox gets a placeholder in its place. */
+static void
+stash_injected(struct session_policy *sp, const char *name, const char *value)
+{
+	char ph[600];
+
+	if (!stash(sp, name, value)) {
 		/* nothing is injected then: the variable is only scrubbed */
 		log_warn("credentials.inject: cannot keep %s for the proxy", name);
 		return;
@@ -575,6 +602,103 @@ stash_injected(struct session_policy *sp, const char *name, const char *value)
 	sp->placeholders =
 	    xrealloc(sp->placeholders, (sp->n_placeholders + 1) * sizeof(*sp->placeholders));
 	sp->placeholders[sp->n_placeholders++] = xstrdup(ph);
+}
+
+int
+session_inject_file_path(const struct session_policy *sp, const char *from_file, char *buf,
+			 size_t len)
+{
+	int n;
+
+	if (from_file[0] == '/')
+		n = snprintf(buf, len, "%s", from_file);
+	else if (sp->have_home)
+		n = snprintf(buf, len, "%s%s", sp->home, from_file + 1);
+	else
+		return -1;
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/*
+ * One credentials.inject fromFile: read on the host (a regular file, at
+ * most SESSION_INJECT_FILE_MAX bytes, one trailing newline dropped),
+ * stashed under its path, and the file masked inside (a mount appended
+ * to mounts, on its real path, as denyRead masks a file). Any failure
+ * refuses the run: a credential the user asked for is never silently left
+ * out.
+ */
+static int
+read_inject_file(struct session_policy *sp, const struct policy_inject *in, struct sb_mount *mounts,
+		 size_t *n_mounts, size_t max, struct cordon_err *err)
+{
+	_cleanup_close_ int fd = -1;
+	char *real;
+	char path[PATH_MAX], why[160];
+	char *buf;
+	size_t len = 0;
+	struct stat st;
+	int r = 0;
+
+	if (session_inject_file_path(sp, in->from_file, path, sizeof(path)) < 0) {
+		cordon_err_set(err, 0, "credentials.inject: no home directory for %s",
+			       in->from_file);
+		return cordon_err_hint(err, "set HOME, or give fromFile as an absolute path");
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		cordon_err_set(err, errno, "credentials.inject: read %s (fromFile for %s)", path,
+			       in->host);
+		return cordon_err_hint(err, "make the file, or remove the entry from the policy");
+	}
+	if (!S_ISREG(st.st_mode))
+		return cordon_err_set(err, EINVAL,
+				      "credentials.inject: %s (fromFile for %s) is not a regular "
+				      "file",
+				      path, in->host);
+	buf = fd_read_whole(fd, SESSION_INJECT_FILE_MAX, &len);
+	if (buf == NULL)
+		return cordon_err_set(err, errno,
+				      "credentials.inject: read %s (fromFile for %s; at most %u "
+				      "bytes)",
+				      path, in->host, SESSION_INJECT_FILE_MAX);
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	if (len > 0 && buf[len - 1] == '\r')
+		buf[--len] = '\0';
+	if (len == 0 || strlen(buf) != len)
+		r = cordon_err_set(err, EINVAL,
+				   "credentials.inject: %s (fromFile for %s) is empty or holds a "
+				   "NUL byte",
+				   path, in->host);
+	else if (in->header != NULL && !policy_check_header_value(buf, why, sizeof(why)))
+		/* refused now rather than when the proxy starts, and never quoting the value */
+		r = cordon_err_set(
+		    err, EINVAL,
+		    "credentials.inject: %s (fromFile for %s) holds more than one line "
+		    "or a control character and cannot be a header",
+		    path, in->host);
+	else if (!stash(sp, path, buf))
+		r = cordon_err_set(err, errno, "credentials.inject: keep %s for the proxy", path);
+	explicit_bzero(buf, len);
+	free(buf);
+	if (r < 0)
+		return -1;
+	if (*n_mounts + 2 > max) /* one stays free for the audit log's mask */
+		return cordon_err_set(err, E2BIG, "more than %zu path rules", max);
+	real = fd_realpath(path);
+	if (real == NULL)
+		return cordon_err_set(err, errno, "credentials.inject: %s", path);
+	memset(&mounts[*n_mounts], 0, sizeof(mounts[*n_mounts]));
+	mounts[*n_mounts].kind = SB_MOUNT_MASK;
+	mounts[*n_mounts].path = real;
+	mounts[*n_mounts].origin = (char *)(uintptr_t) "credentials.inject fromFile";
+	(*n_mounts)++;
+	log_debug("hidden: %s (credentials.inject fromFile)", real);
+	if (!sp->quiet)
+		log_msg(LOG_LEVEL_WARN, 0,
+			"read on the host, injected by the proxy for %s (masked inside): %s",
+			in->host, path);
+	return 0;
 }
 
 /*

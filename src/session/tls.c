@@ -49,7 +49,7 @@ tls_needed(const struct cordon_policy *pol)
 	if (pol->n_net_rules > 0)
 		return true;
 	for (size_t i = 0; i < pol->n_inject; i++)
-		if (getenv(pol->inject[i].from_env) != NULL)
+		if (pol->inject[i].from_file != NULL || getenv(pol->inject[i].from_env) != NULL)
 			return true;
 	return false;
 }
@@ -175,11 +175,19 @@ session_tls_prepare(struct session_tls *t, const struct session_policy *sp, stru
 	}
 	if (px_ca_paths_for(cfg, &t->ca, err) < 0)
 		return -1;
-	for (size_t i = 0; i < pol->n_inject; i++)
-		if (getenv(pol->inject[i].from_env) == NULL)
+	for (size_t i = 0; i < pol->n_inject; i++) {
+		const struct policy_inject *in = &pol->inject[i];
+		const char *unset =
+		    in->from_env != NULL && getenv(in->from_env) == NULL ? in->from_env
+		    : in->basic_user_env != NULL && getenv(in->basic_user_env) == NULL
+			? in->basic_user_env
+			: NULL;
+
+		if (unset != NULL)
 			log_warnx("warning: credentials.inject: %s is not set; nothing is injected "
 				  "into requests to %s",
-				  pol->inject[i].from_env, pol->inject[i].host);
+				  unset, in->host);
+	}
 	if (tls_needed(pol)) {
 		if (px_ca_ensure(&t->ca, &created, err) < 0)
 			return cordon_err_wrap(err, "interception CA");
@@ -244,15 +252,26 @@ add_injections(struct session_policy *sp, struct px_proxy *px, struct cordon_err
 	}
 	for (size_t i = 0; i < pol->n_inject && r == 0; i++) {
 		const struct policy_inject *in = &pol->inject[i];
+		const char *key = in->from_env, *user = in->basic_user;
+		char path[PATH_MAX];
 
+		if (in->from_file != NULL) {
+			if (session_inject_file_path(sp, in->from_file, path, sizeof(path)) < 0)
+				continue; /* cannot be: the file was read by this name */
+			key = path;
+		}
+		if (in->basic_user_env != NULL && (user = getenv(in->basic_user_env)) == NULL)
+			continue; /* warned by session_tls_prepare */
 		for (size_t o = 0; o < len;) {
 			const char *name = buf + o, *value = name + strlen(name) + 1;
 
 			o = (size_t)(value - buf) + strlen(value) + 1;
-			if (strcmp(name, in->from_env) != 0)
+			if (strcmp(name, key) != 0)
 				continue;
-			r = px_proxy_add_inject(px, in->host, in->header, in->from_env, in->prefix,
-						value, err);
+			r = in->header != NULL
+				? px_proxy_add_inject(px, in->host, in->header, key, in->prefix,
+						      value, err)
+				: px_proxy_add_inject_basic(px, in->host, key, user, value, err);
 			break;
 		}
 	}

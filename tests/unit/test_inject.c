@@ -119,6 +119,51 @@ test_too_large(void)
 	return 0;
 }
 
+static int
+test_basic(void)
+{
+	struct px_injects in = { 0 };
+	struct cordon_err err;
+	const char *r;
+
+	/* RFC 7617's example: Aladdin / open sesame */
+	CHECK(px_injects_add_basic(&in, "git.test", "GIT_TOKEN", "Aladdin", "open sesame", &err) ==
+	      0);
+	CHECK_STR(in.v[0].header, "Authorization");
+	CHECK_STR(in.v[0].name, "GIT_TOKEN");
+	CHECK_STR(in.v[0].value, "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+	/* every padding length: 1, 2 and 0 bytes over a multiple of 3 */
+	CHECK(px_injects_add_basic(&in, "p1.test", "K", "u", "p", &err) == 0);
+	CHECK_STR(in.v[1].value, "Basic dTpw");
+	CHECK(px_injects_add_basic(&in, "p2.test", "K", "u", "pw", &err) == 0);
+	CHECK_STR(in.v[2].value, "Basic dTpwdw==");
+	CHECK(px_injects_add_basic(&in, "p3.test", "K", "x-access-token", "ghp_0123", &err) == 0);
+	CHECK_STR(in.v[3].value, "Basic eC1hY2Nlc3MtdG9rZW46Z2hwXzAxMjM=");
+	/* the client's Authorization (a placeholder, or its own) is replaced */
+	r = rewrite(&in, "git.test", 443,
+		    "GET /r.git/info/refs?service=git-upload-pack HTTP/1.1\r\nHost: git.test\r\n"
+		    "Authorization: Basic eDpjb3Jkb24taW5qZWN0ZWQtR0lUX1RPS0VO\r\nAccept: */*\r\n"
+		    "authorization: Bearer mine\r\n\r\n");
+	CHECK_STR(r, "GET /r.git/info/refs?service=git-upload-pack HTTP/1.1\r\nHost: git.test\r\n"
+		     "Accept: */*\r\nAuthorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\r\n\r\n");
+	/* another host keeps what it sent */
+	r = rewrite(&in, "other.test", 443,
+		    "GET / HTTP/1.1\r\nHost: other.test\r\nAuthorization: Basic eDp5\r\n\r\n");
+	CHECK_STR(r, "GET / HTTP/1.1\r\nHost: other.test\r\nAuthorization: Basic eDp5\r\n\r\n");
+	/* a password may hold what a header could not: it is encoded */
+	CHECK(px_injects_add_basic(&in, "p4.test", "K", "u", "a\r\nb", &err) == 0);
+	CHECK_STR(in.v[4].value, "Basic dTphDQpi");
+	/* refused: a user with `:` or a control character, an empty user, a bad host */
+	CHECK(px_injects_add_basic(&in, "a.test", "K", "a:b", "s3cret", &err) < 0);
+	CHECK(strstr(err.msg, "s3cret") == NULL && strstr(err.msg, "K") != NULL);
+	CHECK(px_injects_add_basic(&in, "a.test", "K", "a\nb", "v", &err) < 0);
+	CHECK(px_injects_add_basic(&in, "a.test", "K", "", "v", &err) < 0);
+	CHECK(px_injects_add_basic(&in, "10.0.0.0/8", "K", "u", "v", &err) < 0);
+	CHECK(in.n == 5);
+	px_injects_fini(&in);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -126,5 +171,6 @@ main(void)
 	TAP_RUN(test_select);
 	TAP_RUN(test_refusals);
 	TAP_RUN(test_too_large);
+	TAP_RUN(test_basic);
 	return tap_done();
 }

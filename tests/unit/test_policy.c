@@ -585,6 +585,125 @@ test_render(void)
 	return 0;
 }
 
+/* credentials.inject: the header and Basic forms, from a variable or a file. */
+static int
+test_inject_forms(void)
+{
+	static const char text[] =
+	    "{\"sandbox\": {\"credentials\": {\"inject\": [\n"
+	    "  {\"host\": \"git.test\", \"basic\": {\"user\": \"x-access-token\"}, \"fromEnv\": "
+	    "\"GIT_TOKEN\"},\n"
+	    "  {\"host\": \"api.test\", \"header\": \"X-Api-Key\", \"fromFile\": \"~/.api-key\", "
+	    "\"prefix\": \"token \"},\n"
+	    "  {\"host\": \"b.test\", \"basic\": {\"userFromEnv\": \"B_USER\"}, \"fromFile\": "
+	    "\"/etc/b-pass\"}]}}}\n";
+	struct cordon_policy pol, eff;
+	struct cordon_err err;
+	_cleanup_free_ char *out = NULL, *json = NULL;
+
+	CHECK(parse(&pol, text, POLICY_LAYER_USER, 0, &err) == 0);
+	CHECK(pol.n_inject == 3);
+	CHECK(pol.inject[0].header == NULL && pol.inject[0].from_file == NULL);
+	CHECK_STR(pol.inject[0].basic_user, "x-access-token");
+	CHECK_STR(pol.inject[0].from_env, "GIT_TOKEN");
+	CHECK_STR(pol.inject[1].header, "X-Api-Key");
+	CHECK_STR(pol.inject[1].from_file, "~/.api-key");
+	CHECK_STR(pol.inject[1].prefix, "token ");
+	CHECK(pol.inject[1].from_env == NULL && pol.inject[1].basic_user == NULL);
+	CHECK_STR(pol.inject[2].basic_user_env, "B_USER");
+	CHECK(pol.inject[2].basic_user == NULL);
+	CHECK_STR(pol.inject[2].from_file, "/etc/b-pass");
+	CHECK(pol.inject[2].origin.line == 4 && pol.inject[2].origin.col == 3);
+	/* merged into another policy, every field is kept */
+	policy_init(&eff);
+	CHECK(policy_merge(&eff, &pol, POLICY_LAYER_USER, true, NULL, &err) == 0);
+	CHECK(eff.n_inject == 3);
+	CHECK_STR(eff.inject[0].basic_user, "x-access-token");
+	CHECK_STR(eff.inject[1].from_file, "~/.api-key");
+	CHECK_STR(eff.inject[2].basic_user_env, "B_USER");
+	out = policy_render_text(&eff);
+	json = policy_render_json(&eff);
+	CHECK(strstr(out, "git.test Authorization Basic user x-access-token: from $GIT_TOKEN") !=
+	      NULL);
+	CHECK(strstr(out, "api.test X-Api-Key \"token ...\": from file ~/.api-key") != NULL);
+	CHECK(strstr(out, "b.test Authorization Basic user from $B_USER: from file /etc/b-pass") !=
+	      NULL);
+	CHECK(strstr(json, "\"basic\": {\n            \"user\": \"x-access-token\"") != NULL);
+	CHECK(strstr(json, "\"fromFile\": \"~/.api-key\"") != NULL);
+	CHECK(strstr(json, "\"userFromEnv\": \"B_USER\"") != NULL);
+	policy_free(&eff);
+	policy_free(&pol);
+	return 0;
+}
+
+/* Every refused combination, at its key, with a hint. */
+static int
+test_inject_refusals(void)
+{
+#define INJ(entry) "{\"sandbox\": {\"credentials\": {\"inject\": [" entry "]}}}"
+#define AT         "t.json:1:"
+	CHECK(parse_fails_with(INJ("{\"host\": \"h.test\", \"header\": \"X\", \"basic\": "
+				   "{\"user\": \"u\"}, \"fromEnv\": \"A\"}"),
+			       AT "75: key `sandbox.credentials.inject[0].basic`: \"header\" and "
+				  "\"basic\" exclude each other") == 0);
+	CHECK(parse_fails_with(INJ("{\"host\": \"h.test\", \"fromEnv\": \"A\"}"),
+			       AT "41: key `sandbox.credentials.inject[0]`: missing required key "
+				  "\"header\" or \"basic\"") == 0);
+	CHECK(parse_fails_with(INJ("{\"host\": \"h.test\", \"header\": \"X\", \"fromEnv\": \"A\", "
+				   "\"fromFile\": \"/k\"}"),
+			       AT
+			       "91: key `sandbox.credentials.inject[0].fromFile`: \"fromEnv\" and "
+			       "\"fromFile\" exclude each other") == 0);
+	CHECK(parse_fails_with(INJ("{\"host\": \"h.test\", \"header\": \"X\"}"),
+			       AT "41: key `sandbox.credentials.inject[0]`: missing required key "
+				  "\"fromEnv\" or \"fromFile\"") == 0);
+	CHECK(parse_fails_with(INJ("{\"host\": \"h.test\", \"header\": \"X\", \"fromFile\": "
+				   "\"k\"}"),
+			       AT
+			       "87: key `sandbox.credentials.inject[0].fromFile`: expected an "
+			       "absolute path or `~/...`: the file is read on the host, where no "
+			       "workspace is implied") == 0);
+	CHECK(parse_fails_with(INJ("{\"host\": \"h.test\", \"header\": \"X\", \"fromFile\": "
+				   "\"~/k*\"}"),
+			       AT "87: key `sandbox.credentials.inject[0].fromFile`: expected one "
+				  "file, not a pattern") == 0);
+	CHECK(parse_fails_with(INJ("{\"host\": \"h.test\", \"basic\": {\"user\": \"u\"}, "
+				   "\"fromEnv\": \"A\", \"prefix\": \"x\"}"),
+			       AT "100: key `sandbox.credentials.inject[0].prefix`: \"prefix\" "
+				  "applies to \"header\", not to \"basic\"") == 0);
+	CHECK(parse_fails_with(INJ("{\"host\": \"h.test\", \"header\": \"X\", \"fromEnv\": \"A\", "
+				   "\"format\": \"token {value}\"}"),
+			       AT
+			       "91: key `sandbox.credentials.inject[0].format`: unknown key: the "
+			       "text before the value is \"prefix\"") == 0);
+	CHECK(parse_fails_with(INJ("{\"host\": \"h.test\", \"basic\": {}, \"fromEnv\": \"A\"}"),
+			       AT "69: key `sandbox.credentials.inject[0].basic`: missing required "
+				  "key \"user\" or \"userFromEnv\"") == 0);
+	CHECK(parse_fails_with(INJ("{\"host\": \"h.test\", \"basic\": {\"user\": \"a:b\"}, "
+				   "\"fromEnv\": \"A\"}"),
+			       AT
+			       "78: key `sandbox.credentials.inject[0].basic.user`: a Basic user "
+			       "name cannot hold `:` (RFC 7617)") == 0);
+	CHECK(parse_fails_with(INJ("{\"host\": \"h.test\", \"basic\": {\"user\": \"a\", "
+				   "\"userFromEnv\": \"B\"}, \"fromEnv\": \"A\"}"),
+			       AT "83: key `sandbox.credentials.inject[0].basic.userFromEnv`: "
+				  "\"user\" and \"userFromEnv\" exclude each other") == 0);
+	CHECK(parse_fails_with(INJ("{\"host\": \"h.test\", \"basic\": \"u\", \"fromEnv\": \"A\"}"),
+			       AT "69: key `sandbox.credentials.inject[0].basic`: expected a "
+				  "{\"user\"} or {\"userFromEnv\"} object, got string") == 0);
+	CHECK(parse_fails_with(INJ("{\"host\": \"h.test\", \"basic\": {\"password\": \"u\"}, "
+				   "\"fromEnv\": \"A\"}"),
+			       AT "70: key `sandbox.credentials.inject[0].basic.password`: unknown "
+				  "key") == 0);
+	CHECK(parse_fails_with(INJ("{\"host\": \"h.test\", \"basic\": {\"userFromEnv\": "
+				   "\"B-1\"}, \"fromEnv\": \"A\"}"),
+			       AT "85: key `sandbox.credentials.inject[0].basic.userFromEnv`: "
+				  "expected a variable name (letters, digits, `_`)") == 0);
+#undef AT
+#undef INJ
+	return 0;
+}
+
 /* cordon allow --save: the edit keeps every other key and never duplicates. */
 static int
 test_edit_allow_domain(void)
@@ -642,6 +761,8 @@ main(void)
 	TAP_RUN(test_untrusted_project_only_tightens);
 	TAP_RUN(test_managed_locks);
 	TAP_RUN(test_env);
+	TAP_RUN(test_inject_forms);
+	TAP_RUN(test_inject_refusals);
 	TAP_RUN(test_env_values);
 	TAP_RUN(test_pos_find);
 	TAP_RUN(test_render);

@@ -636,7 +636,7 @@ injects_for(const struct cordon_policy *pol, const char *var, enum policy_layer 
 	size_t n = 0;
 
 	for (size_t i = 0; i < pol->n_inject; i++)
-		if (strcmp(pol->inject[i].from_env, var) == 0) {
+		if (pol->inject[i].from_env != NULL && strcmp(pol->inject[i].from_env, var) == 0) {
 			n++;
 			*layer = pol->inject[i].origin.layer;
 		}
@@ -702,6 +702,16 @@ test_profile_injects(void)
 							    "sandbox, not injected") != NULL;
 		CHECK(said);
 	}
+	policy_free(&pol);
+
+	/* A user's entry from a file (no variable) beside the preset's: both kept. */
+	CHECK(write_file(file,
+			 "{\"sandbox\": {\"credentials\": {\"inject\": [{\"host\": \"gw.test\", "
+			 "\"header\": \"x-token\", \"fromFile\": \"/nonexistent/token\"}]}}}\n") ==
+	      0);
+	CHECK(policy_load(&pol, &o, &err) == 0);
+	CHECK(injects_for(&pol, "ANTHROPIC_API_KEY", &layer) == 1 && layer == POLICY_LAYER_PROFILE);
+	CHECK(pol.n_inject == 2);
 	policy_free(&pol);
 
 	/* A pattern does not count: still injected. */

@@ -83,4 +83,45 @@ else
 	not_ok "control: without the inject entry the same variable is visible inside"
 	diag "exit $RC: $OUT"
 fi
+
+# The basic and fromFile forms from the user's settings: `~/` is the
+# invoker's home; policy show names the forms and never a value; the run
+# reads the file on the host and the command cannot.
+printf 'file-secret-%s\n' "$$" >"$home/.api-key"
+chmod 600 "$home/.api-key"
+cat >"$home/.config/cordon/settings.json" <<'EOF_JSON'
+{"sandbox": {"credentials": {"inject": [
+  {"host": "git.example.test", "basic": {"user": "x-access-token"}, "fromEnv": "GH_PAT"},
+  {"host": "api.example.test", "header": "X-Api-Key", "fromFile": "~/.api-key"}]}}}
+EOF_JSON
+run_capture env HOME="$home" GH_PAT=secret-value sh -c "cd '$ws' && '$CORDON' policy show"
+if [ "$RC" -eq 0 ] &&
+	printf '%s' "$OUT" | grep -q 'git.example.test Authorization Basic user x-access-token: from \$GH_PAT' &&
+	printf '%s' "$OUT" | grep -q 'api.example.test X-Api-Key: from file ~/.api-key' &&
+	! printf '%s' "$OUT" | grep -q -e secret-value -e file-secret; then
+	ok "policy show: the basic and fromFile forms, no value"
+else
+	not_ok "policy show: the basic and fromFile forms, no value"
+	diag "exit $RC: $OUT"
+fi
+run_capture env HOME="$home" GH_PAT=secret-value sh -c "cd '$ws' && '$CORDON' run -- sh -c 'echo \"GH_PAT=\$GH_PAT\"; cat \"$home/.api-key\"; echo rc=\$?; cat /proc/self/environ | tr \"\\0\" \"\\n\"'"
+if [ "$RC" -eq 0 ] && printf '%s' "$OUT" | grep -q "^GH_PAT=cordon-injected-GH_PAT$" &&
+	printf '%s' "$OUT" | grep -q "injected by the proxy for api.example.test (masked inside): $home/.api-key" &&
+	! printf '%s' "$OUT" | grep -q -e secret-value -e file-secret; then
+	ok "basic and fromFile in user settings: a placeholder inside, the file's content nowhere"
+else
+	not_ok "basic and fromFile in user settings: a placeholder inside, the file's content nowhere"
+	diag "exit $RC: $OUT"
+fi
+check "control: the file is readable on the host" grep -q "^file-secret-$$\$" "$home/.api-key"
+rm "$home/.api-key"
+run_capture env HOME="$home" sh -c "cd '$ws' && rm -f ran && '$CORDON' run -- touch ran"
+if [ "$RC" -eq 125 ] && printf '%s' "$OUT" | grep -q "credentials.inject: read $home/.api-key (fromFile for api.example.test): No such file or directory" &&
+	[ ! -e "$ws/ran" ]; then
+	ok "fromFile missing: the run stops with 125 before anything runs"
+else
+	not_ok "fromFile missing: the run stops with 125 before anything runs"
+	diag "exit $RC: $OUT"
+fi
+echo '{}' >"$home/.config/cordon/settings.json"
 done_testing

@@ -175,8 +175,10 @@ class NetNS:
         run(["ip", "link", "del", self.vh], timeout=10)
 
 
-def upstream(log, bind="127.0.0.1", port=0, name="upstream", tls=None, git_root=None, ns=None):
-    """Start tests/integration/proxy/upstream.py; returns (proc, port)."""
+def upstream(log, bind="127.0.0.1", port=0, name="upstream", tls=None, git_root=None, ns=None,
+             basic=None):
+    """Start tests/integration/proxy/upstream.py; returns (proc, port). basic
+    (USER:PASSWORD) guards the paths under /auth/."""
     py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
     cmd = [py, os.path.join(HERE, "upstream.py"), "--bind", bind, "--port",
            str(port), "--log", log, "--name", name]
@@ -184,6 +186,8 @@ def upstream(log, bind="127.0.0.1", port=0, name="upstream", tls=None, git_root=
         cmd += ["--tls", tls[0], tls[1]]
     if git_root:
         cmd += ["--git-root", git_root]
+    if basic:
+        cmd += ["--basic", basic]
     if ns is not None:
         cmd = ns.ex(cmd)
     p = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)

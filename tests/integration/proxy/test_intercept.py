@@ -24,6 +24,9 @@ from pxlib import *  # noqa: E402,F403
 
 PY = "/usr/bin/python3"
 SECRET = "s3cr3t-0f-the-h0st-4242"
+GIT_SECRET = "ghp-t0ken-0f-the-h0st-7777"
+FILE_SECRET = "f1le-s3cret-0f-the-h0st-9191"
+BASIC_USER = "x-access-token"
 
 
 def git_repo(d):
@@ -52,7 +55,7 @@ def main():
     evil = os.path.join(d, "evil")
     os.makedirs(good, exist_ok=True)
     os.makedirs(evil, exist_ok=True)
-    names = ["api.test", "other.test", "rules.test", "git.test", "bad.test"]
+    names = ["api.test", "other.test", "rules.test", "git.test", "bad.test", "file.test"]
     ca, cert, key = make_ca(good, names)
     eca, ecert, ekey = make_ca(evil, ["bad.test"])
     for f in (cert, key, ecert, ekey):
@@ -62,14 +65,14 @@ def main():
     ns = test_netns()
     if ns:
         upstream(log, bind="0.0.0.0", port=443, name="good", tls=(cert, key), git_root=groot,
-                 ns=ns)
+                 ns=ns, basic=f"{BASIC_USER}:{GIT_SECRET}")
         upstream(log, bind="0.0.0.0", port=8443, name="bad", tls=(ecert, ekey), ns=ns)
         upstream(log, bind="0.0.0.0", port=80, name="plain", ns=ns)
         ip, tls_port, bad_port, plain_port = NS_IP, 443, 8443, 80
         extra = {}
     else:
         _, tls_port = upstream(log, bind="127.0.0.1", name="good", tls=(cert, key),
-                               git_root=groot)
+                               git_root=groot, basic=f"{BASIC_USER}:{GIT_SECRET}")
         _, bad_port = upstream(log, bind="127.0.0.1", name="bad", tls=(ecert, ekey))
         _, plain_port = upstream(log, bind="127.0.0.1", name="plain")
         ip = "127.0.0.1"
@@ -169,6 +172,130 @@ def main():
                       env=env)
     ok(rc == 0 and f"inside={SECRET}" in out,
        "control: without credentials.inject the value is inside (the name is no secret)", out)
+
+    # ---- HTTP Basic (from a variable) and a value read from a file
+    import base64
+    want_basic = "Basic " + base64.b64encode(f"{BASIC_USER}:{GIT_SECRET}".encode()).decode()
+    # in the workspace (which the command could otherwise read and write), so that
+    # the mask is what keeps it out, for root as for a user
+    os.makedirs(os.path.join(ws, "keys"), exist_ok=True)
+    keyfile = os.path.join(ws, "keys", "api-key")
+    with open(keyfile, "w") as f:
+        f.write(FILE_SECRET + "\n")
+    os.chmod(keyfile, 0o600)
+    with open(os.path.join(ws, "secret.pattern"), "w") as f:
+        f.write(f"{GIT_SECRET}\n{FILE_SECRET}\n")
+    policy2 = os.path.join(d, "policy-forms.json")
+    with open(policy2, "w") as f:
+        json.dump({"sandbox": {
+            "network": {"allowedDomains": ["*.test:*"]},
+            "credentials": {"inject": [
+                {"host": "git.test", "basic": {"user": BASIC_USER}, "fromEnv": "GIT_TOKEN"},
+                {"host": "file.test", "header": "X-Api-Key", "fromFile": keyfile,
+                 "prefix": "k1 "},
+                # the same file, as a Basic password with the user from a variable
+                {"host": "rules.test", "basic": {"userFromEnv": "B_USER"}, "fromFile": keyfile},
+            ]}}}, f)
+    alog3 = os.path.join(d, "audit-forms.jsonl")
+    base3 = res + ["--policy", policy2, "--audit-log", alog3]
+    env3 = dict(env, GIT_TOKEN=GIT_SECRET, GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0",
+                B_USER="alice")
+    script = (
+        'echo "inside=$GIT_TOKEN"; '
+        f'curl -sS -u "u:$GIT_TOKEN" -w " code=%{{http_code}}\n" {url("git.test", "/auth/basic-env")}; '
+        f'curl -sS -u "u:$GIT_TOKEN" -w " code=%{{http_code}}\n" {url("other.test", "/basic-other")}; '
+        f'curl -sS -H "X-Api-Key: mine" -w " code=%{{http_code}}\n" {url("file.test", "/from-file")}; '
+        f'curl -sS -H "X-Api-Key: mine" {url("other.test", "/file-other")}; '
+        f'curl -sS {url("rules.test", "/basic-file")}; '
+        f'git ls-remote {url("git.test", "/auth/git/repo.git")} 2>&1; echo ls-remote=$?; '
+        f'git clone -q {url("git.test", "/auth/git/repo.git")} basic-clone 2>&1; echo clone=$?; '
+        f'wc -c < {keyfile}; cat {keyfile}; echo cat=$?; '
+        f'(echo x > {keyfile}) 2>&1; echo write=$?; '
+        'echo environ=$(for f in /proc/[0-9]*/environ; do tr "\\0" "\\n" < $f; done 2>/dev/null | '
+        'grep -c -F -f secret.pattern)')
+    rc, out = sandbox(ws, base3 + ["-v"], ["sh", "-c", script], env=env3, timeout=120)
+    up = read_log(log).splitlines()
+    benv = [l for l in up if "/auth/basic-env" in l]
+    ok(rc == 0 and "inside=cordon-injected-GIT_TOKEN" in out,
+       "basic from a variable: the variable holds a placeholder inside", out)
+    ok(len(benv) == 1 and f"authorization={want_basic} " in benv[0] and "code=200" in out,
+       "...the upstream receives Authorization: Basic base64(user:value), the client's own "
+       "Authorization replaced", (out, benv))
+    bother = [l for l in up if "/basic-other" in l]
+    ok(len(bother) == 1 and GIT_SECRET not in bother[0] and want_basic not in bother[0] and
+       "authorization=Basic " + base64.b64encode(b"u:cordon-injected-GIT_TOKEN").decode() in bother[0],
+       "...another allowed host gets what the client sent (the placeholder), not the credential",
+       bother)
+    gl = [l for l in up if "/auth/git/repo.git" in l]
+    ok("ls-remote=0" in out and "refs/heads/main" in out and len(gl) >= 2 and
+       all(f"authorization={want_basic} " in l for l in gl),
+       "git ls-remote over HTTPS: every request carries the Basic credential", (out, gl))
+    readme = os.path.join(ws, "basic-clone", "README")
+    ok("clone=0" in out and os.path.exists(readme) and "hello-from-git" in open(readme).read(),
+       "git clone over HTTPS with the injected Basic credential", out)
+    ff = [l for l in up if "/from-file" in l]
+    ok(len(ff) == 1 and ff[0].endswith(f"x-api-key=k1 {FILE_SECRET}") and "code=200" in out,
+       "fromFile: the upstream receives the file's content (newline dropped, prefix put before), "
+       "the client's own header replaced", ff)
+    bf = [l for l in up if "/basic-file" in l]
+    want_bf = "Basic " + base64.b64encode(f"alice:{FILE_SECRET}".encode()).decode()
+    ok(len(bf) == 1 and f"authorization={want_bf} " in bf[0],
+       "basic with the user from a variable and the password from a file", bf)
+    fo = [l for l in up if "/file-other" in l]
+    ok(len(fo) == 1 and fo[0].endswith("x-api-key=mine") and FILE_SECRET not in fo[0],
+       "...another allowed host does not receive it", fo)
+    ok(re.search(r"^0\ncat=0\n", out, re.M) is not None and FILE_SECRET not in out,
+       "fromFile: inside, the file is masked (it reads empty) and the value is on no output", out)
+    ok(re.search(r"(Read-only file system|Permission denied)\nwrite=[12]", out) is not None,
+       "...and it cannot be written to either (read-only mask)", out)
+    ok(open(keyfile).read() == FILE_SECRET + "\n",
+       "control: outside, the file is readable and unchanged")
+    ok("environ=0\n" in out, "no /proc/*/environ inside holds either value", out[-300:])
+    cr = records(alog3, "credential")
+    ok(any(r.get("name") == "GIT_TOKEN" and r.get("host") == "git.test" and
+           r.get("header") == "Authorization" for r in cr) and
+       any(r.get("name") == keyfile and r.get("host") == "file.test" and
+           r.get("header") == "X-Api-Key" for r in cr),
+       "audit: credential records name the variable, and the file for fromFile", cr)
+    whole = read_log(alog3)
+    ok(whole != "" and GIT_SECRET not in whole and FILE_SECRET not in whole and
+       base64.b64encode(f"{BASIC_USER}:{GIT_SECRET}".encode()).decode() not in whole,
+       "audit: neither value (nor the Basic encoding) is in the log")
+    # control: without the injection the endpoint refuses git
+    shutil.copy(ca, os.path.join(ws, "test-ca.pem"))  # reachable inside, root's run too
+    nopol2 = os.path.join(d, "noinject-ports.json")
+    with open(nopol2, "w") as f:
+        json.dump({"sandbox": {"network": {"allowedDomains": ["*.test:*"]}}}, f)
+    rc, out = sandbox(ws, res + ["--policy", nopol2],
+                      ["sh", "-c", f'git ls-remote {url("git.test", "/auth/git/repo.git")} 2>&1; '
+                                   'echo ls-remote=$?'],
+                      env=dict(env3, GIT_SSL_CAINFO=os.path.join(ws, "test-ca.pem")),
+                      timeout=60)
+    ok("ls-remote=128" in out and ("401" in out or "Authentication failed" in out or
+                                   "could not read Username" in out),
+       "control: without the injection the same git ls-remote gets a 401", out)
+    # a fromFile that cannot be read stops the run before anything runs
+    missing = os.path.join(d, "policy-missing.json")
+    with open(missing, "w") as f:
+        json.dump({"sandbox": {"credentials": {"inject": [
+            {"host": "file.test", "header": "X-Api-Key",
+             "fromFile": os.path.join(d, "no-such-key")}]}}}, f)
+    rc, out = sandbox(ws, res + ["--policy", missing], ["touch", "ran-missing"], env=env)
+    ok(rc == 125 and "credentials.inject: read " in out and "no-such-key" in out and
+       "No such file or directory" in out and not os.path.exists(os.path.join(ws, "ran-missing")),
+       "fromFile missing: the run is refused (125, the path and the reason), nothing runs", out)
+    os.chmod(keyfile, 0o600)
+    with open(keyfile, "w") as f:
+        f.write("x" * 5000)
+    rc, out = sandbox(ws, base3, ["touch", "ran-big"], env=env3)
+    ok(rc == 125 and "at most 4096 bytes" in out and not os.path.exists(os.path.join(ws, "ran-big")),
+       "fromFile larger than 4 KiB: refused", out)
+    with open(keyfile, "w") as f:
+        f.write(f"{FILE_SECRET}\nX-Evil: 1\n")
+    rc, out = sandbox(ws, base3, ["touch", "ran-lines"], env=env3)
+    ok(rc == 125 and "holds more than one line or a control character" in out and
+       FILE_SECRET not in out and not os.path.exists(os.path.join(ws, "ran-lines")),
+       "fromFile of two lines for a header: refused, the value not quoted", out)
 
     # ---- the CA: made on first use, key 0600, unreachable from inside
     keyf = os.path.join(cfg, "ca", "ca.key")

@@ -4,10 +4,15 @@ chunked, echo), optionally TLS, that appends every request it receives to a
 log file so tests can check from outside what got through.
 
 usage: upstream.py --bind ADDR --port N --log FILE [--tls CERT KEY]
-                   [--git-root DIR] [--name NAME]
+                   [--git-root DIR] [--name NAME] [--basic USER:PASSWORD]
+
+With --basic, a path under /auth/ needs that HTTP Basic authorization (401
+with WWW-Authenticate otherwise) and is then served as the rest of the path
+(/auth/git/... is the git repository).
 Prints "ready PORT" on stdout once listening.
 """
 import argparse
+import base64
 import http.server
 import os
 import socketserver
@@ -85,8 +90,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(out)
 
+    def _auth(self):
+        """A path under /auth/: False (401 sent) unless the Basic authorization matches."""
+        if not self.path.startswith("/auth/") or not self.server.basic:
+            return True
+        want = "Basic " + base64.b64encode(self.server.basic.encode()).decode()
+        if self.headers.get("Authorization") != want:
+            if self.headers.get("Content-Length"):
+                self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="test"')
+            self.send_header("Content-Length", "13")
+            self.end_headers()
+            self.wfile.write(b"unauthorized\n")
+            return False
+        self.path = self.path[len("/auth"):]
+        return True
+
     def do_GET(self):
         self._log()
+        if not self._auth():
+            return
         if self.path.startswith("/git/") and self.server.git_root:
             return self._git()
         if self.path.startswith("/big"):
@@ -109,6 +133,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         self._log()
+        if not self._auth():
+            return
         if self.path.startswith("/git/") and self.server.git_root:
             return self._git()
         n = int(self.headers.get("Content-Length", "0"))
@@ -137,6 +163,7 @@ def main():
     ap.add_argument("--tls", nargs=2)
     ap.add_argument("--git-root")
     ap.add_argument("--name", default="upstream")
+    ap.add_argument("--basic")
     a = ap.parse_args()
     if ":" in a.bind:
         Server.address_family = __import__("socket").AF_INET6
@@ -144,6 +171,7 @@ def main():
     srv.logfile = a.log
     srv.name = a.name
     srv.git_root = a.git_root
+    srv.basic = a.basic
     if a.tls:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(a.tls[0], a.tls[1])
