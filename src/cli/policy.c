@@ -465,6 +465,7 @@ cli_run_policy_option(struct session_policy *rp, int opt, const char *arg)
 		rp->allow_degraded = true;
 		break;
 	case CLI_OPT_POLICY:
+		rp->policy_twice = rp->policy_file != NULL;
 		rp->policy_file = arg;
 		break;
 	case CLI_OPT_AS_AGENT:

@@ -180,6 +180,15 @@ int
 cli_run_policy_loopback_rules(struct session_policy *rp, struct cordon_policy *cli,
 			      struct cordon_err *err)
 {
+	/* Checked here, where run and `policy show` both pass first. */
+	if (rp->policy_twice) {
+		cordon_err_set(err, 0,
+			       "--policy given more than once (the last would replace the "
+			       "others, not add to them)");
+		return cordon_err_hint(err, "give one --policy file: put the rules of both in it, "
+					    "or keep one in your settings (cordon policy show "
+					    "lists where they are read)");
+	}
 	if (rp->loopback_overflow) {
 		cordon_err_set(err, E2BIG, "more than %d --allow-loopback", CLI_MAX_LOOPBACK);
 		return cordon_err_hint(err, "name the ports the command needs");

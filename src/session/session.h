@@ -85,7 +85,8 @@ struct session_policy {
 	const char *loopback[16]; /* --allow-loopback PORT */
 	size_t n_loopback;
 	bool loopback_overflow;
-	char **argv; /* the command as run (cli_run_policy_command), or NULL */
+	bool policy_twice; /* --policy given more than once: refused */
+	char **argv;       /* the command as run (cli_run_policy_command), or NULL */
 	bool loaded;
 	bool have_home;
 	char home[PATH_MAX];

@@ -50,6 +50,13 @@ run_capture run_in --memory
 check "--memory without a value: no 'unknown option' noise" \
 	sh -c "! printf '%s' \"\$1\" | grep -q 'unknown option'" _ "$OUT"
 hint "an unknown option is named" 125 "^cordon: unknown option '--bogus'" run_in --bogus -- true
+echo '{}' > "$T/p1.json"
+echo '{}' > "$T/p2.json"
+hint2 "--policy twice: 125, not the last one silently" 125 '^cordon: --policy given more than once' \
+	'give one --policy file' run_in --policy "$T/p1.json" --policy "$T/p2.json" -- true
+hint2 "... the same in policy show" 125 '^cordon: --policy given more than once' \
+	'give one --policy file' "$CORDON" policy show --policy "$T/p1.json" --policy "$T/p2.json"
+expect_status "control: one --policy runs" 0 run_in -q --policy "$T/p1.json" -- true
 hint "no command: 125 and the hint" 125 'no command given' run_in
 hint "cordon inside cordon: says it is already inside a sandbox" 125 \
 	'already inside a cordon sandbox' run_in -q -- "$CORDON" run --audit-log /tmp/a.jsonl -- true
