@@ -775,7 +775,8 @@ apply_mount(struct sb_child_ctx *ctx, const struct sb_mount *m)
 		/* Inside root's idmapped workspace: from the tree as mounted there. */
 		if (m->target == NULL && in_idmapped_rw(ctx, m->path) && lstat(dst, &st) == 0)
 			return bind_path(dst, dst,
-					 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, 1);
+					 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+					 0, 1);
 		p = prepared_for(ctx, SB_MOUNT_RO, m->path);
 		if (p != NULL && p->attached[0] != '\0') {
 			if (p->is_dir ? fd_mkdir_p(dst, 0755) < 0 : ensure_file(dst) < 0)
