@@ -188,10 +188,10 @@ char *policy_edit_allow_domain(const char *text, size_t len, const char *file, c
 			       bool *added, struct cordon_err *err);
 
 /*
- * Refuse a policy that uses a key this version parses but does not enforce
- * (none at present: network.rules and credentials.inject are enforced): 0,
- * or -1 with err set to "FILE:LINE:COL: key `K`: not enforced..." and a
- * hint. Pure.
+ * Refuse a policy that asks for what this version cannot enforce: a
+ * tls.bypass entry a rule or an injection needs (policy_check_tls_bypass;
+ * every key parsed is enforced otherwise). 0, or -1 with err set to
+ * "FILE:LINE:COL: key `K`: ..." and a hint. Pure.
  */
 int policy_refuse_unenforced(const struct cordon_policy *pol, struct cordon_err *err);
 
