@@ -489,9 +489,11 @@ host_pat(const char *s, struct host_pat *p)
 		s += 2;
 	}
 	if (s[0] == '[') {
+		/* the address without its brackets, as a bare IPv6 entry writes it */
+		s++;
 		end = strchr(s, ']');
-		end = end != NULL ? end + 1 : s + strlen(s);
-		colon = *end == ':' ? end : NULL;
+		end = end != NULL ? end : s + strlen(s);
+		colon = end[0] == ']' && end[1] == ':' ? end + 1 : NULL;
 	} else {
 		colon = strchr(s, ':');
 		if (colon != NULL && strchr(colon + 1, ':') != NULL)
