@@ -33,6 +33,8 @@ static const char *const list_keys[POLICY_LIST__MAX] = {
 	[POLICY_CRED_FILES_ALLOW] = "credentials.files",
 	[POLICY_CRED_ENV_DENY] = "credentials.envVars",
 	[POLICY_CRED_ENV_ALLOW] = "credentials.envVars",
+	[POLICY_TLS_INSPECT] = "tls.inspect",
+	[POLICY_TLS_BYPASS] = "tls.bypass",
 };
 
 /* Names used by `policy show` (the files' mode split out). */
@@ -48,6 +50,8 @@ static const char *const list_show[POLICY_LIST__MAX] = {
 	[POLICY_CRED_FILES_ALLOW] = "credentials.filesAllow",
 	[POLICY_CRED_ENV_DENY] = "credentials.envVarsDeny",
 	[POLICY_CRED_ENV_ALLOW] = "credentials.envVarsAllow",
+	[POLICY_TLS_INSPECT] = "tls.inspect",
+	[POLICY_TLS_BYPASS] = "tls.bypass",
 };
 
 static const char *const scalar_keys[POLICY_SCALAR__MAX] = {
@@ -224,7 +228,9 @@ policy_list_tightens(enum policy_list list)
 	case POLICY_NET_DENIED_DOMAINS:
 	case POLICY_CRED_FILES_DENY:
 	case POLICY_CRED_ENV_DENY:
+	case POLICY_TLS_INSPECT: /* reading a tunnel only adds visibility */
 		return true;
+	case POLICY_TLS_BYPASS: /* a host no rule or credential can reach */
 	case POLICY_FS_ALLOW_WRITE:
 	case POLICY_FS_ALLOW_READ:
 	case POLICY_NET_ALLOWED_DOMAINS:

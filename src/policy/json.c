@@ -28,6 +28,7 @@ enum key_kind {
 	K_BOOL,
 	K_PATHS,
 	K_DOMAINS,
+	K_HOSTS, /* one host each (tls.*): a domain pattern, not a CIDR */
 	K_SOCKETS,
 	K_NETRULES,
 	K_CREDFILES,
@@ -65,6 +66,9 @@ static const struct schema_key {
 	{ "credentials.files", K_CREDFILES, 0 },
 	{ "credentials.envVars", K_ENVVARS, 0 },
 	{ "credentials.inject", K_INJECT, 0 },
+	{ "tls", K_OBJECT, 0 },
+	{ "tls.inspect", K_HOSTS, POLICY_TLS_INSPECT },
+	{ "tls.bypass", K_HOSTS, POLICY_TLS_BYPASS },
 	{ "resources", K_OBJECT, 0 },
 	{ "resources.memory", K_MEMORY, POLICY_RES_MEMORY },
 	{ "resources.cpus", K_CPUS, POLICY_RES_CPUS },
@@ -724,6 +728,7 @@ scalar(struct walk *w, const struct schema_key *k, const json_t *v)
 	case K_OBJECT:
 	case K_PATHS:
 	case K_DOMAINS:
+	case K_HOSTS:
 	case K_SOCKETS:
 	case K_NETRULES:
 	case K_CREDFILES:
@@ -758,6 +763,8 @@ member(struct walk *w, const char *full, const json_t *v)
 				   "socket paths");
 	case K_DOMAINS:
 		return string_list(w, v, (enum policy_list)k->idx, policy_check_domain, "domains");
+	case K_HOSTS:
+		return string_list(w, v, (enum policy_list)k->idx, policy_check_host, "hosts");
 	case K_NETRULES:
 		return net_rules(w, v);
 	case K_CREDFILES:

@@ -555,6 +555,9 @@ policy_load(struct cordon_policy *eff, const struct policy_load_opts *o, struct 
 	if (policy_merge(eff, &managed, POLICY_LAYER_MANAGED, true, &managed, err) < 0)
 		goto out;
 	profile_injects_yield(eff);
+	/* each file was checked alone; a bypass and a rule may come from two layers */
+	if (policy_check_tls_bypass(eff, err) < 0)
+		goto out;
 	r = 0;
 out:
 	policy_free(&managed);

@@ -334,6 +334,10 @@ policy_add_rule(struct cordon_policy *pol, enum policy_list list, const char *va
 	case POLICY_CRED_ENV_ALLOW:
 		ok = policy_check_env_pattern(value, why, sizeof(why));
 		break;
+	case POLICY_TLS_INSPECT:
+	case POLICY_TLS_BYPASS:
+		ok = policy_check_host(value, why, sizeof(why));
+		break;
 	case POLICY_FS_ALLOW_WRITE:
 	case POLICY_FS_DENY_WRITE:
 	case POLICY_FS_DENY_READ:

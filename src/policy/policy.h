@@ -61,6 +61,8 @@ enum policy_list {
 	POLICY_CRED_FILES_ALLOW,       /* sandbox.credentials.files, mode "allow" */
 	POLICY_CRED_ENV_DENY,          /* sandbox.credentials.envVars, mode "deny" */
 	POLICY_CRED_ENV_ALLOW,         /* sandbox.credentials.envVars, mode "allow" */
+	POLICY_TLS_INSPECT,            /* sandbox.tls.inspect: hosts read even without a rule */
+	POLICY_TLS_BYPASS,             /* sandbox.tls.bypass: hosts never read (pinning clients) */
 	POLICY_LIST__MAX,
 };
 
@@ -186,12 +188,26 @@ char *policy_edit_allow_domain(const char *text, size_t len, const char *file, c
 			       bool *added, struct cordon_err *err);
 
 /*
- * Refuse a policy that uses a key this version parses but does not enforce
- * (none at present: network.rules and credentials.inject are enforced): 0,
- * or -1 with err set to "FILE:LINE:COL: key `K`: not enforced..." and a
- * hint. Pure.
+ * Refuse a policy that asks for what this version cannot enforce: a
+ * tls.bypass entry a rule or an injection needs (policy_check_tls_bypass;
+ * every key parsed is enforced otherwise). 0, or -1 with err set to
+ * "FILE:LINE:COL: key `K`: ..." and a hint. Pure.
  */
 int policy_refuse_unenforced(const struct cordon_policy *pol, struct cordon_err *err);
+
+/*
+ * Refuse a policy in which a tls.bypass entry covers a host that a
+ * network.rules or credentials.inject entry names: the proxy could not
+ * enforce that entry without reading the tunnel. 0, or -1 with err naming
+ * both entries (and where they come from) and a hint. Pure.
+ */
+int policy_check_tls_bypass(const struct cordon_policy *pol, struct cordon_err *err);
+
+/*
+ * Do two host patterns (`example.com`, `*.example.com`, an address, each
+ * with an optional `:port`) cover a host in common? Case-insensitive. Pure.
+ */
+bool policy_hosts_overlap(const char *a, const char *b);
 
 /* Append a note (printf-style). */
 void policy_note(struct cordon_policy *pol, const char *fmt, ...)

@@ -459,14 +459,136 @@ policy_parse_memory(const char *s, uint64_t *bytes, char *why, size_t len)
  * Keys this version parses but cannot enforce. Accepting one would promise
  * a wall that is not there, so a file that uses one is refused, as a bad
  * policy is. network.rules and credentials.inject are enforced (the proxy
- * reads the requests to the hosts they name, TLS included), so nothing is
- * refused here at present: a key added to the parser before it is enforced
- * goes here, never in silence.
+ * reads the requests to the hosts they name, TLS included); what cannot be
+ * is such an entry for a host tls.bypass keeps unread, refused here (a key
+ * added to the parser before it is enforced goes here too, never in
+ * silence).
  */
 int
 policy_refuse_unenforced(const struct cordon_policy *pol, struct cordon_err *err)
 {
-	(void)pol;
-	(void)err;
+	return policy_check_tls_bypass(pol, err);
+}
+
+/* A host pattern split: name (lower case; the suffix after "*." when wildcard), port (0: any). */
+struct host_pat {
+	char name[272];
+	bool wildcard;
+	unsigned long port;
+};
+
+static void
+host_pat(const char *s, struct host_pat *p)
+{
+	const char *colon = NULL, *end;
+	size_t n;
+
+	memset(p, 0, sizeof(*p));
+	if (strncmp(s, "*.", 2) == 0) {
+		p->wildcard = true;
+		s += 2;
+	}
+	if (s[0] == '[') {
+		/* the address without its brackets, as a bare IPv6 entry writes it */
+		s++;
+		end = strchr(s, ']');
+		end = end != NULL ? end : s + strlen(s);
+		colon = end[0] == ']' && end[1] == ':' ? end + 1 : NULL;
+	} else {
+		colon = strchr(s, ':');
+		if (colon != NULL && strchr(colon + 1, ':') != NULL)
+			colon = NULL; /* a bare IPv6 address: no port */
+		end = colon != NULL ? colon : s + strlen(s);
+	}
+	if (colon != NULL && strcmp(colon + 1, "*") != 0)
+		p->port = strtoul(colon + 1, NULL, 10);
+	n = (size_t)(end - s);
+	if (n >= sizeof(p->name))
+		n = sizeof(p->name) - 1;
+	for (size_t i = 0; i < n; i++)
+		p->name[i] = (char)tolower((unsigned char)s[i]);
+	/* a trailing dot names the same host */
+	if (n > 0 && p->name[n - 1] == '.')
+		n--;
+	p->name[n] = '\0';
+}
+
+/* Is name (exact) below suffix, or suffix itself when self? */
+static bool
+below(const char *name, const char *suffix, bool self)
+{
+	size_t nl = strlen(name), sl = strlen(suffix);
+
+	if (nl == sl)
+		return self && strcmp(name, suffix) == 0;
+	return nl > sl + 1 && name[nl - sl - 1] == '.' && strcmp(name + nl - sl, suffix) == 0;
+}
+
+bool
+policy_hosts_overlap(const char *a, const char *b)
+{
+	struct host_pat pa, pb;
+
+	host_pat(a, &pa);
+	host_pat(b, &pb);
+	if (pa.port != 0 && pb.port != 0 && pa.port != pb.port)
+		return false;
+	if (pa.wildcard && pb.wildcard)
+		return below(pa.name, pb.name, true) || below(pb.name, pa.name, true);
+	if (pa.wildcard)
+		return below(pb.name, pa.name, false);
+	if (pb.wildcard)
+		return below(pa.name, pb.name, false);
+	return strcmp(pa.name, pb.name) == 0;
+}
+
+/* The message names both entries; the other one's origin short when in the same file. */
+static int
+bypass_conflict(const struct policy_rule *by, const char *key, const char *host,
+		const struct policy_origin *o, struct cordon_err *err)
+{
+	char v[128], h[128], file[128], org[300];
+
+	policy_sanitize(by->value, v, sizeof(v));
+	policy_sanitize(host, h, sizeof(h));
+	if (o->file != NULL && by->origin.file != NULL && strcmp(o->file, by->origin.file) == 0)
+		snprintf(org, sizeof(org), "line %u", o->line);
+	else
+		policy_origin_format(o, org, sizeof(org));
+	if (by->origin.file != NULL) {
+		policy_sanitize(by->origin.file, file, sizeof(file));
+		cordon_err_set(err, 0,
+			       "%s:%u:%u: key `sandbox.tls.bypass`: \"%s\" conflicts with %s "
+			       "\"%s\" (%s), which needs the tunnel read",
+			       file, by->origin.line, by->origin.col, v, key, h, org);
+	} else {
+		cordon_err_set(err, 0,
+			       "%s: key `sandbox.tls.bypass`: \"%s\" conflicts with %s \"%s\" "
+			       "(%s), which needs the tunnel read",
+			       policy_layer_name(by->origin.layer), v, key, h, org);
+	}
+	return cordon_err_hint(err,
+			       "remove one of the two: a bypassed host is never read, so the %s "
+			       "entry could not be enforced on it",
+			       key);
+}
+
+int
+policy_check_tls_bypass(const struct cordon_policy *pol, struct cordon_err *err)
+{
+	const struct policy_rules *by = &pol->lists[POLICY_TLS_BYPASS];
+
+	for (size_t i = 0; i < by->n; i++) {
+		for (size_t j = 0; j < pol->n_net_rules; j++)
+			if (policy_hosts_overlap(by->v[i].value, pol->net_rules[j].host))
+				return bypass_conflict(&by->v[i], "network.rules",
+						       pol->net_rules[j].host,
+						       &pol->net_rules[j].origin, err);
+		for (size_t j = 0; j < pol->n_inject; j++)
+			if (policy_hosts_overlap(by->v[i].value, pol->inject[j].host))
+				return bypass_conflict(&by->v[i], "credentials.inject",
+						       pol->inject[j].host, &pol->inject[j].origin,
+						       err);
+	}
 	return 0;
 }

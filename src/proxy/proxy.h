@@ -152,6 +152,17 @@ int px_proxy_add_inject(struct px_proxy *px, const char *host, const char *heade
 int px_proxy_add_inject_basic(struct px_proxy *px, const char *host, const char *name,
 			      const char *user, const char *secret, struct cordon_err *err);
 
+#define PX_TLS_HOSTS_MAX 1024u /* tls.inspect, tls.bypass hosts each (as the policy's limit) */
+
+/*
+ * tls.inspect (bypass 0: read tunnels to host even when no rule or
+ * injection names it, a record per request) or tls.bypass (bypass 1:
+ * never read them; wins over the other lists). host: allow.h's grammar
+ * without CIDR. 0, or -1 with err (bad pattern, too many, ENOMEM).
+ */
+int px_proxy_add_tls_host(struct px_proxy *px, const char *host, int bypass,
+			  struct cordon_err *err);
+
 /*
  * Use the interception CA (ca.h) in these files (checked readable now;
  * set once). OpenSSL and the CA are loaded by a thread started here, off

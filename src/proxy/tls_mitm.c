@@ -46,6 +46,8 @@
 struct px_mitm_ctx {
 	struct px_http_rules rules;
 	struct px_injects injects;
+	struct px_host_pat *inspect, *bypass; /* tls.inspect, tls.bypass */
+	size_t n_inspect, n_bypass;
 	char crt[PATH_MAX], key[PATH_MAX]; /* the CA's files ("" until px_proxy_set_ca) */
 	pthread_t warm;                    /* loads OpenSSL and the CA beside the loop */
 	int warming;                       /* warm runs or ran and is not joined yet */
@@ -139,6 +141,8 @@ px_mitm_ctx_free(struct px_mitm_ctx *x)
 		pthread_join(x->warm, NULL);
 	px_http_rules_fini(&x->rules);
 	px_injects_fini(&x->injects);
+	free(x->inspect);
+	free(x->bypass);
 	px_ca_free(x->ca);
 	SSL_CTX_free(x->sctx);
 	SSL_CTX_free(x->cctx);
@@ -171,6 +175,40 @@ px_proxy_add_inject_basic(struct px_proxy *px, const char *host, const char *nam
 	struct px_mitm_ctx *x = ctx_of(px, err);
 
 	return x == NULL ? -1 : px_injects_add_basic(&x->injects, host, name, user, secret, err);
+}
+
+int
+px_proxy_add_tls_host(struct px_proxy *px, const char *host, int bypass, struct cordon_err *err)
+{
+	struct px_mitm_ctx *x = ctx_of(px, err);
+	struct px_host_pat **v, *nv;
+	size_t *n;
+
+	if (x == NULL)
+		return -1;
+	v = bypass ? &x->bypass : &x->inspect;
+	n = bypass ? &x->n_bypass : &x->n_inspect;
+	if (*n >= PX_TLS_HOSTS_MAX)
+		return cordon_err_set(err, E2BIG, "more than %u tls.%s hosts", PX_TLS_HOSTS_MAX,
+				      bypass ? "bypass" : "inspect");
+	nv = realloc(*v, (*n + 1) * sizeof(**v));
+	if (nv == NULL)
+		return cordon_err_set(err, ENOMEM, "tls.%s", bypass ? "bypass" : "inspect");
+	*v = nv;
+	if (px_host_pat_parse(host, &nv[*n]) < 0)
+		return cordon_err_set(err, EINVAL, "tls.%s: not a host: %s",
+				      bypass ? "bypass" : "inspect", host);
+	(*n)++;
+	return 0;
+}
+
+static bool
+pats_cover(const struct px_host_pat *v, size_t n, const char *norm, uint16_t port)
+{
+	for (size_t i = 0; i < n; i++)
+		if (px_host_pat_match(&v[i], norm, port))
+			return true;
+	return false;
 }
 
 static int ctx_load(struct px_mitm_ctx *x);
@@ -217,8 +255,15 @@ px_mitm_wanted(const struct px_proxy *px, const char *norm, uint16_t port)
 {
 	const struct px_mitm_ctx *x = px->mitm;
 
-	return x != NULL && (px_http_rules_cover(&x->rules, norm, port) ||
-			     px_injects_cover(&x->injects, norm, port));
+	/*
+	 * A bypassed host is never read, whatever else names it: the policy
+	 * refuses a bypass that a rule or an injection needs (validate.c), so
+	 * only tls.inspect gives way here.
+	 */
+	return x != NULL && !pats_cover(x->bypass, x->n_bypass, norm, port) &&
+	       (px_http_rules_cover(&x->rules, norm, port) ||
+		px_injects_cover(&x->injects, norm, port) ||
+		pats_cover(x->inspect, x->n_inspect, norm, port));
 }
 
 static int

@@ -30,7 +30,10 @@ struct px_mitm;     /* per connection */
 /* Free the proxy's interception state; accepts NULL. */
 void px_mitm_ctx_free(struct px_mitm_ctx *x);
 
-/* Does the proxy read tunnels to norm:port (a rule or an injection names it)? */
+/*
+ * Does the proxy read tunnels to norm:port: a rule, an injection or
+ * tls.inspect names it, and tls.bypass does not?
+ */
 bool px_mitm_wanted(const struct px_proxy *px, const char *norm, uint16_t port);
 
 struct px_mitm_target {

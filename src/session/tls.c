@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The session's TLS interception: whether the policy needs it (a method or
- * path rule, a credential to inject), the per-user CA (made on first use),
- * the CA bundle the sandbox trusts (and the Java trust stores with the CA,
- * session/javastore.c), the CA's directory masked inside, and,
+ * path rule, a credential to inject, a tls.inspect host), the per-user CA
+ * (made on first use), the CA bundle the sandbox trusts (and the Java trust
+ * stores with the CA, session/javastore.c), the CA's directory masked
+ * inside, and,
  * once the sandbox is cloned, the proxy told what to read and what to
  * inject. The credentials' values reach this process only then, from the
  * stash session/policy.c made before the clone.
@@ -46,7 +47,7 @@ regular_file(const char *path, struct stat *st)
 static bool
 tls_needed(const struct cordon_policy *pol)
 {
-	if (pol->n_net_rules > 0)
+	if (pol->n_net_rules > 0 || pol->lists[POLICY_TLS_INSPECT].n > 0)
 		return true;
 	for (size_t i = 0; i < pol->n_inject; i++)
 		if (pol->inject[i].from_file != NULL || getenv(pol->inject[i].from_env) != NULL)
@@ -303,6 +304,14 @@ session_tls_start(struct session_tls *t, struct session_policy *sp, struct px_pr
 		policy_origin_format(&nr->origin, origin, sizeof(origin));
 		if (px_proxy_add_http_rule(px, nr->host, nr->methods, nr->paths, origin, err) < 0)
 			return -1;
+	}
+	for (int b = 0; b < 2; b++) {
+		const struct policy_rules *r =
+		    &pol->lists[b ? POLICY_TLS_BYPASS : POLICY_TLS_INSPECT];
+
+		for (size_t i = 0; i < r->n; i++)
+			if (px_proxy_add_tls_host(px, r->v[i].value, b, err) < 0)
+				return -1;
 	}
 	return add_injections(sp, px, err);
 }

@@ -351,6 +351,7 @@ test_untrusted_project_only_tightens(void)
 		"\"header\": "
 		"\"x\", \"fromEnv\": \"HOME\"}]}}}",
 		"{\"sandbox\": {\"audit\": {\"path\": \"log.jsonl\"}}}",
+		"{\"sandbox\": {\"tls\": {\"bypass\": [\"pinned.test\"]}}}",
 	};
 	struct cordon_policy eff;
 	struct cordon_err err;
@@ -636,6 +637,63 @@ test_inject_forms(void)
 	return 0;
 }
 
+/* tls.inspect and tls.bypass: host lists; a bypass a rule or an injection needs is refused. */
+static int
+test_tls_lists(void)
+{
+	static const char text[] = "{\"sandbox\": {\"tls\": {\"inspect\": [\"*.docs.test\"],\n"
+				   "  \"bypass\": [\"pinned.test:443\", \"*.bank.test\"]}}}\n";
+	static const char rule[] =
+	    "{\"sandbox\": {\"network\": {\"rules\": [{\"host\": \"api.bank.test\", "
+	    "\"methods\": [\"GET\"]}]}}}";
+	struct cordon_policy pol, eff;
+	struct cordon_err err;
+	_cleanup_free_ char *out = NULL;
+
+	CHECK(parse(&pol, text, POLICY_LAYER_USER, 0, &err) == 0);
+	CHECK(pol.lists[POLICY_TLS_INSPECT].n == 1 && pol.lists[POLICY_TLS_BYPASS].n == 2);
+	CHECK_STR(pol.lists[POLICY_TLS_BYPASS].v[1].value, "*.bank.test");
+	CHECK(pol.lists[POLICY_TLS_BYPASS].v[1].origin.line == 2);
+	CHECK(policy_check_tls_bypass(&pol, &err) == 0);
+	policy_init(&eff);
+	CHECK(policy_merge(&eff, &pol, POLICY_LAYER_USER, true, NULL, &err) == 0);
+	CHECK(eff.lists[POLICY_TLS_BYPASS].n == 2);
+	out = policy_render_text(&eff);
+	CHECK(strstr(out, "tls.inspect") != NULL && strstr(out, "*.docs.test") != NULL);
+	CHECK(strstr(out, "tls.bypass") != NULL && strstr(out, "pinned.test:443") != NULL);
+	/* a rule from another layer for a bypassed host: refused, both named */
+	CHECK(merge_text(&eff, rule, POLICY_LAYER_CLI, true, NULL, &err) == 0);
+	CHECK(policy_check_tls_bypass(&eff, &err) == -1);
+	CHECK(strstr(err.msg, "\"*.bank.test\" conflicts with network.rules \"api.bank.test\"") !=
+	      NULL);
+	CHECK(strstr(err.hint, "remove one") != NULL);
+	policy_free(&eff);
+	policy_free(&pol);
+	/* a CIDR is not one host; a string is not a list */
+	CHECK(parse(&pol, "{\"sandbox\": {\"tls\": {\"inspect\": [\"10.0.0.0/8\"]}}}",
+		    POLICY_LAYER_USER, 0, &err) == -1);
+	policy_free(&pol);
+	CHECK(parse(&pol, "{\"sandbox\": {\"tls\": {\"bypass\": \"x.test\"}}}", POLICY_LAYER_USER,
+		    0, &err) == -1);
+	policy_free(&pol);
+	/* an untrusted project may add inspect (visibility only) */
+	policy_init(&eff);
+	CHECK(merge_text(&eff, "{\"sandbox\": {\"tls\": {\"inspect\": [\"x.test\"]}}}",
+			 POLICY_LAYER_PROJECT, false, NULL, &err) == 0);
+	CHECK(eff.lists[POLICY_TLS_INSPECT].n == 1);
+	policy_free(&eff);
+	/* overlap of host patterns */
+	CHECK(policy_hosts_overlap("*.a.test", "b.a.test"));
+	CHECK(!policy_hosts_overlap("*.a.test", "a.test"));
+	CHECK(policy_hosts_overlap("*.a.test", "*.b.a.test"));
+	CHECK(policy_hosts_overlap("A.Test", "a.test:443"));
+	CHECK(!policy_hosts_overlap("a.test:443", "a.test:8443"));
+	CHECK(!policy_hosts_overlap("a.test", "b.test"));
+	CHECK(policy_hosts_overlap("[2001:db8::1]:443", "2001:db8::1"));
+	CHECK(!policy_hosts_overlap("[2001:db8::1]:443", "[2001:db8::1]:80"));
+	return 0;
+}
+
 /* Every refused combination, at its key, with a hint. */
 static int
 test_inject_refusals(void)
@@ -762,6 +820,7 @@ main(void)
 	TAP_RUN(test_managed_locks);
 	TAP_RUN(test_env);
 	TAP_RUN(test_inject_forms);
+	TAP_RUN(test_tls_lists);
 	TAP_RUN(test_inject_refusals);
 	TAP_RUN(test_env_values);
 	TAP_RUN(test_pos_find);

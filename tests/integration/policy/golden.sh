@@ -124,4 +124,24 @@ else
 	diag "exit $RC: $OUT"
 fi
 echo '{}' >"$home/.config/cordon/settings.json"
+# tls.bypass of a host an agent preset reads (its rules and credentials):
+# the two layers conflict, and the run stops before anything runs.
+echo '{"sandbox": {"tls": {"bypass": ["api.anthropic.com"]}}}' >"$home/.config/cordon/settings.json"
+run_capture env HOME="$home" sh -c "cd '$ws' && rm -f ran && '$CORDON' run --profile claude -- touch ran"
+if [ "$RC" -eq 125 ] && [ ! -e "$ws/ran" ] &&
+	printf '%s' "$OUT" | grep -q "settings.json:1:33: key \`sandbox.tls.bypass\`: \"api.anthropic.com\" conflicts with network.rules \"api.anthropic.com\" (profile claude), which needs the tunnel read" &&
+	printf '%s' "$OUT" | grep -q "^Hint: remove one of the two"; then
+	ok "tls.bypass of a host the claude profile reads: 125, both entries named, nothing ran"
+else
+	not_ok "tls.bypass of a host the claude profile reads: 125, both entries named, nothing ran"
+	diag "exit $RC: $OUT"
+fi
+run_capture env HOME="$home" sh -c "cd '$ws' && rm -f ran && '$CORDON' run -- touch ran"
+if [ "$RC" -eq 0 ] && [ -e "$ws/ran" ]; then
+	ok "control: the same bypass without the profile runs"
+else
+	not_ok "control: the same bypass without the profile runs"
+	diag "exit $RC: $OUT"
+fi
+echo '{}' >"$home/.config/cordon/settings.json"
 done_testing

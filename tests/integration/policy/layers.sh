@@ -87,6 +87,13 @@ expect_fail "untrusted project adding a domain is refused" \
 echo '{"sandbox": {"failIfUnavailable": false}}' > "$ws/.cordon/settings.json"
 expect_fail "untrusted project weakening failIfUnavailable is refused" \
 	"key \`sandbox.failIfUnavailable\`: \"false\" widens the policy" run_in "$ws" -- true
+# ... and one that keeps a host's TLS unread (tls.bypass), while inspect,
+# which only adds visibility, may come from anywhere.
+echo '{"sandbox": {"tls": {"bypass": ["pinned.test"]}}}' > "$ws/.cordon/settings.json"
+expect_fail "untrusted project adding tls.bypass is refused" \
+	"key \`sandbox.tls.bypass\`: \"pinned.test\" widens the policy, and an untrusted workspace may only tighten it" run_in "$ws" -- true
+echo '{"sandbox": {"tls": {"inspect": ["docs.test"]}}}' > "$ws/.cordon/settings.json"
+expect_status "untrusted project adding tls.inspect runs" 0 run_in "$ws" -- true
 # The project cannot rewrite its own settings from inside either.
 echo '{"sandbox": {"filesystem": {"denyRead": ["private.txt"]}}}' > "$ws/.cordon/settings.json"
 expect_fail "the project settings are read-only inside" "Read-only file system" \

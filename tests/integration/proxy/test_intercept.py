@@ -535,6 +535,55 @@ def main():
        [r for r in records(alog2, "net") if r.get("decision") == "deny"][:2] +
        records(alog2, "limit")[:2])
 
+    # ---- tls.inspect: a host no rule names is read (a record per request, with its
+    # path); tls.bypass keeps one unread, even when inspect names it too
+    def tls_policy(name, tls, rules=None):
+        path = os.path.join(d, name)
+        net = {"allowedDomains": ["*.test:*"]}
+        if rules:
+            net["rules"] = rules
+        with open(path, "w") as f:
+            json.dump({"sandbox": {"network": net, "tls": tls}}, f)
+        return path
+
+    def issuer(pol, host, path, audit):
+        return sandbox(ws, res + ["--policy", pol, "--audit-log", audit],
+                       ["sh", "-c", f'curl -sS -v {url(host, path)} 2>&1 | '
+                                    'grep -i -e "issuer:" -e "hello from"'], env=env)
+
+    ilog = os.path.join(d, "audit-inspect.jsonl")
+    rc, out = issuer(tls_policy("inspect.json", {"inspect": ["other.test"]}), "other.test",
+                     "/inspected/p1", ilog)
+    ok(rc == 0 and "cordon sandbox CA" in out and "hello from good" in out,
+       "tls.inspect alone: the client sees cordon's CA (the tunnel is read) and trusts it", out)
+    reqs = [r for r in records(ilog, "net") if r.get("path") == "/inspected/p1"]
+    ok(len(reqs) == 1 and reqs[0].get("method") == "GET" and reqs[0].get("intercepted") and
+       reqs[0].get("status") == 200 and reqs[0].get("host") == "other.test",
+       "audit: the inspected request has its own record (method, path, status)", reqs)
+    blog = os.path.join(d, "audit-bypass.jsonl")
+    rc, out = issuer(tls_policy("bypass.json", {"inspect": ["*.test"], "bypass": ["other.test"]}),
+                     "other.test", "/bypassed/p2", blog)
+    ok(rc == 0 and "cordon test CA" in out and "cordon sandbox CA" not in out and
+       "hello from good" in out,
+       "tls.bypass wins over tls.inspect: the client sees the upstream's own certificate", out)
+    ok("good GET /bypassed/p2" in read_log(log) and
+       not [r for r in records(blog, "net") if r.get("path") == "/bypassed/p2"] and
+       any(r.get("host") == "other.test" and not r.get("intercepted") and not r.get("path")
+           for r in records(blog, "net")),
+       "...its record is the tunnel's, unread (no path)", records(blog, "net"))
+    rc, out = issuer(tls_policy("bypass-api.json", {"inspect": ["*.test"], "bypass": ["other.test"]}),
+                     "api.test", "/inspected-beside", blog)
+    ok(rc == 0 and "cordon sandbox CA" in out,
+       "control: another host under the same inspect pattern is read", out)
+    rc, out = sandbox(ws, res + ["--policy", tls_policy(
+        "bypass-rule.json", {"bypass": ["rules.test"]},
+        rules=[{"host": "rules.test", "methods": ["GET"]}])], ["touch", "ran-bypass"], env=env)
+    ok(rc == 125 and 'key `sandbox.tls.bypass`: "rules.test" conflicts with network.rules '
+       '"rules.test"' in out and "Hint: remove one of the two" in out and
+       not os.path.exists(os.path.join(ws, "ran-bypass")),
+       "tls.bypass of a host a network.rules entry names: refused (125, both named), nothing ran",
+       out)
+
     # ---- rotation: the next session trusts and uses the new CA
     rc, out = run([CORDON, "ca", "rotate"], env=env)
     fp2 = subprocess.run(["openssl", "x509", "-in", crtf, "-noout", "-fingerprint", "-sha256"],
