@@ -3,6 +3,7 @@
  * Checks on single values of the policy schema. Pure: no syscalls, no
  * allocation. Each checker explains what it expected in `why`.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -511,6 +512,13 @@ host_pat(const char *s, struct host_pat *p)
 	if (n > 0 && p->name[n - 1] == '.')
 		n--;
 	p->name[n] = '\0';
+	/* One spelling of an IPv6 address (2001:db8:0::1 is 2001:db8::1). */
+	if (!p->wildcard && strchr(p->name, ':') != NULL) {
+		struct in6_addr a6;
+
+		if (inet_pton(AF_INET6, p->name, &a6) == 1)
+			inet_ntop(AF_INET6, &a6, p->name, sizeof(p->name));
+	}
 }
 
 /* Is name (exact) below suffix, or suffix itself when self? */

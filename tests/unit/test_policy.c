@@ -690,6 +690,8 @@ test_tls_lists(void)
 	CHECK(!policy_hosts_overlap("a.test:443", "a.test:8443"));
 	CHECK(!policy_hosts_overlap("a.test", "b.test"));
 	CHECK(policy_hosts_overlap("[2001:db8::1]:443", "2001:db8::1"));
+	CHECK(policy_hosts_overlap("2001:db8:0::1", "[2001:DB8::1]:443"));
+	CHECK(!policy_hosts_overlap("2001:db8::1", "2001:db8::2"));
 	CHECK(!policy_hosts_overlap("[2001:db8::1]:443", "[2001:db8::1]:80"));
 	return 0;
 }
