@@ -157,15 +157,15 @@ same_netns(pid_t pid)
 	return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
 
-static void answer(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-answer(int fd, const char *fmt, ...)
+void
+sv_control_say(int fd, const char *fmt, ...)
 {
-	char buf[600];
+	char buf[800];
 	va_list ap;
 	int n;
 
+	if (fd < 0)
+		return;
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
 	va_end(ap);
@@ -174,7 +174,8 @@ answer(int fd, const char *fmt, ...)
 	if ((size_t)n > sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
 	buf[n++] = '\n';
-	send(fd, buf, (size_t)n, MSG_NOSIGNAL);
+	/* the client reads its few lines at once; a full buffer is a gone client */
+	(void)send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 /* Largest exec request: the payload pid 1 takes, its header line. */
@@ -197,7 +198,7 @@ serve_exec(struct sv_control *ctl, int fd, const struct ucred *cred, char *buf, 
 
 	if (ctl->on_exec == NULL || nl == NULL || nfds != 3 ||
 	    sscanf(buf, "exec %lu %u", &plen, &tty) != 2 || plen > SB_JOIN_PAYLOAD_MAX) {
-		answer(fd, "error bad exec request");
+		sv_control_say(fd, "error bad exec request");
 		return 0;
 	}
 	req = xmalloc(plen + 1);
@@ -208,7 +209,7 @@ serve_exec(struct sv_control *ctl, int fd, const struct ucred *cred, char *buf, 
 	while (have < plen) {
 		n = recv(fd, req + have, plen - have, 0);
 		if (n <= 0) {
-			answer(fd, "error incomplete exec request");
+			sv_control_say(fd, "error incomplete exec request");
 			return 0;
 		}
 		have += (size_t)n;
@@ -232,11 +233,12 @@ serve_one(struct sv_control *ctl, int fd)
 	size_t len = 0;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != geteuid()) {
-		answer(fd, "error permission denied: not your session");
+		sv_control_say(fd, "error permission denied: not your session");
 		return 0;
 	}
 	if (!same_netns(cred.pid)) {
-		answer(fd, "error permission denied: requests from inside a sandbox are refused");
+		sv_control_say(
+		    fd, "error permission denied: requests from inside a sandbox are refused");
 		return 0;
 	}
 	/* one short line; a peer of our own uid that stalls gets a second at most */
@@ -283,12 +285,12 @@ serve_one(struct sv_control *ctl, int fd)
 			struct cordon_err err = { 0 };
 
 			if (ctl->on_allow(ctl->arg, buf + 6, &err) < 0)
-				answer(fd, "error %s%s%s", err.msg, err.hint[0] ? "\nHint: " : "",
-				       err.hint);
+				sv_control_say(fd, "error %s%s%s", err.msg,
+					       err.hint[0] ? "\nHint: " : "", err.hint);
 			else
-				answer(fd, "ok %s is now allowed in this session", buf + 6);
+				sv_control_say(fd, "ok %s is now allowed in this session", buf + 6);
 		} else {
-			answer(fd, "error unknown request");
+			sv_control_say(fd, "error unknown request");
 		}
 	}
 	for (int k = 0; k < nfds; k++)

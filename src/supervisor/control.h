@@ -76,6 +76,13 @@ void sv_control_sweep(const char *only_id);
 int sv_control_connect(const char *id, struct cordon_err *err);
 
 /*
+ * Answer a control client: the formatted text and a newline, at most 800
+ * bytes, never blocking (a client that does not read loses it). fd < 0:
+ * nothing.
+ */
+void sv_control_say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
  * Client side: send "allow PATTERN" to the session id (the caller chose
  * it: cli/sessions.c) and copy the answer line to reply. 0 when the
  * supervisor said ok, -1 with err otherwise.

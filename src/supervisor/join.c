@@ -22,6 +22,7 @@
 #include "common/cleanup.h"
 #include "common/fd.h"
 #include "common/log.h"
+#include "supervisor/control.h"
 #include "common/xalloc.h"
 #include "sandbox/steps.h"
 #include "supervisor/join.h"
@@ -44,35 +45,13 @@ struct sv_join {
 /* The variables a client may set inside: its terminal's, nothing that changes programs. */
 static const char *const client_env[] = { "TERM", "COLORTERM", "COLUMNS", "LINES" };
 
-static void say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-say(int fd, const char *fmt, ...)
-{
-	char buf[800];
-	va_list ap;
-	int n;
-
-	if (fd < 0)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(buf))
-		n = (int)sizeof(buf) - 1;
-	/* the client reads its few lines at once; a full buffer is a gone client */
-	(void)send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-}
-
 static void
 refuse(int conn, const struct cordon_err *err)
 {
 	if (err->hint[0])
-		say(conn, "error %s\nHint: %s\n", err->msg, err->hint);
+		sv_control_say(conn, "error %s\nHint: %s", err->msg, err->hint);
 	else
-		say(conn, "error %s\n", err->msg);
+		sv_control_say(conn, "error %s", err->msg);
 	close(conn);
 }
 
@@ -112,7 +91,8 @@ finish(struct sv_join *j, int status, const char *reason, const char *line)
 		if (audit_join_end(sv->audit, &j->rec, &aerr) < 0)
 			log_warnx("audit: %s", aerr.msg);
 	}
-	say(j->w.fd, "%s", line);
+	if (line[0] != '\0')
+		sv_control_say(j->w.fd, "%s", line);
 	close_client(j);
 	if (j->master >= 0)
 		close(j->master);
@@ -389,11 +369,11 @@ sv_join_on_ctl(struct sv_supervisor *sv)
 			(void)sb_join_signal(&sv->sess, j->rec.join, SIGHUP);
 		return 0;
 	case SB_JOIN_FAILED:
-		snprintf(line, sizeof(line), "fail %d\t%s\t%s\n", ev.status, err.msg, err.hint);
+		snprintf(line, sizeof(line), "fail %d\t%s\t%s", ev.status, err.msg, err.hint);
 		finish(j, ev.status, "not-started", line);
 		return 0;
 	case SB_JOIN_EXITED:
-		snprintf(line, sizeof(line), "exit %d\n", ev.status);
+		snprintf(line, sizeof(line), "exit %d", ev.status);
 		finish(j, ev.status, "exit", line);
 		return 0;
 	default:
