@@ -69,6 +69,18 @@ else
 fi
 check "nothing written in the 0700 read-only workspace" test ! -e "$closed/new"
 
+# Two projects under a 0750 home, as a user's home is made: both reachable
+# (root's sandbox user is not in the home's group).
+h=$(mktemp -d "$T/home.XXXXXX")
+chmod 750 "$h"
+mkdir "$h/p1" "$h/p2"
+echo in-p2 > "$h/p2/f"
+expect_output "under a 0750 home: the second workspace is writable" "^wrote$" \
+	sh -c "cd '$h/p1' && '$CORDON' run -q -w '$h/p1' -w '$h/p2' -- sh -c 'echo y > $h/p2/g && echo wrote'"
+check "... the write is on the host" test -f "$h/p2/g"
+expect_output "under a 0750 home: a :ro second workspace is readable" "^in-p2$" \
+	sh -c "cd '$h/p1' && '$CORDON' run -q -w '$h/p1' -w '$h/p2:ro' -- cat '$h/p2/f'"
+
 # 3b. No set-id file can be made in the second workspace (it would keep
 # its bit on the host).
 cp /bin/true "$two/tool"
