@@ -343,10 +343,12 @@ profile_injects_yield(struct cordon_policy *eff)
 		bool said = false;
 		char where[300];
 
+		if (why[i] == NULL) /* kept, or a user's entry (a fromFile one has no variable) */
+			continue;
 		for (size_t j = 0; j < i && !said; j++)
 			said = why[j] != NULL &&
 			       strcmp(eff->inject[j].from_env, eff->inject[i].from_env) == 0;
-		if (why[i] == NULL || said)
+		if (said)
 			continue;
 		policy_origin_format(&why[i]->origin, where, sizeof(where));
 		policy_note(eff,

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "policy/policy.h"
+#include "proxy/http_rules.h"
 
 static bool fail(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -471,82 +472,47 @@ policy_refuse_unenforced(const struct cordon_policy *pol, struct cordon_err *err
 	return policy_check_tls_bypass(pol, err);
 }
 
-/* A host pattern split: name (lower case; the suffix after "*." when wildcard), port (0: any). */
-struct host_pat {
-	char name[272];
-	bool wildcard;
-	unsigned long port;
-};
-
-static void
-host_pat(const char *s, struct host_pat *p)
-{
-	const char *colon = NULL, *end;
-	size_t n;
-
-	memset(p, 0, sizeof(*p));
-	if (strncmp(s, "*.", 2) == 0) {
-		p->wildcard = true;
-		s += 2;
-	}
-	if (s[0] == '[') {
-		/* the address without its brackets, as a bare IPv6 entry writes it */
-		s++;
-		end = strchr(s, ']');
-		end = end != NULL ? end : s + strlen(s);
-		colon = end[0] == ']' && end[1] == ':' ? end + 1 : NULL;
-	} else {
-		colon = strchr(s, ':');
-		if (colon != NULL && strchr(colon + 1, ':') != NULL)
-			colon = NULL; /* a bare IPv6 address: no port */
-		end = colon != NULL ? colon : s + strlen(s);
-	}
-	if (colon != NULL && strcmp(colon + 1, "*") != 0)
-		p->port = strtoul(colon + 1, NULL, 10);
-	n = (size_t)(end - s);
-	if (n >= sizeof(p->name))
-		n = sizeof(p->name) - 1;
-	for (size_t i = 0; i < n; i++)
-		p->name[i] = (char)tolower((unsigned char)s[i]);
-	/* a trailing dot names the same host */
-	if (n > 0 && p->name[n - 1] == '.')
-		n--;
-	p->name[n] = '\0';
-	/* One spelling of an IPv6 address (2001:db8:0::1 is 2001:db8::1). */
-	if (!p->wildcard && strchr(p->name, ':') != NULL) {
-		struct in6_addr a6;
-
-		if (inet_pton(AF_INET6, p->name, &a6) == 1)
-			inet_ntop(AF_INET6, &a6, p->name, sizeof(p->name));
-	}
-}
-
-/* Is name (exact) below suffix, or suffix itself when self? */
+/*
+ * A host pattern as the proxy reads it (px_host_pat_parse: IDNA, address
+ * spellings, case, brackets), so that a conflict is found exactly where
+ * the proxy would apply both. "HOST:*" is any port. false: not a host.
+ */
 static bool
-below(const char *name, const char *suffix, bool self)
+host_pat(const char *s, struct px_host_pat *p)
 {
-	size_t nl = strlen(name), sl = strlen(suffix);
+	char buf[PX_HOST_MAX + 16];
+	size_t n = strlen(s);
 
-	if (nl == sl)
-		return self && strcmp(name, suffix) == 0;
-	return nl > sl + 1 && name[nl - sl - 1] == '.' && strcmp(name + nl - sl, suffix) == 0;
+	if (n >= sizeof(buf))
+		return false;
+	memcpy(buf, s, n + 1);
+	if (n > 2 && strcmp(buf + n - 2, ":*") == 0)
+		buf[n - 2] = '\0';
+	return px_host_pat_parse(buf, p) == 0;
 }
 
 bool
 policy_hosts_overlap(const char *a, const char *b)
 {
-	struct host_pat pa, pb;
+	struct px_host_pat pa, pb;
+	size_t la, lb;
 
-	host_pat(a, &pa);
-	host_pat(b, &pb);
+	/* One the proxy cannot read is taken as overlapping: refused, never bypassed unseen. */
+	if (!host_pat(a, &pa) || !host_pat(b, &pb))
+		return true;
 	if (pa.port != 0 && pb.port != 0 && pa.port != pb.port)
 		return false;
-	if (pa.wildcard && pb.wildcard)
-		return below(pa.name, pb.name, true) || below(pb.name, pa.name, true);
+	pa.port = pb.port = 0; /* the names alone from here */
+	la = strlen(pa.name);
+	lb = strlen(pb.name);
+	if (pa.wildcard && pb.wildcard) /* one suffix within the other */
+		return la >= lb
+			   ? px_host_pat_match(&pb, pa.name, 0) || strcmp(pa.name, pb.name) == 0
+			   : px_host_pat_match(&pa, pb.name, 0);
 	if (pa.wildcard)
-		return below(pb.name, pa.name, false);
+		return px_host_pat_match(&pa, pb.name, 0);
 	if (pb.wildcard)
-		return below(pa.name, pb.name, false);
+		return px_host_pat_match(&pb, pa.name, 0);
 	return strcmp(pa.name, pb.name) == 0;
 }
 

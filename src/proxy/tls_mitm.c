@@ -260,10 +260,11 @@ px_mitm_wanted(const struct px_proxy *px, const char *norm, uint16_t port)
 	 * refuses a bypass that a rule or an injection needs (validate.c), so
 	 * only tls.inspect gives way here.
 	 */
-	return x != NULL && !pats_cover(x->bypass, x->n_bypass, norm, port) &&
+	return x != NULL &&
 	       (px_http_rules_cover(&x->rules, norm, port) ||
 		px_injects_cover(&x->injects, norm, port) ||
-		pats_cover(x->inspect, x->n_inspect, norm, port));
+		pats_cover(x->inspect, x->n_inspect, norm, port)) &&
+	       !pats_cover(x->bypass, x->n_bypass, norm, port); /* only for hosts named */
 }
 
 static int

@@ -593,11 +593,12 @@ sb_child_init(struct sb_child_ctx *ctx)
 			 * commands get the same chance to finish as the command, up to
 			 * the supervisor's grace period for the whole sandbox. Only
 			 * when the supervisor says so (a sender outside our pid
-			 * namespace reads as pid 0): a process inside must not keep
+			 * namespace reads as pid 0, and kill() as SI_USER, which
+			 * rt_sigqueueinfo from inside cannot forge): a process inside must not keep
 			 * the sandbox up past its command, with no grace period armed.
 			 */
 			if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP) &&
-			    si.ssi_pid == 0) {
+			    si.ssi_pid == 0 && si.ssi_code == SI_USER) {
 				join_kill(-1, (int)si.ssi_signo);
 				ending = true;
 			}

@@ -414,9 +414,10 @@ rule(struct cordon_policy *layer, enum policy_list list, const char *path)
 }
 
 /*
- * path read-only, when it exists, and each directory between common and
- * it bound writable onto itself: a mount point cannot be renamed, so no
- * directory holding a read-only path can be moved aside and replaced.
+ * path read-only, when it exists, and each directory between top (a
+ * writable directory) and it bound writable onto itself: a mount point
+ * cannot be renamed, so no directory holding a read-only path can be moved
+ * aside and replaced.
  */
 static bool
 deny(struct cordon_policy *layer, const char *common, const char *path)
@@ -487,37 +488,46 @@ int
 session_branch_rules(const struct session_named *n, struct cordon_policy *layer,
 		     struct cordon_err *err)
 {
-	/* hooks, config, info/, commondir: the scan's, compared at the end too. */
-	static const char *const state[] = {
-		"HEAD",       "index",      "packed-refs", "ORIG_HEAD",
-		"FETCH_HEAD", "MERGE_HEAD", "logs/HEAD",   "shallow",
-		"modules",    "branches",   "remotes",     "objects/info/alternates",
-	};
-	_cleanup_free_ char *admin = NULL, *refs = NULL, *wts = NULL, *keep = NULL;
+	/*
+	 * The repository's git directory stays read-only but for what a
+	 * commit on the branch writes: objects/, the branch's own ref (its
+	 * folder, for git's lock file beside it) and reflog, and this
+	 * worktree's administrative directory. So nothing can appear that
+	 * the host's git acts on later (a rebase-merge/ todo list, a
+	 * sequencer, new tags, remotes or modules, another worktree's state).
+	 */
+	_cleanup_free_ char *admin = NULL, *ref = NULL, *log = NULL, *objects = NULL;
+	_cleanup_free_ char *alternates = NULL;
+	char *slash;
+	struct stat st;
 	bool ok;
 
 	if (n == NULL || n->branch == NULL)
 		return 0;
-	ok = rule(layer, POLICY_FS_ALLOW_WRITE, n->common);
-	for (size_t i = 0; ok && i < ARRAY_SIZE(state); i++) {
-		_cleanup_free_ char *p = xasprintf("%s/%s", n->common, state[i]);
-
-		ok = deny(layer, n->common, p);
-	}
-	/* refs/: every ref but refs/heads/<branch>; worktrees/: every other worktree. */
-	keep = xasprintf("heads/%s", n->branch);
-	refs = xasprintf("%s/refs", n->common);
-	ok = ok && deny_all_but(layer, n->common, refs, keep);
+	objects = xasprintf("%s/objects", n->common);
+	alternates = xasprintf("%s/objects/info/alternates", n->common);
+	ref = xasprintf("%s/refs/heads/%s", n->common, n->branch);
+	log = xasprintf("%s/logs/refs/heads/%s", n->common, n->branch);
 	admin = admin_dir(n->worktree);
-	wts = xasprintf("%s/worktrees", n->common);
-	ok = ok &&
-	     deny_all_but(layer, n->common, wts, admin != NULL ? strrchr(admin, '/') + 1 : NULL);
+	ok = rule(layer, POLICY_FS_ALLOW_WRITE, objects) && deny(layer, objects, alternates);
+	if (admin != NULL)
+		ok = ok && rule(layer, POLICY_FS_ALLOW_WRITE, admin);
+	/* The ref's folder: every other entry in it read-only (a branch "a/b" too). */
+	slash = strrchr(ref, '/');
+	*slash = '\0';
+	ok = ok && rule(layer, POLICY_FS_ALLOW_WRITE, ref) &&
+	     deny_all_but(layer, ref, ref, slash + 1);
+	slash = strrchr(log, '/');
+	*slash = '\0';
+	if (ok && lstat(log, &st) == 0 && S_ISDIR(st.st_mode))
+		ok = rule(layer, POLICY_FS_ALLOW_WRITE, log) &&
+		     deny_all_but(layer, log, log, slash + 1);
 	if (ok)
 		return 0;
 	cordon_err_set(err, E2BIG,
-		       "the repository %s has more refs or worktrees than cordon "
+		       "the repository %s has more branches beside %s than cordon "
 		       "keeps read-only one by one (%u path rules in all)",
-		       n->common, POLICY_MAX_RULES);
+		       n->common, n->branch, POLICY_MAX_RULES);
 	return cordon_err_hint(err, "pack them into one file with `git pack-refs --all`, or "
 				    "prune old worktrees (`git worktree prune`)");
 }

@@ -636,6 +636,7 @@ read_inject_file(struct session_policy *sp, const struct policy_inject *in, stru
 	char path[PATH_MAX], why[160];
 	char *buf;
 	size_t len = 0;
+	ssize_t n;
 	struct stat st;
 	int r = 0;
 
@@ -655,12 +656,19 @@ read_inject_file(struct session_policy *sp, const struct policy_inject *in, stru
 				      "credentials.inject: %s (fromFile for %s) is not a regular "
 				      "file",
 				      path, in->host);
-	buf = fd_read_whole(fd, SESSION_INJECT_FILE_MAX, &len);
-	if (buf == NULL)
-		return cordon_err_set(err, errno,
+	/* One buffer, never grown: no copy of the secret left behind in freed memory. */
+	buf = xmalloc(SESSION_INJECT_FILE_MAX + 2);
+	n = fd_read_all(fd, buf, SESSION_INJECT_FILE_MAX + 1);
+	if (n < 0 || n > SESSION_INJECT_FILE_MAX) {
+		explicit_bzero(buf, SESSION_INJECT_FILE_MAX + 2);
+		free(buf);
+		return cordon_err_set(err, n < 0 ? errno : EFBIG,
 				      "credentials.inject: read %s (fromFile for %s; at most %u "
 				      "bytes)",
 				      path, in->host, SESSION_INJECT_FILE_MAX);
+	}
+	len = (size_t)n;
+	buf[len] = '\0';
 	if (len > 0 && buf[len - 1] == '\n')
 		buf[--len] = '\0';
 	if (len > 0 && buf[len - 1] == '\r')
@@ -679,7 +687,7 @@ read_inject_file(struct session_policy *sp, const struct policy_inject *in, stru
 		    path, in->host);
 	else if (!stash(sp, path, buf))
 		r = cordon_err_set(err, errno, "credentials.inject: keep %s for the proxy", path);
-	explicit_bzero(buf, len);
+	explicit_bzero(buf, SESSION_INJECT_FILE_MAX + 2);
 	free(buf);
 	if (r < 0)
 		return -1;

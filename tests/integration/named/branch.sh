@@ -98,13 +98,13 @@ expect_fail "writing a file of the main checkout is denied" \
 check "... the host file is unchanged" sh -c '[ "$(cat "$1/a")" = a ]' _ "$ws"
 check "control: the host can write it" sh -c 'cp "$1/a" "$1/.a" && echo a >"$1/a"' _ "$ws"
 rm -f "$ws/.a"
-expect_fail "moving another branch from inside is denied" "couldn't set|cannot lock" \
+expect_fail "moving another branch from inside is denied" "couldn't set|cannot lock|Read-only file system" \
 	run --name agent -- git update-ref refs/heads/main HEAD
-expect_fail "the main worktree's HEAD is read-only inside" "Read-only file system|Permission denied" \
+expect_fail "the main worktree's HEAD is read-only inside" "Read-only file system|Permission denied|Value too large" \
 	run --name agent -- sh -c "echo 'ref: refs/heads/work' >'$ws/.git/HEAD'"
 check "... main still points where it did" test "$(state)" = "$before"
 
-expect_fail "the refs of other branches cannot be moved aside and replaced" "Device or resource busy" \
+expect_fail "the refs of other branches cannot be moved aside and replaced" "Device or resource busy|Read-only file system" \
 	run --name agent -- sh -c "mv '$ws/.git/refs/heads' '$ws/.git/refs/h2' || mv '$ws/.git/refs' '$ws/.git/r2'"
 check "... main still points where it did" test "$(state)" = "$before"
 
@@ -127,7 +127,7 @@ rm -f "$WTS/agent/go" "$WTS/agent/started"
 before=$(state)
 
 # --- hooks and redirects do not land ---
-plant_hook="printf '#!/bin/sh\ntouch %s\n' >'$ws/.git/hooks/pre-commit' && chmod +x '$ws/.git/hooks/pre-commit'"
+plant_hook="mkdir -p '$ws/.git/hooks' && printf '#!/bin/sh\ntouch %s\n' >'$ws/.git/hooks/pre-commit' && chmod +x '$ws/.git/hooks/pre-commit'"
 ctl=$(new_ws)
 mkrepo "$ctl"
 (cd "$ctl" && sh -c "$(printf "${plant_hook//$ws/$ctl}" "$marker")")
@@ -135,7 +135,7 @@ rm -f "$marker"
 git -C "$ctl" $ident commit -q --allow-empty -m c >/dev/null 2>&1
 check "control: a hook planted in .git/hooks runs at the host's commit" test -e "$marker"
 rm -f "$marker"
-expect_fail "planting a hook in the main .git/hooks is denied" "Read-only file system|Permission denied" \
+expect_fail "planting a hook in the main .git/hooks is denied" "Read-only file system|Permission denied|Value too large" \
 	run --name agent -- sh -c "$(printf "$plant_hook" "$marker")"
 git -C "$ws" $ident commit -q --allow-empty -m host-after >/dev/null 2>&1
 check "... the host's commit in the main checkout runs no hook" test ! -e "$marker"
@@ -163,12 +163,21 @@ check "... the copy was made (the wall, not the copy, stopped it)" test -f "$WTS
 git -C "$WTS/agent" status >/dev/null 2>&1
 check "... the host's git status in the worktree runs nothing" test ! -e "$marker"
 rm -rf "$WTS/agent/fake"
-# The main git directory is writable inside: a commondir written there is
-# moved aside at the end (control: plant.sh shows it runs without cordon).
+# The main git directory is read-only inside but for objects and the
+# branch's own ref: a commondir cannot be written there (control: plant.sh
+# shows it runs without cordon), nor a rebase todo list the host's
+# `git rebase --continue` would run.
 main_redirect="cp -r '$ws/.git/.' fake && printf '[core]\n\tfsmonitor = $evil\n' >>fake/config && echo \"\$PWD/fake\" >'$ws/.git/commondir' && echo planted"
 run_capture run --name agent -- sh -c "$main_redirect"
-check "a commondir written in the main .git inside is quarantined at the end" \
-	sh -c 'printf "%s" "$1" | grep -q "planted" && printf "%s" "$1" | grep -q "quarantined $2/.git/commondir" && [ ! -e "$2/.git/commondir" ]' _ "$OUT" "$ws"
+check "a commondir cannot be written in the main .git inside" \
+	sh -c '! printf "%s" "$1" | grep -q "^planted" && [ ! -e "$2/.git/commondir" ]' _ "$OUT" "$ws"
+expect_fail "a rebase-merge todo list cannot be made in the main .git" \
+	"Read-only file system|Permission denied|Value too large" \
+	run --name agent -- sh -c "mkdir '$ws/.git/rebase-merge' && echo 'exec touch $marker' >'$ws/.git/rebase-merge/git-rebase-todo'"
+check "... nothing of it on the host" test ! -e "$ws/.git/rebase-merge"
+expect_fail "a new tag cannot be made from inside" "Read-only file system|Permission denied|Value too large|cannot lock" \
+	run --name agent -- git tag planted-tag
+check "... no such tag on the host" sh -c '! git -C "$1" rev-parse -q --verify refs/tags/planted-tag >/dev/null' _ "$ws"
 rm -f "$marker"
 g status >/dev/null 2>&1
 check "... the host's git status in the main checkout runs nothing" test ! -e "$marker"
