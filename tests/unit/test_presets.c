@@ -714,6 +714,16 @@ test_profile_injects(void)
 	CHECK(pol.n_inject == 2);
 	policy_free(&pol);
 
+	/* ... and with the envVars opt-out beside it (a note per variable, none for the file). */
+	CHECK(write_file(file,
+			 "{\"sandbox\": {\"credentials\": {\"envVars\": [{\"name\": "
+			 "\"ANTHROPIC_API_KEY\", \"mode\": \"allow\"}], \"inject\": [{\"host\": "
+			 "\"gw.test\", \"header\": \"x-token\", \"fromFile\": "
+			 "\"/nonexistent/token\"}]}}}\n") == 0);
+	CHECK(policy_load(&pol, &o, &err) == 0);
+	CHECK(injects_for(&pol, "ANTHROPIC_API_KEY", &layer) == 0 && pol.n_inject == 1);
+	policy_free(&pol);
+
 	/* A pattern does not count: still injected. */
 	CHECK(write_file(file, "{\"sandbox\": {\"credentials\": {\"envVars\": [{\"name\": "
 			       "\"ANTHROPIC_*\", \"mode\": \"allow\"}]}}}\n") == 0);
