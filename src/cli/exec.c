@@ -27,6 +27,7 @@
 #include "sandbox/steps.h"
 #include "session/named.h"
 #include "supervisor/control.h"
+#include "supervisor/join.h"
 #include "supervisor/pty.h"
 
 static const char exec_usage[] =
@@ -48,7 +49,6 @@ static const char exec_usage[] =
     "be executed; 127 CMD not found.\n";
 
 /* The variables of the client's terminal that go along (join.c keeps only these). */
-static const char *const term_env[] = { "TERM", "COLORTERM", "COLUMNS", "LINES" };
 
 struct client {
 	const char *name;
@@ -88,12 +88,12 @@ build_payload(char *buf, size_t *len, char **argv, const char *workspace, struct
 			return cordon_err_hint(err, "pass long input through a file in the "
 						    "workspace");
 		}
-	for (size_t i = 0; i < ARRAY_SIZE(term_env); i++) {
-		const char *v = getenv(term_env[i]);
+	for (size_t i = 0; i < SV_JOIN_CLIENT_ENV; i++) {
+		const char *v = getenv(sv_join_client_env[i]);
 		char kv[256];
 
 		if (v != NULL && strlen(v) < 200) {
-			snprintf(kv, sizeof(kv), "%s=%s", term_env[i], v);
+			snprintf(kv, sizeof(kv), "%s=%s", sv_join_client_env[i], v);
 			(void)add(buf, len, 'e', kv);
 		}
 	}
@@ -110,6 +110,7 @@ send_request(int conn, const char *payload, size_t len, unsigned tty, struct cor
 {
 	char head[64];
 	int fds[3], null = -1, r;
+	size_t hl, sent;
 	char cbuf[CMSG_SPACE(sizeof(fds))];
 	struct iovec iov[2];
 	struct msghdr mh = {
@@ -140,9 +141,13 @@ send_request(int conn, const char *payload, size_t len, unsigned tty, struct cor
 		close(null);
 	if (r < 0)
 		return cordon_err_set(err, errno, "send the command to the sandbox");
-	if ((size_t)r < strlen(head) + len &&
-	    fd_write_all(conn, (const char *)payload + (r - (int)strlen(head)),
-			 len - (size_t)(r - (int)strlen(head))) < 0)
+	/* The rest of a short send: of the header first, then of the payload. */
+	hl = strlen(head);
+	sent = (size_t)r;
+	if ((sent < hl && fd_write_all(conn, head + sent, hl - sent) < 0) ||
+	    (sent < hl + len &&
+	     fd_write_all(conn, (const char *)payload + (sent > hl ? sent - hl : 0),
+			  len - (sent > hl ? sent - hl : 0)) < 0))
 		return cordon_err_set(err, errno, "send the command to the sandbox");
 	return 0;
 }

@@ -176,11 +176,17 @@ lookup_below(struct walk *w, const char *dir, const char *name, const char *comp
 
 		while (end < close && *end != ',')
 			end++;
+		/* Only an alternative holding '/' is formatted, and only where name leads it. */
+		if (memchr(a, '/', (size_t)(end - a)) == NULL ||
+		    (open == comp && (strncmp(a, name, len) != 0 || a[len] != '/'))) {
+			a = end + 1;
+			continue;
+		}
 		n = snprintf(one, sizeof(one), "%.*s%.*s%s", (int)(open - comp), comp,
 			     (int)(end - a), a, close + 1);
-		if (memchr(a, '/', (size_t)(end - a)) != NULL && n > 0 && (size_t)n < sizeof(one) &&
-		    strncmp(one, name, len) == 0 && one[len] == '/' && !has_glob(one) &&
-		    join(child, dir, one) && lstat(child, &st) == 0)
+		if (n > 0 && (size_t)n < sizeof(one) && strncmp(one, name, len) == 0 &&
+		    one[len] == '/' && !has_glob(one) && join(child, dir, one) &&
+		    lstat(child, &st) == 0)
 			matched(w, child, S_ISDIR(st.st_mode), comps, nc, depth);
 		a = end + 1;
 	}

@@ -37,13 +37,13 @@ struct sv_join {
 	struct audit_join rec;
 	char **argv; /* into payload */
 	char *payload;
-	struct timespec t0;
+	uint64_t t0; /* px_now_ms at the start */
 	char in[64]; /* the client's "signal N" lines */
 	size_t in_len;
 };
 
-/* The variables a client may set inside: its terminal's, nothing that changes programs. */
-static const char *const client_env[] = { "TERM", "COLORTERM", "COLUMNS", "LINES" };
+const char *const sv_join_client_env[SV_JOIN_CLIENT_ENV] = { "TERM", "COLORTERM", "COLUMNS",
+							     "LINES" };
 
 static void
 refuse(int conn, const struct cordon_err *err)
@@ -53,16 +53,6 @@ refuse(int conn, const struct cordon_err *err)
 	else
 		sv_control_say(conn, "error %s", err->msg);
 	close(conn);
-}
-
-static uint64_t
-ms_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)(now.tv_sec - t0->tv_sec) * 1000u +
-	       (uint64_t)((now.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
 static void
@@ -84,7 +74,7 @@ finish(struct sv_join *j, int status, const char *reason, const char *line)
 
 	j->rec.status = status;
 	j->rec.reason = reason;
-	j->rec.duration_ms = ms_since(&j->t0);
+	j->rec.duration_ms = px_now_ms() - j->t0;
 	if (sv->audit != NULL) {
 		struct cordon_err aerr = { 0 };
 
@@ -194,7 +184,7 @@ open_terminal(struct sv_supervisor *sv, int *master, int *slave, struct cordon_e
 
 /*
  * The payload as pid 1 takes it: arguments, the working directory, and
- * of the client's variables only those of client_env. argv (for the
+ * of the client's variables only those of sv_join_client_env. argv (for the
  * record) points into out. Returns its length, or 0 when it holds no
  * argument.
  */
@@ -211,10 +201,11 @@ filter_payload(const char *in, size_t len, char *out, char ***argv, const char *
 
 		if (l == (size_t)(in + len - p))
 			break; /* not terminated */
-		for (size_t k = 0; p[0] == 'e' && k < ARRAY_SIZE(client_env); k++) {
-			size_t kl = strlen(client_env[k]);
+		for (size_t k = 0; p[0] == 'e' && k < SV_JOIN_CLIENT_ENV; k++) {
+			size_t kl = strlen(sv_join_client_env[k]);
 
-			keep = keep || (strncmp(p + 1, client_env[k], kl) == 0 && p[1 + kl] == '=');
+			keep = keep ||
+			       (strncmp(p + 1, sv_join_client_env[k], kl) == 0 && p[1 + kl] == '=');
 		}
 		if (!keep)
 			continue;
@@ -287,7 +278,7 @@ sv_join_request(void *arg, int conn, const struct ucred *peer, unsigned tty, con
 	/* The client's terminal stays outside: the sandbox's stands in for it. */
 	for (int k = 0; k < 3; k++)
 		send_fds[k] = (tty & (1u << k)) ? slave : fds[k];
-	clock_gettime(CLOCK_MONOTONIC, &j->t0);
+	j->t0 = px_now_ms();
 	j->rec.join = ++sv->join_seq;
 	j->rec.argv = j->argv;
 	j->rec.uid = peer->uid;

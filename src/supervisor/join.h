@@ -27,6 +27,10 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+/* The variables a joining client may set inside: its terminal's, nothing that changes programs. */
+#define SV_JOIN_CLIENT_ENV 4
+extern const char *const sv_join_client_env[SV_JOIN_CLIENT_ENV];
+
 struct sv_supervisor;
 struct sv_join;
 
