@@ -683,8 +683,7 @@ recover_one(const char *path, const struct audit_closer *by, sv_reg_say_fn fn, v
 			say(fn, arg,
 			    "warning: session %.12s: %s; check the git hooks and config of %s by "
 			    "hand",
-			    info.id, err.msg,
-			    nth == 0 ? info.workspace : "its further workspace");
+			    info.id, err.msg, nth == 0 ? info.workspace : "its further workspace");
 			continue; /* the others' snapshots still load */
 		}
 		if (nth > 0)

@@ -693,7 +693,9 @@ test_tls_lists(void)
 	CHECK(policy_hosts_overlap("2001:db8:0::1", "[2001:DB8::1]:443"));
 	CHECK(!policy_hosts_overlap("2001:db8::1", "2001:db8::2"));
 	/* as the proxy reads names: IDNA, and any port */
-	CHECK(policy_hosts_overlap("b\xc3\xbc" "cher.example", "xn--bcher-kva.example"));
+	CHECK(policy_hosts_overlap("b\xc3\xbc"
+				   "cher.example",
+				   "xn--bcher-kva.example"));
 	CHECK(policy_hosts_overlap("a.test:*", "a.test:8443"));
 	CHECK(!policy_hosts_overlap("[2001:db8::1]:443", "[2001:db8::1]:80"));
 	return 0;
